@@ -1,0 +1,137 @@
+//! The request body envelope (R-ENC-1): `{"data":"<base64(iv[12] || AES-128-GCM ciphertext || tag[16])>"}`,
+//! key = the 16 bytes hex-decoded from the 32-hex-character secretKey, no associated data.
+
+use aes_gcm::aead::{Aead, KeyInit};
+use aes_gcm::{Aes128Gcm, Key, Nonce};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+
+/// Length of the GCM nonce that prefixes every sealed body.
+pub const IV_LEN: usize = 12;
+/// Length of the GCM tag that ends every sealed body.
+pub const TAG_LEN: usize = 16;
+
+/// A secretKey: 32 hex characters as issued, and the 16 key bytes they encode.
+#[derive(Clone)]
+pub struct SecretKey {
+    hex: String,
+    cipher: Aes128Gcm,
+}
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the key itself in logs.
+        write!(f, "SecretKey({}…)", &self.hex[..4])
+    }
+}
+
+/// Why a secretKey string is not usable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error("a secretKey is 32 hexadecimal characters, this one has {0}")]
+    Length(usize),
+    #[error("a secretKey is hexadecimal (0-9, a-f), this one is not")]
+    NotHex,
+}
+
+impl SecretKey {
+    /// Parses the 32-hex-character secretKey as issued by the portal.
+    pub fn from_hex(hex_key: &str) -> Result<SecretKey, KeyError> {
+        if hex_key.len() != 32 {
+            return Err(KeyError::Length(hex_key.len()));
+        }
+        let mut bytes = [0u8; 16];
+        hex::decode_to_slice(hex_key, &mut bytes).map_err(|_| KeyError::NotHex)?;
+        let cipher = Aes128Gcm::new(Key::<Aes128Gcm>::from_slice(&bytes));
+        Ok(SecretKey { hex: hex_key.to_owned(), cipher })
+    }
+
+    /// The key as issued (32 hex characters); this string starts every sign string (R-SIG-1).
+    pub fn as_hex(&self) -> &str {
+        &self.hex
+    }
+
+    /// Seals a plaintext with the given nonce: the base64 that goes in `data`.
+    /// Callers must use a fresh random nonce for every request.
+    pub fn seal(&self, plaintext: &[u8], iv: [u8; IV_LEN]) -> String {
+        let mut sealed = Vec::with_capacity(IV_LEN + plaintext.len() + TAG_LEN);
+        sealed.extend_from_slice(&iv);
+        // Encryption with a 12-byte nonce and an in-memory buffer cannot fail for inputs under 64 GiB.
+        match self.cipher.encrypt(Nonce::from_slice(&iv), plaintext) {
+            Ok(ciphertext_and_tag) => sealed.extend_from_slice(&ciphertext_and_tag),
+            Err(_) => unreachable_encrypt(),
+        }
+        BASE64.encode(sealed)
+    }
+
+    /// Opens the base64 of `data`: the plaintext bytes, or why it does not decrypt.
+    pub fn open(&self, data_base64: &str) -> Result<Vec<u8>, EnvelopeError> {
+        let sealed = BASE64.decode(data_base64).map_err(|_| EnvelopeError::Base64)?;
+        if sealed.len() < IV_LEN + TAG_LEN {
+            return Err(EnvelopeError::TooShort(sealed.len()));
+        }
+        let (iv, ciphertext_and_tag) = sealed.split_at(IV_LEN);
+        self.cipher
+            .decrypt(Nonce::from_slice(iv), ciphertext_and_tag)
+            .map_err(|_| EnvelopeError::Tag)
+    }
+}
+
+#[cold]
+fn unreachable_encrypt() -> ! {
+    // aes-gcm only refuses plaintexts longer than 2^36 bytes; no request body comes near.
+    panic!("AES-128-GCM refused to encrypt an in-memory plaintext")
+}
+
+/// Why a `data` value does not open.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnvelopeError {
+    #[error("data is not standard base64 with padding")]
+    Base64,
+    #[error("data holds {0} bytes, fewer than iv (12) + tag (16)")]
+    TooShort(usize),
+    #[error("the AES-GCM tag does not verify: wrong key, or the ciphertext was changed")]
+    Tag,
+}
+
+/// The JSON body of every POST: `{"data":"…"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataBody {
+    pub data: String,
+}
+
+impl DataBody {
+    /// The compact JSON that is sent and signed: `{"data":"…"}` with no spaces (R-SIG-2).
+    pub fn to_json(&self) -> String {
+        // base64 never needs JSON escaping.
+        format!("{{\"data\":\"{}\"}}", self.data)
+    }
+
+    /// Parses a received body; `None` when it is not a JSON object with a string `data`.
+    pub fn parse(body: &[u8]) -> Option<DataBody> {
+        serde_json::from_slice(body).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_keys_that_are_not_32_hex() {
+        assert_eq!(SecretKey::from_hex("abc").err(), Some(KeyError::Length(3)));
+        assert_eq!(
+            SecretKey::from_hex("zzc932250dbe59ff53b15ee993a9feb5").err(),
+            Some(KeyError::NotHex)
+        );
+    }
+
+    #[test]
+    fn compact_body_has_no_spaces() {
+        let body = DataBody { data: "abc=".into() };
+        assert_eq!(body.to_json(), r#"{"data":"abc="}"#);
+        assert_eq!(DataBody::parse(br#"{"data": "abc="}"#), Some(body));
+        assert_eq!(DataBody::parse(br#"{"data": 1}"#), None);
+    }
+}

@@ -1,0 +1,160 @@
+//! The interface table (SPEC §1): method, production path, test-system path and quota per profile.
+
+use serde::{Deserialize, Serialize};
+
+/// One of the three NPPA interfaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Interface {
+    /// Real-name check, `POST /idcard/authentication/check`.
+    Check,
+    /// Real-name result query, `GET /idcard/authentication/query?ai=…`.
+    Query,
+    /// Behaviour report, `POST /behavior/collection/loginout`.
+    Loginout,
+}
+
+/// The permission a channel binding must hold to call an interface (R-ENT-1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    /// 实名认证: check and query.
+    Realname,
+    /// 数据上报: loginout.
+    Report,
+}
+
+/// Rate-limit profile (R-RL-1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum QuotaProfile {
+    /// V2.1: check 500, query 500, loginout 50 QPS.
+    #[default]
+    #[serde(rename = "v2.1")]
+    V2_1,
+    /// V1: check 100, query 300, loginout 10 QPS.
+    #[serde(rename = "v1")]
+    V1,
+}
+
+impl Interface {
+    /// All three, in table order.
+    pub const ALL: [Interface; 3] = [Interface::Check, Interface::Query, Interface::Loginout];
+
+    /// Short name used in logs, metrics and reports.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Interface::Check => "check",
+            Interface::Query => "query",
+            Interface::Loginout => "loginout",
+        }
+    }
+
+    /// The HTTP method.
+    pub const fn method(self) -> &'static str {
+        match self {
+            Interface::Query => "GET",
+            Interface::Check | Interface::Loginout => "POST",
+        }
+    }
+
+    /// True when the request carries an encrypted body.
+    pub const fn has_body(self) -> bool {
+        !matches!(self, Interface::Query)
+    }
+
+    /// The production path.
+    pub const fn production_path(self) -> &'static str {
+        match self {
+            Interface::Check => "/idcard/authentication/check",
+            Interface::Query => "/idcard/authentication/query",
+            Interface::Loginout => "/behavior/collection/loginout",
+        }
+    }
+
+    /// The test-system path prefix; the test code follows it.
+    pub const fn test_path_prefix(self) -> &'static str {
+        match self {
+            Interface::Check => "/test/authentication/check/",
+            Interface::Query => "/test/authentication/query/",
+            Interface::Loginout => "/test/collection/loginout/",
+        }
+    }
+
+    /// The production host of the real system.
+    pub const fn production_host(self) -> &'static str {
+        match self {
+            Interface::Check => "https://api.wlc.nppa.gov.cn",
+            Interface::Query | Interface::Loginout => "http://api2.wlc.nppa.gov.cn",
+        }
+    }
+
+    /// The permission a binding needs for this interface.
+    pub const fn permission(self) -> Permission {
+        match self {
+            Interface::Check | Interface::Query => Permission::Realname,
+            Interface::Loginout => Permission::Report,
+        }
+    }
+
+    /// Requests per second allowed per (appId, bizId) under a profile.
+    pub const fn quota(self, profile: QuotaProfile) -> u32 {
+        match (profile, self) {
+            (QuotaProfile::V2_1, Interface::Check) => 500,
+            (QuotaProfile::V2_1, Interface::Query) => 500,
+            (QuotaProfile::V2_1, Interface::Loginout) => 50,
+            (QuotaProfile::V1, Interface::Check) => 100,
+            (QuotaProfile::V1, Interface::Query) => 300,
+            (QuotaProfile::V1, Interface::Loginout) => 10,
+        }
+    }
+
+    /// The interface served at a production path.
+    pub fn from_production_path(path: &str) -> Option<Interface> {
+        Interface::ALL.into_iter().find(|i| i.production_path() == path)
+    }
+
+    /// The interface and test code of a test-system path (`/test/authentication/check/{code}`).
+    pub fn from_test_path(path: &str) -> Option<(Interface, &str)> {
+        Interface::ALL.into_iter().find_map(|i| {
+            let code = path.strip_prefix(i.test_path_prefix())?;
+            (!code.is_empty() && !code.contains('/')).then_some((i, code))
+        })
+    }
+
+    /// Index 0..3, for per-interface tables.
+    pub const fn index(self) -> usize {
+        match self {
+            Interface::Check => 0,
+            Interface::Query => 1,
+            Interface::Loginout => 2,
+        }
+    }
+}
+
+impl std::fmt::Display for Interface {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_round_trip() {
+        for i in Interface::ALL {
+            assert_eq!(Interface::from_production_path(i.production_path()), Some(i));
+            let test_path = format!("{}abc", i.test_path_prefix());
+            assert_eq!(Interface::from_test_path(&test_path), Some((i, "abc")));
+        }
+        assert_eq!(Interface::from_test_path("/test/authentication/check/"), None);
+    }
+
+    #[test]
+    fn quotas_match_both_profiles() {
+        let q = |p| Interface::ALL.map(|i| i.quota(p));
+        assert_eq!(q(QuotaProfile::V2_1), [500, 500, 50]);
+        assert_eq!(q(QuotaProfile::V1), [100, 300, 10]);
+    }
+}

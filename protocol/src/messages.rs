@@ -1,0 +1,203 @@
+//! Typed plaintexts and answers of the three interfaces, with the JSON field names and types of the V2.1 spec.
+
+use serde::{Deserialize, Serialize};
+
+use crate::StatusCode;
+
+/// Plaintext of a real-name check (SPEC §5): `{"ai":"…","name":"…","idNum":"…"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckRequest {
+    pub ai: String,
+    pub name: String,
+    #[serde(rename = "idNum")]
+    pub id_num: String,
+}
+
+/// Plaintext of a behaviour report (SPEC §6): `{"collections":[…]}`.
+/// `collections` is optional here so that the server can tell "missing" (1001) from "ill-typed" (1012).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginoutRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collections: Option<Vec<BehaviourRecord>>,
+}
+
+impl LoginoutRequest {
+    /// A report of these records.
+    pub fn new(records: Vec<BehaviourRecord>) -> LoginoutRequest {
+        LoginoutRequest { collections: Some(records) }
+    }
+}
+
+/// One login or logout. Numbers are JSON numbers (Int/Long in the spec); a string "1" is a shape error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BehaviourRecord {
+    /// Position in the batch, 1..=128.
+    pub no: i64,
+    /// Session id, at most 32 characters.
+    pub si: String,
+    /// 0 logout, 1 login.
+    pub bt: i64,
+    /// When it happened, Unix **seconds**.
+    pub ot: i64,
+    /// 0 verified user, 2 guest.
+    pub ct: i64,
+    /// Device id, guests; `""`, `null` and absent all mean "none".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub di: Option<String>,
+    /// Player id, verified users; `""`, `null` and absent all mean "none".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pi: Option<String>,
+}
+
+impl BehaviourRecord {
+    /// The device id, if present and non-empty.
+    pub fn device_id(&self) -> Option<&str> {
+        self.di.as_deref().filter(|s| !s.is_empty())
+    }
+    /// The player id, if present and non-empty.
+    pub fn player_id(&self) -> Option<&str> {
+        self.pi.as_deref().filter(|s| !s.is_empty())
+    }
+}
+
+/// `bt`: behaviour type.
+pub mod bt {
+    pub const LOGOUT: i64 = 0;
+    pub const LOGIN: i64 = 1;
+}
+
+/// `ct`: user type. Only these two exist (FAQ 50).
+pub mod ct {
+    pub const VERIFIED: i64 = 0;
+    pub const GUEST: i64 = 2;
+}
+
+/// Outcome of a real-name check or query (`data.result.status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "u8", try_from = "u8")]
+pub enum AuthStatus {
+    /// 0 认证成功 — comes with a pi.
+    Success,
+    /// 1 认证中 — query later.
+    Pending,
+    /// 2 认证失败.
+    Failure,
+}
+
+impl From<AuthStatus> for u8 {
+    fn from(status: AuthStatus) -> u8 {
+        match status {
+            AuthStatus::Success => 0,
+            AuthStatus::Pending => 1,
+            AuthStatus::Failure => 2,
+        }
+    }
+}
+
+impl TryFrom<u8> for AuthStatus {
+    type Error = String;
+    fn try_from(value: u8) -> Result<Self, String> {
+        match value {
+            0 => Ok(AuthStatus::Success),
+            1 => Ok(AuthStatus::Pending),
+            2 => Ok(AuthStatus::Failure),
+            other => Err(format!("status {other} is not 0, 1 or 2")),
+        }
+    }
+}
+
+/// `data.result` of check and query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthResult {
+    pub status: AuthStatus,
+    /// Present only with status 0 (FAQ 149).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pi: Option<String>,
+}
+
+/// `data` of check and query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthData {
+    pub result: AuthResult,
+}
+
+/// One rejected record of a 3001 answer (FAQ 241).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordResult {
+    pub no: i64,
+    pub errcode: StatusCode,
+    pub errmsg: String,
+}
+
+impl RecordResult {
+    pub fn new(no: i64, code: StatusCode) -> RecordResult {
+        RecordResult { no, errcode: code, errmsg: code.errmsg().to_owned() }
+    }
+}
+
+/// `data` of a 3001 loginout answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginoutResults {
+    pub results: Vec<RecordResult>,
+}
+
+/// The answer envelope `{"errcode":…,"errmsg":"…","data":…}` (SPEC §3). Errors carry no `data`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Answer<T> {
+    pub errcode: StatusCode,
+    pub errmsg: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<T>,
+}
+
+impl<T> Answer<T> {
+    /// An answer with no data.
+    pub fn status(code: StatusCode) -> Answer<T> {
+        Answer { errcode: code, errmsg: code.errmsg().to_owned(), data: None }
+    }
+    /// An answer with data.
+    pub fn with_data(code: StatusCode, data: T) -> Answer<T> {
+        Answer { errcode: code, errmsg: code.errmsg().to_owned(), data: Some(data) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_serialises_in_spec_order_and_omits_none() {
+        let record = BehaviourRecord { no: 1, si: "s".into(), bt: 0, ot: 1, ct: 2, di: Some("d".into()), pi: None };
+        let json = serde_json::to_string(&record).unwrap_or_default();
+        assert_eq!(json, r#"{"no":1,"si":"s","bt":0,"ot":1,"ct":2,"di":"d"}"#);
+    }
+
+    #[test]
+    fn empty_null_and_absent_ids_mean_none() {
+        for text in [
+            r#"{"no":1,"si":"s","bt":0,"ot":1,"ct":0,"di":"","pi":"x"}"#,
+            r#"{"no":1,"si":"s","bt":0,"ot":1,"ct":0,"di":null,"pi":"x"}"#,
+            r#"{"no":1,"si":"s","bt":0,"ot":1,"ct":0,"pi":"x"}"#,
+        ] {
+            let record: BehaviourRecord = serde_json::from_str(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(record.device_id(), None);
+            assert_eq!(record.player_id(), Some("x"));
+        }
+    }
+
+    #[test]
+    fn numbers_as_strings_are_refused() {
+        let text = r#"{"no":"1","si":"s","bt":0,"ot":1,"ct":0}"#;
+        assert!(serde_json::from_str::<BehaviourRecord>(text).is_err());
+    }
+
+    #[test]
+    fn answers_print_as_the_spec_shows() {
+        let answer = Answer::with_data(
+            StatusCode::Ok,
+            AuthData { result: AuthResult { status: AuthStatus::Pending, pi: None } },
+        );
+        let json = serde_json::to_string(&answer).unwrap_or_default();
+        assert_eq!(json, r#"{"errcode":0,"errmsg":"OK","data":{"result":{"status":1}}}"#);
+    }
+}

@@ -1,0 +1,114 @@
+//! Building a correct, signed request — the reference client's whole job, without I/O.
+//! Callers supply the time and the nonce, so that this stays pure and testable.
+
+use crate::envelope::{DataBody, SecretKey, IV_LEN};
+use crate::interface::Interface;
+use crate::messages::{CheckRequest, LoginoutRequest};
+use crate::sign;
+
+/// The credentials a client calls with: appId, bizId and secretKey.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub app_id: String,
+    pub biz_id: String,
+    pub key: SecretKey,
+}
+
+/// Where a request goes: production paths, or the test system with a test code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Production,
+    TestSystem { test_code: String },
+}
+
+/// A request ready to send, with what went into it for display.
+#[derive(Debug, Clone)]
+pub struct SignedRequest {
+    pub interface: Interface,
+    pub method: &'static str,
+    /// Path plus query string (`/idcard/authentication/query?ai=…`).
+    pub path_and_query: String,
+    /// Header name and value pairs, `Content-Type` included for POST.
+    pub headers: Vec<(&'static str, String)>,
+    /// The exact body bytes that were signed; empty for GET.
+    pub body: Vec<u8>,
+    /// The plaintext before sealing, for POST.
+    pub plaintext: Option<String>,
+    /// The string that was hashed into `sign`.
+    pub sign_string: Vec<u8>,
+}
+
+/// The Content-Type the spec gives for POST bodies.
+pub const CONTENT_TYPE: &str = "application/json; charset=utf-8";
+
+fn path(interface: Interface, target: &Target) -> String {
+    match target {
+        Target::Production => interface.production_path().to_owned(),
+        Target::TestSystem { test_code } => format!("{}{}", interface.test_path_prefix(), test_code),
+    }
+}
+
+fn build(
+    credentials: &Credentials,
+    interface: Interface,
+    path_and_query: String,
+    query: &[(&str, &str)],
+    plaintext: Option<String>,
+    timestamps_ms: u64,
+    iv: [u8; IV_LEN],
+) -> SignedRequest {
+    let timestamps = timestamps_ms.to_string();
+    let body = match &plaintext {
+        Some(text) => DataBody { data: credentials.key.seal(text.as_bytes(), iv) }.to_json().into_bytes(),
+        None => Vec::new(),
+    };
+    let mut params: Vec<(&str, &str)> = vec![
+        ("appId", credentials.app_id.as_str()),
+        ("bizId", credentials.biz_id.as_str()),
+        ("timestamps", timestamps.as_str()),
+    ];
+    params.extend_from_slice(query);
+    let key_hex = credentials.key.as_hex();
+    let sign_string = sign::sign_string(key_hex, &params, &body);
+    let sign = sign::sign(key_hex, &params, &body);
+    let mut headers = Vec::with_capacity(5);
+    if interface.has_body() {
+        headers.push(("Content-Type", CONTENT_TYPE.to_owned()));
+    }
+    headers.push(("appId", credentials.app_id.clone()));
+    headers.push(("bizId", credentials.biz_id.clone()));
+    headers.push(("timestamps", timestamps));
+    headers.push(("sign", sign));
+    SignedRequest { interface, method: interface.method(), path_and_query, headers, body, plaintext, sign_string }
+}
+
+/// A signed real-name check.
+pub fn check(
+    credentials: &Credentials,
+    target: &Target,
+    request: &CheckRequest,
+    timestamps_ms: u64,
+    iv: [u8; IV_LEN],
+) -> SignedRequest {
+    let plaintext = serde_json::to_string(request).unwrap_or_default();
+    build(credentials, Interface::Check, path(Interface::Check, target), &[], Some(plaintext), timestamps_ms, iv)
+}
+
+/// A signed result query for `ai`.
+pub fn query(credentials: &Credentials, target: &Target, ai: &str, timestamps_ms: u64) -> SignedRequest {
+    let encoded: String = form_urlencoded::byte_serialize(ai.as_bytes()).collect();
+    let path_and_query = format!("{}?ai={encoded}", path(Interface::Query, target));
+    build(credentials, Interface::Query, path_and_query, &[("ai", ai)], None, timestamps_ms, [0; IV_LEN])
+}
+
+/// A signed behaviour report.
+pub fn loginout(
+    credentials: &Credentials,
+    target: &Target,
+    request: &LoginoutRequest,
+    timestamps_ms: u64,
+    iv: [u8; IV_LEN],
+) -> SignedRequest {
+    let plaintext = serde_json::to_string(request).unwrap_or_default();
+    build(credentials, Interface::Loginout, path(Interface::Loginout, target), &[], Some(plaintext), timestamps_ms, iv)
+}

@@ -1,0 +1,152 @@
+//! Every status code of SPEC §4 and its exact errmsg. Nothing else in the workspace spells these strings.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+macro_rules! status_codes {
+    ($( $(#[$doc:meta])* $variant:ident = $code:literal, $msg:literal; )*) => {
+        /// A protocol status code (`errcode`) with its errmsg (SPEC §4).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum StatusCode {
+            $( $(#[$doc])* $variant, )*
+        }
+
+        impl StatusCode {
+            /// Every code, in numeric order.
+            pub const ALL: &'static [StatusCode] = &[ $(StatusCode::$variant,)* ];
+
+            /// The numeric `errcode`.
+            pub const fn code(self) -> u16 {
+                match self { $(StatusCode::$variant => $code,)* }
+            }
+
+            /// The exact `errmsg` the real system sends.
+            pub const fn errmsg(self) -> &'static str {
+                match self { $(StatusCode::$variant => $msg,)* }
+            }
+
+            /// The code for a numeric `errcode`, if it is one of SPEC §4.
+            pub const fn from_code(code: u16) -> Option<StatusCode> {
+                match code { $($code => Some(StatusCode::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+status_codes! {
+    /// Success.
+    Ok = 0, "OK";
+    /// Malformed JSON, body not `{"data":…}`, loginout without `collections`.
+    SysError = 1001, "SYS ERROR";
+    /// Unknown path.
+    ResourceNotExist = 1002, "SYS REQ RESOURCE NOT EXIST";
+    /// Wrong HTTP method for a known path.
+    MethodError = 1003, "SYS REQ METHOD ERROR";
+    /// A required header missing or empty (R-HDR-1).
+    HeaderMiss = 1004, "SYS REQ HEADER MISS ERROR";
+    /// Client IP not whitelisted (R-IP-1).
+    IpError = 1005, "SYS REQ IP ERROR";
+    /// Rate limit exceeded (R-RL-1/2).
+    Busy = 1006, "SYS REQ BUSY ERROR";
+    /// `timestamps` outside the 5 s window (R-TS-1).
+    Expire = 1007, "SYS REQ EXPIRE ERROR";
+    /// Unknown appId, mixed test/production credentials, production before the test cases pass.
+    PartnerError = 1008, "SYS REQ PARTNER ERROR";
+    /// Enterprise disabled.
+    PartnerAuthDisable = 1009, "SYS REQ PARTNER AUTH DISABLE";
+    /// bizId not bound to the appId, or the binding lacks the interface's permission (R-ENT-1).
+    AuthError = 1010, "SYS REQ AUTH ERROR";
+    /// Signature, key or decryption failure; malformed header (R-SIG-3, R-HDR-2).
+    PartnerAuthError = 1011, "SYS REQ PARTNER AUTH ERROR";
+    /// Decrypted JSON of the wrong shape.
+    ParamCheckError = 1012, "SYS REQ PARAM CHECK ERROR";
+    /// idNum fails R-ID.
+    IdNumIllegal = 2001, "BUS AUTH IDNUM ILLEGAL";
+    /// Live records at the cap.
+    ResourceLimit = 2002, "BUS AUTH RESOURCE LIMIT";
+    /// No live record for the ai (R-QRY-3).
+    NoAuthRecord = 2003, "BUS AUTH CODE NO AUTH RECODE";
+    /// The ai is still in use (R-CHK-3).
+    AiInUse = 2004, "BUS AUTH CODE ALREADY IN USE";
+    /// name fails R-NAME. The real errmsg is spelled "ILLEGA".
+    NameIllegal = 2005, "BUS AUTH NAME ILLEGA";
+    /// PlayerId generation error (fault injection only).
+    PlayerIdError = 2006, "BUS AUTH PLAYERID ERROR";
+    /// Ministry of Public Security state error (fault injection only).
+    RemoteStateError = 2007, "BUS AUTH REMOTE STATE ERROR";
+    /// Ministry of Public Security call error (fault injection only).
+    RemoteExecuteError = 2008, "BUS AUTH REMOTE EXECUTE ERROR";
+    /// Some behaviour records rejected (R-BEH-2).
+    PartialError = 3001, "BUS COLL PARTIAL ERROR";
+    /// `collections` empty (R-BEH-1).
+    BehaviorNull = 3002, "BUS COLL BEHAVIOR NULL ERROR";
+    /// More than 128 records (R-BEH-1).
+    OverLimitCount = 3003, "BUS COLL OVER LIMIT COUNT";
+    /// `no` outside 1..=128 or repeated.
+    NoInvalid = 3004, "BUS COLL NO INVALID";
+    /// R-BEH-TIME.
+    BehaviorTimeError = 3005, "BUS COLL BEHAVIOR TIME ERROR";
+    /// `ct` not 0 or 2.
+    PlayerModeInvalid = 3006, "BUS COLL PLAYER MODE INVALID";
+    /// `bt` not 0 or 1.
+    BehaviorModeInvalid = 3007, "BUS COLL BEHAVIOR MODE INVALID";
+    /// ct=0 without pi.
+    PlayerIdMiss = 3008, "BUS COLL PLAYERID MISS";
+    /// ct=2 without di.
+    DeviceIdMiss = 3009, "BUS COLL DEVICEID MISS";
+    /// pi not a well-formed PI (R-PI).
+    PlayerIdInvalid = 3010, "BUS COLL PLAYERID INVALID";
+    /// Test system error (fault injection only).
+    TestSysError = 4001, "TEST SYS ERROR";
+    /// Unknown or expired test code.
+    TestTaskNotExist = 4002, "TEST TASK NOT EXIST";
+    /// Test code used on the wrong interface.
+    TestParamInvalid = 4003, "TEST PARAM INVALID ERROR";
+}
+
+impl StatusCode {
+    /// True for success.
+    pub const fn is_ok(self) -> bool {
+        matches!(self, StatusCode::Ok)
+    }
+}
+
+impl std::fmt::Display for StatusCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.code(), self.errmsg())
+    }
+}
+
+impl Serialize for StatusCode {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u16(self.code())
+    }
+}
+
+impl<'de> Deserialize<'de> for StatusCode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let code = u16::deserialize(deserializer)?;
+        StatusCode::from_code(code)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown NPPA status code {code}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thirty_four_codes_round_trip() {
+        assert_eq!(StatusCode::ALL.len(), 34, "SPEC §4 lists 34 codes");
+        for &code in StatusCode::ALL {
+            assert_eq!(StatusCode::from_code(code.code()), Some(code));
+        }
+        assert_eq!(StatusCode::from_code(1013), None);
+    }
+
+    #[test]
+    fn errmsg_keeps_the_real_spelling() {
+        assert_eq!(StatusCode::NameIllegal.errmsg(), "BUS AUTH NAME ILLEGA");
+        assert_eq!(StatusCode::NoAuthRecord.errmsg(), "BUS AUTH CODE NO AUTH RECODE");
+        assert_eq!(StatusCode::Ok.errmsg(), "OK");
+    }
+}
