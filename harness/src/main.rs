@@ -1,1 +1,77 @@
-fn main(){}
+//! `nppa`: the NPPA anti-addiction real-name system on your machine — a mock server rule for rule,
+//! and a reference client to poke it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use nppa_harness::{client_cmd, mock_cmd};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "nppa",
+    version,
+    about = "Test integrations with China's NPPA anti-addiction real-name system (网络游戏防沉迷实名认证系统) on your own machine",
+    long_about = "Test integrations with China's NPPA anti-addiction real-name system (网络游戏防沉迷实名认证系统).\n\n\
+        `nppa mock` serves the three production endpoints (check, query, loginout) with the real envelope, \
+        signatures, status codes, quotas and record lifecycle, plus a clock you can move. \
+        `nppa client` sends correct requests to it.\n\n\
+        Exit codes: 0 success; 1 the answer was a protocol error (client); 2 could not run.",
+    after_help = "Quick start:\n  nppa mock                       # serve on 127.0.0.1:8080 with the V2.1 spec's example credentials\n  nppa client check --ai 100000000000000001 --name 某一一 --id-num 110000190101010001"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the mock NPPA server until Ctrl-C.
+    #[command(after_help = "With no --config, the embedded default serves the V2.1 spec's example enterprise:\n  appId fdc6688637bc468e9aea874654cbead2, secretKey b4c932250dbe59ff53b15ee993a9feb5, bizId 1101999999.\nSee config/default.toml for every setting.")]
+    Mock {
+        /// Address to listen on.
+        #[arg(long, default_value = nppa_harness::DEFAULT_LISTEN)]
+        listen: SocketAddr,
+        /// TOML configuration (see config/default.toml); without it the embedded default is served.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Print the embedded default configuration and exit.
+        #[arg(long)]
+        print_config: bool,
+    },
+    /// Send one correct, signed request (check, query or loginout) and print the answer.
+    Client(client_cmd::ClientArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("nppa: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Mock { print_config: true, .. } => {
+                print!("{}", nppa_mockserver::config::DEFAULT_TOML);
+                Ok(0)
+            }
+            Command::Mock { listen, config, .. } => mock_cmd::run(config.as_deref(), listen).await.map(|()| 0),
+            Command::Client(args) => client_cmd::run(args).await,
+        }
+    });
+    match result {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(e) => {
+            eprintln!("nppa: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

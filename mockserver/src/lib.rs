@@ -1,1 +1,24 @@
+//! The mock NPPA server: the production endpoints rule for rule (rule ids `R-…` refer to SPEC.md),
+//! a controllable clock and an admin API.
+//!
+//! - [`service`]: the request pipeline in R-ORDER and the business rules, transport-free
+//! - [`server`]: hyper transport, R-CONN-1, shutdown
+//! - [`store`], [`quota`], [`behaviour`], [`identity`], [`tenants`]: the state and rules behind it
+//! - [`clock`], [`admin`]: the mock's own controls
+//! - [`rules`]: the catalogue of enforced rules (the README's table is checked against it)
 
+pub mod admin;
+pub mod behaviour;
+pub mod clock;
+pub mod config;
+pub mod identity;
+pub mod quota;
+pub mod rules;
+pub mod server;
+pub mod service;
+pub mod store;
+pub mod tenants;
+
+pub use config::Config;
+pub use server::{MockServer, RunningServer};
+pub use service::MockService;

@@ -1,0 +1,151 @@
+//! The reference client: correct requests built by `nppa_protocol::request`, sent over HTTP.
+//! Users poke the mock with it (`nppa client …`), and the tests drive the real server through it.
+
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use nppa_protocol::messages::{BehaviourRecord, CheckRequest, LoginoutRequest};
+use nppa_protocol::request::{self, Credentials, SignedRequest, Target};
+use nppa_protocol::SecretKey;
+use serde_json::Value;
+
+/// Where the client takes `timestamps` from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeSource {
+    /// The machine's clock, as a real client does.
+    System,
+    /// The mock's clock, read from `GET /__admin/clock` before each request (follows a moved mock clock).
+    MockClock,
+}
+
+/// A client for one (appId, bizId, secretKey).
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base_url: String,
+    credentials: Credentials,
+    target: Target,
+    time: TimeSource,
+}
+
+/// One request and what came back.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub request: SignedRequest,
+    pub http_status: u16,
+    pub response_body: String,
+    /// `errcode`, when the body is JSON with a numeric errcode.
+    pub errcode: Option<u16>,
+    /// The parsed body, when it is JSON.
+    pub response: Option<Value>,
+}
+
+impl Exchange {
+    /// `data.result.status` of a check or query.
+    pub fn status(&self) -> Option<u64> {
+        self.response.as_ref()?.pointer("/data/result/status")?.as_u64()
+    }
+
+    /// `data.result.pi` of a successful check or query.
+    pub fn pi(&self) -> Option<&str> {
+        self.response.as_ref()?.pointer("/data/result/pi")?.as_str()
+    }
+
+    /// `(no, errcode)` of each rejected record of a 3001.
+    pub fn rejected(&self) -> Vec<(i64, u16)> {
+        let results = self.response.as_ref().and_then(|r| r.pointer("/data/results")).and_then(Value::as_array);
+        results
+            .map(|list| {
+                list.iter()
+                    .filter_map(|r| Some((r.get("no")?.as_i64()?, u16::try_from(r.get("errcode")?.as_u64()?).ok()?)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl Client {
+    /// A client; `base_url` like `http://127.0.0.1:8080`.
+    pub fn new(base_url: &str, app_id: &str, biz_id: &str, secret_key: &str) -> anyhow::Result<Client> {
+        let key = SecretKey::from_hex(secret_key).context("secretKey")?;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5)) // the spec's suggested client timeout
+            .build()
+            .context("building the HTTP client")?;
+        Ok(Client {
+            http,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            credentials: Credentials { app_id: app_id.to_owned(), biz_id: biz_id.to_owned(), key },
+            target: Target::Production,
+            time: TimeSource::System,
+        })
+    }
+
+    /// Takes `timestamps` from this source.
+    pub fn with_time(mut self, time: TimeSource) -> Client {
+        self.time = time;
+        self
+    }
+
+    /// The credentials in use.
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
+    /// Now, in Unix ms, from the configured source.
+    pub async fn now_ms(&self) -> anyhow::Result<u64> {
+        match self.time {
+            TimeSource::System => Ok(nppa_mockserver::clock::wall_ms()),
+            TimeSource::MockClock => self.mock_clock_ms().await,
+        }
+    }
+
+    /// The mock's clock (`GET /__admin/clock`).
+    pub async fn mock_clock_ms(&self) -> anyhow::Result<u64> {
+        let url = format!("{}/__admin/clock", self.base_url);
+        let value: Value = self.http.get(&url).send().await.with_context(|| format!("GET {url}"))?.json().await?;
+        value["now_ms"].as_u64().with_context(|| format!("{url} answered without now_ms: {value}"))
+    }
+
+    /// A real-name check.
+    pub async fn check(&self, ai: &str, name: &str, id_num: &str) -> anyhow::Result<Exchange> {
+        let body = CheckRequest { ai: ai.to_owned(), name: name.to_owned(), id_num: id_num.to_owned() };
+        let signed = request::check(&self.credentials, &self.target, &body, self.now_ms().await?, rand::random());
+        self.send(signed).await
+    }
+
+    /// A result query.
+    pub async fn query(&self, ai: &str) -> anyhow::Result<Exchange> {
+        let signed = request::query(&self.credentials, &self.target, ai, self.now_ms().await?);
+        self.send(signed).await
+    }
+
+    /// A behaviour report.
+    pub async fn loginout(&self, records: Vec<BehaviourRecord>) -> anyhow::Result<Exchange> {
+        let body = LoginoutRequest::new(records);
+        let signed = request::loginout(&self.credentials, &self.target, &body, self.now_ms().await?, rand::random());
+        self.send(signed).await
+    }
+
+    /// Sends a signed request as it is.
+    pub async fn send(&self, signed: SignedRequest) -> anyhow::Result<Exchange> {
+        let url = format!("{}{}", self.base_url, signed.path_and_query);
+        let method = reqwest::Method::from_bytes(signed.method.as_bytes())?;
+        let mut builder = self.http.request(method, &url);
+        for (name, value) in &signed.headers {
+            builder = builder.header(*name, value);
+        }
+        if !signed.body.is_empty() {
+            builder = builder.body(signed.body.clone());
+        }
+        let response = builder.send().await.with_context(|| format!("{} {url}", signed.method))?;
+        let http_status = response.status().as_u16();
+        let response_body = response.text().await.with_context(|| format!("reading the answer of {url}"))?;
+        let parsed: Option<Value> = serde_json::from_str(&response_body).ok();
+        let errcode = parsed.as_ref().and_then(|v| v.get("errcode")).and_then(Value::as_u64).and_then(|c| u16::try_from(c).ok());
+        if parsed.is_none() && http_status == 200 {
+            bail!("{url} answered HTTP 200 with a body that is not JSON: {response_body}");
+        }
+        Ok(Exchange { request: signed, http_status, response_body, errcode, response: parsed })
+    }
+}

@@ -1,0 +1,165 @@
+//! `nppa client check|query|loginout`: one correct request to the mock (or any NPPA endpoint), printed.
+
+use std::io::Read as _;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand, ValueEnum};
+use nppa_protocol::messages::{bt, ct, BehaviourRecord, LoginoutRequest};
+
+use crate::client::{Client, Exchange, TimeSource};
+
+/// Options shared by every client command.
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    /// Base URL of the NPPA endpoint (the mock prints its own at start).
+    #[arg(long, env = "NPPA_BASE_URL", default_value = "http://127.0.0.1:8080")]
+    pub base_url: String,
+    /// appId (接口调用唯一凭证). Default: the V2.1 spec's example, served by `nppa mock`.
+    #[arg(long, env = "NPPA_APP_ID", default_value = crate::DEFAULT_APP_ID)]
+    pub app_id: String,
+    /// bizId (游戏备案识别码).
+    #[arg(long, env = "NPPA_BIZ_ID", default_value = crate::DEFAULT_BIZ_ID)]
+    pub biz_id: String,
+    /// secretKey, 32 hex characters.
+    #[arg(long, env = "NPPA_SECRET_KEY", default_value = crate::DEFAULT_SECRET_KEY, hide_env_values = true)]
+    pub secret_key: String,
+    /// Sign with the mock's clock (GET /__admin/clock) instead of this machine's; use it after moving the
+    /// mock clock, or the mock answers 1007.
+    #[arg(long)]
+    pub mock_clock: bool,
+    /// Print the request (headers, plaintext, sign string) and the raw answer.
+    #[arg(short, long)]
+    pub verbose: bool,
+    #[command(subcommand)]
+    pub command: ClientCommand,
+}
+
+/// The three interfaces.
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Real-name check: POST /idcard/authentication/check.
+    Check {
+        /// The game's id for this check (≤ 32 characters); query it later if the answer is pending.
+        #[arg(long)]
+        ai: String,
+        /// The player's name.
+        #[arg(long)]
+        name: String,
+        /// The player's 18-character ID number (X upper case).
+        #[arg(long)]
+        id_num: String,
+    },
+    /// Result query of a pending check: GET /idcard/authentication/query?ai=….
+    Query {
+        /// The ai of the pending check.
+        #[arg(long)]
+        ai: String,
+    },
+    /// Behaviour report: POST /behavior/collection/loginout, one record or a JSON batch.
+    Loginout(LoginoutArgs),
+}
+
+/// One record from flags, or a batch from a file.
+#[derive(Debug, Args)]
+pub struct LoginoutArgs {
+    /// A JSON file (or - for stdin) holding the record array, or the whole `{"collections":[…]}` plaintext.
+    #[arg(long, conflicts_with_all = ["si", "pi", "di"])]
+    pub collections: Option<PathBuf>,
+    /// Session id of the record.
+    #[arg(long, required_unless_present = "collections")]
+    pub si: Option<String>,
+    /// login or logout.
+    #[arg(long, value_enum, default_value = "login")]
+    pub bt: Behaviour,
+    /// Player id of a verified user (ct=0).
+    #[arg(long, required_unless_present_any = ["collections", "di"])]
+    pub pi: Option<String>,
+    /// Device id of a guest (ct=2), when no --pi is given.
+    #[arg(long)]
+    pub di: Option<String>,
+    /// When it happened, Unix seconds. Default: one second before the request's timestamps.
+    #[arg(long)]
+    pub ot: Option<i64>,
+}
+
+/// `bt`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Behaviour {
+    Login,
+    Logout,
+}
+
+/// Runs a client command; the exit code is 0 for errcode 0 and 1 for any other answer.
+pub async fn run(args: ClientArgs) -> anyhow::Result<i32> {
+    let time = if args.mock_clock { TimeSource::MockClock } else { TimeSource::System };
+    let client = Client::new(&args.base_url, &args.app_id, &args.biz_id, &args.secret_key)?.with_time(time);
+    let exchange = match args.command {
+        ClientCommand::Check { ai, name, id_num } => client.check(&ai, &name, &id_num).await?,
+        ClientCommand::Query { ai } => client.query(&ai).await?,
+        ClientCommand::Loginout(loginout) => {
+            let records = records(&loginout, client.now_ms().await?)?;
+            client.loginout(records).await?
+        }
+    };
+    print(&exchange, args.verbose);
+    Ok(if exchange.errcode == Some(0) { 0 } else { 1 })
+}
+
+fn records(args: &LoginoutArgs, now_ms: u64) -> anyhow::Result<Vec<BehaviourRecord>> {
+    if let Some(path) = &args.collections {
+        let mut text = String::new();
+        if path.as_os_str() == "-" {
+            std::io::stdin().read_to_string(&mut text).context("reading stdin")?;
+        } else {
+            text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        }
+        if let Ok(report) = serde_json::from_str::<LoginoutRequest>(&text) {
+            if let Some(records) = report.collections {
+                return Ok(records);
+            }
+        }
+        return serde_json::from_str(&text)
+            .with_context(|| format!("{}: expected a JSON array of records or {{\"collections\":[…]}}", path.display()));
+    }
+    let (ct, pi, di) = match (&args.pi, &args.di) {
+        (Some(pi), di) => (ct::VERIFIED, Some(pi.clone()), di.clone()),
+        (None, Some(di)) => (ct::GUEST, None, Some(di.clone())),
+        (None, None) => anyhow::bail!("give --pi for a verified user or --di for a guest"),
+    };
+    Ok(vec![BehaviourRecord {
+        no: 1,
+        si: args.si.clone().unwrap_or_default(),
+        bt: match args.bt {
+            Behaviour::Login => bt::LOGIN,
+            Behaviour::Logout => bt::LOGOUT,
+        },
+        ot: args.ot.unwrap_or(now_ms as i64 / 1000 - 1),
+        ct,
+        di,
+        pi,
+    }])
+}
+
+fn print(exchange: &Exchange, verbose: bool) {
+    let request = &exchange.request;
+    if verbose {
+        eprintln!("> {} {}", request.method, request.path_and_query);
+        for (name, value) in &request.headers {
+            eprintln!("> {name}: {value}");
+        }
+        if let Some(plaintext) = &request.plaintext {
+            eprintln!("> plaintext: {plaintext}");
+        }
+        if !request.body.is_empty() {
+            eprintln!("> body: {}", String::from_utf8_lossy(&request.body));
+        }
+        eprintln!("> sign string: {}", String::from_utf8_lossy(&request.sign_string));
+        eprintln!("< HTTP {}", exchange.http_status);
+        eprintln!("< {}", exchange.response_body);
+    }
+    match &exchange.response {
+        Some(value) => println!("{}", serde_json::to_string_pretty(value).unwrap_or_else(|_| exchange.response_body.clone())),
+        None => println!("{}", exchange.response_body),
+    }
+}

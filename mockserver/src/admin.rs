@@ -1,0 +1,108 @@
+//! The admin API, on the same port as the protocol: `/__admin/…`, loopback peers only by default.
+//!
+//! Contract (external tools rely on these paths and shapes):
+//! - `GET  /__admin/clock`  → `{"now_ms": T, …}`
+//! - `POST /__admin/clock`  with `{"advance_ms": N}` or `{"set_ms": T}` (optionally `"freeze": true|false`);
+//!   the clock keeps ticking from the new value unless frozen
+//! - `POST /__admin/reset`  drops all protocol state
+//! - `GET  /__admin/stats`  live records, quota blocks
+
+use std::net::IpAddr;
+
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::clock;
+use crate::service::MockService;
+
+/// Path prefix of every admin route.
+pub const PREFIX: &str = "/__admin/";
+
+/// An admin answer: HTTP status and JSON body.
+#[derive(Debug)]
+pub struct AdminAnswer {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+fn answer(status: u16, value: serde_json::Value) -> AdminAnswer {
+    AdminAnswer { status, body: value.to_string().into_bytes() }
+}
+
+fn error(status: u16, message: impl Into<String>) -> AdminAnswer {
+    answer(status, json!({ "error": message.into() }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClockChange {
+    advance_ms: Option<i64>,
+    set_ms: Option<u64>,
+    freeze: Option<bool>,
+}
+
+/// Answers an admin request.
+pub fn handle(service: &MockService, peer: IpAddr, method: &str, path: &str, body: &[u8]) -> AdminAnswer {
+    let peer = crate::tenants::canonical_ip(peer);
+    if !peer.is_loopback() && !service.config().server.admin_remote {
+        return error(403, "the admin API answers loopback peers only (set server.admin_remote = true to open it)");
+    }
+    match (method, path.trim_end_matches('/')) {
+        ("GET", "/__admin/clock") => clock_state(service),
+        ("POST", "/__admin/clock") => change_clock(service, body),
+        ("POST", "/__admin/reset") => {
+            service.reset();
+            answer(200, json!({ "reset": true, "now_ms": service.clock().now_ms() }))
+        }
+        ("GET", "/__admin/stats") => answer(
+            200,
+            json!({
+                "now_ms": service.clock().now_ms(),
+                "live_records": service.store().live(),
+                "quota_blocks_started": service.quotas().blocks_started(),
+            }),
+        ),
+        (_, "/__admin/clock" | "/__admin/reset" | "/__admin/stats") => error(405, format!("{method} is not allowed on {path}")),
+        _ => error(404, format!("no admin route {path}; see README.md, section \"Admin API\"")),
+    }
+}
+
+fn clock_state(service: &MockService) -> AdminAnswer {
+    let clock = service.clock();
+    let now_ms = clock.now_ms();
+    let beijing = chrono::FixedOffset::east_opt(8 * 3600)
+        .zip(chrono::DateTime::from_timestamp_millis(now_ms as i64))
+        .map(|(tz, t)| t.with_timezone(&tz).to_rfc3339())
+        .unwrap_or_default();
+    answer(
+        200,
+        json!({
+            "now_ms": now_ms,
+            "beijing": beijing,
+            "frozen": clock.is_frozen(),
+            "offset_from_wall_ms": clock.offset_from_wall_ms(),
+            "in_mps_outage": clock::in_mps_outage(now_ms),
+        }),
+    )
+}
+
+fn change_clock(service: &MockService, body: &[u8]) -> AdminAnswer {
+    let change: ClockChange = match serde_json::from_slice(body) {
+        Ok(change) => change,
+        Err(e) => return error(400, format!("expected {{\"advance_ms\": N}} or {{\"set_ms\": T}}, optionally with \"freeze\": true|false: {e}")),
+    };
+    let clock = service.clock();
+    match (change.advance_ms, change.set_ms) {
+        (Some(_), Some(_)) => return error(400, "give advance_ms or set_ms, not both"),
+        (Some(delta), None) => clock.advance_ms(delta),
+        (None, Some(t)) => clock.set_ms(t),
+        (None, None) if change.freeze.is_none() => return error(400, "give advance_ms, set_ms or freeze"),
+        (None, None) => {}
+    }
+    if let Some(frozen) = change.freeze {
+        clock.freeze(frozen);
+    }
+    // Free what the jump made due at once, rather than at the next sweep.
+    service.store().sweep(clock.now_ms());
+    clock_state(service)
+}

@@ -1,0 +1,398 @@
+//! The mock's configuration: TOML, with an embedded default (`config/default.toml`).
+//! A bad file is refused at start with the field and the reason.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use nppa_protocol::name::NameRule;
+use nppa_protocol::{Permission, QuotaProfile, SecretKey};
+use serde::{Deserialize, Serialize};
+
+/// The embedded default configuration, as text (what `nppa mock` serves without `--config`).
+pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
+
+/// The whole configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub server: ServerSection,
+    #[serde(default)]
+    pub rules: RulesSection,
+    #[serde(default)]
+    pub clock: ClockSection,
+    #[serde(default)]
+    pub identities: IdentitiesSection,
+    #[serde(default, rename = "enterprise")]
+    pub enterprises: Vec<EnterpriseConfig>,
+    #[serde(default, rename = "game")]
+    pub games: Vec<GameConfig>,
+}
+
+/// `[server]`: transport and quotas.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSection {
+    pub quota_profile: QuotaProfile,
+    pub quotas: bool,
+    pub quota_block: QuotaBlock,
+    pub max_body_bytes: usize,
+    pub max_connections_per_ip: usize,
+    pub idle_timeout_s: f64,
+    pub admin_remote: bool,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        ServerSection {
+            quota_profile: QuotaProfile::V2_1,
+            quotas: true,
+            quota_block: QuotaBlock::SixtySeconds,
+            max_body_bytes: 256 * 1024,
+            max_connections_per_ip: 1000,
+            idle_timeout_s: 120.0,
+            admin_remote: false,
+        }
+    }
+}
+
+/// R-RL-2: how long a 1006 blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuotaBlock {
+    /// 60 s from the first 1006 (V2.1: "限流 1 分钟").
+    SixtySeconds,
+    /// Until the next wall-clock minute (FAQ 103: "在下一分钟解除").
+    NextMinute,
+}
+
+/// Which clock R-TS-1 compares `timestamps` against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimestampsClock {
+    Mock,
+    Wall,
+}
+
+/// R-CHK-3: scope in which an ai must be unique while live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AiNamespace {
+    Global,
+    PerGame,
+}
+
+/// `[rules]`: protocol choices (SPEC's "(choice)" items).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RulesSection {
+    pub timestamp_window_ms: u64,
+    pub timestamps_clock: TimestampsClock,
+    pub ai_namespace: AiNamespace,
+    pub live_record_cap: u64,
+    pub pending_ttl_s: u64,
+    pub query_delete_after_s: u64,
+    pub mps_outage: bool,
+    pub outage_every_check_pends: bool,
+    pub missing_collections_code: u16,
+    pub name_rule: NameRule,
+    pub strict_pi: bool,
+}
+
+impl Default for RulesSection {
+    fn default() -> Self {
+        RulesSection {
+            timestamp_window_ms: 5_000,
+            timestamps_clock: TimestampsClock::Mock,
+            ai_namespace: AiNamespace::Global,
+            live_record_cap: 10_000_000,
+            pending_ttl_s: 48 * 3600,
+            query_delete_after_s: 300,
+            mps_outage: true,
+            outage_every_check_pends: true,
+            missing_collections_code: 1001,
+            name_rule: NameRule::Cjk,
+            strict_pi: false,
+        }
+    }
+}
+
+/// `[clock]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClockSection {
+    /// RFC 3339 start time of the mock clock.
+    pub start: Option<String>,
+}
+
+/// `[identities]`: who is who (R-CHK-1, R-PEND-1, R-PI).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdentitiesSection {
+    pub pi_secret: Option<String>,
+    pub failure_fraction: f64,
+    pub pending_fraction: f64,
+    pub pending_delay_min_s: f64,
+    pub pending_delay_max_s: f64,
+    pub fixtures_file: Option<PathBuf>,
+    #[serde(rename = "fixture")]
+    pub fixtures: Vec<FixtureConfig>,
+}
+
+impl Default for IdentitiesSection {
+    fn default() -> Self {
+        IdentitiesSection {
+            pi_secret: None,
+            failure_fraction: 0.0,
+            pending_fraction: 0.0,
+            pending_delay_min_s: 30.0,
+            pending_delay_max_s: 30.0,
+            fixtures_file: None,
+            fixtures: Vec::new(),
+        }
+    }
+}
+
+/// The outcome a fixture person gets from a check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FixtureOutcome {
+    Success,
+    Pending,
+    Failure,
+}
+
+/// One person with a fixed outcome.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixtureConfig {
+    pub name: String,
+    pub id_num: String,
+    pub outcome: FixtureOutcome,
+    /// Seconds until a pending result resolves (default: the `[identities]` delay).
+    #[serde(default)]
+    pub delay_s: Option<f64>,
+    /// What a pending result resolves to (default success).
+    #[serde(default)]
+    pub then: Option<FixtureOutcome>,
+}
+
+/// `[[enterprise]]`: one appId and its key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnterpriseConfig {
+    #[serde(default)]
+    pub name: String,
+    pub app_id: String,
+    pub secret_key: String,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default)]
+    pub ip_whitelist: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `[[game]]`: one bizId, its owner and its channels.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GameConfig {
+    #[serde(default)]
+    pub name: String,
+    pub biz_id: String,
+    pub owner: String,
+    #[serde(default = "both_permissions")]
+    pub permissions: Vec<Permission>,
+    #[serde(default)]
+    pub quota: QuotaOverride,
+    #[serde(default, rename = "channel")]
+    pub channels: Vec<ChannelConfig>,
+}
+
+fn both_permissions() -> Vec<Permission> {
+    vec![Permission::Realname, Permission::Report]
+}
+
+/// Per-game quota override (FAQ 109, 116).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaOverride {
+    pub check: Option<u32>,
+    pub query: Option<u32>,
+    pub loginout: Option<u32>,
+}
+
+/// A channel enterprise bound to a game (R-ENT-1).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelConfig {
+    pub app_id: String,
+    pub permissions: Vec<Permission>,
+}
+
+/// A configuration that cannot be served: which field, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("{path}: {reason}")]
+    Syntax { path: String, reason: String },
+    #[error("{field}: {reason}")]
+    Field { field: String, reason: String },
+}
+
+fn field(field: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Field { field: field.into(), reason: reason.into() }
+}
+
+impl Config {
+    /// The embedded default.
+    pub fn embedded_default() -> Config {
+        // The embedded file is checked by a unit test; a failure here would be a build defect.
+        toml::from_str(DEFAULT_TOML).unwrap_or_else(|e| panic!("config/default.toml is invalid: {e}"))
+    }
+
+    /// Parses TOML text; `origin` names it in errors. Relative paths inside resolve against `base_dir`.
+    pub fn from_toml(text: &str, origin: &str, base_dir: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut config: Config =
+            toml::from_str(text).map_err(|e| ConfigError::Syntax { path: origin.to_owned(), reason: e.to_string() })?;
+        if let (Some(dir), Some(file)) = (base_dir, config.identities.fixtures_file.as_mut()) {
+            if file.is_relative() {
+                *file = dir.join(&*file);
+            }
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads and validates a file.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::Read { path: origin.clone(), reason: e.to_string() })?;
+        Config::from_toml(&text, &origin, path.parent())
+    }
+
+    /// Checks what serde cannot: keys, references between sections, ranges.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut app_ids = HashSet::new();
+        for (i, e) in self.enterprises.iter().enumerate() {
+            if e.app_id.is_empty() {
+                return Err(field(format!("enterprise[{i}].app_id"), "must not be empty"));
+            }
+            if !app_ids.insert(e.app_id.as_str()) {
+                return Err(field(format!("enterprise[{i}].app_id"), format!("{} appears twice", e.app_id)));
+            }
+            SecretKey::from_hex(&e.secret_key).map_err(|err| field(format!("enterprise[{i}].secret_key"), err.to_string()))?;
+            for (j, entry) in e.ip_whitelist.iter().enumerate() {
+                crate::tenants::parse_whitelist_entry(entry)
+                    .map_err(|reason| field(format!("enterprise[{i}].ip_whitelist[{j}]"), reason))?;
+            }
+        }
+        let mut biz_ids = HashSet::new();
+        for (i, g) in self.games.iter().enumerate() {
+            if g.biz_id.is_empty() {
+                return Err(field(format!("game[{i}].biz_id"), "must not be empty"));
+            }
+            if !biz_ids.insert(g.biz_id.as_str()) {
+                return Err(field(format!("game[{i}].biz_id"), format!("{} appears twice", g.biz_id)));
+            }
+            if !app_ids.contains(g.owner.as_str()) {
+                return Err(field(format!("game[{i}].owner"), format!("no [[enterprise]] has app_id {}", g.owner)));
+            }
+            let mut bound = HashSet::from([g.owner.as_str()]);
+            for (j, c) in g.channels.iter().enumerate() {
+                if !app_ids.contains(c.app_id.as_str()) {
+                    return Err(field(format!("game[{i}].channel[{j}].app_id"), format!("no [[enterprise]] has app_id {}", c.app_id)));
+                }
+                if !bound.insert(c.app_id.as_str()) {
+                    return Err(field(format!("game[{i}].channel[{j}].app_id"), "already bound to this game (owner or another channel)"));
+                }
+            }
+        }
+        let ids = &self.identities;
+        for (name, value) in [("failure_fraction", ids.failure_fraction), ("pending_fraction", ids.pending_fraction)] {
+            if !(0.0..=1.0).contains(&value) {
+                return Err(field(format!("identities.{name}"), "must be between 0 and 1"));
+            }
+        }
+        if ids.failure_fraction + ids.pending_fraction > 1.0 {
+            return Err(field("identities.pending_fraction", "failure_fraction + pending_fraction must not exceed 1"));
+        }
+        check_delay("identities.pending_delay_min_s", ids.pending_delay_min_s)?;
+        check_delay("identities.pending_delay_max_s", ids.pending_delay_max_s)?;
+        if ids.pending_delay_min_s > ids.pending_delay_max_s {
+            return Err(field("identities.pending_delay_max_s", "must not be below pending_delay_min_s"));
+        }
+        for (i, f) in ids.fixtures.iter().enumerate() {
+            if let Some(delay) = f.delay_s {
+                check_delay(&format!("identities.fixture[{i}].delay_s"), delay)?;
+            }
+        }
+        if !matches!(self.rules.missing_collections_code, 1001 | 1011) {
+            return Err(field("rules.missing_collections_code", "must be 1001 or 1011"));
+        }
+        if self.rules.query_delete_after_s == 0 || self.rules.pending_ttl_s == 0 {
+            return Err(field("rules.pending_ttl_s", "record lifetimes must be positive"));
+        }
+        if !(self.server.idle_timeout_s > 0.0) {
+            return Err(field("server.idle_timeout_s", "must be positive"));
+        }
+        if self.server.max_connections_per_ip == 0 {
+            return Err(field("server.max_connections_per_ip", "must be at least 1"));
+        }
+        if let Some(start) = &self.clock.start {
+            chrono::DateTime::parse_from_rfc3339(start)
+                .map_err(|e| field("clock.start", format!("not an RFC 3339 time ({e}), e.g. 2026-01-15T12:00:00+08:00")))?;
+        }
+        Ok(())
+    }
+
+    /// The start time of the mock clock in Unix ms, when configured.
+    pub fn clock_start_ms(&self) -> Option<u64> {
+        let start = chrono::DateTime::parse_from_rfc3339(self.clock.start.as_deref()?).ok()?;
+        u64::try_from(start.timestamp_millis()).ok()
+    }
+}
+
+/// R-PEND-1: every pending result resolves within 48 h (FAQ 262).
+fn check_delay(name: &str, seconds: f64) -> Result<(), ConfigError> {
+    if !(0.0..48.0 * 3600.0).contains(&seconds) {
+        return Err(field(name, "a pending delay is between 0 and 48 h (R-PEND-1), in seconds"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_default_is_valid_and_holds_the_spec_example() {
+        let config = Config::from_toml(DEFAULT_TOML, "default", None).expect("default config");
+        assert_eq!(config.enterprises[0].app_id, "fdc6688637bc468e9aea874654cbead2");
+        assert_eq!(config.enterprises[0].secret_key, "b4c932250dbe59ff53b15ee993a9feb5");
+        assert_eq!(config.games[0].biz_id, "1101999999");
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let bad_key = DEFAULT_TOML.replace("b4c932250dbe59ff53b15ee993a9feb5", "short");
+        let err = Config::from_toml(&bad_key, "x.toml", None).expect_err("bad key");
+        assert!(err.to_string().starts_with("enterprise[0].secret_key: "), "{err}");
+
+        let bad_owner = DEFAULT_TOML.replace("owner = \"fdc6688637bc468e9aea874654cbead2\"", "owner = \"nobody\"");
+        let err = Config::from_toml(&bad_owner, "x.toml", None).expect_err("bad owner");
+        assert!(err.to_string().contains("game[0].owner"), "{err}");
+
+        let typo = DEFAULT_TOML.replace("quota_profile", "quota_profil");
+        let err = Config::from_toml(&typo, "x.toml", None).expect_err("unknown field");
+        assert!(err.to_string().contains("quota_profil"), "{err}");
+
+        let bad_ip = DEFAULT_TOML.replace("\"::1\"", "\"localhost\"");
+        let err = Config::from_toml(&bad_ip, "x.toml", None).expect_err("bad ip");
+        assert!(err.to_string().contains("ip_whitelist[1]"), "{err}");
+    }
+}

@@ -1,0 +1,103 @@
+//! The catalogue of rules the mock enforces, each with the status code it answers, in R-ORDER.
+//! README.md carries this table verbatim (a test checks it), so documentation cannot drift from the code.
+
+use nppa_protocol::StatusCode;
+
+/// One enforced rule.
+#[derive(Debug, Clone, Copy)]
+pub struct Rule {
+    /// SPEC.md rule id.
+    pub id: &'static str,
+    /// The errcode it answers; `None` for rules that answer with a status or at the transport.
+    pub code: Option<StatusCode>,
+    /// The cause, for a human.
+    pub cause: &'static str,
+}
+
+const fn rule(id: &'static str, code: StatusCode, cause: &'static str) -> Rule {
+    Rule { id, code: Some(code), cause }
+}
+
+const fn behaviour(id: &'static str, cause: &'static str) -> Rule {
+    Rule { id, code: None, cause }
+}
+
+/// Every rule, in the order the pipeline checks them (R-ORDER), then the behaviours without an error code.
+pub const RULES: &[Rule] = &[
+    rule("R-ORDER", StatusCode::ResourceNotExist, "path is not one of the three production paths"),
+    rule("R-ORDER", StatusCode::MethodError, "wrong HTTP method for the path (check and loginout POST, query GET)"),
+    rule("R-HDR-1", StatusCode::HeaderMiss, "`appId`, `bizId`, `timestamps` or `sign` header missing or empty"),
+    rule("R-ENT-1", StatusCode::PartnerError, "unknown `appId`"),
+    rule("R-ENT-1", StatusCode::PartnerAuthDisable, "the enterprise is disabled"),
+    rule("R-IP-1", StatusCode::IpError, "client IP not on the enterprise's whitelist"),
+    rule("R-ENT-1", StatusCode::AuthError, "`bizId` unknown, not bound to the `appId`, or the binding lacks the permission (realname: check/query; report: loginout)"),
+    rule("R-HDR-2", StatusCode::PartnerAuthError, "`timestamps` not a decimal number"),
+    rule("R-TS-1", StatusCode::Expire, "`timestamps` more than 5 s from the server clock (seconds instead of ms included)"),
+    rule("R-RL-1", StatusCode::Busy, "more requests in one second than the quota of (appId, bizId, interface); V2.1 500/500/50, V1 100/300/10"),
+    rule("R-RL-2", StatusCode::Busy, "the (appId, bizId, interface) is blocked for 60 s after its 1006"),
+    rule("R-ENC-1", StatusCode::SysError, "body over the size limit or cut short"),
+    rule("R-HDR-2", StatusCode::PartnerAuthError, "`sign` not 64 hex characters"),
+    rule("R-SIG-3", StatusCode::PartnerAuthError, "`sign` is not SHA-256 of secretKey + sorted params + raw body (R-SIG-1, R-SIG-2)"),
+    rule("R-ENC-1", StatusCode::SysError, "POST body is not JSON `{\"data\":\"…\"}`"),
+    rule("R-SIG-3", StatusCode::PartnerAuthError, "`data` is not base64 of iv + AES-128-GCM ciphertext + tag under the key"),
+    rule("R-ENC-1", StatusCode::SysError, "decrypted plaintext is not JSON"),
+    rule("R-BEH-1", StatusCode::SysError, "loginout plaintext without `collections` (1011 as an option)"),
+    rule("R-AI", StatusCode::ParamCheckError, "plaintext of the wrong shape: missing or ill-typed field (numbers as strings), `ai` empty or over 32 characters, `name` over 32, `si`/`di` over 32"),
+    rule("R-ID", StatusCode::IdNumIllegal, "`idNum` not 18 characters, bad date, future birth date, wrong check character, lower-case x"),
+    rule("R-NAME", StatusCode::NameIllegal, "`name` not 2–32 CJK characters with optional `·` between parts"),
+    rule("R-CHK-3", StatusCode::AiInUse, "check with an `ai` whose record is still live (global namespace by default)"),
+    rule("R-CHK-3", StatusCode::ResourceLimit, "a pending check when the game already holds `live_record_cap` live records"),
+    rule("R-QRY-3", StatusCode::NoAuthRecord, "query of an `ai` with no live record: never pending, 300 s after its first final query (R-QRY-2), or 48 h old (R-PEND-3)"),
+    rule("R-BEH-1", StatusCode::BehaviorNull, "`collections` is empty"),
+    rule("R-BEH-1", StatusCode::OverLimitCount, "more than 128 records"),
+    rule("R-BEH-2", StatusCode::PartialError, "some records rejected; `data.results` lists each with its code"),
+    rule("R-BEH-2", StatusCode::NoInvalid, "record `no` outside 1–128 or repeated in the batch"),
+    rule("R-BEH-2", StatusCode::BehaviorModeInvalid, "record `bt` not 0 or 1"),
+    rule("R-BEH-2", StatusCode::PlayerModeInvalid, "record `ct` not 0 or 2"),
+    rule("R-BEH-2", StatusCode::PlayerIdMiss, "record with ct=0 and no `pi` (absent, null or \"\")"),
+    rule("R-BEH-2", StatusCode::DeviceIdMiss, "record with ct=2 and no `di` (absent, null or \"\")"),
+    rule("R-PI", StatusCode::PlayerIdInvalid, "record `pi` not 38 characters of base-26 birth date + 32 of [0-9a-z] (strict mode: never issued)"),
+    rule("R-BEH-TIME", StatusCode::BehaviorTimeError, "record `ot` (s) not within (timestamps − 180 s, timestamps), compared in ms"),
+    behaviour("R-CHK-1", "a valid check answers status 0 with pi, 1 (pending) or 2, from presets, fixtures or the hash rule"),
+    behaviour("R-CHK-2", "status 0 or 2 leaves no record: the ai may be reused at once"),
+    behaviour("R-PEND-1", "a pending record resolves after its configured delay"),
+    behaviour("R-PEND-2", "00:00–04:00 Beijing time every check pends and resolves no earlier than 04:00"),
+    behaviour("R-PI", "the same idNum gets the same pi from every appId and game"),
+    behaviour("R-CONN-1", "at most 1000 connections per client IP; a connection idle 120 s is closed"),
+];
+
+/// The Markdown table README.md carries.
+pub fn markdown_table() -> String {
+    let mut table = String::from("| rule | errcode | errmsg | cause |\n|---|---|---|---|\n");
+    for rule in RULES {
+        let (code, errmsg) = match rule.code {
+            Some(code) => (code.code().to_string(), format!("`{}`", code.errmsg())),
+            None => ("—".to_owned(), "—".to_owned()),
+        };
+        table.push_str(&format!("| {} | {} | {} | {} |\n", rule.id, code, errmsg, rule.cause));
+    }
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_the_mock_raises_by_itself_is_catalogued() {
+        let raised: Vec<u16> = (1001..=1012).chain(2001..=2005).chain(3001..=3010).collect();
+        for code in raised {
+            assert!(RULES.iter().any(|r| r.code.map(StatusCode::code) == Some(code)), "{code} has no rule");
+        }
+    }
+
+    #[test]
+    fn readme_carries_the_table() {
+        let readme = include_str!("../../README.md");
+        assert!(
+            readme.contains(&markdown_table()),
+            "README.md's rule table differs from mockserver/src/rules.rs; paste this between the rules markers:\n{}",
+            markdown_table()
+        );
+    }
+}

@@ -1,0 +1,260 @@
+//! The transport: hyper 1.x over tokio, HTTP/1.1 with keep-alive. R-CONN-1 (connections per IP, idle close),
+//! the body size limit, the admin routes, and clean shutdown.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use dashmap::DashMap;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming as HyperBody;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, Sleep};
+
+use crate::admin;
+use crate::config::Config;
+use crate::service::{BodyError, Incoming, MockService};
+
+/// A configured mock, ready to bind.
+#[derive(Debug)]
+pub struct MockServer {
+    service: Arc<MockService>,
+}
+
+/// A mock serving on a socket. Dropping it does not stop it; call [`RunningServer::shutdown`].
+#[derive(Debug)]
+pub struct RunningServer {
+    addr: SocketAddr,
+    service: Arc<MockService>,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl MockServer {
+    /// Validates the configuration and builds the service.
+    pub fn new(config: Config) -> Result<MockServer, String> {
+        Ok(MockServer { service: Arc::new(MockService::new(config)?) })
+    }
+
+    /// The service (for in-process use).
+    pub fn service(&self) -> &Arc<MockService> {
+        &self.service
+    }
+
+    /// Binds `addr` (port 0 picks a free port) and starts serving.
+    pub async fn bind(self, addr: SocketAddr) -> std::io::Result<RunningServer> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(serve(listener, Arc::clone(&self.service), stopped));
+        Ok(RunningServer { addr, service: self.service, stop, task })
+    }
+}
+
+impl RunningServer {
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The service behind the socket.
+    pub fn service(&self) -> &Arc<MockService> {
+        &self.service
+    }
+
+    /// Stops accepting, lets requests in flight finish (up to 5 s), and returns.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+async fn serve(listener: TcpListener, service: Arc<MockService>, mut stopped: watch::Receiver<bool>) {
+    let server = &service.config().server;
+    let idle = Duration::from_secs_f64(server.idle_timeout_s);
+    let limiter = Arc::new(ConnectionLimiter { max: server.max_connections_per_ip, open: DashMap::new() });
+    let graceful = GracefulShutdown::new();
+    let sweeper = tokio::spawn(sweep_every_second(Arc::clone(&service)));
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(pair) => pair,
+                    Err(e) => {
+                        // Out of file descriptors and the like: wait a moment instead of spinning.
+                        tracing::warn!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                // R-CONN-1: over the per-IP limit, the connection is closed at once.
+                let Some(permit) = ConnectionLimiter::acquire(&limiter, peer.ip()) else {
+                    tracing::debug!("refused connection from {peer}: per-IP limit reached");
+                    continue;
+                };
+                let _ = stream.set_nodelay(true);
+                let io = TokioIo::new(IdleTimeout::new(stream, idle));
+                let service = Arc::clone(&service);
+                let handler = service_fn(move |request| answer(Arc::clone(&service), peer.ip(), request));
+                let connection = graceful.watch(http1::Builder::new().keep_alive(true).serve_connection(io, handler));
+                tokio::spawn(async move {
+                    let _ = connection.await;
+                    drop(permit);
+                });
+            }
+            _ = stopped.changed() => break,
+        }
+    }
+    drop(listener);
+    sweeper.abort();
+    let _ = tokio::time::timeout(Duration::from_secs(5), graceful.shutdown()).await;
+}
+
+/// Frees expired records once a second, so memory follows the clock even without requests.
+async fn sweep_every_second(service: Arc<MockService>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        service.store().sweep(service.clock().now_ms());
+    }
+}
+
+async fn answer(service: Arc<MockService>, peer: IpAddr, request: Request<HyperBody>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let (parts, body) = request.into_parts();
+    let limit = service.config().server.max_body_bytes;
+    let body: Result<Bytes, BodyError> = match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(BodyError::TooLarge),
+        Err(_) => Err(BodyError::Incomplete),
+    };
+    let path = parts.uri.path();
+    if path.starts_with(admin::PREFIX) {
+        let reply = admin::handle(&service, peer, parts.method.as_str(), path, body.as_deref().unwrap_or_default());
+        return Ok(json_response(reply.status, reply.body));
+    }
+    let incoming = Incoming {
+        peer,
+        method: parts.method.as_str(),
+        path,
+        query: parts.uri.query(),
+        headers: &parts.headers,
+        body: body.as_deref().map_err(|e| *e),
+    };
+    let outcome = service.handle(&incoming);
+    tracing::debug!(interface = ?outcome.interface, code = outcome.code.code(), "{} {}", parts.method, parts.uri);
+    // SPEC §3 (choice): HTTP 200 for every protocol outcome; the errcode says what happened.
+    Ok(json_response(200, outcome.body))
+}
+
+fn json_response(status: u16, body: Vec<u8>) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::OK);
+    response
+        .headers_mut()
+        .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json;charset=UTF-8"));
+    response
+}
+
+/// R-CONN-1: open connections per client IP.
+struct ConnectionLimiter {
+    max: usize,
+    open: DashMap<IpAddr, usize>,
+}
+
+/// One open connection; dropping it frees its place.
+struct ConnectionPermit {
+    limiter: Arc<ConnectionLimiter>,
+    ip: IpAddr,
+}
+
+impl ConnectionLimiter {
+    fn acquire(limiter: &Arc<ConnectionLimiter>, ip: IpAddr) -> Option<ConnectionPermit> {
+        let mut open = limiter.open.entry(ip).or_insert(0);
+        if *open >= limiter.max {
+            return None;
+        }
+        *open += 1;
+        Some(ConnectionPermit { limiter: Arc::clone(limiter), ip })
+    }
+}
+
+impl Drop for ConnectionPermit {
+    fn drop(&mut self) {
+        self.limiter.open.remove_if_mut(&self.ip, |_, open| {
+            *open -= 1;
+            *open == 0
+        });
+    }
+}
+
+/// R-CONN-1: a connection with no bytes in either direction for `timeout` is closed by the server.
+struct IdleTimeout {
+    inner: TcpStream,
+    timeout: Duration,
+    deadline: Pin<Box<Sleep>>,
+}
+
+impl IdleTimeout {
+    fn new(inner: TcpStream, timeout: Duration) -> IdleTimeout {
+        IdleTimeout { inner, timeout, deadline: Box::pin(tokio::time::sleep(timeout)) }
+    }
+
+    fn touch(&mut self) {
+        let next = Instant::now() + self.timeout;
+        self.deadline.as_mut().reset(next);
+    }
+}
+
+impl AsyncRead for IdleTimeout {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        match Pin::new(&mut self.inner).poll_read(cx, buf) {
+            Poll::Ready(result) => {
+                if buf.filled().len() > before {
+                    self.touch();
+                }
+                Poll::Ready(result)
+            }
+            Poll::Pending => match self.deadline.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "idle connection closed (R-CONN-1)"))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+}
+
+impl AsyncWrite for IdleTimeout {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        let result = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
+            self.touch();
+        }
+        result
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}

@@ -1,0 +1,420 @@
+//! The mock NPPA service without its transport: state, and the request pipeline in R-ORDER.
+//! [`MockService::handle`] turns one request into one protocol answer and never panics on input.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use dashmap::DashSet;
+use hyper::HeaderMap;
+use nppa_protocol::envelope::DataBody;
+use nppa_protocol::messages::{AuthData, AuthResult, AuthStatus, CheckRequest, LoginoutRequest, RecordResult};
+use nppa_protocol::{ai, idnum, name, sign, Interface, StatusCode};
+use serde::Serialize;
+
+use crate::clock::{self, Clock};
+use crate::config::{AiNamespace, Config, TimestampsClock};
+use crate::identity::{IdentityBook, Verdict};
+use crate::quota::QuotaTable;
+use crate::store::{PendingRecord, RealNameStore};
+use crate::tenants::{Binding, Enterprise, Tenants};
+use crate::behaviour;
+
+/// Why the body could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyError {
+    /// Larger than `server.max_body_bytes`.
+    TooLarge,
+    /// The client stopped sending.
+    Incomplete,
+}
+
+/// One request as the pipeline sees it, independent of the transport.
+#[derive(Debug)]
+pub struct Incoming<'a> {
+    pub peer: IpAddr,
+    pub method: &'a str,
+    pub path: &'a str,
+    pub query: Option<&'a str>,
+    pub headers: &'a HeaderMap,
+    pub body: Result<&'a [u8], BodyError>,
+}
+
+/// The answer and what the pipeline learned on the way (for the journal and metrics).
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub interface: Option<Interface>,
+    pub code: StatusCode,
+    /// The JSON answer.
+    pub body: Vec<u8>,
+    /// The decrypted plaintext, when the body decrypted.
+    pub plaintext: Option<Vec<u8>>,
+}
+
+/// What a successful request answers.
+enum Reply {
+    Auth(AuthResult),
+    LoginoutAccepted,
+    LoginoutPartial(Vec<RecordResult>),
+}
+
+/// Decrypted and parsed plaintexts.
+enum Plaintext {
+    Check(CheckRequest),
+    Query(String),
+    Loginout(Vec<nppa_protocol::messages::BehaviourRecord>),
+}
+
+/// The headers every interface needs (R-HDR-1).
+struct SystemParams<'a> {
+    app_id: Cow<'a, str>,
+    biz_id: Cow<'a, str>,
+    timestamps: Cow<'a, str>,
+    sign: Cow<'a, str>,
+}
+
+/// What the gates have established about a request so far.
+struct Admitted<'s> {
+    interface: Interface,
+    enterprise: &'s Enterprise,
+    binding: &'s Binding,
+    timestamps_ms: u64,
+}
+
+/// The mock NPPA service: configuration snapshot and state.
+pub struct MockService {
+    config: Arc<Config>,
+    tenants: Tenants,
+    identities: IdentityBook,
+    clock: Arc<Clock>,
+    store: RealNameStore,
+    quotas: QuotaTable,
+    issued_pis: DashSet<String>,
+}
+
+impl std::fmt::Debug for MockService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockService").field("store", &self.store).finish_non_exhaustive()
+    }
+}
+
+impl MockService {
+    /// Builds the service from a validated configuration.
+    pub fn new(config: Config) -> Result<MockService, String> {
+        config.validate().map_err(|e| e.to_string())?;
+        let tenants = Tenants::from_config(&config)?;
+        let identities = IdentityBook::from_config(&config)?;
+        let clock = match config.clock_start_ms() {
+            Some(start) => Clock::starting_at(start),
+            None => Clock::real(),
+        };
+        let store = RealNameStore::new(tenants.game_count());
+        let quotas = QuotaTable::new(tenants.binding_count(), config.server.quota_block);
+        Ok(MockService {
+            config: Arc::new(config),
+            tenants,
+            identities,
+            clock: Arc::new(clock),
+            store,
+            quotas,
+            issued_pis: DashSet::new(),
+        })
+    }
+
+    /// The configuration being served.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The tenants being served.
+    pub fn tenants(&self) -> &Tenants {
+        &self.tenants
+    }
+
+    /// The mock clock.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The real-name store.
+    pub fn store(&self) -> &RealNameStore {
+        &self.store
+    }
+
+    /// The quota table.
+    pub fn quotas(&self) -> &QuotaTable {
+        &self.quotas
+    }
+
+    /// Drops all protocol state: records, quota counts and blocks, issued pis. The clock is left as it is.
+    pub fn reset(&self) {
+        self.store.clear();
+        self.quotas.clear();
+        self.issued_pis.clear();
+    }
+
+    /// Answers one request.
+    pub fn handle(&self, request: &Incoming<'_>) -> Outcome {
+        let now_ms = self.clock.now_ms();
+        let mut outcome = Outcome { interface: None, code: StatusCode::Ok, body: Vec::new(), plaintext: None };
+        let reply = self.pipeline(request, now_ms, &mut outcome);
+        let (code, body) = match reply {
+            Ok(reply) => render(reply),
+            Err(code) => (code, to_json(&nppa_protocol::messages::Answer::<()>::status(code))),
+        };
+        outcome.code = code;
+        outcome.body = body;
+        outcome
+    }
+
+    /// R-ORDER: the checks in the order the real system is taken to run them; the first failure answers.
+    fn pipeline(&self, request: &Incoming<'_>, now_ms: u64, outcome: &mut Outcome) -> Result<Reply, StatusCode> {
+        let interface = route(request.path)?; // 1002
+        outcome.interface = Some(interface);
+        method_allowed(interface, request.method)?; // 1003
+        let params = system_params(request.headers)?; // 1004 (R-HDR-1)
+        let (enterprise_index, enterprise) = self.tenants.enterprise(&params.app_id).ok_or(StatusCode::PartnerError)?; // 1008
+        if !enterprise.enabled {
+            return Err(StatusCode::PartnerAuthDisable); // 1009
+        }
+        if !enterprise.allows_ip(request.peer) {
+            return Err(StatusCode::IpError); // 1005 (R-IP-1)
+        }
+        let binding = self.binding_permits(enterprise_index, &params.biz_id, interface)?; // 1010 (R-ENT-1)
+        let timestamps_ms = self.timestamps_fresh(&params.timestamps, now_ms)?; // 1011 (R-HDR-2), 1007 (R-TS-1)
+        let admitted = Admitted { interface, enterprise, binding, timestamps_ms };
+        self.within_quota(&admitted, now_ms)?; // 1006 (R-RL-1/2)
+        let body = request.body.map_err(|_| StatusCode::SysError)?; // 1001: body too large or cut short
+        let query = query_params(request.query);
+        signature_valid(&admitted, &params, &query, body)?; // 1011 (R-SIG-1/2/3)
+        let plaintext = match interface {
+            Interface::Query => Plaintext::Query(query_ai(&query)?), // 1012
+            Interface::Check | Interface::Loginout => {
+                let bytes = open_envelope(enterprise, body)?; // 1001, 1011 (R-ENC-1)
+                let parsed = self.parse_plaintext(interface, &bytes); // 1001, 1012
+                outcome.plaintext = Some(bytes);
+                parsed?
+            }
+        };
+        match plaintext {
+            Plaintext::Check(check) => self.check(&admitted, &params.biz_id, check, now_ms).map(Reply::Auth),
+            Plaintext::Query(ai) => self.query(&params.biz_id, &ai, now_ms).map(Reply::Auth),
+            Plaintext::Loginout(records) => self.loginout(&admitted, &records),
+        }
+    }
+
+    fn binding_permits(&self, enterprise_index: usize, biz_id: &str, interface: Interface) -> Result<&Binding, StatusCode> {
+        let (_, game) = self.tenants.game(biz_id).ok_or(StatusCode::AuthError)?;
+        let binding = self.tenants.binding(enterprise_index, game).ok_or(StatusCode::AuthError)?;
+        if !binding.permits(interface) {
+            return Err(StatusCode::AuthError);
+        }
+        Ok(binding)
+    }
+
+    fn timestamps_fresh(&self, timestamps: &str, now_ms: u64) -> Result<u64, StatusCode> {
+        if !timestamps.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(StatusCode::PartnerAuthError);
+        }
+        let sent: u64 = timestamps.parse().map_err(|_| StatusCode::PartnerAuthError)?;
+        let server_ms = match self.config.rules.timestamps_clock {
+            TimestampsClock::Mock => now_ms,
+            TimestampsClock::Wall => clock::wall_ms(),
+        };
+        if sent.abs_diff(server_ms) > self.config.rules.timestamp_window_ms {
+            return Err(StatusCode::Expire);
+        }
+        Ok(sent)
+    }
+
+    fn within_quota(&self, admitted: &Admitted<'_>, now_ms: u64) -> Result<(), StatusCode> {
+        let index = admitted.interface.index();
+        match admitted.binding.limits[index] {
+            None => Ok(()),
+            Some(limit) => {
+                self.quotas.admit(admitted.binding.id, index, limit, now_ms).map_err(|_| StatusCode::Busy)
+            }
+        }
+    }
+
+    fn parse_plaintext(&self, interface: Interface, bytes: &[u8]) -> Result<Plaintext, StatusCode> {
+        match interface {
+            Interface::Check => {
+                let check: CheckRequest = serde_json::from_slice(bytes).map_err(json_error_code)?;
+                if !ai::is_valid(&check.ai) || name::is_over_long(&check.name) {
+                    return Err(StatusCode::ParamCheckError);
+                }
+                Ok(Plaintext::Check(check))
+            }
+            Interface::Loginout => {
+                let report: LoginoutRequest = serde_json::from_slice(bytes).map_err(json_error_code)?;
+                let missing = StatusCode::from_code(self.config.rules.missing_collections_code).unwrap_or(StatusCode::SysError);
+                report.collections.map(Plaintext::Loginout).ok_or(missing)
+            }
+            Interface::Query => Err(StatusCode::SysError),
+        }
+    }
+
+    /// The ai's key in the record store (R-CHK-3: global namespace by default).
+    fn record_key<'a>(&self, biz_id: &str, ai: &'a str) -> Cow<'a, str> {
+        match self.config.rules.ai_namespace {
+            AiNamespace::Global => Cow::Borrowed(ai),
+            AiNamespace::PerGame => Cow::Owned(format!("{biz_id}\u{0}{ai}")),
+        }
+    }
+
+    /// Real-name check (R-ID, R-NAME, R-CHK-1/2/3, R-PEND-1/2).
+    fn check(&self, admitted: &Admitted<'_>, biz_id: &str, check: CheckRequest, now_ms: u64) -> Result<AuthResult, StatusCode> {
+        let born = idnum::validate(&check.id_num, clock::beijing_date(now_ms)).map_err(|_| StatusCode::IdNumIllegal)?;
+        if !name::is_valid(&check.name, self.config.rules.name_rule) {
+            return Err(StatusCode::NameIllegal);
+        }
+        let key = self.record_key(biz_id, &check.ai);
+        if self.store.is_live(&key, now_ms) {
+            return Err(StatusCode::AiInUse);
+        }
+        let rules = &self.config.rules;
+        let verdict = self.identities.verdict(&check.name, &check.id_num);
+        let outage = rules.mps_outage && clock::in_mps_outage(now_ms);
+        // R-PEND-2: in the outage, results that would come at once pend until 04:00 (choice: all of them).
+        let (resolves_at_ms, then_success) = match verdict {
+            Verdict::Pending { delay_ms, then_success } => {
+                let at = now_ms.saturating_add(delay_ms);
+                (if outage { at.max(clock::outage_end_ms(now_ms)) } else { at }, then_success)
+            }
+            Verdict::Success if outage && rules.outage_every_check_pends => (clock::outage_end_ms(now_ms), true),
+            Verdict::Failure if outage && rules.outage_every_check_pends => (clock::outage_end_ms(now_ms), false),
+            Verdict::Success => return Ok(self.success(&check.id_num, born)),
+            Verdict::Failure => return Ok(AuthResult { status: AuthStatus::Failure, pi: None }),
+        };
+        let pi = if then_success { self.issue_pi(&check.id_num, born) } else { String::new() };
+        let record = PendingRecord {
+            resolves_at_ms,
+            deadline_ms: now_ms.saturating_add(rules.pending_ttl_s.saturating_mul(1000)),
+            then_success,
+            pi: &pi,
+            game: admitted.binding.game,
+        };
+        self.store.insert_pending(&key, now_ms, rules.live_record_cap, record)?;
+        Ok(AuthResult { status: AuthStatus::Pending, pi: None })
+    }
+
+    fn success(&self, id_num: &str, born: chrono::NaiveDate) -> AuthResult {
+        AuthResult { status: AuthStatus::Success, pi: Some(self.issue_pi(id_num, born)) }
+    }
+
+    fn issue_pi(&self, id_num: &str, born: chrono::NaiveDate) -> String {
+        let pi = self.identities.pi(id_num, born);
+        if self.config.rules.strict_pi {
+            self.issued_pis.insert(pi.clone());
+        }
+        pi
+    }
+
+    /// Result query (R-QRY-1/2/3).
+    fn query(&self, biz_id: &str, ai: &str, now_ms: u64) -> Result<AuthResult, StatusCode> {
+        let key = self.record_key(biz_id, ai);
+        let delete_after_ms = self.config.rules.query_delete_after_s.saturating_mul(1000);
+        let found = self.store.query(&key, now_ms, delete_after_ms).ok_or(StatusCode::NoAuthRecord)?;
+        Ok(AuthResult { status: found.status, pi: found.pi })
+    }
+
+    /// Behaviour report (R-BEH-1, R-BEH-TIME, R-BEH-2).
+    fn loginout(&self, admitted: &Admitted<'_>, records: &[nppa_protocol::messages::BehaviourRecord]) -> Result<Reply, StatusCode> {
+        let strict = self.config.rules.strict_pi;
+        let rejected = behaviour::validate(records, admitted.timestamps_ms, strict, |pi| self.issued_pis.contains(pi))?;
+        Ok(if rejected.is_empty() { Reply::LoginoutAccepted } else { Reply::LoginoutPartial(rejected) })
+    }
+}
+
+fn route(path: &str) -> Result<Interface, StatusCode> {
+    Interface::from_production_path(path).ok_or(StatusCode::ResourceNotExist)
+}
+
+fn method_allowed(interface: Interface, method: &str) -> Result<(), StatusCode> {
+    if method == interface.method() {
+        Ok(())
+    } else {
+        Err(StatusCode::MethodError)
+    }
+}
+
+fn system_params(headers: &HeaderMap) -> Result<SystemParams<'_>, StatusCode> {
+    let get = |name: &str| {
+        let value = headers.get(name).map(|v| String::from_utf8_lossy(v.as_bytes()))?;
+        (!value.is_empty()).then_some(value)
+    };
+    Ok(SystemParams {
+        app_id: get("appid").ok_or(StatusCode::HeaderMiss)?,
+        biz_id: get("bizid").ok_or(StatusCode::HeaderMiss)?,
+        timestamps: get("timestamps").ok_or(StatusCode::HeaderMiss)?,
+        sign: get("sign").ok_or(StatusCode::HeaderMiss)?,
+    })
+}
+
+fn query_params(query: Option<&str>) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
+    query.map(|q| form_urlencoded::parse(q.as_bytes()).collect()).unwrap_or_default()
+}
+
+fn query_ai(query: &[(Cow<'_, str>, Cow<'_, str>)]) -> Result<String, StatusCode> {
+    let ai = query.iter().find(|(k, _)| k == "ai").map(|(_, v)| v.to_string()).ok_or(StatusCode::ParamCheckError)?;
+    if ai::is_valid(&ai) {
+        Ok(ai)
+    } else {
+        Err(StatusCode::ParamCheckError)
+    }
+}
+
+/// R-SIG-1/2/3 and R-HDR-2: the sign over the system parameters, query parameters and raw body.
+fn signature_valid(
+    admitted: &Admitted<'_>,
+    params: &SystemParams<'_>,
+    query: &[(Cow<'_, str>, Cow<'_, str>)],
+    body: &[u8],
+) -> Result<(), StatusCode> {
+    if !sign::is_well_formed(&params.sign) {
+        return Err(StatusCode::PartnerAuthError);
+    }
+    let mut signed: Vec<(&str, &str)> = vec![
+        ("appId", &params.app_id),
+        ("bizId", &params.biz_id),
+        ("timestamps", &params.timestamps),
+    ];
+    signed.extend(query.iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
+    if sign::verify(admitted.enterprise.key.as_hex(), &signed, body, &params.sign) {
+        Ok(())
+    } else {
+        Err(StatusCode::PartnerAuthError)
+    }
+}
+
+/// R-ENC-1: `{"data":"…"}` (1001 when not), then AES-128-GCM (1011 when it does not decrypt).
+fn open_envelope(enterprise: &Enterprise, body: &[u8]) -> Result<Vec<u8>, StatusCode> {
+    let envelope = DataBody::parse(body).ok_or(StatusCode::SysError)?;
+    enterprise.key.open(&envelope.data).map_err(|_| StatusCode::PartnerAuthError)
+}
+
+/// Not JSON → 1001; JSON of the wrong shape → 1012.
+fn json_error_code(error: serde_json::Error) -> StatusCode {
+    match error.classify() {
+        serde_json::error::Category::Data => StatusCode::ParamCheckError,
+        _ => StatusCode::SysError,
+    }
+}
+
+fn render(reply: Reply) -> (StatusCode, Vec<u8>) {
+    use nppa_protocol::messages::{Answer, LoginoutResults};
+    match reply {
+        Reply::Auth(result) => (StatusCode::Ok, to_json(&Answer::with_data(StatusCode::Ok, AuthData { result }))),
+        // SPEC §3: loginout success answers with `data` as the empty string, as the V2.1 example does.
+        Reply::LoginoutAccepted => (StatusCode::Ok, to_json(&Answer::with_data(StatusCode::Ok, ""))),
+        Reply::LoginoutPartial(results) => {
+            (StatusCode::PartialError, to_json(&Answer::with_data(StatusCode::PartialError, LoginoutResults { results })))
+        }
+    }
+}
+
+fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
+    // Our own answer types always serialise.
+    serde_json::to_vec(value).unwrap_or_else(|_| br#"{"errcode":1001,"errmsg":"SYS ERROR"}"#.to_vec())
+}

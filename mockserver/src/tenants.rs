@@ -1,0 +1,177 @@
+//! Enterprises, games and channel bindings, as an immutable snapshot built from the configuration
+//! (R-ENT-1, R-IP-1). Hot lookups are hash-map reads; nothing here changes while serving.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use nppa_protocol::{Interface, Permission, QuotaProfile, SecretKey};
+
+use crate::config::{Config, QuotaOverride};
+
+/// One enterprise (appId).
+#[derive(Debug)]
+pub struct Enterprise {
+    pub app_id: String,
+    pub name: String,
+    pub key: SecretKey,
+    pub enabled: bool,
+    whitelist: Vec<IpNet>,
+}
+
+impl Enterprise {
+    /// R-IP-1: is this peer on the enterprise's whitelist?
+    pub fn allows_ip(&self, peer: IpAddr) -> bool {
+        let peer = canonical_ip(peer);
+        self.whitelist.iter().any(|net| net.contains(&peer))
+    }
+}
+
+/// An IPv4 peer seen through an IPv6 socket is the IPv4 address.
+pub fn canonical_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+        v4 => v4,
+    }
+}
+
+/// One enterprise's access to one game: the owner's, or a channel's (R-ENT-1).
+#[derive(Debug)]
+pub struct Binding {
+    /// Dense index, for per-binding tables (quotas).
+    pub id: usize,
+    pub enterprise: usize,
+    pub game: usize,
+    realname: bool,
+    report: bool,
+    /// Requests per second per interface; `None` = unlimited.
+    pub limits: [Option<u32>; 3],
+}
+
+impl Binding {
+    /// Does the binding hold the permission an interface needs?
+    pub fn permits(&self, interface: Interface) -> bool {
+        match interface.permission() {
+            Permission::Realname => self.realname,
+            Permission::Report => self.report,
+        }
+    }
+}
+
+/// One game (bizId).
+#[derive(Debug)]
+pub struct Game {
+    pub biz_id: String,
+    pub name: String,
+    bindings: Vec<usize>,
+}
+
+/// The snapshot.
+#[derive(Debug)]
+pub struct Tenants {
+    enterprises: Vec<Enterprise>,
+    by_app_id: HashMap<String, usize>,
+    games: Vec<Game>,
+    by_biz_id: HashMap<String, usize>,
+    bindings: Vec<Binding>,
+}
+
+/// Parses one whitelist entry: an address, a CIDR range, or `*` (everyone).
+pub fn parse_whitelist_entry(entry: &str) -> Result<Vec<IpNet>, String> {
+    if entry == "*" {
+        return Ok(vec![IpNet::V4(Default::default()), IpNet::V6(Default::default())]);
+    }
+    if let Ok(net) = entry.parse::<IpNet>() {
+        return Ok(vec![net]);
+    }
+    entry
+        .parse::<IpAddr>()
+        .map(|ip| vec![IpNet::from(ip)])
+        .map_err(|_| format!("{entry:?} is not an IP address, a CIDR range or \"*\""))
+}
+
+impl Tenants {
+    /// Builds the snapshot from a validated configuration.
+    pub fn from_config(config: &Config) -> Result<Tenants, String> {
+        let mut enterprises = Vec::new();
+        let mut by_app_id = HashMap::new();
+        for e in &config.enterprises {
+            let key = SecretKey::from_hex(&e.secret_key).map_err(|err| format!("{}: {err}", e.app_id))?;
+            let mut whitelist = Vec::new();
+            for entry in &e.ip_whitelist {
+                whitelist.extend(parse_whitelist_entry(entry)?);
+            }
+            by_app_id.insert(e.app_id.clone(), enterprises.len());
+            enterprises.push(Enterprise { app_id: e.app_id.clone(), name: e.name.clone(), key, enabled: e.enabled, whitelist });
+        }
+        let profile = config.server.quota_profile;
+        let quotas_on = config.server.quotas;
+        let mut games = Vec::new();
+        let mut by_biz_id = HashMap::new();
+        let mut bindings = Vec::new();
+        for g in &config.games {
+            let game = games.len();
+            let limits = limits(profile, &g.quota, quotas_on);
+            let owner = std::iter::once((&g.owner, &g.permissions));
+            let channels = g.channels.iter().map(|c| (&c.app_id, &c.permissions));
+            let mut game_bindings = Vec::new();
+            for (app_id, permissions) in owner.chain(channels) {
+                let enterprise = *by_app_id.get(app_id).ok_or_else(|| format!("unknown app_id {app_id}"))?;
+                game_bindings.push(bindings.len());
+                bindings.push(Binding {
+                    id: bindings.len(),
+                    enterprise,
+                    game,
+                    realname: permissions.contains(&Permission::Realname),
+                    report: permissions.contains(&Permission::Report),
+                    limits,
+                });
+            }
+            by_biz_id.insert(g.biz_id.clone(), game);
+            games.push(Game { biz_id: g.biz_id.clone(), name: g.name.clone(), bindings: game_bindings });
+        }
+        Ok(Tenants { enterprises, by_app_id, games, by_biz_id, bindings })
+    }
+
+    /// The enterprise with this appId (index and data).
+    pub fn enterprise(&self, app_id: &str) -> Option<(usize, &Enterprise)> {
+        let index = *self.by_app_id.get(app_id)?;
+        Some((index, &self.enterprises[index]))
+    }
+
+    /// The game with this bizId.
+    pub fn game(&self, biz_id: &str) -> Option<(usize, &Game)> {
+        let index = *self.by_biz_id.get(biz_id)?;
+        Some((index, &self.games[index]))
+    }
+
+    /// The binding of an enterprise to a game, if there is one.
+    pub fn binding(&self, enterprise: usize, game: &Game) -> Option<&Binding> {
+        game.bindings.iter().map(|&b| &self.bindings[b]).find(|b| b.enterprise == enterprise)
+    }
+
+    /// Number of bindings (size of per-binding tables).
+    pub fn binding_count(&self) -> usize {
+        self.bindings.len()
+    }
+
+    /// Number of games (size of per-game tables).
+    pub fn game_count(&self) -> usize {
+        self.games.len()
+    }
+
+    /// All enterprises.
+    pub fn enterprises(&self) -> &[Enterprise] {
+        &self.enterprises
+    }
+
+    /// All games.
+    pub fn games(&self) -> &[Game] {
+        &self.games
+    }
+}
+
+fn limits(profile: QuotaProfile, overrides: &QuotaOverride, quotas_on: bool) -> [Option<u32>; 3] {
+    let custom = [overrides.check, overrides.query, overrides.loginout];
+    Interface::ALL.map(|i| quotas_on.then(|| custom[i.index()].unwrap_or(i.quota(profile))))
+}
