@@ -110,6 +110,11 @@ impl DataBody {
 
     /// Parses a received body; `None` when it is not a JSON object with a string `data`.
     pub fn parse(body: &[u8]) -> Option<DataBody> {
+        // serde would also read a struct from a JSON array (`["…"]`); only an object is an envelope.
+        let first = body.iter().find(|b| !b.is_ascii_whitespace())?;
+        if *first != b'{' {
+            return None;
+        }
         serde_json::from_slice(body).ok()
     }
 }
@@ -133,5 +138,6 @@ mod tests {
         assert_eq!(body.to_json(), r#"{"data":"abc="}"#);
         assert_eq!(DataBody::parse(br#"{"data": "abc="}"#), Some(body));
         assert_eq!(DataBody::parse(br#"{"data": 1}"#), None);
+        assert_eq!(DataBody::parse(br#"["abc="]"#), None);
     }
 }

@@ -1,0 +1,129 @@
+//! Shared test setup: the real mock on a loopback port, the reference client, the admin API over HTTP.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use nppa_harness::client::{Client, Exchange, TimeSource};
+use nppa_harness::{DEFAULT_APP_ID, DEFAULT_BIZ_ID, DEFAULT_SECRET_KEY};
+use nppa_mockserver::config::{ChannelConfig, Config, EnterpriseConfig, GameConfig};
+use nppa_mockserver::{MockServer, RunningServer};
+use nppa_protocol::messages::BehaviourRecord;
+use nppa_protocol::Permission;
+use serde_json::{json, Value};
+
+/// 2026-01-15 12:00:00 Beijing time: far from the 00:00–04:00 outage, so results do not depend on when CI runs.
+pub const NOON_BEIJING_MS: u64 = 1_768_449_600_000;
+/// 2026-01-15 00:00:00 Beijing time.
+pub const MIDNIGHT_BEIJING_MS: u64 = NOON_BEIJING_MS - 12 * 3_600_000;
+
+pub const PRESET_OK: (&str, &str, &str) = ("100000000000000001", "某一一", "110000190101010001");
+pub const PRESET_OK_PI: &str = "1fffbjzos82bs9cnyj1dna7d6d29zg4esnh99u";
+pub const PRESET_PENDING: (&str, &str, &str) = ("200000000000000001", "某二一", "110000190201010009");
+
+/// A second enterprise used by tests: owns game 1102000001, and is a report-only channel of the default game.
+pub const OTHER_APP_ID: &str = "0123456789abcdef0123456789abcdef";
+pub const OTHER_KEY: &str = "00112233445566778899aabbccddeeff";
+pub const OTHER_BIZ_ID: &str = "1102000001";
+
+pub struct Mock {
+    pub server: RunningServer,
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+/// The embedded default, with the clock fixed at noon Beijing time and a second enterprise.
+pub fn test_config() -> Config {
+    let mut config = Config::embedded_default();
+    config.clock.start = Some("2026-01-15T12:00:00+08:00".into());
+    config.enterprises.push(EnterpriseConfig {
+        name: "Other".into(),
+        app_id: OTHER_APP_ID.into(),
+        secret_key: OTHER_KEY.into(),
+        enabled: true,
+        ip_whitelist: vec!["127.0.0.0/8".into()],
+    });
+    config.games.push(GameConfig {
+        name: "Other game".into(),
+        biz_id: OTHER_BIZ_ID.into(),
+        owner: OTHER_APP_ID.into(),
+        permissions: vec![Permission::Realname, Permission::Report],
+        quota: Default::default(),
+        channels: vec![],
+    });
+    config.games[0].channels.push(ChannelConfig { app_id: OTHER_APP_ID.into(), permissions: vec![Permission::Report] });
+    config
+}
+
+pub async fn start() -> Mock {
+    start_with(|_| {}).await
+}
+
+pub async fn start_with(edit: impl FnOnce(&mut Config)) -> Mock {
+    let mut config = test_config();
+    edit(&mut config);
+    let server = MockServer::new(config).expect("config").bind("127.0.0.1:0".parse().unwrap()).await.expect("bind");
+    let base = server.base_url();
+    Mock { server, base, http: reqwest::Client::new() }
+}
+
+impl Mock {
+    /// The default enterprise and game, signing with the mock clock.
+    pub fn client(&self) -> Client {
+        self.client_for(DEFAULT_APP_ID, DEFAULT_BIZ_ID, DEFAULT_SECRET_KEY)
+    }
+
+    pub fn client_for(&self, app_id: &str, biz_id: &str, key: &str) -> Client {
+        Client::new(&self.base, app_id, biz_id, key).unwrap().with_time(TimeSource::MockClock)
+    }
+
+    pub async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let url = format!("{}{path}", self.base);
+        let mut request = self.http.request(method.parse().unwrap(), &url);
+        if let Some(body) = body {
+            request = request.body(body.to_string());
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
+    pub async fn now_ms(&self) -> u64 {
+        self.admin("GET", "/__admin/clock", None).await.1["now_ms"].as_u64().unwrap()
+    }
+
+    pub async fn advance(&self, ms: i64) {
+        let (status, _) = self.admin("POST", "/__admin/clock", Some(json!({ "advance_ms": ms }))).await;
+        assert_eq!(status, 200);
+    }
+
+    pub async fn set_clock(&self, ms: u64) {
+        let (status, _) = self.admin("POST", "/__admin/clock", Some(json!({ "set_ms": ms }))).await;
+        assert_eq!(status, 200);
+    }
+
+    pub async fn freeze(&self) {
+        let (status, _) = self.admin("POST", "/__admin/clock", Some(json!({ "freeze": true }))).await;
+        assert_eq!(status, 200);
+    }
+
+    pub async fn live_records(&self) -> u64 {
+        self.admin("GET", "/__admin/stats", None).await.1["live_records"].as_u64().unwrap()
+    }
+}
+
+/// A valid record of a verified user, `ot` one second before `now_ms`.
+pub fn verified(no: i64, si: &str, bt: i64, now_ms: u64) -> BehaviourRecord {
+    BehaviourRecord { no, si: si.into(), bt, ot: now_ms as i64 / 1000 - 1, ct: 0, di: None, pi: Some(PRESET_OK_PI.into()) }
+}
+
+/// A valid guest record.
+pub fn guest(no: i64, si: &str, bt: i64, now_ms: u64) -> BehaviourRecord {
+    BehaviourRecord { no, si: si.into(), bt, ot: now_ms as i64 / 1000 - 1, ct: 2, di: Some("device-1".into()), pi: None }
+}
+
+pub fn code(exchange: &Exchange) -> u16 {
+    exchange.errcode.unwrap_or_else(|| panic!("no errcode in {}", exchange.response_body))
+}
+
+/// A valid idNum for a generated person (birth 1990-01-01, sequence `n`).
+pub fn id_num(n: u32) -> String {
+    nppa_protocol::idnum::complete(&format!("110105199001{:02}{:03}", 1 + n / 1000 % 28, n % 1000)).unwrap()
+}
