@@ -28,7 +28,9 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the mock NPPA server until Ctrl-C.
-    #[command(after_help = "With no --config, the embedded default serves the V2.1 spec's example enterprise:\n  appId fdc6688637bc468e9aea874654cbead2, secretKey b4c932250dbe59ff53b15ee993a9feb5, bizId 1101999999.\nSee config/default.toml for every setting.")]
+    #[command(
+        after_help = "With no --config, the embedded default serves the V2.1 spec's example enterprise:\n  appId fdc6688637bc468e9aea874654cbead2, secretKey b4c932250dbe59ff53b15ee993a9feb5, bizId 1101999999.\nSee config/default.toml for every setting."
+    )]
     Mock {
         /// Address to listen on.
         #[arg(long, default_value = nppa_harness::DEFAULT_LISTEN)]
@@ -47,7 +49,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
@@ -59,11 +63,15 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Mock { print_config: true, .. } => {
+            Command::Mock {
+                print_config: true, ..
+            } => {
                 print!("{}", nppa_mockserver::config::DEFAULT_TOML);
                 Ok(0)
             }
-            Command::Mock { listen, config, .. } => mock_cmd::run(config.as_deref(), listen).await.map(|()| 0),
+            Command::Mock { listen, config, .. } => {
+                mock_cmd::run(config.as_deref(), listen).await.map(|()| 0)
+            }
             Command::Client(args) => client_cmd::run(args).await,
         }
     });

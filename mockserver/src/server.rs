@@ -46,7 +46,9 @@ pub struct RunningServer {
 impl MockServer {
     /// Validates the configuration and builds the service.
     pub fn new(config: Config) -> Result<MockServer, String> {
-        Ok(MockServer { service: Arc::new(MockService::new(config)?) })
+        Ok(MockServer {
+            service: Arc::new(MockService::new(config)?),
+        })
     }
 
     /// The service (for in-process use).
@@ -60,7 +62,12 @@ impl MockServer {
         let addr = listener.local_addr()?;
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(serve(listener, Arc::clone(&self.service), stopped));
-        Ok(RunningServer { addr, service: self.service, stop, task })
+        Ok(RunningServer {
+            addr,
+            service: self.service,
+            stop,
+            task,
+        })
     }
 }
 
@@ -87,10 +94,17 @@ impl RunningServer {
     }
 }
 
-async fn serve(listener: TcpListener, service: Arc<MockService>, mut stopped: watch::Receiver<bool>) {
+async fn serve(
+    listener: TcpListener,
+    service: Arc<MockService>,
+    mut stopped: watch::Receiver<bool>,
+) {
     let server = &service.config().server;
     let idle = Duration::from_secs_f64(server.idle_timeout_s);
-    let limiter = Arc::new(ConnectionLimiter { max: server.max_connections_per_ip, open: DashMap::new() });
+    let limiter = Arc::new(ConnectionLimiter {
+        max: server.max_connections_per_ip,
+        open: DashMap::new(),
+    });
     let graceful = GracefulShutdown::new();
     let sweeper = tokio::spawn(sweep_every_second(Arc::clone(&service)));
     loop {
@@ -137,17 +151,32 @@ async fn sweep_every_second(service: Arc<MockService>) {
     }
 }
 
-async fn answer(service: Arc<MockService>, peer: IpAddr, request: Request<HyperBody>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn answer(
+    service: Arc<MockService>,
+    peer: IpAddr,
+    request: Request<HyperBody>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = request.into_parts();
     let limit = service.config().server.max_body_bytes;
     let body: Result<Bytes, BodyError> = match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(BodyError::TooLarge),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            Err(BodyError::TooLarge)
+        }
         Err(_) => Err(BodyError::Incomplete),
     };
     let path = parts.uri.path();
     if path.starts_with(admin::PREFIX) {
-        let reply = admin::handle(&service, peer, parts.method.as_str(), path, body.as_deref().unwrap_or_default());
+        let reply = admin::handle(
+            &service,
+            peer,
+            parts.method.as_str(),
+            path,
+            body.as_deref().unwrap_or_default(),
+        );
         return Ok(json_response(reply.status, reply.body));
     }
     let incoming = Incoming {
@@ -167,9 +196,10 @@ async fn answer(service: Arc<MockService>, peer: IpAddr, request: Request<HyperB
 fn json_response(status: u16, body: Vec<u8>) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::OK);
-    response
-        .headers_mut()
-        .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json;charset=UTF-8"));
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json;charset=UTF-8"),
+    );
     response
 }
 
@@ -192,7 +222,10 @@ impl ConnectionLimiter {
             return None;
         }
         *open += 1;
-        Some(ConnectionPermit { limiter: Arc::clone(limiter), ip })
+        Some(ConnectionPermit {
+            limiter: Arc::clone(limiter),
+            ip,
+        })
     }
 }
 
@@ -214,7 +247,11 @@ struct IdleTimeout {
 
 impl IdleTimeout {
     fn new(inner: TcpStream, timeout: Duration) -> IdleTimeout {
-        IdleTimeout { inner, timeout, deadline: Box::pin(tokio::time::sleep(timeout)) }
+        IdleTimeout {
+            inner,
+            timeout,
+            deadline: Box::pin(tokio::time::sleep(timeout)),
+        }
     }
 
     fn touch(&mut self) {
@@ -224,7 +261,11 @@ impl IdleTimeout {
 }
 
 impl AsyncRead for IdleTimeout {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         let before = buf.filled().len();
         match Pin::new(&mut self.inner).poll_read(cx, buf) {
             Poll::Ready(result) => {
@@ -234,7 +275,10 @@ impl AsyncRead for IdleTimeout {
                 Poll::Ready(result)
             }
             Poll::Pending => match self.deadline.as_mut().poll(cx) {
-                Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "idle connection closed (R-CONN-1)"))),
+                Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "idle connection closed (R-CONN-1)",
+                ))),
                 Poll::Pending => Poll::Pending,
             },
         }
@@ -242,7 +286,11 @@ impl AsyncRead for IdleTimeout {
 }
 
 impl AsyncWrite for IdleTimeout {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         let result = Pin::new(&mut self.inner).poll_write(cx, buf);
         if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
             self.touch();

@@ -44,7 +44,10 @@ impl SecretKey {
         let mut bytes = [0u8; 16];
         hex::decode_to_slice(hex_key, &mut bytes).map_err(|_| KeyError::NotHex)?;
         let cipher = Aes128Gcm::new(Key::<Aes128Gcm>::from_slice(&bytes));
-        Ok(SecretKey { hex: hex_key.to_owned(), cipher })
+        Ok(SecretKey {
+            hex: hex_key.to_owned(),
+            cipher,
+        })
     }
 
     /// The key as issued (32 hex characters); this string starts every sign string (R-SIG-1).
@@ -67,7 +70,9 @@ impl SecretKey {
 
     /// Opens the base64 of `data`: the plaintext bytes, or why it does not decrypt.
     pub fn open(&self, data_base64: &str) -> Result<Vec<u8>, EnvelopeError> {
-        let sealed = BASE64.decode(data_base64).map_err(|_| EnvelopeError::Base64)?;
+        let sealed = BASE64
+            .decode(data_base64)
+            .map_err(|_| EnvelopeError::Base64)?;
         if sealed.len() < IV_LEN + TAG_LEN {
             return Err(EnvelopeError::TooShort(sealed.len()));
         }
@@ -134,7 +139,9 @@ mod tests {
 
     #[test]
     fn compact_body_has_no_spaces() {
-        let body = DataBody { data: "abc=".into() };
+        let body = DataBody {
+            data: "abc=".into(),
+        };
         assert_eq!(body.to_json(), r#"{"data":"abc="}"#);
         assert_eq!(DataBody::parse(br#"{"data": "abc="}"#), Some(body));
         assert_eq!(DataBody::parse(br#"{"data": 1}"#), None);

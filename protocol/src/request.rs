@@ -44,7 +44,9 @@ pub const CONTENT_TYPE: &str = "application/json; charset=utf-8";
 fn path(interface: Interface, target: &Target) -> String {
     match target {
         Target::Production => interface.production_path().to_owned(),
-        Target::TestSystem { test_code } => format!("{}{}", interface.test_path_prefix(), test_code),
+        Target::TestSystem { test_code } => {
+            format!("{}{}", interface.test_path_prefix(), test_code)
+        }
     }
 }
 
@@ -59,7 +61,11 @@ fn build(
 ) -> SignedRequest {
     let timestamps = timestamps_ms.to_string();
     let body = match &plaintext {
-        Some(text) => DataBody { data: credentials.key.seal(text.as_bytes(), iv) }.to_json().into_bytes(),
+        Some(text) => DataBody {
+            data: credentials.key.seal(text.as_bytes(), iv),
+        }
+        .to_json()
+        .into_bytes(),
         None => Vec::new(),
     };
     let mut params: Vec<(&str, &str)> = vec![
@@ -79,7 +85,15 @@ fn build(
     headers.push(("bizId", credentials.biz_id.clone()));
     headers.push(("timestamps", timestamps));
     headers.push(("sign", sign));
-    SignedRequest { interface, method: interface.method(), path_and_query, headers, body, plaintext, sign_string }
+    SignedRequest {
+        interface,
+        method: interface.method(),
+        path_and_query,
+        headers,
+        body,
+        plaintext,
+        sign_string,
+    }
 }
 
 /// A signed real-name check.
@@ -91,14 +105,35 @@ pub fn check(
     iv: [u8; IV_LEN],
 ) -> SignedRequest {
     let plaintext = serde_json::to_string(request).unwrap_or_default();
-    build(credentials, Interface::Check, path(Interface::Check, target), &[], Some(plaintext), timestamps_ms, iv)
+    build(
+        credentials,
+        Interface::Check,
+        path(Interface::Check, target),
+        &[],
+        Some(plaintext),
+        timestamps_ms,
+        iv,
+    )
 }
 
 /// A signed result query for `ai`.
-pub fn query(credentials: &Credentials, target: &Target, ai: &str, timestamps_ms: u64) -> SignedRequest {
+pub fn query(
+    credentials: &Credentials,
+    target: &Target,
+    ai: &str,
+    timestamps_ms: u64,
+) -> SignedRequest {
     let encoded: String = form_urlencoded::byte_serialize(ai.as_bytes()).collect();
     let path_and_query = format!("{}?ai={encoded}", path(Interface::Query, target));
-    build(credentials, Interface::Query, path_and_query, &[("ai", ai)], None, timestamps_ms, [0; IV_LEN])
+    build(
+        credentials,
+        Interface::Query,
+        path_and_query,
+        &[("ai", ai)],
+        None,
+        timestamps_ms,
+        [0; IV_LEN],
+    )
 }
 
 /// A signed behaviour report.
@@ -110,5 +145,13 @@ pub fn loginout(
     iv: [u8; IV_LEN],
 ) -> SignedRequest {
     let plaintext = serde_json::to_string(request).unwrap_or_default();
-    build(credentials, Interface::Loginout, path(Interface::Loginout, target), &[], Some(plaintext), timestamps_ms, iv)
+    build(
+        credentials,
+        Interface::Loginout,
+        path(Interface::Loginout, target),
+        &[],
+        Some(plaintext),
+        timestamps_ms,
+        iv,
+    )
 }

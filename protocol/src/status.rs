@@ -146,7 +146,10 @@ mod tests {
     #[test]
     fn errmsg_keeps_the_real_spelling() {
         assert_eq!(StatusCode::NameIllegal.errmsg(), "BUS AUTH NAME ILLEGA");
-        assert_eq!(StatusCode::NoAuthRecord.errmsg(), "BUS AUTH CODE NO AUTH RECODE");
+        assert_eq!(
+            StatusCode::NoAuthRecord.errmsg(),
+            "BUS AUTH CODE NO AUTH RECODE"
+        );
         assert_eq!(StatusCode::Ok.errmsg(), "OK");
     }
 }

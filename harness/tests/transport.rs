@@ -1,0 +1,131 @@
+//! R-CONN-1 and the transport: connections per IP, idle close, keep-alive, odd bytes, clean shutdown.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Reads until EOF or error; returns what was read. Fails the test if the server keeps the socket open 10 s.
+async fn read_to_close(stream: &mut TcpStream) -> Vec<u8> {
+    let mut out = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+            }
+        }
+    });
+    read.await
+        .expect("the server should have closed the connection");
+    out
+}
+
+#[tokio::test]
+async fn r_conn_1_connections_over_the_per_ip_limit_are_closed() {
+    let mock = start_with(|c| c.server.max_connections_per_ip = 3).await;
+    let addr = mock.server.local_addr();
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(TcpStream::connect(addr).await.unwrap());
+    }
+    // Make sure the server has accepted the three (a request on one of them round-trips).
+    let probe = b"GET /__admin/clock HTTP/1.1\r\nhost: x\r\n\r\n";
+    held[0].write_all(probe).await.unwrap();
+    let mut buf = [0u8; 512];
+    assert!(held[0].read(&mut buf).await.unwrap() > 0);
+    let mut fourth = TcpStream::connect(addr).await.unwrap();
+    let _ = fourth.write_all(probe).await;
+    assert!(
+        read_to_close(&mut fourth).await.is_empty(),
+        "the fourth connection is closed without an answer"
+    );
+    // Freeing one place lets a new connection in.
+    drop(held.pop());
+    let client = mock.client();
+    let mut answered = false;
+    for _ in 0..50 {
+        if client.query("x").await.is_ok() {
+            answered = true;
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert!(answered);
+}
+
+#[tokio::test]
+async fn r_conn_1_idle_connections_are_closed_by_the_server() {
+    // 120 s by default; shortened here so the test waits for the event, not for two minutes.
+    let mock = start_with(|c| c.server.idle_timeout_s = 0.2).await;
+    let mut stream = TcpStream::connect(mock.server.local_addr()).await.unwrap();
+    stream
+        .write_all(b"GET /__admin/clock HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let read = read_to_close(&mut stream).await;
+    let text = String::from_utf8_lossy(&read);
+    assert!(
+        text.starts_with("HTTP/1.1 200"),
+        "answered before closing: {text}"
+    );
+}
+
+#[tokio::test]
+async fn keep_alive_serves_many_requests_on_one_connection() {
+    let mock = start().await;
+    let mut stream = TcpStream::connect(mock.server.local_addr()).await.unwrap();
+    for _ in 0..3 {
+        stream
+            .write_all(b"GET /idcard/authentication/query?ai=1 HTTP/1.1\r\nhost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = vec![0u8; 4096];
+        let n = stream.read(&mut buf).await.unwrap();
+        let text = String::from_utf8_lossy(&buf[..n]);
+        assert!(
+            text.contains(r#"{"errcode":1004,"errmsg":"SYS REQ HEADER MISS ERROR"}"#),
+            "{text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn odd_bytes_get_a_protocol_answer_or_a_clean_http_error_never_a_crash() {
+    let mock = start().await;
+    let addr = mock.server.local_addr();
+    let inputs: [&[u8]; 5] = [
+        b"POST /idcard/authentication/check HTTP/1.1\r\nhost: x\r\nappId: \xff\xfe\r\nbizId: 1\r\ntimestamps: 1\r\nsign: 1\r\ncontent-length: 3\r\n\r\n\x00\x01\x02",
+        b"POST /behavior/collection/loginout HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\n\r\n{{{{{",
+        b"GET /idcard/authentication/query?ai=%ZZ&&&== HTTP/1.1\r\nhost: x\r\n\r\n",
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
+        b"GET / HTTP/1.1\r\nhost: x\r\n\r\n",
+    ];
+    for input in inputs {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream.write_all(input).await.unwrap();
+        stream.shutdown().await.unwrap();
+        let answer = read_to_close(&mut stream).await;
+        let text = String::from_utf8_lossy(&answer);
+        assert!(text.starts_with("HTTP/1.1 "), "{text}");
+    }
+    // Still serving.
+    assert_eq!(code(&mock.client().query("x").await.unwrap()), 2003);
+}
+
+#[tokio::test]
+async fn shutdown_stops_the_server_and_frees_the_port() {
+    let mock = start().await;
+    let addr = mock.server.local_addr();
+    assert_eq!(code(&mock.client().query("x").await.unwrap()), 2003);
+    mock.server.shutdown().await;
+    assert!(
+        TcpStream::connect(addr).await.is_err(),
+        "nothing listens after shutdown"
+    );
+}
