@@ -1,6 +1,6 @@
 //! `nppa client check|query|loginout`: one correct request to the mock (or any NPPA endpoint), printed.
 
-use std::io::Read as _;
+use std::io::{Read as _, Write as _};
 use std::path::PathBuf;
 
 use anyhow::Context as _;
@@ -153,31 +153,38 @@ fn records(args: &LoginoutArgs, now_ms: u64) -> anyhow::Result<Vec<BehaviourReco
     }])
 }
 
+/// Prints the answer (stdout) and, verbose, the exchange (stderr). A closed pipe is not an error.
 fn print(exchange: &Exchange, verbose: bool) {
     let request = &exchange.request;
     if verbose {
-        eprintln!("> {} {}", request.method, request.path_and_query);
+        let mut trace = format!("> {} {}\n", request.method, request.path_and_query);
         for (name, value) in &request.headers {
-            eprintln!("> {name}: {value}");
+            trace.push_str(&format!("> {name}: {value}\n"));
         }
         if let Some(plaintext) = &request.plaintext {
-            eprintln!("> plaintext: {plaintext}");
+            trace.push_str(&format!("> plaintext: {plaintext}\n"));
         }
         if !request.body.is_empty() {
-            eprintln!("> body: {}", String::from_utf8_lossy(&request.body));
+            trace.push_str(&format!(
+                "> body: {}\n",
+                String::from_utf8_lossy(&request.body)
+            ));
         }
-        eprintln!(
-            "> sign string: {}",
+        trace.push_str(&format!(
+            "> sign string: {}\n",
             String::from_utf8_lossy(&request.sign_string)
-        );
-        eprintln!("< HTTP {}", exchange.http_status);
-        eprintln!("< {}", exchange.response_body);
+        ));
+        trace.push_str(&format!(
+            "< HTTP {}\n< {}\n",
+            exchange.http_status, exchange.response_body
+        ));
+        let _ = std::io::stderr().write_all(trace.as_bytes());
     }
-    match &exchange.response {
-        Some(value) => println!(
-            "{}",
+    let answer = match &exchange.response {
+        Some(value) => {
             serde_json::to_string_pretty(value).unwrap_or_else(|_| exchange.response_body.clone())
-        ),
-        None => println!("{}", exchange.response_body),
-    }
+        }
+        None => exchange.response_body.clone(),
+    };
+    let _ = writeln!(std::io::stdout(), "{answer}");
 }

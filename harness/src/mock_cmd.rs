@@ -1,5 +1,6 @@
 //! `nppa mock`: serve the mock until Ctrl-C or SIGTERM, after printing what a client needs.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::Path;
 
@@ -100,9 +101,13 @@ pub async fn run(config_path: Option<&Path>, listen: SocketAddr) -> anyhow::Resu
         |p| p.display().to_string(),
     );
     let server = start(config, listen).await?;
-    println!("{}", banner(&server, &origin));
+    // A closed stdout (`nppa mock | head`) must not stop the server: write errors are ignored.
+    let _ = writeln!(std::io::stdout(), "{}", banner(&server, &origin));
     wait_for_stop_signal().await;
-    eprintln!("nppa mock: stopping (letting requests in flight finish)…");
+    let _ = writeln!(
+        std::io::stderr(),
+        "nppa mock: stopping (letting requests in flight finish)…"
+    );
     server.shutdown().await;
     Ok(())
 }

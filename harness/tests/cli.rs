@@ -43,12 +43,15 @@ fn start_mock(extra: &[&str]) -> RunningMock {
     }
 }
 
-fn terminate(mut mock: RunningMock) -> std::process::ExitStatus {
+fn terminate(mut mock: RunningMock) -> (std::process::ExitStatus, String) {
     Command::new("kill")
         .args(["-TERM", &mock.child.id().to_string()])
         .status()
         .unwrap();
-    mock.child.wait().unwrap()
+    let status = mock.child.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut mock.child.stderr.take().unwrap(), &mut stderr).unwrap();
+    (status, stderr)
 }
 
 fn client(base_url: &str, args: &[&str]) -> std::process::Output {
@@ -104,8 +107,12 @@ fn mock_with_no_config_serves_the_spec_example_and_the_client_reaches_it() {
     let missing = client(&mock.base_url, &["query", "--ai", "never"]);
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stdout).contains("2003"));
-    let status = terminate(mock);
-    assert!(status.success(), "clean exit on SIGTERM: {status:?}");
+    let (status, stderr) = terminate(mock);
+    assert!(
+        status.success(),
+        "clean exit on SIGTERM: {status:?}\n{stderr}"
+    );
+    assert!(stderr.contains("stopping"), "{stderr}");
 }
 
 #[test]
