@@ -353,16 +353,12 @@ impl MockService {
                 })
             }
         };
-        let pi = if then_success {
-            self.issue_pi(&check.id_num, born)
-        } else {
-            String::new()
-        };
         let record = PendingRecord {
             resolves_at_ms,
             deadline_ms: now_ms.saturating_add(rules.pending_ttl_s.saturating_mul(1000)),
             then_success,
-            pi: &pi,
+            // R-ID passed, so the idNum packs; the pi is derived again when a query asks for it.
+            id_num: idnum::pack(&check.id_num).ok_or(StatusCode::IdNumIllegal)?,
             game: admitted.binding.game,
         };
         self.store
@@ -396,10 +392,14 @@ impl MockService {
             .store
             .query(&key, now_ms, delete_after_ms)
             .ok_or(StatusCode::NoAuthRecord)?;
-        Ok(AuthResult {
-            status: found.status,
-            pi: found.pi,
-        })
+        let Some(id_num) = found.id_num.map(idnum::unpack) else {
+            return Ok(AuthResult {
+                status: found.status,
+                pi: None,
+            });
+        };
+        let born = idnum::birth_date(&id_num).ok_or(StatusCode::IdNumIllegal)?;
+        Ok(self.success(&id_num, born))
     }
 
     /// Behaviour report (R-BEH-1, R-BEH-TIME, R-BEH-2).

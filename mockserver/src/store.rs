@@ -12,7 +12,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use nppa_protocol::messages::AuthStatus;
-use nppa_protocol::pi::PI_LEN;
 use nppa_protocol::StatusCode;
 
 const SHARDS: usize = 64;
@@ -24,9 +23,9 @@ struct Record {
     resolves_at_ms: u64,
     /// When the record is deleted.
     deadline_ms: u64,
-    /// The final answer; the pi is kept inline (no extra allocation per record).
+    /// The final answer, and the person (packed idNum, 8 bytes): the pi is derived again when asked.
     then_success: bool,
-    pi: [u8; PI_LEN],
+    id_num: u64,
     /// Set by the first query that returned a final answer (R-QRY-2).
     final_queried: bool,
     game: u32,
@@ -40,20 +39,20 @@ struct Shard {
 
 /// A new pending record.
 #[derive(Debug, Clone, Copy)]
-pub struct PendingRecord<'a> {
+pub struct PendingRecord {
     pub resolves_at_ms: u64,
     pub deadline_ms: u64,
     pub then_success: bool,
-    /// The pi to answer once successful (ignored when `then_success` is false).
-    pub pi: &'a str,
+    /// The person, as `nppa_protocol::idnum::pack` packs the idNum.
+    pub id_num: u64,
     pub game: usize,
 }
 
-/// What a query finds.
+/// What a query finds: the status, and the packed idNum of a success (to derive its pi).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueryResult {
     pub status: AuthStatus,
-    pub pi: Option<String>,
+    pub id_num: Option<u64>,
 }
 
 /// The store.
@@ -103,7 +102,7 @@ impl RealNameStore {
         key: &str,
         now_ms: u64,
         cap: u64,
-        record: PendingRecord<'_>,
+        record: PendingRecord,
     ) -> Result<(), StatusCode> {
         let mut shard = self.shard(key);
         if let Some(existing) = shard.records.get(key) {
@@ -130,10 +129,6 @@ impl RealNameStore {
                 return Err(StatusCode::AiInUse);
             }
         }
-        let mut pi = [b'0'; PI_LEN];
-        if record.then_success && record.pi.len() == PI_LEN {
-            pi.copy_from_slice(record.pi.as_bytes());
-        }
         let key: Arc<str> = Arc::from(key);
         shard
             .deadlines
@@ -144,7 +139,7 @@ impl RealNameStore {
                 resolves_at_ms: record.resolves_at_ms,
                 deadline_ms: record.deadline_ms,
                 then_success: record.then_success,
-                pi,
+                id_num: record.id_num,
                 final_queried: false,
                 game: record.game as u32,
             },
@@ -168,7 +163,7 @@ impl RealNameStore {
         if now_ms < record.resolves_at_ms {
             return Some(QueryResult {
                 status: AuthStatus::Pending,
-                pi: None,
+                id_num: None,
             });
         }
         if !record.final_queried {
@@ -186,12 +181,12 @@ impl RealNameStore {
         Some(if record.then_success {
             QueryResult {
                 status: AuthStatus::Success,
-                pi: Some(String::from_utf8_lossy(&record.pi).into_owned()),
+                id_num: Some(record.id_num),
             }
         } else {
             QueryResult {
                 status: AuthStatus::Failure,
-                pi: None,
+                id_num: None,
             }
         })
     }
@@ -264,14 +259,12 @@ impl RealNameStore {
 mod tests {
     use super::*;
 
-    const PI: &str = "1fffbjzos82bs9cnyj1dna7d6d29zg4esnh99u";
-
-    fn pending(deadline_ms: u64) -> PendingRecord<'static> {
+    fn pending(deadline_ms: u64) -> PendingRecord {
         PendingRecord {
             resolves_at_ms: 100,
             deadline_ms,
             then_success: true,
-            pi: PI,
+            id_num: 42,
             game: 0,
         }
     }
@@ -291,7 +284,7 @@ mod tests {
             Some(AuthStatus::Pending)
         );
         let final_answer = store.query("a", 100, 300).expect("final");
-        assert_eq!(final_answer.pi.as_deref(), Some(PI));
+        assert_eq!(final_answer.id_num, Some(42));
         // A later query does not push the deletion further.
         assert!(store.query("a", 399, 300).is_some());
         assert_eq!(store.query("a", 400, 300), None);

@@ -63,6 +63,23 @@ pub fn validate(id_num: &str, today: NaiveDate) -> Result<NaiveDate, IdNumError>
     Ok(born)
 }
 
+/// Packs a valid idNum into 8 bytes (17 digits × 11 + check value), for compact storage.
+pub fn pack(id_num: &str) -> Option<u64> {
+    let bytes = id_num.as_bytes();
+    if bytes.len() != 18 || !bytes[..17].iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let digits: u64 = id_num[..17].parse().ok()?;
+    let check = CHECK_CHARS.iter().position(|&c| c == bytes[17])? as u64;
+    Some(digits * 11 + check)
+}
+
+/// The idNum [`pack`] packed.
+pub fn unpack(packed: u64) -> String {
+    let check = CHECK_CHARS[(packed % 11) as usize];
+    format!("{:017}{}", packed / 11, char::from(check))
+}
+
 /// Completes 17 digits with their check character (for generating test identities).
 pub fn complete(first17: &str) -> Option<String> {
     let bytes: &[u8; 17] = first17.as_bytes().try_into().ok()?;
@@ -78,6 +95,18 @@ mod tests {
 
     fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default()
+    }
+
+    #[test]
+    fn pack_round_trips() {
+        for id in [
+            "110000190101010001",
+            "11000019010101001X",
+            "000000190101010001",
+        ] {
+            assert_eq!(pack(id).map(unpack).as_deref(), Some(id));
+        }
+        assert_eq!(pack("11000019010101001x"), None);
     }
 
     #[test]
