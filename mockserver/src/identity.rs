@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use nppa_protocol::pi;
+use nppa_protocol::{idnum, pi};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -148,6 +148,9 @@ impl IdentityBook {
         };
         fixtures.extend(ids.fixtures.iter().cloned());
         for f in fixtures {
+            // A fixture nobody can reach (its idNum fails R-ID) is a mistake in the file: say so at start.
+            idnum::validate(&f.id_num, chrono::NaiveDate::MAX)
+                .map_err(|e| format!("identities fixture {} {}: {e}", f.name, f.id_num))?;
             let verdict = match f.outcome {
                 FixtureOutcome::Success => Verdict::Success,
                 FixtureOutcome::Failure => Verdict::Failure,
@@ -255,6 +258,49 @@ mod tests {
         ));
         assert_eq!(book.verdict("某某", "110000190101010001"), Verdict::Failure);
         assert_eq!(book.verdict("张三", "11010519491231002X"), Verdict::Success);
+    }
+
+    #[test]
+    fn a_fixture_file_is_read_relative_to_the_config() {
+        let dir = std::env::temp_dir().join(format!("nppa-fixtures-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        std::fs::write(
+            dir.join("people.csv"),
+            "# name,id_num,outcome,delay_s,then\nname,id_num,outcome,delay_s,then\n张三,11010519491231002X,pending,600,failure\n李四,110105199001010010,failure,,\n王五,110105199001010011,success,,\n",
+        )
+        .expect("write csv");
+        let text = format!(
+            "{}\n",
+            crate::config::DEFAULT_TOML.replace(
+                "# fixtures_file = \"people.csv\"",
+                "fixtures_file = \"people.csv\""
+            )
+        );
+        let config = Config::from_toml(&text, "test", Some(&dir)).expect("config");
+        let err =
+            IdentityBook::from_config(&config).expect_err("王五's idNum has a wrong check digit");
+        assert!(err.contains("王五 110105199001010011"), "{err}");
+        let csv = std::fs::read_to_string(dir.join("people.csv")).expect("csv");
+        std::fs::write(
+            dir.join("people.csv"),
+            csv.replace("王五,110105199001010011,success,,\n", ""),
+        )
+        .expect("write");
+        let book = IdentityBook::from_config(&config).expect("book");
+        assert_eq!(
+            book.verdict("张三", "11010519491231002X"),
+            Verdict::Pending {
+                delay_ms: 600_000,
+                then_success: false
+            }
+        );
+        assert_eq!(book.verdict("李四", "110105199001010010"), Verdict::Failure);
+        let _ = std::fs::remove_dir_all(&dir);
+
+        let missing = Config::from_toml(&text, "test", Some(Path::new("/nonexistent")))
+            .expect("config parses");
+        let err = IdentityBook::from_config(&missing).expect_err("missing file");
+        assert!(err.contains("identities.fixtures_file"), "{err}");
     }
 
     #[test]

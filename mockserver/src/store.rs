@@ -217,9 +217,14 @@ impl RealNameStore {
                     }
                 }
             }
-            if shard.records.is_empty() {
-                shard.records.shrink_to_fit();
-                shard.deadlines.shrink_to_fit();
+            // Give memory back once a shard has emptied to a quarter of its capacity (after a burst).
+            if shard.records.len() * 4 < shard.records.capacity() {
+                let keep = shard.records.len() * 2;
+                shard.records.shrink_to(keep);
+            }
+            if shard.deadlines.len() * 4 < shard.deadlines.capacity() {
+                let keep = shard.deadlines.len() * 2;
+                shard.deadlines.shrink_to(keep);
             }
         }
         removed
