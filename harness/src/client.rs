@@ -43,10 +43,7 @@ pub struct Exchange {
 impl Exchange {
     /// `data.result.status` of a check or query.
     pub fn status(&self) -> Option<u64> {
-        self.response
-            .as_ref()?
-            .pointer("/data/result/status")?
-            .as_u64()
+        self.response.as_ref()?.pointer("/data/result/status")?.as_u64()
     }
 
     /// `data.result.pi` of a successful check or query.
@@ -56,20 +53,11 @@ impl Exchange {
 
     /// `(no, errcode)` of each rejected record of a 3001.
     pub fn rejected(&self) -> Vec<(i64, u16)> {
-        let results = self
-            .response
-            .as_ref()
-            .and_then(|r| r.pointer("/data/results"))
-            .and_then(Value::as_array);
+        let results = self.response.as_ref().and_then(|r| r.pointer("/data/results")).and_then(Value::as_array);
         results
             .map(|list| {
                 list.iter()
-                    .filter_map(|r| {
-                        Some((
-                            r.get("no")?.as_i64()?,
-                            u16::try_from(r.get("errcode")?.as_u64()?).ok()?,
-                        ))
-                    })
+                    .filter_map(|r| Some((r.get("no")?.as_i64()?, u16::try_from(r.get("errcode")?.as_u64()?).ok()?)))
                     .collect()
             })
             .unwrap_or_default()
@@ -78,12 +66,7 @@ impl Exchange {
 
 impl Client {
     /// A client; `base_url` like `http://127.0.0.1:8080`.
-    pub fn new(
-        base_url: &str,
-        app_id: &str,
-        biz_id: &str,
-        secret_key: &str,
-    ) -> anyhow::Result<Client> {
+    pub fn new(base_url: &str, app_id: &str, biz_id: &str, secret_key: &str) -> anyhow::Result<Client> {
         let key = SecretKey::from_hex(secret_key).context("secretKey")?;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(5)) // the spec's suggested client timeout
@@ -92,11 +75,7 @@ impl Client {
         Ok(Client {
             http,
             base_url: base_url.trim_end_matches('/').to_owned(),
-            credentials: Credentials {
-                app_id: app_id.to_owned(),
-                biz_id: biz_id.to_owned(),
-                key,
-            },
+            credentials: Credentials { app_id: app_id.to_owned(), biz_id: biz_id.to_owned(), key },
             target: Target::Production,
             time: TimeSource::System,
         })
@@ -124,33 +103,14 @@ impl Client {
     /// The mock's clock (`GET /__admin/clock`).
     pub async fn mock_clock_ms(&self) -> anyhow::Result<u64> {
         let url = format!("{}/__admin/clock", self.base_url);
-        let value: Value = self
-            .http
-            .get(&url)
-            .send()
-            .await
-            .with_context(|| format!("GET {url}"))?
-            .json()
-            .await?;
-        value["now_ms"]
-            .as_u64()
-            .with_context(|| format!("{url} answered without now_ms: {value}"))
+        let value: Value = self.http.get(&url).send().await.with_context(|| format!("GET {url}"))?.json().await?;
+        value["now_ms"].as_u64().with_context(|| format!("{url} answered without now_ms: {value}"))
     }
 
     /// A real-name check.
     pub async fn check(&self, ai: &str, name: &str, id_num: &str) -> anyhow::Result<Exchange> {
-        let body = CheckRequest {
-            ai: ai.to_owned(),
-            name: name.to_owned(),
-            id_num: id_num.to_owned(),
-        };
-        let signed = request::check(
-            &self.credentials,
-            &self.target,
-            &body,
-            self.now_ms().await?,
-            rand::random(),
-        );
+        let body = CheckRequest { ai: ai.to_owned(), name: name.to_owned(), id_num: id_num.to_owned() };
+        let signed = request::check(&self.credentials, &self.target, &body, self.now_ms().await?, rand::random());
         self.send(signed).await
     }
 
@@ -163,13 +123,7 @@ impl Client {
     /// A behaviour report.
     pub async fn loginout(&self, records: Vec<BehaviourRecord>) -> anyhow::Result<Exchange> {
         let body = LoginoutRequest::new(records);
-        let signed = request::loginout(
-            &self.credentials,
-            &self.target,
-            &body,
-            self.now_ms().await?,
-            rand::random(),
-        );
+        let signed = request::loginout(&self.credentials, &self.target, &body, self.now_ms().await?, rand::random());
         self.send(signed).await
     }
 
@@ -184,30 +138,15 @@ impl Client {
         if !signed.body.is_empty() {
             builder = builder.body(signed.body.clone());
         }
-        let response = builder
-            .send()
-            .await
-            .with_context(|| format!("{} {url}", signed.method))?;
+        let response = builder.send().await.with_context(|| format!("{} {url}", signed.method))?;
         let http_status = response.status().as_u16();
-        let response_body = response
-            .text()
-            .await
-            .with_context(|| format!("reading the answer of {url}"))?;
+        let response_body = response.text().await.with_context(|| format!("reading the answer of {url}"))?;
         let parsed: Option<Value> = serde_json::from_str(&response_body).ok();
-        let errcode = parsed
-            .as_ref()
-            .and_then(|v| v.get("errcode"))
-            .and_then(Value::as_u64)
-            .and_then(|c| u16::try_from(c).ok());
+        let errcode =
+            parsed.as_ref().and_then(|v| v.get("errcode")).and_then(Value::as_u64).and_then(|c| u16::try_from(c).ok());
         if parsed.is_none() && http_status == 200 {
             bail!("{url} answered HTTP 200 with a body that is not JSON: {response_body}");
         }
-        Ok(Exchange {
-            request: signed,
-            http_status,
-            response_body,
-            errcode,
-            response: parsed,
-        })
+        Ok(Exchange { request: signed, http_status, response_body, errcode, response: parsed })
     }
 }

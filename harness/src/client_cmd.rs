@@ -92,13 +92,8 @@ pub enum Behaviour {
 
 /// Runs a client command; the exit code is 0 for errcode 0 and 1 for any other answer.
 pub async fn run(args: ClientArgs) -> anyhow::Result<i32> {
-    let time = if args.mock_clock {
-        TimeSource::MockClock
-    } else {
-        TimeSource::System
-    };
-    let client =
-        Client::new(&args.base_url, &args.app_id, &args.biz_id, &args.secret_key)?.with_time(time);
+    let time = if args.mock_clock { TimeSource::MockClock } else { TimeSource::System };
+    let client = Client::new(&args.base_url, &args.app_id, &args.biz_id, &args.secret_key)?.with_time(time);
     let exchange = match args.command {
         ClientCommand::Check { ai, name, id_num } => client.check(&ai, &name, &id_num).await?,
         ClientCommand::Query { ai } => client.query(&ai).await?,
@@ -115,12 +110,9 @@ fn records(args: &LoginoutArgs, now_ms: u64) -> anyhow::Result<Vec<BehaviourReco
     if let Some(path) = &args.collections {
         let mut text = String::new();
         if path.as_os_str() == "-" {
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .context("reading stdin")?;
+            std::io::stdin().read_to_string(&mut text).context("reading stdin")?;
         } else {
-            text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
+            text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         }
         if let Ok(report) = serde_json::from_str::<LoginoutRequest>(&text) {
             if let Some(records) = report.collections {
@@ -128,10 +120,7 @@ fn records(args: &LoginoutArgs, now_ms: u64) -> anyhow::Result<Vec<BehaviourReco
             }
         }
         return serde_json::from_str(&text).with_context(|| {
-            format!(
-                "{}: expected a JSON array of records or {{\"collections\":[…]}}",
-                path.display()
-            )
+            format!("{}: expected a JSON array of records or {{\"collections\":[…]}}", path.display())
         });
     }
     let (ct, pi, di) = match (&args.pi, &args.di) {
@@ -165,25 +154,14 @@ fn print(exchange: &Exchange, verbose: bool) {
             trace.push_str(&format!("> plaintext: {plaintext}\n"));
         }
         if !request.body.is_empty() {
-            trace.push_str(&format!(
-                "> body: {}\n",
-                String::from_utf8_lossy(&request.body)
-            ));
+            trace.push_str(&format!("> body: {}\n", String::from_utf8_lossy(&request.body)));
         }
-        trace.push_str(&format!(
-            "> sign string: {}\n",
-            String::from_utf8_lossy(&request.sign_string)
-        ));
-        trace.push_str(&format!(
-            "< HTTP {}\n< {}\n",
-            exchange.http_status, exchange.response_body
-        ));
+        trace.push_str(&format!("> sign string: {}\n", String::from_utf8_lossy(&request.sign_string)));
+        trace.push_str(&format!("< HTTP {}\n< {}\n", exchange.http_status, exchange.response_body));
         let _ = std::io::stderr().write_all(trace.as_bytes());
     }
     let answer = match &exchange.response {
-        Some(value) => {
-            serde_json::to_string_pretty(value).unwrap_or_else(|_| exchange.response_body.clone())
-        }
+        Some(value) => serde_json::to_string_pretty(value).unwrap_or_else(|_| exchange.response_body.clone()),
         None => exchange.response_body.clone(),
     };
     let _ = writeln!(std::io::stdout(), "{answer}");

@@ -49,9 +49,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
@@ -63,15 +61,11 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Mock {
-                print_config: true, ..
-            } => {
+            Command::Mock { print_config: true, .. } => {
                 print!("{}", nppa_mockserver::config::DEFAULT_TOML);
                 Ok(0)
             }
-            Command::Mock { listen, config, .. } => {
-                mock_cmd::run(config.as_deref(), listen).await.map(|()| 0)
-            }
+            Command::Mock { listen, config, .. } => mock_cmd::run(config.as_deref(), listen).await.map(|()| 0),
             Command::Client(args) => client_cmd::run(args).await,
         }
     });

@@ -12,21 +12,15 @@ use nppa_mockserver::{MockServer, RunningServer};
 /// Loads `--config FILE`, or the embedded default.
 pub fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
     match path {
-        Some(path) => {
-            Config::from_file(path).map_err(|e| anyhow::anyhow!("refusing to start: {e}"))
-        }
-        None => Config::from_toml(DEFAULT_TOML, "embedded default", None)
-            .map_err(|e| anyhow::anyhow!("{e}")),
+        Some(path) => Config::from_file(path).map_err(|e| anyhow::anyhow!("refusing to start: {e}")),
+        None => Config::from_toml(DEFAULT_TOML, "embedded default", None).map_err(|e| anyhow::anyhow!("{e}")),
     }
 }
 
 /// Starts the mock on `listen`.
 pub async fn start(config: Config, listen: SocketAddr) -> anyhow::Result<RunningServer> {
     let server = MockServer::new(config).map_err(|e| anyhow::anyhow!("refusing to start: {e}"))?;
-    server
-        .bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))
+    server.bind(listen).await.with_context(|| format!("cannot listen on {listen}"))
 }
 
 /// What a user needs to call the mock: URL, credentials, a request to paste.
@@ -34,7 +28,8 @@ pub fn banner(server: &RunningServer, config_origin: &str) -> String {
     let service = server.service();
     let base = server.base_url();
     let now = service.clock().now_ms();
-    let mut out = format!("nppa mock — the NPPA real-name system on your machine ({config_origin})\n\n  base URL    {base}\n");
+    let mut out =
+        format!("nppa mock — the NPPA real-name system on your machine ({config_origin})\n\n  base URL    {base}\n");
     out.push_str("  endpoints   POST /idcard/authentication/check\n");
     out.push_str("              GET  /idcard/authentication/query?ai=…\n");
     out.push_str("              POST /behavior/collection/loginout\n");
@@ -43,48 +38,28 @@ pub fn banner(server: &RunningServer, config_origin: &str) -> String {
         out.push_str(&format!(
             "\n  enterprise  {}{}\n    appId     {}\n    secretKey {}\n",
             enterprise.name,
-            if enterprise.enabled {
-                ""
-            } else {
-                " (disabled)"
-            },
+            if enterprise.enabled { "" } else { " (disabled)" },
             enterprise.app_id,
             enterprise.key.as_hex()
         ));
     }
     for game in tenants.games() {
-        out.push_str(&format!(
-            "  game        {} bizId {}\n",
-            game.name, game.biz_id
-        ));
+        out.push_str(&format!("  game        {} bizId {}\n", game.name, game.biz_id));
     }
     let beijing = chrono::DateTime::from_timestamp_millis(now as i64)
         .zip(chrono::FixedOffset::east_opt(8 * 3600))
-        .map(|(t, tz)| {
-            t.with_timezone(&tz)
-                .format("%Y-%m-%d %H:%M:%S %:z")
-                .to_string()
-        })
+        .map(|(t, tz)| t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S %:z").to_string())
         .unwrap_or_default();
-    out.push_str(&format!(
-        "\n  mock clock  {beijing} (Beijing time; move it with POST {base}/__admin/clock)\n"
-    ));
+    out.push_str(&format!("\n  mock clock  {beijing} (Beijing time; move it with POST {base}/__admin/clock)\n"));
     if service.config().rules.mps_outage && clock::in_mps_outage(now) {
         out.push_str("  note        it is 00:00–04:00 in Beijing: every check pends until 04:00 (R-PEND-2)\n");
     }
-    if let (Some(enterprise), Some(game)) = (tenants.enterprises().first(), tenants.games().first())
-    {
-        let defaults =
-            enterprise.app_id == crate::DEFAULT_APP_ID && game.biz_id == crate::DEFAULT_BIZ_ID;
+    if let (Some(enterprise), Some(game)) = (tenants.enterprises().first(), tenants.games().first()) {
+        let defaults = enterprise.app_id == crate::DEFAULT_APP_ID && game.biz_id == crate::DEFAULT_BIZ_ID;
         let creds = if defaults {
             String::new()
         } else {
-            format!(
-                " --app-id {} --biz-id {} --secret-key {}",
-                enterprise.app_id,
-                game.biz_id,
-                enterprise.key.as_hex()
-            )
+            format!(" --app-id {} --biz-id {} --secret-key {}", enterprise.app_id, game.biz_id, enterprise.key.as_hex())
         };
         out.push_str(&format!(
             "\nTry (from a checkout, `nppa` is `cargo run --release --`):\n  nppa client --base-url {base}{creds} -v check --ai 100000000000000001 --name 某一一 --id-num 110000190101010001\n  curl -s {base}/__admin/clock\n"
@@ -96,18 +71,12 @@ pub fn banner(server: &RunningServer, config_origin: &str) -> String {
 /// Serves until Ctrl-C or SIGTERM, then shuts down cleanly.
 pub async fn run(config_path: Option<&Path>, listen: SocketAddr) -> anyhow::Result<()> {
     let config = load_config(config_path)?;
-    let origin = config_path.map_or_else(
-        || "embedded default configuration".to_owned(),
-        |p| p.display().to_string(),
-    );
+    let origin = config_path.map_or_else(|| "embedded default configuration".to_owned(), |p| p.display().to_string());
     let server = start(config, listen).await?;
     // A closed stdout (`nppa mock | head`) must not stop the server: write errors are ignored.
     let _ = writeln!(std::io::stdout(), "{}", banner(&server, &origin));
     wait_for_stop_signal().await;
-    let _ = writeln!(
-        std::io::stderr(),
-        "nppa mock: stopping (letting requests in flight finish)…"
-    );
+    let _ = writeln!(std::io::stderr(), "nppa mock: stopping (letting requests in flight finish)…");
     server.shutdown().await;
     Ok(())
 }

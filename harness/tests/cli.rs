@@ -36,18 +36,11 @@ fn start_mock(extra: &[&str]) -> RunningMock {
         }
     }
     assert!(!base_url.is_empty(), "no base URL in the banner:\n{banner}");
-    RunningMock {
-        child,
-        base_url,
-        banner,
-    }
+    RunningMock { child, base_url, banner }
 }
 
 fn terminate(mut mock: RunningMock) -> (std::process::ExitStatus, String) {
-    Command::new("kill")
-        .args(["-TERM", &mock.child.id().to_string()])
-        .status()
-        .unwrap();
+    Command::new("kill").args(["-TERM", &mock.child.id().to_string()]).status().unwrap();
     let status = mock.child.wait().unwrap();
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut mock.child.stderr.take().unwrap(), &mut stderr).unwrap();
@@ -55,63 +48,30 @@ fn terminate(mut mock: RunningMock) -> (std::process::ExitStatus, String) {
 }
 
 fn client(base_url: &str, args: &[&str]) -> std::process::Output {
-    Command::new(NPPA)
-        .args(["client", "--base-url", base_url])
-        .args(args)
-        .output()
-        .unwrap()
+    Command::new(NPPA).args(["client", "--base-url", base_url]).args(args).output().unwrap()
 }
 
 #[test]
 fn mock_with_no_config_serves_the_spec_example_and_the_client_reaches_it() {
     let mock = start_mock(&[]);
-    for needle in [
-        "fdc6688637bc468e9aea874654cbead2",
-        "b4c932250dbe59ff53b15ee993a9feb5",
-        "1101999999",
-        "nppa client",
-    ] {
-        assert!(
-            mock.banner.contains(needle),
-            "banner lacks {needle}:\n{}",
-            mock.banner
-        );
+    for needle in ["fdc6688637bc468e9aea874654cbead2", "b4c932250dbe59ff53b15ee993a9feb5", "1101999999", "nppa client"]
+    {
+        assert!(mock.banner.contains(needle), "banner lacks {needle}:\n{}", mock.banner);
     }
-    let ok = client(
-        &mock.base_url,
-        &[
-            "-v",
-            "check",
-            "--ai",
-            "cli-1",
-            "--name",
-            "某一一",
-            "--id-num",
-            "110000190101010001",
-        ],
-    );
+    let ok =
+        client(&mock.base_url, &["-v", "check", "--ai", "cli-1", "--name", "某一一", "--id-num", "110000190101010001"]);
     let stdout = String::from_utf8_lossy(&ok.stdout);
     let stderr = String::from_utf8_lossy(&ok.stderr);
     assert!(ok.status.success(), "{stdout}{stderr}");
     // During 00:00–04:00 Beijing time the check pends (R-PEND-2); otherwise it carries the preset pi.
-    assert!(
-        stdout.contains("1fffbjzos82bs9cnyj1dna7d6d29zg4esnh99u")
-            || stdout.contains("\"status\": 1"),
-        "{stdout}"
-    );
-    assert!(
-        stderr.contains("> sign string: b4c932250dbe59ff53b15ee993a9feb5appId"),
-        "{stderr}"
-    );
+    assert!(stdout.contains("1fffbjzos82bs9cnyj1dna7d6d29zg4esnh99u") || stdout.contains("\"status\": 1"), "{stdout}");
+    assert!(stderr.contains("> sign string: b4c932250dbe59ff53b15ee993a9feb5appId"), "{stderr}");
     // A protocol error is exit code 1, with the answer printed.
     let missing = client(&mock.base_url, &["query", "--ai", "never"]);
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stdout).contains("2003"));
     let (status, stderr) = terminate(mock);
-    assert!(
-        status.success(),
-        "clean exit on SIGTERM: {status:?}\n{stderr}"
-    );
+    assert!(status.success(), "clean exit on SIGTERM: {status:?}\n{stderr}");
     assert!(stderr.contains("stopping"), "{stderr}");
 }
 
@@ -120,34 +80,20 @@ fn a_bad_config_is_refused_with_the_field_and_the_reason() {
     let dir = std::env::temp_dir().join(format!("nppa-cli-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("bad.toml");
-    let text =
-        nppa_mockserver::config::DEFAULT_TOML.replace("b4c932250dbe59ff53b15ee993a9feb5", "b4c9");
+    let text = nppa_mockserver::config::DEFAULT_TOML.replace("b4c932250dbe59ff53b15ee993a9feb5", "b4c9");
     std::fs::write(&path, text).unwrap();
-    let output = Command::new(NPPA)
-        .args(["mock", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&path)
-        .output()
-        .unwrap();
+    let output = Command::new(NPPA).args(["mock", "--listen", "127.0.0.1:0", "--config"]).arg(&path).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("enterprise[0].secret_key") && stderr.contains("32 hexadecimal"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("enterprise[0].secret_key") && stderr.contains("32 hexadecimal"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn print_config_prints_the_embedded_default() {
-    let output = Command::new(NPPA)
-        .args(["mock", "--print-config"])
-        .output()
-        .unwrap();
+    let output = Command::new(NPPA).args(["mock", "--print-config"]).output().unwrap();
     assert!(output.status.success());
-    assert_eq!(
-        String::from_utf8_lossy(&output.stdout),
-        nppa_mockserver::config::DEFAULT_TOML
-    );
+    assert_eq!(String::from_utf8_lossy(&output.stdout), nppa_mockserver::config::DEFAULT_TOML);
 }
 
 #[test]

@@ -16,10 +16,7 @@ async fn r_chk_2_final_answers_leave_no_record_and_the_ai_is_free() {
     let client = mock.client();
     let (ai, name, id) = PRESET_OK;
     let ok = client.check(ai, name, id).await.unwrap();
-    assert_eq!(
-        (code(&ok), ok.status(), ok.pi()),
-        (0, Some(0), Some(PRESET_OK_PI))
-    );
+    assert_eq!((code(&ok), ok.status(), ok.pi()), (0, Some(0), Some(PRESET_OK_PI)));
     // Nothing to query, and the same ai may be used again at once.
     assert_eq!(code(&client.query(ai).await.unwrap()), 2003);
     assert_eq!(client.check(ai, name, id).await.unwrap().status(), Some(0));
@@ -79,13 +76,8 @@ async fn r_pend_2_checks_between_midnight_and_four_beijing_time_pend_until_four(
     let client = mock.client();
     let (ai, name, id) = PRESET_OK;
     let check = client.check(ai, name, id).await.unwrap();
-    assert_eq!(
-        check.status(),
-        Some(1),
-        "a preset success pends during the outage"
-    );
-    mock.set_clock(MIDNIGHT_BEIJING_MS + 4 * HOUR as u64 - 1000)
-        .await; // 03:59:59
+    assert_eq!(check.status(), Some(1), "a preset success pends during the outage");
+    mock.set_clock(MIDNIGHT_BEIJING_MS + 4 * HOUR as u64 - 1000).await; // 03:59:59
     assert_eq!(client.query(ai).await.unwrap().status(), Some(1));
     mock.set_clock(MIDNIGHT_BEIJING_MS + 4 * HOUR as u64).await; // 04:00
     let done = client.query(ai).await.unwrap();
@@ -98,8 +90,7 @@ async fn r_pend_2_checks_between_midnight_and_four_beijing_time_pend_until_four(
 #[tokio::test]
 async fn r_pend_2_pending_people_in_the_outage_resolve_no_earlier_than_four() {
     let mock = start().await;
-    mock.set_clock(MIDNIGHT_BEIJING_MS + 4 * HOUR as u64 - 10 * SECOND as u64)
-        .await; // 03:59:50
+    mock.set_clock(MIDNIGHT_BEIJING_MS + 4 * HOUR as u64 - 10 * SECOND as u64).await; // 03:59:50
     let client = mock.client();
     let (ai, name, id) = PRESET_PENDING;
     assert_eq!(client.check(ai, name, id).await.unwrap().status(), Some(1));
@@ -115,49 +106,32 @@ async fn r_pi_the_same_person_gets_the_same_pi_from_every_enterprise_and_game() 
     let mock = start().await;
     let id = id_num(42);
     let mine = mock.client().check("ai-1", "张三", &id).await.unwrap();
-    let other = mock
-        .client_for(OTHER_APP_ID, OTHER_BIZ_ID, OTHER_KEY)
-        .check("ai-2", "张三", &id)
-        .await
-        .unwrap();
+    let other = mock.client_for(OTHER_APP_ID, OTHER_BIZ_ID, OTHER_KEY).check("ai-2", "张三", &id).await.unwrap();
     assert_eq!(mine.status(), Some(0));
     assert_eq!(mine.pi(), other.pi());
     // The birth date is the pi's prefix.
     let pi = nppa_protocol::pi::parse(mine.pi().unwrap()).unwrap();
     assert_eq!(pi.birth_date.to_string(), "1990-01-01");
     // Another person gets another pi.
-    let third = mock
-        .client()
-        .check("ai-3", "张三", &id_num(43))
-        .await
-        .unwrap();
+    let third = mock.client().check("ai-3", "张三", &id_num(43)).await.unwrap();
     assert_ne!(third.pi(), mine.pi());
 }
 
 #[tokio::test]
 async fn r_chk_1_fixtures_and_fractions_decide_unknown_people() {
     let mock = start_with(|c| {
-        c.identities
-            .fixtures
-            .push(nppa_mockserver::config::FixtureConfig {
-                name: "李四".into(),
-                id_num: id_num(5),
-                outcome: nppa_mockserver::config::FixtureOutcome::Pending,
-                delay_s: Some(600.0),
-                then: Some(nppa_mockserver::config::FixtureOutcome::Failure),
-            });
+        c.identities.fixtures.push(nppa_mockserver::config::FixtureConfig {
+            name: "李四".into(),
+            id_num: id_num(5),
+            outcome: nppa_mockserver::config::FixtureOutcome::Pending,
+            delay_s: Some(600.0),
+            then: Some(nppa_mockserver::config::FixtureOutcome::Failure),
+        });
         c.identities.pending_fraction = 0.5;
     })
     .await;
     let client = mock.client();
-    assert_eq!(
-        client
-            .check("fx", "李四", &id_num(5))
-            .await
-            .unwrap()
-            .status(),
-        Some(1)
-    );
+    assert_eq!(client.check("fx", "李四", &id_num(5)).await.unwrap().status(), Some(1));
     mock.advance(599 * SECOND).await;
     assert_eq!(client.query("fx").await.unwrap().status(), Some(1));
     mock.advance(SECOND).await;
@@ -165,11 +139,7 @@ async fn r_chk_1_fixtures_and_fractions_decide_unknown_people() {
     // With half of the unknown people pending, a population splits, and the same person always gets the same.
     let mut pending = 0;
     for n in 100..160u32 {
-        let first = client
-            .check(&format!("p{n}"), "王五", &id_num(n))
-            .await
-            .unwrap()
-            .status();
+        let first = client.check(&format!("p{n}"), "王五", &id_num(n)).await.unwrap().status();
         if first == Some(1) {
             pending += 1;
         }
@@ -183,25 +153,10 @@ async fn admin_clock_contract() {
     let (status, clock) = mock.admin("GET", "/__admin/clock", None).await;
     assert_eq!(status, 200);
     let t0 = clock["now_ms"].as_u64().unwrap();
-    assert!(
-        (NOON_BEIJING_MS..NOON_BEIJING_MS + 60_000).contains(&t0),
-        "started at the configured time"
-    );
-    let (_, after) = mock
-        .admin(
-            "POST",
-            "/__admin/clock",
-            Some(json!({ "advance_ms": 3_600_000 })),
-        )
-        .await;
+    assert!((NOON_BEIJING_MS..NOON_BEIJING_MS + 60_000).contains(&t0), "started at the configured time");
+    let (_, after) = mock.admin("POST", "/__admin/clock", Some(json!({ "advance_ms": 3_600_000 }))).await;
     assert!(after["now_ms"].as_u64().unwrap() >= t0 + 3_600_000);
-    let (_, set) = mock
-        .admin(
-            "POST",
-            "/__admin/clock",
-            Some(json!({ "set_ms": 1_000_000_000_000u64 })),
-        )
-        .await;
+    let (_, set) = mock.admin("POST", "/__admin/clock", Some(json!({ "set_ms": 1_000_000_000_000u64 }))).await;
     let t1 = set["now_ms"].as_u64().unwrap();
     assert!((1_000_000_000_000..1_000_000_060_000).contains(&t1));
     // It keeps ticking from the new value.
@@ -211,9 +166,7 @@ async fn admin_clock_contract() {
         later = mock.now_ms().await;
     }
     assert!(later > t1);
-    let (status, error) = mock
-        .admin("POST", "/__admin/clock", Some(json!({ "advance": 1 })))
-        .await;
+    let (status, error) = mock.admin("POST", "/__admin/clock", Some(json!({ "advance": 1 }))).await;
     assert_eq!(status, 400);
     assert!(error["error"].as_str().unwrap().contains("advance_ms"));
 }
@@ -230,9 +183,5 @@ async fn admin_reset_drops_records_and_quota_blocks() {
     let (status, _) = mock.admin("POST", "/__admin/reset", None).await;
     assert_eq!(status, 200);
     assert_eq!(mock.live_records().await, 0);
-    assert_eq!(
-        code(&client.query(ai).await.unwrap()),
-        2003,
-        "no block, no record"
-    );
+    assert_eq!(code(&client.query(ai).await.unwrap()), 2003, "no block, no record");
 }

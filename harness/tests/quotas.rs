@@ -18,11 +18,7 @@ async fn r_rl_1_and_2_the_51st_loginout_in_a_second_is_1006_and_blocks_for_60_s(
     let now = mock.now_ms().await;
     let client = mock.client();
     for i in 0..50 {
-        assert_eq!(
-            report(&client, now).await,
-            0,
-            "request {i} is within 50 QPS"
-        );
+        assert_eq!(report(&client, now).await, 0, "request {i} is within 50 QPS");
     }
     assert_eq!(report(&client, now).await, 1006);
     // The block is per (appId, bizId, interface): real-name calls of the same game still pass …

@@ -19,11 +19,7 @@ fn credentials() -> Credentials {
 
 fn check_request(now_ms: u64) -> SignedRequest {
     let (ai, name, id) = PRESET_OK;
-    let body = CheckRequest {
-        ai: ai.into(),
-        name: name.into(),
-        id_num: id.into(),
-    };
+    let body = CheckRequest { ai: ai.into(), name: name.into(), id_num: id.into() };
     request::check(&credentials(), &Target::Production, &body, now_ms, [7; 12])
 }
 
@@ -37,20 +33,9 @@ fn set_header(request: &mut SignedRequest, name: &str, value: &str) {
 
 /// Re-signs a request whose body or headers a test changed, so that only the intended fault remains.
 fn resign(request: &mut SignedRequest, key_hex: &str) {
-    let header = |name: &str| {
-        request
-            .headers
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.clone())
-            .unwrap()
-    };
+    let header = |name: &str| request.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone()).unwrap();
     let (app_id, biz_id, ts) = (header("appId"), header("bizId"), header("timestamps"));
-    let params = [
-        ("appId", app_id.as_str()),
-        ("bizId", biz_id.as_str()),
-        ("timestamps", ts.as_str()),
-    ];
+    let params = [("appId", app_id.as_str()), ("bizId", biz_id.as_str()), ("timestamps", ts.as_str())];
     let signature = sign::sign(key_hex, &params, &request.body);
     set_header(request, "sign", &signature);
 }
@@ -60,11 +45,7 @@ fn sealed(interface_path: &str, plaintext: &str, now_ms: u64) -> SignedRequest {
     let mut built = check_request(now_ms);
     let key = credentials().key;
     built.path_and_query = interface_path.into();
-    built.body = format!(
-        r#"{{"data":"{}"}}"#,
-        key.seal(plaintext.as_bytes(), [9; 12])
-    )
-    .into_bytes();
+    built.body = format!(r#"{{"data":"{}"}}"#, key.seal(plaintext.as_bytes(), [9; 12])).into_bytes();
     resign(&mut built, nppa_harness::DEFAULT_SECRET_KEY);
     built
 }
@@ -95,18 +76,10 @@ async fn r_hdr_1_1004_each_missing_or_empty_header() {
     for header in ["appId", "bizId", "timestamps", "sign"] {
         let mut missing = check_request(mock.now_ms().await);
         missing.headers.retain(|(n, _)| *n != header);
-        assert_eq!(
-            code(&client.send(missing).await.unwrap()),
-            1004,
-            "{header} missing"
-        );
+        assert_eq!(code(&client.send(missing).await.unwrap()), 1004, "{header} missing");
         let mut empty = check_request(mock.now_ms().await);
         set_header(&mut empty, header, "");
-        assert_eq!(
-            code(&client.send(empty).await.unwrap()),
-            1004,
-            "{header} empty"
-        );
+        assert_eq!(code(&client.send(empty).await.unwrap()), 1004, "{header} empty");
     }
 }
 
@@ -114,22 +87,14 @@ async fn r_hdr_1_1004_each_missing_or_empty_header() {
 async fn header_names_match_case_insensitively() {
     // R-HDR-1: HTTP header names are case-insensitive; hyper sends them lower-cased anyway.
     let mock = start().await;
-    let answer = mock
-        .client()
-        .check(PRESET_OK.0, PRESET_OK.1, PRESET_OK.2)
-        .await
-        .unwrap();
+    let answer = mock.client().check(PRESET_OK.0, PRESET_OK.1, PRESET_OK.2).await.unwrap();
     assert_eq!(code(&answer), 0);
 }
 
 #[tokio::test]
 async fn r_ent_1_1008_unknown_app_id_and_1009_disabled_enterprise() {
     let mock = start_with(|c| c.enterprises[1].enabled = false).await;
-    let unknown = mock.client_for(
-        "ffffffffffffffffffffffffffffffff",
-        nppa_harness::DEFAULT_BIZ_ID,
-        OTHER_KEY,
-    );
+    let unknown = mock.client_for("ffffffffffffffffffffffffffffffff", nppa_harness::DEFAULT_BIZ_ID, OTHER_KEY);
     assert_eq!(code(&unknown.query("a").await.unwrap()), 1008);
     let disabled = mock.client_for(OTHER_APP_ID, OTHER_BIZ_ID, OTHER_KEY);
     assert_eq!(code(&disabled.query("a").await.unwrap()), 1009);
@@ -137,10 +102,7 @@ async fn r_ent_1_1008_unknown_app_id_and_1009_disabled_enterprise() {
 
 #[tokio::test]
 async fn r_ip_1_1005_peer_not_on_the_whitelist() {
-    let mock = start_with(|c| {
-        c.enterprises[1].ip_whitelist = vec!["10.1.2.3".into(), "192.168.0.0/16".into()]
-    })
-    .await;
+    let mock = start_with(|c| c.enterprises[1].ip_whitelist = vec!["10.1.2.3".into(), "192.168.0.0/16".into()]).await;
     let outside = mock.client_for(OTHER_APP_ID, OTHER_BIZ_ID, OTHER_KEY);
     assert_eq!(code(&outside.query("a").await.unwrap()), 1005);
     // The whitelist is per enterprise: the default one still gets through.
@@ -151,40 +113,16 @@ async fn r_ip_1_1005_peer_not_on_the_whitelist() {
 async fn r_ent_1_1010_binding_and_permission() {
     let mock = start().await;
     // The default enterprise has no binding to the other enterprise's game.
-    let unbound = mock.client_for(
-        nppa_harness::DEFAULT_APP_ID,
-        OTHER_BIZ_ID,
-        nppa_harness::DEFAULT_SECRET_KEY,
-    );
+    let unbound = mock.client_for(nppa_harness::DEFAULT_APP_ID, OTHER_BIZ_ID, nppa_harness::DEFAULT_SECRET_KEY);
     assert_eq!(code(&unbound.query("a").await.unwrap()), 1010);
-    let unknown_game = mock.client_for(
-        nppa_harness::DEFAULT_APP_ID,
-        "1109999999",
-        nppa_harness::DEFAULT_SECRET_KEY,
-    );
+    let unknown_game = mock.client_for(nppa_harness::DEFAULT_APP_ID, "1109999999", nppa_harness::DEFAULT_SECRET_KEY);
     assert_eq!(code(&unknown_game.query("a").await.unwrap()), 1010);
     // The other enterprise is a report-only channel of the default game: loginout passes, real-name does not.
     let channel = mock.client_for(OTHER_APP_ID, nppa_harness::DEFAULT_BIZ_ID, OTHER_KEY);
-    assert_eq!(
-        code(
-            &channel
-                .check(PRESET_OK.0, PRESET_OK.1, PRESET_OK.2)
-                .await
-                .unwrap()
-        ),
-        1010
-    );
+    assert_eq!(code(&channel.check(PRESET_OK.0, PRESET_OK.1, PRESET_OK.2).await.unwrap()), 1010);
     assert_eq!(code(&channel.query("a").await.unwrap()), 1010);
     let now = mock.now_ms().await;
-    assert_eq!(
-        code(
-            &channel
-                .loginout(vec![guest(1, "s1", 1, now)])
-                .await
-                .unwrap()
-        ),
-        0
-    );
+    assert_eq!(code(&channel.loginout(vec![guest(1, "s1", 1, now)]).await.unwrap()), 0);
 }
 
 #[tokio::test]
@@ -194,11 +132,7 @@ async fn r_ts_1_1007_stale_future_or_seconds_timestamps() {
     let now = mock.now_ms().await;
     mock.freeze().await;
     let now_frozen = mock.now_ms().await;
-    for (label, ts) in [
-        ("6 s old", now_frozen - 6_000),
-        ("6 s ahead", now_frozen + 6_000),
-        ("seconds", now / 1000),
-    ] {
+    for (label, ts) in [("6 s old", now_frozen - 6_000), ("6 s ahead", now_frozen + 6_000), ("seconds", now / 1000)] {
         let mut stale = check_request(ts);
         resign(&mut stale, nppa_harness::DEFAULT_SECRET_KEY);
         assert_eq!(code(&client.send(stale).await.unwrap()), 1007, "{label}");
@@ -231,10 +165,7 @@ async fn r_sig_3_1011_wrong_key_reserialised_body_or_undecryptable_data() {
 
     // R-SIG-2: the server signs the raw bytes; a space after the colon is a different body.
     let mut spaced = check_request(mock.now_ms().await);
-    let text =
-        String::from_utf8(spaced.body.clone())
-            .unwrap()
-            .replacen("\"data\":", "\"data\": ", 1);
+    let text = String::from_utf8(spaced.body.clone()).unwrap().replacen("\"data\":", "\"data\": ", 1);
     spaced.body = text.into_bytes();
     assert_eq!(code(&client.send(spaced).await.unwrap()), 1011);
 
@@ -246,12 +177,7 @@ async fn r_sig_3_1011_wrong_key_reserialised_body_or_undecryptable_data() {
     assert_eq!(code(&client.send(foreign).await.unwrap()), 1011);
 
     // Query params take part in the signature: a changed ai breaks it.
-    let mut query = request::query(
-        &credentials(),
-        &Target::Production,
-        "abc",
-        mock.now_ms().await,
-    );
+    let mut query = request::query(&credentials(), &Target::Production, "abc", mock.now_ms().await);
     query.path_and_query = query.path_and_query.replace("ai=abc", "ai=abd");
     assert_eq!(code(&client.send(query).await.unwrap()), 1011);
 }
@@ -267,15 +193,7 @@ async fn r_enc_1_1001_envelope_not_json_plaintext_not_json_or_body_too_large() {
         resign(&mut bad, nppa_harness::DEFAULT_SECRET_KEY);
         assert_eq!(code(&client.send(bad).await.unwrap()), 1001, "{body}");
     }
-    assert_eq!(
-        code(
-            &client
-                .send(sealed(CHECK, "ai=1&name=x", now))
-                .await
-                .unwrap()
-        ),
-        1001
-    );
+    assert_eq!(code(&client.send(sealed(CHECK, "ai=1&name=x", now)).await.unwrap()), 1001);
     let mut huge = check_request(now);
     huge.body = format!(r#"{{"data":"{}"}}"#, "A".repeat(4096)).into_bytes();
     resign(&mut huge, nppa_harness::DEFAULT_SECRET_KEY);
@@ -286,19 +204,11 @@ async fn r_enc_1_1001_envelope_not_json_plaintext_not_json_or_body_too_large() {
 async fn r_beh_1_1001_loginout_without_collections_or_1011_when_configured() {
     let mock = start().await;
     let now = mock.now_ms().await;
-    let answer = mock
-        .client()
-        .send(sealed(LOGINOUT, r#"{"records":[]}"#, now))
-        .await
-        .unwrap();
+    let answer = mock.client().send(sealed(LOGINOUT, r#"{"records":[]}"#, now)).await.unwrap();
     assert_eq!(code(&answer), 1001);
     let mock = start_with(|c| c.rules.missing_collections_code = 1011).await;
     let now = mock.now_ms().await;
-    let answer = mock
-        .client()
-        .send(sealed(LOGINOUT, r#"{"records":[]}"#, now))
-        .await
-        .unwrap();
+    let answer = mock.client().send(sealed(LOGINOUT, r#"{"records":[]}"#, now)).await.unwrap();
     assert_eq!(code(&answer), 1011);
 }
 
@@ -311,60 +221,25 @@ async fn r_ai_1012_plaintext_of_the_wrong_shape() {
     let long_name = "某".repeat(33);
     let cases = [
         (CHECK, r#"{"ai":"1","name":"某一一"}"#.to_owned()),
-        (
-            CHECK,
-            r#"{"ai":1,"name":"某一一","idNum":"110000190101010001"}"#.to_owned(),
-        ),
-        (
-            CHECK,
-            format!(r#"{{"ai":"{long_ai}","name":"某一一","idNum":"110000190101010001"}}"#),
-        ),
-        (
-            CHECK,
-            r#"{"ai":"","name":"某一一","idNum":"110000190101010001"}"#.to_owned(),
-        ),
-        (
-            CHECK,
-            format!(r#"{{"ai":"a","name":"{long_name}","idNum":"110000190101010001"}}"#),
-        ),
-        (
-            LOGINOUT,
-            format!(
-                r#"{{"collections":[{{"no":"1","si":"s","bt":0,"ot":{},"ct":2,"di":"d"}}]}}"#,
-                now / 1000
-            ),
-        ),
-        (
-            LOGINOUT,
-            format!(
-                r#"{{"collections":[{{"no":1,"bt":0,"ot":{},"ct":2,"di":"d"}}]}}"#,
-                now / 1000
-            ),
-        ),
+        (CHECK, r#"{"ai":1,"name":"某一一","idNum":"110000190101010001"}"#.to_owned()),
+        (CHECK, format!(r#"{{"ai":"{long_ai}","name":"某一一","idNum":"110000190101010001"}}"#)),
+        (CHECK, r#"{"ai":"","name":"某一一","idNum":"110000190101010001"}"#.to_owned()),
+        (CHECK, format!(r#"{{"ai":"a","name":"{long_name}","idNum":"110000190101010001"}}"#)),
+        (LOGINOUT, format!(r#"{{"collections":[{{"no":"1","si":"s","bt":0,"ot":{},"ct":2,"di":"d"}}]}}"#, now / 1000)),
+        (LOGINOUT, format!(r#"{{"collections":[{{"no":1,"bt":0,"ot":{},"ct":2,"di":"d"}}]}}"#, now / 1000)),
         (LOGINOUT, r#"{"collections":{}}"#.to_owned()),
     ];
     for (path, plaintext) in cases {
-        assert_eq!(
-            code(&client.send(sealed(path, &plaintext, now)).await.unwrap()),
-            1012,
-            "{plaintext}"
-        );
+        assert_eq!(code(&client.send(sealed(path, &plaintext, now)).await.unwrap()), 1012, "{plaintext}");
     }
     let no_ai = request::query(&credentials(), &Target::Production, "x", now);
     let mut no_ai = no_ai;
     no_ai.path_and_query = "/idcard/authentication/query".into();
-    let params = [
-        ("appId", nppa_harness::DEFAULT_APP_ID),
-        ("bizId", nppa_harness::DEFAULT_BIZ_ID),
-    ];
+    let params = [("appId", nppa_harness::DEFAULT_APP_ID), ("bizId", nppa_harness::DEFAULT_BIZ_ID)];
     let ts = now.to_string();
     let mut all = params.to_vec();
     all.push(("timestamps", ts.as_str()));
-    set_header(
-        &mut no_ai,
-        "sign",
-        &sign::sign(nppa_harness::DEFAULT_SECRET_KEY, &all, b""),
-    );
+    set_header(&mut no_ai, "sign", &sign::sign(nppa_harness::DEFAULT_SECRET_KEY, &all, b""));
     assert_eq!(code(&client.send(no_ai).await.unwrap()), 1012);
     assert_eq!(code(&client.query(&long_ai).await.unwrap()), 1012);
 }
@@ -373,30 +248,15 @@ async fn r_ai_1012_plaintext_of_the_wrong_shape() {
 async fn r_id_2001_and_r_name_2005() {
     let mock = start().await;
     let client = mock.client();
-    for bad_id in [
-        "11000019010101001x",
-        "110000190101010002",
-        "1100001901010100",
-        "110000199913010001",
-        "11000020990101001X",
-    ] {
-        assert_eq!(
-            code(&client.check("a1", "张三", bad_id).await.unwrap()),
-            2001,
-            "{bad_id}"
-        );
+    for bad_id in
+        ["11000019010101001x", "110000190101010002", "1100001901010100", "110000199913010001", "11000020990101001X"]
+    {
+        assert_eq!(code(&client.check("a1", "张三", bad_id).await.unwrap()), 2001, "{bad_id}");
     }
     for bad_name in ["张", "John Smith", "张三1", "·张三"] {
-        assert_eq!(
-            code(&client.check("a2", bad_name, &id_num(1)).await.unwrap()),
-            2005,
-            "{bad_name}"
-        );
+        assert_eq!(code(&client.check("a2", bad_name, &id_num(1)).await.unwrap()), 2005, "{bad_name}");
     }
-    assert_eq!(
-        code(&client.check("a3", "买买提·艾力", &id_num(1)).await.unwrap()),
-        0
-    );
+    assert_eq!(code(&client.check("a3", "买买提·艾力", &id_num(1)).await.unwrap()), 0);
 }
 
 #[tokio::test]
@@ -407,42 +267,19 @@ async fn r_chk_3_2004_ai_in_use_and_2002_live_record_cap() {
     let first = client.check(ai, name, id).await.unwrap();
     assert_eq!((code(&first), first.status()), (0, Some(1)));
     // R-CHK-3: the pending record holds the ai, whatever the person.
-    assert_eq!(
-        code(&client.check(ai, PRESET_OK.1, PRESET_OK.2).await.unwrap()),
-        2004
-    );
+    assert_eq!(code(&client.check(ai, PRESET_OK.1, PRESET_OK.2).await.unwrap()), 2004);
     // The ai namespace is global: another enterprise's game meets the same ai.
     let other = mock.client_for(OTHER_APP_ID, OTHER_BIZ_ID, OTHER_KEY);
-    assert_eq!(
-        code(&other.check(ai, PRESET_OK.1, PRESET_OK.2).await.unwrap()),
-        2004
-    );
+    assert_eq!(code(&other.check(ai, PRESET_OK.1, PRESET_OK.2).await.unwrap()), 2004);
     // 2002: the game holds its one allowed live record; another pending check is refused.
-    assert_eq!(
-        code(
-            &client
-                .check("200000000000000002", "某二二", "110000190201020004")
-                .await
-                .unwrap()
-        ),
-        2002
-    );
+    assert_eq!(code(&client.check("200000000000000002", "某二二", "110000190201020004").await.unwrap()), 2002);
     // The cap is per game: the other game may still hold one.
-    assert_eq!(
-        code(
-            &other
-                .check("200000000000000002", "某二二", "110000190201020004")
-                .await
-                .unwrap()
-        ),
-        0
-    );
+    assert_eq!(code(&other.check("200000000000000002", "某二二", "110000190201020004").await.unwrap()), 0);
 }
 
 #[tokio::test]
 async fn ai_namespace_per_game_is_an_option() {
-    let mock =
-        start_with(|c| c.rules.ai_namespace = nppa_mockserver::config::AiNamespace::PerGame).await;
+    let mock = start_with(|c| c.rules.ai_namespace = nppa_mockserver::config::AiNamespace::PerGame).await;
     let (ai, name, id) = PRESET_PENDING;
     assert_eq!(code(&mock.client().check(ai, name, id).await.unwrap()), 0);
     let other = mock.client_for(OTHER_APP_ID, OTHER_BIZ_ID, OTHER_KEY);
@@ -452,10 +289,7 @@ async fn ai_namespace_per_game_is_an_option() {
 #[tokio::test]
 async fn r_qry_3_2003_query_of_an_unknown_ai() {
     let mock = start().await;
-    assert_eq!(
-        code(&mock.client().query("never-submitted").await.unwrap()),
-        2003
-    );
+    assert_eq!(code(&mock.client().query("never-submitted").await.unwrap()), 2003);
 }
 
 #[tokio::test]
@@ -464,14 +298,10 @@ async fn r_beh_1_3002_empty_and_3003_over_128_records() {
     let client = mock.client();
     assert_eq!(code(&client.loginout(vec![]).await.unwrap()), 3002);
     let now = mock.now_ms().await;
-    let batch: Vec<BehaviourRecord> = (1..=129)
-        .map(|n| guest(n, &format!("s{n}"), 1, now))
-        .collect();
+    let batch: Vec<BehaviourRecord> = (1..=129).map(|n| guest(n, &format!("s{n}"), 1, now)).collect();
     assert_eq!(code(&client.loginout(batch.clone()).await.unwrap()), 3003);
     let now = mock.now_ms().await;
-    let batch: Vec<BehaviourRecord> = (1..=128)
-        .map(|n| guest(n, &format!("s{n}"), 1, now))
-        .collect();
+    let batch: Vec<BehaviourRecord> = (1..=128).map(|n| guest(n, &format!("s{n}"), 1, now)).collect();
     assert_eq!(code(&client.loginout(batch).await.unwrap()), 0);
 }
 
@@ -510,23 +340,10 @@ async fn r_beh_2_3001_lists_each_rejected_record_with_its_code() {
     records.push(r);
     let answer = mock.client().loginout(records).await.unwrap();
     assert_eq!(code(&answer), 3001);
-    assert_eq!(
-        answer.response.as_ref().unwrap()["errmsg"],
-        "BUS COLL PARTIAL ERROR"
-    );
+    assert_eq!(answer.response.as_ref().unwrap()["errmsg"], "BUS COLL PARTIAL ERROR");
     assert_eq!(
         answer.rejected(),
-        vec![
-            (2, 3004),
-            (129, 3004),
-            (5, 3007),
-            (6, 3006),
-            (7, 3008),
-            (8, 3009),
-            (9, 3010),
-            (10, 3005),
-            (11, 3005)
-        ]
+        vec![(2, 3004), (129, 3004), (5, 3007), (6, 3006), (7, 3008), (8, 3009), (9, 3010), (10, 3005), (11, 3005)]
     );
     let first = &answer.response.as_ref().unwrap()["data"]["results"][0];
     assert_eq!(first["errmsg"], "BUS COLL NO INVALID");
@@ -539,17 +356,10 @@ async fn r_beh_2_di_and_pi_may_be_empty_null_or_absent_when_unused() {
     let plaintext = format!(
         r#"{{"collections":[{{"no":1,"si":"a","bt":1,"ot":{now},"ct":0,"di":"","pi":"{PRESET_OK_PI}"}},{{"no":2,"si":"b","bt":1,"ot":{now},"ct":0,"di":null,"pi":"{PRESET_OK_PI}"}},{{"no":3,"si":"c","bt":1,"ot":{now},"ct":2,"di":"d","pi":null}},{{"no":4,"si":"d","bt":1,"ot":{now},"ct":2,"di":"d"}},{{"no":5,"si":"e","bt":1,"ot":{now},"ct":0,"di":"000c29110b92","pi":"{PRESET_OK_PI}"}}]}}"#
     );
-    let answer = mock
-        .client()
-        .send(sealed(LOGINOUT, &plaintext, mock.now_ms().await))
-        .await
-        .unwrap();
+    let answer = mock.client().send(sealed(LOGINOUT, &plaintext, mock.now_ms().await)).await.unwrap();
     assert_eq!(code(&answer), 0, "{}", answer.response_body);
     // SPEC §3: an accepted report answers with data "".
-    assert_eq!(
-        answer.response_body,
-        r#"{"errcode":0,"errmsg":"OK","data":""}"#
-    );
+    assert_eq!(answer.response_body, r#"{"errcode":0,"errmsg":"OK","data":""}"#);
 }
 
 #[tokio::test]
@@ -557,8 +367,5 @@ async fn loginout_reports_parse_from_the_typed_builder_too() {
     // The typed builder and a hand-written plaintext agree on the wire shape.
     let report = LoginoutRequest::new(vec![guest(1, "s", 1, 1_700_000_000_000)]);
     let text = serde_json::to_string(&report).unwrap();
-    assert_eq!(
-        text,
-        r#"{"collections":[{"no":1,"si":"s","bt":1,"ot":1699999999,"ct":2,"di":"device-1"}]}"#
-    );
+    assert_eq!(text, r#"{"collections":[{"no":1,"si":"s","bt":1,"ot":1699999999,"ct":2,"di":"device-1"}]}"#);
 }

@@ -21,8 +21,7 @@ async fn read_to_close(stream: &mut TcpStream) -> Vec<u8> {
             }
         }
     });
-    read.await
-        .expect("the server should have closed the connection");
+    read.await.expect("the server should have closed the connection");
     out
 }
 
@@ -41,10 +40,7 @@ async fn r_conn_1_connections_over_the_per_ip_limit_are_closed() {
     assert!(held[0].read(&mut buf).await.unwrap() > 0);
     let mut fourth = TcpStream::connect(addr).await.unwrap();
     let _ = fourth.write_all(probe).await;
-    assert!(
-        read_to_close(&mut fourth).await.is_empty(),
-        "the fourth connection is closed without an answer"
-    );
+    assert!(read_to_close(&mut fourth).await.is_empty(), "the fourth connection is closed without an answer");
     // Freeing one place lets a new connection in.
     drop(held.pop());
     let client = mock.client();
@@ -64,16 +60,10 @@ async fn r_conn_1_idle_connections_are_closed_by_the_server() {
     // 120 s by default; shortened here so the test waits for the event, not for two minutes.
     let mock = start_with(|c| c.server.idle_timeout_s = 0.2).await;
     let mut stream = TcpStream::connect(mock.server.local_addr()).await.unwrap();
-    stream
-        .write_all(b"GET /__admin/clock HTTP/1.1\r\nhost: x\r\n\r\n")
-        .await
-        .unwrap();
+    stream.write_all(b"GET /__admin/clock HTTP/1.1\r\nhost: x\r\n\r\n").await.unwrap();
     let read = read_to_close(&mut stream).await;
     let text = String::from_utf8_lossy(&read);
-    assert!(
-        text.starts_with("HTTP/1.1 200"),
-        "answered before closing: {text}"
-    );
+    assert!(text.starts_with("HTTP/1.1 200"), "answered before closing: {text}");
 }
 
 #[tokio::test]
@@ -81,17 +71,11 @@ async fn keep_alive_serves_many_requests_on_one_connection() {
     let mock = start().await;
     let mut stream = TcpStream::connect(mock.server.local_addr()).await.unwrap();
     for _ in 0..3 {
-        stream
-            .write_all(b"GET /idcard/authentication/query?ai=1 HTTP/1.1\r\nhost: x\r\n\r\n")
-            .await
-            .unwrap();
+        stream.write_all(b"GET /idcard/authentication/query?ai=1 HTTP/1.1\r\nhost: x\r\n\r\n").await.unwrap();
         let mut buf = vec![0u8; 4096];
         let n = stream.read(&mut buf).await.unwrap();
         let text = String::from_utf8_lossy(&buf[..n]);
-        assert!(
-            text.contains(r#"{"errcode":1004,"errmsg":"SYS REQ HEADER MISS ERROR"}"#),
-            "{text}"
-        );
+        assert!(text.contains(r#"{"errcode":1004,"errmsg":"SYS REQ HEADER MISS ERROR"}"#), "{text}");
     }
 }
 
@@ -124,8 +108,5 @@ async fn shutdown_stops_the_server_and_frees_the_port() {
     let addr = mock.server.local_addr();
     assert_eq!(code(&mock.client().query("x").await.unwrap()), 2003);
     mock.server.shutdown().await;
-    assert!(
-        TcpStream::connect(addr).await.is_err(),
-        "nothing listens after shutdown"
-    );
+    assert!(TcpStream::connect(addr).await.is_err(), "nothing listens after shutdown");
 }

@@ -16,19 +16,12 @@ use nppa_protocol::{idnum, SecretKey};
 
 fn resident_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
+    let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
     pages * 4096
 }
 
 fn main() {
-    let n: u32 = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(1_000_000);
+    let n: u32 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
     let mut config = Config::embedded_default();
     config.server.quotas = false;
     config.identities.pending_fraction = 1.0;
@@ -54,18 +47,11 @@ fn main() {
             i / 16800 % 1000
         ))
         .unwrap();
-        let body = CheckRequest {
-            ai,
-            name: "张三".into(),
-            id_num: id,
-        };
+        let body = CheckRequest { ai, name: "张三".into(), id_num: id };
         let signed = request::check(&credentials, &Target::Production, &body, now, [i as u8; 12]);
         let mut headers = HeaderMap::new();
         for (name, value) in &signed.headers {
-            headers.insert(
-                HeaderName::from_bytes(name.as_bytes()).unwrap(),
-                HeaderValue::from_str(value).unwrap(),
-            );
+            headers.insert(HeaderName::from_bytes(name.as_bytes()).unwrap(), HeaderValue::from_str(value).unwrap());
         }
         let incoming = Incoming {
             peer: "127.0.0.1".parse().unwrap(),
@@ -76,26 +62,14 @@ fn main() {
             body: Ok(&signed.body),
         };
         let outcome = service.handle(&incoming);
-        assert_eq!(
-            outcome.code.code(),
-            0,
-            "{}",
-            String::from_utf8_lossy(&outcome.body)
-        );
+        assert_eq!(outcome.code.code(), 0, "{}", String::from_utf8_lossy(&outcome.body));
     }
     let elapsed = started.elapsed();
     let after = resident_bytes();
     let live = service.store().live();
     println!("live pending records: {live} (one per check: every ai is unique)");
-    println!(
-        "resident before: {:.1} MiB, after: {:.1} MiB",
-        before as f64 / 1048576.0,
-        after as f64 / 1048576.0
-    );
-    println!(
-        "bytes per live pending record: {:.0}",
-        (after - before) as f64 / live as f64
-    );
+    println!("resident before: {:.1} MiB, after: {:.1} MiB", before as f64 / 1048576.0, after as f64 / 1048576.0);
+    println!("bytes per live pending record: {:.0}", (after - before) as f64 / live as f64);
     println!(
         "in-process pipeline: {:.0} checks/s on one thread (building + answering)",
         n as f64 / elapsed.as_secs_f64()

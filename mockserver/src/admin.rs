@@ -26,10 +26,7 @@ pub struct AdminAnswer {
 }
 
 fn answer(status: u16, value: serde_json::Value) -> AdminAnswer {
-    AdminAnswer {
-        status,
-        body: value.to_string().into_bytes(),
-    }
+    AdminAnswer { status, body: value.to_string().into_bytes() }
 }
 
 fn error(status: u16, message: impl Into<String>) -> AdminAnswer {
@@ -45,29 +42,17 @@ struct ClockChange {
 }
 
 /// Answers an admin request.
-pub fn handle(
-    service: &MockService,
-    peer: IpAddr,
-    method: &str,
-    path: &str,
-    body: &[u8],
-) -> AdminAnswer {
+pub fn handle(service: &MockService, peer: IpAddr, method: &str, path: &str, body: &[u8]) -> AdminAnswer {
     let peer = crate::tenants::canonical_ip(peer);
     if !peer.is_loopback() && !service.config().server.admin_remote {
-        return error(
-            403,
-            "the admin API answers loopback peers only (set server.admin_remote = true to open it)",
-        );
+        return error(403, "the admin API answers loopback peers only (set server.admin_remote = true to open it)");
     }
     match (method, path.trim_end_matches('/')) {
         ("GET", "/__admin/clock") => clock_state(service),
         ("POST", "/__admin/clock") => change_clock(service, body),
         ("POST", "/__admin/reset") => {
             service.reset();
-            answer(
-                200,
-                json!({ "reset": true, "now_ms": service.clock().now_ms() }),
-            )
+            answer(200, json!({ "reset": true, "now_ms": service.clock().now_ms() }))
         }
         ("GET", "/__admin/stats") => answer(
             200,
@@ -80,10 +65,7 @@ pub fn handle(
         (_, "/__admin/clock" | "/__admin/reset" | "/__admin/stats") => {
             error(405, format!("{method} is not allowed on {path}"))
         }
-        _ => error(
-            404,
-            format!("no admin route {path}; see README.md, section \"Admin API\""),
-        ),
+        _ => error(404, format!("no admin route {path}; see README.md, section \"Admin API\"")),
     }
 }
 
@@ -107,18 +89,22 @@ fn clock_state(service: &MockService) -> AdminAnswer {
 }
 
 fn change_clock(service: &MockService, body: &[u8]) -> AdminAnswer {
-    let change: ClockChange = match serde_json::from_slice(body) {
-        Ok(change) => change,
-        Err(e) => return error(400, format!("expected {{\"advance_ms\": N}} or {{\"set_ms\": T}}, optionally with \"freeze\": true|false: {e}")),
-    };
+    let change: ClockChange =
+        match serde_json::from_slice(body) {
+            Ok(change) => change,
+            Err(e) => return error(
+                400,
+                format!(
+                    "expected {{\"advance_ms\": N}} or {{\"set_ms\": T}}, optionally with \"freeze\": true|false: {e}"
+                ),
+            ),
+        };
     let clock = service.clock();
     match (change.advance_ms, change.set_ms) {
         (Some(_), Some(_)) => return error(400, "give advance_ms or set_ms, not both"),
         (Some(delta), None) => clock.advance_ms(delta),
         (None, Some(t)) => clock.set_ms(t),
-        (None, None) if change.freeze.is_none() => {
-            return error(400, "give advance_ms, set_ms or freeze")
-        }
+        (None, None) if change.freeze.is_none() => return error(400, "give advance_ms, set_ms or freeze"),
         (None, None) => {}
     }
     if let Some(frozen) = change.freeze {

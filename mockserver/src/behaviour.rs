@@ -29,10 +29,7 @@ pub fn validate(
     }
     // Shape (1012, choice): si required 1..=32 characters, di at most 32.
     let too_long = |s: &str| s.chars().count() > MAX_ID_CHARS;
-    if records
-        .iter()
-        .any(|r| r.si.is_empty() || too_long(&r.si) || r.device_id().is_some_and(too_long))
-    {
+    if records.iter().any(|r| r.si.is_empty() || too_long(&r.si) || r.device_id().is_some_and(too_long)) {
         return Err(StatusCode::ParamCheckError);
     }
     let mut seen = HashSet::with_capacity(records.len());
@@ -64,9 +61,7 @@ fn record_code(
     match record.ct {
         ct::VERIFIED => match record.player_id() {
             None => return Some(StatusCode::PlayerIdMiss),
-            Some(p) if pi::parse(p).is_err() || (strict_pi && !issued(p)) => {
-                return Some(StatusCode::PlayerIdInvalid)
-            }
+            Some(p) if pi::parse(p).is_err() || (strict_pi && !issued(p)) => return Some(StatusCode::PlayerIdInvalid),
             Some(_) => {}
         },
         ct::GUEST => {
@@ -93,23 +88,11 @@ mod tests {
     const TS: u64 = 1_700_000_000_500;
 
     fn record(no: i64, ct: i64, ot: i64) -> BehaviourRecord {
-        BehaviourRecord {
-            no,
-            si: "s".into(),
-            bt: 1,
-            ot,
-            ct,
-            di: Some("d".into()),
-            pi: Some(PI.into()),
-        }
+        BehaviourRecord { no, si: "s".into(), bt: 1, ot, ct, di: Some("d".into()), pi: Some(PI.into()) }
     }
 
     fn codes(records: &[BehaviourRecord]) -> Vec<(i64, u16)> {
-        validate(records, TS, false, |_| true)
-            .expect("batch")
-            .iter()
-            .map(|r| (r.no, r.errcode.code()))
-            .collect()
+        validate(records, TS, false, |_| true).expect("batch").iter().map(|r| (r.no, r.errcode.code())).collect()
     }
 
     #[test]
@@ -142,27 +125,10 @@ mod tests {
             record(7, 1, now_s),
             record(0, 0, now_s),
         ];
-        assert_eq!(
-            codes(&batch),
-            vec![
-                (1, 3004),
-                (3, 3007),
-                (4, 3008),
-                (5, 3009),
-                (6, 3010),
-                (7, 3006),
-                (0, 3004)
-            ]
-        );
-        assert_eq!(
-            validate(&[], TS, false, |_| true),
-            Err(StatusCode::BehaviorNull)
-        );
+        assert_eq!(codes(&batch), vec![(1, 3004), (3, 3007), (4, 3008), (5, 3009), (6, 3010), (7, 3006), (0, 3004)]);
+        assert_eq!(validate(&[], TS, false, |_| true), Err(StatusCode::BehaviorNull));
         let many: Vec<_> = (1..=129).map(|n| record(n, 0, now_s)).collect();
-        assert_eq!(
-            validate(&many, TS, false, |_| true),
-            Err(StatusCode::OverLimitCount)
-        );
+        assert_eq!(validate(&many, TS, false, |_| true), Err(StatusCode::OverLimitCount));
         assert!(validate(&many[..128], TS, false, |_| true).is_ok_and(|r| r.is_empty()));
     }
 }

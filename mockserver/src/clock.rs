@@ -12,10 +12,7 @@ const BEIJING_OFFSET_MS: u64 = 8 * HOUR_MS;
 
 /// Real time in Unix milliseconds.
 pub fn wall_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 /// The mock clock.
@@ -46,9 +43,7 @@ impl Clock {
         if self.frozen.load(Ordering::Acquire) {
             return self.frozen_ms.load(Ordering::Acquire).max(0) as u64;
         }
-        (wall_ms() as i64)
-            .saturating_add(self.offset_ms.load(Ordering::Acquire))
-            .max(0) as u64
+        (wall_ms() as i64).saturating_add(self.offset_ms.load(Ordering::Acquire)).max(0) as u64
     }
 
     /// Moves the clock forward (or back, with a negative value).
@@ -60,8 +55,7 @@ impl Clock {
     /// Sets the clock to `t_ms`; it keeps ticking from there unless frozen.
     pub fn set_ms(&self, t_ms: u64) {
         let t = t_ms.min(i64::MAX as u64) as i64;
-        self.offset_ms
-            .store(t - wall_ms() as i64, Ordering::Release);
+        self.offset_ms.store(t - wall_ms() as i64, Ordering::Release);
         self.frozen_ms.store(t, Ordering::Release);
     }
 
@@ -97,9 +91,7 @@ pub fn outage_end_ms(t_ms: u64) -> u64 {
 /// The Beijing calendar date of `t_ms` (R-ID: a birth date may not be in the future).
 pub fn beijing_date(t_ms: u64) -> chrono::NaiveDate {
     let secs = ((t_ms + BEIJING_OFFSET_MS) / 1000) as i64;
-    chrono::DateTime::from_timestamp(secs, 0)
-        .map(|d| d.date_naive())
-        .unwrap_or_default()
+    chrono::DateTime::from_timestamp(secs, 0).map(|d| d.date_naive()).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -115,10 +107,7 @@ mod tests {
         assert!(in_mps_outage(MIDNIGHT_BEIJING + 4 * HOUR_MS - 1));
         assert!(!in_mps_outage(MIDNIGHT_BEIJING + 4 * HOUR_MS));
         assert!(!in_mps_outage(MIDNIGHT_BEIJING - 1));
-        assert_eq!(
-            outage_end_ms(MIDNIGHT_BEIJING + 3 * HOUR_MS),
-            MIDNIGHT_BEIJING + 4 * HOUR_MS
-        );
+        assert_eq!(outage_end_ms(MIDNIGHT_BEIJING + 3 * HOUR_MS), MIDNIGHT_BEIJING + 4 * HOUR_MS);
         assert_eq!(beijing_date(MIDNIGHT_BEIJING).to_string(), "2026-01-15");
         assert_eq!(beijing_date(MIDNIGHT_BEIJING - 1).to_string(), "2026-01-14");
     }

@@ -244,30 +244,20 @@ pub enum ConfigError {
 }
 
 fn field(field: impl Into<String>, reason: impl Into<String>) -> ConfigError {
-    ConfigError::Field {
-        field: field.into(),
-        reason: reason.into(),
-    }
+    ConfigError::Field { field: field.into(), reason: reason.into() }
 }
 
 impl Config {
     /// The embedded default.
     pub fn embedded_default() -> Config {
         // The embedded file is checked by a unit test; a failure here would be a build defect.
-        toml::from_str(DEFAULT_TOML)
-            .unwrap_or_else(|e| panic!("config/default.toml is invalid: {e}"))
+        toml::from_str(DEFAULT_TOML).unwrap_or_else(|e| panic!("config/default.toml is invalid: {e}"))
     }
 
     /// Parses TOML text; `origin` names it in errors. Relative paths inside resolve against `base_dir`.
-    pub fn from_toml(
-        text: &str,
-        origin: &str,
-        base_dir: Option<&Path>,
-    ) -> Result<Config, ConfigError> {
-        let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Syntax {
-            path: origin.to_owned(),
-            reason: e.to_string(),
-        })?;
+    pub fn from_toml(text: &str, origin: &str, base_dir: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut config: Config =
+            toml::from_str(text).map_err(|e| ConfigError::Syntax { path: origin.to_owned(), reason: e.to_string() })?;
         if let (Some(dir), Some(file)) = (base_dir, config.identities.fixtures_file.as_mut()) {
             if file.is_relative() {
                 *file = dir.join(&*file);
@@ -280,10 +270,8 @@ impl Config {
     /// Reads and validates a file.
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
-            path: origin.clone(),
-            reason: e.to_string(),
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::Read { path: origin.clone(), reason: e.to_string() })?;
         Config::from_toml(&text, &origin, path.parent())
     }
 
@@ -292,23 +280,16 @@ impl Config {
         let mut app_ids = HashSet::new();
         for (i, e) in self.enterprises.iter().enumerate() {
             if e.app_id.is_empty() {
-                return Err(field(
-                    format!("enterprise[{i}].app_id"),
-                    "must not be empty",
-                ));
+                return Err(field(format!("enterprise[{i}].app_id"), "must not be empty"));
             }
             if !app_ids.insert(e.app_id.as_str()) {
-                return Err(field(
-                    format!("enterprise[{i}].app_id"),
-                    format!("{} appears twice", e.app_id),
-                ));
+                return Err(field(format!("enterprise[{i}].app_id"), format!("{} appears twice", e.app_id)));
             }
             SecretKey::from_hex(&e.secret_key)
                 .map_err(|err| field(format!("enterprise[{i}].secret_key"), err.to_string()))?;
             for (j, entry) in e.ip_whitelist.iter().enumerate() {
-                crate::tenants::parse_whitelist_entry(entry).map_err(|reason| {
-                    field(format!("enterprise[{i}].ip_whitelist[{j}]"), reason)
-                })?;
+                crate::tenants::parse_whitelist_entry(entry)
+                    .map_err(|reason| field(format!("enterprise[{i}].ip_whitelist[{j}]"), reason))?;
             }
         }
         let mut biz_ids = HashSet::new();
@@ -317,16 +298,10 @@ impl Config {
                 return Err(field(format!("game[{i}].biz_id"), "must not be empty"));
             }
             if !biz_ids.insert(g.biz_id.as_str()) {
-                return Err(field(
-                    format!("game[{i}].biz_id"),
-                    format!("{} appears twice", g.biz_id),
-                ));
+                return Err(field(format!("game[{i}].biz_id"), format!("{} appears twice", g.biz_id)));
             }
             if !app_ids.contains(g.owner.as_str()) {
-                return Err(field(
-                    format!("game[{i}].owner"),
-                    format!("no [[enterprise]] has app_id {}", g.owner),
-                ));
+                return Err(field(format!("game[{i}].owner"), format!("no [[enterprise]] has app_id {}", g.owner)));
             }
             let mut bound = HashSet::from([g.owner.as_str()]);
             for (j, c) in g.channels.iter().enumerate() {
@@ -345,30 +320,18 @@ impl Config {
             }
         }
         let ids = &self.identities;
-        for (name, value) in [
-            ("failure_fraction", ids.failure_fraction),
-            ("pending_fraction", ids.pending_fraction),
-        ] {
+        for (name, value) in [("failure_fraction", ids.failure_fraction), ("pending_fraction", ids.pending_fraction)] {
             if !(0.0..=1.0).contains(&value) {
-                return Err(field(
-                    format!("identities.{name}"),
-                    "must be between 0 and 1",
-                ));
+                return Err(field(format!("identities.{name}"), "must be between 0 and 1"));
             }
         }
         if ids.failure_fraction + ids.pending_fraction > 1.0 {
-            return Err(field(
-                "identities.pending_fraction",
-                "failure_fraction + pending_fraction must not exceed 1",
-            ));
+            return Err(field("identities.pending_fraction", "failure_fraction + pending_fraction must not exceed 1"));
         }
         check_delay("identities.pending_delay_min_s", ids.pending_delay_min_s)?;
         check_delay("identities.pending_delay_max_s", ids.pending_delay_max_s)?;
         if ids.pending_delay_min_s > ids.pending_delay_max_s {
-            return Err(field(
-                "identities.pending_delay_max_s",
-                "must not be below pending_delay_min_s",
-            ));
+            return Err(field("identities.pending_delay_max_s", "must not be below pending_delay_min_s"));
         }
         for (i, f) in ids.fixtures.iter().enumerate() {
             if let Some(delay) = f.delay_s {
@@ -376,16 +339,10 @@ impl Config {
             }
         }
         if !matches!(self.rules.missing_collections_code, 1001 | 1011) {
-            return Err(field(
-                "rules.missing_collections_code",
-                "must be 1001 or 1011",
-            ));
+            return Err(field("rules.missing_collections_code", "must be 1001 or 1011"));
         }
         if self.rules.query_delete_after_s == 0 || self.rules.pending_ttl_s == 0 {
-            return Err(field(
-                "rules.pending_ttl_s",
-                "record lifetimes must be positive",
-            ));
+            return Err(field("rules.pending_ttl_s", "record lifetimes must be positive"));
         }
         if self.server.idle_timeout_s.is_nan() || self.server.idle_timeout_s <= 0.0 {
             return Err(field("server.idle_timeout_s", "must be positive"));
@@ -395,10 +352,7 @@ impl Config {
         }
         if let Some(start) = &self.clock.start {
             chrono::DateTime::parse_from_rfc3339(start).map_err(|e| {
-                field(
-                    "clock.start",
-                    format!("not an RFC 3339 time ({e}), e.g. 2026-01-15T12:00:00+08:00"),
-                )
+                field("clock.start", format!("not an RFC 3339 time ({e}), e.g. 2026-01-15T12:00:00+08:00"))
             })?;
         }
         Ok(())
@@ -414,10 +368,7 @@ impl Config {
 /// R-PEND-1: every pending result resolves within 48 h (FAQ 262).
 fn check_delay(name: &str, seconds: f64) -> Result<(), ConfigError> {
     if !(0.0..48.0 * 3600.0).contains(&seconds) {
-        return Err(field(
-            name,
-            "a pending delay is between 0 and 48 h (R-PEND-1), in seconds",
-        ));
+        return Err(field(name, "a pending delay is between 0 and 48 h (R-PEND-1), in seconds"));
     }
     Ok(())
 }
@@ -429,14 +380,8 @@ mod tests {
     #[test]
     fn embedded_default_is_valid_and_holds_the_spec_example() {
         let config = Config::from_toml(DEFAULT_TOML, "default", None).expect("default config");
-        assert_eq!(
-            config.enterprises[0].app_id,
-            "fdc6688637bc468e9aea874654cbead2"
-        );
-        assert_eq!(
-            config.enterprises[0].secret_key,
-            "b4c932250dbe59ff53b15ee993a9feb5"
-        );
+        assert_eq!(config.enterprises[0].app_id, "fdc6688637bc468e9aea874654cbead2");
+        assert_eq!(config.enterprises[0].secret_key, "b4c932250dbe59ff53b15ee993a9feb5");
         assert_eq!(config.games[0].biz_id, "1101999999");
     }
 
@@ -444,15 +389,9 @@ mod tests {
     fn errors_name_the_field() {
         let bad_key = DEFAULT_TOML.replace("b4c932250dbe59ff53b15ee993a9feb5", "short");
         let err = Config::from_toml(&bad_key, "x.toml", None).expect_err("bad key");
-        assert!(
-            err.to_string().starts_with("enterprise[0].secret_key: "),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with("enterprise[0].secret_key: "), "{err}");
 
-        let bad_owner = DEFAULT_TOML.replace(
-            "owner = \"fdc6688637bc468e9aea874654cbead2\"",
-            "owner = \"nobody\"",
-        );
+        let bad_owner = DEFAULT_TOML.replace("owner = \"fdc6688637bc468e9aea874654cbead2\"", "owner = \"nobody\"");
         let err = Config::from_toml(&bad_owner, "x.toml", None).expect_err("bad owner");
         assert!(err.to_string().contains("game[0].owner"), "{err}");
 

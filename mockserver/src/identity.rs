@@ -67,8 +67,7 @@ impl Presets {
     /// The embedded presets.
     pub fn embedded() -> Presets {
         // Embedded at build time and checked by a test.
-        serde_json::from_str(PRESETS_JSON)
-            .unwrap_or_else(|e| panic!("vectors/test-system-presets.json: {e}"))
+        serde_json::from_str(PRESETS_JSON).unwrap_or_else(|e| panic!("vectors/test-system-presets.json: {e}"))
     }
 }
 
@@ -91,13 +90,7 @@ fn read_fixture_file(path: &Path) -> Result<Vec<FixtureConfig>, String> {
         .map_err(|e| format!("identities.fixtures_file {}: {e}", path.display()))?;
     let mut fixtures = Vec::new();
     for (line, row) in reader.deserialize::<FixtureRow>().enumerate() {
-        let row = row.map_err(|e| {
-            format!(
-                "identities.fixtures_file {} row {}: {e}",
-                path.display(),
-                line + 1
-            )
-        })?;
+        let row = row.map_err(|e| format!("identities.fixtures_file {} row {}: {e}", path.display(), line + 1))?;
         fixtures.push(FixtureConfig {
             name: row.name,
             id_num: row.id_num,
@@ -115,32 +108,16 @@ impl IdentityBook {
         let ids = &config.identities;
         let delay_min_ms = (ids.pending_delay_min_s * 1000.0) as u64;
         let delay_max_ms = (ids.pending_delay_max_s * 1000.0) as u64;
-        let default_pending = Verdict::Pending {
-            delay_ms: delay_min_ms,
-            then_success: true,
-        };
+        let default_pending = Verdict::Pending { delay_ms: delay_min_ms, then_success: true };
         let mut known = HashMap::new();
         let presets = Presets::embedded();
         for (i, person) in presets.check_success.iter().enumerate() {
             let pi = presets.loginout_pi.get(i).cloned();
-            known.insert(
-                person.id_num.clone(),
-                Known {
-                    name: person.name.clone(),
-                    verdict: Verdict::Success,
-                    pi,
-                },
-            );
+            known.insert(person.id_num.clone(), Known { name: person.name.clone(), verdict: Verdict::Success, pi });
         }
         for person in &presets.check_pending {
-            known.insert(
-                person.id_num.clone(),
-                Known {
-                    name: person.name.clone(),
-                    verdict: default_pending,
-                    pi: None,
-                },
-            );
+            known
+                .insert(person.id_num.clone(), Known { name: person.name.clone(), verdict: default_pending, pi: None });
         }
         let mut fixtures = match &ids.fixtures_file {
             Some(path) => read_fixture_file(path)?,
@@ -155,21 +132,11 @@ impl IdentityBook {
                 FixtureOutcome::Success => Verdict::Success,
                 FixtureOutcome::Failure => Verdict::Failure,
                 FixtureOutcome::Pending => Verdict::Pending {
-                    delay_ms: f
-                        .delay_s
-                        .map(|s| (s * 1000.0) as u64)
-                        .unwrap_or(delay_min_ms),
+                    delay_ms: f.delay_s.map(|s| (s * 1000.0) as u64).unwrap_or(delay_min_ms),
                     then_success: f.then != Some(FixtureOutcome::Failure),
                 },
             };
-            known.insert(
-                f.id_num,
-                Known {
-                    name: f.name,
-                    verdict,
-                    pi: None,
-                },
-            );
+            known.insert(f.id_num, Known { name: f.name, verdict, pi: None });
         }
         let pi_secret = match &ids.pi_secret {
             Some(secret) => secret.as_bytes().to_vec(),
@@ -189,11 +156,7 @@ impl IdentityBook {
     pub fn verdict(&self, name: &str, id_num: &str) -> Verdict {
         if let Some(person) = self.known.get(id_num) {
             // A known idNum under another name is a mismatch: the check fails.
-            return if person.name == name {
-                person.verdict
-            } else {
-                Verdict::Failure
-            };
+            return if person.name == name { person.verdict } else { Verdict::Failure };
         }
         let hash = Sha256::new()
             .chain_update(b"nppa-identity\0")
@@ -243,19 +206,10 @@ mod tests {
     #[test]
     fn presets_keep_their_pi_and_everyone_else_succeeds_by_default() {
         let book = book(0.0, 0.0);
-        assert_eq!(
-            book.verdict("某一一", "110000190101010001"),
-            Verdict::Success
-        );
+        assert_eq!(book.verdict("某一一", "110000190101010001"), Verdict::Success);
         let date = chrono::NaiveDate::from_ymd_opt(1901, 1, 1).expect("date");
-        assert_eq!(
-            book.pi("110000190101010001", date),
-            "1fffbjzos82bs9cnyj1dna7d6d29zg4esnh99u"
-        );
-        assert!(matches!(
-            book.verdict("某二一", "110000190201010009"),
-            Verdict::Pending { .. }
-        ));
+        assert_eq!(book.pi("110000190101010001", date), "1fffbjzos82bs9cnyj1dna7d6d29zg4esnh99u");
+        assert!(matches!(book.verdict("某二一", "110000190201010009"), Verdict::Pending { .. }));
         assert_eq!(book.verdict("某某", "110000190101010001"), Verdict::Failure);
         assert_eq!(book.verdict("张三", "11010519491231002X"), Verdict::Success);
     }
@@ -271,34 +225,22 @@ mod tests {
         .expect("write csv");
         let text = format!(
             "{}\n",
-            crate::config::DEFAULT_TOML.replace(
-                "# fixtures_file = \"people.csv\"",
-                "fixtures_file = \"people.csv\""
-            )
+            crate::config::DEFAULT_TOML.replace("# fixtures_file = \"people.csv\"", "fixtures_file = \"people.csv\"")
         );
         let config = Config::from_toml(&text, "test", Some(&dir)).expect("config");
-        let err =
-            IdentityBook::from_config(&config).expect_err("王五's idNum has a wrong check digit");
+        let err = IdentityBook::from_config(&config).expect_err("王五's idNum has a wrong check digit");
         assert!(err.contains("王五 110105199001010011"), "{err}");
         let csv = std::fs::read_to_string(dir.join("people.csv")).expect("csv");
-        std::fs::write(
-            dir.join("people.csv"),
-            csv.replace("王五,110105199001010011,success,,\n", ""),
-        )
-        .expect("write");
+        std::fs::write(dir.join("people.csv"), csv.replace("王五,110105199001010011,success,,\n", "")).expect("write");
         let book = IdentityBook::from_config(&config).expect("book");
         assert_eq!(
             book.verdict("张三", "11010519491231002X"),
-            Verdict::Pending {
-                delay_ms: 600_000,
-                then_success: false
-            }
+            Verdict::Pending { delay_ms: 600_000, then_success: false }
         );
         assert_eq!(book.verdict("李四", "110105199001010010"), Verdict::Failure);
         let _ = std::fs::remove_dir_all(&dir);
 
-        let missing = Config::from_toml(&text, "test", Some(Path::new("/nonexistent")))
-            .expect("config parses");
+        let missing = Config::from_toml(&text, "test", Some(Path::new("/nonexistent"))).expect("config parses");
         let err = IdentityBook::from_config(&missing).expect_err("missing file");
         assert!(err.contains("identities.fixtures_file"), "{err}");
     }
@@ -308,12 +250,8 @@ mod tests {
         let book = book(0.3, 0.2);
         let mut counts = [0usize; 3];
         for i in 0..2000 {
-            let id = nppa_protocol::idnum::complete(&format!(
-                "110105199001{:02}{:03}",
-                1 + i / 1000,
-                i % 1000
-            ))
-            .expect("id");
+            let id =
+                nppa_protocol::idnum::complete(&format!("110105199001{:02}{:03}", 1 + i / 1000, i % 1000)).expect("id");
             let name = if i % 2 == 0 { "张三" } else { "李四" };
             let v = book.verdict(name, &id);
             assert_eq!(v, book.verdict(name, &id), "deterministic");

@@ -43,13 +43,7 @@ impl QuotaTable {
     }
 
     /// Counts one request against `limit` per second; `Err` means answer 1006.
-    pub fn admit(
-        &self,
-        binding: usize,
-        interface: usize,
-        limit: u32,
-        now_ms: u64,
-    ) -> Result<(), Refusal> {
+    pub fn admit(&self, binding: usize, interface: usize, limit: u32, now_ms: u64) -> Result<(), Refusal> {
         let Some(cell) = self.cells.get(binding * 3 + interface) else {
             return Ok(());
         };
@@ -62,18 +56,10 @@ impl QuotaTable {
             .window
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |packed| {
                 let (window, count) = (packed >> 32, packed & 0xFFFF_FFFF);
-                Some(if window == second {
-                    (window << 32) | (count + 1).min(0xFFFF_FFFF)
-                } else {
-                    (second << 32) | 1
-                })
+                Some(if window == second { (window << 32) | (count + 1).min(0xFFFF_FFFF) } else { (second << 32) | 1 })
             })
             .unwrap_or(0);
-        let count = if previous >> 32 == second {
-            (previous & 0xFFFF_FFFF) + 1
-        } else {
-            1
-        };
+        let count = if previous >> 32 == second { (previous & 0xFFFF_FFFF) + 1 } else { 1 };
         if count <= u64::from(limit) {
             return Ok(());
         }
@@ -83,9 +69,7 @@ impl QuotaTable {
         };
         cell.blocked_until_ms.fetch_max(until, Ordering::AcqRel);
         self.blocks_started.fetch_add(1, Ordering::Relaxed);
-        Err(Refusal::OverLimit {
-            blocked_until_ms: until,
-        })
+        Err(Refusal::OverLimit { blocked_until_ms: until })
     }
 
     /// How many 1006 blocks have started.
@@ -114,29 +98,16 @@ mod tests {
         for _ in 0..50 {
             assert_eq!(table.admit(0, 2, 50, t), Ok(()));
         }
-        assert_eq!(
-            table.admit(0, 2, 50, t + 1),
-            Err(Refusal::OverLimit {
-                blocked_until_ms: t + 60_001
-            })
-        );
+        assert_eq!(table.admit(0, 2, 50, t + 1), Err(Refusal::OverLimit { blocked_until_ms: t + 60_001 }));
         // Other interfaces of the same binding are not affected.
         assert_eq!(table.admit(0, 0, 50, t + 2), Ok(()));
-        assert!(matches!(
-            table.admit(0, 2, 50, t + 60_000),
-            Err(Refusal::Blocked { .. })
-        ));
+        assert!(matches!(table.admit(0, 2, 50, t + 60_000), Err(Refusal::Blocked { .. })));
         assert_eq!(table.admit(0, 2, 50, t + 60_001), Ok(()));
     }
 
     #[test]
     fn next_minute_mode_ends_at_the_minute() {
         let table = QuotaTable::new(1, QuotaBlock::NextMinute);
-        assert_eq!(
-            table.admit(0, 0, 0, 61_500),
-            Err(Refusal::OverLimit {
-                blocked_until_ms: 120_000
-            })
-        );
+        assert_eq!(table.admit(0, 0, 0, 61_500), Err(Refusal::OverLimit { blocked_until_ms: 120_000 }));
     }
 }

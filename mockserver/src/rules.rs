@@ -15,19 +15,11 @@ pub struct Rule {
 }
 
 const fn rule(id: &'static str, code: StatusCode, cause: &'static str) -> Rule {
-    Rule {
-        id,
-        code: Some(code),
-        cause,
-    }
+    Rule { id, code: Some(code), cause }
 }
 
 const fn behaviour(id: &'static str, cause: &'static str) -> Rule {
-    Rule {
-        id,
-        code: None,
-        cause,
-    }
+    Rule { id, code: None, cause }
 }
 
 /// Every rule, in the order the pipeline checks them (R-ORDER), then the behaviours without an error code.
@@ -82,10 +74,7 @@ pub fn markdown_table() -> String {
             Some(code) => (code.code().to_string(), format!("`{}`", code.errmsg())),
             None => ("—".to_owned(), "—".to_owned()),
         };
-        table.push_str(&format!(
-            "| {} | {} | {} | {} |\n",
-            rule.id, code, errmsg, rule.cause
-        ));
+        table.push_str(&format!("| {} | {} | {} | {} |\n", rule.id, code, errmsg, rule.cause));
     }
     table
 }
@@ -96,17 +85,9 @@ mod tests {
 
     #[test]
     fn every_code_the_mock_raises_by_itself_is_catalogued() {
-        let raised: Vec<u16> = (1001..=1012)
-            .chain(2001..=2005)
-            .chain(3001..=3010)
-            .collect();
+        let raised: Vec<u16> = (1001..=1012).chain(2001..=2005).chain(3001..=3010).collect();
         for code in raised {
-            assert!(
-                RULES
-                    .iter()
-                    .any(|r| r.code.map(StatusCode::code) == Some(code)),
-                "{code} has no rule"
-            );
+            assert!(RULES.iter().any(|r| r.code.map(StatusCode::code) == Some(code)), "{code} has no rule");
         }
     }
 

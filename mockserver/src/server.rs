@@ -46,9 +46,7 @@ pub struct RunningServer {
 impl MockServer {
     /// Validates the configuration and builds the service.
     pub fn new(config: Config) -> Result<MockServer, String> {
-        Ok(MockServer {
-            service: Arc::new(MockService::new(config)?),
-        })
+        Ok(MockServer { service: Arc::new(MockService::new(config)?) })
     }
 
     /// The service (for in-process use).
@@ -62,12 +60,7 @@ impl MockServer {
         let addr = listener.local_addr()?;
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(serve(listener, Arc::clone(&self.service), stopped));
-        Ok(RunningServer {
-            addr,
-            service: self.service,
-            stop,
-            task,
-        })
+        Ok(RunningServer { addr, service: self.service, stop, task })
     }
 }
 
@@ -94,17 +87,10 @@ impl RunningServer {
     }
 }
 
-async fn serve(
-    listener: TcpListener,
-    service: Arc<MockService>,
-    mut stopped: watch::Receiver<bool>,
-) {
+async fn serve(listener: TcpListener, service: Arc<MockService>, mut stopped: watch::Receiver<bool>) {
     let server = &service.config().server;
     let idle = Duration::from_secs_f64(server.idle_timeout_s);
-    let limiter = Arc::new(ConnectionLimiter {
-        max: server.max_connections_per_ip,
-        open: DashMap::new(),
-    });
+    let limiter = Arc::new(ConnectionLimiter { max: server.max_connections_per_ip, open: DashMap::new() });
     let graceful = GracefulShutdown::new();
     let sweeper = tokio::spawn(sweep_every_second(Arc::clone(&service)));
     loop {
@@ -160,23 +146,12 @@ async fn answer(
     let limit = service.config().server.max_body_bytes;
     let body: Result<Bytes, BodyError> = match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(e)
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            Err(BodyError::TooLarge)
-        }
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(BodyError::TooLarge),
         Err(_) => Err(BodyError::Incomplete),
     };
     let path = parts.uri.path();
     if path.starts_with(admin::PREFIX) {
-        let reply = admin::handle(
-            &service,
-            peer,
-            parts.method.as_str(),
-            path,
-            body.as_deref().unwrap_or_default(),
-        );
+        let reply = admin::handle(&service, peer, parts.method.as_str(), path, body.as_deref().unwrap_or_default());
         return Ok(json_response(reply.status, reply.body));
     }
     let incoming = Incoming {
@@ -196,10 +171,9 @@ async fn answer(
 fn json_response(status: u16, body: Vec<u8>) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::OK);
-    response.headers_mut().insert(
-        hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("application/json;charset=UTF-8"),
-    );
+    response
+        .headers_mut()
+        .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json;charset=UTF-8"));
     response
 }
 
@@ -222,10 +196,7 @@ impl ConnectionLimiter {
             return None;
         }
         *open += 1;
-        Some(ConnectionPermit {
-            limiter: Arc::clone(limiter),
-            ip,
-        })
+        Some(ConnectionPermit { limiter: Arc::clone(limiter), ip })
     }
 }
 
@@ -247,11 +218,7 @@ struct IdleTimeout {
 
 impl IdleTimeout {
     fn new(inner: TcpStream, timeout: Duration) -> IdleTimeout {
-        IdleTimeout {
-            inner,
-            timeout,
-            deadline: Box::pin(tokio::time::sleep(timeout)),
-        }
+        IdleTimeout { inner, timeout, deadline: Box::pin(tokio::time::sleep(timeout)) }
     }
 
     fn touch(&mut self) {
@@ -261,11 +228,7 @@ impl IdleTimeout {
 }
 
 impl AsyncRead for IdleTimeout {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
         let before = buf.filled().len();
         match Pin::new(&mut self.inner).poll_read(cx, buf) {
             Poll::Ready(result) => {
@@ -286,11 +249,7 @@ impl AsyncRead for IdleTimeout {
 }
 
 impl AsyncWrite for IdleTimeout {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
         let result = Pin::new(&mut self.inner).poll_write(cx, buf);
         if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
             self.touch();

@@ -8,9 +8,7 @@ use std::sync::Arc;
 use dashmap::DashSet;
 use hyper::HeaderMap;
 use nppa_protocol::envelope::DataBody;
-use nppa_protocol::messages::{
-    AuthData, AuthResult, AuthStatus, CheckRequest, LoginoutRequest, RecordResult,
-};
+use nppa_protocol::messages::{AuthData, AuthResult, AuthStatus, CheckRequest, LoginoutRequest, RecordResult};
 use nppa_protocol::{ai, idnum, name, sign, Interface, StatusCode};
 use serde::Serialize;
 
@@ -96,9 +94,7 @@ pub struct MockService {
 
 impl std::fmt::Debug for MockService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MockService")
-            .field("store", &self.store)
-            .finish_non_exhaustive()
+        f.debug_struct("MockService").field("store", &self.store).finish_non_exhaustive()
     }
 }
 
@@ -160,19 +156,11 @@ impl MockService {
     /// Answers one request.
     pub fn handle(&self, request: &Incoming<'_>) -> Outcome {
         let now_ms = self.clock.now_ms();
-        let mut outcome = Outcome {
-            interface: None,
-            code: StatusCode::Ok,
-            body: Vec::new(),
-            plaintext: None,
-        };
+        let mut outcome = Outcome { interface: None, code: StatusCode::Ok, body: Vec::new(), plaintext: None };
         let reply = self.pipeline(request, now_ms, &mut outcome);
         let (code, body) = match reply {
             Ok(reply) => render(reply),
-            Err(code) => (
-                code,
-                to_json(&nppa_protocol::messages::Answer::<()>::status(code)),
-            ),
+            Err(code) => (code, to_json(&nppa_protocol::messages::Answer::<()>::status(code))),
         };
         outcome.code = code;
         outcome.body = body;
@@ -180,20 +168,12 @@ impl MockService {
     }
 
     /// R-ORDER: the checks in the order the real system is taken to run them; the first failure answers.
-    fn pipeline(
-        &self,
-        request: &Incoming<'_>,
-        now_ms: u64,
-        outcome: &mut Outcome,
-    ) -> Result<Reply, StatusCode> {
+    fn pipeline(&self, request: &Incoming<'_>, now_ms: u64, outcome: &mut Outcome) -> Result<Reply, StatusCode> {
         let interface = route(request.path)?; // 1002
         outcome.interface = Some(interface);
         method_allowed(interface, request.method)?; // 1003
         let params = system_params(request.headers)?; // 1004 (R-HDR-1)
-        let (enterprise_index, enterprise) = self
-            .tenants
-            .enterprise(&params.app_id)
-            .ok_or(StatusCode::PartnerError)?; // 1008
+        let (enterprise_index, enterprise) = self.tenants.enterprise(&params.app_id).ok_or(StatusCode::PartnerError)?; // 1008
         if !enterprise.enabled {
             return Err(StatusCode::PartnerAuthDisable); // 1009
         }
@@ -202,12 +182,7 @@ impl MockService {
         }
         let binding = self.binding_permits(enterprise_index, &params.biz_id, interface)?; // 1010 (R-ENT-1)
         let timestamps_ms = self.timestamps_fresh(&params.timestamps, now_ms)?; // 1011 (R-HDR-2), 1007 (R-TS-1)
-        let admitted = Admitted {
-            interface,
-            enterprise,
-            binding,
-            timestamps_ms,
-        };
+        let admitted = Admitted { interface, enterprise, binding, timestamps_ms };
         self.within_quota(&admitted, now_ms)?; // 1006 (R-RL-1/2)
         let body = request.body.map_err(|_| StatusCode::SysError)?; // 1001: body too large or cut short
         let query = query_params(request.query);
@@ -222,9 +197,7 @@ impl MockService {
             }
         };
         match plaintext {
-            Plaintext::Check(check) => self
-                .check(&admitted, &params.biz_id, check, now_ms)
-                .map(Reply::Auth),
+            Plaintext::Check(check) => self.check(&admitted, &params.biz_id, check, now_ms).map(Reply::Auth),
             Plaintext::Query(ai) => self.query(&params.biz_id, &ai, now_ms).map(Reply::Auth),
             Plaintext::Loginout(records) => self.loginout(&admitted, &records),
         }
@@ -237,10 +210,7 @@ impl MockService {
         interface: Interface,
     ) -> Result<&Binding, StatusCode> {
         let (_, game) = self.tenants.game(biz_id).ok_or(StatusCode::AuthError)?;
-        let binding = self
-            .tenants
-            .binding(enterprise_index, game)
-            .ok_or(StatusCode::AuthError)?;
+        let binding = self.tenants.binding(enterprise_index, game).ok_or(StatusCode::AuthError)?;
         if !binding.permits(interface) {
             return Err(StatusCode::AuthError);
         }
@@ -251,9 +221,7 @@ impl MockService {
         if !timestamps.bytes().all(|b| b.is_ascii_digit()) {
             return Err(StatusCode::PartnerAuthError);
         }
-        let sent: u64 = timestamps
-            .parse()
-            .map_err(|_| StatusCode::PartnerAuthError)?;
+        let sent: u64 = timestamps.parse().map_err(|_| StatusCode::PartnerAuthError)?;
         let server_ms = match self.config.rules.timestamps_clock {
             TimestampsClock::Mock => now_ms,
             TimestampsClock::Wall => clock::wall_ms(),
@@ -268,10 +236,7 @@ impl MockService {
         let index = admitted.interface.index();
         match admitted.binding.limits[index] {
             None => Ok(()),
-            Some(limit) => self
-                .quotas
-                .admit(admitted.binding.id, index, limit, now_ms)
-                .map_err(|_| StatusCode::Busy),
+            Some(limit) => self.quotas.admit(admitted.binding.id, index, limit, now_ms).map_err(|_| StatusCode::Busy),
         }
     }
 
@@ -285,10 +250,9 @@ impl MockService {
                 Ok(Plaintext::Check(check))
             }
             Interface::Loginout => {
-                let report: LoginoutRequest =
-                    serde_json::from_slice(bytes).map_err(json_error_code)?;
-                let missing = StatusCode::from_code(self.config.rules.missing_collections_code)
-                    .unwrap_or(StatusCode::SysError);
+                let report: LoginoutRequest = serde_json::from_slice(bytes).map_err(json_error_code)?;
+                let missing =
+                    StatusCode::from_code(self.config.rules.missing_collections_code).unwrap_or(StatusCode::SysError);
                 report.collections.map(Plaintext::Loginout).ok_or(missing)
             }
             Interface::Query => Err(StatusCode::SysError),
@@ -311,8 +275,7 @@ impl MockService {
         check: CheckRequest,
         now_ms: u64,
     ) -> Result<AuthResult, StatusCode> {
-        let born = idnum::validate(&check.id_num, clock::beijing_date(now_ms))
-            .map_err(|_| StatusCode::IdNumIllegal)?;
+        let born = idnum::validate(&check.id_num, clock::beijing_date(now_ms)).map_err(|_| StatusCode::IdNumIllegal)?;
         if !name::is_valid(&check.name, self.config.rules.name_rule) {
             return Err(StatusCode::NameIllegal);
         }
@@ -325,33 +288,14 @@ impl MockService {
         let outage = rules.mps_outage && clock::in_mps_outage(now_ms);
         // R-PEND-2: in the outage, results that would come at once pend until 04:00 (choice: all of them).
         let (resolves_at_ms, then_success) = match verdict {
-            Verdict::Pending {
-                delay_ms,
-                then_success,
-            } => {
+            Verdict::Pending { delay_ms, then_success } => {
                 let at = now_ms.saturating_add(delay_ms);
-                (
-                    if outage {
-                        at.max(clock::outage_end_ms(now_ms))
-                    } else {
-                        at
-                    },
-                    then_success,
-                )
+                (if outage { at.max(clock::outage_end_ms(now_ms)) } else { at }, then_success)
             }
-            Verdict::Success if outage && rules.outage_every_check_pends => {
-                (clock::outage_end_ms(now_ms), true)
-            }
-            Verdict::Failure if outage && rules.outage_every_check_pends => {
-                (clock::outage_end_ms(now_ms), false)
-            }
+            Verdict::Success if outage && rules.outage_every_check_pends => (clock::outage_end_ms(now_ms), true),
+            Verdict::Failure if outage && rules.outage_every_check_pends => (clock::outage_end_ms(now_ms), false),
             Verdict::Success => return Ok(self.success(&check.id_num, born)),
-            Verdict::Failure => {
-                return Ok(AuthResult {
-                    status: AuthStatus::Failure,
-                    pi: None,
-                })
-            }
+            Verdict::Failure => return Ok(AuthResult { status: AuthStatus::Failure, pi: None }),
         };
         let record = PendingRecord {
             resolves_at_ms,
@@ -361,19 +305,12 @@ impl MockService {
             id_num: idnum::pack(&check.id_num).ok_or(StatusCode::IdNumIllegal)?,
             game: admitted.binding.game,
         };
-        self.store
-            .insert_pending(&key, now_ms, rules.live_record_cap, record)?;
-        Ok(AuthResult {
-            status: AuthStatus::Pending,
-            pi: None,
-        })
+        self.store.insert_pending(&key, now_ms, rules.live_record_cap, record)?;
+        Ok(AuthResult { status: AuthStatus::Pending, pi: None })
     }
 
     fn success(&self, id_num: &str, born: chrono::NaiveDate) -> AuthResult {
-        AuthResult {
-            status: AuthStatus::Success,
-            pi: Some(self.issue_pi(id_num, born)),
-        }
+        AuthResult { status: AuthStatus::Success, pi: Some(self.issue_pi(id_num, born)) }
     }
 
     fn issue_pi(&self, id_num: &str, born: chrono::NaiveDate) -> String {
@@ -388,15 +325,9 @@ impl MockService {
     fn query(&self, biz_id: &str, ai: &str, now_ms: u64) -> Result<AuthResult, StatusCode> {
         let key = self.record_key(biz_id, ai);
         let delete_after_ms = self.config.rules.query_delete_after_s.saturating_mul(1000);
-        let found = self
-            .store
-            .query(&key, now_ms, delete_after_ms)
-            .ok_or(StatusCode::NoAuthRecord)?;
+        let found = self.store.query(&key, now_ms, delete_after_ms).ok_or(StatusCode::NoAuthRecord)?;
         let Some(id_num) = found.id_num.map(idnum::unpack) else {
-            return Ok(AuthResult {
-                status: found.status,
-                pi: None,
-            });
+            return Ok(AuthResult { status: found.status, pi: None });
         };
         let born = idnum::birth_date(&id_num).ok_or(StatusCode::IdNumIllegal)?;
         Ok(self.success(&id_num, born))
@@ -409,14 +340,8 @@ impl MockService {
         records: &[nppa_protocol::messages::BehaviourRecord],
     ) -> Result<Reply, StatusCode> {
         let strict = self.config.rules.strict_pi;
-        let rejected = behaviour::validate(records, admitted.timestamps_ms, strict, |pi| {
-            self.issued_pis.contains(pi)
-        })?;
-        Ok(if rejected.is_empty() {
-            Reply::LoginoutAccepted
-        } else {
-            Reply::LoginoutPartial(rejected)
-        })
+        let rejected = behaviour::validate(records, admitted.timestamps_ms, strict, |pi| self.issued_pis.contains(pi))?;
+        Ok(if rejected.is_empty() { Reply::LoginoutAccepted } else { Reply::LoginoutPartial(rejected) })
     }
 }
 
@@ -434,9 +359,7 @@ fn method_allowed(interface: Interface, method: &str) -> Result<(), StatusCode> 
 
 fn system_params(headers: &HeaderMap) -> Result<SystemParams<'_>, StatusCode> {
     let get = |name: &str| {
-        let value = headers
-            .get(name)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()))?;
+        let value = headers.get(name).map(|v| String::from_utf8_lossy(v.as_bytes()))?;
         (!value.is_empty()).then_some(value)
     };
     Ok(SystemParams {
@@ -448,17 +371,11 @@ fn system_params(headers: &HeaderMap) -> Result<SystemParams<'_>, StatusCode> {
 }
 
 fn query_params(query: Option<&str>) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
-    query
-        .map(|q| form_urlencoded::parse(q.as_bytes()).collect())
-        .unwrap_or_default()
+    query.map(|q| form_urlencoded::parse(q.as_bytes()).collect()).unwrap_or_default()
 }
 
 fn query_ai(query: &[(Cow<'_, str>, Cow<'_, str>)]) -> Result<String, StatusCode> {
-    let ai = query
-        .iter()
-        .find(|(k, _)| k == "ai")
-        .map(|(_, v)| v.to_string())
-        .ok_or(StatusCode::ParamCheckError)?;
+    let ai = query.iter().find(|(k, _)| k == "ai").map(|(_, v)| v.to_string()).ok_or(StatusCode::ParamCheckError)?;
     if ai::is_valid(&ai) {
         Ok(ai)
     } else {
@@ -476,18 +393,10 @@ fn signature_valid(
     if !sign::is_well_formed(&params.sign) {
         return Err(StatusCode::PartnerAuthError);
     }
-    let mut signed: Vec<(&str, &str)> = vec![
-        ("appId", &params.app_id),
-        ("bizId", &params.biz_id),
-        ("timestamps", &params.timestamps),
-    ];
+    let mut signed: Vec<(&str, &str)> =
+        vec![("appId", &params.app_id), ("bizId", &params.biz_id), ("timestamps", &params.timestamps)];
     signed.extend(query.iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
-    if sign::verify(
-        admitted.enterprise.key.as_hex(),
-        &signed,
-        body,
-        &params.sign,
-    ) {
+    if sign::verify(admitted.enterprise.key.as_hex(), &signed, body, &params.sign) {
         Ok(())
     } else {
         Err(StatusCode::PartnerAuthError)
@@ -497,10 +406,7 @@ fn signature_valid(
 /// R-ENC-1: `{"data":"…"}` (1001 when not), then AES-128-GCM (1011 when it does not decrypt).
 fn open_envelope(enterprise: &Enterprise, body: &[u8]) -> Result<Vec<u8>, StatusCode> {
     let envelope = DataBody::parse(body).ok_or(StatusCode::SysError)?;
-    enterprise
-        .key
-        .open(&envelope.data)
-        .map_err(|_| StatusCode::PartnerAuthError)
+    enterprise.key.open(&envelope.data).map_err(|_| StatusCode::PartnerAuthError)
 }
 
 /// Not JSON → 1001; JSON of the wrong shape → 1012.
@@ -514,27 +420,17 @@ fn json_error_code(error: serde_json::Error) -> StatusCode {
 fn render(reply: Reply) -> (StatusCode, Vec<u8>) {
     use nppa_protocol::messages::{Answer, LoginoutResults};
     match reply {
-        Reply::Auth(result) => (
-            StatusCode::Ok,
-            to_json(&Answer::with_data(StatusCode::Ok, AuthData { result })),
-        ),
+        Reply::Auth(result) => (StatusCode::Ok, to_json(&Answer::with_data(StatusCode::Ok, AuthData { result }))),
         // SPEC §3: loginout success answers with `data` as the empty string, as the V2.1 example does.
-        Reply::LoginoutAccepted => (
-            StatusCode::Ok,
-            to_json(&Answer::with_data(StatusCode::Ok, "")),
-        ),
+        Reply::LoginoutAccepted => (StatusCode::Ok, to_json(&Answer::with_data(StatusCode::Ok, ""))),
         Reply::LoginoutPartial(results) => (
             StatusCode::PartialError,
-            to_json(&Answer::with_data(
-                StatusCode::PartialError,
-                LoginoutResults { results },
-            )),
+            to_json(&Answer::with_data(StatusCode::PartialError, LoginoutResults { results })),
         ),
     }
 }
 
 fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
     // Our own answer types always serialise.
-    serde_json::to_vec(value)
-        .unwrap_or_else(|_| br#"{"errcode":1001,"errmsg":"SYS ERROR"}"#.to_vec())
+    serde_json::to_vec(value).unwrap_or_else(|_| br#"{"errcode":1001,"errmsg":"SYS ERROR"}"#.to_vec())
 }

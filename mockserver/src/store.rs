@@ -83,27 +83,16 @@ impl RealNameStore {
     fn shard(&self, key: &str) -> MutexGuard<'_, Shard> {
         let index = (self.hasher.hash_one(key) as usize) % SHARDS;
         // A poisoned shard only means another request panicked mid-update; the map itself is still sound.
-        self.shards[index]
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.shards[index].lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// R-CHK-3: is there a live record for this key?
     pub fn is_live(&self, key: &str, now_ms: u64) -> bool {
-        self.shard(key)
-            .records
-            .get(key)
-            .is_some_and(|r| r.deadline_ms > now_ms)
+        self.shard(key).records.get(key).is_some_and(|r| r.deadline_ms > now_ms)
     }
 
     /// Records a pending check. Fails with 2004 when the key is live, 2002 when the game is at `cap`.
-    pub fn insert_pending(
-        &self,
-        key: &str,
-        now_ms: u64,
-        cap: u64,
-        record: PendingRecord,
-    ) -> Result<(), StatusCode> {
+    pub fn insert_pending(&self, key: &str, now_ms: u64, cap: u64, record: PendingRecord) -> Result<(), StatusCode> {
         let mut shard = self.shard(key);
         if let Some(existing) = shard.records.get(key) {
             if existing.deadline_ms > now_ms {
@@ -121,18 +110,12 @@ impl RealNameStore {
                 return Err(StatusCode::ResourceLimit);
             }
             shard = self.shard(key);
-            if shard
-                .records
-                .get(key)
-                .is_some_and(|r| r.deadline_ms > now_ms)
-            {
+            if shard.records.get(key).is_some_and(|r| r.deadline_ms > now_ms) {
                 return Err(StatusCode::AiInUse);
             }
         }
         let key: Arc<str> = Arc::from(key);
-        shard
-            .deadlines
-            .push(Reverse((record.deadline_ms, Arc::clone(&key))));
+        shard.deadlines.push(Reverse((record.deadline_ms, Arc::clone(&key))));
         shard.records.insert(
             key,
             Record {
@@ -161,33 +144,19 @@ impl RealNameStore {
             return None;
         }
         if now_ms < record.resolves_at_ms {
-            return Some(QueryResult {
-                status: AuthStatus::Pending,
-                id_num: None,
-            });
+            return Some(QueryResult { status: AuthStatus::Pending, id_num: None });
         }
         if !record.final_queried {
             record.final_queried = true;
             record.deadline_ms = now_ms.saturating_add(delete_after_ms);
-            let key = shard
-                .records
-                .get_key_value(key)
-                .map(|(k, _)| Arc::clone(k))?;
-            shard
-                .deadlines
-                .push(Reverse((now_ms.saturating_add(delete_after_ms), key)));
+            let key = shard.records.get_key_value(key).map(|(k, _)| Arc::clone(k))?;
+            shard.deadlines.push(Reverse((now_ms.saturating_add(delete_after_ms), key)));
         }
         let record = shard.records.get(key)?;
         Some(if record.then_success {
-            QueryResult {
-                status: AuthStatus::Success,
-                id_num: Some(record.id_num),
-            }
+            QueryResult { status: AuthStatus::Success, id_num: Some(record.id_num) }
         } else {
-            QueryResult {
-                status: AuthStatus::Failure,
-                id_num: None,
-            }
+            QueryResult { status: AuthStatus::Failure, id_num: None }
         })
     }
 
@@ -197,20 +166,12 @@ impl RealNameStore {
         for shard in self.shards.iter() {
             let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
             let shard = &mut *shard;
-            while shard
-                .deadlines
-                .peek()
-                .is_some_and(|Reverse((due, _))| *due <= now_ms)
-            {
+            while shard.deadlines.peek().is_some_and(|Reverse((due, _))| *due <= now_ms) {
                 let Some(Reverse((due, key))) = shard.deadlines.pop() else {
                     break;
                 };
                 // A record whose deadline moved has a later heap entry; this one is stale.
-                if shard
-                    .records
-                    .get(&key)
-                    .is_some_and(|r| r.deadline_ms == due)
-                {
+                if shard.records.get(&key).is_some_and(|r| r.deadline_ms == due) {
                     if let Some(record) = shard.records.remove(&key) {
                         self.forget(record.game);
                         removed += 1;
@@ -238,9 +199,7 @@ impl RealNameStore {
     }
 
     fn live_in_game(&self, game: usize) -> u64 {
-        self.live_per_game
-            .get(game)
-            .map_or(0, |c| c.load(Ordering::Relaxed))
+        self.live_per_game.get(game).map_or(0, |c| c.load(Ordering::Relaxed))
     }
 
     /// Records held (live, or expired and not yet swept).
@@ -265,29 +224,15 @@ mod tests {
     use super::*;
 
     fn pending(deadline_ms: u64) -> PendingRecord {
-        PendingRecord {
-            resolves_at_ms: 100,
-            deadline_ms,
-            then_success: true,
-            id_num: 42,
-            game: 0,
-        }
+        PendingRecord { resolves_at_ms: 100, deadline_ms, then_success: true, id_num: 42, game: 0 }
     }
 
     #[test]
     fn lifecycle_pending_final_then_deleted() {
         let store = RealNameStore::new(1);
-        store
-            .insert_pending("a", 0, 10, pending(1_000_000))
-            .expect("insert");
-        assert_eq!(
-            store.insert_pending("a", 1, 10, pending(1_000_000)),
-            Err(StatusCode::AiInUse)
-        );
-        assert_eq!(
-            store.query("a", 50, 300).map(|r| r.status),
-            Some(AuthStatus::Pending)
-        );
+        store.insert_pending("a", 0, 10, pending(1_000_000)).expect("insert");
+        assert_eq!(store.insert_pending("a", 1, 10, pending(1_000_000)), Err(StatusCode::AiInUse));
+        assert_eq!(store.query("a", 50, 300).map(|r| r.status), Some(AuthStatus::Pending));
         let final_answer = store.query("a", 100, 300).expect("final");
         assert_eq!(final_answer.id_num, Some(42));
         // A later query does not push the deletion further.
@@ -302,14 +247,9 @@ mod tests {
     fn the_cap_counts_live_records_only() {
         let store = RealNameStore::new(1);
         store.insert_pending("a", 0, 1, pending(10)).expect("first");
-        assert_eq!(
-            store.insert_pending("b", 5, 1, pending(10)),
-            Err(StatusCode::ResourceLimit)
-        );
+        assert_eq!(store.insert_pending("b", 5, 1, pending(10)), Err(StatusCode::ResourceLimit));
         // At t=10 the first record is past its deadline and is swept to make room.
-        store
-            .insert_pending("b", 10, 1, pending(20))
-            .expect("after expiry");
+        store.insert_pending("b", 10, 1, pending(20)).expect("after expiry");
         assert_eq!(store.live(), 1);
     }
 }

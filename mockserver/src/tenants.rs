@@ -79,10 +79,7 @@ pub struct Tenants {
 /// Parses one whitelist entry: an address, a CIDR range, or `*` (everyone).
 pub fn parse_whitelist_entry(entry: &str) -> Result<Vec<IpNet>, String> {
     if entry == "*" {
-        return Ok(vec![
-            IpNet::V4(Default::default()),
-            IpNet::V6(Default::default()),
-        ]);
+        return Ok(vec![IpNet::V4(Default::default()), IpNet::V6(Default::default())]);
     }
     if let Ok(net) = entry.parse::<IpNet>() {
         return Ok(vec![net]);
@@ -99,8 +96,7 @@ impl Tenants {
         let mut enterprises = Vec::new();
         let mut by_app_id = HashMap::new();
         for e in &config.enterprises {
-            let key =
-                SecretKey::from_hex(&e.secret_key).map_err(|err| format!("{}: {err}", e.app_id))?;
+            let key = SecretKey::from_hex(&e.secret_key).map_err(|err| format!("{}: {err}", e.app_id))?;
             let mut whitelist = Vec::new();
             for entry in &e.ip_whitelist {
                 whitelist.extend(parse_whitelist_entry(entry)?);
@@ -126,9 +122,7 @@ impl Tenants {
             let channels = g.channels.iter().map(|c| (&c.app_id, &c.permissions));
             let mut game_bindings = Vec::new();
             for (app_id, permissions) in owner.chain(channels) {
-                let enterprise = *by_app_id
-                    .get(app_id)
-                    .ok_or_else(|| format!("unknown app_id {app_id}"))?;
+                let enterprise = *by_app_id.get(app_id).ok_or_else(|| format!("unknown app_id {app_id}"))?;
                 game_bindings.push(bindings.len());
                 bindings.push(Binding {
                     id: bindings.len(),
@@ -140,19 +134,9 @@ impl Tenants {
                 });
             }
             by_biz_id.insert(g.biz_id.clone(), game);
-            games.push(Game {
-                biz_id: g.biz_id.clone(),
-                name: g.name.clone(),
-                bindings: game_bindings,
-            });
+            games.push(Game { biz_id: g.biz_id.clone(), name: g.name.clone(), bindings: game_bindings });
         }
-        Ok(Tenants {
-            enterprises,
-            by_app_id,
-            games,
-            by_biz_id,
-            bindings,
-        })
+        Ok(Tenants { enterprises, by_app_id, games, by_biz_id, bindings })
     }
 
     /// The enterprise with this appId (index and data).
@@ -169,10 +153,7 @@ impl Tenants {
 
     /// The binding of an enterprise to a game, if there is one.
     pub fn binding(&self, enterprise: usize, game: &Game) -> Option<&Binding> {
-        game.bindings
-            .iter()
-            .map(|&b| &self.bindings[b])
-            .find(|b| b.enterprise == enterprise)
+        game.bindings.iter().map(|&b| &self.bindings[b]).find(|b| b.enterprise == enterprise)
     }
 
     /// Number of bindings (size of per-binding tables).

@@ -44,10 +44,7 @@ impl SecretKey {
         let mut bytes = [0u8; 16];
         hex::decode_to_slice(hex_key, &mut bytes).map_err(|_| KeyError::NotHex)?;
         let cipher = Aes128Gcm::new(Key::<Aes128Gcm>::from_slice(&bytes));
-        Ok(SecretKey {
-            hex: hex_key.to_owned(),
-            cipher,
-        })
+        Ok(SecretKey { hex: hex_key.to_owned(), cipher })
     }
 
     /// The key as issued (32 hex characters); this string starts every sign string (R-SIG-1).
@@ -70,16 +67,12 @@ impl SecretKey {
 
     /// Opens the base64 of `data`: the plaintext bytes, or why it does not decrypt.
     pub fn open(&self, data_base64: &str) -> Result<Vec<u8>, EnvelopeError> {
-        let sealed = BASE64
-            .decode(data_base64)
-            .map_err(|_| EnvelopeError::Base64)?;
+        let sealed = BASE64.decode(data_base64).map_err(|_| EnvelopeError::Base64)?;
         if sealed.len() < IV_LEN + TAG_LEN {
             return Err(EnvelopeError::TooShort(sealed.len()));
         }
         let (iv, ciphertext_and_tag) = sealed.split_at(IV_LEN);
-        self.cipher
-            .decrypt(Nonce::from_slice(iv), ciphertext_and_tag)
-            .map_err(|_| EnvelopeError::Tag)
+        self.cipher.decrypt(Nonce::from_slice(iv), ciphertext_and_tag).map_err(|_| EnvelopeError::Tag)
     }
 }
 
@@ -131,17 +124,12 @@ mod tests {
     #[test]
     fn rejects_keys_that_are_not_32_hex() {
         assert_eq!(SecretKey::from_hex("abc").err(), Some(KeyError::Length(3)));
-        assert_eq!(
-            SecretKey::from_hex("zzc932250dbe59ff53b15ee993a9feb5").err(),
-            Some(KeyError::NotHex)
-        );
+        assert_eq!(SecretKey::from_hex("zzc932250dbe59ff53b15ee993a9feb5").err(), Some(KeyError::NotHex));
     }
 
     #[test]
     fn compact_body_has_no_spaces() {
-        let body = DataBody {
-            data: "abc=".into(),
-        };
+        let body = DataBody { data: "abc=".into() };
         assert_eq!(body.to_json(), r#"{"data":"abc="}"#);
         assert_eq!(DataBody::parse(br#"{"data": "abc="}"#), Some(body));
         assert_eq!(DataBody::parse(br#"{"data": 1}"#), None);

@@ -110,9 +110,7 @@ impl Interface {
 
     /// The interface served at a production path.
     pub fn from_production_path(path: &str) -> Option<Interface> {
-        Interface::ALL
-            .into_iter()
-            .find(|i| i.production_path() == path)
+        Interface::ALL.into_iter().find(|i| i.production_path() == path)
     }
 
     /// The interface and test code of a test-system path (`/test/authentication/check/{code}`).
@@ -146,17 +144,11 @@ mod tests {
     #[test]
     fn paths_round_trip() {
         for i in Interface::ALL {
-            assert_eq!(
-                Interface::from_production_path(i.production_path()),
-                Some(i)
-            );
+            assert_eq!(Interface::from_production_path(i.production_path()), Some(i));
             let test_path = format!("{}abc", i.test_path_prefix());
             assert_eq!(Interface::from_test_path(&test_path), Some((i, "abc")));
         }
-        assert_eq!(
-            Interface::from_test_path("/test/authentication/check/"),
-            None
-        );
+        assert_eq!(Interface::from_test_path("/test/authentication/check/"), None);
     }
 
     #[test]

@@ -24,9 +24,7 @@ pub struct LoginoutRequest {
 impl LoginoutRequest {
     /// A report of these records.
     pub fn new(records: Vec<BehaviourRecord>) -> LoginoutRequest {
-        LoginoutRequest {
-            collections: Some(records),
-        }
+        LoginoutRequest { collections: Some(records) }
     }
 }
 
@@ -133,11 +131,7 @@ pub struct RecordResult {
 
 impl RecordResult {
     pub fn new(no: i64, code: StatusCode) -> RecordResult {
-        RecordResult {
-            no,
-            errcode: code,
-            errmsg: code.errmsg().to_owned(),
-        }
+        RecordResult { no, errcode: code, errmsg: code.errmsg().to_owned() }
     }
 }
 
@@ -159,19 +153,11 @@ pub struct Answer<T> {
 impl<T> Answer<T> {
     /// An answer with no data.
     pub fn status(code: StatusCode) -> Answer<T> {
-        Answer {
-            errcode: code,
-            errmsg: code.errmsg().to_owned(),
-            data: None,
-        }
+        Answer { errcode: code, errmsg: code.errmsg().to_owned(), data: None }
     }
     /// An answer with data.
     pub fn with_data(code: StatusCode, data: T) -> Answer<T> {
-        Answer {
-            errcode: code,
-            errmsg: code.errmsg().to_owned(),
-            data: Some(data),
-        }
+        Answer { errcode: code, errmsg: code.errmsg().to_owned(), data: Some(data) }
     }
 }
 
@@ -181,15 +167,7 @@ mod tests {
 
     #[test]
     fn record_serialises_in_spec_order_and_omits_none() {
-        let record = BehaviourRecord {
-            no: 1,
-            si: "s".into(),
-            bt: 0,
-            ot: 1,
-            ct: 2,
-            di: Some("d".into()),
-            pi: None,
-        };
+        let record = BehaviourRecord { no: 1, si: "s".into(), bt: 0, ot: 1, ct: 2, di: Some("d".into()), pi: None };
         let json = serde_json::to_string(&record).unwrap_or_default();
         assert_eq!(json, r#"{"no":1,"si":"s","bt":0,"ot":1,"ct":2,"di":"d"}"#);
     }
@@ -201,8 +179,7 @@ mod tests {
             r#"{"no":1,"si":"s","bt":0,"ot":1,"ct":0,"di":null,"pi":"x"}"#,
             r#"{"no":1,"si":"s","bt":0,"ot":1,"ct":0,"pi":"x"}"#,
         ] {
-            let record: BehaviourRecord =
-                serde_json::from_str(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            let record: BehaviourRecord = serde_json::from_str(text).unwrap_or_else(|e| panic!("{text}: {e}"));
             assert_eq!(record.device_id(), None);
             assert_eq!(record.player_id(), Some("x"));
         }
@@ -218,17 +195,9 @@ mod tests {
     fn answers_print_as_the_spec_shows() {
         let answer = Answer::with_data(
             StatusCode::Ok,
-            AuthData {
-                result: AuthResult {
-                    status: AuthStatus::Pending,
-                    pi: None,
-                },
-            },
+            AuthData { result: AuthResult { status: AuthStatus::Pending, pi: None } },
         );
         let json = serde_json::to_string(&answer).unwrap_or_default();
-        assert_eq!(
-            json,
-            r#"{"errcode":0,"errmsg":"OK","data":{"result":{"status":1}}}"#
-        );
+        assert_eq!(json, r#"{"errcode":0,"errmsg":"OK","data":{"result":{"status":1}}}"#);
     }
 }

@@ -65,25 +65,15 @@ pub fn parse(pi: &str) -> Result<Pi, PiError> {
     if !code.bytes().all(|b| BASE36.contains(&b)) {
         return Err(PiError::UserCode);
     }
-    Ok(Pi {
-        birth_date,
-        user_code: code.to_owned(),
-    })
+    Ok(Pi { birth_date, user_code: code.to_owned() })
 }
 
 /// The pi of a person: the same idNum always gets the same pi under the same server secret,
 /// whichever appId or game asks (FAQ 129, 150, 151, 206).
 pub fn derive(server_secret: &[u8], id_num: &str, birth_date: NaiveDate) -> String {
-    let hash = Sha256::new()
-        .chain_update(server_secret)
-        .chain_update(b"\0pi\0")
-        .chain_update(id_num)
-        .finalize();
+    let hash = Sha256::new().chain_update(server_secret).chain_update(b"\0pi\0").chain_update(id_num).finalize();
     let mut pi = encode_birth_date(birth_date);
-    pi.extend(
-        hash.iter()
-            .map(|&b| char::from(BASE36[usize::from(b) % 36])),
-    );
+    pi.extend(hash.iter().map(|&b| char::from(BASE36[usize::from(b) % 36])));
     pi
 }
 
@@ -96,20 +86,9 @@ mod tests {
         let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day);
         assert_eq!(decode_birth_date("1fffbj"), d(1901, 1, 1));
         assert_eq!(decode_birth_date("1hpfml"), d(2010, 1, 1));
-        assert_eq!(
-            parse("1hpfml09b57f3f8185f8cb5094ea3f26278efb")
-                .map(|p| p.birth_date)
-                .ok(),
-            d(2010, 1, 1)
-        );
-        assert_eq!(
-            parse("1fffbjzos82bs9cnyj1dna7d6d29zg4esnh99U"),
-            Err(PiError::UserCode)
-        );
-        assert_eq!(
-            parse("1fffbzzos82bs9cnyj1dna7d6d29zg4esnh99u"),
-            Err(PiError::BirthDate)
-        );
+        assert_eq!(parse("1hpfml09b57f3f8185f8cb5094ea3f26278efb").map(|p| p.birth_date).ok(), d(2010, 1, 1));
+        assert_eq!(parse("1fffbjzos82bs9cnyj1dna7d6d29zg4esnh99U"), Err(PiError::UserCode));
+        assert_eq!(parse("1fffbzzos82bs9cnyj1dna7d6d29zg4esnh99u"), Err(PiError::BirthDate));
         assert_eq!(parse("1fffbj"), Err(PiError::Length));
     }
 }

@@ -61,11 +61,7 @@ fn build(
 ) -> SignedRequest {
     let timestamps = timestamps_ms.to_string();
     let body = match &plaintext {
-        Some(text) => DataBody {
-            data: credentials.key.seal(text.as_bytes(), iv),
-        }
-        .to_json()
-        .into_bytes(),
+        Some(text) => DataBody { data: credentials.key.seal(text.as_bytes(), iv) }.to_json().into_bytes(),
         None => Vec::new(),
     };
     let mut params: Vec<(&str, &str)> = vec![
@@ -85,15 +81,22 @@ fn build(
     headers.push(("bizId", credentials.biz_id.clone()));
     headers.push(("timestamps", timestamps));
     headers.push(("sign", sign));
-    SignedRequest {
-        interface,
-        method: interface.method(),
-        path_and_query,
-        headers,
-        body,
-        plaintext,
-        sign_string,
-    }
+    SignedRequest { interface, method: interface.method(), path_and_query, headers, body, plaintext, sign_string }
+}
+
+/// A signed POST of a sealed plaintext (check, loginout).
+fn sealed_post<T: serde::Serialize>(
+    credentials: &Credentials,
+    target: &Target,
+    interface: Interface,
+    plaintext: &T,
+    timestamps_ms: u64,
+    iv: [u8; IV_LEN],
+) -> SignedRequest {
+    // Our message types always serialise.
+    let plaintext = serde_json::to_string(plaintext).unwrap_or_default();
+    let path = path(interface, target);
+    build(credentials, interface, path, &[], Some(plaintext), timestamps_ms, iv)
 }
 
 /// A signed real-name check.
@@ -104,36 +107,15 @@ pub fn check(
     timestamps_ms: u64,
     iv: [u8; IV_LEN],
 ) -> SignedRequest {
-    let plaintext = serde_json::to_string(request).unwrap_or_default();
-    build(
-        credentials,
-        Interface::Check,
-        path(Interface::Check, target),
-        &[],
-        Some(plaintext),
-        timestamps_ms,
-        iv,
-    )
+    sealed_post(credentials, target, Interface::Check, request, timestamps_ms, iv)
 }
 
 /// A signed result query for `ai`.
-pub fn query(
-    credentials: &Credentials,
-    target: &Target,
-    ai: &str,
-    timestamps_ms: u64,
-) -> SignedRequest {
+pub fn query(credentials: &Credentials, target: &Target, ai: &str, timestamps_ms: u64) -> SignedRequest {
     let encoded: String = form_urlencoded::byte_serialize(ai.as_bytes()).collect();
     let path_and_query = format!("{}?ai={encoded}", path(Interface::Query, target));
-    build(
-        credentials,
-        Interface::Query,
-        path_and_query,
-        &[("ai", ai)],
-        None,
-        timestamps_ms,
-        [0; IV_LEN],
-    )
+    let no_body = None;
+    build(credentials, Interface::Query, path_and_query, &[("ai", ai)], no_body, timestamps_ms, [0; IV_LEN])
 }
 
 /// A signed behaviour report.
@@ -144,14 +126,5 @@ pub fn loginout(
     timestamps_ms: u64,
     iv: [u8; IV_LEN],
 ) -> SignedRequest {
-    let plaintext = serde_json::to_string(request).unwrap_or_default();
-    build(
-        credentials,
-        Interface::Loginout,
-        path(Interface::Loginout, target),
-        &[],
-        Some(plaintext),
-        timestamps_ms,
-        iv,
-    )
+    sealed_post(credentials, target, Interface::Loginout, request, timestamps_ms, iv)
 }

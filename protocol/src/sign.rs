@@ -61,11 +61,7 @@ mod tests {
 
     #[test]
     fn params_are_sorted_by_key_in_byte_order() {
-        let text = sign_string(
-            "k",
-            &[("timestamps", "3"), ("ai", "1"), ("appId", "2")],
-            b"B",
-        );
+        let text = sign_string("k", &[("timestamps", "3"), ("ai", "1"), ("appId", "2")], b"B");
         assert_eq!(text, b"kai1appId2timestamps3B");
         // Upper case sorts before lower case in byte order.
         let text = sign_string("k", &[("b", "1"), ("Z", "2")], b"");

@@ -125,8 +125,7 @@ impl Serialize for StatusCode {
 impl<'de> Deserialize<'de> for StatusCode {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let code = u16::deserialize(deserializer)?;
-        StatusCode::from_code(code)
-            .ok_or_else(|| serde::de::Error::custom(format!("unknown NPPA status code {code}")))
+        StatusCode::from_code(code).ok_or_else(|| serde::de::Error::custom(format!("unknown NPPA status code {code}")))
     }
 }
 
@@ -146,10 +145,7 @@ mod tests {
     #[test]
     fn errmsg_keeps_the_real_spelling() {
         assert_eq!(StatusCode::NameIllegal.errmsg(), "BUS AUTH NAME ILLEGA");
-        assert_eq!(
-            StatusCode::NoAuthRecord.errmsg(),
-            "BUS AUTH CODE NO AUTH RECODE"
-        );
+        assert_eq!(StatusCode::NoAuthRecord.errmsg(), "BUS AUTH CODE NO AUTH RECODE");
         assert_eq!(StatusCode::Ok.errmsg(), "OK");
     }
 }

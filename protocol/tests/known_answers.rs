@@ -10,9 +10,7 @@ fn vectors() -> Value {
 }
 
 fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
-    v[key]
-        .as_str()
-        .unwrap_or_else(|| panic!("vector field {key}"))
+    v[key].as_str().unwrap_or_else(|| panic!("vector field {key}"))
 }
 
 #[test]
@@ -22,13 +20,8 @@ fn every_encryption_vector_opens_to_its_plaintext() {
     assert_eq!(list.len(), 3);
     for v in list {
         let key = SecretKey::from_hex(str_of(v, "secretKey")).expect("key");
-        let plaintext = key
-            .open(str_of(v, "data"))
-            .unwrap_or_else(|e| panic!("{}: {e}", str_of(v, "source")));
-        assert_eq!(
-            String::from_utf8(plaintext).expect("utf-8"),
-            str_of(v, "plaintext")
-        );
+        let plaintext = key.open(str_of(v, "data")).unwrap_or_else(|e| panic!("{}: {e}", str_of(v, "source")));
+        assert_eq!(String::from_utf8(plaintext).expect("utf-8"), str_of(v, "plaintext"));
     }
 }
 
@@ -39,9 +32,7 @@ fn sealing_with_the_vector_iv_reproduces_the_vector_bytes() {
     for v in vectors["encryption"].as_array().expect("list") {
         let key = SecretKey::from_hex(str_of(v, "secretKey")).expect("key");
         let data = str_of(v, "data");
-        let raw = base64::engine::general_purpose::STANDARD
-            .decode(data)
-            .expect("base64");
+        let raw = base64::engine::general_purpose::STANDARD.decode(data).expect("base64");
         let iv: [u8; envelope::IV_LEN] = raw[..12].try_into().expect("iv");
         assert_eq!(key.seal(str_of(v, "plaintext").as_bytes(), iv), data);
     }
@@ -59,10 +50,7 @@ fn a_flipped_bit_or_wrong_key_does_not_open() {
     assert_eq!(key.open(&tampered), Err(envelope::EnvelopeError::Tag));
     let other = SecretKey::from_hex("2836e95fcd10e04b0069bb1ee659955b").expect("key");
     assert_eq!(other.open(data), Err(envelope::EnvelopeError::Tag));
-    assert_eq!(
-        key.open("not base64!"),
-        Err(envelope::EnvelopeError::Base64)
-    );
+    assert_eq!(key.open("not base64!"), Err(envelope::EnvelopeError::Base64));
     assert_eq!(key.open("AAAA"), Err(envelope::EnvelopeError::TooShort(3)));
 }
 
@@ -81,16 +69,8 @@ fn every_signature_vector_reproduces_its_sign_string_and_sign() {
             .collect();
         let body = str_of(v, "body").as_bytes();
         let text = sign::sign_string(secret, &params, body);
-        assert_eq!(
-            String::from_utf8(text).expect("utf-8"),
-            str_of(v, "signString")
-        );
-        assert_eq!(
-            sign::sign(secret, &params, body),
-            str_of(v, "sign"),
-            "{}",
-            str_of(v, "source")
-        );
+        assert_eq!(String::from_utf8(text).expect("utf-8"), str_of(v, "signString"));
+        assert_eq!(sign::sign(secret, &params, body), str_of(v, "sign"), "{}", str_of(v, "source"));
         assert!(sign::verify(secret, &params, body, str_of(v, "sign")));
     }
 }
@@ -107,28 +87,13 @@ fn the_request_builder_reproduces_the_v21_check_example() {
         biz_id: "1101999999".into(),
         key: SecretKey::from_hex(str_of(enc, "secretKey")).expect("key"),
     };
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(str_of(enc, "data"))
-        .expect("b64");
+    let raw = base64::engine::general_purpose::STANDARD.decode(str_of(enc, "data")).expect("b64");
     let iv: [u8; 12] = raw[..12].try_into().expect("iv");
     let check: nppa_protocol::messages::CheckRequest =
         serde_json::from_str(str_of(enc, "plaintext")).expect("plaintext");
-    let built = request::check(
-        &credentials,
-        &request::Target::Production,
-        &check,
-        1705975788903,
-        iv,
-    );
-    assert_eq!(
-        String::from_utf8(built.body).expect("utf-8"),
-        str_of(sig, "body")
-    );
-    let sent_sign = built
-        .headers
-        .iter()
-        .find(|(k, _)| *k == "sign")
-        .map(|(_, v)| v.as_str());
+    let built = request::check(&credentials, &request::Target::Production, &check, 1705975788903, iv);
+    assert_eq!(String::from_utf8(built.body).expect("utf-8"), str_of(sig, "body"));
+    let sent_sign = built.headers.iter().find(|(k, _)| *k == "sign").map(|(_, v)| v.as_str());
     assert_eq!(sent_sign, Some(str_of(sig, "sign")));
     assert_eq!(built.path_and_query, "/idcard/authentication/check");
 }
@@ -142,22 +107,10 @@ fn the_request_builder_reproduces_the_v21_query_example() {
         biz_id: "1101999999".into(),
         key: SecretKey::from_hex(str_of(sig, "secretKey")).expect("key"),
     };
-    let built = request::query(
-        &credentials,
-        &request::Target::Production,
-        "100000000000000001",
-        1705975247808,
-    );
+    let built = request::query(&credentials, &request::Target::Production, "100000000000000001", 1705975247808);
     assert!(built.body.is_empty());
-    assert_eq!(
-        built.path_and_query,
-        "/idcard/authentication/query?ai=100000000000000001"
-    );
-    let sent_sign = built
-        .headers
-        .iter()
-        .find(|(k, _)| *k == "sign")
-        .map(|(_, v)| v.as_str());
+    assert_eq!(built.path_and_query, "/idcard/authentication/query?ai=100000000000000001");
+    let sent_sign = built.headers.iter().find(|(k, _)| *k == "sign").map(|(_, v)| v.as_str());
     assert_eq!(sent_sign, Some(str_of(sig, "sign")));
 }
 
@@ -166,27 +119,20 @@ fn pi_vectors_decode_to_their_birth_dates() {
     let vectors = vectors();
     for v in vectors["pi"].as_array().expect("pi list") {
         let parsed = pi::parse(str_of(v, "pi")).expect("well-formed pi");
-        assert_eq!(
-            parsed.birth_date.format("%Y%m%d").to_string(),
-            str_of(v, "birthDate")
-        );
+        assert_eq!(parsed.birth_date.format("%Y%m%d").to_string(), str_of(v, "birthDate"));
     }
 }
 
 #[test]
 fn every_preset_identity_and_pi_is_well_formed() {
     let presets: Value =
-        serde_json::from_str(include_str!("../../vectors/test-system-presets.json"))
-            .expect("presets parse");
+        serde_json::from_str(include_str!("../../vectors/test-system-presets.json")).expect("presets parse");
     let today = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).expect("date");
     for list in ["check_success", "check_pending"] {
         for person in presets[list].as_array().expect("list") {
             let id = str_of(person, "idNum");
             assert!(nppa_protocol::idnum::validate(id, today).is_ok(), "{id}");
-            assert!(nppa_protocol::name::is_valid(
-                str_of(person, "name"),
-                Default::default()
-            ));
+            assert!(nppa_protocol::name::is_valid(str_of(person, "name"), Default::default()));
         }
     }
     for p in presets["loginout_pi"].as_array().expect("pis") {

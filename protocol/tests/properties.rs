@@ -6,9 +6,8 @@ use nppa_protocol::{idnum, pi, sign, SecretKey};
 use proptest::prelude::*;
 
 fn any_date() -> impl Strategy<Value = NaiveDate> {
-    (1000i32..=9999, 1u32..=12, 1u32..=31).prop_filter_map("calendar date", |(y, m, d)| {
-        NaiveDate::from_ymd_opt(y, m, d)
-    })
+    (1000i32..=9999, 1u32..=12, 1u32..=31)
+        .prop_filter_map("calendar date", |(y, m, d)| NaiveDate::from_ymd_opt(y, m, d))
 }
 
 proptest! {

@@ -16,8 +16,7 @@ pub const MIDNIGHT_BEIJING_MS: u64 = NOON_BEIJING_MS - 12 * 3_600_000;
 
 pub const PRESET_OK: (&str, &str, &str) = ("100000000000000001", "某一一", "110000190101010001");
 pub const PRESET_OK_PI: &str = "1fffbjzos82bs9cnyj1dna7d6d29zg4esnh99u";
-pub const PRESET_PENDING: (&str, &str, &str) =
-    ("200000000000000001", "某二一", "110000190201010009");
+pub const PRESET_PENDING: (&str, &str, &str) = ("200000000000000001", "某二一", "110000190201010009");
 
 /// A second enterprise used by tests: owns game 1102000001, and is a report-only channel of the default game.
 pub const OTHER_APP_ID: &str = "0123456789abcdef0123456789abcdef";
@@ -49,10 +48,7 @@ pub fn test_config() -> Config {
         quota: Default::default(),
         channels: vec![],
     });
-    config.games[0].channels.push(ChannelConfig {
-        app_id: OTHER_APP_ID.into(),
-        permissions: vec![Permission::Report],
-    });
+    config.games[0].channels.push(ChannelConfig { app_id: OTHER_APP_ID.into(), permissions: vec![Permission::Report] });
     config
 }
 
@@ -63,17 +59,9 @@ pub async fn start() -> Mock {
 pub async fn start_with(edit: impl FnOnce(&mut Config)) -> Mock {
     let mut config = test_config();
     edit(&mut config);
-    let server = MockServer::new(config)
-        .expect("config")
-        .bind("127.0.0.1:0".parse().unwrap())
-        .await
-        .expect("bind");
+    let server = MockServer::new(config).expect("config").bind("127.0.0.1:0".parse().unwrap()).await.expect("bind");
     let base = server.base_url();
-    Mock {
-        server,
-        base,
-        http: reqwest::Client::new(),
-    }
+    Mock { server, base, http: reqwest::Client::new() }
 }
 
 impl Mock {
@@ -83,9 +71,7 @@ impl Mock {
     }
 
     pub fn client_for(&self, app_id: &str, biz_id: &str, key: &str) -> Client {
-        Client::new(&self.base, app_id, biz_id, key)
-            .unwrap()
-            .with_time(TimeSource::MockClock)
+        Client::new(&self.base, app_id, biz_id, key).unwrap().with_time(TimeSource::MockClock)
     }
 
     pub async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
@@ -100,36 +86,26 @@ impl Mock {
     }
 
     pub async fn now_ms(&self) -> u64 {
-        self.admin("GET", "/__admin/clock", None).await.1["now_ms"]
-            .as_u64()
-            .unwrap()
+        self.admin("GET", "/__admin/clock", None).await.1["now_ms"].as_u64().unwrap()
     }
 
     pub async fn advance(&self, ms: i64) {
-        let (status, _) = self
-            .admin("POST", "/__admin/clock", Some(json!({ "advance_ms": ms })))
-            .await;
+        let (status, _) = self.admin("POST", "/__admin/clock", Some(json!({ "advance_ms": ms }))).await;
         assert_eq!(status, 200);
     }
 
     pub async fn set_clock(&self, ms: u64) {
-        let (status, _) = self
-            .admin("POST", "/__admin/clock", Some(json!({ "set_ms": ms })))
-            .await;
+        let (status, _) = self.admin("POST", "/__admin/clock", Some(json!({ "set_ms": ms }))).await;
         assert_eq!(status, 200);
     }
 
     pub async fn freeze(&self) {
-        let (status, _) = self
-            .admin("POST", "/__admin/clock", Some(json!({ "freeze": true })))
-            .await;
+        let (status, _) = self.admin("POST", "/__admin/clock", Some(json!({ "freeze": true }))).await;
         assert_eq!(status, 200);
     }
 
     pub async fn live_records(&self) -> u64 {
-        self.admin("GET", "/__admin/stats", None).await.1["live_records"]
-            .as_u64()
-            .unwrap()
+        self.admin("GET", "/__admin/stats", None).await.1["live_records"].as_u64().unwrap()
     }
 }
 
@@ -160,17 +136,10 @@ pub fn guest(no: i64, si: &str, bt: i64, now_ms: u64) -> BehaviourRecord {
 }
 
 pub fn code(exchange: &Exchange) -> u16 {
-    exchange
-        .errcode
-        .unwrap_or_else(|| panic!("no errcode in {}", exchange.response_body))
+    exchange.errcode.unwrap_or_else(|| panic!("no errcode in {}", exchange.response_body))
 }
 
 /// A valid idNum for a generated person (birth 1990-01-01, sequence `n`).
 pub fn id_num(n: u32) -> String {
-    nppa_protocol::idnum::complete(&format!(
-        "110105199001{:02}{:03}",
-        1 + n / 1000 % 28,
-        n % 1000
-    ))
-    .unwrap()
+    nppa_protocol::idnum::complete(&format!("110105199001{:02}{:03}", 1 + n / 1000 % 28, n % 1000)).unwrap()
 }
