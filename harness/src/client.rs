@@ -81,6 +81,12 @@ impl Client {
         })
     }
 
+    /// Sends to these paths (production, or the test system with a test code).
+    pub fn with_target(mut self, target: Target) -> Client {
+        self.target = target;
+        self
+    }
+
     /// Takes `timestamps` from this source.
     pub fn with_time(mut self, time: TimeSource) -> Client {
         self.time = time;

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Args, Subcommand, ValueEnum};
 use nppa_protocol::messages::{bt, ct, BehaviourRecord, LoginoutRequest};
+use nppa_protocol::request::Target;
 
 use crate::client::{Client, Exchange, TimeSource};
 
@@ -28,6 +29,10 @@ pub struct ClientArgs {
     /// mock clock, or the mock answers 1007.
     #[arg(long)]
     pub mock_clock: bool,
+    /// Call the official test system's path for this test code (`/test/…/{code}`) instead of production;
+    /// use the test credentials with it (`nppa mock` prints both).
+    #[arg(long, env = "NPPA_TEST_CODE")]
+    pub test_code: Option<String>,
     /// Print the request (headers, plaintext, sign string) and the raw answer.
     #[arg(short, long)]
     pub verbose: bool,
@@ -93,7 +98,12 @@ pub enum Behaviour {
 /// Runs a client command; the exit code is 0 for errcode 0 and 1 for any other answer.
 pub async fn run(args: ClientArgs) -> anyhow::Result<i32> {
     let time = if args.mock_clock { TimeSource::MockClock } else { TimeSource::System };
-    let client = Client::new(&args.base_url, &args.app_id, &args.biz_id, &args.secret_key)?.with_time(time);
+    let target = match args.test_code {
+        Some(test_code) => Target::TestSystem { test_code },
+        None => Target::Production,
+    };
+    let client =
+        Client::new(&args.base_url, &args.app_id, &args.biz_id, &args.secret_key)?.with_time(time).with_target(target);
     let exchange = match args.command {
         ClientCommand::Check { ai, name, id_num } => client.check(&ai, &name, &id_num).await?,
         ClientCommand::Query { ai } => client.query(&ai).await?,

@@ -46,6 +46,19 @@ pub fn banner(server: &RunningServer, config_origin: &str) -> String {
     for game in tenants.games() {
         out.push_str(&format!("  game        {} bizId {}\n", game.name, game.biz_id));
     }
+    for account in service.test_system().accounts() {
+        out.push_str(&format!(
+            "\n  test system (for {})\n    appId     {}\n    secretKey {}\n    bizId     {}\n    codes     {}\n",
+            account.production_app_id,
+            account.enterprise.app_id,
+            account.enterprise.key.as_hex(),
+            account.biz_id,
+            account.codes.join(" "),
+        ));
+    }
+    if service.config().rules.require_test_pass {
+        out.push_str("  note        production answers 1008 until an enterprise passes the 8 test cases\n");
+    }
     let beijing = chrono::DateTime::from_timestamp_millis(now as i64)
         .zip(chrono::FixedOffset::east_opt(8 * 3600))
         .map(|(t, tz)| t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S %:z").to_string())

@@ -6,6 +6,7 @@
 //!   the clock keeps ticking from the new value unless frozen
 //! - `POST /__admin/reset`  drops all protocol state
 //! - `GET  /__admin/stats`  live records, quota blocks
+//! - `GET  /__admin/testsystem`  test credentials, codes and each case's state; `POST /__admin/testsystem/reset`
 
 use std::net::IpAddr;
 
@@ -54,6 +55,11 @@ pub fn handle(service: &MockService, peer: IpAddr, method: &str, path: &str, bod
             service.reset();
             answer(200, json!({ "reset": true, "now_ms": service.clock().now_ms() }))
         }
+        ("GET", "/__admin/testsystem") => answer(200, service.test_system().state()),
+        ("POST", "/__admin/testsystem/reset") => {
+            service.test_system().reset();
+            answer(200, service.test_system().state())
+        }
         ("GET", "/__admin/stats") => answer(
             200,
             json!({
@@ -62,9 +68,14 @@ pub fn handle(service: &MockService, peer: IpAddr, method: &str, path: &str, bod
                 "quota_blocks_started": service.quotas().blocks_started(),
             }),
         ),
-        (_, "/__admin/clock" | "/__admin/reset" | "/__admin/stats") => {
-            error(405, format!("{method} is not allowed on {path}"))
-        }
+        (
+            _,
+            "/__admin/clock"
+            | "/__admin/reset"
+            | "/__admin/stats"
+            | "/__admin/testsystem"
+            | "/__admin/testsystem/reset",
+        ) => error(405, format!("{method} is not allowed on {path}")),
         _ => error(404, format!("no admin route {path}; see README.md, section \"Admin API\"")),
     }
 }
@@ -89,16 +100,17 @@ fn clock_state(service: &MockService) -> AdminAnswer {
 }
 
 fn change_clock(service: &MockService, body: &[u8]) -> AdminAnswer {
-    let change: ClockChange =
-        match serde_json::from_slice(body) {
-            Ok(change) => change,
-            Err(e) => return error(
+    let change: ClockChange = match serde_json::from_slice(body) {
+        Ok(change) => change,
+        Err(e) => {
+            return error(
                 400,
                 format!(
                     "expected {{\"advance_ms\": N}} or {{\"set_ms\": T}}, optionally with \"freeze\": true|false: {e}"
                 ),
-            ),
-        };
+            )
+        }
+    };
     let clock = service.clock();
     match (change.advance_ms, change.set_ms) {
         (Some(_), Some(_)) => return error(400, "give advance_ms or set_ms, not both"),

@@ -97,6 +97,7 @@ pub struct RulesSection {
     pub missing_collections_code: u16,
     pub name_rule: NameRule,
     pub strict_pi: bool,
+    pub require_test_pass: bool,
 }
 
 impl Default for RulesSection {
@@ -113,6 +114,7 @@ impl Default for RulesSection {
             missing_collections_code: 1001,
             name_rule: NameRule::Cjk,
             strict_pi: false,
+            require_test_pass: false,
         }
     }
 }
@@ -189,6 +191,26 @@ pub struct EnterpriseConfig {
     pub enabled: bool,
     #[serde(default)]
     pub ip_whitelist: Vec<String>,
+    /// The enterprise passed the 8 test cases before this run (production open even with `require_test_pass`).
+    #[serde(default)]
+    pub test_passed: bool,
+    /// Credentials of the official test system (SPEC §8), separate from the production ones.
+    #[serde(default)]
+    pub test: Option<TestAccountConfig>,
+}
+
+/// `[enterprise.test]`: the test-system account of an enterprise (SPEC §8).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestAccountConfig {
+    pub app_id: String,
+    pub secret_key: String,
+    pub biz_id: String,
+    /// The test system's own whitelist (V2.1 FAQ 4, 1005 row).
+    #[serde(default)]
+    pub ip_whitelist: Vec<String>,
+    /// The 8 test codes, testcase01 first.
+    pub codes: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -292,12 +314,46 @@ impl Config {
                     .map_err(|reason| field(format!("enterprise[{i}].ip_whitelist[{j}]"), reason))?;
             }
         }
-        let mut biz_ids = HashSet::new();
+        let mut biz_ids: HashSet<&str> = self.games.iter().map(|g| g.biz_id.as_str()).collect();
+        let mut codes = HashSet::new();
+        let mut all_app_ids = app_ids.clone();
+        for (i, e) in self.enterprises.iter().enumerate() {
+            let Some(test) = &e.test else { continue };
+            let at = |name: &str| format!("enterprise[{i}].test.{name}");
+            if test.app_id.is_empty() || !all_app_ids.insert(test.app_id.as_str()) {
+                return Err(field(at("app_id"), "must be non-empty and differ from every other appId (test and production credentials are separate)"));
+            }
+            SecretKey::from_hex(&test.secret_key).map_err(|err| field(at("secret_key"), err.to_string()))?;
+            if test.biz_id.is_empty() || !biz_ids.insert(test.biz_id.as_str()) {
+                return Err(field(at("biz_id"), "must be non-empty and differ from every game's bizId"));
+            }
+            for (j, entry) in test.ip_whitelist.iter().enumerate() {
+                crate::tenants::parse_whitelist_entry(entry)
+                    .map_err(|reason| field(at(&format!("ip_whitelist[{j}]")), reason))?;
+            }
+            if test.codes.len() != 8 {
+                return Err(field(
+                    at("codes"),
+                    format!("the test system has 8 cases, {} codes given", test.codes.len()),
+                ));
+            }
+            for (j, code) in test.codes.iter().enumerate() {
+                let valid =
+                    !code.is_empty() && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+                if !valid || !codes.insert(code.as_str()) {
+                    return Err(field(
+                        at(&format!("codes[{j}]")),
+                        "a test code is unique, of letters, digits, - and _",
+                    ));
+                }
+            }
+        }
+        let mut biz_ids_seen = HashSet::new();
         for (i, g) in self.games.iter().enumerate() {
             if g.biz_id.is_empty() {
                 return Err(field(format!("game[{i}].biz_id"), "must not be empty"));
             }
-            if !biz_ids.insert(g.biz_id.as_str()) {
+            if !biz_ids_seen.insert(g.biz_id.as_str()) {
                 return Err(field(format!("game[{i}].biz_id"), format!("{} appears twice", g.biz_id)));
             }
             if !app_ids.contains(g.owner.as_str()) {

@@ -18,6 +18,7 @@ pub mod server;
 pub mod service;
 pub mod store;
 pub mod tenants;
+pub mod testsystem;
 
 pub use config::Config;
 pub use server::{MockServer, RunningServer};

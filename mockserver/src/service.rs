@@ -8,8 +8,10 @@ use std::sync::Arc;
 use dashmap::DashSet;
 use hyper::HeaderMap;
 use nppa_protocol::envelope::DataBody;
-use nppa_protocol::messages::{AuthData, AuthResult, AuthStatus, CheckRequest, LoginoutRequest, RecordResult};
-use nppa_protocol::{ai, idnum, name, sign, Interface, StatusCode};
+use nppa_protocol::messages::{
+    AuthData, AuthResult, AuthStatus, BehaviourRecord, CheckRequest, LoginoutRequest, RecordResult,
+};
+use nppa_protocol::{ai, idnum, name, sign, Interface, SecretKey, StatusCode};
 use serde::Serialize;
 
 use crate::behaviour;
@@ -19,6 +21,7 @@ use crate::identity::{IdentityBook, Verdict};
 use crate::quota::QuotaTable;
 use crate::store::{PendingRecord, RealNameStore};
 use crate::tenants::{Binding, Enterprise, Tenants};
+use crate::testsystem::{TestAnswer, TestSystem};
 
 /// Why the body could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +65,7 @@ enum Reply {
 enum Plaintext {
     Check(CheckRequest),
     Query(String),
-    Loginout(Vec<nppa_protocol::messages::BehaviourRecord>),
+    Loginout(Vec<BehaviourRecord>),
 }
 
 /// The headers every interface needs (R-HDR-1).
@@ -73,12 +76,34 @@ struct SystemParams<'a> {
     sign: Cow<'a, str>,
 }
 
+/// Production paths or the official test system (SPEC §8), with the test code from the path.
+enum Environment<'a> {
+    Production,
+    Test { code: &'a str },
+}
+
+/// Who is calling, as the gates established it.
+enum Caller<'s> {
+    /// A production enterprise through one of its bindings.
+    Production { enterprise: &'s Enterprise, binding: &'s Binding },
+    /// A test-system account, on the case its code stands for.
+    Test { account: usize, enterprise: &'s Enterprise, case: usize },
+}
+
 /// What the gates have established about a request so far.
 struct Admitted<'s> {
     interface: Interface,
-    enterprise: &'s Enterprise,
-    binding: &'s Binding,
+    caller: Caller<'s>,
     timestamps_ms: u64,
+}
+
+impl Admitted<'_> {
+    /// The key that signs and seals this caller's requests.
+    fn key(&self) -> &SecretKey {
+        match &self.caller {
+            Caller::Production { enterprise, .. } | Caller::Test { enterprise, .. } => &enterprise.key,
+        }
+    }
 }
 
 /// The mock NPPA service: configuration snapshot and state.
@@ -90,6 +115,7 @@ pub struct MockService {
     store: RealNameStore,
     quotas: QuotaTable,
     issued_pis: DashSet<String>,
+    test_system: TestSystem,
 }
 
 impl std::fmt::Debug for MockService {
@@ -110,6 +136,7 @@ impl MockService {
         };
         let store = RealNameStore::new(tenants.game_count());
         let quotas = QuotaTable::new(tenants.binding_count(), config.server.quota_block);
+        let test_system = TestSystem::from_config(&config)?;
         Ok(MockService {
             config: Arc::new(config),
             tenants,
@@ -118,6 +145,7 @@ impl MockService {
             store,
             quotas,
             issued_pis: DashSet::new(),
+            test_system,
         })
     }
 
@@ -141,16 +169,23 @@ impl MockService {
         &self.store
     }
 
+    /// The official test system.
+    pub fn test_system(&self) -> &TestSystem {
+        &self.test_system
+    }
+
     /// The quota table.
     pub fn quotas(&self) -> &QuotaTable {
         &self.quotas
     }
 
-    /// Drops all protocol state: records, quota counts and blocks, issued pis. The clock is left as it is.
+    /// Drops all protocol state: records, quota counts and blocks, issued pis, test-case progress.
+    /// The clock is left as it is.
     pub fn reset(&self) {
         self.store.clear();
         self.quotas.clear();
         self.issued_pis.clear();
+        self.test_system.reset();
     }
 
     /// Answers one request.
@@ -169,38 +204,121 @@ impl MockService {
 
     /// R-ORDER: the checks in the order the real system is taken to run them; the first failure answers.
     fn pipeline(&self, request: &Incoming<'_>, now_ms: u64, outcome: &mut Outcome) -> Result<Reply, StatusCode> {
-        let interface = route(request.path)?; // 1002
+        let (interface, environment) = route(request.path)?; // 1002
         outcome.interface = Some(interface);
         method_allowed(interface, request.method)?; // 1003
         let params = system_params(request.headers)?; // 1004 (R-HDR-1)
-        let (enterprise_index, enterprise) = self.tenants.enterprise(&params.app_id).ok_or(StatusCode::PartnerError)?; // 1008
-        if !enterprise.enabled {
-            return Err(StatusCode::PartnerAuthDisable); // 1009
-        }
-        if !enterprise.allows_ip(request.peer) {
-            return Err(StatusCode::IpError); // 1005 (R-IP-1)
-        }
-        let binding = self.binding_permits(enterprise_index, &params.biz_id, interface)?; // 1010 (R-ENT-1)
+        let caller = match environment {
+            // 1008, 1009, 1005 (R-IP-1), 1010 (R-ENT-1)
+            Environment::Production => self.production_caller(&params, interface, request.peer)?,
+            // the same, then 4002, 4003 (SPEC §8)
+            Environment::Test { code } => self.test_caller(&params, interface, request.peer, code)?,
+        };
         let timestamps_ms = self.timestamps_fresh(&params.timestamps, now_ms)?; // 1011 (R-HDR-2), 1007 (R-TS-1)
-        let admitted = Admitted { interface, enterprise, binding, timestamps_ms };
+        let admitted = Admitted { interface, caller, timestamps_ms };
         self.within_quota(&admitted, now_ms)?; // 1006 (R-RL-1/2)
         let body = request.body.map_err(|_| StatusCode::SysError)?; // 1001: body too large or cut short
         let query = query_params(request.query);
-        signature_valid(&admitted, &params, &query, body)?; // 1011 (R-SIG-1/2/3)
+        signature_valid(admitted.key(), &params, &query, body)?; // 1011 (R-SIG-1/2/3)
         let plaintext = match interface {
             Interface::Query => Plaintext::Query(query_ai(&query)?), // 1012
             Interface::Check | Interface::Loginout => {
-                let bytes = open_envelope(enterprise, body)?; // 1001, 1011 (R-ENC-1)
+                let bytes = open_envelope(admitted.key(), body)?; // 1001, 1011 (R-ENC-1)
                 let parsed = self.parse_plaintext(interface, &bytes); // 1001, 1012
                 outcome.plaintext = Some(bytes);
                 parsed?
             }
         };
-        match plaintext {
-            Plaintext::Check(check) => self.check(&admitted, &params.biz_id, check, now_ms).map(Reply::Auth),
-            Plaintext::Query(ai) => self.query(&params.biz_id, &ai, now_ms).map(Reply::Auth),
-            Plaintext::Loginout(records) => self.loginout(&admitted, &records),
+        match admitted.caller {
+            Caller::Production { binding, .. } => match plaintext {
+                Plaintext::Check(check) => self.check(binding, &params.biz_id, check, now_ms).map(Reply::Auth),
+                Plaintext::Query(ai) => self.query(&params.biz_id, &ai, now_ms).map(Reply::Auth),
+                Plaintext::Loginout(records) => self.loginout(admitted.timestamps_ms, &records),
+            },
+            Caller::Test { account, case, .. } => {
+                self.test_answer(account, case, plaintext, admitted.timestamps_ms, now_ms)
+            }
         }
+    }
+
+    /// A production caller: appId known and allowed on production (1008), enabled (1009), IP (1005), binding (1010).
+    fn production_caller(
+        &self,
+        params: &SystemParams<'_>,
+        interface: Interface,
+        peer: IpAddr,
+    ) -> Result<Caller<'_>, StatusCode> {
+        // Unknown appId, test credentials on production included.
+        let (index, enterprise) = self.tenants.enterprise(&params.app_id).ok_or(StatusCode::PartnerError)?;
+        if self.config.rules.require_test_pass && !self.test_system.production_unlocked(index) {
+            return Err(StatusCode::PartnerError); // production before the 8 test cases (V2.1 FAQ 4, FAQ 24)
+        }
+        if !enterprise.enabled {
+            return Err(StatusCode::PartnerAuthDisable);
+        }
+        if !enterprise.allows_ip(peer) {
+            return Err(StatusCode::IpError);
+        }
+        let binding = self.binding_permits(index, &params.biz_id, interface)?;
+        Ok(Caller::Production { enterprise, binding })
+    }
+
+    /// A test-system caller: the same gates against the test account, then the test code (4002, 4003).
+    fn test_caller(
+        &self,
+        params: &SystemParams<'_>,
+        interface: Interface,
+        peer: IpAddr,
+        code: &str,
+    ) -> Result<Caller<'_>, StatusCode> {
+        // Unknown appId, production credentials on the test system included.
+        let (account, test) = self.test_system.account(&params.app_id).ok_or(StatusCode::PartnerError)?;
+        if !test.enterprise.enabled {
+            return Err(StatusCode::PartnerAuthDisable);
+        }
+        if !test.enterprise.allows_ip(peer) {
+            return Err(StatusCode::IpError); // the test system's own whitelist
+        }
+        if *params.biz_id != *test.biz_id {
+            return Err(StatusCode::AuthError); // a production bizId on the test system
+        }
+        let case = self.test_system.case_for(account, code, interface)?;
+        Ok(Caller::Test { account, enterprise: &test.enterprise, case })
+    }
+
+    /// The test system's answers (SPEC §8), and the case progress they make.
+    fn test_answer(
+        &self,
+        account: usize,
+        case: usize,
+        plaintext: Plaintext,
+        timestamps_ms: u64,
+        now_ms: u64,
+    ) -> Result<Reply, StatusCode> {
+        let reply = match plaintext {
+            Plaintext::Check(check) => {
+                self.validate_person(&check, now_ms)?;
+                let result = self.test_system.check(&check);
+                self.test_system.record(account, case, &TestAnswer::Auth(&result));
+                Reply::Auth(result)
+            }
+            Plaintext::Query(ai) => {
+                let result = self.test_system.query(&ai)?;
+                self.test_system.record(account, case, &TestAnswer::Auth(&result));
+                Reply::Auth(result)
+            }
+            Plaintext::Loginout(records) => {
+                // Verified records must carry one of the test system's preset pis (3010 otherwise).
+                let rejected =
+                    behaviour::validate(&records, timestamps_ms, true, |pi| self.test_system.is_preset_pi(pi))?;
+                if !rejected.is_empty() {
+                    return Ok(Reply::LoginoutPartial(rejected));
+                }
+                self.test_system.record(account, case, &TestAnswer::LoginoutAccepted(&records));
+                Reply::LoginoutAccepted
+            }
+        };
+        Ok(reply)
     }
 
     fn binding_permits(
@@ -233,10 +351,12 @@ impl MockService {
     }
 
     fn within_quota(&self, admitted: &Admitted<'_>, now_ms: u64) -> Result<(), StatusCode> {
+        // The test system has no quota (our choice: its traffic is a handful of requests).
+        let Caller::Production { binding, .. } = admitted.caller else { return Ok(()) };
         let index = admitted.interface.index();
-        match admitted.binding.limits[index] {
+        match binding.limits[index] {
             None => Ok(()),
-            Some(limit) => self.quotas.admit(admitted.binding.id, index, limit, now_ms).map_err(|_| StatusCode::Busy),
+            Some(limit) => self.quotas.admit(binding.id, index, limit, now_ms).map_err(|_| StatusCode::Busy),
         }
     }
 
@@ -270,15 +390,12 @@ impl MockService {
     /// Real-name check (R-ID, R-NAME, R-CHK-1/2/3, R-PEND-1/2).
     fn check(
         &self,
-        admitted: &Admitted<'_>,
+        binding: &Binding,
         biz_id: &str,
         check: CheckRequest,
         now_ms: u64,
     ) -> Result<AuthResult, StatusCode> {
-        let born = idnum::validate(&check.id_num, clock::beijing_date(now_ms)).map_err(|_| StatusCode::IdNumIllegal)?;
-        if !name::is_valid(&check.name, self.config.rules.name_rule) {
-            return Err(StatusCode::NameIllegal);
-        }
+        let born = self.validate_person(&check, now_ms)?;
         let key = self.record_key(biz_id, &check.ai);
         if self.store.is_live(&key, now_ms) {
             return Err(StatusCode::AiInUse);
@@ -303,7 +420,7 @@ impl MockService {
             then_success,
             // R-ID passed, so the idNum packs; the pi is derived again when a query asks for it.
             id_num: idnum::pack(&check.id_num).ok_or(StatusCode::IdNumIllegal)?,
-            game: admitted.binding.game,
+            game: binding.game,
         };
         self.store.insert_pending(&key, now_ms, rules.live_record_cap, record)?;
         Ok(AuthResult { status: AuthStatus::Pending, pi: None })
@@ -333,20 +450,30 @@ impl MockService {
         Ok(self.success(&id_num, born))
     }
 
+    /// R-ID (2001) then R-NAME (2005); the birth date on success.
+    fn validate_person(&self, check: &CheckRequest, now_ms: u64) -> Result<chrono::NaiveDate, StatusCode> {
+        let born = idnum::validate(&check.id_num, clock::beijing_date(now_ms)).map_err(|_| StatusCode::IdNumIllegal)?;
+        if !name::is_valid(&check.name, self.config.rules.name_rule) {
+            return Err(StatusCode::NameIllegal);
+        }
+        Ok(born)
+    }
+
     /// Behaviour report (R-BEH-1, R-BEH-TIME, R-BEH-2).
-    fn loginout(
-        &self,
-        admitted: &Admitted<'_>,
-        records: &[nppa_protocol::messages::BehaviourRecord],
-    ) -> Result<Reply, StatusCode> {
+    fn loginout(&self, timestamps_ms: u64, records: &[BehaviourRecord]) -> Result<Reply, StatusCode> {
         let strict = self.config.rules.strict_pi;
-        let rejected = behaviour::validate(records, admitted.timestamps_ms, strict, |pi| self.issued_pis.contains(pi))?;
+        let rejected = behaviour::validate(records, timestamps_ms, strict, |pi| self.issued_pis.contains(pi))?;
         Ok(if rejected.is_empty() { Reply::LoginoutAccepted } else { Reply::LoginoutPartial(rejected) })
     }
 }
 
-fn route(path: &str) -> Result<Interface, StatusCode> {
-    Interface::from_production_path(path).ok_or(StatusCode::ResourceNotExist)
+/// The interface and environment of a path: production, or a test path with its code (1002 otherwise).
+fn route(path: &str) -> Result<(Interface, Environment<'_>), StatusCode> {
+    if let Some(interface) = Interface::from_production_path(path) {
+        return Ok((interface, Environment::Production));
+    }
+    let (interface, code) = Interface::from_test_path(path).ok_or(StatusCode::ResourceNotExist)?;
+    Ok((interface, Environment::Test { code }))
 }
 
 fn method_allowed(interface: Interface, method: &str) -> Result<(), StatusCode> {
@@ -385,7 +512,7 @@ fn query_ai(query: &[(Cow<'_, str>, Cow<'_, str>)]) -> Result<String, StatusCode
 
 /// R-SIG-1/2/3 and R-HDR-2: the sign over the system parameters, query parameters and raw body.
 fn signature_valid(
-    admitted: &Admitted<'_>,
+    key: &SecretKey,
     params: &SystemParams<'_>,
     query: &[(Cow<'_, str>, Cow<'_, str>)],
     body: &[u8],
@@ -396,7 +523,7 @@ fn signature_valid(
     let mut signed: Vec<(&str, &str)> =
         vec![("appId", &params.app_id), ("bizId", &params.biz_id), ("timestamps", &params.timestamps)];
     signed.extend(query.iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
-    if sign::verify(admitted.enterprise.key.as_hex(), &signed, body, &params.sign) {
+    if sign::verify(key.as_hex(), &signed, body, &params.sign) {
         Ok(())
     } else {
         Err(StatusCode::PartnerAuthError)
@@ -404,9 +531,9 @@ fn signature_valid(
 }
 
 /// R-ENC-1: `{"data":"…"}` (1001 when not), then AES-128-GCM (1011 when it does not decrypt).
-fn open_envelope(enterprise: &Enterprise, body: &[u8]) -> Result<Vec<u8>, StatusCode> {
+fn open_envelope(key: &SecretKey, body: &[u8]) -> Result<Vec<u8>, StatusCode> {
     let envelope = DataBody::parse(body).ok_or(StatusCode::SysError)?;
-    enterprise.key.open(&envelope.data).map_err(|_| StatusCode::PartnerAuthError)
+    key.open(&envelope.data).map_err(|_| StatusCode::PartnerAuthError)
 }
 
 /// Not JSON → 1001; JSON of the wrong shape → 1012.

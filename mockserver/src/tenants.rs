@@ -20,6 +20,11 @@ pub struct Enterprise {
 }
 
 impl Enterprise {
+    /// An enterprise with its parsed key and whitelist.
+    pub fn new(app_id: String, name: String, key: SecretKey, enabled: bool, whitelist: Vec<IpNet>) -> Enterprise {
+        Enterprise { app_id, name, key, enabled, whitelist }
+    }
+
     /// R-IP-1: is this peer on the enterprise's whitelist?
     pub fn allows_ip(&self, peer: IpAddr) -> bool {
         let peer = canonical_ip(peer);
@@ -102,13 +107,7 @@ impl Tenants {
                 whitelist.extend(parse_whitelist_entry(entry)?);
             }
             by_app_id.insert(e.app_id.clone(), enterprises.len());
-            enterprises.push(Enterprise {
-                app_id: e.app_id.clone(),
-                name: e.name.clone(),
-                key,
-                enabled: e.enabled,
-                whitelist,
-            });
+            enterprises.push(Enterprise::new(e.app_id.clone(), e.name.clone(), key, e.enabled, whitelist));
         }
         let profile = config.server.quota_profile;
         let quotas_on = config.server.quotas;

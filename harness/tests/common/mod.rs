@@ -39,6 +39,8 @@ pub fn test_config() -> Config {
         secret_key: OTHER_KEY.into(),
         enabled: true,
         ip_whitelist: vec!["127.0.0.0/8".into()],
+        test_passed: false,
+        test: None,
     });
     config.games.push(GameConfig {
         name: "Other game".into(),

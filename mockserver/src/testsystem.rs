@@ -1,0 +1,262 @@
+//! The official test system (接口测试, SPEC §8): test paths with test codes, separate credentials and
+//! whitelist, the preset data, the pass condition of each of the 8 cases, per-enterprise progress, and the
+//! unlocking of production.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use nppa_protocol::messages::{ct, AuthResult, AuthStatus, BehaviourRecord, CheckRequest};
+use nppa_protocol::{Interface, SecretKey, StatusCode};
+use serde_json::{json, Value};
+
+use crate::config::Config;
+use crate::identity::Presets;
+use crate::tenants::{parse_whitelist_entry, Enterprise};
+
+/// One of the 8 cases.
+#[derive(Debug, Clone, Copy)]
+pub struct Case {
+    pub name: &'static str,
+    pub interface: Interface,
+    pub passes_when: &'static str,
+}
+
+/// The 8 cases, in order (test system V1.2).
+pub const CASES: [Case; 8] = [
+    Case { name: "testcase01", interface: Interface::Check, passes_when: "check answers status 0 (认证成功)" },
+    Case { name: "testcase02", interface: Interface::Check, passes_when: "check answers status 1 (认证中)" },
+    Case { name: "testcase03", interface: Interface::Check, passes_when: "check answers status 2 (认证失败)" },
+    Case { name: "testcase04", interface: Interface::Query, passes_when: "query answers status 0" },
+    Case { name: "testcase05", interface: Interface::Query, passes_when: "query answers status 1" },
+    Case { name: "testcase06", interface: Interface::Query, passes_when: "query answers status 2" },
+    Case {
+        name: "testcase07",
+        interface: Interface::Loginout,
+        passes_when: "loginout accepted with a guest record (ct=2)",
+    },
+    Case {
+        name: "testcase08",
+        interface: Interface::Loginout,
+        passes_when: "loginout accepted with a verified record (ct=0) carrying a preset pi",
+    },
+];
+
+/// An enterprise's test-system account.
+#[derive(Debug)]
+pub struct TestAccount {
+    /// The test credentials, as an enterprise (its key and the test whitelist).
+    pub enterprise: Enterprise,
+    /// Index of the production enterprise it belongs to.
+    pub production: usize,
+    pub production_app_id: String,
+    pub biz_id: String,
+    pub codes: Vec<String>,
+    passed: [AtomicBool; 8],
+}
+
+impl TestAccount {
+    /// True when all 8 cases have passed.
+    pub fn all_passed(&self) -> bool {
+        self.passed.iter().all(|p| p.load(Ordering::Acquire))
+    }
+}
+
+/// The test system of this mock.
+#[derive(Debug)]
+pub struct TestSystem {
+    accounts: Vec<TestAccount>,
+    by_app_id: HashMap<String, usize>,
+    by_code: HashMap<String, (usize, usize)>,
+    /// Production enterprises that passed before this run (`test_passed = true`).
+    passed_before: Vec<bool>,
+    /// Which account each production enterprise has.
+    account_of: Vec<Option<usize>>,
+    check_success: HashMap<(String, String, String), String>,
+    check_pending: HashSet<(String, String, String)>,
+    query_answers: HashMap<String, AuthResult>,
+    preset_pis: HashSet<String>,
+}
+
+impl TestSystem {
+    /// Builds the test system from a validated configuration.
+    pub fn from_config(config: &Config) -> Result<TestSystem, String> {
+        let presets = Presets::embedded();
+        let mut accounts = Vec::new();
+        let mut by_app_id = HashMap::new();
+        let mut by_code = HashMap::new();
+        let mut account_of = vec![None; config.enterprises.len()];
+        for (production, e) in config.enterprises.iter().enumerate() {
+            let Some(test) = &e.test else { continue };
+            let key = SecretKey::from_hex(&test.secret_key).map_err(|err| format!("{}: {err}", test.app_id))?;
+            let mut whitelist = Vec::new();
+            for entry in &test.ip_whitelist {
+                whitelist.extend(parse_whitelist_entry(entry)?);
+            }
+            let index = accounts.len();
+            by_app_id.insert(test.app_id.clone(), index);
+            for (case, code) in test.codes.iter().enumerate() {
+                by_code.insert(code.clone(), (index, case));
+            }
+            account_of[production] = Some(index);
+            accounts.push(TestAccount {
+                enterprise: Enterprise::new(
+                    test.app_id.clone(),
+                    format!("{} (test)", e.name),
+                    key,
+                    e.enabled,
+                    whitelist,
+                ),
+                production,
+                production_app_id: e.app_id.clone(),
+                biz_id: test.biz_id.clone(),
+                codes: test.codes.clone(),
+                passed: Default::default(),
+            });
+        }
+        let triple = |p: &crate::identity::PresetPerson| (p.ai.clone(), p.name.clone(), p.id_num.clone());
+        let check_success =
+            presets.check_success.iter().zip(&presets.loginout_pi).map(|(p, pi)| (triple(p), pi.clone())).collect();
+        let check_pending = presets.check_pending.iter().map(triple).collect();
+        let mut query_answers = HashMap::new();
+        for (ai, pi) in presets.query_success_ai.iter().zip(&presets.loginout_pi) {
+            query_answers.insert(ai.clone(), AuthResult { status: AuthStatus::Success, pi: Some(pi.clone()) });
+        }
+        for ai in &presets.query_pending_ai {
+            query_answers.insert(ai.clone(), AuthResult { status: AuthStatus::Pending, pi: None });
+        }
+        for ai in &presets.query_failure_ai {
+            query_answers.insert(ai.clone(), AuthResult { status: AuthStatus::Failure, pi: None });
+        }
+        Ok(TestSystem {
+            accounts,
+            by_app_id,
+            by_code,
+            passed_before: config.enterprises.iter().map(|e| e.test_passed).collect(),
+            account_of,
+            check_success,
+            check_pending,
+            query_answers,
+            preset_pis: presets.loginout_pi.into_iter().collect(),
+        })
+    }
+
+    /// The account with this test appId.
+    pub fn account(&self, app_id: &str) -> Option<(usize, &TestAccount)> {
+        let index = *self.by_app_id.get(app_id)?;
+        Some((index, &self.accounts[index]))
+    }
+
+    /// The case a code stands for: 4002 when the code is unknown (or another enterprise's), 4003 when it is
+    /// a code of another interface.
+    pub fn case_for(&self, account: usize, code: &str, interface: Interface) -> Result<usize, StatusCode> {
+        match self.by_code.get(code) {
+            Some(&(owner, case)) if owner == account => {
+                if CASES[case].interface == interface {
+                    Ok(case)
+                } else {
+                    Err(StatusCode::TestParamInvalid)
+                }
+            }
+            _ => Err(StatusCode::TestTaskNotExist),
+        }
+    }
+
+    /// SPEC §8: production is open for this enterprise (passed before, or all 8 cases passed in this run).
+    pub fn production_unlocked(&self, production: usize) -> bool {
+        self.passed_before.get(production).copied().unwrap_or(false)
+            || self.account_of.get(production).copied().flatten().is_some_and(|a| self.accounts[a].all_passed())
+    }
+
+    /// The test system's answer to a valid check: presets by (ai, name, idNum), "any other data" fails.
+    pub fn check(&self, request: &CheckRequest) -> AuthResult {
+        let key = (request.ai.clone(), request.name.clone(), request.id_num.clone());
+        if let Some(pi) = self.check_success.get(&key) {
+            return AuthResult { status: AuthStatus::Success, pi: Some(pi.clone()) };
+        }
+        if self.check_pending.contains(&key) {
+            return AuthResult { status: AuthStatus::Pending, pi: None };
+        }
+        AuthResult { status: AuthStatus::Failure, pi: None }
+    }
+
+    /// The test system's answer to a query: by preset ai; any other ai has no record (2003, our choice).
+    pub fn query(&self, ai: &str) -> Result<AuthResult, StatusCode> {
+        self.query_answers.get(ai).cloned().ok_or(StatusCode::NoAuthRecord)
+    }
+
+    /// Is this pi one of the test system's presets? (ct=0 records must carry one: 3010 otherwise.)
+    pub fn is_preset_pi(&self, pi: &str) -> bool {
+        self.preset_pis.contains(pi)
+    }
+
+    /// Marks a case passed when the answer meets its condition.
+    pub fn record(&self, account: usize, case: usize, answer: &TestAnswer<'_>) {
+        let passed = match (case, answer) {
+            (0..=5, TestAnswer::Auth(result)) => u8::from(result.status) as usize == case % 3,
+            (6, TestAnswer::LoginoutAccepted(records)) => records.iter().any(|r| r.ct == ct::GUEST),
+            (7, TestAnswer::LoginoutAccepted(records)) => records.iter().any(|r| r.ct == ct::VERIFIED),
+            _ => false,
+        };
+        if passed {
+            if let Some(account) = self.accounts.get(account) {
+                account.passed[case].store(true, Ordering::Release);
+            }
+        }
+    }
+
+    /// Forgets every case's progress.
+    pub fn reset(&self) {
+        for account in &self.accounts {
+            for case in &account.passed {
+                case.store(false, Ordering::Release);
+            }
+        }
+    }
+
+    /// All accounts.
+    pub fn accounts(&self) -> &[TestAccount] {
+        &self.accounts
+    }
+
+    /// `GET /__admin/testsystem`: credentials, codes and each case's state.
+    pub fn state(&self) -> Value {
+        let accounts: Vec<Value> = self
+            .accounts
+            .iter()
+            .map(|a| {
+                let cases: Vec<Value> = CASES
+                    .iter()
+                    .zip(&a.codes)
+                    .zip(&a.passed)
+                    .map(|((case, code), passed)| {
+                        json!({
+                            "case": case.name,
+                            "interface": case.interface.name(),
+                            "path": format!("{}{code}", case.interface.test_path_prefix()),
+                            "code": code,
+                            "passes_when": case.passes_when,
+                            "passed": passed.load(Ordering::Acquire),
+                        })
+                    })
+                    .collect();
+                json!({
+                    "enterprise": a.production_app_id,
+                    "app_id": a.enterprise.app_id,
+                    "secret_key": a.enterprise.key.as_hex(),
+                    "biz_id": a.biz_id,
+                    "cases": cases,
+                    "all_passed": a.all_passed(),
+                    "production_unlocked": self.production_unlocked(a.production),
+                })
+            })
+            .collect();
+        json!({ "accounts": accounts })
+    }
+}
+
+/// What the test system answered, for [`TestSystem::record`].
+#[derive(Debug)]
+pub enum TestAnswer<'a> {
+    Auth(&'a AuthResult),
+    LoginoutAccepted(&'a [BehaviourRecord]),
+}
