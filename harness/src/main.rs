@@ -38,6 +38,9 @@ enum Command {
         /// TOML configuration (see config/default.toml); without it the embedded default is served.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Append every request to this JSONL file (the journal; see README, "Admin API").
+        #[arg(long)]
+        journal: Option<PathBuf>,
         /// Print the embedded default configuration and exit.
         #[arg(long)]
         print_config: bool,
@@ -65,7 +68,9 @@ fn main() -> ExitCode {
                 print!("{}", nppa_mockserver::config::DEFAULT_TOML);
                 Ok(0)
             }
-            Command::Mock { listen, config, .. } => mock_cmd::run(config.as_deref(), listen).await.map(|()| 0),
+            Command::Mock { listen, config, journal, .. } => {
+                mock_cmd::run(config.as_deref(), journal, listen).await.map(|()| 0)
+            }
             Command::Client(args) => client_cmd::run(args).await,
         }
     });

@@ -2,7 +2,7 @@
 
 use std::io::Write as _;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use nppa_mockserver::clock;
@@ -82,8 +82,11 @@ pub fn banner(server: &RunningServer, config_origin: &str) -> String {
 }
 
 /// Serves until Ctrl-C or SIGTERM, then shuts down cleanly.
-pub async fn run(config_path: Option<&Path>, listen: SocketAddr) -> anyhow::Result<()> {
-    let config = load_config(config_path)?;
+pub async fn run(config_path: Option<&Path>, journal: Option<PathBuf>, listen: SocketAddr) -> anyhow::Result<()> {
+    let mut config = load_config(config_path)?;
+    if journal.is_some() {
+        config.journal.file = journal;
+    }
     let origin = config_path.map_or_else(|| "embedded default configuration".to_owned(), |p| p.display().to_string());
     let server = start(config, listen).await?;
     // A closed stdout (`nppa mock | head`) must not stop the server: write errors are ignored.

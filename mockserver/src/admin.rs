@@ -6,28 +6,41 @@
 //!   the clock keeps ticking from the new value unless frozen
 //! - `POST /__admin/reset`  drops all protocol state
 //! - `GET  /__admin/stats`  live records, quota blocks
+//! - `GET  /__admin/journal?interface=&errcode=&since=&after_id=&limit=`, `DELETE /__admin/journal`,
+//!   `GET /__admin/journal/stream` (JSONL, or SSE with `Accept: text/event-stream`)
 //! - `GET  /__admin/testsystem`  test credentials, codes and each case's state; `POST /__admin/testsystem/reset`
 
 use std::net::IpAddr;
 
+use std::sync::Arc;
+
 use serde::Deserialize;
 use serde_json::json;
+use tokio::sync::broadcast;
 
 use crate::clock;
+use crate::journal::{JournalEntry, JournalQuery};
 use crate::service::MockService;
 
 /// Path prefix of every admin route.
 pub const PREFIX: &str = "/__admin/";
 
-/// An admin answer: HTTP status and JSON body.
+/// An admin answer: HTTP status and JSON body, or a live journal stream.
 #[derive(Debug)]
-pub struct AdminAnswer {
-    pub status: u16,
-    pub body: Vec<u8>,
+pub enum AdminAnswer {
+    Json {
+        status: u16,
+        body: Vec<u8>,
+    },
+    /// `GET /__admin/journal/stream`: one JSON entry per line (or per SSE event) as requests arrive.
+    Stream {
+        entries: broadcast::Receiver<Arc<JournalEntry>>,
+        sse: bool,
+    },
 }
 
 fn answer(status: u16, value: serde_json::Value) -> AdminAnswer {
-    AdminAnswer { status, body: value.to_string().into_bytes() }
+    AdminAnswer::Json { status, body: value.to_string().into_bytes() }
 }
 
 fn error(status: u16, message: impl Into<String>) -> AdminAnswer {
@@ -42,8 +55,16 @@ struct ClockChange {
     freeze: Option<bool>,
 }
 
-/// Answers an admin request.
-pub fn handle(service: &MockService, peer: IpAddr, method: &str, path: &str, body: &[u8]) -> AdminAnswer {
+/// Answers an admin request. `query` is the URL query string; `accept` the Accept header.
+pub fn handle(
+    service: &MockService,
+    peer: IpAddr,
+    method: &str,
+    path: &str,
+    query: Option<&str>,
+    accept: &str,
+    body: &[u8],
+) -> AdminAnswer {
     let peer = crate::tenants::canonical_ip(peer);
     if !peer.is_loopback() && !service.config().server.admin_remote {
         return error(403, "the admin API answers loopback peers only (set server.admin_remote = true to open it)");
@@ -60,6 +81,15 @@ pub fn handle(service: &MockService, peer: IpAddr, method: &str, path: &str, bod
             service.test_system().reset();
             answer(200, service.test_system().state())
         }
+        ("GET", "/__admin/journal") => journal(service, query),
+        ("DELETE", "/__admin/journal") => {
+            service.journal().clear();
+            answer(200, json!({ "cleared": true, "stats": service.journal().stats() }))
+        }
+        ("GET", "/__admin/journal/stream") => {
+            let sse = accept.contains("text/event-stream") || query.is_some_and(|q| q.contains("format=sse"));
+            AdminAnswer::Stream { entries: service.journal().subscribe(), sse }
+        }
         ("GET", "/__admin/stats") => answer(
             200,
             json!({
@@ -74,10 +104,24 @@ pub fn handle(service: &MockService, peer: IpAddr, method: &str, path: &str, bod
             | "/__admin/reset"
             | "/__admin/stats"
             | "/__admin/testsystem"
-            | "/__admin/testsystem/reset",
+            | "/__admin/testsystem/reset"
+            | "/__admin/journal"
+            | "/__admin/journal/stream",
         ) => error(405, format!("{method} is not allowed on {path}")),
         _ => error(404, format!("no admin route {path}; see README.md, section \"Admin API\"")),
     }
+}
+
+fn journal(service: &MockService, query: Option<&str>) -> AdminAnswer {
+    let filter: JournalQuery = match serde_urlencoded::from_str(query.unwrap_or("")) {
+        Ok(filter) => filter,
+        Err(e) => {
+            return error(400, format!("journal filters are interface, errcode, since (mock ms), after_id, limit: {e}"))
+        }
+    };
+    let entries = service.journal().query(&filter);
+    let entries: Vec<&JournalEntry> = entries.iter().map(|e| &**e).collect();
+    answer(200, json!({ "entries": entries, "stats": service.journal().stats() }))
 }
 
 fn clock_state(service: &MockService) -> AdminAnswer {

@@ -23,6 +23,8 @@ pub struct Config {
     pub clock: ClockSection,
     #[serde(default)]
     pub identities: IdentitiesSection,
+    #[serde(default)]
+    pub journal: JournalSection,
     #[serde(default, rename = "enterprise")]
     pub enterprises: Vec<EnterpriseConfig>,
     #[serde(default, rename = "game")]
@@ -116,6 +118,23 @@ impl Default for RulesSection {
             strict_pi: false,
             require_test_pass: false,
         }
+    }
+}
+
+/// `[journal]`: the request journal.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JournalSection {
+    pub enabled: bool,
+    /// Entries kept in memory; older ones make room (counted as evicted).
+    pub capacity: usize,
+    /// Also append every entry to this JSONL file.
+    pub file: Option<PathBuf>,
+}
+
+impl Default for JournalSection {
+    fn default() -> Self {
+        JournalSection { enabled: true, capacity: 50_000, file: None }
     }
 }
 
@@ -280,9 +299,11 @@ impl Config {
     pub fn from_toml(text: &str, origin: &str, base_dir: Option<&Path>) -> Result<Config, ConfigError> {
         let mut config: Config =
             toml::from_str(text).map_err(|e| ConfigError::Syntax { path: origin.to_owned(), reason: e.to_string() })?;
-        if let (Some(dir), Some(file)) = (base_dir, config.identities.fixtures_file.as_mut()) {
-            if file.is_relative() {
-                *file = dir.join(&*file);
+        if let Some(dir) = base_dir {
+            for file in [config.identities.fixtures_file.as_mut(), config.journal.file.as_mut()].into_iter().flatten() {
+                if file.is_relative() {
+                    *file = dir.join(&*file);
+                }
             }
         }
         config.validate()?;

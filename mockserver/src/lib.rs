@@ -12,6 +12,8 @@ pub mod behaviour;
 pub mod clock;
 pub mod config;
 pub mod identity;
+pub mod journal;
+pub mod metrics;
 pub mod quota;
 pub mod rules;
 pub mod server;

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use dashmap::DashMap;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, Limited, StreamBody};
 use hyper::body::Incoming as HyperBody;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -111,12 +112,17 @@ async fn serve(listener: TcpListener, service: Arc<MockService>, mut stopped: wa
                     continue;
                 };
                 let _ = stream.set_nodelay(true);
+                service.metrics().connections(1);
                 let io = TokioIo::new(IdleTimeout::new(stream, idle));
                 let service = Arc::clone(&service);
-                let handler = service_fn(move |request| answer(Arc::clone(&service), peer.ip(), request));
+                let handler = {
+                    let service = Arc::clone(&service);
+                    service_fn(move |request| answer(Arc::clone(&service), peer.ip(), request))
+                };
                 let connection = graceful.watch(http1::Builder::new().keep_alive(true).serve_connection(io, handler));
                 tokio::spawn(async move {
                     let _ = connection.await;
+                    service.metrics().connections(-1);
                     drop(permit);
                 });
             }
@@ -137,11 +143,14 @@ async fn sweep_every_second(service: Arc<MockService>) {
     }
 }
 
+type Body = BoxBody<Bytes, Infallible>;
+
 async fn answer(
     service: Arc<MockService>,
     peer: IpAddr,
     request: Request<HyperBody>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+) -> Result<Response<Body>, Infallible> {
+    let received = std::time::Instant::now();
     let (parts, body) = request.into_parts();
     let limit = service.config().server.max_body_bytes;
     let body: Result<Bytes, BodyError> = match Limited::new(body, limit).collect().await {
@@ -150,9 +159,18 @@ async fn answer(
         Err(_) => Err(BodyError::Incomplete),
     };
     let path = parts.uri.path();
+    if path == "/metrics" && parts.method == hyper::Method::GET {
+        let text = service.metrics().render();
+        return Ok(response(200, "application/openmetrics-text; version=1.0.0; charset=utf-8", text.into_bytes()));
+    }
     if path.starts_with(admin::PREFIX) {
-        let reply = admin::handle(&service, peer, parts.method.as_str(), path, body.as_deref().unwrap_or_default());
-        return Ok(json_response(reply.status, reply.body));
+        let accept = parts.headers.get(hyper::header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let body = body.as_deref().unwrap_or_default();
+        let reply = admin::handle(&service, peer, parts.method.as_str(), path, parts.uri.query(), accept, body);
+        return Ok(match reply {
+            admin::AdminAnswer::Json { status, body } => response(status, JSON, body),
+            admin::AdminAnswer::Stream { entries, sse } => journal_stream(service, entries, sse),
+        });
     }
     let incoming = Incoming {
         peer,
@@ -162,18 +180,66 @@ async fn answer(
         headers: &parts.headers,
         body: body.as_deref().map_err(|e| *e),
     };
-    let outcome = service.handle(&incoming);
+    let outcome = service.serve(&incoming, received);
     tracing::debug!(interface = ?outcome.interface, code = outcome.code.code(), "{} {}", parts.method, parts.uri);
     // SPEC §3 (choice): HTTP 200 for every protocol outcome; the errcode says what happened.
-    Ok(json_response(200, outcome.body))
+    Ok(response(200, JSON, outcome.body))
 }
 
-fn json_response(status: u16, body: Vec<u8>) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(body)));
+const JSON: &str = "application/json;charset=UTF-8";
+/// How often a quiet journal stream says it is alive.
+const STREAM_HEARTBEAT: Duration = Duration::from_secs(15);
+
+fn frame(sse: bool, json: &str) -> String {
+    if sse {
+        format!("data: {json}\n\n")
+    } else {
+        format!("{json}\n")
+    }
+}
+
+fn response(status: u16, content_type: &'static str, body: Vec<u8>) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::from(body)).boxed());
     *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::OK);
+    response.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static(content_type));
     response
-        .headers_mut()
-        .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json;charset=UTF-8"));
+}
+
+/// `GET /__admin/journal/stream`: entries as they are recorded, one JSON per line (or SSE events).
+/// A subscriber that falls behind gets a `{"lagged": N}` line in place of the N entries it missed.
+fn journal_stream(
+    service: Arc<MockService>,
+    entries: tokio::sync::broadcast::Receiver<Arc<crate::journal::JournalEntry>>,
+    sse: bool,
+) -> Response<Body> {
+    use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+    use tokio_stream::StreamExt as _;
+    enum Item {
+        Entry(Result<Arc<crate::journal::JournalEntry>, BroadcastStreamRecvError>),
+        Heartbeat,
+    }
+    let entries = tokio_stream::wrappers::BroadcastStream::new(entries).map(Item::Entry);
+    // Heartbeats keep a quiet stream from being closed as idle (R-CONN-1 applies to every connection).
+    let heartbeats = tokio_stream::wrappers::IntervalStream::new(tokio::time::interval_at(
+        tokio::time::Instant::now() + STREAM_HEARTBEAT,
+        STREAM_HEARTBEAT,
+    ))
+    .map(|_| Item::Heartbeat);
+    let lines = entries.merge(heartbeats).map(move |item| {
+        let framed = match item {
+            Item::Entry(Ok(entry)) => frame(sse, &serde_json::to_string(&*entry).unwrap_or_default()),
+            Item::Entry(Err(BroadcastStreamRecvError::Lagged(missed))) => {
+                service.journal().note_lagged(missed);
+                frame(sse, &format!("{{\"lagged\":{missed}}}"))
+            }
+            Item::Heartbeat if sse => ": heartbeat\n\n".to_owned(),
+            Item::Heartbeat => frame(false, &format!("{{\"heartbeat_ms\":{}}}", service.clock().now_ms())),
+        };
+        Ok::<_, Infallible>(hyper::body::Frame::data(Bytes::from(framed)))
+    });
+    let content_type = if sse { "text/event-stream" } else { "application/x-ndjson" };
+    let mut response = Response::new(BodyExt::boxed(StreamBody::new(lines)));
+    response.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static(content_type));
     response
 }
 

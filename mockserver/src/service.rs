@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use dashmap::DashSet;
 use hyper::HeaderMap;
@@ -18,6 +19,8 @@ use crate::behaviour;
 use crate::clock::{self, Clock};
 use crate::config::{AiNamespace, Config, TimestampsClock};
 use crate::identity::{IdentityBook, Verdict};
+use crate::journal::{Journal, JournalEntry};
+use crate::metrics::Metrics;
 use crate::quota::QuotaTable;
 use crate::store::{PendingRecord, RealNameStore};
 use crate::tenants::{Binding, Enterprise, Tenants};
@@ -52,6 +55,8 @@ pub struct Outcome {
     pub body: Vec<u8>,
     /// The decrypted plaintext, when the body decrypted.
     pub plaintext: Option<Vec<u8>>,
+    /// The signature check's result, when the pipeline got that far.
+    pub sign_ok: Option<bool>,
 }
 
 /// What a successful request answers.
@@ -112,8 +117,10 @@ pub struct MockService {
     tenants: Tenants,
     identities: IdentityBook,
     clock: Arc<Clock>,
-    store: RealNameStore,
-    quotas: QuotaTable,
+    store: Arc<RealNameStore>,
+    quotas: Arc<QuotaTable>,
+    journal: Arc<Journal>,
+    metrics: Metrics,
     issued_pis: DashSet<String>,
     test_system: TestSystem,
 }
@@ -134,8 +141,13 @@ impl MockService {
             Some(start) => Clock::starting_at(start),
             None => Clock::real(),
         };
-        let store = RealNameStore::new(tenants.game_count());
-        let quotas = QuotaTable::new(tenants.binding_count(), config.server.quota_block);
+        let store = Arc::new(RealNameStore::new(tenants.game_count()));
+        let quotas = Arc::new(QuotaTable::new(tenants.binding_count(), config.server.quota_block));
+        let journal_config = &config.journal;
+        let journal = Journal::new(journal_config.enabled, journal_config.capacity, journal_config.file.as_deref())
+            .map_err(|e| format!("journal.file: {e}"))?;
+        let journal = Arc::new(journal);
+        let metrics = Metrics::new(Arc::clone(&store), Arc::clone(&quotas), Arc::clone(&journal));
         let test_system = TestSystem::from_config(&config)?;
         Ok(MockService {
             config: Arc::new(config),
@@ -144,6 +156,8 @@ impl MockService {
             clock: Arc::new(clock),
             store,
             quotas,
+            journal,
+            metrics,
             issued_pis: DashSet::new(),
             test_system,
         })
@@ -179,19 +193,43 @@ impl MockService {
         &self.quotas
     }
 
-    /// Drops all protocol state: records, quota counts and blocks, issued pis, test-case progress.
+    /// Drops all state: records, quota counts and blocks, issued pis, test-case progress, the journal's ring.
     /// The clock is left as it is.
     pub fn reset(&self) {
         self.store.clear();
         self.quotas.clear();
         self.issued_pis.clear();
         self.test_system.reset();
+        self.journal.clear();
     }
 
-    /// Answers one request.
+    /// The request journal.
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    /// The metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Answers one request and records it in the journal and the metrics; `received` is when its head arrived.
+    pub fn serve(&self, request: &Incoming<'_>, received: Instant) -> Outcome {
+        let outcome = self.handle(request);
+        let latency = received.elapsed();
+        let interface = outcome.interface.map_or("unknown", Interface::name);
+        self.metrics.observe(interface, outcome.code.code(), latency.as_secs_f64());
+        if self.journal.enabled() {
+            self.journal.record(journal_entry(self.journal.next_id(), self.clock.now_ms(), request, &outcome, latency));
+        }
+        outcome
+    }
+
+    /// Answers one request (no journal, no metrics: the pipeline alone).
     pub fn handle(&self, request: &Incoming<'_>) -> Outcome {
         let now_ms = self.clock.now_ms();
-        let mut outcome = Outcome { interface: None, code: StatusCode::Ok, body: Vec::new(), plaintext: None };
+        let mut outcome =
+            Outcome { interface: None, code: StatusCode::Ok, body: Vec::new(), plaintext: None, sign_ok: None };
         let reply = self.pipeline(request, now_ms, &mut outcome);
         let (code, body) = match reply {
             Ok(reply) => render(reply),
@@ -219,7 +257,9 @@ impl MockService {
         self.within_quota(&admitted, now_ms)?; // 1006 (R-RL-1/2)
         let body = request.body.map_err(|_| StatusCode::SysError)?; // 1001: body too large or cut short
         let query = query_params(request.query);
-        signature_valid(admitted.key(), &params, &query, body)?; // 1011 (R-SIG-1/2/3)
+        let signature = signature_valid(admitted.key(), &params, &query, body);
+        outcome.sign_ok = Some(signature.is_ok());
+        signature?; // 1011 (R-SIG-1/2/3)
         let plaintext = match interface {
             Interface::Query => Plaintext::Query(query_ai(&query)?), // 1012
             Interface::Check | Interface::Loginout => {
@@ -468,6 +508,37 @@ impl MockService {
 }
 
 /// The interface and environment of a path: production, or a test path with its code (1002 otherwise).
+/// The journal's record of one exchange.
+fn journal_entry(id: u64, time_ms: u64, request: &Incoming<'_>, outcome: &Outcome, latency: Duration) -> JournalEntry {
+    let headers = request
+        .headers
+        .iter()
+        .map(|(name, value)| (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
+        .collect();
+    let mut entry = JournalEntry {
+        id,
+        time_ms,
+        peer: request.peer.to_string(),
+        method: request.method.to_owned(),
+        path: request.path.to_owned(),
+        query: request.query.map(str::to_owned),
+        headers,
+        body: None,
+        body_base64: None,
+        plaintext: outcome.plaintext.as_ref().map(|p| String::from_utf8_lossy(p).into_owned()),
+        interface: outcome.interface,
+        sign_ok: outcome.sign_ok,
+        http_status: 200,
+        errcode: outcome.code.code(),
+        answer: String::from_utf8_lossy(&outcome.body).into_owned(),
+        latency_us: latency.as_micros() as u64,
+    };
+    if let Ok(body) = request.body {
+        entry.set_body(body);
+    }
+    entry
+}
+
 fn route(path: &str) -> Result<(Interface, Environment<'_>), StatusCode> {
     if let Some(interface) = Interface::from_production_path(path) {
         return Ok((interface, Environment::Production));

@@ -1,0 +1,227 @@
+//! The request journal: every request with its bytes, decrypted plaintext, sign check and answer.
+//! A bounded in-memory ring (the oldest entries make room, counted), an optional JSONL file written by its own
+//! thread (entries it cannot keep up with are counted, never silently lost), and a live stream.
+
+use std::collections::VecDeque;
+use std::io::Write as _;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+
+use base64::Engine as _;
+use nppa_protocol::Interface;
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+
+/// One request and its answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JournalEntry {
+    /// Increasing from 1 for the life of the server.
+    pub id: u64,
+    /// Mock-clock time the request was answered (Unix ms).
+    pub time_ms: u64,
+    pub peer: String,
+    pub method: String,
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    /// Header names as received (lower case with HTTP/1 servers) and values.
+    pub headers: Vec<(String, String)>,
+    /// The raw body when it is UTF-8 …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// … or its standard base64 when it is not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_base64: Option<String>,
+    /// The decrypted plaintext, when the body decrypted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plaintext: Option<String>,
+    /// The interface the path names, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface: Option<Interface>,
+    /// Outcome of the signature check; absent when an earlier gate answered first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_ok: Option<bool>,
+    pub http_status: u16,
+    pub errcode: u16,
+    /// The answer body as sent.
+    pub answer: String,
+    /// From the end of the request head to the answer, in microseconds.
+    pub latency_us: u64,
+}
+
+impl JournalEntry {
+    /// Stores a body as text when it is UTF-8, as base64 otherwise.
+    pub fn set_body(&mut self, body: &[u8]) {
+        match std::str::from_utf8(body) {
+            Ok(text) => self.body = Some(text.to_owned()),
+            Err(_) => self.body_base64 = Some(base64::engine::general_purpose::STANDARD.encode(body)),
+        }
+    }
+}
+
+/// Counts that say what the journal could not keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalStats {
+    /// Entries recorded since start.
+    pub recorded: u64,
+    /// Entries in the ring now.
+    pub in_ring: u64,
+    /// Entries pushed out of the ring by newer ones (read the JSONL file or the stream to keep everything).
+    pub evicted: u64,
+    /// Entries the JSONL writer could not take (queue full) or failed to write.
+    pub file_dropped: u64,
+    /// Entries a slow stream subscriber missed.
+    pub stream_lagged: u64,
+}
+
+/// Filters of `GET /__admin/journal`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JournalQuery {
+    pub interface: Option<Interface>,
+    pub errcode: Option<u16>,
+    /// Entries at or after this mock-clock time (Unix ms).
+    pub since: Option<u64>,
+    /// Entries with a larger id (to page through, or to poll for new ones).
+    pub after_id: Option<u64>,
+    /// At most this many, the oldest first (default 1000).
+    pub limit: Option<usize>,
+}
+
+/// The journal.
+#[derive(Debug)]
+pub struct Journal {
+    enabled: bool,
+    capacity: usize,
+    ring: Mutex<VecDeque<Arc<JournalEntry>>>,
+    next_id: AtomicU64,
+    evicted: AtomicU64,
+    file_dropped: Arc<AtomicU64>,
+    stream_lagged: AtomicU64,
+    stream: broadcast::Sender<Arc<JournalEntry>>,
+    file: Option<SyncSender<Arc<JournalEntry>>>,
+}
+
+/// How many entries may wait for the JSONL writer before new ones are counted as dropped.
+const FILE_QUEUE: usize = 65_536;
+/// How many entries a stream subscriber may fall behind before it misses some.
+const STREAM_QUEUE: usize = 16_384;
+
+impl Journal {
+    /// A journal keeping `capacity` entries in memory, and every entry in `file` (JSONL) when given.
+    pub fn new(enabled: bool, capacity: usize, file: Option<&Path>) -> std::io::Result<Journal> {
+        let file_dropped = Arc::new(AtomicU64::new(0));
+        let file = match file.filter(|_| enabled) {
+            Some(path) => Some(spawn_writer(path, Arc::clone(&file_dropped))?),
+            None => None,
+        };
+        Ok(Journal {
+            enabled,
+            capacity: capacity.max(1),
+            ring: Mutex::new(VecDeque::new()),
+            next_id: AtomicU64::new(1),
+            evicted: AtomicU64::new(0),
+            file_dropped,
+            stream_lagged: AtomicU64::new(0),
+            stream: broadcast::channel(STREAM_QUEUE).0,
+            file,
+        })
+    }
+
+    /// True when requests are recorded.
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// The id the next entry will get.
+    pub fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Records an entry (its id from [`Journal::next_id`]).
+    pub fn record(&self, entry: JournalEntry) {
+        let entry = Arc::new(entry);
+        if let Some(file) = &self.file {
+            if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = file.try_send(Arc::clone(&entry)) {
+                self.file_dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        if self.stream.receiver_count() > 0 {
+            let _ = self.stream.send(Arc::clone(&entry));
+        }
+        let mut ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
+        if ring.len() >= self.capacity {
+            ring.pop_front();
+            self.evicted.fetch_add(1, Ordering::Relaxed);
+        }
+        ring.push_back(entry);
+    }
+
+    /// Entries matching the filters, oldest first.
+    pub fn query(&self, filter: &JournalQuery) -> Vec<Arc<JournalEntry>> {
+        let limit = filter.limit.unwrap_or(1000);
+        let ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
+        ring.iter()
+            .filter(|e| filter.after_id.is_none_or(|id| e.id > id))
+            .filter(|e| filter.since.is_none_or(|t| e.time_ms >= t))
+            .filter(|e| filter.interface.is_none_or(|i| e.interface == Some(i)))
+            .filter(|e| filter.errcode.is_none_or(|c| e.errcode == c))
+            .take(limit)
+            .cloned()
+            .collect()
+    }
+
+    /// Empties the ring (ids keep increasing).
+    pub fn clear(&self) {
+        self.ring.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    /// A live feed of new entries.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<JournalEntry>> {
+        self.stream.subscribe()
+    }
+
+    /// Counts a subscriber's missed entries.
+    pub fn note_lagged(&self, missed: u64) {
+        self.stream_lagged.fetch_add(missed, Ordering::Relaxed);
+    }
+
+    /// What was recorded and what could not be kept.
+    pub fn stats(&self) -> JournalStats {
+        let in_ring = self.ring.lock().unwrap_or_else(|p| p.into_inner()).len() as u64;
+        JournalStats {
+            recorded: self.next_id.load(Ordering::Relaxed) - 1,
+            in_ring,
+            evicted: self.evicted.load(Ordering::Relaxed),
+            file_dropped: self.file_dropped.load(Ordering::Relaxed),
+            stream_lagged: self.stream_lagged.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// The JSONL writer: its own thread, so that file I/O never blocks the runtime.
+fn spawn_writer(path: &Path, dropped: Arc<AtomicU64>) -> std::io::Result<SyncSender<Arc<JournalEntry>>> {
+    let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+    let (sender, receiver) = sync_channel::<Arc<JournalEntry>>(FILE_QUEUE);
+    std::thread::Builder::new().name("nppa-journal".into()).spawn(move || {
+        let mut out = std::io::BufWriter::new(file);
+        let write = |out: &mut std::io::BufWriter<std::fs::File>, entry: &JournalEntry| {
+            serde_json::to_writer(&mut *out, entry).is_ok() && out.write_all(b"\n").is_ok()
+        };
+        while let Ok(entry) = receiver.recv() {
+            // Write what is queued, then flush, so that a reader of the file sees entries promptly.
+            let (mut batch, mut failed) = (1u64, u64::from(!write(&mut out, &entry)));
+            while let Ok(next) = receiver.try_recv() {
+                batch += 1;
+                failed += u64::from(!write(&mut out, &next));
+            }
+            if out.flush().is_err() {
+                failed = batch;
+            }
+            dropped.fetch_add(failed, Ordering::Relaxed);
+        }
+    })?;
+    Ok(sender)
+}

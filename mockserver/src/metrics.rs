@@ -1,0 +1,130 @@
+//! `GET /metrics` in Prometheus text format (prometheus-client): requests by interface and errcode, a latency
+//! histogram per interface, and, read at scrape time, live records, quota blocks, journal losses, connections.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+use crate::journal::Journal;
+use crate::quota::QuotaTable;
+use crate::store::RealNameStore;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    interface: &'static str,
+    errcode: u16,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct InterfaceLabel {
+    interface: &'static str,
+}
+
+/// The metrics of one server.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<InterfaceLabel, Histogram>,
+    open_connections: Arc<AtomicI64>,
+}
+
+/// Values that live elsewhere, read on each scrape.
+#[derive(Debug)]
+struct StateCollector {
+    store: Arc<RealNameStore>,
+    quotas: Arc<QuotaTable>,
+    journal: Arc<Journal>,
+    open_connections: Arc<AtomicI64>,
+}
+
+impl Collector for StateCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
+        let live = ConstGauge::new(self.store.live() as i64);
+        live.encode(encoder.encode_descriptor(
+            "nppa_live_records",
+            "Live real-name records (pending checks and results not yet deleted)",
+            None,
+            live.metric_type(),
+        )?)?;
+        let blocks = ConstCounter::new(self.quotas.blocks_started());
+        blocks.encode(encoder.encode_descriptor(
+            "nppa_quota_blocks",
+            "1006 blocks started (R-RL-2)",
+            None,
+            blocks.metric_type(),
+        )?)?;
+        let stats = self.journal.stats();
+        let lost = ConstCounter::new(stats.file_dropped + stats.stream_lagged);
+        lost.encode(encoder.encode_descriptor(
+            "nppa_journal_dropped",
+            "Journal entries the JSONL file or a stream subscriber could not take",
+            None,
+            lost.metric_type(),
+        )?)?;
+        let evicted = ConstCounter::new(stats.evicted);
+        evicted.encode(encoder.encode_descriptor(
+            "nppa_journal_evicted",
+            "Journal entries pushed out of the in-memory ring",
+            None,
+            evicted.metric_type(),
+        )?)?;
+        let open = ConstGauge::new(self.open_connections.load(Ordering::Relaxed));
+        open.encode(encoder.encode_descriptor(
+            "nppa_open_connections",
+            "Open client connections",
+            None,
+            open.metric_type(),
+        )?)?;
+        Ok(())
+    }
+}
+
+/// Latency buckets in seconds: 50 µs to 10 s.
+const BUCKETS: [f64; 16] =
+    [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 10.0];
+
+impl Metrics {
+    /// Metrics reading the given state at scrape time.
+    pub fn new(store: Arc<RealNameStore>, quotas: Arc<QuotaTable>, journal: Arc<Journal>) -> Metrics {
+        let mut registry = Registry::default();
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register("nppa_requests", "Protocol requests answered, by interface and errcode", requests.clone());
+        let latency = Family::<InterfaceLabel, Histogram>::new_with_constructor(|| Histogram::new(BUCKETS));
+        registry.register("nppa_request_duration_seconds", "Time to answer a protocol request", latency.clone());
+        let open_connections = Arc::new(AtomicI64::new(0));
+        registry.register_collector(Box::new(StateCollector {
+            store,
+            quotas,
+            journal,
+            open_connections: Arc::clone(&open_connections),
+        }));
+        Metrics { registry, requests, latency, open_connections }
+    }
+
+    /// Counts one answered request. `interface` is "unknown" for paths that name none.
+    pub fn observe(&self, interface: &'static str, errcode: u16, seconds: f64) {
+        self.requests.get_or_create(&RequestLabels { interface, errcode }).inc();
+        self.latency.get_or_create(&InterfaceLabel { interface }).observe(seconds);
+    }
+
+    /// A connection opened (+1) or closed (-1).
+    pub fn connections(&self, delta: i64) {
+        self.open_connections.fetch_add(delta, Ordering::Relaxed);
+    }
+
+    /// The text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}
