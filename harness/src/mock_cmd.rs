@@ -40,7 +40,7 @@ pub fn banner(server: &RunningServer, config_origin: &str) -> String {
             enterprise.name,
             if enterprise.enabled { "" } else { " (disabled)" },
             enterprise.app_id,
-            enterprise.key.as_hex()
+            enterprise.keys.current(now).map_or("(no valid key)", |k| k.as_hex())
         ));
     }
     for game in tenants.games() {
@@ -51,7 +51,7 @@ pub fn banner(server: &RunningServer, config_origin: &str) -> String {
             "\n  test system (for {})\n    appId     {}\n    secretKey {}\n    bizId     {}\n    codes     {}\n",
             account.production_app_id,
             account.enterprise.app_id,
-            account.enterprise.key.as_hex(),
+            account.enterprise.keys.current(now).map_or("(no valid key)", |k| k.as_hex()),
             account.biz_id,
             account.codes.join(" "),
         ));
@@ -72,7 +72,12 @@ pub fn banner(server: &RunningServer, config_origin: &str) -> String {
         let creds = if defaults {
             String::new()
         } else {
-            format!(" --app-id {} --biz-id {} --secret-key {}", enterprise.app_id, game.biz_id, enterprise.key.as_hex())
+            format!(
+                " --app-id {} --biz-id {} --secret-key {}",
+                enterprise.app_id,
+                game.biz_id,
+                enterprise.keys.current(now).map_or("(no valid key)", |k| k.as_hex())
+            )
         };
         out.push_str(&format!(
             "\nTry (from a checkout, `nppa` is `cargo run --release --`):\n  nppa client --base-url {base}{creds} -v check --ai 100000000000000001 --name 某一一 --id-num 110000190101010001\n  curl -s {base}/__admin/clock\n"

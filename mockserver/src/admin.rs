@@ -8,6 +8,8 @@
 //! - `GET  /__admin/stats`  live records, quota blocks
 //! - `GET  /__admin/journal?interface=&errcode=&since=&after_id=&limit=`, `DELETE /__admin/journal`,
 //!   `GET /__admin/journal/stream` (JSONL, or SSE with `Accept: text/event-stream`)
+//! - `GET  /__admin/enterprises`, `POST /__admin/enterprises/{appId}` (`enabled`, `ip_whitelist`),
+//!   `POST /__admin/enterprises/{appId}/keys` (`refresh`, `invalidate`, `add`): the portal's settings (R-IP-1, R-KEY-1)
 //! - `GET  /__admin/testsystem`  test credentials, codes and each case's state; `POST /__admin/testsystem/reset`
 
 use std::net::IpAddr;
@@ -20,6 +22,7 @@ use tokio::sync::broadcast;
 
 use crate::clock;
 use crate::journal::{JournalEntry, JournalQuery};
+use crate::keys::KeySpec;
 use crate::service::MockService;
 
 /// Path prefix of every admin route.
@@ -69,7 +72,11 @@ pub fn handle(
     if !peer.is_loopback() && !service.config().server.admin_remote {
         return error(403, "the admin API answers loopback peers only (set server.admin_remote = true to open it)");
     }
-    match (method, path.trim_end_matches('/')) {
+    let path = path.trim_end_matches('/');
+    if let Some(rest) = path.strip_prefix("/__admin/enterprises") {
+        return enterprises(service, method, rest, body);
+    }
+    match (method, path) {
         ("GET", "/__admin/clock") => clock_state(service),
         ("POST", "/__admin/clock") => change_clock(service, body),
         ("POST", "/__admin/reset") => {
@@ -110,6 +117,103 @@ pub fn handle(
         ) => error(405, format!("{method} is not allowed on {path}")),
         _ => error(404, format!("no admin route {path}; see README.md, section \"Admin API\"")),
     }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnterpriseChange {
+    enabled: Option<bool>,
+    ip_whitelist: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+enum KeyAction {
+    /// A manual refresh in the portal: a new key; older ones stay valid 3 days (R-KEY-1).
+    Refresh,
+    /// "Invalidate now".
+    Invalidate { secret_key: String },
+    /// A given key with its validity.
+    Add { secret_key: String, valid_from_ms: Option<u64>, valid_until_ms: Option<u64> },
+}
+
+/// `/__admin/enterprises…`: the portal's enterprise settings (R-IP-1, R-KEY-1), changed at run time.
+fn enterprises(service: &MockService, method: &str, rest: &str, body: &[u8]) -> AdminAnswer {
+    let now_ms = service.clock().now_ms();
+    let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    match (method, segments.as_slice()) {
+        ("GET", []) => answer(200, enterprise_list(service)),
+        ("POST", [app_id]) => {
+            let change: EnterpriseChange = match serde_json::from_slice(body) {
+                Ok(change) => change,
+                Err(e) => return error(400, format!("expected {{\"enabled\": bool, \"ip_whitelist\": [\"addr or CIDR\"]}}: {e}")),
+            };
+            let result = service.update_enterprise(app_id, |enterprise| {
+                if let Some(enabled) = change.enabled {
+                    enterprise.enabled = enabled;
+                }
+                match &change.ip_whitelist {
+                    Some(list) => enterprise.set_whitelist(list),
+                    None => Ok(()),
+                }
+            });
+            changed(service, app_id, result)
+        }
+        ("POST", [app_id, "keys"]) => {
+            let action: KeyAction = match serde_json::from_slice(body) {
+                Ok(action) => action,
+                Err(e) => return error(400, format!("expected {{\"action\": \"refresh\"}}, {{\"action\": \"invalidate\", \"secret_key\": …}} or {{\"action\": \"add\", \"secret_key\": …, \"valid_from_ms\": …, \"valid_until_ms\": …}}: {e}")),
+            };
+            let result = service.update_enterprise(app_id, |enterprise| match &action {
+                KeyAction::Refresh => {
+                    enterprise.keys.refresh(now_ms);
+                    Ok(())
+                }
+                KeyAction::Invalidate { secret_key } => {
+                    if enterprise.keys.invalidate(secret_key, now_ms) {
+                        Ok(())
+                    } else {
+                        Err(format!("{app_id} has no key {secret_key}"))
+                    }
+                }
+                KeyAction::Add { secret_key, valid_from_ms, valid_until_ms } => {
+                    let key = nppa_protocol::SecretKey::from_hex(secret_key).map_err(|e| e.to_string())?;
+                    let valid_from_ms = valid_from_ms.unwrap_or(now_ms);
+                    enterprise.keys.add(KeySpec { key, valid_from_ms, valid_until_ms: *valid_until_ms });
+                    Ok(())
+                }
+            });
+            changed(service, app_id, result)
+        }
+        _ => error(404, "enterprise routes: GET /__admin/enterprises, POST /__admin/enterprises/{appId}, POST /__admin/enterprises/{appId}/keys"),
+    }
+}
+
+fn changed(service: &MockService, app_id: &str, result: Option<Result<(), String>>) -> AdminAnswer {
+    match result {
+        None => error(404, format!("no enterprise has appId {app_id}")),
+        Some(Err(reason)) => error(400, reason),
+        Some(Ok(())) => answer(200, enterprise_list(service)),
+    }
+}
+
+fn enterprise_list(service: &MockService) -> serde_json::Value {
+    let now_ms = service.clock().now_ms();
+    let tenants = service.tenants();
+    let list: Vec<serde_json::Value> = tenants
+        .enterprises()
+        .iter()
+        .map(|e| {
+            json!({
+                "app_id": e.app_id,
+                "name": e.name,
+                "enabled": e.enabled,
+                "ip_whitelist": e.whitelist(),
+                "keys": e.keys.view(now_ms),
+            })
+        })
+        .collect();
+    json!({ "now_ms": now_ms, "enterprises": list })
 }
 
 fn journal(service: &MockService, query: Option<&str>) -> AdminAnswer {

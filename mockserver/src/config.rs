@@ -210,6 +210,12 @@ pub struct EnterpriseConfig {
     pub enabled: bool,
     #[serde(default)]
     pub ip_whitelist: Vec<String>,
+    /// R-KEY-1: when `secret_key` expires (RFC 3339); a replacement is issued 15 days before. Never, if absent.
+    #[serde(default)]
+    pub secret_key_expires: Option<String>,
+    /// R-KEY-1 (choice): how long replacement keys are valid, in days (default 365).
+    #[serde(default)]
+    pub key_validity_days: Option<f64>,
     /// The enterprise passed the 8 test cases before this run (production open even with `require_test_pass`).
     #[serde(default)]
     pub test_passed: bool,
@@ -437,9 +443,14 @@ impl Config {
 
     /// The start time of the mock clock in Unix ms, when configured.
     pub fn clock_start_ms(&self) -> Option<u64> {
-        let start = chrono::DateTime::parse_from_rfc3339(self.clock.start.as_deref()?).ok()?;
-        u64::try_from(start.timestamp_millis()).ok()
+        rfc3339_ms(self.clock.start.as_deref()?)
     }
+}
+
+/// An RFC 3339 time in Unix ms.
+pub fn rfc3339_ms(text: &str) -> Option<u64> {
+    let time = chrono::DateTime::parse_from_rfc3339(text).ok()?;
+    u64::try_from(time.timestamp_millis()).ok()
 }
 
 /// R-PEND-1: every pending result resolves within 48 h (FAQ 262).

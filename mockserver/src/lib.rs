@@ -13,6 +13,7 @@ pub mod clock;
 pub mod config;
 pub mod identity;
 pub mod journal;
+pub mod keys;
 pub mod metrics;
 pub mod quota;
 pub mod rules;

@@ -41,6 +41,7 @@ pub const RULES: &[Rule] = &[
     rule("R-ENC-1", StatusCode::SysError, "body over the size limit or cut short"),
     rule("R-HDR-2", StatusCode::PartnerAuthError, "`sign` not 64 hex characters"),
     rule("R-SIG-3", StatusCode::PartnerAuthError, "`sign` is not SHA-256 of secretKey + sorted params + raw body (R-SIG-1, R-SIG-2)"),
+    rule("R-KEY-1", StatusCode::PartnerAuthError, "signed with a key outside its validity: expired, not yet valid, 3 days after a manual refresh, or invalidated"),
     rule("R-ENC-1", StatusCode::SysError, "POST body is not JSON `{\"data\":\"…\"}`"),
     rule("R-SIG-3", StatusCode::PartnerAuthError, "`data` is not base64 of iv + AES-128-GCM ciphertext + tag under the key"),
     rule("R-ENC-1", StatusCode::SysError, "decrypted plaintext is not JSON"),

@@ -4,6 +4,8 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 use std::time::{Duration, Instant};
 
 use dashmap::DashSet;
@@ -103,10 +105,10 @@ struct Admitted<'s> {
 }
 
 impl Admitted<'_> {
-    /// The key that signs and seals this caller's requests.
-    fn key(&self) -> &SecretKey {
+    /// The enterprise (or test account) whose keys sign and seal this caller's requests.
+    fn enterprise(&self) -> &Enterprise {
         match &self.caller {
-            Caller::Production { enterprise, .. } | Caller::Test { enterprise, .. } => &enterprise.key,
+            Caller::Production { enterprise, .. } | Caller::Test { enterprise, .. } => enterprise,
         }
     }
 }
@@ -114,7 +116,8 @@ impl Admitted<'_> {
 /// The mock NPPA service: configuration snapshot and state.
 pub struct MockService {
     config: Arc<Config>,
-    tenants: Tenants,
+    /// Swapped whole when the admin API or a key renewal changes it.
+    tenants: ArcSwap<Tenants>,
     identities: IdentityBook,
     clock: Arc<Clock>,
     store: Arc<RealNameStore>,
@@ -151,7 +154,7 @@ impl MockService {
         let test_system = TestSystem::from_config(&config)?;
         Ok(MockService {
             config: Arc::new(config),
-            tenants,
+            tenants: ArcSwap::from_pointee(tenants),
             identities,
             clock: Arc::new(clock),
             store,
@@ -168,9 +171,43 @@ impl MockService {
         &self.config
     }
 
-    /// The tenants being served.
-    pub fn tenants(&self) -> &Tenants {
-        &self.tenants
+    /// The tenants being served now (key renewals due on the mock clock issued).
+    pub fn tenants(&self) -> Arc<Tenants> {
+        self.tenants_at(self.clock.now_ms())
+    }
+
+    /// R-KEY-1: issues replacement keys as they fall due, then returns the current snapshot.
+    fn tenants_at(&self, now_ms: u64) -> Arc<Tenants> {
+        let tenants = self.tenants.load_full();
+        if tenants.next_key_renewal_ms().is_none_or(|due| due > now_ms) {
+            return tenants;
+        }
+        self.tenants.rcu(|current| {
+            let mut next = Tenants::clone(current);
+            next.renew_keys(now_ms);
+            next
+        });
+        self.tenants.load_full()
+    }
+
+    /// Changes one enterprise (the admin API playing the portal); `None` when there is no such appId.
+    pub fn update_enterprise<E: Clone>(
+        &self,
+        app_id: &str,
+        change: impl Fn(&mut Enterprise) -> Result<(), E>,
+    ) -> Option<Result<(), E>> {
+        let mut outcome = None;
+        self.tenants.rcu(|current| {
+            let mut next = Tenants::clone(current);
+            outcome = next.enterprise_mut(app_id).map(&change);
+            // A refused change leaves everything as it was.
+            if matches!(outcome, Some(Ok(()))) {
+                next
+            } else {
+                Tenants::clone(current)
+            }
+        });
+        outcome
     }
 
     /// The mock clock.
@@ -230,7 +267,8 @@ impl MockService {
         let now_ms = self.clock.now_ms();
         let mut outcome =
             Outcome { interface: None, code: StatusCode::Ok, body: Vec::new(), plaintext: None, sign_ok: None };
-        let reply = self.pipeline(request, now_ms, &mut outcome);
+        let tenants = self.tenants_at(now_ms);
+        let reply = self.pipeline(&tenants, request, now_ms, &mut outcome);
         let (code, body) = match reply {
             Ok(reply) => render(reply),
             Err(code) => (code, to_json(&nppa_protocol::messages::Answer::<()>::status(code))),
@@ -241,14 +279,20 @@ impl MockService {
     }
 
     /// R-ORDER: the checks in the order the real system is taken to run them; the first failure answers.
-    fn pipeline(&self, request: &Incoming<'_>, now_ms: u64, outcome: &mut Outcome) -> Result<Reply, StatusCode> {
+    fn pipeline(
+        &self,
+        tenants: &Tenants,
+        request: &Incoming<'_>,
+        now_ms: u64,
+        outcome: &mut Outcome,
+    ) -> Result<Reply, StatusCode> {
         let (interface, environment) = route(request.path)?; // 1002
         outcome.interface = Some(interface);
         method_allowed(interface, request.method)?; // 1003
         let params = system_params(request.headers)?; // 1004 (R-HDR-1)
         let caller = match environment {
             // 1008, 1009, 1005 (R-IP-1), 1010 (R-ENT-1)
-            Environment::Production => self.production_caller(&params, interface, request.peer)?,
+            Environment::Production => self.production_caller(tenants, &params, interface, request.peer)?,
             // the same, then 4002, 4003 (SPEC §8)
             Environment::Test { code } => self.test_caller(&params, interface, request.peer, code)?,
         };
@@ -257,13 +301,14 @@ impl MockService {
         self.within_quota(&admitted, now_ms)?; // 1006 (R-RL-1/2)
         let body = request.body.map_err(|_| StatusCode::SysError)?; // 1001: body too large or cut short
         let query = query_params(request.query);
-        let signature = signature_valid(admitted.key(), &params, &query, body);
+        let keys = admitted.enterprise().keys.valid_at(now_ms);
+        let signature = signature_valid(keys, &params, &query, body);
         outcome.sign_ok = Some(signature.is_ok());
-        signature?; // 1011 (R-SIG-1/2/3)
+        let key = signature?; // 1011 (R-SIG-1/2/3, R-KEY-1)
         let plaintext = match interface {
             Interface::Query => Plaintext::Query(query_ai(&query)?), // 1012
             Interface::Check | Interface::Loginout => {
-                let bytes = open_envelope(admitted.key(), body)?; // 1001, 1011 (R-ENC-1)
+                let bytes = open_envelope(key, body)?; // 1001, 1011 (R-ENC-1)
                 let parsed = self.parse_plaintext(interface, &bytes); // 1001, 1012
                 outcome.plaintext = Some(bytes);
                 parsed?
@@ -282,14 +327,15 @@ impl MockService {
     }
 
     /// A production caller: appId known and allowed on production (1008), enabled (1009), IP (1005), binding (1010).
-    fn production_caller(
-        &self,
+    fn production_caller<'s>(
+        &'s self,
+        tenants: &'s Tenants,
         params: &SystemParams<'_>,
         interface: Interface,
         peer: IpAddr,
-    ) -> Result<Caller<'_>, StatusCode> {
+    ) -> Result<Caller<'s>, StatusCode> {
         // Unknown appId, test credentials on production included.
-        let (index, enterprise) = self.tenants.enterprise(&params.app_id).ok_or(StatusCode::PartnerError)?;
+        let (index, enterprise) = tenants.enterprise(&params.app_id).ok_or(StatusCode::PartnerError)?;
         if self.config.rules.require_test_pass && !self.test_system.production_unlocked(index) {
             return Err(StatusCode::PartnerError); // production before the 8 test cases (V2.1 FAQ 4, FAQ 24)
         }
@@ -299,7 +345,7 @@ impl MockService {
         if !enterprise.allows_ip(peer) {
             return Err(StatusCode::IpError);
         }
-        let binding = self.binding_permits(index, &params.biz_id, interface)?;
+        let binding = binding_permits(tenants, index, &params.biz_id, interface)?;
         Ok(Caller::Production { enterprise, binding })
     }
 
@@ -359,20 +405,6 @@ impl MockService {
             }
         };
         Ok(reply)
-    }
-
-    fn binding_permits(
-        &self,
-        enterprise_index: usize,
-        biz_id: &str,
-        interface: Interface,
-    ) -> Result<&Binding, StatusCode> {
-        let (_, game) = self.tenants.game(biz_id).ok_or(StatusCode::AuthError)?;
-        let binding = self.tenants.binding(enterprise_index, game).ok_or(StatusCode::AuthError)?;
-        if !binding.permits(interface) {
-            return Err(StatusCode::AuthError);
-        }
-        Ok(binding)
     }
 
     fn timestamps_fresh(&self, timestamps: &str, now_ms: u64) -> Result<u64, StatusCode> {
@@ -539,6 +571,21 @@ fn journal_entry(id: u64, time_ms: u64, request: &Incoming<'_>, outcome: &Outcom
     entry
 }
 
+/// R-ENT-1: the binding of this enterprise to the game, holding the interface's permission (1010 otherwise).
+fn binding_permits<'t>(
+    tenants: &'t Tenants,
+    enterprise_index: usize,
+    biz_id: &str,
+    interface: Interface,
+) -> Result<&'t Binding, StatusCode> {
+    let (_, game) = tenants.game(biz_id).ok_or(StatusCode::AuthError)?;
+    let binding = tenants.binding(enterprise_index, game).ok_or(StatusCode::AuthError)?;
+    if !binding.permits(interface) {
+        return Err(StatusCode::AuthError);
+    }
+    Ok(binding)
+}
+
 fn route(path: &str) -> Result<(Interface, Environment<'_>), StatusCode> {
     if let Some(interface) = Interface::from_production_path(path) {
         return Ok((interface, Environment::Production));
@@ -581,24 +628,21 @@ fn query_ai(query: &[(Cow<'_, str>, Cow<'_, str>)]) -> Result<String, StatusCode
     }
 }
 
-/// R-SIG-1/2/3 and R-HDR-2: the sign over the system parameters, query parameters and raw body.
-fn signature_valid(
-    key: &SecretKey,
+/// R-SIG-1/2/3, R-HDR-2 and R-KEY-1: the sign over the system parameters, query parameters and raw body,
+/// by one of the keys valid now; that key opens the body.
+fn signature_valid<'k>(
+    mut keys: impl Iterator<Item = &'k SecretKey>,
     params: &SystemParams<'_>,
     query: &[(Cow<'_, str>, Cow<'_, str>)],
     body: &[u8],
-) -> Result<(), StatusCode> {
+) -> Result<&'k SecretKey, StatusCode> {
     if !sign::is_well_formed(&params.sign) {
         return Err(StatusCode::PartnerAuthError);
     }
     let mut signed: Vec<(&str, &str)> =
         vec![("appId", &params.app_id), ("bizId", &params.biz_id), ("timestamps", &params.timestamps)];
     signed.extend(query.iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
-    if sign::verify(key.as_hex(), &signed, body, &params.sign) {
-        Ok(())
-    } else {
-        Err(StatusCode::PartnerAuthError)
-    }
+    keys.find(|key| sign::verify(key.as_hex(), &signed, body, &params.sign)).ok_or(StatusCode::PartnerAuthError)
 }
 
 /// R-ENC-1: `{"data":"…"}` (1001 when not), then AES-128-GCM (1011 when it does not decrypt).

@@ -8,21 +8,38 @@ use ipnet::IpNet;
 use nppa_protocol::{Interface, Permission, QuotaProfile, SecretKey};
 
 use crate::config::{Config, QuotaOverride};
+use crate::keys::KeyRing;
 
 /// One enterprise (appId).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Enterprise {
     pub app_id: String,
     pub name: String,
-    pub key: SecretKey,
+    /// R-KEY-1: its keys and their validity.
+    pub keys: KeyRing,
     pub enabled: bool,
     whitelist: Vec<IpNet>,
 }
 
 impl Enterprise {
-    /// An enterprise with its parsed key and whitelist.
-    pub fn new(app_id: String, name: String, key: SecretKey, enabled: bool, whitelist: Vec<IpNet>) -> Enterprise {
-        Enterprise { app_id, name, key, enabled, whitelist }
+    /// An enterprise with its parsed keys and whitelist.
+    pub fn new(app_id: String, name: String, keys: KeyRing, enabled: bool, whitelist: Vec<IpNet>) -> Enterprise {
+        Enterprise { app_id, name, keys, enabled, whitelist }
+    }
+
+    /// Replaces the whitelist (R-IP-1: takes effect at once, FAQ 99).
+    pub fn set_whitelist(&mut self, entries: &[String]) -> Result<(), String> {
+        let mut whitelist = Vec::new();
+        for entry in entries {
+            whitelist.extend(parse_whitelist_entry(entry)?);
+        }
+        self.whitelist = whitelist;
+        Ok(())
+    }
+
+    /// The whitelist, as CIDR strings.
+    pub fn whitelist(&self) -> Vec<String> {
+        self.whitelist.iter().map(ToString::to_string).collect()
     }
 
     /// R-IP-1: is this peer on the enterprise's whitelist?
@@ -41,7 +58,7 @@ pub fn canonical_ip(ip: IpAddr) -> IpAddr {
 }
 
 /// One enterprise's access to one game: the owner's, or a channel's (R-ENT-1).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Binding {
     /// Dense index, for per-binding tables (quotas).
     pub id: usize,
@@ -64,7 +81,7 @@ impl Binding {
 }
 
 /// One game (bizId).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Game {
     pub biz_id: String,
     pub name: String,
@@ -72,7 +89,7 @@ pub struct Game {
 }
 
 /// The snapshot.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Tenants {
     enterprises: Vec<Enterprise>,
     by_app_id: HashMap<String, usize>,
@@ -102,12 +119,18 @@ impl Tenants {
         let mut by_app_id = HashMap::new();
         for e in &config.enterprises {
             let key = SecretKey::from_hex(&e.secret_key).map_err(|err| format!("{}: {err}", e.app_id))?;
-            let mut whitelist = Vec::new();
-            for entry in &e.ip_whitelist {
-                whitelist.extend(parse_whitelist_entry(entry)?);
-            }
+            let expires = e.secret_key_expires.as_deref().and_then(crate::config::rfc3339_ms);
+            let validity = e.key_validity_days.map(|days| (days * 86_400_000.0) as u64);
+            let mut enterprise = Enterprise::new(
+                e.app_id.clone(),
+                e.name.clone(),
+                KeyRing::new(key, expires, validity),
+                e.enabled,
+                vec![],
+            );
+            enterprise.set_whitelist(&e.ip_whitelist)?;
             by_app_id.insert(e.app_id.clone(), enterprises.len());
-            enterprises.push(Enterprise::new(e.app_id.clone(), e.name.clone(), key, e.enabled, whitelist));
+            enterprises.push(enterprise);
         }
         let profile = config.server.quota_profile;
         let quotas_on = config.server.quotas;
@@ -168,6 +191,26 @@ impl Tenants {
     /// All enterprises.
     pub fn enterprises(&self) -> &[Enterprise] {
         &self.enterprises
+    }
+
+    /// An enterprise to change (in a copy of the snapshot that is then swapped in whole).
+    pub fn enterprise_mut(&mut self, app_id: &str) -> Option<&mut Enterprise> {
+        let index = *self.by_app_id.get(app_id)?;
+        self.enterprises.get_mut(index)
+    }
+
+    /// R-KEY-1: the earliest time a replacement key is due.
+    pub fn next_key_renewal_ms(&self) -> Option<u64> {
+        self.enterprises.iter().filter_map(|e| e.keys.renewal_due_ms()).min()
+    }
+
+    /// Issues every replacement key due by `now_ms`; true when one was issued.
+    pub fn renew_keys(&mut self, now_ms: u64) -> bool {
+        let mut renewed = false;
+        for enterprise in &mut self.enterprises {
+            renewed |= enterprise.keys.renew(now_ms);
+        }
+        renewed
     }
 
     /// All games.

@@ -11,7 +11,8 @@ use serde_json::{json, Value};
 
 use crate::config::Config;
 use crate::identity::Presets;
-use crate::tenants::{parse_whitelist_entry, Enterprise};
+use crate::keys::KeyRing;
+use crate::tenants::Enterprise;
 
 /// One of the 8 cases.
 #[derive(Debug, Clone, Copy)]
@@ -88,30 +89,28 @@ impl TestSystem {
         for (production, e) in config.enterprises.iter().enumerate() {
             let Some(test) = &e.test else { continue };
             let key = SecretKey::from_hex(&test.secret_key).map_err(|err| format!("{}: {err}", test.app_id))?;
-            let mut whitelist = Vec::new();
-            for entry in &test.ip_whitelist {
-                whitelist.extend(parse_whitelist_entry(entry)?);
-            }
             let index = accounts.len();
             by_app_id.insert(test.app_id.clone(), index);
             for (case, code) in test.codes.iter().enumerate() {
                 by_code.insert(code.clone(), (index, case));
             }
             account_of[production] = Some(index);
-            accounts.push(TestAccount {
+            let mut account = TestAccount {
                 enterprise: Enterprise::new(
                     test.app_id.clone(),
                     format!("{} (test)", e.name),
-                    key,
+                    KeyRing::new(key, None, None),
                     e.enabled,
-                    whitelist,
+                    vec![],
                 ),
                 production,
                 production_app_id: e.app_id.clone(),
                 biz_id: test.biz_id.clone(),
                 codes: test.codes.clone(),
                 passed: Default::default(),
-            });
+            };
+            account.enterprise.set_whitelist(&test.ip_whitelist)?;
+            accounts.push(account);
         }
         let triple = |p: &crate::identity::PresetPerson| (p.ai.clone(), p.name.clone(), p.id_num.clone());
         let check_success =
@@ -242,7 +241,7 @@ impl TestSystem {
                 json!({
                     "enterprise": a.production_app_id,
                     "app_id": a.enterprise.app_id,
-                    "secret_key": a.enterprise.key.as_hex(),
+                    "secret_key": a.enterprise.keys.current(0).map(|k| k.as_hex()).unwrap_or_default(),
                     "biz_id": a.biz_id,
                     "cases": cases,
                     "all_passed": a.all_passed(),

@@ -41,6 +41,8 @@ pub fn test_config() -> Config {
         ip_whitelist: vec!["127.0.0.0/8".into()],
         test_passed: false,
         test: None,
+        secret_key_expires: None,
+        key_validity_days: None,
     });
     config.games.push(GameConfig {
         name: "Other game".into(),
