@@ -10,6 +10,8 @@
 //!   `GET /__admin/journal/stream` (JSONL, or SSE with `Accept: text/event-stream`)
 //! - `GET  /__admin/enterprises`, `POST /__admin/enterprises/{appId}` (`enabled`, `ip_whitelist`),
 //!   `POST /__admin/enterprises/{appId}/keys` (`refresh`, `invalidate`, `add`): the portal's settings (R-IP-1, R-KEY-1)
+//! - `GET/POST/DELETE /__admin/faults`, `DELETE /__admin/faults/{id}`; `POST /__admin/scenarios/mps-outage`,
+//!   `POST /__admin/scenarios/pending-ratio`
 //! - `GET  /__admin/testsystem`  test credentials, codes and each case's state; `POST /__admin/testsystem/reset`
 
 use std::net::IpAddr;
@@ -21,9 +23,11 @@ use serde_json::json;
 use tokio::sync::broadcast;
 
 use crate::clock;
+use crate::faults::{FaultAction, FaultRequest, FaultRule};
 use crate::journal::{JournalEntry, JournalQuery};
 use crate::keys::KeySpec;
 use crate::service::MockService;
+use nppa_protocol::{Interface, StatusCode};
 
 /// Path prefix of every admin route.
 pub const PREFIX: &str = "/__admin/";
@@ -75,6 +79,12 @@ pub fn handle(
     let path = path.trim_end_matches('/');
     if let Some(rest) = path.strip_prefix("/__admin/enterprises") {
         return enterprises(service, method, rest, body);
+    }
+    if let Some(rest) = path.strip_prefix("/__admin/faults") {
+        return faults(service, method, rest, body);
+    }
+    if let Some(rest) = path.strip_prefix("/__admin/scenarios/") {
+        return scenario(service, method, rest, body);
     }
     match (method, path) {
         ("GET", "/__admin/clock") => clock_state(service),
@@ -214,6 +224,94 @@ fn enterprise_list(service: &MockService) -> serde_json::Value {
         })
         .collect();
     json!({ "now_ms": now_ms, "enterprises": list })
+}
+
+/// `/__admin/faults…`: add, list and remove fault rules.
+fn faults(service: &MockService, method: &str, rest: &str, body: &[u8]) -> AdminAnswer {
+    let faults = service.faults();
+    match (method, rest.trim_start_matches('/')) {
+        ("GET", "") => answer(200, faults.list()),
+        ("POST", "") => {
+            let request: FaultRequest =
+                match serde_json::from_slice(body) {
+                    Ok(request) => request,
+                    Err(e) => return error(
+                        400,
+                        format!(
+                            "expected a fault rule or {{\"seed\": N, \"rules\": [...]}} (see docs/admin-api.md): {e}"
+                        ),
+                    ),
+                };
+            match faults.add(request) {
+                Ok(added) => answer(200, json!({ "added": added, "faults": faults.list() })),
+                Err(reason) => error(400, reason),
+            }
+        }
+        ("DELETE", "") => {
+            faults.clear();
+            answer(200, faults.list())
+        }
+        ("DELETE", id) => match id.parse::<u64>() {
+            Ok(id) if faults.remove(id) => answer(200, faults.list()),
+            _ => error(404, format!("no fault rule {id}")),
+        },
+        _ => error(405, format!("{method} is not allowed on /__admin/faults{rest}")),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OutageScenario {
+    duration_ms: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PendingScenario {
+    fraction: f64,
+}
+
+/// `/__admin/scenarios/…`: switches that stage a situation (SPEC §9).
+fn scenario(service: &MockService, method: &str, name: &str, body: &[u8]) -> AdminAnswer {
+    if method != "POST" {
+        return error(405, "scenarios are switched with POST");
+    }
+    match name {
+        // The Ministry of Public Security is unreachable: checks answer 2007 for a span of the mock clock.
+        "mps-outage" => {
+            let Ok(outage) = serde_json::from_slice::<OutageScenario>(body) else {
+                return error(400, "expected {\"duration_ms\": N}");
+            };
+            let now_ms = service.clock().now_ms();
+            let rule = FaultRule {
+                id: 0,
+                interface: Some(Interface::Check),
+                app_id: None,
+                biz_id: None,
+                probability: 1.0,
+                count: None,
+                from_ms: Some(now_ms),
+                until_ms: Some(now_ms.saturating_add(outage.duration_ms)),
+                delay_ms: None,
+                action: Some(FaultAction::Status { errcode: StatusCode::RemoteStateError.code() }),
+            };
+            match service.faults().add(FaultRequest::One(rule)) {
+                Ok(added) => answer(200, json!({ "added": added })),
+                Err(reason) => error(400, reason),
+            }
+        }
+        // Hot/cold data: the share of unknown people whose check pends (FAQ 137, 165).
+        "pending-ratio" => {
+            let Ok(pending) = serde_json::from_slice::<PendingScenario>(body) else {
+                return error(400, "expected {\"fraction\": F}");
+            };
+            match service.identities().set_pending_fraction(pending.fraction) {
+                Ok(()) => answer(200, json!({ "pending_fraction": pending.fraction })),
+                Err(reason) => error(400, reason),
+            }
+        }
+        _ => error(404, format!("no scenario {name}; there are mps-outage and pending-ratio")),
+    }
 }
 
 fn journal(service: &MockService, query: Option<&str>) -> AdminAnswer {

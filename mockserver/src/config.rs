@@ -25,6 +25,8 @@ pub struct Config {
     pub identities: IdentitiesSection,
     #[serde(default)]
     pub journal: JournalSection,
+    #[serde(default)]
+    pub faults: FaultsSection,
     #[serde(default, rename = "enterprise")]
     pub enterprises: Vec<EnterpriseConfig>,
     #[serde(default, rename = "game")]
@@ -136,6 +138,16 @@ impl Default for JournalSection {
     fn default() -> Self {
         JournalSection { enabled: true, capacity: 50_000, file: None }
     }
+}
+
+/// `[faults]`: fault injection from the start (more through `POST /__admin/faults`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FaultsSection {
+    /// Seed of the draws, so that a run repeats.
+    pub seed: u64,
+    #[serde(rename = "rule")]
+    pub rules: Vec<crate::faults::FaultRule>,
 }
 
 /// `[clock]`.

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use nppa_protocol::{idnum, pi};
 use serde::Deserialize;
@@ -35,7 +36,8 @@ pub struct IdentityBook {
     known: HashMap<String, Known>,
     pi_secret: Vec<u8>,
     failure_fraction: f64,
-    pending_fraction: f64,
+    /// f64 bits: the "hot/cold data" switch changes it at run time.
+    pending_fraction: AtomicU64,
     delay_min_ms: u64,
     delay_max_ms: u64,
 }
@@ -146,7 +148,7 @@ impl IdentityBook {
             known,
             pi_secret,
             failure_fraction: ids.failure_fraction,
-            pending_fraction: ids.pending_fraction,
+            pending_fraction: AtomicU64::new(ids.pending_fraction.to_bits()),
             delay_min_ms,
             delay_max_ms,
         })
@@ -172,7 +174,7 @@ impl IdentityBook {
         let (draw, then_draw, delay_draw) = (fraction(0), fraction(1), fraction(2));
         if draw < self.failure_fraction {
             Verdict::Failure
-        } else if draw < self.failure_fraction + self.pending_fraction {
+        } else if draw < self.failure_fraction + self.pending_fraction() {
             let span = self.delay_max_ms - self.delay_min_ms;
             Verdict::Pending {
                 delay_ms: self.delay_min_ms + (delay_draw * span as f64) as u64,
@@ -181,6 +183,24 @@ impl IdentityBook {
         } else {
             Verdict::Success
         }
+    }
+
+    /// The share of unknown people whose check pends.
+    pub fn pending_fraction(&self) -> f64 {
+        f64::from_bits(self.pending_fraction.load(Ordering::Relaxed))
+    }
+
+    /// Scenario switch "hot/cold data" (SPEC §9): a new pending share for unknown people.
+    pub fn set_pending_fraction(&self, fraction: f64) -> Result<(), String> {
+        if !(0.0..=1.0).contains(&fraction) || fraction + self.failure_fraction > 1.0 {
+            return Err(format!(
+                "fraction must be between 0 and {} (1 − failure_fraction {})",
+                1.0 - self.failure_fraction,
+                self.failure_fraction
+            ));
+        }
+        self.pending_fraction.store(fraction.to_bits(), Ordering::Relaxed);
+        Ok(())
     }
 
     /// R-PI: the pi of a person who passed (a preset's own, or derived from idNum and the server secret).

@@ -43,10 +43,19 @@ pub struct JournalEntry {
     /// Outcome of the signature check; absent when an earlier gate answered first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sign_ok: Option<bool>,
+    /// The HTTP status sent (0 when the connection was closed without an answer).
     pub http_status: u16,
-    pub errcode: u16,
-    /// The answer body as sent.
+    /// The protocol errcode, absent when no protocol answer was made (a fault answered instead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errcode: Option<u16>,
+    /// The answer body as sent (after any fault changed it).
     pub answer: String,
+    /// The fault rule that changed this exchange, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<String>,
+    /// The connection was closed without an answer (a fault).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub connection_reset: bool,
     /// From the end of the request head to the answer, in microseconds.
     pub latency_us: u64,
 }
@@ -167,7 +176,7 @@ impl Journal {
             .filter(|e| filter.after_id.is_none_or(|id| e.id > id))
             .filter(|e| filter.since.is_none_or(|t| e.time_ms >= t))
             .filter(|e| filter.interface.is_none_or(|i| e.interface == Some(i)))
-            .filter(|e| filter.errcode.is_none_or(|c| e.errcode == c))
+            .filter(|e| filter.errcode.is_none_or(|c| e.errcode == Some(c)))
             .take(limit)
             .cloned()
             .collect()

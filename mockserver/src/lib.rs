@@ -11,6 +11,7 @@ pub mod admin;
 pub mod behaviour;
 pub mod clock;
 pub mod config;
+pub mod faults;
 pub mod identity;
 pub mod journal;
 pub mod keys;

@@ -1,5 +1,5 @@
 //! `GET /metrics` in Prometheus text format (prometheus-client): requests by interface and errcode, a latency
-//! histogram per interface, and, read at scrape time, live records, quota blocks, journal losses, connections.
+//! histogram per interface, injected faults by kind, and, read at scrape time, live records, quota blocks, journal losses, connections.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -23,6 +23,11 @@ struct RequestLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabel {
+    kind: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct InterfaceLabel {
     interface: &'static str,
 }
@@ -33,6 +38,7 @@ pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: Family<InterfaceLabel, Histogram>,
+    faults: Family<KindLabel, Counter>,
     open_connections: Arc<AtomicI64>,
 }
 
@@ -99,6 +105,8 @@ impl Metrics {
         registry.register("nppa_requests", "Protocol requests answered, by interface and errcode", requests.clone());
         let latency = Family::<InterfaceLabel, Histogram>::new_with_constructor(|| Histogram::new(BUCKETS));
         registry.register("nppa_request_duration_seconds", "Time to answer a protocol request", latency.clone());
+        let faults = Family::<KindLabel, Counter>::default();
+        registry.register("nppa_faults_injected", "Requests a fault rule changed, by kind", faults.clone());
         let open_connections = Arc::new(AtomicI64::new(0));
         registry.register_collector(Box::new(StateCollector {
             store,
@@ -106,13 +114,18 @@ impl Metrics {
             journal,
             open_connections: Arc::clone(&open_connections),
         }));
-        Metrics { registry, requests, latency, open_connections }
+        Metrics { registry, requests, latency, faults, open_connections }
     }
 
     /// Counts one answered request. `interface` is "unknown" for paths that name none.
     pub fn observe(&self, interface: &'static str, errcode: u16, seconds: f64) {
         self.requests.get_or_create(&RequestLabels { interface, errcode }).inc();
         self.latency.get_or_create(&InterfaceLabel { interface }).observe(seconds);
+    }
+
+    /// Counts one injected fault.
+    pub fn fault_injected(&self, kind: &'static str) {
+        self.faults.get_or_create(&KindLabel { kind }).inc();
     }
 
     /// A connection opened (+1) or closed (-1).

@@ -27,7 +27,8 @@ use tokio::time::{Instant, Sleep};
 
 use crate::admin;
 use crate::config::Config;
-use crate::service::{BodyError, Incoming, MockService};
+use crate::faults::FaultTarget;
+use crate::service::{route_interface, BodyError, Incoming, MockService};
 
 /// A configured mock, ready to bind.
 #[derive(Debug)]
@@ -149,7 +150,7 @@ async fn answer(
     service: Arc<MockService>,
     peer: IpAddr,
     request: Request<HyperBody>,
-) -> Result<Response<Body>, Infallible> {
+) -> Result<Response<Body>, InjectedReset> {
     let received = std::time::Instant::now();
     let (parts, body) = request.into_parts();
     let limit = service.config().server.max_body_bytes;
@@ -180,13 +181,36 @@ async fn answer(
         headers: &parts.headers,
         body: body.as_deref().map_err(|e| *e),
     };
-    let outcome = service.serve(&incoming, received);
-    tracing::debug!(interface = ?outcome.interface, code = outcome.code.code(), "{} {}", parts.method, parts.uri);
-    // SPEC §3 (choice): HTTP 200 for every protocol outcome; the errcode says what happened.
-    Ok(response(200, JSON, outcome.body))
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let target = FaultTarget { interface: route_interface(path), app_id: header("appid"), biz_id: header("bizid") };
+    let injection = service.faults().decide(&target, service.clock().now_ms());
+    if let Some(delay_ms) = injection.as_ref().and_then(|i| i.rule.delay_ms) {
+        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+    }
+    let served = service.serve(&incoming, received, injection.as_ref());
+    tracing::debug!(status = served.http_status, "{} {}", parts.method, parts.uri);
+    if served.reset {
+        // hyper closes the connection without an answer when the service fails.
+        return Err(InjectedReset);
+    }
+    let content_type = if served.http_status == 200 || served.body.first() == Some(&b'{') { JSON } else { TEXT };
+    Ok(response(served.http_status, content_type, served.body))
 }
 
+/// A fault rule asked to close the connection without an answer.
+#[derive(Debug)]
+pub struct InjectedReset;
+
+impl std::fmt::Display for InjectedReset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection closed by a fault rule")
+    }
+}
+
+impl std::error::Error for InjectedReset {}
+
 const JSON: &str = "application/json;charset=UTF-8";
+const TEXT: &str = "text/plain;charset=UTF-8";
 /// How often a quiet journal stream says it is alive.
 const STREAM_HEARTBEAT: Duration = Duration::from_secs(15);
 

@@ -20,6 +20,7 @@ use serde::Serialize;
 use crate::behaviour;
 use crate::clock::{self, Clock};
 use crate::config::{AiNamespace, Config, TimestampsClock};
+use crate::faults::{self, FaultAction, FaultRequest, FaultRule, Faults, Injection};
 use crate::identity::{IdentityBook, Verdict};
 use crate::journal::{Journal, JournalEntry};
 use crate::metrics::Metrics;
@@ -59,6 +60,23 @@ pub struct Outcome {
     pub plaintext: Option<Vec<u8>>,
     /// The signature check's result, when the pipeline got that far.
     pub sign_ok: Option<bool>,
+}
+
+/// What the transport sends for one request.
+#[derive(Debug, Clone)]
+pub struct Served {
+    /// 200 for protocol answers; another status when a fault says so.
+    pub http_status: u16,
+    pub body: Vec<u8>,
+    /// Close the connection without an answer (a fault).
+    pub reset: bool,
+}
+
+impl Served {
+    fn answer(body: Vec<u8>) -> Served {
+        // SPEC §3 (choice): HTTP 200 for every protocol outcome; the errcode says what happened.
+        Served { http_status: 200, body, reset: false }
+    }
 }
 
 /// What a successful request answers.
@@ -124,6 +142,7 @@ pub struct MockService {
     quotas: Arc<QuotaTable>,
     journal: Arc<Journal>,
     metrics: Metrics,
+    faults: Faults,
     issued_pis: DashSet<String>,
     test_system: TestSystem,
 }
@@ -151,6 +170,11 @@ impl MockService {
             .map_err(|e| format!("journal.file: {e}"))?;
         let journal = Arc::new(journal);
         let metrics = Metrics::new(Arc::clone(&store), Arc::clone(&quotas), Arc::clone(&journal));
+        let faults = Faults::new(config.faults.seed);
+        if !config.faults.rules.is_empty() {
+            let rules = FaultRequest::Many { seed: None, rules: config.faults.rules.clone() };
+            faults.add(rules).map_err(|e| format!("faults.rules: {e}"))?;
+        }
         let test_system = TestSystem::from_config(&config)?;
         Ok(MockService {
             config: Arc::new(config),
@@ -161,6 +185,7 @@ impl MockService {
             quotas,
             journal,
             metrics,
+            faults,
             issued_pis: DashSet::new(),
             test_system,
         })
@@ -230,7 +255,8 @@ impl MockService {
         &self.quotas
     }
 
-    /// Drops all state: records, quota counts and blocks, issued pis, test-case progress, the journal's ring.
+    /// Drops all state: records, quota counts and blocks, issued pis, test-case progress, the journal's ring,
+    /// fault rules.
     /// The clock is left as it is.
     pub fn reset(&self) {
         self.store.clear();
@@ -238,6 +264,7 @@ impl MockService {
         self.issued_pis.clear();
         self.test_system.reset();
         self.journal.clear();
+        self.faults.clear();
     }
 
     /// The request journal.
@@ -250,16 +277,58 @@ impl MockService {
         &self.metrics
     }
 
-    /// Answers one request and records it in the journal and the metrics; `received` is when its head arrived.
-    pub fn serve(&self, request: &Incoming<'_>, received: Instant) -> Outcome {
-        let outcome = self.handle(request);
+    /// Who is who (R-CHK-1).
+    pub fn identities(&self) -> &IdentityBook {
+        &self.identities
+    }
+
+    /// The fault rules.
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// Answers one request, misbehaving as `injection` says (its delay already waited by the transport), and
+    /// records it in the journal and the metrics; `received` is when its head arrived.
+    pub fn serve(&self, request: &Incoming<'_>, received: Instant, injection: Option<&Injection>) -> Served {
+        let rule = injection.map(|i| &i.rule);
+        let (outcome, served) = match rule.and_then(|r| r.action.as_ref()) {
+            Some(FaultAction::Status { errcode }) => {
+                let code = StatusCode::from_code(*errcode).unwrap_or(StatusCode::SysError);
+                let body = to_json(&nppa_protocol::messages::Answer::<()>::status(code));
+                let interface = route_interface(request.path);
+                let outcome = Outcome { interface, code, body: body.clone(), plaintext: None, sign_ok: None };
+                (Some(outcome), Served::answer(body))
+            }
+            Some(FaultAction::HttpStatus { status, body }) => {
+                let body = body.clone().unwrap_or_default().into_bytes();
+                (None, Served { http_status: *status, body, reset: false })
+            }
+            Some(FaultAction::Reset) => (None, Served { http_status: 0, body: Vec::new(), reset: true }),
+            mangling => {
+                let outcome = self.handle(request);
+                let body = match mangling {
+                    Some(action) => {
+                        let accepted_loginout = outcome.interface == Some(Interface::Loginout) && outcome.code.is_ok();
+                        faults::mangle(action, outcome.body.clone(), accepted_loginout)
+                    }
+                    None => outcome.body.clone(),
+                };
+                (Some(outcome), Served::answer(body))
+            }
+        };
         let latency = received.elapsed();
-        let interface = outcome.interface.map_or("unknown", Interface::name);
-        self.metrics.observe(interface, outcome.code.code(), latency.as_secs_f64());
-        if self.journal.enabled() {
-            self.journal.record(journal_entry(self.journal.next_id(), self.clock.now_ms(), request, &outcome, latency));
+        if let Some(outcome) = &outcome {
+            let interface = outcome.interface.map_or("unknown", Interface::name);
+            self.metrics.observe(interface, outcome.code.code(), latency.as_secs_f64());
         }
-        outcome
+        if let Some(rule) = rule {
+            self.metrics.fault_injected(rule.kind());
+        }
+        if self.journal.enabled() {
+            let exchange = Exchange { request, outcome: outcome.as_ref(), served: &served, fault: rule, latency };
+            self.journal.record(journal_entry(self.journal.next_id(), self.clock.now_ms(), &exchange));
+        }
+        served
     }
 
     /// Answers one request (no journal, no metrics: the pipeline alone).
@@ -541,7 +610,20 @@ impl MockService {
 
 /// The interface and environment of a path: production, or a test path with its code (1002 otherwise).
 /// The journal's record of one exchange.
-fn journal_entry(id: u64, time_ms: u64, request: &Incoming<'_>, outcome: &Outcome, latency: Duration) -> JournalEntry {
+/// What happened to one request, for its journal entry.
+struct Exchange<'a> {
+    request: &'a Incoming<'a>,
+    /// The pipeline's outcome, unless a fault answered instead (reset, HTTP status).
+    outcome: Option<&'a Outcome>,
+    served: &'a Served,
+    fault: Option<&'a FaultRule>,
+    latency: Duration,
+}
+
+/// The journal's record of one exchange.
+fn journal_entry(id: u64, time_ms: u64, exchange: &Exchange<'_>) -> JournalEntry {
+    let request = exchange.request;
+    let outcome = exchange.outcome;
     let headers = request
         .headers
         .iter()
@@ -557,18 +639,25 @@ fn journal_entry(id: u64, time_ms: u64, request: &Incoming<'_>, outcome: &Outcom
         headers,
         body: None,
         body_base64: None,
-        plaintext: outcome.plaintext.as_ref().map(|p| String::from_utf8_lossy(p).into_owned()),
-        interface: outcome.interface,
-        sign_ok: outcome.sign_ok,
-        http_status: 200,
-        errcode: outcome.code.code(),
-        answer: String::from_utf8_lossy(&outcome.body).into_owned(),
-        latency_us: latency.as_micros() as u64,
+        plaintext: outcome.and_then(|o| o.plaintext.as_ref()).map(|p| String::from_utf8_lossy(p).into_owned()),
+        interface: route_interface(request.path),
+        sign_ok: outcome.and_then(|o| o.sign_ok),
+        http_status: exchange.served.http_status,
+        errcode: outcome.map(|o| o.code.code()),
+        answer: String::from_utf8_lossy(&exchange.served.body).into_owned(),
+        fault: exchange.fault.map(FaultRule::describe),
+        connection_reset: exchange.served.reset,
+        latency_us: exchange.latency.as_micros() as u64,
     };
     if let Ok(body) = request.body {
         entry.set_body(body);
     }
     entry
+}
+
+/// The interface a production or test path names.
+pub fn route_interface(path: &str) -> Option<Interface> {
+    route(path).ok().map(|(interface, _)| interface)
 }
 
 /// R-ENT-1: the binding of this enterprise to the game, holding the interface's permission (1010 otherwise).

@@ -1,0 +1,371 @@
+//! Fault injection (SPEC §9): make the mock misbehave on purpose, by interface, tenant, probability, count and
+//! mock-clock window — forced status codes (2006–2008, 4001 or any other), latency, non-200 answers, reset
+//! connections, truncated or corrupt JSON, and the loginout `data` shapes seen in the wild. Draws come from
+//! one seeded generator, so the same seed and the same request order give the same faults.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use nppa_protocol::{Interface, StatusCode};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// What a rule does to a matching request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum FaultAction {
+    /// Answer this errcode instead of processing the request.
+    Status { errcode: u16 },
+    /// Answer this HTTP status with `body` (none when absent) instead of processing the request.
+    HttpStatus {
+        status: u16,
+        #[serde(default)]
+        body: Option<String>,
+    },
+    /// Close the connection without an answer, before processing.
+    Reset,
+    /// Process, then send only the first half of the JSON answer.
+    Truncate,
+    /// Process, then send the JSON answer with a byte changed so that it no longer parses.
+    Corrupt,
+    /// Process; an accepted loginout answers with `data` in this shape instead of `""`.
+    LoginoutData { shape: DataShape },
+}
+
+/// Shapes of `data` in an accepted loginout answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataShape {
+    Absent,
+    Null,
+    Object,
+    EmptyString,
+}
+
+/// One rule. Every filter left out matches everything.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultRule {
+    /// Given by the mock.
+    #[serde(default)]
+    pub id: u64,
+    #[serde(default)]
+    pub interface: Option<Interface>,
+    #[serde(default)]
+    pub app_id: Option<String>,
+    #[serde(default)]
+    pub biz_id: Option<String>,
+    /// Chance that a matching request is hit (default 1).
+    #[serde(default = "always")]
+    pub probability: f64,
+    /// Hit at most this many requests.
+    #[serde(default)]
+    pub count: Option<u64>,
+    /// Mock-clock window (Unix ms), start inclusive, end exclusive.
+    #[serde(default)]
+    pub from_ms: Option<u64>,
+    #[serde(default)]
+    pub until_ms: Option<u64>,
+    /// Wait this long (real time) before answering.
+    #[serde(default)]
+    pub delay_ms: Option<u64>,
+    /// What to do; only the delay when absent.
+    #[serde(default)]
+    pub action: Option<FaultAction>,
+}
+
+fn always() -> f64 {
+    1.0
+}
+
+impl FaultRule {
+    fn validate(&self) -> Result<(), String> {
+        if !(0.0..=1.0).contains(&self.probability) {
+            return Err("probability is between 0 and 1".into());
+        }
+        if self.delay_ms.is_none() && self.action.is_none() {
+            return Err("a rule needs an action, a delay_ms, or both".into());
+        }
+        match &self.action {
+            Some(FaultAction::Status { errcode }) if StatusCode::from_code(*errcode).is_none() => {
+                Err(format!("{errcode} is not an NPPA status code (SPEC §4)"))
+            }
+            Some(FaultAction::HttpStatus { status, .. }) if !(100..=599).contains(status) => {
+                Err(format!("{status} is not an HTTP status"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn matches(&self, request: &FaultTarget<'_>, now_ms: u64) -> bool {
+        self.interface.is_none_or(|i| request.interface == Some(i))
+            && self.app_id.as_deref().is_none_or(|a| request.app_id == Some(a))
+            && self.biz_id.as_deref().is_none_or(|b| request.biz_id == Some(b))
+            && self.from_ms.is_none_or(|from| now_ms >= from)
+            && self.until_ms.is_none_or(|until| now_ms < until)
+    }
+
+    /// The kind of fault, for metrics.
+    pub fn kind(&self) -> &'static str {
+        match &self.action {
+            None => "delay",
+            Some(FaultAction::Status { .. }) => "status",
+            Some(FaultAction::HttpStatus { .. }) => "http_status",
+            Some(FaultAction::Reset) => "reset",
+            Some(FaultAction::Truncate) => "truncate",
+            Some(FaultAction::Corrupt) => "corrupt",
+            Some(FaultAction::LoginoutData { .. }) => "loginout_data",
+        }
+    }
+
+    /// A short description for the journal.
+    pub fn describe(&self) -> String {
+        let action = match &self.action {
+            None => "delay".to_owned(),
+            Some(FaultAction::Status { errcode }) => format!("status {errcode}"),
+            Some(FaultAction::HttpStatus { status, .. }) => format!("http_status {status}"),
+            Some(FaultAction::Reset) => "reset".into(),
+            Some(FaultAction::Truncate) => "truncate".into(),
+            Some(FaultAction::Corrupt) => "corrupt".into(),
+            Some(FaultAction::LoginoutData { shape }) => format!("loginout_data {shape:?}").to_lowercase(),
+        };
+        match self.delay_ms {
+            Some(ms) if self.action.is_some() => format!("fault #{}: {action} after {ms} ms", self.id),
+            Some(ms) => format!("fault #{}: delay {ms} ms", self.id),
+            None => format!("fault #{}: {action}", self.id),
+        }
+    }
+}
+
+/// What the fault rules see of a request.
+#[derive(Debug, Clone, Copy)]
+pub struct FaultTarget<'a> {
+    pub interface: Option<Interface>,
+    pub app_id: Option<&'a str>,
+    pub biz_id: Option<&'a str>,
+}
+
+/// A decision to misbehave on one request.
+#[derive(Debug, Clone)]
+pub struct Injection {
+    pub rule: FaultRule,
+}
+
+struct Active {
+    rule: FaultRule,
+    hits: u64,
+}
+
+struct State {
+    rules: Vec<Active>,
+    rng: StdRng,
+    seed: u64,
+    next_id: u64,
+}
+
+/// The fault rules of one server.
+pub struct Faults {
+    any: AtomicBool,
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for Faults {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Faults(active: {})", self.any.load(Ordering::Relaxed))
+    }
+}
+
+/// `POST /__admin/faults`: one rule, or a seed with rules.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum FaultRequest {
+    Many {
+        #[serde(default)]
+        seed: Option<u64>,
+        rules: Vec<FaultRule>,
+    },
+    One(FaultRule),
+}
+
+impl Faults {
+    /// No rules; draws seeded with `seed`.
+    pub fn new(seed: u64) -> Faults {
+        Faults {
+            any: AtomicBool::new(false),
+            state: Mutex::new(State { rules: Vec::new(), rng: StdRng::seed_from_u64(seed), seed, next_id: 1 }),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Adds rules (after those present); a seed restarts the generator. Returns the rules with their ids.
+    pub fn add(&self, request: FaultRequest) -> Result<Vec<FaultRule>, String> {
+        let (seed, rules) = match request {
+            FaultRequest::Many { seed, rules } => (seed, rules),
+            FaultRequest::One(rule) => (None, vec![rule]),
+        };
+        for rule in &rules {
+            rule.validate()?;
+        }
+        let mut state = self.state();
+        if let Some(seed) = seed {
+            state.rng = StdRng::seed_from_u64(seed);
+            state.seed = seed;
+        }
+        let mut added = Vec::new();
+        for mut rule in rules {
+            rule.id = state.next_id;
+            state.next_id += 1;
+            added.push(rule.clone());
+            state.rules.push(Active { rule, hits: 0 });
+        }
+        self.any.store(!state.rules.is_empty(), Ordering::Release);
+        Ok(added)
+    }
+
+    /// Removes every rule (the generator restarts from its seed).
+    pub fn clear(&self) {
+        let mut state = self.state();
+        state.rules.clear();
+        state.rng = StdRng::seed_from_u64(state.seed);
+        self.any.store(false, Ordering::Release);
+    }
+
+    /// Removes one rule; false when there is none with this id.
+    pub fn remove(&self, id: u64) -> bool {
+        let mut state = self.state();
+        let before = state.rules.len();
+        state.rules.retain(|a| a.rule.id != id);
+        self.any.store(!state.rules.is_empty(), Ordering::Release);
+        state.rules.len() != before
+    }
+
+    /// The first matching rule whose draw hits, if any. Cheap when there are no rules.
+    pub fn decide(&self, target: &FaultTarget<'_>, now_ms: u64) -> Option<Injection> {
+        if !self.any.load(Ordering::Acquire) {
+            return None;
+        }
+        let mut state = self.state();
+        let State { rules, rng, .. } = &mut *state;
+        for active in rules.iter_mut() {
+            let rule = &active.rule;
+            if active.hits >= rule.count.unwrap_or(u64::MAX) || !rule.matches(target, now_ms) {
+                continue;
+            }
+            if rule.probability < 1.0 && !rng.gen_bool(rule.probability) {
+                continue;
+            }
+            active.hits += 1;
+            return Some(Injection { rule: rule.clone() });
+        }
+        None
+    }
+
+    /// `GET /__admin/faults`.
+    pub fn list(&self) -> Value {
+        let state = self.state();
+        let rules: Vec<Value> = state
+            .rules
+            .iter()
+            .map(|a| {
+                let mut rule = serde_json::to_value(&a.rule).unwrap_or(Value::Null);
+                rule["hits"] = json!(a.hits);
+                rule
+            })
+            .collect();
+        json!({ "seed": state.seed, "rules": rules })
+    }
+}
+
+/// Turns a JSON answer into the variant a fault asks for (truncate, corrupt, loginout `data` shapes).
+pub fn mangle(action: &FaultAction, body: Vec<u8>, accepted_loginout: bool) -> Vec<u8> {
+    match action {
+        FaultAction::Truncate => body[..body.len() / 2].to_vec(),
+        FaultAction::Corrupt => {
+            // `{"errcode"=0,…`: still looks like JSON, no longer parses.
+            let mut body = body;
+            if let Some(colon) = body.iter().position(|&b| b == b':') {
+                body[colon] = b'=';
+            }
+            body
+        }
+        FaultAction::LoginoutData { shape } if accepted_loginout => {
+            let ok = StatusCode::Ok;
+            let head = format!("{{\"errcode\":{},\"errmsg\":\"{}\"", ok.code(), ok.errmsg());
+            let tail = match shape {
+                DataShape::Absent => "}",
+                DataShape::Null => ",\"data\":null}",
+                DataShape::Object => ",\"data\":{}}",
+                DataShape::EmptyString => ",\"data\":\"\"}",
+            };
+            format!("{head}{tail}").into_bytes()
+        }
+        _ => body,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(json: Value) -> FaultRequest {
+        serde_json::from_value(json).expect("rule")
+    }
+
+    const CHECK: FaultTarget<'static> =
+        FaultTarget { interface: Some(Interface::Check), app_id: Some("a"), biz_id: None };
+
+    #[test]
+    fn the_same_seed_gives_the_same_sequence() {
+        let run = || {
+            let faults = Faults::new(0);
+            faults
+                .add(rule(json!({"seed": 42, "rules": [{"probability": 0.5, "action": {"kind": "reset"}}]})))
+                .expect("add");
+            (0..64).map(|_| faults.decide(&CHECK, 0).is_some()).collect::<Vec<_>>()
+        };
+        let first = run();
+        assert_eq!(first, run());
+        let hits = first.iter().filter(|h| **h).count();
+        assert!((16..=48).contains(&hits), "{hits} of 64");
+    }
+
+    #[test]
+    fn filters_count_and_window() {
+        let faults = Faults::new(0);
+        let json = json!({"interface": "query", "count": 2, "from_ms": 10, "until_ms": 20, "action": {"kind": "status", "errcode": 2007}});
+        faults.add(rule(json)).expect("add");
+        let query = FaultTarget { interface: Some(Interface::Query), ..CHECK };
+        assert!(faults.decide(&CHECK, 15).is_none(), "other interface");
+        assert!(faults.decide(&query, 9).is_none(), "before the window");
+        assert!(faults.decide(&query, 20).is_none(), "after the window");
+        assert!(faults.decide(&query, 10).is_some());
+        assert!(faults.decide(&query, 11).is_some());
+        assert!(faults.decide(&query, 12).is_none(), "count spent");
+        assert_eq!(faults.list()["rules"][0]["hits"], 2);
+    }
+
+    #[test]
+    fn bad_rules_are_refused_with_the_reason() {
+        let faults = Faults::new(0);
+        let err = faults.add(rule(json!({"action": {"kind": "status", "errcode": 1013}}))).expect_err("bad code");
+        assert!(err.contains("1013"));
+        assert!(faults.add(rule(json!({"probability": 2.0, "action": {"kind": "reset"}}))).is_err());
+        assert!(faults.add(rule(json!({}))).is_err());
+    }
+
+    #[test]
+    fn mangled_answers() {
+        let body = br#"{"errcode":0,"errmsg":"OK","data":""}"#.to_vec();
+        assert_eq!(mangle(&FaultAction::Truncate, body.clone(), true), br#"{"errcode":0,"errm"#.to_vec());
+        assert!(serde_json::from_slice::<Value>(&mangle(&FaultAction::Corrupt, body.clone(), true)).is_err());
+        let absent = mangle(&FaultAction::LoginoutData { shape: DataShape::Absent }, body.clone(), true);
+        assert_eq!(absent, br#"{"errcode":0,"errmsg":"OK"}"#.to_vec());
+        let untouched = mangle(&FaultAction::LoginoutData { shape: DataShape::Null }, body.clone(), false);
+        assert_eq!(untouched, body);
+    }
+}
