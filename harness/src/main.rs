@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use nppa_harness::{client_cmd, mock_cmd};
+use nppa_harness::{admin_cmd, client_cmd, mock_cmd};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -47,6 +47,8 @@ enum Command {
     },
     /// Send one correct, signed request (check, query or loginout) and print the answer.
     Client(client_cmd::ClientArgs),
+    /// Drive a running mock: clock, reset, journal, faults, scenarios, test system, enterprises and keys.
+    Admin(admin_cmd::AdminArgs),
 }
 
 fn main() -> ExitCode {
@@ -72,6 +74,7 @@ fn main() -> ExitCode {
                 mock_cmd::run(config.as_deref(), journal, listen).await.map(|()| 0)
             }
             Command::Client(args) => client_cmd::run(args).await,
+            Command::Admin(args) => admin_cmd::run(args).await,
         }
     });
     match result {

@@ -102,3 +102,32 @@ fn client_cannot_reach_a_closed_port_and_says_so() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("http://127.0.0.1:9"));
 }
+
+fn admin(base_url: &str, args: &[&str]) -> std::process::Output {
+    Command::new(NPPA).args(["admin", "--base-url", base_url]).args(args).output().unwrap()
+}
+
+fn json_of(output: &std::process::Output) -> serde_json::Value {
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[test]
+fn nppa_admin_moves_the_clock_injects_faults_and_reads_the_journal() {
+    let mock = start_mock(&[]);
+    let before = json_of(&admin(&mock.base_url, &["clock"]))["now_ms"].as_u64().unwrap();
+    let after = json_of(&admin(&mock.base_url, &["clock", "advance", "48h"]))["now_ms"].as_u64().unwrap();
+    assert!(after >= before + 48 * 3_600_000);
+    let rule = r#"{"interface":"query","count":1,"action":{"kind":"status","errcode":2008}}"#;
+    assert_eq!(json_of(&admin(&mock.base_url, &["faults", "add", rule]))["added"][0]["id"], 1);
+    let faulted = client(&mock.base_url, &["--mock-clock", "query", "--ai", "a"]);
+    assert!(String::from_utf8_lossy(&faulted.stdout).contains("2008"));
+    let journal = admin(&mock.base_url, &["journal"]);
+    let lines = String::from_utf8_lossy(&journal.stdout).to_string();
+    assert!(lines.contains("query?ai=a → errcode 2008 [fault #1: status 2008]"), "{lines}");
+    let bad = admin(&mock.base_url, &["clock", "advance", "soon"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("300s"));
+    let (status, _) = terminate(mock);
+    assert!(status.success());
+}

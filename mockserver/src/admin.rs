@@ -232,16 +232,17 @@ fn faults(service: &MockService, method: &str, rest: &str, body: &[u8]) -> Admin
     match (method, rest.trim_start_matches('/')) {
         ("GET", "") => answer(200, faults.list()),
         ("POST", "") => {
-            let request: FaultRequest =
-                match serde_json::from_slice(body) {
-                    Ok(request) => request,
-                    Err(e) => return error(
+            let request: FaultRequest = match serde_json::from_slice(body) {
+                Ok(request) => request,
+                Err(e) => {
+                    return error(
                         400,
                         format!(
                             "expected a fault rule or {{\"seed\": N, \"rules\": [...]}} (see docs/admin-api.md): {e}"
                         ),
-                    ),
-                };
+                    )
+                }
+            };
             match faults.add(request) {
                 Ok(added) => answer(200, json!({ "added": added, "faults": faults.list() })),
                 Err(reason) => error(400, reason),
