@@ -64,14 +64,24 @@ impl Exchange {
     }
 }
 
+/// An HTTP client with the spec's 5 s timeout that trusts `ca_pem` (the mock's local CA, for HTTPS) and sends
+/// through `proxy` (proxy mode) when given.
+pub fn http_client(ca_pem: Option<&[u8]>, proxy: Option<&str>) -> anyhow::Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(5));
+    if let Some(pem) = ca_pem {
+        builder = builder.add_root_certificate(reqwest::Certificate::from_pem(pem).context("the CA certificate")?);
+    }
+    if let Some(proxy) = proxy {
+        builder = builder.proxy(reqwest::Proxy::all(proxy).with_context(|| format!("proxy {proxy}"))?);
+    }
+    builder.build().context("building the HTTP client")
+}
+
 impl Client {
     /// A client; `base_url` like `http://127.0.0.1:8080`.
     pub fn new(base_url: &str, app_id: &str, biz_id: &str, secret_key: &str) -> anyhow::Result<Client> {
         let key = SecretKey::from_hex(secret_key).context("secretKey")?;
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5)) // the spec's suggested client timeout
-            .build()
-            .context("building the HTTP client")?;
+        let http = http_client(None, None)?;
         Ok(Client {
             http,
             base_url: base_url.trim_end_matches('/').to_owned(),
@@ -79,6 +89,12 @@ impl Client {
             target: Target::Production,
             time: TimeSource::System,
         })
+    }
+
+    /// Uses this HTTP client (for a CA to trust, or a proxy: see [`http_client`]).
+    pub fn with_http(mut self, http: reqwest::Client) -> Client {
+        self.http = http;
+        self
     }
 
     /// Sends to these paths (production, or the test system with a test code).

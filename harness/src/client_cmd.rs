@@ -33,6 +33,12 @@ pub struct ClientArgs {
     /// use the test credentials with it (`nppa mock` prints both).
     #[arg(long, env = "NPPA_TEST_CODE")]
     pub test_code: Option<String>,
+    /// Trust this CA certificate (PEM) for HTTPS: the mock's `nppa-tls/ca.pem` in TLS or proxy mode.
+    #[arg(long, env = "NPPA_CA_CERT")]
+    pub ca_cert: Option<PathBuf>,
+    /// Send through this proxy (the mock in proxy mode), e.g. with --base-url https://api.wlc.nppa.gov.cn.
+    #[arg(long)]
+    pub proxy: Option<String>,
     /// Print the request (headers, plaintext, sign string) and the raw answer.
     #[arg(short, long)]
     pub verbose: bool,
@@ -102,8 +108,15 @@ pub async fn run(args: ClientArgs) -> anyhow::Result<i32> {
         Some(test_code) => Target::TestSystem { test_code },
         None => Target::Production,
     };
-    let client =
-        Client::new(&args.base_url, &args.app_id, &args.biz_id, &args.secret_key)?.with_time(time).with_target(target);
+    let ca_pem = match &args.ca_cert {
+        Some(path) => Some(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?),
+        None => None,
+    };
+    let http = crate::client::http_client(ca_pem.as_deref(), args.proxy.as_deref())?;
+    let client = Client::new(&args.base_url, &args.app_id, &args.biz_id, &args.secret_key)?
+        .with_time(time)
+        .with_target(target)
+        .with_http(http);
     let exchange = match args.command {
         ClientCommand::Check { ai, name, id_num } => client.check(&ai, &name, &id_num).await?,
         ClientCommand::Query { ai } => client.query(&ai).await?,

@@ -38,6 +38,16 @@ enum Command {
         /// TOML configuration (see config/default.toml); without it the embedded default is served.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Serve HTTPS, with certificates from a local CA kept in --tls-dir (trust its ca.pem once).
+        #[arg(long)]
+        tls: bool,
+        /// Proxy mode: also tunnel CONNECT, so that a client with hard-coded NPPA hosts reaches the mock
+        /// through https_proxy (trusting ca.pem); http_proxy works in every mode.
+        #[arg(long)]
+        proxy: bool,
+        /// Where the local CA lives (created when missing).
+        #[arg(long)]
+        tls_dir: Option<PathBuf>,
         /// Append every request to this JSONL file (the journal; see README, "Admin API").
         #[arg(long)]
         journal: Option<PathBuf>,
@@ -70,8 +80,9 @@ fn main() -> ExitCode {
                 print!("{}", nppa_mockserver::config::DEFAULT_TOML);
                 Ok(0)
             }
-            Command::Mock { listen, config, journal, .. } => {
-                mock_cmd::run(config.as_deref(), journal, listen).await.map(|()| 0)
+            Command::Mock { listen, config, journal, tls, proxy, tls_dir, .. } => {
+                let transport = mock_cmd::TransportFlags { tls, proxy, tls_dir, journal };
+                mock_cmd::run(config.as_deref(), transport, listen).await.map(|()| 0)
             }
             Command::Client(args) => client_cmd::run(args).await,
             Command::Admin(args) => admin_cmd::run(args).await,

@@ -63,13 +63,24 @@ pub fn banner(server: &RunningServer, config_origin: &str) -> String {
         .zip(chrono::FixedOffset::east_opt(8 * 3600))
         .map(|(t, tz)| t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S %:z").to_string())
         .unwrap_or_default();
+    if let Some(ca) = server.ca_path() {
+        out.push_str(&format!(
+            "\n  local CA    {} — trust it: curl --cacert, SSL_CERT_FILE / REQUESTS_CA_BUNDLE, keytool -importcert\n",
+            ca.display()
+        ));
+    }
+    if service.config().server.proxy {
+        out.push_str(&format!(
+            "  proxy mode  http_proxy={base} https_proxy={base} — NPPA's own hosts reach this mock\n"
+        ));
+    }
     out.push_str(&format!("\n  mock clock  {beijing} (Beijing time; move it with POST {base}/__admin/clock)\n"));
     if service.config().rules.mps_outage && clock::in_mps_outage(now) {
         out.push_str("  note        it is 00:00–04:00 in Beijing: every check pends until 04:00 (R-PEND-2)\n");
     }
     if let (Some(enterprise), Some(game)) = (tenants.enterprises().first(), tenants.games().first()) {
         let defaults = enterprise.app_id == crate::DEFAULT_APP_ID && game.biz_id == crate::DEFAULT_BIZ_ID;
-        let creds = if defaults {
+        let mut creds = if defaults {
             String::new()
         } else {
             format!(
@@ -79,18 +90,37 @@ pub fn banner(server: &RunningServer, config_origin: &str) -> String {
                 enterprise.keys.current(now).map_or("(no valid key)", |k| k.as_hex())
             )
         };
+        let mut curl_ca = String::new();
+        if let Some(ca) = server.ca_path().filter(|_| service.config().server.tls) {
+            creds.push_str(&format!(" --ca-cert {}", ca.display()));
+            curl_ca = format!(" --cacert {}", ca.display());
+        }
         out.push_str(&format!(
-            "\nTry (from a checkout, `nppa` is `cargo run --release --`):\n  nppa client --base-url {base}{creds} -v check --ai 100000000000000001 --name 某一一 --id-num 110000190101010001\n  curl -s {base}/__admin/clock\n"
+            "\nTry (from a checkout, `nppa` is `cargo run --release --`):\n  nppa client --base-url {base}{creds} -v check --ai 100000000000000001 --name 某一一 --id-num 110000190101010001\n  curl -s{curl_ca} {base}/__admin/clock\n"
         ));
     }
     out
 }
 
 /// Serves until Ctrl-C or SIGTERM, then shuts down cleanly.
-pub async fn run(config_path: Option<&Path>, journal: Option<PathBuf>, listen: SocketAddr) -> anyhow::Result<()> {
+/// Command-line settings that override the configuration.
+#[derive(Debug, Default)]
+pub struct TransportFlags {
+    pub tls: bool,
+    pub proxy: bool,
+    pub tls_dir: Option<PathBuf>,
+    pub journal: Option<PathBuf>,
+}
+
+pub async fn run(config_path: Option<&Path>, flags: TransportFlags, listen: SocketAddr) -> anyhow::Result<()> {
     let mut config = load_config(config_path)?;
-    if journal.is_some() {
-        config.journal.file = journal;
+    config.server.tls |= flags.tls;
+    config.server.proxy |= flags.proxy;
+    if let Some(dir) = flags.tls_dir {
+        config.server.tls_dir = dir;
+    }
+    if flags.journal.is_some() {
+        config.journal.file = flags.journal;
     }
     let origin = config_path.map_or_else(|| "embedded default configuration".to_owned(), |p| p.display().to_string());
     let server = start(config, listen).await?;

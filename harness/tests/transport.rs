@@ -110,3 +110,97 @@ async fn shutdown_stops_the_server_and_frees_the_port() {
     mock.server.shutdown().await;
     assert!(TcpStream::connect(addr).await.is_err(), "nothing listens after shutdown");
 }
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("nppa-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[tokio::test]
+async fn tls_serves_the_protocol_with_a_certificate_from_the_local_ca() {
+    let dir = temp_dir("tls");
+    let tls_dir = dir.clone();
+    let mock = start_with(move |c| {
+        c.server.tls = true;
+        c.server.tls_dir = tls_dir;
+    })
+    .await;
+    assert!(mock.base.starts_with("https://127.0.0.1:"));
+    let ca_path = mock.server.ca_path().expect("a CA in TLS mode").to_owned();
+    let pem = std::fs::read(&ca_path).unwrap();
+    let http = nppa_harness::client::http_client(Some(&pem), None).unwrap();
+    let clock: serde_json::Value =
+        http.get(format!("{}/__admin/clock", mock.base)).send().await.unwrap().json().await.unwrap();
+    let client = mock.client().with_http(http.clone());
+    let _ = clock["now_ms"].as_u64().unwrap();
+    let answer = client.check(PRESET_OK.0, PRESET_OK.1, PRESET_OK.2).await.unwrap();
+    assert_eq!((code(&answer), answer.pi()), (0, Some(PRESET_OK_PI)));
+    // A client that does not trust the local CA cannot connect.
+    let untrusting = nppa_harness::client::http_client(None, None).unwrap();
+    assert!(untrusting.get(format!("{}/__admin/clock", mock.base)).send().await.is_err());
+    // The CA is kept: a second mock on the same directory presents certificates the same ca.pem verifies.
+    mock.server.shutdown().await;
+    let tls_dir = dir.clone();
+    let again = start_with(move |c| {
+        c.server.tls = true;
+        c.server.tls_dir = tls_dir;
+    })
+    .await;
+    assert_eq!(std::fs::read(&ca_path).unwrap(), pem);
+    assert!(http.get(format!("{}/__admin/clock", again.base)).send().await.is_ok());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn proxy_mode_routes_the_real_nppa_hosts_to_the_mock() {
+    let dir = temp_dir("proxy");
+    let tls_dir = dir.clone();
+    let mock = start_with(move |c| {
+        c.server.proxy = true;
+        c.server.tls_dir = tls_dir;
+        // The client signs with its own system time, as a vendor's client does.
+        c.rules.timestamps_clock = nppa_mockserver::config::TimestampsClock::Wall;
+    })
+    .await;
+    let pem = std::fs::read(mock.server.ca_path().expect("a CA in proxy mode")).unwrap();
+    let through_mock = nppa_harness::client::http_client(Some(&pem), Some(&mock.base)).unwrap();
+    // A client whose hosts are hard-coded: https for check (CONNECT tunnel), http for query (absolute-form).
+    let check = nppa_harness::client::Client::new(
+        "https://api.wlc.nppa.gov.cn",
+        nppa_harness::DEFAULT_APP_ID,
+        nppa_harness::DEFAULT_BIZ_ID,
+        nppa_harness::DEFAULT_SECRET_KEY,
+    )
+    .unwrap()
+    .with_http(through_mock.clone());
+    let answer = check.check(PRESET_OK.0, PRESET_OK.1, PRESET_OK.2).await.unwrap();
+    assert_eq!((code(&answer), answer.pi()), (0, Some(PRESET_OK_PI)));
+    let query = nppa_harness::client::Client::new(
+        "http://api2.wlc.nppa.gov.cn",
+        nppa_harness::DEFAULT_APP_ID,
+        nppa_harness::DEFAULT_BIZ_ID,
+        nppa_harness::DEFAULT_SECRET_KEY,
+    )
+    .unwrap()
+    .with_http(through_mock);
+    assert_eq!(code(&query.query("nothing").await.unwrap()), 2003);
+    let (_, journal) = mock.admin("GET", "/__admin/journal", None).await;
+    let paths: Vec<&str> = journal["entries"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["/idcard/authentication/check", "/idcard/authentication/query"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn connect_without_proxy_mode_says_how_to_turn_it_on() {
+    let mock = start().await;
+    let mut stream = TcpStream::connect(mock.server.local_addr()).await.unwrap();
+    stream
+        .write_all(b"CONNECT api.wlc.nppa.gov.cn:443 HTTP/1.1\r\nhost: api.wlc.nppa.gov.cn:443\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 1024];
+    let n = stream.read(&mut buf).await.unwrap();
+    let text = String::from_utf8_lossy(&buf[..n]);
+    assert!(text.starts_with("HTTP/1.1 405") && text.contains("nppa mock --proxy"), "{text}");
+}

@@ -44,6 +44,13 @@ pub struct ServerSection {
     pub max_connections_per_ip: usize,
     pub idle_timeout_s: f64,
     pub admin_remote: bool,
+    /// Serve HTTPS (certificates from the local CA).
+    pub tls: bool,
+    /// Proxy mode: tunnel CONNECT (`https_proxy`) into the mock with certificates from the local CA.
+    /// Absolute-form targets (`http_proxy`) are always routed by path, whatever the host.
+    pub proxy: bool,
+    /// Where the local CA lives (`ca.pem` to trust, `ca-key.pem`); created when missing.
+    pub tls_dir: PathBuf,
 }
 
 impl Default for ServerSection {
@@ -56,6 +63,9 @@ impl Default for ServerSection {
             max_connections_per_ip: 1000,
             idle_timeout_s: 120.0,
             admin_remote: false,
+            tls: false,
+            proxy: false,
+            tls_dir: PathBuf::from("nppa-tls"),
         }
     }
 }
@@ -483,6 +493,21 @@ mod tests {
         assert_eq!(config.enterprises[0].app_id, "fdc6688637bc468e9aea874654cbead2");
         assert_eq!(config.enterprises[0].secret_key, "b4c932250dbe59ff53b15ee993a9feb5");
         assert_eq!(config.games[0].biz_id, "1101999999");
+    }
+
+    #[test]
+    fn the_annotated_example_is_valid_and_serves() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/example.toml");
+        let config = Config::from_file(&path).expect("config/example.toml");
+        assert_eq!(config.enterprises.len(), 2);
+        assert!(config
+            .journal
+            .file
+            .as_ref()
+            .is_some_and(|f| f.is_absolute() || f.starts_with(path.parent().unwrap_or(Path::new("")))));
+        let mut config = config;
+        config.journal.file = None; // do not write next to the example from a test
+        crate::MockService::new(config).expect("the example serves");
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub mod service;
 pub mod store;
 pub mod tenants;
 pub mod testsystem;
+pub mod tls;
 
 pub use config::Config;
 pub use server::{MockServer, RunningServer};

@@ -18,17 +18,19 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, Sleep};
+use tokio_rustls::TlsAcceptor;
+use tokio_util::task::TaskTracker;
 
 use crate::admin;
 use crate::config::Config;
 use crate::faults::FaultTarget;
 use crate::service::{route_interface, BodyError, Incoming, MockService};
+use crate::tls::LocalCa;
 
 /// A configured mock, ready to bind.
 #[derive(Debug)]
@@ -43,6 +45,7 @@ pub struct RunningServer {
     service: Arc<MockService>,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
+    ca_path: Option<std::path::PathBuf>,
 }
 
 impl MockServer {
@@ -56,13 +59,33 @@ impl MockServer {
         &self.service
     }
 
-    /// Binds `addr` (port 0 picks a free port) and starts serving.
+    /// Binds `addr` (port 0 picks a free port) and starts serving: HTTPS when `server.tls`, and CONNECT for
+    /// `https_proxy` clients when `server.proxy`, both with the local CA of `server.tls_dir`.
     pub async fn bind(self, addr: SocketAddr) -> std::io::Result<RunningServer> {
+        let server = &self.service.config().server;
+        let ca = if server.tls || server.proxy {
+            let ca = LocalCa::load_or_create(&server.tls_dir).map_err(std::io::Error::other)?;
+            Some(Arc::new(ca))
+        } else {
+            None
+        };
+        let acceptor = match &ca {
+            Some(ca) => Some(ca.acceptor().map_err(std::io::Error::other)?),
+            None => None,
+        };
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(serve(listener, Arc::clone(&self.service), stopped));
-        Ok(RunningServer { addr, service: self.service, stop, task })
+        let transport = Arc::new(Transport {
+            service: Arc::clone(&self.service),
+            tls: acceptor.clone().filter(|_| server.tls),
+            connect: acceptor.filter(|_| server.proxy),
+            stopped,
+            connections: TaskTracker::new(),
+        });
+        let ca_path = ca.as_ref().map(|ca| ca.ca_path().to_owned());
+        let task = tokio::spawn(serve(listener, transport));
+        Ok(RunningServer { addr, service: self.service, stop, task, ca_path })
     }
 }
 
@@ -72,9 +95,15 @@ impl RunningServer {
         self.addr
     }
 
-    /// `http://ADDR`.
+    /// `http://ADDR`, or `https://ADDR` with TLS.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.service.config().server.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// The local CA certificate clients must trust (TLS or proxy mode).
+    pub fn ca_path(&self) -> Option<&std::path::Path> {
+        self.ca_path.as_deref()
     }
 
     /// The service behind the socket.
@@ -89,12 +118,24 @@ impl RunningServer {
     }
 }
 
-async fn serve(listener: TcpListener, service: Arc<MockService>, mut stopped: watch::Receiver<bool>) {
+/// What every connection needs.
+struct Transport {
+    service: Arc<MockService>,
+    /// TLS on the listener (`server.tls`).
+    tls: Option<TlsAcceptor>,
+    /// TLS inside CONNECT tunnels (`server.proxy`).
+    connect: Option<TlsAcceptor>,
+    stopped: watch::Receiver<bool>,
+    connections: TaskTracker,
+}
+
+async fn serve(listener: TcpListener, transport: Arc<Transport>) {
+    let service = &transport.service;
     let server = &service.config().server;
     let idle = Duration::from_secs_f64(server.idle_timeout_s);
     let limiter = Arc::new(ConnectionLimiter { max: server.max_connections_per_ip, open: DashMap::new() });
-    let graceful = GracefulShutdown::new();
-    let sweeper = tokio::spawn(sweep_every_second(Arc::clone(&service)));
+    let sweeper = tokio::spawn(sweep_every_second(Arc::clone(service)));
+    let mut stopped = transport.stopped.clone();
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -114,16 +155,17 @@ async fn serve(listener: TcpListener, service: Arc<MockService>, mut stopped: wa
                 };
                 let _ = stream.set_nodelay(true);
                 service.metrics().connections(1);
-                let io = TokioIo::new(IdleTimeout::new(stream, idle));
-                let service = Arc::clone(&service);
-                let handler = {
-                    let service = Arc::clone(&service);
-                    service_fn(move |request| answer(Arc::clone(&service), peer.ip(), request))
-                };
-                let connection = graceful.watch(http1::Builder::new().keep_alive(true).serve_connection(io, handler));
-                tokio::spawn(async move {
-                    let _ = connection.await;
-                    service.metrics().connections(-1);
+                let transport = Arc::clone(&transport);
+                transport.connections.clone().spawn(async move {
+                    let io = IdleTimeout::new(stream, idle);
+                    match &transport.tls {
+                        Some(acceptor) => match acceptor.accept(io).await {
+                            Ok(tls) => serve_connection(tls, Arc::clone(&transport), peer.ip()).await,
+                            Err(e) => tracing::debug!("TLS handshake with {peer} failed: {e}"),
+                        },
+                        None => serve_connection(io, Arc::clone(&transport), peer.ip()).await,
+                    }
+                    transport.service.metrics().connections(-1);
                     drop(permit);
                 });
             }
@@ -132,7 +174,50 @@ async fn serve(listener: TcpListener, service: Arc<MockService>, mut stopped: wa
     }
     drop(listener);
     sweeper.abort();
-    let _ = tokio::time::timeout(Duration::from_secs(5), graceful.shutdown()).await;
+    transport.connections.close();
+    let _ = tokio::time::timeout(Duration::from_secs(5), transport.connections.wait()).await;
+}
+
+/// HTTP/1.1 on one connection (plain, TLS, or inside a CONNECT tunnel) until it ends or the server stops.
+async fn serve_connection<IO>(io: IO, transport: Arc<Transport>, peer: IpAddr)
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let mut stopped = transport.stopped.clone();
+    let handler = {
+        let transport = Arc::clone(&transport);
+        service_fn(move |request| answer(Arc::clone(&transport), peer, request))
+    };
+    let connection = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(io), handler).with_upgrades();
+    tokio::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => {}
+        _ = stopped.changed() => {
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        }
+    }
+}
+
+/// Proxy mode: a CONNECT tunnel becomes a TLS connection to the mock, whatever host it names, with a
+/// certificate for that host from the local CA.
+fn tunnel(transport: Arc<Transport>, peer: IpAddr, request: &mut Request<HyperBody>) -> Response<Body> {
+    let Some(acceptor) = transport.connect.clone() else {
+        let hint = "CONNECT (https_proxy) needs proxy mode: start the mock with `nppa mock --proxy`";
+        return response(405, TEXT, hint.as_bytes().to_vec());
+    };
+    let target = request.uri().authority().map(ToString::to_string).unwrap_or_default();
+    let upgrade = hyper::upgrade::on(request);
+    transport.connections.clone().spawn(async move {
+        match upgrade.await {
+            Ok(upgraded) => match acceptor.accept(TokioIo::new(upgraded)).await {
+                Ok(tls) => serve_connection(tls, Arc::clone(&transport), peer).await,
+                Err(e) => tracing::debug!("TLS in the CONNECT tunnel to {target} failed: {e}"),
+            },
+            Err(e) => tracing::debug!("CONNECT to {target} was not upgraded: {e}"),
+        }
+    });
+    Response::new(Full::new(Bytes::new()).boxed())
 }
 
 /// Frees expired records once a second, so memory follows the clock even without requests.
@@ -147,10 +232,14 @@ async fn sweep_every_second(service: Arc<MockService>) {
 type Body = BoxBody<Bytes, Infallible>;
 
 async fn answer(
-    service: Arc<MockService>,
+    transport: Arc<Transport>,
     peer: IpAddr,
-    request: Request<HyperBody>,
+    mut request: Request<HyperBody>,
 ) -> Result<Response<Body>, InjectedReset> {
+    if request.method() == hyper::Method::CONNECT {
+        return Ok(tunnel(transport, peer, &mut request));
+    }
+    let service = &transport.service;
     let received = std::time::Instant::now();
     let (parts, body) = request.into_parts();
     let limit = service.config().server.max_body_bytes;
@@ -167,10 +256,10 @@ async fn answer(
     if path.starts_with(admin::PREFIX) {
         let accept = parts.headers.get(hyper::header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
         let body = body.as_deref().unwrap_or_default();
-        let reply = admin::handle(&service, peer, parts.method.as_str(), path, parts.uri.query(), accept, body);
+        let reply = admin::handle(service, peer, parts.method.as_str(), path, parts.uri.query(), accept, body);
         return Ok(match reply {
             admin::AdminAnswer::Json { status, body } => response(status, JSON, body),
-            admin::AdminAnswer::Stream { entries, sse } => journal_stream(service, entries, sse),
+            admin::AdminAnswer::Stream { entries, sse } => journal_stream(Arc::clone(service), entries, sse),
         });
     }
     let incoming = Incoming {

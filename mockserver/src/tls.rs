@@ -1,0 +1,149 @@
+//! HTTPS for the mock: the real check endpoint is https. A local certificate authority (made with rcgen, kept
+//! in `server.tls_dir` so that a client trusts it once) issues a certificate for whatever host a client asks
+//! for by SNI — `localhost`, `127.0.0.1`, or `api.wlc.nppa.gov.cn` when the client reaches the mock through
+//! `https_proxy` (CONNECT) or a hosts-file entry.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose, SanType};
+use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+use tokio_rustls::TlsAcceptor;
+
+/// The local CA and the certificates it has issued.
+pub struct LocalCa {
+    ca_cert: rcgen::Certificate,
+    ca_key: KeyPair,
+    ca_path: PathBuf,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    issued: Mutex<HashMap<String, Arc<CertifiedKey>>>,
+}
+
+impl std::fmt::Debug for LocalCa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LocalCa({})", self.ca_path.display())
+    }
+}
+
+/// Host names the default certificate (no SNI, e.g. `https://127.0.0.1:8443`) covers.
+const DEFAULT_NAMES: [&str; 6] =
+    ["localhost", "127.0.0.1", "::1", "api.wlc.nppa.gov.cn", "api2.wlc.nppa.gov.cn", "wlc.nppa.gov.cn"];
+
+fn tls_error(what: &str, e: impl std::fmt::Display) -> String {
+    format!("{what}: {e}")
+}
+
+impl LocalCa {
+    /// Loads `dir/ca.pem` and `dir/ca-key.pem`, or creates them (the key readable by the owner only).
+    pub fn load_or_create(dir: &Path) -> Result<LocalCa, String> {
+        let cert_path = dir.join("ca.pem");
+        let key_path = dir.join("ca-key.pem");
+        let (ca_cert, ca_key) = if cert_path.exists() && key_path.exists() {
+            let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| tls_error(&p.display().to_string(), e));
+            let ca_key = KeyPair::from_pem(&read(&key_path)?).map_err(|e| tls_error("server.tls_dir/ca-key.pem", e))?;
+            let params = CertificateParams::from_ca_cert_pem(&read(&cert_path)?)
+                .map_err(|e| tls_error("server.tls_dir/ca.pem", e))?;
+            // The same name and key as the file on disk: what it signs verifies against that file.
+            let ca_cert = params.self_signed(&ca_key).map_err(|e| tls_error("local CA", e))?;
+            (ca_cert, ca_key)
+        } else {
+            let ca_key = KeyPair::generate().map_err(|e| tls_error("local CA key", e))?;
+            let mut params = CertificateParams::default();
+            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            params.key_usages =
+                vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+            params.distinguished_name.push(DnType::CommonName, "nppa-harness local CA (nppa mock)");
+            params.distinguished_name.push(DnType::OrganizationName, "nppa-harness");
+            let ca_cert = params.self_signed(&ca_key).map_err(|e| tls_error("local CA", e))?;
+            std::fs::create_dir_all(dir).map_err(|e| tls_error(&dir.display().to_string(), e))?;
+            std::fs::write(&cert_path, ca_cert.pem()).map_err(|e| tls_error(&cert_path.display().to_string(), e))?;
+            write_private(&key_path, &ca_key.serialize_pem())?;
+            (ca_cert, ca_key)
+        };
+        Ok(LocalCa {
+            ca_cert,
+            ca_key,
+            ca_path: cert_path,
+            provider: Arc::new(rustls::crypto::ring::default_provider()),
+            issued: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Where the CA certificate a client must trust is.
+    pub fn ca_path(&self) -> &Path {
+        &self.ca_path
+    }
+
+    /// A certificate for `host` (the default names when `None`), issued once and kept.
+    fn certified(&self, host: Option<&str>) -> Result<Arc<CertifiedKey>, String> {
+        let name = host.unwrap_or("").to_ascii_lowercase();
+        if let Some(found) = self.issued.lock().unwrap_or_else(|p| p.into_inner()).get(&name) {
+            return Ok(Arc::clone(found));
+        }
+        let names: Vec<String> = match host {
+            Some(host) => vec![host.to_owned()],
+            None => DEFAULT_NAMES.iter().map(|n| (*n).to_owned()).collect(),
+        };
+        let mut params = CertificateParams::default();
+        params.distinguished_name.push(DnType::CommonName, names[0].clone());
+        params.subject_alt_names = names
+            .iter()
+            .map(|n| match n.parse::<std::net::IpAddr>() {
+                Ok(ip) => Ok(SanType::IpAddress(ip)),
+                Err(_) => n.clone().try_into().map(SanType::DnsName),
+            })
+            .collect::<Result<_, _>>()
+            .map_err(|e| tls_error(&format!("a certificate for {name}"), e))?;
+        let leaf_key = KeyPair::generate().map_err(|e| tls_error("certificate key", e))?;
+        let leaf = params.signed_by(&leaf_key, &self.ca_cert, &self.ca_key).map_err(|e| tls_error("certificate", e))?;
+        let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
+        let signing_key =
+            self.provider.key_provider.load_private_key(key_der).map_err(|e| tls_error("certificate key", e))?;
+        let certified = Arc::new(CertifiedKey::new(vec![leaf.der().clone()], signing_key));
+        self.issued.lock().unwrap_or_else(|p| p.into_inner()).insert(name, Arc::clone(&certified));
+        Ok(certified)
+    }
+
+    /// A TLS acceptor that presents a certificate for whatever name the client asks for.
+    pub fn acceptor(self: &Arc<Self>) -> Result<TlsAcceptor, String> {
+        let mut config = rustls::ServerConfig::builder_with_provider(Arc::clone(&self.provider))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| tls_error("TLS", e))?
+            .with_no_client_auth()
+            .with_cert_resolver(Arc::new(ByServerName { ca: Arc::clone(self) }));
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(TlsAcceptor::from(Arc::new(config)))
+    }
+}
+
+fn write_private(path: &Path, text: &str) -> Result<(), String> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(|e| tls_error(&path.display().to_string(), e))?;
+    std::io::Write::write_all(&mut file, text.as_bytes()).map_err(|e| tls_error(&path.display().to_string(), e))
+}
+
+#[derive(Debug)]
+struct ByServerName {
+    ca: Arc<LocalCa>,
+}
+
+impl ResolvesServerCert for ByServerName {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        match self.ca.certified(hello.server_name()) {
+            Ok(certified) => Some(certified),
+            Err(e) => {
+                tracing::warn!("no certificate for {:?}: {e}", hello.server_name());
+                None
+            }
+        }
+    }
+}
