@@ -15,20 +15,21 @@ async fn add(mock: &Mock, rule: Value) -> Value {
     answer
 }
 
-/// A raw signed query, to see exactly what came back (status, body), or the transport error.
-async fn raw_query(mock: &Mock, ai: &str) -> Result<(u16, String), reqwest::Error> {
-    let client = mock.client();
-    let signed = nppa_protocol::request::query(
-        client.credentials(),
-        &nppa_protocol::request::Target::Production,
-        ai,
-        mock.now_ms().await,
-    );
-    let mut request = mock.http.get(format!("{}{}", mock.base, signed.path_and_query));
+/// A signed query sent with `http`, bypassing the reference client's answer handling.
+async fn send_query(mock: &Mock, http: &reqwest::Client, ai: &str) -> Result<reqwest::Response, reqwest::Error> {
+    let credentials = mock.client().credentials().clone();
+    let target = nppa_protocol::request::Target::Production;
+    let signed = nppa_protocol::request::query(&credentials, &target, ai, mock.now_ms().await);
+    let mut request = http.get(format!("{}{}", mock.base, signed.path_and_query));
     for (name, value) in &signed.headers {
         request = request.header(*name, value);
     }
-    let response = request.send().await?;
+    request.send().await
+}
+
+/// A raw signed query, to see exactly what came back (status, body), or the transport error.
+async fn raw_query(mock: &Mock, ai: &str) -> Result<(u16, String), reqwest::Error> {
+    let response = send_query(mock, &mock.http, ai).await?;
     let status = response.status().as_u16();
     Ok((status, response.text().await?))
 }
@@ -104,17 +105,7 @@ async fn latency_makes_a_short_client_timeout_fire() {
     add(&mock, json!({"interface": "query", "count": 1, "delay_ms": 2000})).await;
     let impatient = reqwest::Client::builder().timeout(Duration::from_millis(200)).build().unwrap();
     let client = mock.client();
-    let signed = nppa_protocol::request::query(
-        client.credentials(),
-        &nppa_protocol::request::Target::Production,
-        "x",
-        mock.now_ms().await,
-    );
-    let mut request = impatient.get(format!("{}{}", mock.base, signed.path_and_query));
-    for (name, value) in &signed.headers {
-        request = request.header(*name, value);
-    }
-    let error = request.send().await.expect_err("the answer comes after 2 s");
+    let error = send_query(&mock, &impatient, "x").await.expect_err("the answer comes after 2 s");
     assert!(error.is_timeout());
     // The rule is spent: the next query is answered at once.
     assert_eq!(code(&client.query("x").await.unwrap()), 2003);

@@ -123,13 +123,10 @@ impl FaultRule {
     /// A short description for the journal.
     pub fn describe(&self) -> String {
         let action = match &self.action {
-            None => "delay".to_owned(),
             Some(FaultAction::Status { errcode }) => format!("status {errcode}"),
             Some(FaultAction::HttpStatus { status, .. }) => format!("http_status {status}"),
-            Some(FaultAction::Reset) => "reset".into(),
-            Some(FaultAction::Truncate) => "truncate".into(),
-            Some(FaultAction::Corrupt) => "corrupt".into(),
             Some(FaultAction::LoginoutData { shape }) => format!("loginout_data {shape:?}").to_lowercase(),
+            _ => self.kind().to_owned(),
         };
         match self.delay_ms {
             Some(ms) if self.action.is_some() => format!("fault #{}: {action} after {ms} ms", self.id),
