@@ -69,6 +69,9 @@ pub enum ClientCommand {
     },
     /// Behaviour report: POST /behavior/collection/loginout, one record or a JSON batch.
     Loginout(LoginoutArgs),
+    /// The reference client's whole flow from the NPPA_* environment `nppa certify` provides: the 8 official
+    /// cases, then check → query → login/logout. `nppa certify -- nppa client flow` passes every rule.
+    Flow,
 }
 
 /// One record from flags, or a batch from a file.
@@ -120,6 +123,11 @@ pub async fn run(args: ClientArgs) -> anyhow::Result<i32> {
     let exchange = match args.command {
         ClientCommand::Check { ai, name, id_num } => client.check(&ai, &name, &id_num).await?,
         ClientCommand::Query { ai } => client.query(&ai).await?,
+        ClientCommand::Flow => {
+            let env = crate::certify::reference::FlowEnv::from_lookup(|name| std::env::var(name).ok())?;
+            crate::certify::reference::run(&env).await?;
+            return Ok(0);
+        }
         ClientCommand::Loginout(loginout) => {
             let records = records(&loginout, client.now_ms().await?)?;
             client.loginout(records).await?

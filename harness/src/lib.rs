@@ -1,6 +1,7 @@
 //! The `nppa` command as a library: the reference client and the commands built on it.
 
 pub mod admin_cmd;
+pub mod certify;
 pub mod client;
 pub mod client_cmd;
 pub mod mock_cmd;

@@ -1,0 +1,203 @@
+//! `nppa certify`: run a vendor's client against the mock, judge its traffic, write reports CI understands.
+//!
+//! - [`rules`]: the rules and the judge; [`traffic`]: the journal as the judge reads it
+//! - [`model`]: the result model; [`report`]: JUnit XML, Markdown, JSON, HTML from it
+
+pub mod model;
+pub mod reference;
+pub mod report;
+pub mod rules;
+pub mod traffic;
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use clap::Args;
+use nppa_mockserver::journal::{JournalEntry, JournalQuery};
+use nppa_mockserver::{Config, MockServer};
+
+use model::CertifyReport;
+use rules::Profile;
+use traffic::Deployment;
+
+/// `nppa certify` options.
+#[derive(Debug, Args)]
+pub struct CertifyArgs {
+    /// Which rules to judge.
+    #[arg(long, value_enum, default_value = "all")]
+    pub profile: Profile,
+    /// Run the client this many times (some bugs show only sometimes).
+    #[arg(long, default_value_t = 1)]
+    pub repeat: u32,
+    /// Time limit for each run of the client (e.g. 300s, 10m); it is killed past it.
+    #[arg(long, default_value = "300s")]
+    pub timeout: String,
+    /// Where to write the reports (default: reports/certify-<time>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Mock configuration (default: the embedded one, whose credentials the client gets in its environment).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Use a mock already running at this URL instead of starting one (its admin API must answer).
+    #[arg(long)]
+    pub mock_url: Option<String>,
+    /// Judge a recorded journal (JSONL, e.g. `journal.jsonl` of an earlier certify run) instead of running a client.
+    #[arg(long, conflicts_with_all = ["mock_url", "command"])]
+    pub journal: Option<PathBuf>,
+    /// The client command, after `--`; it finds the mock through NPPA_BASE_URL, NPPA_APP_ID, NPPA_BIZ_ID,
+    /// NPPA_SECRET_KEY, NPPA_TEST_APP_ID, NPPA_TEST_BIZ_ID, NPPA_TEST_SECRET_KEY and NPPA_TEST_CODES.
+    #[arg(last = true)]
+    pub command: Vec<String>,
+}
+
+/// The environment a client is given.
+pub fn client_environment(config: &Config, base_url: &str) -> Vec<(String, String)> {
+    let mut env = vec![("NPPA_BASE_URL".to_owned(), base_url.to_owned())];
+    if let Some(enterprise) = config.enterprises.first() {
+        env.push(("NPPA_APP_ID".into(), enterprise.app_id.clone()));
+        env.push(("NPPA_SECRET_KEY".into(), enterprise.secret_key.clone()));
+        if let Some(game) = config.games.iter().find(|g| g.owner == enterprise.app_id) {
+            env.push(("NPPA_BIZ_ID".into(), game.biz_id.clone()));
+        }
+        if let Some(test) = &enterprise.test {
+            env.push(("NPPA_TEST_APP_ID".into(), test.app_id.clone()));
+            env.push(("NPPA_TEST_BIZ_ID".into(), test.biz_id.clone()));
+            env.push(("NPPA_TEST_SECRET_KEY".into(), test.secret_key.clone()));
+            env.push(("NPPA_TEST_CODES".into(), test.codes.join(",")));
+        }
+    }
+    env
+}
+
+/// Reads a JSONL journal.
+pub fn read_journal(path: &Path) -> anyhow::Result<Vec<JournalEntry>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(i, line)| serde_json::from_str(line).with_context(|| format!("{} line {}: not a journal entry", path.display(), i + 1)))
+        .collect()
+}
+
+/// Judges entries and builds the report.
+pub fn judge(entries: &[JournalEntry], config: &Config, profile: Profile, command: Vec<String>, runs: Vec<Option<i32>>) -> CertifyReport {
+    let deployment = Deployment::from_config(config);
+    let requests = traffic::read(entries, &deployment);
+    let rules = rules::judge(&requests, &deployment, profile);
+    let profile = serde_json::to_value(profile).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    CertifyReport { profile, command, runs, requests: entries.len(), rules, overhead_s: 0.0 }
+}
+
+/// Runs certify; the exit code is 0 when every rule passed, 1 with findings, 2 when it could not run.
+pub async fn run(args: CertifyArgs) -> anyhow::Result<i32> {
+    let started = Instant::now();
+    let config = crate::mock_cmd::load_config(args.config.as_deref())?;
+    let out = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from("reports").join(format!("certify-{}", chrono::Local::now().format("%Y%m%d-%H%M%S")))
+    });
+    if let Some(path) = &args.journal {
+        let entries = read_journal(path)?;
+        let report = judge(&entries, &config, args.profile, vec![format!("--journal {}", path.display())], vec![]);
+        return finish(report, &out, &entries, started.elapsed().as_secs_f64());
+    }
+    if args.command.is_empty() {
+        bail!("give the client command after `--`, e.g. nppa certify -- python3 my_client.py (or --journal FILE)");
+    }
+    let timeout = Duration::from_millis(crate::admin_cmd::parse_duration_ms(&args.timeout)?.max(1) as u64);
+    let http = reqwest::Client::new();
+    let (base_url, server, baseline) = match &args.mock_url {
+        Some(url) => {
+            let stats: serde_json::Value =
+                http.get(format!("{url}/__admin/journal?limit=0")).send().await.with_context(|| format!("reaching the mock at {url}"))?.json().await?;
+            (url.trim_end_matches('/').to_owned(), None, stats["stats"]["recorded"].as_u64().unwrap_or(0))
+        }
+        None => {
+            let server = MockServer::new(config.clone()).map_err(|e| anyhow::anyhow!("refusing to start the mock: {e}"))?;
+            let server = server.bind("127.0.0.1:0".parse()?).await.context("starting the mock")?;
+            (server.base_url(), Some(server), 0)
+        }
+    };
+    let env = client_environment(&config, &base_url);
+    let mut runs = Vec::new();
+    let mut client_time = Duration::ZERO;
+    for run in 1..=args.repeat {
+        eprintln!("nppa certify: run {run}/{} of {:?} against {base_url}", args.repeat, args.command.join(" "));
+        let run_started = Instant::now();
+        let mut child = tokio::process::Command::new(&args.command[0])
+            .args(&args.command[1..])
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("cannot run {:?}", args.command[0]))?;
+        let status = match tokio::time::timeout(timeout, child.wait()).await {
+            Ok(status) => status.ok().and_then(|s| s.code()),
+            Err(_) => {
+                eprintln!("nppa certify: the client ran past {} and was stopped", args.timeout);
+                let _ = child.kill().await;
+                None
+            }
+        };
+        client_time += run_started.elapsed();
+        runs.push(status);
+    }
+    let entries = match (&server, &args.mock_url) {
+        (Some(server), _) => {
+            let query = JournalQuery { limit: Some(usize::MAX), ..JournalQuery::default() };
+            let stats = server.service().journal().stats();
+            if stats.evicted > 0 {
+                eprintln!("nppa certify: {} requests fell out of the journal's ring; raise journal.capacity", stats.evicted);
+            }
+            server.service().journal().query(&query).iter().map(|e| (**e).clone()).collect()
+        }
+        (None, Some(url)) => {
+            let value: serde_json::Value = http
+                .get(format!("{url}/__admin/journal?after_id={baseline}&limit=100000000"))
+                .send()
+                .await?
+                .json()
+                .await?;
+            serde_json::from_value(value["entries"].clone()).context("the mock's journal")?
+        }
+        (None, None) => Vec::new(),
+    };
+    if let Some(server) = server {
+        server.shutdown().await;
+    }
+    if entries.is_empty() {
+        eprintln!("nppa certify: the client sent no request (exit codes {runs:?}); nothing to judge");
+        return Ok(2);
+    }
+    let report = judge(&entries, &config, args.profile, args.command.clone(), runs);
+    let overhead = started.elapsed().saturating_sub(client_time).as_secs_f64();
+    finish(report, &out, &entries, overhead)
+}
+
+fn finish(mut report: CertifyReport, out: &Path, entries: &[JournalEntry], overhead_s: f64) -> anyhow::Result<i32> {
+    report.overhead_s = overhead_s;
+    let written = report::write_all(&report, out).with_context(|| format!("writing reports to {}", out.display()))?;
+    let journal_path = out.join("journal.jsonl");
+    let mut journal = std::io::BufWriter::new(std::fs::File::create(&journal_path)?);
+    for entry in entries {
+        serde_json::to_writer(&mut journal, entry)?;
+        journal.write_all(b"\n")?;
+    }
+    journal.flush()?;
+    let markdown = report::markdown(&report);
+    // GitHub Actions shows this file on the run's page.
+    if let Ok(summary) = std::env::var("GITHUB_STEP_SUMMARY") {
+        if let Ok(mut file) = std::fs::OpenOptions::new().append(true).create(true).open(summary) {
+            let _ = file.write_all(markdown.as_bytes());
+        }
+    }
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(stdout, "{markdown}");
+    let _ = writeln!(
+        stdout,
+        "reports: {} (and {})",
+        written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+        journal_path.display()
+    );
+    Ok(if report.all_passed() { 0 } else { 1 })
+}

@@ -1,0 +1,162 @@
+//! The reports, all from one [`CertifyReport`]: JUnit XML, Markdown, JSON and a self-contained HTML page.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use super::model::{CertifyReport, Severity, Verdict};
+
+fn xml_escape(text: &str) -> String {
+    text.chars()
+        .filter(|c| !matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}'))
+        .map(|c| match c {
+            '&' => "&amp;".to_owned(),
+            '<' => "&lt;".to_owned(),
+            '>' => "&gt;".to_owned(),
+            '"' => "&quot;".to_owned(),
+            '\'' => "&apos;".to_owned(),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+/// JUnit XML: one testcase per rule; a failure quotes every finding and its evidence.
+pub fn junit(report: &CertifyReport) -> String {
+    let failures = report.failed().count();
+    let skipped = report.rules.iter().filter(|r| r.verdict == Verdict::NotExercised).count();
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"nppa certify\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">",
+        report.rules.len()
+    );
+    let _ = writeln!(
+        out,
+        "  <testsuite name=\"nppa certify ({})\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" time=\"{:.3}\">",
+        xml_escape(&report.profile),
+        report.rules.len(),
+        report.overhead_s
+    );
+    for rule in &report.rules {
+        let name = xml_escape(&format!("{} {}", rule.id, rule.title));
+        let _ = write!(out, "    <testcase classname=\"nppa.certify.{}\" name=\"{name}\">", xml_escape(rule.id));
+        match rule.verdict {
+            Verdict::Passed => {}
+            Verdict::NotExercised => out.push_str("<skipped message=\"the traffic gave this rule nothing to judge\"/>"),
+            Verdict::Failed => {
+                let first = rule.findings.first().map(|f| f.message.as_str()).unwrap_or("");
+                let mut text = String::new();
+                for f in &rule.findings {
+                    let _ = writeln!(text, "- {} (journal {:?})", f.message, f.journal_ids);
+                    for line in &f.evidence {
+                        let _ = writeln!(text, "    {line}");
+                    }
+                }
+                let _ = write!(
+                    out,
+                    "\n      <failure message=\"{}\" type=\"{} {:?}\">{}</failure>\n    ",
+                    xml_escape(first),
+                    rule.spec,
+                    rule.severity,
+                    xml_escape(&text)
+                );
+            }
+        }
+        out.push_str("</testcase>\n");
+    }
+    out.push_str("  </testsuite>\n</testsuites>\n");
+    out
+}
+
+fn verdict_mark(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Passed => "✅ passed",
+        Verdict::Failed => "❌ failed",
+        Verdict::NotExercised => "➖ not exercised",
+    }
+}
+
+/// Markdown, for a pull-request comment or a CI step summary.
+pub fn markdown(report: &CertifyReport) -> String {
+    let failed = report.failed().count();
+    let mut out = format!(
+        "## nppa certify — {} ({} rules, {failed} failed, {} requests judged)\n\n| rule | verdict | severity | spec | |\n|---|---|---|---|---|\n",
+        report.profile,
+        report.rules.len(),
+        report.requests
+    );
+    for rule in &report.rules {
+        let severity = match rule.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let _ = writeln!(out, "| `{}` | {} | {severity} | {} | {} |", rule.id, verdict_mark(rule.verdict), rule.spec, rule.title);
+    }
+    for rule in report.failed() {
+        let _ = writeln!(out, "\n### `{}` {}\n", rule.id, rule.title);
+        for f in &rule.findings {
+            let _ = writeln!(out, "- {} (journal {:?})", f.message, f.journal_ids);
+            if !f.evidence.is_empty() {
+                let _ = writeln!(out, "  ```\n  {}\n  ```", f.evidence.join("\n  "));
+            }
+        }
+    }
+    out
+}
+
+/// A self-contained HTML page: verdicts first, then each finding with its evidence.
+pub fn html(report: &CertifyReport) -> String {
+    let mut rows = String::new();
+    for rule in &report.rules {
+        let class = match rule.verdict {
+            Verdict::Passed => "pass",
+            Verdict::Failed => "fail",
+            Verdict::NotExercised => "skip",
+        };
+        let _ = write!(
+            rows,
+            "<tr class=\"{class}\"><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            xml_escape(rule.id),
+            verdict_mark(rule.verdict),
+            xml_escape(rule.spec),
+            xml_escape(rule.title)
+        );
+    }
+    let mut details = String::new();
+    for rule in report.failed() {
+        let _ = write!(details, "<section id=\"{0}\"><h2><code>{0}</code> {1}</h2>", xml_escape(rule.id), xml_escape(rule.title));
+        for f in &rule.findings {
+            let _ = write!(details, "<div class=\"finding\"><p>{}</p><p class=\"ids\">journal {:?}</p>", xml_escape(&f.message), f.journal_ids);
+            if !f.evidence.is_empty() {
+                let _ = write!(details, "<pre>{}</pre>", xml_escape(&f.evidence.join("\n")));
+            }
+            details.push_str("</div>");
+        }
+        details.push_str("</section>");
+    }
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>nppa certify — {profile}</title>\
+<style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:80em}}table{{border-collapse:collapse}}td,th{{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}}\
+tr.fail td{{background:#fde8e8}}tr.pass td{{background:#e8f6e8}}tr.skip td{{color:#777}}pre{{background:#f6f6f6;padding:.8em;overflow-x:auto;white-space:pre-wrap}}.finding{{margin:1em 0}}.ids{{color:#666;font-size:.9em}}</style></head>\
+<body><h1>nppa certify — {profile}</h1><p id=\"summary\">{total} rules, <strong>{failed} failed</strong>, {requests} requests judged; command <code>{command}</code></p>\
+<table><thead><tr><th>rule</th><th>verdict</th><th>spec</th><th>what it checks</th></tr></thead><tbody>{rows}</tbody></table>{details}</body></html>\n",
+        profile = xml_escape(&report.profile),
+        total = report.rules.len(),
+        failed = report.failed().count(),
+        requests = report.requests,
+        command = xml_escape(&report.command.join(" ")),
+    )
+}
+
+/// Writes every report into `dir`; returns the paths written.
+pub fn write_all(report: &CertifyReport, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let json = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
+    let files = [("junit.xml", junit(report)), ("report.md", markdown(report)), ("report.json", json), ("report.html", html(report))];
+    let mut written = Vec::new();
+    for (name, text) in files {
+        let path = dir.join(name);
+        std::fs::write(&path, text)?;
+        written.push(path);
+    }
+    Ok(written)
+}

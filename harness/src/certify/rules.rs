@@ -1,0 +1,555 @@
+//! The rules `nppa certify` judges a client's traffic by. Each has an id, a severity and the SPEC rule it
+//! enforces; each finding names the requests (journal ids) and quotes the evidence.
+
+use std::collections::{HashMap, HashSet};
+
+use base64::Engine as _;
+use nppa_protocol::{sign, Interface, SecretKey, StatusCode};
+use serde_json::Value;
+
+use super::model::{Finding, RuleResult, Severity, Verdict};
+use super::traffic::{Deployment, Request};
+
+/// Which rules a run judges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Profile {
+    /// The 8 official test cases, and the envelope of every request.
+    Official,
+    /// Envelope, plaintext, behaviour reporting, real-name discipline and error handling.
+    Behaviour,
+    /// Everything.
+    All,
+}
+
+/// What a judge returns: `None` when the traffic gave it nothing to judge.
+type Judgement = Option<Vec<Finding>>;
+
+/// One rule.
+pub struct RuleDef {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub severity: Severity,
+    pub spec: &'static str,
+    official: bool,
+    judge: fn(&[Request<'_>], &Deployment) -> Judgement,
+}
+
+fn finding(message: impl Into<String>, ids: Vec<u64>, evidence: Vec<String>) -> Finding {
+    Finding { message: message.into(), journal_ids: ids, evidence }
+}
+
+/// The official case of each index, and what passes it.
+const CASES: [(&str, &str); 8] = [
+    ("OFFICIAL-01", "testcase01: check answered status 0"),
+    ("OFFICIAL-02", "testcase02: check answered status 1"),
+    ("OFFICIAL-03", "testcase03: check answered status 2"),
+    ("OFFICIAL-04", "testcase04: query answered status 0"),
+    ("OFFICIAL-05", "testcase05: query answered status 1"),
+    ("OFFICIAL-06", "testcase06: query answered status 2"),
+    ("OFFICIAL-07", "testcase07: loginout accepted with a guest record (ct=2)"),
+    ("OFFICIAL-08", "testcase08: loginout accepted with a verified record (ct=0) and a preset pi"),
+];
+
+fn official_case(case: usize, requests: &[Request<'_>]) -> Judgement {
+    let tries: Vec<&Request<'_>> = requests.iter().filter(|r| r.test_case == Some(case)).collect();
+    let passes = |r: &&Request<'_>| {
+        let ok = r.entry.errcode == Some(0);
+        match case {
+            0..=5 => ok && r.status() == Some(case as u64 % 3),
+            6 => ok && r.records().iter().any(|rec| rec["ct"] == 2),
+            _ => ok && r.records().iter().any(|rec| rec["ct"] == 0),
+        }
+    };
+    if tries.iter().any(passes) {
+        return Some(vec![]);
+    }
+    let message = match tries.last() {
+        None => format!("{} was never attempted: no request used its test code", CASES[case].1.split(':').next().unwrap_or("")),
+        Some(last) => format!("not passed; the last attempt was answered {}", last.entry.answer),
+    };
+    let ids = tries.iter().map(|r| r.entry.id).collect();
+    Some(vec![finding(message, ids, tries.last().map(|r| describe(r)).into_iter().collect())])
+}
+
+fn describe(request: &Request<'_>) -> String {
+    let target = match &request.entry.query {
+        Some(q) => format!("{}?{q}", request.entry.path),
+        None => request.entry.path.clone(),
+    };
+    let plaintext = request.entry.plaintext.as_deref().map(|p| format!(" plaintext {p}")).unwrap_or_default();
+    format!("#{} {} {target}{plaintext} → {}", request.entry.id, request.entry.method, request.entry.answer)
+}
+
+/// The signature every request should carry, and a diagnosis when it does not.
+fn sign_diagnosis(request: &Request<'_>, key: &str) -> (String, Vec<String>) {
+    let (app_id, biz_id, ts, sent) = (
+        request.header("appId").unwrap_or(""),
+        request.header("bizId").unwrap_or(""),
+        request.header("timestamps").unwrap_or(""),
+        request.header("sign").unwrap_or(""),
+    );
+    let query = request.query();
+    let body = request.body().as_bytes();
+    let mut params: Vec<(&str, &str)> = vec![("appId", app_id), ("bizId", biz_id), ("timestamps", ts)];
+    params.extend(query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let expected_string = String::from_utf8_lossy(&sign::sign_string(key, &params, body)).into_owned();
+    let expected = sign::sign(key, &params, body);
+    let evidence = vec![format!("expected sign string: {expected_string}"), format!("expected sign: {expected}"), format!("sent sign:     {sent}")];
+    let hash = |text: &[u8]| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text));
+    let concat = |pairs: &[(&str, &str)], tail: &[u8], head: &str| {
+        let mut s = head.as_bytes().to_vec();
+        for (k, v) in pairs {
+            s.extend_from_slice(k.as_bytes());
+            s.extend_from_slice(v.as_bytes());
+        }
+        s.extend_from_slice(tail);
+        s
+    };
+    let diagnosis = if sent.eq_ignore_ascii_case(&expected) {
+        "the sign is upper-case hex; the server compares lower-case hex".to_owned()
+    } else if !query.is_empty() && {
+        // Query parameters after the system parameters instead of sorted among them.
+        let mut unsorted: Vec<(&str, &str)> = vec![("appId", app_id), ("bizId", biz_id), ("timestamps", ts)];
+        unsorted.extend(query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        hash(&concat(&unsorted, body, key)) == sent
+    } {
+        "parameters not sorted by key: the query parameters (ai) must sort before appId".to_owned()
+    } else if !query.is_empty() && sign::sign(key, &params[..3], body) == sent {
+        "the URL query parameters (ai) were left out of the sign string".to_owned()
+    } else if !query.is_empty() && {
+        let tail: Vec<u8> = [body, query.iter().flat_map(|(k, v)| [k.as_bytes(), v.as_bytes()]).flatten().copied().collect::<Vec<u8>>().as_slice()].concat();
+        hash(&concat(&params[..3], &tail, key)) == sent
+    } {
+        "the query parameters were appended after the body instead of sorted among the parameters".to_owned()
+    } else if let Some(delta) = ts.parse::<i64>().ok().and_then(|t| {
+        (-5000i64..=5000).filter(|d| *d != 0).find(|d| {
+            let other = (t + d).to_string();
+            let mut p = params.clone();
+            p[2] = ("timestamps", other.as_str());
+            sign::sign(key, &p, body) == sent
+        })
+    }) {
+        format!("signed with timestamps {} ({} ms {} the value sent): sign the exact string you send", ts.parse::<i64>().unwrap_or(0) + delta, delta.abs(), if delta < 0 { "before" } else { "after" })
+    } else if let Some(variant) = reserialised_bodies(body).into_iter().find(|b| sign::sign(key, &params, b) == sent) {
+        format!("the body was re-serialised before signing ({}); sign the raw bytes you send (R-SIG-2)", String::from_utf8_lossy(&variant))
+    } else if hash(&concat(&params, body, "")) == sent {
+        "the secretKey is missing from the start of the sign string".to_owned()
+    } else if body.is_empty() && hash(&concat(&params, b"{}", key)) == sent {
+        "a GET was signed with a body".to_owned()
+    } else {
+        "the sign matches none of the known mistakes: check the key, and the exact bytes signed".to_owned()
+    };
+    (diagnosis, evidence)
+}
+
+/// Bodies a client may have signed instead of the raw one: spaced or pretty JSON, or compact when sent spaced.
+fn reserialised_bodies(body: &[u8]) -> Vec<Vec<u8>> {
+    let Ok(value) = serde_json::from_slice::<Value>(body) else { return vec![] };
+    let compact = serde_json::to_vec(&value).unwrap_or_default();
+    let pretty = serde_json::to_vec_pretty(&value).unwrap_or_default();
+    let spaced = String::from_utf8_lossy(&compact).replace("\":\"", "\": \"").into_bytes();
+    [compact, pretty, spaced].into_iter().filter(|b| b.as_slice() != body).collect()
+}
+
+fn env_sign(requests: &[Request<'_>], deployment: &Deployment) -> Judgement {
+    let judged: Vec<&Request<'_>> = requests.iter().filter(|r| r.entry.sign_ok.is_some()).collect();
+    if judged.is_empty() {
+        return None;
+    }
+    Some(
+        judged
+            .iter()
+            .filter(|r| r.entry.sign_ok == Some(false))
+            .filter_map(|r| {
+                let key = deployment.keys.get(r.header("appId")?)?;
+                let (diagnosis, evidence) = sign_diagnosis(r, key);
+                Some(finding(format!("request #{}: {diagnosis}", r.entry.id), vec![r.entry.id], evidence))
+            })
+            .collect(),
+    )
+}
+
+fn env_encryption(requests: &[Request<'_>], deployment: &Deployment) -> Judgement {
+    let sealed: Vec<&Request<'_>> = requests.iter().filter(|r| r.entry.sign_ok == Some(true) && r.entry.method == "POST").collect();
+    if sealed.is_empty() {
+        return None;
+    }
+    Some(
+        sealed
+            .iter()
+            .filter(|r| r.entry.plaintext.is_none() && r.entry.errcode == Some(StatusCode::PartnerAuthError.code()))
+            .map(|r| {
+                let data = nppa_protocol::envelope::DataBody::parse(r.body().as_bytes()).map(|d| d.data).unwrap_or_default();
+                let key = r.header("appId").and_then(|a| deployment.keys.get(a)).cloned().unwrap_or_default();
+                let ascii = key.get(..16).and_then(|k| SecretKey::from_hex(&hex::encode(k)).ok());
+                let diagnosis = match ascii.map(|k| k.open(&data)) {
+                    Some(Ok(_)) => "sealed with the key's first 16 ASCII characters instead of the 16 bytes hex-decoded from it",
+                    _ => "the body does not decrypt: AES-128-GCM with the hex-decoded key, iv (12 bytes) || ciphertext || tag (16 bytes), standard base64",
+                };
+                finding(format!("request #{}: {diagnosis}", r.entry.id), vec![r.entry.id], vec![format!("body: {}", r.body())])
+            })
+            .collect(),
+    )
+}
+
+fn env_timestamps(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+    let stamped: Vec<&Request<'_>> = requests.iter().filter(|r| r.header("timestamps").is_some()).collect();
+    if stamped.is_empty() {
+        return None;
+    }
+    Some(
+        stamped
+            .iter()
+            .filter(|r| r.entry.errcode == Some(StatusCode::Expire.code()))
+            .map(|r| {
+                let ts = r.header("timestamps").unwrap_or("");
+                let message = match ts.parse::<u64>() {
+                    Ok(t) if ts.len() <= 10 => format!("request #{}: timestamps {t} is in seconds; the spec wants milliseconds", r.entry.id),
+                    Ok(t) => format!("request #{}: timestamps {t} is {} ms from the server clock (window 5 s)", r.entry.id, t as i64 - r.entry.time_ms as i64),
+                    Err(_) => format!("request #{}: timestamps {ts:?} is not a number", r.entry.id),
+                };
+                finding(message, vec![r.entry.id], vec![])
+            })
+            .collect(),
+    )
+}
+
+fn env_get_body(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+    let gets: Vec<&Request<'_>> = requests.iter().filter(|r| r.entry.method == "GET" && r.interface.is_some()).collect();
+    if gets.is_empty() {
+        return None;
+    }
+    Some(
+        gets.iter()
+            .filter(|r| !r.body().is_empty() || r.entry.body_base64.is_some())
+            .map(|r| finding(format!("request #{}: a GET query carries a body", r.entry.id), vec![r.entry.id], vec![r.body().to_owned()]))
+            .collect(),
+    )
+}
+
+fn iv_of(request: &Request<'_>) -> Option<Vec<u8>> {
+    let data = nppa_protocol::envelope::DataBody::parse(request.body().as_bytes())?.data;
+    let raw = base64::engine::general_purpose::STANDARD.decode(data).ok()?;
+    raw.get(..12).map(<[u8]>::to_vec)
+}
+
+fn env_nonce(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+    let sealed: Vec<(&Request<'_>, Vec<u8>)> = requests.iter().filter_map(|r| Some((r, iv_of(r)?))).collect();
+    if sealed.is_empty() {
+        return None;
+    }
+    let mut first: HashMap<&[u8], &Request<'_>> = HashMap::new();
+    let mut findings = Vec::new();
+    for (request, iv) in &sealed {
+        match first.get(iv.as_slice()) {
+            Some(earlier) if earlier.entry.plaintext != request.entry.plaintext => findings.push(finding(
+                format!(
+                    "requests #{} and #{} use the same AES-GCM iv {} for different plaintexts: draw a fresh random iv for every request (a repeated iv breaks GCM)",
+                    earlier.entry.id,
+                    request.entry.id,
+                    hex::encode(iv)
+                ),
+                vec![earlier.entry.id, request.entry.id],
+                vec![],
+            )),
+            Some(_) => {}
+            None => {
+                first.insert(iv.as_slice(), request);
+            }
+        }
+    }
+    Some(findings)
+}
+
+fn env_replay(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+    let signed: Vec<&Request<'_>> = requests.iter().filter(|r| r.header("sign").is_some()).collect();
+    if signed.is_empty() {
+        return None;
+    }
+    let mut seen: HashMap<(&str, &str, &str), &Request<'_>> = HashMap::new();
+    let mut findings = Vec::new();
+    for r in signed {
+        let key = (r.header("timestamps").unwrap_or(""), r.header("sign").unwrap_or(""), r.body());
+        if let Some(earlier) = seen.get(&key) {
+            findings.push(finding(
+                format!(
+                    "request #{} repeats #{} byte for byte (same timestamps and sign) {} ms later: a retry must be re-signed with a fresh timestamps and iv",
+                    r.entry.id,
+                    earlier.entry.id,
+                    r.entry.time_ms.saturating_sub(earlier.entry.time_ms)
+                ),
+                vec![earlier.entry.id, r.entry.id],
+                vec![],
+            ));
+        } else {
+            seen.insert(key, r);
+        }
+    }
+    Some(findings)
+}
+
+fn plaintext_shape(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+    let parsed: Vec<&Request<'_>> = requests.iter().filter(|r| r.plaintext.is_some()).collect();
+    if parsed.is_empty() {
+        return None;
+    }
+    let mut findings = Vec::new();
+    for r in parsed {
+        let plaintext = r.entry.plaintext.as_deref().unwrap_or("");
+        if r.entry.errcode == Some(StatusCode::ParamCheckError.code()) {
+            findings.push(finding(format!("request #{}: the plaintext has the wrong shape (1012): numbers must be JSON numbers, every field present, ai and name at most 32 characters", r.entry.id), vec![r.entry.id], vec![plaintext.to_owned()]));
+        }
+        if r.plaintext.as_ref().and_then(|p| p["idNum"].as_str()).is_some_and(|id| id.ends_with('x')) {
+            findings.push(finding(format!("request #{}: idNum ends with a lower-case x; the spec wants X", r.entry.id), vec![r.entry.id], vec![plaintext.to_owned()]));
+        }
+        for record in r.records() {
+            if record["ot"].as_i64().is_some_and(|ot| ot > 100_000_000_000) {
+                findings.push(finding(format!("request #{}: record no {} has ot {} in milliseconds; ot is Unix seconds", r.entry.id, record["no"], record["ot"]), vec![r.entry.id], vec![]));
+            }
+        }
+    }
+    Some(findings)
+}
+
+fn behaviour_batches(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+    let reports: Vec<&Request<'_>> = requests.iter().filter(|r| r.interface == Some(Interface::Loginout) && r.plaintext.is_some()).collect();
+    if reports.is_empty() {
+        return None;
+    }
+    let mut findings = Vec::new();
+    for r in reports {
+        let records = r.records();
+        if records.len() > 128 {
+            findings.push(finding(format!("request #{}: {} records in one report; at most 128 (R-BEH-1)", r.entry.id, records.len()), vec![r.entry.id], vec![]));
+        }
+        let numbers: Vec<i64> = records.iter().filter_map(|rec| rec["no"].as_i64()).collect();
+        let expected: Vec<i64> = (1..=records.len() as i64).collect();
+        let mut sorted = numbers.clone();
+        sorted.sort_unstable();
+        if sorted != expected && records.len() <= 128 {
+            findings.push(finding(format!("request #{}: record numbers {numbers:?} are not 1..{} each once", r.entry.id, records.len()), vec![r.entry.id], vec![]));
+        }
+    }
+    Some(findings)
+}
+
+fn behaviour_pairs(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+    let accepted: Vec<&Request<'_>> = requests
+        .iter()
+        .filter(|r| r.interface == Some(Interface::Loginout) && !r.test_path && matches!(r.entry.errcode, Some(0) | Some(3001)))
+        .collect();
+    if accepted.is_empty() {
+        return None;
+    }
+    let mut logins: HashMap<String, u64> = HashMap::new();
+    let mut logouts: HashSet<String> = HashSet::new();
+    for r in &accepted {
+        let rejected: HashSet<i64> = r
+            .answer
+            .as_ref()
+            .and_then(|a| a.pointer("/data/results"))
+            .and_then(Value::as_array)
+            .map(|list| list.iter().filter_map(|x| x["no"].as_i64()).collect())
+            .unwrap_or_default();
+        for record in r.records() {
+            if record["no"].as_i64().is_some_and(|no| rejected.contains(&no)) {
+                continue;
+            }
+            let si = record["si"].as_str().unwrap_or("").to_owned();
+            match record["bt"].as_i64() {
+                Some(1) => {
+                    logins.entry(si).or_insert(r.entry.id);
+                }
+                Some(0) => {
+                    logouts.insert(si);
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut unmatched: Vec<(&String, &u64)> = logins.iter().filter(|(si, _)| !logouts.contains(*si)).collect();
+    unmatched.sort_by_key(|(_, id)| **id);
+    Some(
+        unmatched
+            .into_iter()
+            .map(|(si, id)| finding(format!("session {si:?} logged in (request #{id}) and was never logged out: every login needs its logout with the same si (FAQ 250)"), vec![*id], vec![]))
+            .collect(),
+    )
+}
+
+fn person(request: &Request<'_>) -> Option<(String, String)> {
+    let p = request.plaintext.as_ref()?;
+    Some((p["name"].as_str()?.to_owned(), p["idNum"].as_str()?.to_owned()))
+}
+
+fn realname_recheck(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+    let checks: Vec<&Request<'_>> = requests.iter().filter(|r| r.interface == Some(Interface::Check) && !r.test_path && r.entry.errcode == Some(0)).collect();
+    if checks.is_empty() {
+        return None;
+    }
+    let mut pending: HashMap<(String, String), u64> = HashMap::new();
+    let mut failed: HashMap<(String, String), Vec<u64>> = HashMap::new();
+    let mut findings = Vec::new();
+    for r in checks {
+        let Some(who) = person(r) else { continue };
+        if let Some(first) = pending.get(&who) {
+            findings.push(finding(
+                format!("request #{} checks {} again while its check #{first} is pending: query the pending ai instead (V2.1 FAQ 3)", r.entry.id, who.0),
+                vec![*first, r.entry.id],
+                vec![],
+            ));
+        }
+        if let Some(earlier) = failed.get(&who) {
+            if earlier.len() >= 2 {
+                findings.push(finding(
+                    format!("request #{} checks {} a {}th time after it failed: do not re-send identities that failed (V2.1 FAQ 3)", r.entry.id, who.0, earlier.len() + 1),
+                    earlier.iter().copied().chain([r.entry.id]).collect(),
+                    vec![],
+                ));
+            }
+        }
+        match r.status() {
+            Some(1) => {
+                pending.insert(who, r.entry.id);
+            }
+            Some(2) => failed.entry(who).or_default().push(r.entry.id),
+            _ => {
+                pending.remove(&who);
+            }
+        }
+    }
+    Some(findings)
+}
+
+fn errors_busy(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+    let busy = StatusCode::Busy.code();
+    if !requests.iter().any(|r| r.entry.errcode == Some(busy)) {
+        return None;
+    }
+    // R-RL-2: after a 1006 the (appId, bizId, interface) is blocked 60 s; 1 s of tolerance for requests in flight.
+    struct Episode {
+        first_id: u64,
+        start_ms: u64,
+        offenders: Vec<u64>,
+    }
+    let mut open: HashMap<(&str, &str, Option<Interface>), Episode> = HashMap::new();
+    let mut closed = Vec::new();
+    for r in requests {
+        let key = (r.header("appId").unwrap_or(""), r.header("bizId").unwrap_or(""), r.interface);
+        if let Some(episode) = open.get_mut(&key) {
+            let since = r.entry.time_ms.saturating_sub(episode.start_ms);
+            if since < 60_000 {
+                if since > 1_000 {
+                    episode.offenders.push(r.entry.id);
+                }
+                continue;
+            }
+            closed.extend(open.remove(&key));
+        }
+        if r.entry.errcode == Some(busy) {
+            open.insert(key, Episode { first_id: r.entry.id, start_ms: r.entry.time_ms, offenders: vec![] });
+        }
+    }
+    closed.extend(open.into_values());
+    closed.sort_by_key(|e| e.first_id);
+    Some(
+        closed
+            .into_iter()
+            .filter(|e| !e.offenders.is_empty())
+            .map(|e| {
+                let message = format!(
+                    "{} request(s) were sent to the blocked interface within 60 s of the 1006 of #{} (first: #{}): back off 60 s (R-RL-2)",
+                    e.offenders.len(),
+                    e.first_id,
+                    e.offenders[0]
+                );
+                finding(message, [e.first_id].into_iter().chain(e.offenders).collect(), vec![])
+            })
+            .collect(),
+    )
+}
+
+/// Codes a client must not retry unchanged: the request itself is wrong (2006–2008 and 1001 may be transient).
+fn non_transient(code: u16) -> bool {
+    matches!(code, 1002..=1005 | 1007..=1012 | 2001..=2005 | 3002..=3010)
+}
+
+fn errors_retry(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+    let refused: Vec<&Request<'_>> = requests.iter().filter(|r| r.entry.errcode.is_some_and(non_transient)).collect();
+    if refused.is_empty() {
+        return None;
+    }
+    let mut findings = Vec::new();
+    for (i, r) in requests.iter().enumerate() {
+        let Some(code) = r.entry.errcode.filter(|c| non_transient(*c)) else { continue };
+        let same = |later: &&Request<'_>| {
+            later.entry.path == r.entry.path
+                && later.entry.query == r.entry.query
+                && later.entry.plaintext.is_some()
+                && later.entry.plaintext == r.entry.plaintext
+        };
+        if let Some(retry) = requests[i + 1..].iter().find(same) {
+            findings.push(finding(
+                format!("request #{} resends #{}'s plaintext unchanged after errcode {code}, which will not change by retrying", retry.entry.id, r.entry.id),
+                vec![r.entry.id, retry.entry.id],
+                vec![r.entry.plaintext.clone().unwrap_or_default()],
+            ));
+        }
+    }
+    Some(findings)
+}
+
+macro_rules! official {
+    ($($index:literal),*) => {
+        [$(RuleDef {
+            id: CASES[$index].0,
+            title: CASES[$index].1,
+            severity: Severity::Error,
+            spec: "SPEC §8",
+            official: true,
+            judge: |requests, _| official_case($index, requests),
+        }),*]
+    };
+}
+
+/// Every rule, in report order.
+pub fn catalogue() -> Vec<RuleDef> {
+    let mut rules: Vec<RuleDef> = official!(0, 1, 2, 3, 4, 5, 6, 7).into();
+    rules.extend([
+        RuleDef { id: "ENV-SIGN", title: "every request is signed per R-SIG-1 (with a diagnosis of the mistake)", severity: Severity::Error, spec: "R-SIG-1", official: true, judge: env_sign },
+        RuleDef { id: "ENV-ENCRYPT", title: "bodies are sealed with AES-128-GCM under the hex-decoded key", severity: Severity::Error, spec: "R-ENC-1", official: true, judge: env_encryption },
+        RuleDef { id: "ENV-TIMESTAMPS", title: "timestamps are milliseconds within 5 s of the server clock", severity: Severity::Error, spec: "R-TS-1", official: true, judge: env_timestamps },
+        RuleDef { id: "ENV-GET-BODY", title: "queries (GET) carry no body", severity: Severity::Warning, spec: "R-SIG-1", official: true, judge: env_get_body },
+        RuleDef { id: "ENV-NONCE", title: "a fresh AES-GCM iv for every plaintext", severity: Severity::Error, spec: "R-ENC-1", official: true, judge: env_nonce },
+        RuleDef { id: "ENV-REPLAY", title: "no byte-identical replays (retries are re-signed)", severity: Severity::Warning, spec: "R-TS-1", official: true, judge: env_replay },
+        RuleDef { id: "PT-SHAPE", title: "plaintexts have the spec's JSON types and units (idNum X upper case, ot in seconds)", severity: Severity::Error, spec: "R-ID, R-BEH-TIME", official: false, judge: plaintext_shape },
+        RuleDef { id: "BEH-BATCH", title: "at most 128 records a report, numbered 1..n each once", severity: Severity::Error, spec: "R-BEH-1, R-BEH-2", official: false, judge: behaviour_batches },
+        RuleDef { id: "BEH-PAIRS", title: "every login (bt=1) has its logout (bt=0) with the same si", severity: Severity::Warning, spec: "R-BEH-3", official: false, judge: behaviour_pairs },
+        RuleDef { id: "RN-DISCIPLINE", title: "a pending check is queried, never re-checked; a failed person is not re-checked in a loop", severity: Severity::Error, spec: "R-QRY-4, SPEC §8a", official: false, judge: realname_recheck },
+        RuleDef { id: "ERR-BUSY", title: "after a 1006 the client waits 60 s before calling that interface again", severity: Severity::Error, spec: "R-RL-2", official: false, judge: errors_busy },
+        RuleDef { id: "ERR-RETRY", title: "non-transient errors are not retried unchanged", severity: Severity::Error, spec: "SPEC §8a", official: false, judge: errors_retry },
+    ]);
+    rules
+}
+
+/// Judges the traffic under a profile.
+pub fn judge(requests: &[Request<'_>], deployment: &Deployment, profile: Profile) -> Vec<RuleResult> {
+    catalogue()
+        .into_iter()
+        .filter(|rule| match profile {
+            Profile::All => true,
+            Profile::Official => rule.official,
+            Profile::Behaviour => !rule.id.starts_with("OFFICIAL"),
+        })
+        .map(|rule| {
+            let judgement = (rule.judge)(requests, deployment);
+            let (verdict, findings) = match judgement {
+                None => (Verdict::NotExercised, vec![]),
+                Some(findings) if findings.is_empty() => (Verdict::Passed, findings),
+                Some(findings) => (Verdict::Failed, findings),
+            };
+            RuleResult { id: rule.id, title: rule.title, severity: rule.severity, spec: rule.spec, verdict, findings }
+        })
+        .collect()
+}

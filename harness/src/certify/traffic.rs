@@ -1,0 +1,100 @@
+//! The journal, read as a certifier needs it: each request with its headers, parsed plaintext and answer.
+
+use std::collections::HashMap;
+
+use nppa_mockserver::journal::JournalEntry;
+use nppa_protocol::Interface;
+use serde_json::Value;
+
+/// What the judge knows of the deployment: keys to recompute signatures, test codes to name cases.
+#[derive(Debug, Clone, Default)]
+pub struct Deployment {
+    /// appId → secretKey (hex), production and test accounts.
+    pub keys: HashMap<String, String>,
+    /// test code → case index 0..8.
+    pub test_codes: HashMap<String, usize>,
+    /// Requests per second per interface allowed to one (appId, bizId) (R-RL-1).
+    pub quotas: [u32; 3],
+}
+
+impl Deployment {
+    /// From a mock configuration.
+    pub fn from_config(config: &nppa_mockserver::Config) -> Deployment {
+        let mut keys = HashMap::new();
+        let mut test_codes = HashMap::new();
+        for e in &config.enterprises {
+            keys.insert(e.app_id.clone(), e.secret_key.clone());
+            if let Some(test) = &e.test {
+                keys.insert(test.app_id.clone(), test.secret_key.clone());
+                for (case, code) in test.codes.iter().enumerate() {
+                    test_codes.insert(code.clone(), case);
+                }
+            }
+        }
+        let quotas = Interface::ALL.map(|i| i.quota(config.server.quota_profile));
+        Deployment { keys, test_codes, quotas }
+    }
+}
+
+/// One journaled request, parsed once.
+#[derive(Debug)]
+pub struct Request<'a> {
+    pub entry: &'a JournalEntry,
+    pub interface: Option<Interface>,
+    /// The test case of a test-system path (by its code), `None` on production.
+    pub test_case: Option<usize>,
+    pub test_path: bool,
+    pub plaintext: Option<Value>,
+    pub answer: Option<Value>,
+}
+
+impl Request<'_> {
+    /// A request header (names are lower case in the journal).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.entry.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The URL query parameters, decoded.
+    pub fn query(&self) -> Vec<(String, String)> {
+        self.entry.query.as_deref().map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default()
+    }
+
+    /// `data.result.status` of the answer.
+    pub fn status(&self) -> Option<u64> {
+        self.answer.as_ref()?.pointer("/data/result/status")?.as_u64()
+    }
+
+    /// The records of a loginout plaintext.
+    pub fn records(&self) -> Vec<&Value> {
+        self.plaintext
+            .as_ref()
+            .and_then(|p| p.get("collections"))
+            .and_then(Value::as_array)
+            .map(|list| list.iter().collect())
+            .unwrap_or_default()
+    }
+
+    /// The raw body as sent.
+    pub fn body(&self) -> &str {
+        self.entry.body.as_deref().unwrap_or("")
+    }
+}
+
+/// All requests, in order.
+pub fn read<'a>(entries: &'a [JournalEntry], deployment: &Deployment) -> Vec<Request<'a>> {
+    entries
+        .iter()
+        .map(|entry| {
+            let test = Interface::from_test_path(&entry.path);
+            Request {
+                entry,
+                interface: entry.interface,
+                test_case: test.and_then(|(_, code)| deployment.test_codes.get(code).copied()),
+                test_path: test.is_some(),
+                plaintext: entry.plaintext.as_deref().and_then(|p| serde_json::from_str(p).ok()),
+                answer: serde_json::from_str(&entry.answer).ok(),
+            }
+        })
+        .collect()
+}
