@@ -131,3 +131,53 @@ fn nppa_admin_moves_the_clock_injects_faults_and_reads_the_journal() {
     let (status, _) = terminate(mock);
     assert!(status.success());
 }
+
+fn certify(args: &[&str]) -> std::process::Output {
+    Command::new(NPPA).arg("certify").args(args).output().unwrap()
+}
+
+#[test]
+fn certify_writes_reports_and_exits_0_1_or_2() {
+    let dir = std::env::temp_dir().join(format!("nppa-certify-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = |name: &str| dir.join(name).display().to_string();
+
+    // The reference client passes: exit 0, four reports and the journal.
+    let ok = certify(&["--out", &out("ok"), "--", NPPA, "client", "flow"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stdout));
+    let junit = std::fs::read_to_string(dir.join("ok/junit.xml")).unwrap();
+    let xml = roxmltree::Document::parse(&junit).expect("well-formed JUnit XML");
+    let suite = xml.descendants().find(|n| n.has_tag_name("testsuite")).unwrap();
+    assert_eq!(suite.attribute("failures"), Some("0"));
+    let cases = suite.children().filter(|n| n.has_tag_name("testcase")).count();
+    assert_eq!(suite.attribute("tests"), Some(cases.to_string().as_str()));
+    assert!(std::fs::read_to_string(dir.join("ok/report.html")).unwrap().contains("0 failed"));
+    assert!(std::fs::read_to_string(dir.join("ok/report.md")).unwrap().contains("OFFICIAL-08"));
+
+    // Judging the recorded journal offline gives the same verdicts.
+    let offline = certify(&["--journal", &out("ok/journal.jsonl"), "--out", &out("offline")]);
+    assert_eq!(offline.status.code(), Some(0));
+    let rules = |path: &str| -> serde_json::Value {
+        serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(dir.join(path)).unwrap()).unwrap()["rules"]
+            .clone()
+    };
+    assert_eq!(rules("ok/report.json"), rules("offline/report.json"));
+
+    // A client that skips the test system: findings, exit 1, failures quoted in the JUnit file.
+    let partial =
+        certify(&["--profile", "official", "--out", &out("partial"), "--", NPPA, "client", "query", "--ai", "x"]);
+    assert_eq!(partial.status.code(), Some(1));
+    let junit = std::fs::read_to_string(dir.join("partial/junit.xml")).unwrap();
+    let xml = roxmltree::Document::parse(&junit).unwrap();
+    let failures: Vec<_> = xml.descendants().filter(|n| n.has_tag_name("failure")).collect();
+    assert_eq!(failures.len(), 8);
+    assert!(failures[0].attribute("message").unwrap().contains("never attempted"));
+
+    // A client that sends nothing: exit 2.
+    let nothing = certify(&["--out", &out("nothing"), "--", "true"]);
+    assert_eq!(nothing.status.code(), Some(2));
+    let missing = certify(&["--", "/no/such/client"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/no/such/client"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -77,12 +77,21 @@ pub fn read_journal(path: &Path) -> anyhow::Result<Vec<JournalEntry>> {
     text.lines()
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(i, line)| serde_json::from_str(line).with_context(|| format!("{} line {}: not a journal entry", path.display(), i + 1)))
+        .map(|(i, line)| {
+            serde_json::from_str(line)
+                .with_context(|| format!("{} line {}: not a journal entry", path.display(), i + 1))
+        })
         .collect()
 }
 
 /// Judges entries and builds the report.
-pub fn judge(entries: &[JournalEntry], config: &Config, profile: Profile, command: Vec<String>, runs: Vec<Option<i32>>) -> CertifyReport {
+pub fn judge(
+    entries: &[JournalEntry],
+    config: &Config,
+    profile: Profile,
+    command: Vec<String>,
+    runs: Vec<Option<i32>>,
+) -> CertifyReport {
     let deployment = Deployment::from_config(config);
     let requests = traffic::read(entries, &deployment);
     let rules = rules::judge(&requests, &deployment, profile);
@@ -109,12 +118,18 @@ pub async fn run(args: CertifyArgs) -> anyhow::Result<i32> {
     let http = reqwest::Client::new();
     let (base_url, server, baseline) = match &args.mock_url {
         Some(url) => {
-            let stats: serde_json::Value =
-                http.get(format!("{url}/__admin/journal?limit=0")).send().await.with_context(|| format!("reaching the mock at {url}"))?.json().await?;
+            let stats: serde_json::Value = http
+                .get(format!("{url}/__admin/journal?limit=0"))
+                .send()
+                .await
+                .with_context(|| format!("reaching the mock at {url}"))?
+                .json()
+                .await?;
             (url.trim_end_matches('/').to_owned(), None, stats["stats"]["recorded"].as_u64().unwrap_or(0))
         }
         None => {
-            let server = MockServer::new(config.clone()).map_err(|e| anyhow::anyhow!("refusing to start the mock: {e}"))?;
+            let server =
+                MockServer::new(config.clone()).map_err(|e| anyhow::anyhow!("refusing to start the mock: {e}"))?;
             let server = server.bind("127.0.0.1:0".parse()?).await.context("starting the mock")?;
             (server.base_url(), Some(server), 0)
         }
@@ -147,7 +162,10 @@ pub async fn run(args: CertifyArgs) -> anyhow::Result<i32> {
             let query = JournalQuery { limit: Some(usize::MAX), ..JournalQuery::default() };
             let stats = server.service().journal().stats();
             if stats.evicted > 0 {
-                eprintln!("nppa certify: {} requests fell out of the journal's ring; raise journal.capacity", stats.evicted);
+                eprintln!(
+                    "nppa certify: {} requests fell out of the journal's ring; raise journal.capacity",
+                    stats.evicted
+                );
             }
             server.service().journal().query(&query).iter().map(|e| (**e).clone()).collect()
         }

@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use nppa_protocol::messages::{bt, ct, BehaviourRecord};
 use nppa_protocol::request::Target;
 
-use crate::client::Client;
+use crate::client::{Client, TimeSource};
 
 /// What the flow needs, as `nppa certify` puts it in the environment.
 #[derive(Debug, Clone)]
@@ -20,6 +20,8 @@ pub struct FlowEnv {
     pub test_secret_key: String,
     /// The 8 codes, testcase01 first.
     pub test_codes: Vec<String>,
+    /// Where `timestamps` come from (the system clock, as a vendor's client).
+    pub time: TimeSource,
 }
 
 impl FlowEnv {
@@ -37,23 +39,31 @@ impl FlowEnv {
             test_biz_id: get("NPPA_TEST_BIZ_ID")?,
             test_secret_key: get("NPPA_TEST_SECRET_KEY")?,
             test_codes: codes,
+            time: TimeSource::System,
         })
     }
 
     /// The production client.
     pub fn production(&self) -> anyhow::Result<Client> {
-        Client::new(&self.base_url, &self.app_id, &self.biz_id, &self.secret_key)
+        Ok(Client::new(&self.base_url, &self.app_id, &self.biz_id, &self.secret_key)?.with_time(self.time))
     }
 
     /// The test-system client for case `case` (0..8).
     pub fn test_case(&self, case: usize) -> anyhow::Result<Client> {
         let target = Target::TestSystem { test_code: self.test_codes[case].clone() };
-        Ok(Client::new(&self.base_url, &self.test_app_id, &self.test_biz_id, &self.test_secret_key)?.with_target(target))
+        let client = Client::new(&self.base_url, &self.test_app_id, &self.test_biz_id, &self.test_secret_key)?;
+        Ok(client.with_target(target).with_time(self.time))
     }
 }
 
 /// A record `seconds_ago` before now.
-fn record(no: i64, si: &str, behaviour: i64, user: (i64, Option<String>, Option<String>), now_ms: u64) -> BehaviourRecord {
+fn record(
+    no: i64,
+    si: &str,
+    behaviour: i64,
+    user: (i64, Option<String>, Option<String>),
+    now_ms: u64,
+) -> BehaviourRecord {
     let (ct, pi, di) = user;
     BehaviourRecord { no, si: si.to_owned(), bt: behaviour, ot: now_ms as i64 / 1000 - 1, ct, di, pi }
 }
@@ -76,7 +86,9 @@ pub async fn official_cases(env: &FlowEnv) -> anyhow::Result<()> {
     let now = guest.now_ms().await?;
     guest.loginout(vec![record(1, &session(), bt::LOGIN, (ct::GUEST, None, Some("device-1".into())), now)]).await?;
     let verified = env.test_case(7)?;
-    verified.loginout(vec![record(1, &session(), bt::LOGIN, (ct::VERIFIED, Some(PRESET_PI.into()), None), now)]).await?;
+    verified
+        .loginout(vec![record(1, &session(), bt::LOGIN, (ct::VERIFIED, Some(PRESET_PI.into()), None), now)])
+        .await?;
     Ok(())
 }
 
@@ -95,12 +107,10 @@ pub async fn production(env: &FlowEnv) -> anyhow::Result<()> {
     let now = client.now_ms().await?;
     let verified_session = session();
     let guest_session = session();
-    let login = vec![
-        record(1, &guest_session, bt::LOGIN, (ct::GUEST, None, Some("device-42".into())), now),
-    ]
-    .into_iter()
-    .chain(pi.clone().map(|pi| record(2, &verified_session, bt::LOGIN, (ct::VERIFIED, Some(pi), None), now)))
-    .collect();
+    let login = vec![record(1, &guest_session, bt::LOGIN, (ct::GUEST, None, Some("device-42".into())), now)]
+        .into_iter()
+        .chain(pi.clone().map(|pi| record(2, &verified_session, bt::LOGIN, (ct::VERIFIED, Some(pi), None), now)))
+        .collect();
     client.loginout(login).await?;
     let now = client.now_ms().await?;
     let logout = vec![record(1, &guest_session, bt::LOGOUT, (ct::GUEST, None, Some("device-42".into())), now)]

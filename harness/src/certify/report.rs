@@ -89,7 +89,14 @@ pub fn markdown(report: &CertifyReport) -> String {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        let _ = writeln!(out, "| `{}` | {} | {severity} | {} | {} |", rule.id, verdict_mark(rule.verdict), rule.spec, rule.title);
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {severity} | {} | {} |",
+            rule.id,
+            verdict_mark(rule.verdict),
+            rule.spec,
+            rule.title
+        );
     }
     for rule in report.failed() {
         let _ = writeln!(out, "\n### `{}` {}\n", rule.id, rule.title);
@@ -123,9 +130,19 @@ pub fn html(report: &CertifyReport) -> String {
     }
     let mut details = String::new();
     for rule in report.failed() {
-        let _ = write!(details, "<section id=\"{0}\"><h2><code>{0}</code> {1}</h2>", xml_escape(rule.id), xml_escape(rule.title));
+        let _ = write!(
+            details,
+            "<section id=\"{0}\"><h2><code>{0}</code> {1}</h2>",
+            xml_escape(rule.id),
+            xml_escape(rule.title)
+        );
         for f in &rule.findings {
-            let _ = write!(details, "<div class=\"finding\"><p>{}</p><p class=\"ids\">journal {:?}</p>", xml_escape(&f.message), f.journal_ids);
+            let _ = write!(
+                details,
+                "<div class=\"finding\"><p>{}</p><p class=\"ids\">journal {:?}</p>",
+                xml_escape(&f.message),
+                f.journal_ids
+            );
             if !f.evidence.is_empty() {
                 let _ = write!(details, "<pre>{}</pre>", xml_escape(&f.evidence.join("\n")));
             }
@@ -151,7 +168,12 @@ tr.fail td{{background:#fde8e8}}tr.pass td{{background:#e8f6e8}}tr.skip td{{colo
 pub fn write_all(report: &CertifyReport, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let json = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
-    let files = [("junit.xml", junit(report)), ("report.md", markdown(report)), ("report.json", json), ("report.html", html(report))];
+    let files = [
+        ("junit.xml", junit(report)),
+        ("report.md", markdown(report)),
+        ("report.json", json),
+        ("report.html", html(report)),
+    ];
     let mut written = Vec::new();
     for (name, text) in files {
         let path = dir.join(name);

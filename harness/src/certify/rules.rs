@@ -65,7 +65,10 @@ fn official_case(case: usize, requests: &[Request<'_>]) -> Judgement {
         return Some(vec![]);
     }
     let message = match tries.last() {
-        None => format!("{} was never attempted: no request used its test code", CASES[case].1.split(':').next().unwrap_or("")),
+        None => format!(
+            "{} was never attempted: no request used its test code",
+            CASES[case].1.split(':').next().unwrap_or("")
+        ),
         Some(last) => format!("not passed; the last attempt was answered {}", last.entry.answer),
     };
     let ids = tries.iter().map(|r| r.entry.id).collect();
@@ -95,7 +98,11 @@ fn sign_diagnosis(request: &Request<'_>, key: &str) -> (String, Vec<String>) {
     params.extend(query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let expected_string = String::from_utf8_lossy(&sign::sign_string(key, &params, body)).into_owned();
     let expected = sign::sign(key, &params, body);
-    let evidence = vec![format!("expected sign string: {expected_string}"), format!("expected sign: {expected}"), format!("sent sign:     {sent}")];
+    let evidence = vec![
+        format!("expected sign string: {expected_string}"),
+        format!("expected sign: {expected}"),
+        format!("sent sign:     {sent}"),
+    ];
     let hash = |text: &[u8]| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text));
     let concat = |pairs: &[(&str, &str)], tail: &[u8], head: &str| {
         let mut s = head.as_bytes().to_vec();
@@ -118,7 +125,17 @@ fn sign_diagnosis(request: &Request<'_>, key: &str) -> (String, Vec<String>) {
     } else if !query.is_empty() && sign::sign(key, &params[..3], body) == sent {
         "the URL query parameters (ai) were left out of the sign string".to_owned()
     } else if !query.is_empty() && {
-        let tail: Vec<u8> = [body, query.iter().flat_map(|(k, v)| [k.as_bytes(), v.as_bytes()]).flatten().copied().collect::<Vec<u8>>().as_slice()].concat();
+        let tail: Vec<u8> = [
+            body,
+            query
+                .iter()
+                .flat_map(|(k, v)| [k.as_bytes(), v.as_bytes()])
+                .flatten()
+                .copied()
+                .collect::<Vec<u8>>()
+                .as_slice(),
+        ]
+        .concat();
         hash(&concat(&params[..3], &tail, key)) == sent
     } {
         "the query parameters were appended after the body instead of sorted among the parameters".to_owned()
@@ -130,10 +147,18 @@ fn sign_diagnosis(request: &Request<'_>, key: &str) -> (String, Vec<String>) {
             sign::sign(key, &p, body) == sent
         })
     }) {
-        format!("signed with timestamps {} ({} ms {} the value sent): sign the exact string you send", ts.parse::<i64>().unwrap_or(0) + delta, delta.abs(), if delta < 0 { "before" } else { "after" })
+        format!(
+            "signed with timestamps {} ({} ms {} the value sent): sign the exact string you send",
+            ts.parse::<i64>().unwrap_or(0) + delta,
+            delta.abs(),
+            if delta < 0 { "before" } else { "after" }
+        )
     } else if let Some(variant) = reserialised_bodies(body).into_iter().find(|b| sign::sign(key, &params, b) == sent) {
-        format!("the body was re-serialised before signing ({}); sign the raw bytes you send (R-SIG-2)", String::from_utf8_lossy(&variant))
-    } else if hash(&concat(&params, body, "")) == sent {
+        format!(
+            "the body was re-serialised before signing ({}); sign the raw bytes you send (R-SIG-2)",
+            String::from_utf8_lossy(&variant)
+        )
+    } else if hash(&sign::sign_string("", &params, body)) == sent {
         "the secretKey is missing from the start of the sign string".to_owned()
     } else if body.is_empty() && hash(&concat(&params, b"{}", key)) == sent {
         "a GET was signed with a body".to_owned()
@@ -171,7 +196,8 @@ fn env_sign(requests: &[Request<'_>], deployment: &Deployment) -> Judgement {
 }
 
 fn env_encryption(requests: &[Request<'_>], deployment: &Deployment) -> Judgement {
-    let sealed: Vec<&Request<'_>> = requests.iter().filter(|r| r.entry.sign_ok == Some(true) && r.entry.method == "POST").collect();
+    let sealed: Vec<&Request<'_>> =
+        requests.iter().filter(|r| r.entry.sign_ok == Some(true) && r.entry.method == "POST").collect();
     if sealed.is_empty() {
         return None;
     }
@@ -205,8 +231,14 @@ fn env_timestamps(requests: &[Request<'_>], _: &Deployment) -> Judgement {
             .map(|r| {
                 let ts = r.header("timestamps").unwrap_or("");
                 let message = match ts.parse::<u64>() {
-                    Ok(t) if ts.len() <= 10 => format!("request #{}: timestamps {t} is in seconds; the spec wants milliseconds", r.entry.id),
-                    Ok(t) => format!("request #{}: timestamps {t} is {} ms from the server clock (window 5 s)", r.entry.id, t as i64 - r.entry.time_ms as i64),
+                    Ok(t) if ts.len() <= 10 => {
+                        format!("request #{}: timestamps {t} is in seconds; the spec wants milliseconds", r.entry.id)
+                    }
+                    Ok(t) => format!(
+                        "request #{}: timestamps {t} is {} ms from the server clock (window 5 s)",
+                        r.entry.id,
+                        t as i64 - r.entry.time_ms as i64
+                    ),
                     Err(_) => format!("request #{}: timestamps {ts:?} is not a number", r.entry.id),
                 };
                 finding(message, vec![r.entry.id], vec![])
@@ -216,14 +248,21 @@ fn env_timestamps(requests: &[Request<'_>], _: &Deployment) -> Judgement {
 }
 
 fn env_get_body(requests: &[Request<'_>], _: &Deployment) -> Judgement {
-    let gets: Vec<&Request<'_>> = requests.iter().filter(|r| r.entry.method == "GET" && r.interface.is_some()).collect();
+    let gets: Vec<&Request<'_>> =
+        requests.iter().filter(|r| r.entry.method == "GET" && r.interface.is_some()).collect();
     if gets.is_empty() {
         return None;
     }
     Some(
         gets.iter()
             .filter(|r| !r.body().is_empty() || r.entry.body_base64.is_some())
-            .map(|r| finding(format!("request #{}: a GET query carries a body", r.entry.id), vec![r.entry.id], vec![r.body().to_owned()]))
+            .map(|r| {
+                finding(
+                    format!("request #{}: a GET query carries a body", r.entry.id),
+                    vec![r.entry.id],
+                    vec![r.body().to_owned()],
+                )
+            })
             .collect(),
     )
 }
@@ -301,11 +340,22 @@ fn plaintext_shape(requests: &[Request<'_>], _: &Deployment) -> Judgement {
             findings.push(finding(format!("request #{}: the plaintext has the wrong shape (1012): numbers must be JSON numbers, every field present, ai and name at most 32 characters", r.entry.id), vec![r.entry.id], vec![plaintext.to_owned()]));
         }
         if r.plaintext.as_ref().and_then(|p| p["idNum"].as_str()).is_some_and(|id| id.ends_with('x')) {
-            findings.push(finding(format!("request #{}: idNum ends with a lower-case x; the spec wants X", r.entry.id), vec![r.entry.id], vec![plaintext.to_owned()]));
+            findings.push(finding(
+                format!("request #{}: idNum ends with a lower-case x; the spec wants X", r.entry.id),
+                vec![r.entry.id],
+                vec![plaintext.to_owned()],
+            ));
         }
         for record in r.records() {
             if record["ot"].as_i64().is_some_and(|ot| ot > 100_000_000_000) {
-                findings.push(finding(format!("request #{}: record no {} has ot {} in milliseconds; ot is Unix seconds", r.entry.id, record["no"], record["ot"]), vec![r.entry.id], vec![]));
+                findings.push(finding(
+                    format!(
+                        "request #{}: record no {} has ot {} in milliseconds; ot is Unix seconds",
+                        r.entry.id, record["no"], record["ot"]
+                    ),
+                    vec![r.entry.id],
+                    vec![],
+                ));
             }
         }
     }
@@ -313,7 +363,8 @@ fn plaintext_shape(requests: &[Request<'_>], _: &Deployment) -> Judgement {
 }
 
 fn behaviour_batches(requests: &[Request<'_>], _: &Deployment) -> Judgement {
-    let reports: Vec<&Request<'_>> = requests.iter().filter(|r| r.interface == Some(Interface::Loginout) && r.plaintext.is_some()).collect();
+    let reports: Vec<&Request<'_>> =
+        requests.iter().filter(|r| r.interface == Some(Interface::Loginout) && r.plaintext.is_some()).collect();
     if reports.is_empty() {
         return None;
     }
@@ -321,14 +372,22 @@ fn behaviour_batches(requests: &[Request<'_>], _: &Deployment) -> Judgement {
     for r in reports {
         let records = r.records();
         if records.len() > 128 {
-            findings.push(finding(format!("request #{}: {} records in one report; at most 128 (R-BEH-1)", r.entry.id, records.len()), vec![r.entry.id], vec![]));
+            findings.push(finding(
+                format!("request #{}: {} records in one report; at most 128 (R-BEH-1)", r.entry.id, records.len()),
+                vec![r.entry.id],
+                vec![],
+            ));
         }
         let numbers: Vec<i64> = records.iter().filter_map(|rec| rec["no"].as_i64()).collect();
         let expected: Vec<i64> = (1..=records.len() as i64).collect();
         let mut sorted = numbers.clone();
         sorted.sort_unstable();
         if sorted != expected && records.len() <= 128 {
-            findings.push(finding(format!("request #{}: record numbers {numbers:?} are not 1..{} each once", r.entry.id, records.len()), vec![r.entry.id], vec![]));
+            findings.push(finding(
+                format!("request #{}: record numbers {numbers:?} are not 1..{} each once", r.entry.id, records.len()),
+                vec![r.entry.id],
+                vec![],
+            ));
         }
     }
     Some(findings)
@@ -337,7 +396,9 @@ fn behaviour_batches(requests: &[Request<'_>], _: &Deployment) -> Judgement {
 fn behaviour_pairs(requests: &[Request<'_>], _: &Deployment) -> Judgement {
     let accepted: Vec<&Request<'_>> = requests
         .iter()
-        .filter(|r| r.interface == Some(Interface::Loginout) && !r.test_path && matches!(r.entry.errcode, Some(0) | Some(3001)))
+        .filter(|r| {
+            r.interface == Some(Interface::Loginout) && !r.test_path && matches!(r.entry.errcode, Some(0) | Some(3001))
+        })
         .collect();
     if accepted.is_empty() {
         return None;
@@ -384,7 +445,10 @@ fn person(request: &Request<'_>) -> Option<(String, String)> {
 }
 
 fn realname_recheck(requests: &[Request<'_>], _: &Deployment) -> Judgement {
-    let checks: Vec<&Request<'_>> = requests.iter().filter(|r| r.interface == Some(Interface::Check) && !r.test_path && r.entry.errcode == Some(0)).collect();
+    let checks: Vec<&Request<'_>> = requests
+        .iter()
+        .filter(|r| r.interface == Some(Interface::Check) && !r.test_path && r.entry.errcode == Some(0))
+        .collect();
     if checks.is_empty() {
         return None;
     }
@@ -517,18 +581,102 @@ macro_rules! official {
 pub fn catalogue() -> Vec<RuleDef> {
     let mut rules: Vec<RuleDef> = official!(0, 1, 2, 3, 4, 5, 6, 7).into();
     rules.extend([
-        RuleDef { id: "ENV-SIGN", title: "every request is signed per R-SIG-1 (with a diagnosis of the mistake)", severity: Severity::Error, spec: "R-SIG-1", official: true, judge: env_sign },
-        RuleDef { id: "ENV-ENCRYPT", title: "bodies are sealed with AES-128-GCM under the hex-decoded key", severity: Severity::Error, spec: "R-ENC-1", official: true, judge: env_encryption },
-        RuleDef { id: "ENV-TIMESTAMPS", title: "timestamps are milliseconds within 5 s of the server clock", severity: Severity::Error, spec: "R-TS-1", official: true, judge: env_timestamps },
-        RuleDef { id: "ENV-GET-BODY", title: "queries (GET) carry no body", severity: Severity::Warning, spec: "R-SIG-1", official: true, judge: env_get_body },
-        RuleDef { id: "ENV-NONCE", title: "a fresh AES-GCM iv for every plaintext", severity: Severity::Error, spec: "R-ENC-1", official: true, judge: env_nonce },
-        RuleDef { id: "ENV-REPLAY", title: "no byte-identical replays (retries are re-signed)", severity: Severity::Warning, spec: "R-TS-1", official: true, judge: env_replay },
-        RuleDef { id: "PT-SHAPE", title: "plaintexts have the spec's JSON types and units (idNum X upper case, ot in seconds)", severity: Severity::Error, spec: "R-ID, R-BEH-TIME", official: false, judge: plaintext_shape },
-        RuleDef { id: "BEH-BATCH", title: "at most 128 records a report, numbered 1..n each once", severity: Severity::Error, spec: "R-BEH-1, R-BEH-2", official: false, judge: behaviour_batches },
-        RuleDef { id: "BEH-PAIRS", title: "every login (bt=1) has its logout (bt=0) with the same si", severity: Severity::Warning, spec: "R-BEH-3", official: false, judge: behaviour_pairs },
-        RuleDef { id: "RN-DISCIPLINE", title: "a pending check is queried, never re-checked; a failed person is not re-checked in a loop", severity: Severity::Error, spec: "R-QRY-4, SPEC §8a", official: false, judge: realname_recheck },
-        RuleDef { id: "ERR-BUSY", title: "after a 1006 the client waits 60 s before calling that interface again", severity: Severity::Error, spec: "R-RL-2", official: false, judge: errors_busy },
-        RuleDef { id: "ERR-RETRY", title: "non-transient errors are not retried unchanged", severity: Severity::Error, spec: "SPEC §8a", official: false, judge: errors_retry },
+        RuleDef {
+            id: "ENV-SIGN",
+            title: "every request is signed per R-SIG-1 (with a diagnosis of the mistake)",
+            severity: Severity::Error,
+            spec: "R-SIG-1",
+            official: true,
+            judge: env_sign,
+        },
+        RuleDef {
+            id: "ENV-ENCRYPT",
+            title: "bodies are sealed with AES-128-GCM under the hex-decoded key",
+            severity: Severity::Error,
+            spec: "R-ENC-1",
+            official: true,
+            judge: env_encryption,
+        },
+        RuleDef {
+            id: "ENV-TIMESTAMPS",
+            title: "timestamps are milliseconds within 5 s of the server clock",
+            severity: Severity::Error,
+            spec: "R-TS-1",
+            official: true,
+            judge: env_timestamps,
+        },
+        RuleDef {
+            id: "ENV-GET-BODY",
+            title: "queries (GET) carry no body",
+            severity: Severity::Warning,
+            spec: "R-SIG-1",
+            official: true,
+            judge: env_get_body,
+        },
+        RuleDef {
+            id: "ENV-NONCE",
+            title: "a fresh AES-GCM iv for every plaintext",
+            severity: Severity::Error,
+            spec: "R-ENC-1",
+            official: true,
+            judge: env_nonce,
+        },
+        RuleDef {
+            id: "ENV-REPLAY",
+            title: "no byte-identical replays (retries are re-signed)",
+            severity: Severity::Warning,
+            spec: "R-TS-1",
+            official: true,
+            judge: env_replay,
+        },
+        RuleDef {
+            id: "PT-SHAPE",
+            title: "plaintexts have the spec's JSON types and units (idNum X upper case, ot in seconds)",
+            severity: Severity::Error,
+            spec: "R-ID, R-BEH-TIME",
+            official: false,
+            judge: plaintext_shape,
+        },
+        RuleDef {
+            id: "BEH-BATCH",
+            title: "at most 128 records a report, numbered 1..n each once",
+            severity: Severity::Error,
+            spec: "R-BEH-1, R-BEH-2",
+            official: false,
+            judge: behaviour_batches,
+        },
+        RuleDef {
+            id: "BEH-PAIRS",
+            title: "every login (bt=1) has its logout (bt=0) with the same si",
+            severity: Severity::Warning,
+            spec: "R-BEH-3",
+            official: false,
+            judge: behaviour_pairs,
+        },
+        RuleDef {
+            id: "RN-DISCIPLINE",
+            title: "a pending check is queried, never re-checked; a failed person is not re-checked in a loop",
+            severity: Severity::Error,
+            spec: "R-QRY-4, SPEC §8a",
+            official: false,
+            judge: realname_recheck,
+        },
+        RuleDef {
+            id: "ERR-BUSY",
+            title: "after a 1006 the client waits 60 s before calling that interface again",
+            severity: Severity::Error,
+            spec: "R-RL-2",
+            official: false,
+            judge: errors_busy,
+        },
+        RuleDef {
+            id: "ERR-RETRY",
+            title: "non-transient errors are not retried unchanged",
+            severity: Severity::Error,
+            spec: "SPEC §8a",
+            official: false,
+            judge: errors_retry,
+        },
     ]);
     rules
 }

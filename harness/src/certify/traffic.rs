@@ -57,7 +57,11 @@ impl Request<'_> {
 
     /// The URL query parameters, decoded.
     pub fn query(&self) -> Vec<(String, String)> {
-        self.entry.query.as_deref().map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default()
+        self.entry
+            .query
+            .as_deref()
+            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .unwrap_or_default()
     }
 
     /// `data.result.status` of the answer.

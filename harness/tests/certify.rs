@@ -1,0 +1,274 @@
+//! `nppa certify` judged through the real mock: the reference client passes every rule; each mutant of it
+//! (kept here) is flagged with the right rule id and diagnosis; offline judging agrees with the live one.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use nppa_harness::certify::model::{RuleResult, Verdict};
+use nppa_harness::certify::reference::{self, FlowEnv};
+use nppa_harness::certify::rules::Profile;
+use nppa_harness::certify::{client_environment, judge};
+use nppa_mockserver::journal::{JournalEntry, JournalQuery};
+use nppa_protocol::messages::{BehaviourRecord, CheckRequest};
+use nppa_protocol::request::{self, SignedRequest, Target};
+use nppa_protocol::{sign, SecretKey};
+
+fn flow_env(mock: &Mock) -> FlowEnv {
+    let env = client_environment(mock.server.service().config(), &mock.base);
+    let mut flow = FlowEnv::from_lookup(|name| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())).unwrap();
+    // The tests' mock clock starts at a fixed noon; sign with it.
+    flow.time = nppa_harness::client::TimeSource::MockClock;
+    flow
+}
+
+fn entries(mock: &Mock) -> Vec<JournalEntry> {
+    let query = JournalQuery { limit: Some(usize::MAX), ..JournalQuery::default() };
+    mock.server.service().journal().query(&query).iter().map(|e| (**e).clone()).collect()
+}
+
+fn verdicts(mock: &Mock, profile: Profile) -> Vec<RuleResult> {
+    judge(&entries(mock), mock.server.service().config(), profile, vec![], vec![]).rules
+}
+
+/// The rule, asserted failed; its findings' text.
+fn failed(results: &[RuleResult], id: &str) -> String {
+    let rule = results.iter().find(|r| r.id == id).unwrap_or_else(|| panic!("no rule {id}"));
+    assert_eq!(rule.verdict, Verdict::Failed, "{id} should fail: {rule:?}");
+    rule.findings.iter().map(|f| format!("{}\n", f.message)).collect()
+}
+
+fn passed_or_unexercised(results: &[RuleResult]) {
+    for rule in results {
+        assert_ne!(rule.verdict, Verdict::Failed, "false positive: {rule:#?}");
+    }
+}
+
+fn header(request: &SignedRequest, name: &str) -> String {
+    request.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone()).unwrap()
+}
+
+fn set_header(request: &mut SignedRequest, name: &str, value: String) {
+    for (n, v) in request.headers.iter_mut() {
+        if *n == name {
+            *v = value.clone();
+        }
+    }
+}
+
+fn credentials() -> request::Credentials {
+    request::Credentials {
+        app_id: nppa_harness::DEFAULT_APP_ID.into(),
+        biz_id: nppa_harness::DEFAULT_BIZ_ID.into(),
+        key: SecretKey::from_hex(nppa_harness::DEFAULT_SECRET_KEY).unwrap(),
+    }
+}
+
+fn check_body(ai: &str) -> CheckRequest {
+    CheckRequest { ai: ai.into(), name: PRESET_OK.1.into(), id_num: PRESET_OK.2.into() }
+}
+
+#[tokio::test]
+async fn the_reference_client_passes_every_rule_in_every_profile() {
+    let mock = start().await;
+    reference::run(&flow_env(&mock)).await.unwrap();
+    for profile in [Profile::Official, Profile::Behaviour, Profile::All] {
+        let results = verdicts(&mock, profile);
+        passed_or_unexercised(&results);
+        if profile != Profile::Behaviour {
+            let official: Vec<_> = results.iter().filter(|r| r.id.starts_with("OFFICIAL")).collect();
+            assert_eq!(official.len(), 8);
+            assert!(official.iter().all(|r| r.verdict == Verdict::Passed));
+        }
+    }
+}
+
+#[tokio::test]
+async fn each_sign_mistake_gets_its_own_diagnosis() {
+    let mock = start().await;
+    let client = mock.client();
+    let key = nppa_harness::DEFAULT_SECRET_KEY;
+    let now = mock.now_ms().await;
+    let query = |ai: &str| request::query(&credentials(), &Target::Production, ai, now);
+    let base = |r: &SignedRequest| (header(r, "appId"), header(r, "bizId"), header(r, "timestamps"));
+    let hash = |text: String| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()));
+
+    // Query parameters appended after the system parameters instead of sorted.
+    let mut unsorted = query("u1");
+    let (a, b, t) = base(&unsorted);
+    set_header(&mut unsorted, "sign", hash(format!("{key}appId{a}bizId{b}timestamps{t}aiu1")));
+    // Query parameters left out.
+    let mut omitted = query("u2");
+    set_header(&mut omitted, "sign", sign::sign(key, &[("appId", &a), ("bizId", &b), ("timestamps", &t)], b""));
+    // Signed with a timestamps 1 ms before the one sent.
+    let mut early = query("u3");
+    let before = (now - 1).to_string();
+    set_header(
+        &mut early,
+        "sign",
+        sign::sign(key, &[("appId", &a), ("bizId", &b), ("timestamps", &before), ("ai", "u3")], b""),
+    );
+    // Upper-case hex.
+    let mut upper = query("u4");
+    let sent = header(&upper, "sign").to_uppercase();
+    set_header(&mut upper, "sign", sent);
+    // The secretKey left out.
+    let mut keyless = query("u5");
+    set_header(&mut keyless, "sign", hash(format!("aiu5appId{a}bizId{b}timestamps{t}")));
+    // The body signed re-serialised (with a space) but sent compact.
+    let mut reserialised = request::check(&credentials(), &Target::Production, &check_body("u6"), now, [3; 12]);
+    let spaced = String::from_utf8(reserialised.body.clone()).unwrap().replacen("\":\"", "\": \"", 1);
+    set_header(
+        &mut reserialised,
+        "sign",
+        sign::sign(key, &[("appId", &a), ("bizId", &b), ("timestamps", &t)], spaced.as_bytes()),
+    );
+
+    let mutants = [unsorted, omitted, early, upper, keyless, reserialised];
+    for mutant in mutants {
+        assert_eq!(code(&client.send(mutant).await.unwrap()), 1011);
+    }
+    let text = failed(&verdicts(&mock, Profile::All), "ENV-SIGN");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 6, "{text}");
+    for (line, diagnosis) in lines.iter().zip([
+        "not sorted by key",
+        "left out of the sign string",
+        "1 ms before the value sent",
+        "upper-case hex",
+        "secretKey is missing",
+        "re-serialised before signing",
+    ]) {
+        assert!(line.contains(diagnosis), "expected {diagnosis:?} in {line:?}");
+    }
+}
+
+#[tokio::test]
+async fn envelope_mutants_are_flagged() {
+    let mock = start().await;
+    let client = mock.client();
+    let now = mock.now_ms().await;
+    let key = nppa_harness::DEFAULT_SECRET_KEY;
+    let params = |r: &SignedRequest| (header(r, "appId"), header(r, "bizId"), header(r, "timestamps"));
+    // Sealed with the key's ASCII characters.
+    let mut ascii = request::check(&credentials(), &Target::Production, &check_body("e1"), now, [1; 12]);
+    let ascii_key = SecretKey::from_hex(&hex::encode(&key.as_bytes()[..16])).unwrap();
+    ascii.body = format!("{{\"data\":\"{}\"}}", ascii_key.seal(ascii.plaintext.clone().unwrap().as_bytes(), [1; 12]))
+        .into_bytes();
+    let (a, b, t) = params(&ascii);
+    let ascii_sign = sign::sign(key, &[("appId", &a), ("bizId", &b), ("timestamps", &t)], &ascii.body);
+    set_header(&mut ascii, "sign", ascii_sign);
+    client.send(ascii).await.unwrap();
+    // Seconds instead of milliseconds.
+    let seconds = request::query(&credentials(), &Target::Production, "e2", now / 1000);
+    client.send(seconds).await.unwrap();
+    // A GET with a body (signed with it, so only the body is wrong).
+    let mut get_body = request::query(&credentials(), &Target::Production, "e3", now);
+    get_body.body = b"{}".to_vec();
+    set_header(
+        &mut get_body,
+        "sign",
+        sign::sign(key, &[("ai", "e3"), ("appId", &a), ("bizId", &b), ("timestamps", &t)], b"{}"),
+    );
+    client.send(get_body).await.unwrap();
+    // The same iv for two different plaintexts, and a byte-identical replay.
+    client.send(request::check(&credentials(), &Target::Production, &check_body("e4"), now, [9; 12])).await.unwrap();
+    let reused = request::check(&credentials(), &Target::Production, &check_body("e5"), now, [9; 12]);
+    client.send(reused.clone()).await.unwrap();
+    client.send(reused).await.unwrap();
+
+    let results = verdicts(&mock, Profile::All);
+    assert!(failed(&results, "ENV-ENCRYPT").contains("ASCII characters"));
+    assert!(failed(&results, "ENV-TIMESTAMPS").contains("in seconds"));
+    assert!(failed(&results, "ENV-GET-BODY").contains("carries a body"));
+    assert!(failed(&results, "ENV-NONCE").contains("same AES-GCM iv"));
+    assert!(failed(&results, "ENV-REPLAY").contains("byte for byte"));
+}
+
+fn guest_record(no: i64, si: &str, bt: i64, now: u64) -> BehaviourRecord {
+    guest(no, si, bt, now)
+}
+
+#[tokio::test]
+async fn plaintext_and_behaviour_mutants_are_flagged() {
+    let mock = start().await;
+    let client = mock.client();
+    // idNum with a lower-case x (2001), ot in milliseconds (3005).
+    client.check("p1", "某一五", "11000019010101001x").await.unwrap();
+    let now = mock.now_ms().await;
+    let mut ms = guest_record(1, "ms", 1, now);
+    ms.ot = now as i64;
+    client.loginout(vec![ms]).await.unwrap();
+    // 129 records; a repeated `no`.
+    let many: Vec<_> = (1..=129).map(|n| guest_record(n, &format!("m{n}"), 1, now)).collect();
+    client.loginout(many).await.unwrap();
+    client.loginout(vec![guest_record(1, "d1", 0, now), guest_record(1, "d2", 0, now)]).await.unwrap();
+    // A login never logged out.
+    client.loginout(vec![guest_record(1, "forgotten-session", 1, now)]).await.unwrap();
+
+    let results = verdicts(&mock, Profile::Behaviour);
+    let shape = failed(&results, "PT-SHAPE");
+    assert!(shape.contains("lower-case x") && shape.contains("in milliseconds"), "{shape}");
+    let batch = failed(&results, "BEH-BATCH");
+    assert!(batch.contains("129 records") && batch.contains("[1, 1]"), "{batch}");
+    assert!(failed(&results, "BEH-PAIRS").contains("forgotten-session"));
+}
+
+#[tokio::test]
+async fn real_name_discipline_mutants_are_flagged() {
+    let mock = start_with(|c| c.identities.failure_fraction = 1.0).await;
+    let client = mock.client();
+    let (ai, name, id) = PRESET_PENDING;
+    client.check(ai, name, id).await.unwrap();
+    client.check("another-ai", name, id).await.unwrap(); // re-checks a pending person
+    for i in 0..3 {
+        client.check(&format!("f{i}"), "张三", &id_num(77)).await.unwrap(); // a failed person, again and again
+    }
+    let text = failed(&verdicts(&mock, Profile::Behaviour), "RN-DISCIPLINE");
+    assert!(text.contains("while its check") && text.contains("query the pending ai"), "{text}");
+    assert!(text.contains("3th time after it failed"), "{text}");
+}
+
+#[tokio::test]
+async fn error_handling_mutants_are_flagged() {
+    let mock = start_with(|c| c.games[0].quota.loginout = Some(1)).await;
+    mock.freeze().await;
+    let client = mock.client();
+    let now = mock.now_ms().await;
+    client.loginout(vec![guest_record(1, "b", 1, now)]).await.unwrap();
+    assert_eq!(code(&client.loginout(vec![guest_record(1, "b", 0, now)]).await.unwrap()), 1006);
+    mock.advance(2_000).await;
+    client.loginout(vec![guest_record(1, "b", 0, now + 2_000)]).await.unwrap(); // hammering during the block
+                                                                                // A 2005 retried unchanged.
+    let bad = CheckRequest { ai: "r1".into(), name: "John".into(), id_num: id_num(5) };
+    for _ in 0..2 {
+        let t = mock.now_ms().await;
+        let iv: [u8; 12] = rand::random();
+        client.send(request::check(&credentials(), &Target::Production, &bad, t, iv)).await.unwrap();
+    }
+    let results = verdicts(&mock, Profile::Behaviour);
+    assert!(failed(&results, "ERR-BUSY").contains("back off 60 s"));
+    assert!(failed(&results, "ERR-RETRY").contains("after errcode 2005"));
+}
+
+#[tokio::test]
+async fn an_official_case_not_attempted_fails_and_offline_judging_agrees() {
+    let mock = start().await;
+    let env = flow_env(&mock);
+    reference::production(&env).await.unwrap();
+    // Only testcase01 on the test system.
+    env.test_case(0).unwrap().check("100000000000000001", "某一一", "110000190101010001").await.unwrap();
+    let live = verdicts(&mock, Profile::Official);
+    assert!(live.iter().any(|r| r.id == "OFFICIAL-01" && r.verdict == Verdict::Passed));
+    assert!(failed(&live, "OFFICIAL-02").contains("never attempted"));
+
+    let dir = std::env::temp_dir().join(format!("nppa-certify-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("journal.jsonl");
+    let lines: Vec<String> = entries(&mock).iter().map(|e| serde_json::to_string(e).unwrap()).collect();
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    let offline = nppa_harness::certify::read_journal(&path).unwrap();
+    let again = judge(&offline, mock.server.service().config(), Profile::Official, vec![], vec![]).rules;
+    assert_eq!(again, live);
+    let _ = std::fs::remove_dir_all(&dir);
+}
