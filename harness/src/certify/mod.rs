@@ -55,6 +55,12 @@ pub struct CertifyArgs {
 /// The environment a client is given.
 pub fn client_environment(config: &Config, base_url: &str) -> Vec<(String, String)> {
     let mut env = vec![("NPPA_BASE_URL".to_owned(), base_url.to_owned())];
+    if config.server.proxy {
+        // Proxy mode: a client with hard-coded NPPA hosts reaches the mock through its proxy settings.
+        for name in ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"] {
+            env.push((name.to_owned(), base_url.to_owned()));
+        }
+    }
     if let Some(enterprise) = config.enterprises.first() {
         env.push(("NPPA_APP_ID".into(), enterprise.app_id.clone()));
         env.push(("NPPA_SECRET_KEY".into(), enterprise.secret_key.clone()));
