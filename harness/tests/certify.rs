@@ -272,3 +272,59 @@ async fn an_official_case_not_attempted_fails_and_offline_judging_agrees() {
     assert_eq!(again, live);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn query_rate_resend_mutants_are_flagged() {
+    let mock = start_with(|c| c.games[0].quota.loginout = Some(2)).await;
+    mock.freeze().await;
+    let client = mock.client();
+    let key = nppa_harness::DEFAULT_SECRET_KEY;
+    let now = mock.now_ms().await;
+    // A query with a stray parameter (signed with it, so only the parameter is wrong) and one without ai.
+    let mut stray = request::query(&credentials(), &Target::Production, "q1", now);
+    stray.path_and_query.push_str("&debug=1");
+    let (a, b, t) = (header(&stray, "appId"), header(&stray, "bizId"), header(&stray, "timestamps"));
+    let stray_sign =
+        sign::sign(key, &[("ai", "q1"), ("appId", &a), ("bizId", &b), ("debug", "1"), ("timestamps", &t)], b"");
+    set_header(&mut stray, "sign", stray_sign);
+    client.send(stray).await.unwrap();
+    let mut no_ai = request::query(&credentials(), &Target::Production, "q2", now);
+    no_ai.path_and_query = "/idcard/authentication/query".into();
+    set_header(&mut no_ai, "sign", sign::sign(key, &[("appId", &a), ("bizId", &b), ("timestamps", &t)], b""));
+    client.send(no_ai).await.unwrap();
+    // Three reports in one second against a quota of 2; the second re-sends what the first had accepted.
+    let good = guest_record(1, "r", 1, now);
+    let mut bad = guest_record(2, "r2", 1, now);
+    bad.bt = 7;
+    assert_eq!(code(&client.loginout(vec![good.clone(), bad]).await.unwrap()), 3001);
+    client.loginout(vec![good.clone()]).await.unwrap();
+    client.loginout(vec![good]).await.unwrap();
+    // A query of an ai nobody checked, one of a final result, and two of a pending ai 0 ms apart.
+    client.query("never-checked").await.unwrap();
+    client.check("final-ai", PRESET_OK.1, PRESET_OK.2).await.unwrap();
+    client.query("final-ai").await.unwrap();
+    client.check(PRESET_PENDING.0, PRESET_PENDING.1, PRESET_PENDING.2).await.unwrap();
+    client.query(PRESET_PENDING.0).await.unwrap();
+    client.query(PRESET_PENDING.0).await.unwrap();
+
+    let results = verdicts(&mock, Profile::All);
+    let query = failed(&results, "ENV-QUERY");
+    assert!(query.contains("debug") && query.contains("without its ai"), "{query}");
+    assert!(failed(&results, "BEH-RATE").contains("over the quota of 2/s"));
+    assert!(failed(&results, "BEH-RESEND").contains("already accepted"));
+    let rn = failed(&results, "RN-QUERY");
+    assert!(rn.contains("which no check submitted"), "{rn}");
+    assert!(rn.contains("already answered status Some(0)"), "{rn}");
+    assert!(rn.contains("0 ms after"), "{rn}");
+}
+
+#[tokio::test]
+async fn a_query_inside_the_outage_is_flagged() {
+    let mock = start().await;
+    mock.set_clock(MIDNIGHT_BEIJING_MS + 3_600_000).await; // 01:00 Beijing: the check pends until 04:00
+    let client = mock.client();
+    client.check("outage-ai", PRESET_OK.1, PRESET_OK.2).await.unwrap();
+    mock.advance(10_000).await;
+    client.query("outage-ai").await.unwrap();
+    assert!(failed(&verdicts(&mock, Profile::Behaviour), "RN-QUERY").contains("after 04:00"));
+}

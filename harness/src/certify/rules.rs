@@ -564,6 +564,165 @@ fn errors_retry(requests: &[Request<'_>], _: &Deployment) -> Judgement {
     Some(findings)
 }
 
+fn env_query_params(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+    let queries: Vec<&Request<'_>> = requests.iter().filter(|r| r.interface == Some(Interface::Query)).collect();
+    if queries.is_empty() {
+        return None;
+    }
+    let mut findings = Vec::new();
+    for r in queries {
+        let params = r.query();
+        let ai: Vec<&String> = params.iter().filter(|(k, _)| k == "ai").map(|(_, v)| v).collect();
+        match ai.as_slice() {
+            [] => findings.push(finding(
+                format!("request #{}: a query without its ai parameter", r.entry.id),
+                vec![r.entry.id],
+                vec![],
+            )),
+            [ai] if ai.is_empty() || ai.chars().count() > 32 => findings.push(finding(
+                format!("request #{}: ai {ai:?} is empty or longer than 32 characters (R-AI)", r.entry.id),
+                vec![r.entry.id],
+                vec![],
+            )),
+            _ => {}
+        }
+        let stray: Vec<&str> = params.iter().filter(|(k, _)| k != "ai").map(|(k, _)| k.as_str()).collect();
+        if !stray.is_empty() || ai.len() > 1 {
+            findings.push(finding(
+                format!(
+                    "request #{}: query parameters other than one ai ({stray:?}); each takes part in the signature",
+                    r.entry.id
+                ),
+                vec![r.entry.id],
+                vec![],
+            ));
+        }
+    }
+    Some(findings)
+}
+
+fn behaviour_rate(requests: &[Request<'_>], deployment: &Deployment) -> Judgement {
+    let production: Vec<&Request<'_>> = requests.iter().filter(|r| r.interface.is_some() && !r.test_path).collect();
+    if production.is_empty() {
+        return None;
+    }
+    // R-RL-1: requests in one second of the mock clock per (appId, bizId, interface).
+    let mut per_second: HashMap<(&str, &str, Interface, u64), Vec<u64>> = HashMap::new();
+    for r in &production {
+        if let Some(interface) = r.interface {
+            let key =
+                (r.header("appId").unwrap_or(""), r.header("bizId").unwrap_or(""), interface, r.entry.time_ms / 1000);
+            per_second.entry(key).or_default().push(r.entry.id);
+        }
+    }
+    let mut over: Vec<(Interface, u64, Vec<u64>, u32)> = per_second
+        .into_iter()
+        .filter(|((_, biz_id, interface, _), ids)| ids.len() > deployment.quota(biz_id, *interface) as usize)
+        .map(|((_, biz_id, interface, second), ids)| (interface, second, ids, deployment.quota(biz_id, interface)))
+        .collect();
+    over.sort_by_key(|(_, second, _, _)| *second);
+    Some(
+        over.into_iter()
+            .map(|(interface, second, ids, quota)| {
+                finding(
+                    format!("{} {interface} requests in the second starting {second} s, over the quota of {quota}/s (R-RL-1): pace the client", ids.len()),
+                    vec![ids[0], ids[ids.len() - 1]],
+                    vec![],
+                )
+            })
+            .collect(),
+    )
+}
+
+fn behaviour_resend(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+    let partial = StatusCode::PartialError.code();
+    let reports: Vec<&Request<'_>> =
+        requests.iter().filter(|r| r.interface == Some(Interface::Loginout) && r.plaintext.is_some()).collect();
+    if !reports.iter().any(|r| r.entry.errcode == Some(partial)) {
+        return None;
+    }
+    // A record is (si, bt, ot, ct); after a 3001 only the rejected ones may come again.
+    let key = |rec: &Value| format!("{}|{}|{}|{}", rec["si"], rec["bt"], rec["ot"], rec["ct"]);
+    let mut accepted: HashMap<String, u64> = HashMap::new();
+    let mut findings = Vec::new();
+    for r in reports {
+        let rejected: HashSet<i64> = r
+            .answer
+            .as_ref()
+            .and_then(|a| a.pointer("/data/results"))
+            .and_then(Value::as_array)
+            .map(|list| list.iter().filter_map(|x| x["no"].as_i64()).collect())
+            .unwrap_or_default();
+        let resent: Vec<String> = r.records().iter().map(|rec| key(rec)).filter(|k| accepted.contains_key(k)).collect();
+        if !resent.is_empty() {
+            let first = accepted[&resent[0]];
+            findings.push(finding(
+                format!("request #{} re-sends {} record(s) already accepted by #{first}: after a 3001 re-send only the rejected records (R-BEH-4)", r.entry.id, resent.len()),
+                vec![first, r.entry.id],
+                resent,
+            ));
+        }
+        if matches!(r.entry.errcode, Some(0) | Some(3001)) {
+            for rec in r.records() {
+                if !rec["no"].as_i64().is_some_and(|no| rejected.contains(&no)) {
+                    accepted.entry(key(rec)).or_insert(r.entry.id);
+                }
+            }
+        }
+    }
+    Some(findings)
+}
+
+/// Queries of one ai closer than this are "frequent" (V2.1 FAQ 3).
+const QUERY_SPACING_MS: u64 = 1_000;
+
+fn realname_queries(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+    let queries: Vec<&Request<'_>> =
+        requests.iter().filter(|r| r.interface == Some(Interface::Query) && !r.test_path).collect();
+    if queries.is_empty() {
+        return None;
+    }
+    let checked: HashMap<String, &Request<'_>> = requests
+        .iter()
+        .filter(|r| r.interface == Some(Interface::Check) && !r.test_path)
+        .filter_map(|r| Some((r.plaintext.as_ref()?["ai"].as_str()?.to_owned(), r)))
+        .collect();
+    let mut last: HashMap<String, &Request<'_>> = HashMap::new();
+    let mut findings = Vec::new();
+    for r in queries {
+        let Some(ai) = r.query().into_iter().find(|(k, _)| k == "ai").map(|(_, v)| v) else { continue };
+        match checked.get(&ai) {
+            None => findings.push(finding(format!("request #{} queries ai {ai:?}, which no check submitted: query the ai of your own pending check", r.entry.id), vec![r.entry.id], vec![])),
+            Some(check) if check.status() != Some(1) && check.entry.id < r.entry.id => findings.push(finding(
+                format!("request #{} queries ai {ai:?} whose check #{} already answered status {:?}: query only pending results (R-QRY-4)", r.entry.id, check.entry.id, check.status()),
+                vec![check.entry.id, r.entry.id],
+                vec![],
+            )),
+            Some(check) if nppa_mockserver::clock::in_mps_outage(check.entry.time_ms) && nppa_mockserver::clock::in_mps_outage(r.entry.time_ms) => findings.push(finding(
+                format!("request #{} queries ai {ai:?} between 00:00 and 04:00 Beijing time; a check pending in the outage is answered after 04:00 (R-PEND-2)", r.entry.id),
+                vec![check.entry.id, r.entry.id],
+                vec![],
+            )),
+            _ => {}
+        }
+        if let Some(previous) = last.get(&ai) {
+            let gap = r.entry.time_ms.saturating_sub(previous.entry.time_ms);
+            if gap < QUERY_SPACING_MS {
+                findings.push(finding(
+                    format!(
+                        "request #{} queries ai {ai:?} {gap} ms after #{}: space the queries of one ai (V2.1 FAQ 3)",
+                        r.entry.id, previous.entry.id
+                    ),
+                    vec![previous.entry.id, r.entry.id],
+                    vec![],
+                ));
+            }
+        }
+        last.insert(ai, r);
+    }
+    Some(findings)
+}
+
 macro_rules! official {
     ($($index:literal),*) => {
         [$(RuleDef {
@@ -577,106 +736,122 @@ macro_rules! official {
     };
 }
 
+const fn rule(
+    id: &'static str,
+    severity: Severity,
+    spec: &'static str,
+    official: bool,
+    title: &'static str,
+    judge: fn(&[Request<'_>], &Deployment) -> Judgement,
+) -> RuleDef {
+    RuleDef { id, title, severity, spec, official, judge }
+}
+
 /// Every rule, in report order.
 pub fn catalogue() -> Vec<RuleDef> {
+    use Severity::{Error, Warning};
     let mut rules: Vec<RuleDef> = official!(0, 1, 2, 3, 4, 5, 6, 7).into();
     rules.extend([
-        RuleDef {
-            id: "ENV-SIGN",
-            title: "every request is signed per R-SIG-1 (with a diagnosis of the mistake)",
-            severity: Severity::Error,
-            spec: "R-SIG-1",
-            official: true,
-            judge: env_sign,
-        },
-        RuleDef {
-            id: "ENV-ENCRYPT",
-            title: "bodies are sealed with AES-128-GCM under the hex-decoded key",
-            severity: Severity::Error,
-            spec: "R-ENC-1",
-            official: true,
-            judge: env_encryption,
-        },
-        RuleDef {
-            id: "ENV-TIMESTAMPS",
-            title: "timestamps are milliseconds within 5 s of the server clock",
-            severity: Severity::Error,
-            spec: "R-TS-1",
-            official: true,
-            judge: env_timestamps,
-        },
-        RuleDef {
-            id: "ENV-GET-BODY",
-            title: "queries (GET) carry no body",
-            severity: Severity::Warning,
-            spec: "R-SIG-1",
-            official: true,
-            judge: env_get_body,
-        },
-        RuleDef {
-            id: "ENV-NONCE",
-            title: "a fresh AES-GCM iv for every plaintext",
-            severity: Severity::Error,
-            spec: "R-ENC-1",
-            official: true,
-            judge: env_nonce,
-        },
-        RuleDef {
-            id: "ENV-REPLAY",
-            title: "no byte-identical replays (retries are re-signed)",
-            severity: Severity::Warning,
-            spec: "R-TS-1",
-            official: true,
-            judge: env_replay,
-        },
-        RuleDef {
-            id: "PT-SHAPE",
-            title: "plaintexts have the spec's JSON types and units (idNum X upper case, ot in seconds)",
-            severity: Severity::Error,
-            spec: "R-ID, R-BEH-TIME",
-            official: false,
-            judge: plaintext_shape,
-        },
-        RuleDef {
-            id: "BEH-BATCH",
-            title: "at most 128 records a report, numbered 1..n each once",
-            severity: Severity::Error,
-            spec: "R-BEH-1, R-BEH-2",
-            official: false,
-            judge: behaviour_batches,
-        },
-        RuleDef {
-            id: "BEH-PAIRS",
-            title: "every login (bt=1) has its logout (bt=0) with the same si",
-            severity: Severity::Warning,
-            spec: "R-BEH-3",
-            official: false,
-            judge: behaviour_pairs,
-        },
-        RuleDef {
-            id: "RN-DISCIPLINE",
-            title: "a pending check is queried, never re-checked; a failed person is not re-checked in a loop",
-            severity: Severity::Error,
-            spec: "R-QRY-4, SPEC §8a",
-            official: false,
-            judge: realname_recheck,
-        },
-        RuleDef {
-            id: "ERR-BUSY",
-            title: "after a 1006 the client waits 60 s before calling that interface again",
-            severity: Severity::Error,
-            spec: "R-RL-2",
-            official: false,
-            judge: errors_busy,
-        },
-        RuleDef {
-            id: "ERR-RETRY",
-            title: "non-transient errors are not retried unchanged",
-            severity: Severity::Error,
-            spec: "SPEC §8a",
-            official: false,
-            judge: errors_retry,
-        },
+        rule(
+            "ENV-SIGN",
+            Error,
+            "R-SIG-1",
+            true,
+            "every request is signed per R-SIG-1 (with a diagnosis of the mistake)",
+            env_sign,
+        ),
+        rule(
+            "ENV-ENCRYPT",
+            Error,
+            "R-ENC-1",
+            true,
+            "bodies are sealed with AES-128-GCM under the hex-decoded key",
+            env_encryption,
+        ),
+        rule(
+            "ENV-TIMESTAMPS",
+            Error,
+            "R-TS-1",
+            true,
+            "timestamps are milliseconds within 5 s of the server clock",
+            env_timestamps,
+        ),
+        rule("ENV-GET-BODY", Warning, "R-SIG-1", true, "queries (GET) carry no body", env_get_body),
+        rule(
+            "ENV-QUERY",
+            Error,
+            "R-AI, R-SIG-1",
+            true,
+            "a query carries exactly one ai of 1–32 characters and no other parameter",
+            env_query_params,
+        ),
+        rule("ENV-NONCE", Error, "R-ENC-1", true, "a fresh AES-GCM iv for every plaintext", env_nonce),
+        rule("ENV-REPLAY", Warning, "R-TS-1", true, "no byte-identical replays (retries are re-signed)", env_replay),
+        rule(
+            "PT-SHAPE",
+            Error,
+            "R-ID, R-BEH-TIME",
+            false,
+            "plaintexts have the spec's JSON types and units (idNum X upper case, ot in seconds)",
+            plaintext_shape,
+        ),
+        rule(
+            "BEH-BATCH",
+            Error,
+            "R-BEH-1, R-BEH-2",
+            false,
+            "at most 128 records a report, numbered 1..n each once",
+            behaviour_batches,
+        ),
+        rule(
+            "BEH-RATE",
+            Error,
+            "R-RL-1",
+            false,
+            "requests per second within the quota of each interface",
+            behaviour_rate,
+        ),
+        rule(
+            "BEH-RESEND",
+            Error,
+            "R-BEH-4",
+            false,
+            "after a 3001 only the rejected records are sent again",
+            behaviour_resend,
+        ),
+        rule(
+            "BEH-PAIRS",
+            Warning,
+            "R-BEH-3",
+            false,
+            "every login (bt=1) has its logout (bt=0) with the same si",
+            behaviour_pairs,
+        ),
+        rule(
+            "RN-DISCIPLINE",
+            Error,
+            "R-QRY-4, SPEC §8a",
+            false,
+            "a pending check is queried, never re-checked; a failed person is not re-checked in a loop",
+            realname_recheck,
+        ),
+        rule(
+            "RN-QUERY",
+            Warning,
+            "R-QRY-4, R-PEND-2",
+            false,
+            "queries ask for the client's own pending ais, spaced, and after 04:00 for checks pending in the outage",
+            realname_queries,
+        ),
+        rule(
+            "ERR-BUSY",
+            Error,
+            "R-RL-2",
+            false,
+            "after a 1006 the client waits 60 s before calling that interface again",
+            errors_busy,
+        ),
+        rule("ERR-RETRY", Error, "SPEC §8a", false, "non-transient errors are not retried unchanged", errors_retry),
     ]);
     rules
 }

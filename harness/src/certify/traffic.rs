@@ -13,8 +13,10 @@ pub struct Deployment {
     pub keys: HashMap<String, String>,
     /// test code → case index 0..8.
     pub test_codes: HashMap<String, usize>,
-    /// Requests per second per interface allowed to one (appId, bizId) (R-RL-1).
+    /// Requests per second per interface allowed to one (appId, bizId) (R-RL-1), by profile …
     pub quotas: [u32; 3],
+    /// … and per game where the configuration overrides it.
+    pub game_quotas: HashMap<String, [u32; 3]>,
 }
 
 impl Deployment {
@@ -32,7 +34,20 @@ impl Deployment {
             }
         }
         let quotas = Interface::ALL.map(|i| i.quota(config.server.quota_profile));
-        Deployment { keys, test_codes, quotas }
+        let game_quotas = config
+            .games
+            .iter()
+            .map(|g| {
+                let custom = [g.quota.check, g.quota.query, g.quota.loginout];
+                (g.biz_id.clone(), Interface::ALL.map(|i| custom[i.index()].unwrap_or(quotas[i.index()])))
+            })
+            .collect();
+        Deployment { keys, test_codes, quotas, game_quotas }
+    }
+
+    /// The quota of an interface for a game.
+    pub fn quota(&self, biz_id: &str, interface: Interface) -> u32 {
+        self.game_quotas.get(biz_id).unwrap_or(&self.quotas)[interface.index()]
     }
 }
 
