@@ -75,6 +75,15 @@ fn verdict_mark(verdict: Verdict) -> &'static str {
     }
 }
 
+/// Plain words for pages where emoji fonts may be missing; the row colour carries the verdict too.
+fn verdict_word(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Passed => "passed",
+        Verdict::Failed => "<strong>FAILED</strong>",
+        Verdict::NotExercised => "not exercised",
+    }
+}
+
 /// Markdown, for a pull-request comment or a CI step summary.
 pub fn markdown(report: &CertifyReport) -> String {
     let failed = report.failed().count();
@@ -123,7 +132,7 @@ pub fn html(report: &CertifyReport) -> String {
             rows,
             "<tr class=\"{class}\"><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
             xml_escape(rule.id),
-            verdict_mark(rule.verdict),
+            verdict_word(rule.verdict),
             xml_escape(rule.spec),
             xml_escape(rule.title)
         );
@@ -154,7 +163,7 @@ pub fn html(report: &CertifyReport) -> String {
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>nppa certify — {profile}</title>\
 <style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:80em}}table{{border-collapse:collapse}}td,th{{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}}\
 tr.fail td{{background:#fde8e8}}tr.pass td{{background:#e8f6e8}}tr.skip td{{color:#777}}pre{{background:#f6f6f6;padding:.8em;overflow-x:auto;white-space:pre-wrap}}.finding{{margin:1em 0}}.ids{{color:#666;font-size:.9em}}</style></head>\
-<body><h1>nppa certify — {profile}</h1><p id=\"summary\">{total} rules, <strong>{failed} failed</strong>, {requests} requests judged; command <code>{command}</code></p>\
+<body><h1>nppa certify — {profile}</h1><p id=\"summary\">{total} rules, <strong>{failed} failed</strong>; requests judged: {requests}; command <code>{command}</code></p>\
 <table><thead><tr><th>rule</th><th>verdict</th><th>spec</th><th>what it checks</th></tr></thead><tbody>{rows}</tbody></table>{details}</body></html>\n",
         profile = xml_escape(&report.profile),
         total = report.rules.len(),
