@@ -122,6 +122,19 @@ impl Client {
         }
     }
 
+    /// Waits, on the same clock as `timestamps`: real time, or by moving the mock clock forward (tests).
+    pub async fn sleep(&self, duration: Duration) -> anyhow::Result<()> {
+        match self.time {
+            TimeSource::System => tokio::time::sleep(duration).await,
+            TimeSource::MockClock => {
+                let url = format!("{}/__admin/clock", self.base_url);
+                let advance = serde_json::json!({ "advance_ms": duration.as_millis() as u64 });
+                self.http.post(&url).body(advance.to_string()).send().await.with_context(|| format!("POST {url}"))?;
+            }
+        }
+        Ok(())
+    }
+
     /// The mock's clock (`GET /__admin/clock`).
     pub async fn mock_clock_ms(&self) -> anyhow::Result<u64> {
         let url = format!("{}/__admin/clock", self.base_url);

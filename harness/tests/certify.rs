@@ -328,3 +328,45 @@ async fn a_query_inside_the_outage_is_flagged() {
     client.query("outage-ai").await.unwrap();
     assert!(failed(&verdicts(&mock, Profile::Behaviour), "RN-QUERY").contains("after 04:00"));
 }
+
+fn install_fault_plan(mock: &Mock) {
+    let plan = serde_json::from_value(nppa_harness::certify::fault_plan()).unwrap();
+    mock.server.service().faults().add(plan).unwrap();
+}
+
+#[tokio::test]
+async fn the_reference_client_survives_the_fault_plan() {
+    let mock = start().await;
+    install_fault_plan(&mock);
+    // Its waits (200 ms between retries, 60 s after a 1006) move the mock clock instead of sleeping.
+    reference::run(&flow_env(&mock)).await.unwrap();
+    let results = verdicts(&mock, Profile::Faults);
+    passed_or_unexercised(&results);
+    for id in ["FLT-SURVIVES", "FLT-RETRIES", "ERR-BUSY"] {
+        let rule = results.iter().find(|r| r.id == id).unwrap();
+        assert_eq!(rule.verdict, Verdict::Passed, "{id} exercised and passed");
+    }
+    // Every fault of the plan was met.
+    let (_, faults) = mock.admin("GET", "/__admin/faults", None).await;
+    for rule in faults["rules"].as_array().unwrap() {
+        assert_eq!(rule["hits"], 1, "{rule}");
+    }
+}
+
+#[tokio::test]
+async fn clients_that_give_up_or_hammer_are_flagged() {
+    let mock = start().await;
+    install_fault_plan(&mock);
+    let client = mock.client();
+    // Gives up on check after the 502; hammers query: five immediate retries of the same ai.
+    client.check("giving-up", PRESET_OK.1, PRESET_OK.2).await.unwrap();
+    for _ in 0..6 {
+        let _ = client.query("hammered").await;
+    }
+    let judged = judge(&entries(&mock), mock.server.service().config(), Profile::Faults, vec![], vec![Some(3)]).rules;
+    let survived = failed(&judged, "FLT-SURVIVES");
+    assert!(survived.contains("exited with code 3"), "{survived}");
+    assert!(survived.contains("never called check again"), "{survived}");
+    let retries = failed(&judged, "FLT-RETRIES");
+    assert!(retries.contains("times; bound retries") && retries.contains("space retries"), "{retries}");
+}

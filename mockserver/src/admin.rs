@@ -289,6 +289,7 @@ fn scenario(service: &MockService, method: &str, name: &str, body: &[u8]) -> Adm
                 interface: Some(Interface::Check),
                 app_id: None,
                 biz_id: None,
+                test_system: None,
                 probability: 1.0,
                 count: None,
                 from_ms: Some(now_ms),

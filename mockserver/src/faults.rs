@@ -57,6 +57,9 @@ pub struct FaultRule {
     pub app_id: Option<String>,
     #[serde(default)]
     pub biz_id: Option<String>,
+    /// Only test-system paths (true) or only production paths (false).
+    #[serde(default)]
+    pub test_system: Option<bool>,
     /// Chance that a matching request is hit (default 1).
     #[serde(default = "always")]
     pub probability: f64,
@@ -103,6 +106,7 @@ impl FaultRule {
         self.interface.is_none_or(|i| request.interface == Some(i))
             && self.app_id.as_deref().is_none_or(|a| request.app_id == Some(a))
             && self.biz_id.as_deref().is_none_or(|b| request.biz_id == Some(b))
+            && self.test_system.is_none_or(|t| request.test_system == t)
             && self.from_ms.is_none_or(|from| now_ms >= from)
             && self.until_ms.is_none_or(|until| now_ms < until)
     }
@@ -142,6 +146,8 @@ pub struct FaultTarget<'a> {
     pub interface: Option<Interface>,
     pub app_id: Option<&'a str>,
     pub biz_id: Option<&'a str>,
+    /// The request is on a test-system path.
+    pub test_system: bool,
 }
 
 /// A decision to misbehave on one request.
@@ -314,7 +320,7 @@ mod tests {
     }
 
     const CHECK: FaultTarget<'static> =
-        FaultTarget { interface: Some(Interface::Check), app_id: Some("a"), biz_id: None };
+        FaultTarget { interface: Some(Interface::Check), app_id: Some("a"), biz_id: None, test_system: false };
 
     #[test]
     fn the_same_seed_gives_the_same_sequence() {

@@ -262,21 +262,30 @@ async fn answer(
             admin::AdminAnswer::Stream { entries, sse } => journal_stream(Arc::clone(service), entries, sse),
         });
     }
-    let incoming = Incoming {
-        peer,
-        method: parts.method.as_str(),
-        path,
-        query: parts.uri.query(),
-        headers: &parts.headers,
-        body: body.as_deref().map_err(|e| *e),
-    };
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
-    let target = FaultTarget { interface: route_interface(path), app_id: header("appid"), biz_id: header("bizid") };
+    let target = FaultTarget {
+        interface: route_interface(path),
+        app_id: header("appid"),
+        biz_id: header("bizid"),
+        test_system: nppa_protocol::Interface::from_test_path(path).is_some(),
+    };
     let injection = service.faults().decide(&target, service.clock().now_ms());
-    if let Some(delay_ms) = injection.as_ref().and_then(|i| i.rule.delay_ms) {
-        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-    }
-    let served = service.serve(&incoming, received, injection.as_ref());
+    let served = match injection.as_ref().and_then(|i| i.rule.delay_ms) {
+        None => serve_protocol(service, peer, &parts, &body, received, injection.as_ref()),
+        Some(delay_ms) => {
+            // A slow answer is served by its own task, so that it is journaled even when the client gives up
+            // waiting and closes the connection.
+            let (service, parts) = (Arc::clone(service), parts.clone());
+            let delayed = tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+                serve_protocol(&service, peer, &parts, &body, received, injection.as_ref())
+            });
+            match delayed.await {
+                Ok(served) => served,
+                Err(_) => return Err(InjectedReset),
+            }
+        }
+    };
     tracing::debug!(status = served.http_status, "{} {}", parts.method, parts.uri);
     if served.reset {
         // hyper closes the connection without an answer when the service fails.
@@ -284,6 +293,26 @@ async fn answer(
     }
     let content_type = if served.http_status == 200 || served.body.first() == Some(&b'{') { JSON } else { TEXT };
     Ok(response(served.http_status, content_type, served.body))
+}
+
+/// One protocol request through the service (journal and metrics included).
+fn serve_protocol(
+    service: &MockService,
+    peer: IpAddr,
+    parts: &hyper::http::request::Parts,
+    body: &Result<Bytes, BodyError>,
+    received: std::time::Instant,
+    injection: Option<&crate::faults::Injection>,
+) -> crate::service::Served {
+    let incoming = Incoming {
+        peer,
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query(),
+        headers: &parts.headers,
+        body: body.as_deref().map_err(|e| *e),
+    };
+    service.serve(&incoming, received, injection)
 }
 
 /// A fault rule asked to close the connection without an answer.

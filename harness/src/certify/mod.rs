@@ -90,6 +90,27 @@ pub fn read_journal(path: &Path) -> anyhow::Result<Vec<JournalEntry>> {
         .collect()
 }
 
+/// The faults `--profile faults` injects on production paths while the client runs (the test system is left
+/// alone so that the official cases can pass): one of each kind a client meets in the wild.
+pub fn fault_plan() -> serde_json::Value {
+    let production = |interface: &str, fault: serde_json::Value| {
+        let mut rule = serde_json::json!({ "test_system": false, "interface": interface, "count": 1 });
+        if let (Some(rule), Some(fault)) = (rule.as_object_mut(), fault.as_object()) {
+            rule.extend(fault.clone());
+        }
+        rule
+    };
+    serde_json::json!({ "seed": 1, "rules": [
+        production("check", serde_json::json!({ "action": { "kind": "http_status", "status": 502 } })),
+        production("check", serde_json::json!({ "action": { "kind": "truncate" } })),
+        production("query", serde_json::json!({ "action": { "kind": "reset" } })),
+        production("query", serde_json::json!({ "delay_ms": 5_500 })),
+        production("loginout", serde_json::json!({ "action": { "kind": "status", "errcode": 1006 } })),
+        production("loginout", serde_json::json!({ "action": { "kind": "loginout_data", "shape": "null" } })),
+        production("loginout", serde_json::json!({ "action": { "kind": "loginout_data", "shape": "absent" } })),
+    ]})
+}
+
 /// Judges entries and builds the report.
 pub fn judge(
     entries: &[JournalEntry],
@@ -98,7 +119,8 @@ pub fn judge(
     command: Vec<String>,
     runs: Vec<Option<i32>>,
 ) -> CertifyReport {
-    let deployment = Deployment::from_config(config);
+    let mut deployment = Deployment::from_config(config);
+    deployment.client_exits = runs.clone();
     let requests = traffic::read(entries, &deployment);
     let rules = rules::judge(&requests, &deployment, profile);
     let profile = serde_json::to_value(profile).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
@@ -140,6 +162,25 @@ pub async fn run(args: CertifyArgs) -> anyhow::Result<i32> {
             (server.base_url(), Some(server), 0)
         }
     };
+    if args.profile == Profile::Faults {
+        let plan = fault_plan();
+        match &server {
+            Some(server) => {
+                let request = serde_json::from_value(plan).context("the fault plan")?;
+                server.service().faults().add(request).map_err(|e| anyhow::anyhow!("the fault plan: {e}"))?;
+            }
+            None => {
+                let url = format!("{base_url}/__admin/faults");
+                let response =
+                    http.post(&url).body(plan.to_string()).send().await.with_context(|| format!("POST {url}"))?;
+                anyhow::ensure!(
+                    response.status().is_success(),
+                    "the mock refused the fault plan: {}",
+                    response.text().await?
+                );
+            }
+        }
+    }
     let env = client_environment(&config, &base_url);
     let mut runs = Vec::new();
     let mut client_time = Duration::ZERO;

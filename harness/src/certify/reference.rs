@@ -6,7 +6,9 @@ use anyhow::Context as _;
 use nppa_protocol::messages::{bt, ct, BehaviourRecord};
 use nppa_protocol::request::Target;
 
-use crate::client::{Client, TimeSource};
+use std::time::Duration;
+
+use crate::client::{Client, Exchange, TimeSource};
 
 /// What the flow needs, as `nppa certify` puts it in the environment.
 #[derive(Debug, Clone)]
@@ -73,6 +75,32 @@ fn session() -> String {
     format!("{:032x}", rand::random::<u128>())
 }
 
+/// Codes worth a retry: the server or the Ministry of Public Security erred, not the request.
+fn transient(code: u16) -> bool {
+    matches!(code, 1001 | 2006..=2008 | 4001)
+}
+
+/// One call as a careful client makes it (SPEC §8a): at most 3 attempts, each re-signed with a fresh timestamps
+/// and iv, 200 ms apart; after a 1006 it waits 60 s; an answer that will not change is not retried; when NPPA
+/// fails it gives up and lets the player play (fail open).
+async fn call(client: &Client, attempt: impl AsyncFn() -> anyhow::Result<Exchange>) -> Option<Exchange> {
+    for _ in 0..3 {
+        let pause = match attempt().await {
+            Ok(answer) if answer.http_status == 200 => match answer.errcode {
+                Some(1006) => Duration::from_secs(60),
+                Some(code) if transient(code) => Duration::from_millis(200),
+                _ => return Some(answer),
+            },
+            // Another HTTP status, a broken answer, a reset connection, a timeout.
+            Ok(_) | Err(_) => Duration::from_millis(200),
+        };
+        if client.sleep(pause).await.is_err() {
+            return None;
+        }
+    }
+    None
+}
+
 /// The official 8 cases, on the test system.
 pub async fn official_cases(env: &FlowEnv) -> anyhow::Result<()> {
     const PRESET_PI: &str = "1fffbjzos82bs9cnyj1dna7d6d29zg4esnh99u";
@@ -96,13 +124,14 @@ pub async fn official_cases(env: &FlowEnv) -> anyhow::Result<()> {
 pub async fn production(env: &FlowEnv) -> anyhow::Result<()> {
     let client = env.production()?;
     // FAQ 114: a 32-character ai, unique per check.
-    let ok = client.check(&session(), "某一二", "110000190101020007").await?;
-    let pi = ok.pi().map(str::to_owned);
+    let ok_ai = session();
+    let ok = call(&client, async || client.check(&ok_ai, "某一二", "110000190101020007").await).await;
+    let pi = ok.as_ref().and_then(Exchange::pi).map(str::to_owned);
     let pending_ai = session();
-    let pending = client.check(&pending_ai, "某二二", "110000190201020004").await?;
-    if pending.status() == Some(1) {
+    let pending = call(&client, async || client.check(&pending_ai, "某二二", "110000190201020004").await).await;
+    if pending.as_ref().and_then(Exchange::status) == Some(1) {
         // Query the pending ai (never re-check it); once is enough here.
-        client.query(&pending_ai).await?;
+        call(&client, async || client.query(&pending_ai).await).await;
     }
     let now = client.now_ms().await?;
     let verified_session = session();
@@ -110,14 +139,14 @@ pub async fn production(env: &FlowEnv) -> anyhow::Result<()> {
     let login = vec![record(1, &guest_session, bt::LOGIN, (ct::GUEST, None, Some("device-42".into())), now)]
         .into_iter()
         .chain(pi.clone().map(|pi| record(2, &verified_session, bt::LOGIN, (ct::VERIFIED, Some(pi), None), now)))
-        .collect();
-    client.loginout(login).await?;
+        .collect::<Vec<_>>();
+    call(&client, async || client.loginout(login.clone()).await).await;
     let now = client.now_ms().await?;
     let logout = vec![record(1, &guest_session, bt::LOGOUT, (ct::GUEST, None, Some("device-42".into())), now)]
         .into_iter()
         .chain(pi.map(|pi| record(2, &verified_session, bt::LOGOUT, (ct::VERIFIED, Some(pi), None), now)))
-        .collect();
-    client.loginout(logout).await?;
+        .collect::<Vec<_>>();
+    call(&client, async || client.loginout(logout.clone()).await).await;
     Ok(())
 }
 

@@ -18,8 +18,37 @@ pub enum Profile {
     Official,
     /// Envelope, plaintext, behaviour reporting, real-name discipline and error handling.
     Behaviour,
-    /// Everything.
+    /// Error handling under injected faults (HTTP errors, resets, broken JSON, slow answers, 1006,
+    /// loginout `data` variants), with the envelope rules.
+    Faults,
+    /// Every rule, without injecting faults.
     All,
+}
+
+/// Which profiles a rule belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Group {
+    /// The 8 official cases.
+    Official,
+    /// The envelope of every request: in every profile.
+    Envelope,
+    /// Plaintext, behaviour reporting, real-name discipline.
+    Behaviour,
+    /// Error handling: with behaviour, and under injected faults.
+    Errors,
+    /// Surviving injected faults.
+    Faults,
+}
+
+impl Group {
+    fn in_profile(self, profile: Profile) -> bool {
+        match profile {
+            Profile::All => true,
+            Profile::Official => matches!(self, Group::Official | Group::Envelope),
+            Profile::Behaviour => matches!(self, Group::Envelope | Group::Behaviour | Group::Errors),
+            Profile::Faults => matches!(self, Group::Envelope | Group::Errors | Group::Faults),
+        }
+    }
 }
 
 /// What a judge returns: `None` when the traffic gave it nothing to judge.
@@ -31,7 +60,7 @@ pub struct RuleDef {
     pub title: &'static str,
     pub severity: Severity,
     pub spec: &'static str,
-    official: bool,
+    group: Group,
     judge: fn(&[Request<'_>], &Deployment) -> Judgement,
 }
 
@@ -723,6 +752,85 @@ fn realname_queries(requests: &[Request<'_>], _: &Deployment) -> Judgement {
     Some(findings)
 }
 
+fn faults_survived(requests: &[Request<'_>], deployment: &Deployment) -> Judgement {
+    let faulted: Vec<(usize, &Request<'_>)> =
+        requests.iter().enumerate().filter(|(_, r)| r.entry.fault.is_some()).collect();
+    if faulted.is_empty() {
+        return None;
+    }
+    let mut findings = Vec::new();
+    for exit in deployment.client_exits.iter().filter(|e| **e != Some(0)) {
+        let how = exit.map_or("was stopped at the time limit".to_owned(), |code| format!("exited with code {code}"));
+        findings.push(finding(
+            format!("the client {how} while faults were injected: it must fail open and carry on (SPEC §8a)"),
+            vec![],
+            vec![],
+        ));
+    }
+    for (index, r) in faulted {
+        // A loginout answered with another `data` shape was accepted: nothing to call again for.
+        let accepted = r.entry.fault.as_deref().is_some_and(|f| f.contains("loginout_data"));
+        if !accepted && !requests[index + 1..].iter().any(|later| later.interface == r.interface) {
+            findings.push(finding(
+                format!(
+                    "after {} on request #{}, the client never called {} again",
+                    r.entry.fault.as_deref().unwrap_or("a fault"),
+                    r.entry.id,
+                    r.interface.map_or("that path", Interface::name)
+                ),
+                vec![r.entry.id],
+                vec![],
+            ));
+        }
+    }
+    Some(findings)
+}
+
+/// Retries after a failure: at most this many, at least this far apart (mock-clock ms).
+const MAX_RETRIES: usize = 3;
+const MIN_RETRY_GAP_MS: u64 = 100;
+
+fn faults_retries(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+    let failed = |r: &Request<'_>| {
+        r.entry.fault.is_some()
+            || r.entry.http_status != 200
+            || r.entry.errcode.is_some_and(|c| matches!(c, 1001 | 2006..=2008))
+    };
+    if !requests.iter().any(|r| failed(r)) {
+        return None;
+    }
+    let same = |a: &Request<'_>, b: &Request<'_>| {
+        a.entry.path == b.entry.path && a.entry.query == b.entry.query && a.entry.plaintext == b.entry.plaintext
+    };
+    let mut findings = Vec::new();
+    let mut judged: HashSet<u64> = HashSet::new();
+    for (i, first) in requests.iter().enumerate() {
+        if !failed(first) || judged.contains(&first.entry.id) {
+            continue;
+        }
+        let attempts: Vec<&Request<'_>> =
+            std::iter::once(first).chain(requests[i + 1..].iter().filter(|r| same(first, r))).collect();
+        judged.extend(attempts.iter().map(|r| r.entry.id));
+        if attempts.len() > MAX_RETRIES + 1 {
+            findings.push(finding(
+                format!("request #{} was retried {} times; bound retries (at most {MAX_RETRIES}) and let the player play (V2.1 FAQ 2)", first.entry.id, attempts.len() - 1),
+                attempts.iter().map(|r| r.entry.id).collect(),
+                vec![],
+            ));
+        }
+        if let Some(pair) =
+            attempts.windows(2).find(|w| w[1].entry.time_ms.saturating_sub(w[0].entry.time_ms) < MIN_RETRY_GAP_MS)
+        {
+            findings.push(finding(
+                format!("request #{} retried #{} {} ms later; space retries (at least {MIN_RETRY_GAP_MS} ms, more each time)", pair[1].entry.id, pair[0].entry.id, pair[1].entry.time_ms.saturating_sub(pair[0].entry.time_ms)),
+                vec![pair[0].entry.id, pair[1].entry.id],
+                vec![],
+            ));
+        }
+    }
+    Some(findings)
+}
+
 macro_rules! official {
     ($($index:literal),*) => {
         [$(RuleDef {
@@ -730,7 +838,7 @@ macro_rules! official {
             title: CASES[$index].1,
             severity: Severity::Error,
             spec: "SPEC §8",
-            official: true,
+            group: Group::Official,
             judge: |requests, _| official_case($index, requests),
         }),*]
     };
@@ -740,11 +848,11 @@ const fn rule(
     id: &'static str,
     severity: Severity,
     spec: &'static str,
-    official: bool,
+    group: Group,
     title: &'static str,
     judge: fn(&[Request<'_>], &Deployment) -> Judgement,
 ) -> RuleDef {
-    RuleDef { id, title, severity, spec, official, judge }
+    RuleDef { id, title, severity, spec, group, judge }
 }
 
 /// Every rule, in report order.
@@ -756,7 +864,7 @@ pub fn catalogue() -> Vec<RuleDef> {
             "ENV-SIGN",
             Error,
             "R-SIG-1",
-            true,
+            Group::Envelope,
             "every request is signed per R-SIG-1 (with a diagnosis of the mistake)",
             env_sign,
         ),
@@ -764,7 +872,7 @@ pub fn catalogue() -> Vec<RuleDef> {
             "ENV-ENCRYPT",
             Error,
             "R-ENC-1",
-            true,
+            Group::Envelope,
             "bodies are sealed with AES-128-GCM under the hex-decoded key",
             env_encryption,
         ),
@@ -772,26 +880,33 @@ pub fn catalogue() -> Vec<RuleDef> {
             "ENV-TIMESTAMPS",
             Error,
             "R-TS-1",
-            true,
+            Group::Envelope,
             "timestamps are milliseconds within 5 s of the server clock",
             env_timestamps,
         ),
-        rule("ENV-GET-BODY", Warning, "R-SIG-1", true, "queries (GET) carry no body", env_get_body),
+        rule("ENV-GET-BODY", Warning, "R-SIG-1", Group::Envelope, "queries (GET) carry no body", env_get_body),
         rule(
             "ENV-QUERY",
             Error,
             "R-AI, R-SIG-1",
-            true,
+            Group::Envelope,
             "a query carries exactly one ai of 1–32 characters and no other parameter",
             env_query_params,
         ),
-        rule("ENV-NONCE", Error, "R-ENC-1", true, "a fresh AES-GCM iv for every plaintext", env_nonce),
-        rule("ENV-REPLAY", Warning, "R-TS-1", true, "no byte-identical replays (retries are re-signed)", env_replay),
+        rule("ENV-NONCE", Error, "R-ENC-1", Group::Envelope, "a fresh AES-GCM iv for every plaintext", env_nonce),
+        rule(
+            "ENV-REPLAY",
+            Warning,
+            "R-TS-1",
+            Group::Envelope,
+            "no byte-identical replays (retries are re-signed)",
+            env_replay,
+        ),
         rule(
             "PT-SHAPE",
             Error,
             "R-ID, R-BEH-TIME",
-            false,
+            Group::Behaviour,
             "plaintexts have the spec's JSON types and units (idNum X upper case, ot in seconds)",
             plaintext_shape,
         ),
@@ -799,7 +914,7 @@ pub fn catalogue() -> Vec<RuleDef> {
             "BEH-BATCH",
             Error,
             "R-BEH-1, R-BEH-2",
-            false,
+            Group::Behaviour,
             "at most 128 records a report, numbered 1..n each once",
             behaviour_batches,
         ),
@@ -807,7 +922,7 @@ pub fn catalogue() -> Vec<RuleDef> {
             "BEH-RATE",
             Error,
             "R-RL-1",
-            false,
+            Group::Behaviour,
             "requests per second within the quota of each interface",
             behaviour_rate,
         ),
@@ -815,7 +930,7 @@ pub fn catalogue() -> Vec<RuleDef> {
             "BEH-RESEND",
             Error,
             "R-BEH-4",
-            false,
+            Group::Behaviour,
             "after a 3001 only the rejected records are sent again",
             behaviour_resend,
         ),
@@ -823,7 +938,7 @@ pub fn catalogue() -> Vec<RuleDef> {
             "BEH-PAIRS",
             Warning,
             "R-BEH-3",
-            false,
+            Group::Behaviour,
             "every login (bt=1) has its logout (bt=0) with the same si",
             behaviour_pairs,
         ),
@@ -831,7 +946,7 @@ pub fn catalogue() -> Vec<RuleDef> {
             "RN-DISCIPLINE",
             Error,
             "R-QRY-4, SPEC §8a",
-            false,
+            Group::Behaviour,
             "a pending check is queried, never re-checked; a failed person is not re-checked in a loop",
             realname_recheck,
         ),
@@ -839,19 +954,28 @@ pub fn catalogue() -> Vec<RuleDef> {
             "RN-QUERY",
             Warning,
             "R-QRY-4, R-PEND-2",
-            false,
+            Group::Behaviour,
             "queries ask for the client's own pending ais, spaced, and after 04:00 for checks pending in the outage",
             realname_queries,
         ),
+        rule("FLT-SURVIVES", Error, "SPEC §8a", Group::Faults, "the client survives non-200 answers, resets, broken JSON, slow answers and loginout data variants, and keeps calling", faults_survived),
+        rule("FLT-RETRIES", Error, "SPEC §8a", Group::Faults, "retries after a failure are bounded (at most 3) and spaced (100 ms or more)", faults_retries),
         rule(
             "ERR-BUSY",
             Error,
             "R-RL-2",
-            false,
+            Group::Errors,
             "after a 1006 the client waits 60 s before calling that interface again",
             errors_busy,
         ),
-        rule("ERR-RETRY", Error, "SPEC §8a", false, "non-transient errors are not retried unchanged", errors_retry),
+        rule(
+            "ERR-RETRY",
+            Error,
+            "SPEC §8a",
+            Group::Errors,
+            "non-transient errors are not retried unchanged",
+            errors_retry,
+        ),
     ]);
     rules
 }
@@ -860,11 +984,7 @@ pub fn catalogue() -> Vec<RuleDef> {
 pub fn judge(requests: &[Request<'_>], deployment: &Deployment, profile: Profile) -> Vec<RuleResult> {
     catalogue()
         .into_iter()
-        .filter(|rule| match profile {
-            Profile::All => true,
-            Profile::Official => rule.official,
-            Profile::Behaviour => !rule.id.starts_with("OFFICIAL"),
-        })
+        .filter(|rule| rule.group.in_profile(profile))
         .map(|rule| {
             let judgement = (rule.judge)(requests, deployment);
             let (verdict, findings) = match judgement {

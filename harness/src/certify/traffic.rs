@@ -17,6 +17,8 @@ pub struct Deployment {
     pub quotas: [u32; 3],
     /// … and per game where the configuration overrides it.
     pub game_quotas: HashMap<String, [u32; 3]>,
+    /// Exit codes of the client's runs (`None`: stopped at the time limit).
+    pub client_exits: Vec<Option<i32>>,
 }
 
 impl Deployment {
@@ -42,7 +44,7 @@ impl Deployment {
                 (g.biz_id.clone(), Interface::ALL.map(|i| custom[i.index()].unwrap_or(quotas[i.index()])))
             })
             .collect();
-        Deployment { keys, test_codes, quotas, game_quotas }
+        Deployment { keys, test_codes, quotas, game_quotas, client_exits: Vec::new() }
     }
 
     /// The quota of an interface for a game.
