@@ -796,7 +796,7 @@ fn faults_retries(requests: &[Request<'_>], _: &Deployment) -> Judgement {
             || r.entry.http_status != 200
             || r.entry.errcode.is_some_and(|c| matches!(c, 1001 | 2006..=2008))
     };
-    if !requests.iter().any(|r| failed(r)) {
+    if !requests.iter().any(&failed) {
         return None;
     }
     let same = |a: &Request<'_>, b: &Request<'_>| {
