@@ -124,13 +124,19 @@ async fn each_sign_mistake_gets_its_own_diagnosis() {
         sign::sign(key, &[("appId", &a), ("bizId", &b), ("timestamps", &t)], spaced.as_bytes()),
     );
 
-    let mutants = [unsorted, omitted, early, upper, keyless, reserialised];
+    // The key's 16 decoded bytes at the start of the sign string instead of its 32 hex characters.
+    let mut raw_key = query("u7");
+    let mut text = hex::decode(key).unwrap();
+    text.extend_from_slice(format!("aiu7appId{a}bizId{b}timestamps{t}").as_bytes());
+    set_header(&mut raw_key, "sign", hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&text)));
+
+    let mutants = [unsorted, omitted, early, upper, keyless, reserialised, raw_key];
     for mutant in mutants {
         assert_eq!(code(&client.send(mutant).await.unwrap()), 1011);
     }
     let text = failed(&verdicts(&mock, Profile::All), "ENV-SIGN");
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 6, "{text}");
+    assert_eq!(lines.len(), 7, "{text}");
     for (line, diagnosis) in lines.iter().zip([
         "not sorted by key",
         "left out of the sign string",
@@ -138,6 +144,7 @@ async fn each_sign_mistake_gets_its_own_diagnosis() {
         "upper-case hex",
         "secretKey is missing",
         "re-serialised before signing",
+        "16 decoded bytes",
     ]) {
         assert!(line.contains(diagnosis), "expected {diagnosis:?} in {line:?}");
     }
@@ -205,13 +212,20 @@ async fn plaintext_and_behaviour_mutants_are_flagged() {
     client.loginout(vec![guest_record(1, "d1", 0, now), guest_record(1, "d2", 0, now)]).await.unwrap();
     // A login never logged out.
     client.loginout(vec![guest_record(1, "forgotten-session", 1, now)]).await.unwrap();
+    client.loginout(vec![guest_record(1, "lonely-session", 1, now)]).await.unwrap();
+    // One si for two devices.
+    let mut other_device = guest_record(1, "forgotten-session", 0, now);
+    other_device.di = Some("device-2".into());
+    client.loginout(vec![other_device]).await.unwrap();
 
     let results = verdicts(&mock, Profile::Behaviour);
     let shape = failed(&results, "PT-SHAPE");
     assert!(shape.contains("lower-case x") && shape.contains("in milliseconds"), "{shape}");
     let batch = failed(&results, "BEH-BATCH");
     assert!(batch.contains("129 records") && batch.contains("[1, 1]"), "{batch}");
-    assert!(failed(&results, "BEH-PAIRS").contains("forgotten-session"));
+    assert!(failed(&results, "BEH-TIME").contains("outside (timestamps − 180 s, timestamps)"));
+    assert!(failed(&results, "BEH-SESSION").contains("one si belongs to one person"));
+    assert!(failed(&results, "BEH-PAIRS").contains("lonely-session"));
 }
 
 #[tokio::test]

@@ -187,6 +187,12 @@ fn sign_diagnosis(request: &Request<'_>, key: &str) -> (String, Vec<String>) {
             "the body was re-serialised before signing ({}); sign the raw bytes you send (R-SIG-2)",
             String::from_utf8_lossy(&variant)
         )
+    } else if hex::decode(key).is_ok_and(|raw| {
+        let mut text = raw;
+        text.extend_from_slice(&sign::sign_string("", &params, body));
+        hash(&text) == sent
+    }) {
+        "the sign string starts with the key's 16 decoded bytes; it starts with the secretKey as issued (32 hex characters)".to_owned()
     } else if hash(&sign::sign_string("", &params, body)) == sent {
         "the secretKey is missing from the start of the sign string".to_owned()
     } else if body.is_empty() && hash(&concat(&params, b"{}", key)) == sent {
@@ -321,7 +327,14 @@ fn env_nonce(requests: &[Request<'_>], _: &Deployment) -> Judgement {
                 vec![earlier.entry.id, request.entry.id],
                 vec![],
             )),
-            Some(_) => {}
+            Some(earlier) => findings.push(finding(
+                format!(
+                    "request #{} re-sends #{}'s ciphertext with the same iv: seal a retry again with a fresh random iv",
+                    request.entry.id, earlier.entry.id
+                ),
+                vec![earlier.entry.id, request.entry.id],
+                vec![],
+            )),
             None => {
                 first.insert(iv.as_slice(), request);
             }
@@ -831,6 +844,64 @@ fn faults_retries(requests: &[Request<'_>], _: &Deployment) -> Judgement {
     Some(findings)
 }
 
+fn behaviour_time(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+    let reports: Vec<&Request<'_>> =
+        requests.iter().filter(|r| r.interface == Some(Interface::Loginout) && r.plaintext.is_some()).collect();
+    if reports.is_empty() {
+        return None;
+    }
+    let late = StatusCode::BehaviorTimeError.code();
+    Some(
+        reports
+            .iter()
+            .filter_map(|r| {
+                let results = r.answer.as_ref()?.pointer("/data/results")?.as_array()?;
+                let numbers: Vec<i64> = results.iter().filter(|x| x["errcode"] == late).filter_map(|x| x["no"].as_i64()).collect();
+                (!numbers.is_empty()).then(|| {
+                    let ts = r.header("timestamps").unwrap_or("");
+                    finding(
+                        format!("request #{}: records {numbers:?} have ot outside (timestamps − 180 s, timestamps) with timestamps {ts}: report within 180 s, ot in seconds before the report (R-BEH-TIME)", r.entry.id),
+                        vec![r.entry.id],
+                        vec![r.entry.plaintext.clone().unwrap_or_default()],
+                    )
+                })
+            })
+            .collect(),
+    )
+}
+
+fn behaviour_sessions(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+    let reports: Vec<&Request<'_>> =
+        requests.iter().filter(|r| r.interface == Some(Interface::Loginout) && !r.test_path).collect();
+    if reports.is_empty() {
+        return None;
+    }
+    // R-BEH-3: one si belongs to one real person (or one guest device).
+    let mut owner: HashMap<String, (String, u64)> = HashMap::new();
+    let mut findings = Vec::new();
+    for r in reports {
+        for record in r.records() {
+            let si = record["si"].as_str().unwrap_or("").to_owned();
+            let who = match record["ct"].as_i64() {
+                Some(0) => format!("pi {}", record["pi"].as_str().unwrap_or("")),
+                _ => format!("device {}", record["di"].as_str().unwrap_or("")),
+            };
+            match owner.get(&si) {
+                Some((first, id)) if *first != who => findings.push(finding(
+                    format!("session {si:?} is used for {first} (request #{id}) and for {who} (request #{}): one si belongs to one person (R-BEH-3)", r.entry.id),
+                    vec![*id, r.entry.id],
+                    vec![],
+                )),
+                Some(_) => {}
+                None => {
+                    owner.insert(si, (who, r.entry.id));
+                }
+            }
+        }
+    }
+    Some(findings)
+}
+
 macro_rules! official {
     ($($index:literal),*) => {
         [$(RuleDef {
@@ -934,6 +1005,8 @@ pub fn catalogue() -> Vec<RuleDef> {
             "after a 3001 only the rejected records are sent again",
             behaviour_resend,
         ),
+        rule("BEH-TIME", Error, "R-BEH-TIME", Group::Behaviour, "records are reported within 180 s, with ot in seconds before the report's timestamps", behaviour_time),
+        rule("BEH-SESSION", Error, "R-BEH-3", Group::Behaviour, "one si belongs to one person or device", behaviour_sessions),
         rule(
             "BEH-PAIRS",
             Warning,
