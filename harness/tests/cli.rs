@@ -181,3 +181,34 @@ fn certify_writes_reports_and_exits_0_1_or_2() {
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/no/such/client"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn certify_against_a_running_mock_repeats_and_bounds_the_client() {
+    let mock = start_mock(&[]);
+    let dir = std::env::temp_dir().join(format!("nppa-certify-url-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = dir.join("repeat").display().to_string();
+    let run = certify(&["--mock-url", &mock.base_url, "--repeat", "2", "--out", &out, "--", NPPA, "client", "flow"]);
+    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stdout));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("repeat/report.json")).unwrap()).unwrap();
+    assert_eq!(report["runs"], serde_json::json!([0, 0]));
+    assert_eq!(report["requests"].as_u64().map(|n| n >= 26), Some(true), "two runs judged: {}", report["requests"]);
+    // A client past its time limit is stopped.
+    let slow = certify(&[
+        "--mock-url",
+        &mock.base_url,
+        "--timeout",
+        "300ms",
+        "--out",
+        &dir.join("slow").display().to_string(),
+        "--",
+        "sleep",
+        "30",
+    ]);
+    assert_eq!(slow.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&slow.stderr).contains("was stopped"));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (status, _) = terminate(mock);
+    assert!(status.success());
+}

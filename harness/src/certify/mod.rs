@@ -127,6 +127,46 @@ pub fn judge(
     CertifyReport { profile, command, runs, requests: entries.len(), rules, overhead_s: 0.0 }
 }
 
+/// Judges each run's requests on their own and merges the verdicts: a rule fails when it fails in any run.
+pub fn judge_runs(
+    segments: &[Vec<JournalEntry>],
+    config: &Config,
+    profile: Profile,
+    command: Vec<String>,
+    runs: Vec<Option<i32>>,
+) -> CertifyReport {
+    let mut reports = segments.iter().enumerate().map(|(k, entries)| {
+        let exit = runs.get(k).copied().map_or_else(Vec::new, |e| vec![e]);
+        judge(entries, config, profile, command.clone(), exit)
+    });
+    let Some(mut merged) = reports.next() else { return judge(&[], config, profile, command, runs) };
+    let several = segments.len() > 1;
+    if several {
+        for rule in &mut merged.rules {
+            for f in &mut rule.findings {
+                f.message = format!("run 1: {}", f.message);
+            }
+        }
+    }
+    for (k, report) in reports.enumerate() {
+        merged.requests += report.requests;
+        for (into, rule) in merged.rules.iter_mut().zip(report.rules) {
+            use model::Verdict::{Failed, NotExercised, Passed};
+            into.verdict = match (into.verdict, rule.verdict) {
+                (Failed, _) | (_, Failed) => Failed,
+                (Passed, _) | (_, Passed) => Passed,
+                (NotExercised, NotExercised) => NotExercised,
+            };
+            into.findings.extend(rule.findings.into_iter().map(|mut f| {
+                f.message = format!("run {}: {}", k + 2, f.message);
+                f
+            }));
+        }
+    }
+    merged.runs = runs;
+    merged
+}
+
 /// Runs certify; the exit code is 0 when every rule passed, 1 with findings, 2 when it could not run.
 pub async fn run(args: CertifyArgs) -> anyhow::Result<i32> {
     let started = Instant::now();
@@ -184,7 +224,18 @@ pub async fn run(args: CertifyArgs) -> anyhow::Result<i32> {
     let env = client_environment(&config, &base_url);
     let mut runs = Vec::new();
     let mut client_time = Duration::ZERO;
+    // Where each run's requests start in the journal: runs are judged one by one (a second run of the same
+    // client is a new client, not the first one re-checking its people).
+    let mut boundaries = Vec::new();
     for run in 1..=args.repeat {
+        boundaries.push(match &server {
+            Some(server) => server.service().journal().stats().recorded,
+            None => {
+                let stats: serde_json::Value =
+                    http.get(format!("{base_url}/__admin/journal?limit=0")).send().await?.json().await?;
+                stats["stats"]["recorded"].as_u64().unwrap_or(0)
+            }
+        });
         eprintln!("nppa certify: run {run}/{} of {:?} against {base_url}", args.repeat, args.command.join(" "));
         let run_started = Instant::now();
         let mut child = tokio::process::Command::new(&args.command[0])
@@ -234,7 +285,15 @@ pub async fn run(args: CertifyArgs) -> anyhow::Result<i32> {
         eprintln!("nppa certify: the client sent no request (exit codes {runs:?}); nothing to judge");
         return Ok(2);
     }
-    let report = judge(&entries, &config, args.profile, args.command.clone(), runs);
+    let segments: Vec<Vec<JournalEntry>> = boundaries
+        .iter()
+        .enumerate()
+        .map(|(k, start)| {
+            let end = boundaries.get(k + 1).copied().unwrap_or(u64::MAX);
+            entries.iter().filter(|e| e.id > *start && e.id <= end).cloned().collect()
+        })
+        .collect();
+    let report = judge_runs(&segments, &config, args.profile, args.command.clone(), runs);
     let overhead = started.elapsed().saturating_sub(client_time).as_secs_f64();
     finish(report, &out, &entries, overhead)
 }
