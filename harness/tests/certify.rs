@@ -262,6 +262,11 @@ async fn error_handling_mutants_are_flagged() {
     }
     let results = verdicts(&mock, Profile::Behaviour);
     assert!(failed(&results, "ERR-BUSY").contains("back off 60 s"));
+    let tolerant = nppa_harness::certify::traffic::Thresholds { busy_tolerance_ms: 5_000, ..Default::default() };
+    let config = mock.server.service().config();
+    let rules =
+        nppa_harness::certify::judge_with(&entries(&mock), config, Profile::Behaviour, vec![], vec![], tolerant).rules;
+    assert!(rules.iter().any(|r| r.id == "ERR-BUSY" && r.verdict == Verdict::Passed), "2 s is inside a 5 s tolerance");
     assert!(failed(&results, "ERR-RETRY").contains("after errcode 2005"));
 }
 
@@ -330,6 +335,11 @@ async fn query_rate_resend_mutants_are_flagged() {
     assert!(rn.contains("which no check submitted"), "{rn}");
     assert!(rn.contains("already answered status Some(0)"), "{rn}");
     assert!(rn.contains("0 ms after"), "{rn}");
+    // The spacing threshold is the user's: at 0 ms, back-to-back queries pass.
+    let relaxed = nppa_harness::certify::traffic::Thresholds { query_spacing_ms: 0, ..Default::default() };
+    let config = mock.server.service().config();
+    let rules = nppa_harness::certify::judge_with(&entries(&mock), config, Profile::All, vec![], vec![], relaxed).rules;
+    assert!(!failed(&rules, "RN-QUERY").contains("ms after"));
 }
 
 #[tokio::test]

@@ -20,7 +20,7 @@ use nppa_mockserver::{Config, MockServer};
 
 use model::CertifyReport;
 use rules::Profile;
-use traffic::Deployment;
+use traffic::{Deployment, Thresholds};
 
 /// `nppa certify` options.
 #[derive(Debug, Args)]
@@ -43,6 +43,12 @@ pub struct CertifyArgs {
     /// Use a mock already running at this URL instead of starting one (its admin API must answer).
     #[arg(long)]
     pub mock_url: Option<String>,
+    /// ERR-BUSY forgives requests sent this soon after a 1006 (already in flight).
+    #[arg(long, default_value = "1s")]
+    pub busy_tolerance: String,
+    /// RN-QUERY flags queries of one ai closer together than this.
+    #[arg(long, default_value = "1s")]
+    pub query_spacing: String,
     /// Judge a recorded journal (JSONL, e.g. `journal.jsonl` of an earlier certify run) instead of running a client.
     #[arg(long, conflicts_with_all = ["mock_url", "command"])]
     pub journal: Option<PathBuf>,
@@ -111,7 +117,7 @@ pub fn fault_plan() -> serde_json::Value {
     ]})
 }
 
-/// Judges entries and builds the report.
+/// Judges entries and builds the report, with the default tolerances.
 pub fn judge(
     entries: &[JournalEntry],
     config: &Config,
@@ -119,7 +125,20 @@ pub fn judge(
     command: Vec<String>,
     runs: Vec<Option<i32>>,
 ) -> CertifyReport {
+    judge_with(entries, config, profile, command, runs, Thresholds::default())
+}
+
+/// Judges entries and builds the report.
+pub fn judge_with(
+    entries: &[JournalEntry],
+    config: &Config,
+    profile: Profile,
+    command: Vec<String>,
+    runs: Vec<Option<i32>>,
+    thresholds: Thresholds,
+) -> CertifyReport {
     let mut deployment = Deployment::from_config(config);
+    deployment.thresholds = thresholds;
     deployment.client_exits = runs.clone();
     let requests = traffic::read(entries, &deployment);
     let rules = rules::judge(&requests, &deployment, profile);
@@ -134,12 +153,13 @@ pub fn judge_runs(
     profile: Profile,
     command: Vec<String>,
     runs: Vec<Option<i32>>,
+    thresholds: Thresholds,
 ) -> CertifyReport {
     let mut reports = segments.iter().enumerate().map(|(k, entries)| {
         let exit = runs.get(k).copied().map_or_else(Vec::new, |e| vec![e]);
-        judge(entries, config, profile, command.clone(), exit)
+        judge_with(entries, config, profile, command.clone(), exit, thresholds)
     });
-    let Some(mut merged) = reports.next() else { return judge(&[], config, profile, command, runs) };
+    let Some(mut merged) = reports.next() else { return judge_with(&[], config, profile, command, runs, thresholds) };
     let several = segments.len() > 1;
     if several {
         for rule in &mut merged.rules {
@@ -171,12 +191,17 @@ pub fn judge_runs(
 pub async fn run(args: CertifyArgs) -> anyhow::Result<i32> {
     let started = Instant::now();
     let config = crate::mock_cmd::load_config(args.config.as_deref())?;
+    let thresholds = Thresholds {
+        busy_tolerance_ms: crate::admin_cmd::parse_duration_ms(&args.busy_tolerance)?.max(0) as u64,
+        query_spacing_ms: crate::admin_cmd::parse_duration_ms(&args.query_spacing)?.max(0) as u64,
+    };
     let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from("reports").join(format!("certify-{}", chrono::Local::now().format("%Y%m%d-%H%M%S")))
     });
     if let Some(path) = &args.journal {
         let entries = read_journal(path)?;
-        let report = judge(&entries, &config, args.profile, vec![format!("--journal {}", path.display())], vec![]);
+        let command = vec![format!("--journal {}", path.display())];
+        let report = judge_with(&entries, &config, args.profile, command, vec![], thresholds);
         return finish(report, &out, &entries, started.elapsed().as_secs_f64());
     }
     if args.command.is_empty() {
@@ -293,7 +318,7 @@ pub async fn run(args: CertifyArgs) -> anyhow::Result<i32> {
             entries.iter().filter(|e| e.id > *start && e.id <= end).cloned().collect()
         })
         .collect();
-    let report = judge_runs(&segments, &config, args.profile, args.command.clone(), runs);
+    let report = judge_runs(&segments, &config, args.profile, args.command.clone(), runs, thresholds);
     let overhead = started.elapsed().saturating_sub(client_time).as_secs_f64();
     finish(report, &out, &entries, overhead)
 }

@@ -528,7 +528,7 @@ fn realname_recheck(requests: &[Request<'_>], _: &Deployment) -> Judgement {
     Some(findings)
 }
 
-fn errors_busy(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+fn errors_busy(requests: &[Request<'_>], deployment: &Deployment) -> Judgement {
     let busy = StatusCode::Busy.code();
     if !requests.iter().any(|r| r.entry.errcode == Some(busy)) {
         return None;
@@ -546,7 +546,7 @@ fn errors_busy(requests: &[Request<'_>], _: &Deployment) -> Judgement {
         if let Some(episode) = open.get_mut(&key) {
             let since = r.entry.time_ms.saturating_sub(episode.start_ms);
             if since < 60_000 {
-                if since > 1_000 {
+                if since > deployment.thresholds.busy_tolerance_ms {
                     episode.offenders.push(r.entry.id);
                 }
                 continue;
@@ -715,10 +715,7 @@ fn behaviour_resend(requests: &[Request<'_>], _: &Deployment) -> Judgement {
     Some(findings)
 }
 
-/// Queries of one ai closer than this are "frequent" (V2.1 FAQ 3).
-const QUERY_SPACING_MS: u64 = 1_000;
-
-fn realname_queries(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+fn realname_queries(requests: &[Request<'_>], deployment: &Deployment) -> Judgement {
     let queries: Vec<&Request<'_>> =
         requests.iter().filter(|r| r.interface == Some(Interface::Query) && !r.test_path).collect();
     if queries.is_empty() {
@@ -749,7 +746,7 @@ fn realname_queries(requests: &[Request<'_>], _: &Deployment) -> Judgement {
         }
         if let Some(previous) = last.get(&ai) {
             let gap = r.entry.time_ms.saturating_sub(previous.entry.time_ms);
-            if gap < QUERY_SPACING_MS {
+            if gap < deployment.thresholds.query_spacing_ms {
                 findings.push(finding(
                     format!(
                         "request #{} queries ai {ai:?} {gap} ms after #{}: space the queries of one ai (V2.1 FAQ 3)",

@@ -19,6 +19,23 @@ pub struct Deployment {
     pub game_quotas: HashMap<String, [u32; 3]>,
     /// Exit codes of the client's runs (`None`: stopped at the time limit).
     pub client_exits: Vec<Option<i32>>,
+    /// Thresholds of the judge.
+    pub thresholds: Thresholds,
+}
+
+/// The judge's tolerances, set on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Thresholds {
+    /// Requests in flight when a 1006 arrives are forgiven this long (ERR-BUSY).
+    pub busy_tolerance_ms: u64,
+    /// Queries of one ai closer than this are too frequent (RN-QUERY).
+    pub query_spacing_ms: u64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds { busy_tolerance_ms: 1_000, query_spacing_ms: 1_000 }
+    }
 }
 
 impl Deployment {
@@ -44,7 +61,14 @@ impl Deployment {
                 (g.biz_id.clone(), Interface::ALL.map(|i| custom[i.index()].unwrap_or(quotas[i.index()])))
             })
             .collect();
-        Deployment { keys, test_codes, quotas, game_quotas, client_exits: Vec::new() }
+        Deployment {
+            keys,
+            test_codes,
+            quotas,
+            game_quotas,
+            client_exits: Vec::new(),
+            thresholds: Thresholds::default(),
+        }
     }
 
     /// The quota of an interface for a game.
