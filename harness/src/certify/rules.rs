@@ -404,9 +404,13 @@ fn plaintext_shape(requests: &[Request<'_>], _: &Deployment) -> Judgement {
     Some(findings)
 }
 
+/// Loginout requests whose plaintext decrypted.
+fn decrypted_reports<'r, 'a>(requests: &'r [Request<'a>]) -> Vec<&'r Request<'a>> {
+    requests.iter().filter(|r| r.interface == Some(Interface::Loginout) && r.plaintext.is_some()).collect()
+}
+
 fn behaviour_batches(requests: &[Request<'_>], _: &Deployment) -> Judgement {
-    let reports: Vec<&Request<'_>> =
-        requests.iter().filter(|r| r.interface == Some(Interface::Loginout) && r.plaintext.is_some()).collect();
+    let reports = decrypted_reports(requests);
     if reports.is_empty() {
         return None;
     }
@@ -448,13 +452,7 @@ fn behaviour_pairs(requests: &[Request<'_>], _: &Deployment) -> Judgement {
     let mut logins: HashMap<String, u64> = HashMap::new();
     let mut logouts: HashSet<String> = HashSet::new();
     for r in &accepted {
-        let rejected: HashSet<i64> = r
-            .answer
-            .as_ref()
-            .and_then(|a| a.pointer("/data/results"))
-            .and_then(Value::as_array)
-            .map(|list| list.iter().filter_map(|x| x["no"].as_i64()).collect())
-            .unwrap_or_default();
+        let rejected = r.rejected_numbers();
         for record in r.records() {
             if record["no"].as_i64().is_some_and(|no| rejected.contains(&no)) {
                 continue;
@@ -678,8 +676,7 @@ fn behaviour_rate(requests: &[Request<'_>], deployment: &Deployment) -> Judgemen
 
 fn behaviour_resend(requests: &[Request<'_>], _: &Deployment) -> Judgement {
     let partial = StatusCode::PartialError.code();
-    let reports: Vec<&Request<'_>> =
-        requests.iter().filter(|r| r.interface == Some(Interface::Loginout) && r.plaintext.is_some()).collect();
+    let reports = decrypted_reports(requests);
     if !reports.iter().any(|r| r.entry.errcode == Some(partial)) {
         return None;
     }
@@ -688,13 +685,7 @@ fn behaviour_resend(requests: &[Request<'_>], _: &Deployment) -> Judgement {
     let mut accepted: HashMap<String, u64> = HashMap::new();
     let mut findings = Vec::new();
     for r in reports {
-        let rejected: HashSet<i64> = r
-            .answer
-            .as_ref()
-            .and_then(|a| a.pointer("/data/results"))
-            .and_then(Value::as_array)
-            .map(|list| list.iter().filter_map(|x| x["no"].as_i64()).collect())
-            .unwrap_or_default();
+        let rejected = r.rejected_numbers();
         let resent: Vec<String> = r.records().iter().map(|rec| key(rec)).filter(|k| accepted.contains_key(k)).collect();
         if !resent.is_empty() {
             let first = accepted[&resent[0]];
@@ -842,8 +833,7 @@ fn faults_retries(requests: &[Request<'_>], _: &Deployment) -> Judgement {
 }
 
 fn behaviour_time(requests: &[Request<'_>], _: &Deployment) -> Judgement {
-    let reports: Vec<&Request<'_>> =
-        requests.iter().filter(|r| r.interface == Some(Interface::Loginout) && r.plaintext.is_some()).collect();
+    let reports = decrypted_reports(requests);
     if reports.is_empty() {
         return None;
     }

@@ -120,6 +120,16 @@ impl Request<'_> {
             .unwrap_or_default()
     }
 
+    /// The `no` of each record a 3001 answer rejected.
+    pub fn rejected_numbers(&self) -> std::collections::HashSet<i64> {
+        self.answer
+            .as_ref()
+            .and_then(|a| a.pointer("/data/results"))
+            .and_then(Value::as_array)
+            .map(|list| list.iter().filter_map(|x| x["no"].as_i64()).collect())
+            .unwrap_or_default()
+    }
+
     /// The raw body as sent.
     pub fn body(&self) -> &str {
         self.entry.body.as_deref().unwrap_or("")
