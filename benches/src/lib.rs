@@ -1,0 +1,65 @@
+//! Inputs shared by the benchmarks: plaintexts of each interface's size, credentials, and the raw
+//! AES-128-GCM + SHA-256 baseline that the protocol's own code is compared with.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use aes_gcm::aead::{Aead, KeyInit};
+use aes_gcm::{Aes128Gcm, Key, Nonce};
+use nppa_protocol::messages::{BehaviourRecord, CheckRequest, LoginoutRequest};
+use nppa_protocol::request::Credentials;
+use nppa_protocol::SecretKey;
+use sha2::{Digest, Sha256};
+
+pub const APP_ID: &str = "fdc6688637bc468e9aea874654cbead2";
+pub const BIZ_ID: &str = "1101999999";
+pub const KEY_HEX: &str = "b4c932250dbe59ff53b15ee993a9feb5";
+pub const PI: &str = "1fffbjzos82bs9cnyj1dna7d6d29zg4esnh99u";
+
+pub fn credentials() -> Credentials {
+    Credentials { app_id: APP_ID.into(), biz_id: BIZ_ID.into(), key: SecretKey::from_hex(KEY_HEX).unwrap() }
+}
+
+pub fn check_request() -> CheckRequest {
+    CheckRequest { ai: "100000000000000001".into(), name: "某一一".into(), id_num: "110000190101010001".into() }
+}
+
+/// A report of `n` verified logins, `ot` one second before `now_ms`.
+pub fn loginout_request(n: i64, now_ms: u64) -> LoginoutRequest {
+    LoginoutRequest::new(
+        (1..=n)
+            .map(|no| BehaviourRecord {
+                no,
+                si: format!("{no:032x}"),
+                bt: 1,
+                ot: now_ms as i64 / 1000 - 1,
+                ct: 0,
+                di: None,
+                pi: Some(PI.into()),
+            })
+            .collect(),
+    )
+}
+
+/// The plaintexts the benches seal: check, a 1-record and a 128-record loginout.
+pub fn plaintexts(now_ms: u64) -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        ("check", serde_json::to_vec(&check_request()).unwrap()),
+        ("loginout-1", serde_json::to_vec(&loginout_request(1, now_ms)).unwrap()),
+        ("loginout-128", serde_json::to_vec(&loginout_request(128, now_ms)).unwrap()),
+    ]
+}
+
+/// The floor: AES-128-GCM of `bytes` and SHA-256 of them, with nothing else.
+pub fn raw_seal_and_hash(cipher: &Aes128Gcm, bytes: &[u8]) -> usize {
+    let sealed = cipher.encrypt(Nonce::from_slice(&[7; 12]), bytes).unwrap();
+    let digest = Sha256::digest(&sealed);
+    sealed.len() + usize::from(digest[0])
+}
+
+/// The raw cipher for [`raw_seal_and_hash`].
+pub fn raw_cipher() -> Aes128Gcm {
+    let mut key = [0u8; 16];
+    for (i, byte) in key.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&KEY_HEX[i * 2..i * 2 + 2], 16).unwrap();
+    }
+    Aes128Gcm::new(Key::<Aes128Gcm>::from_slice(&key))
+}
