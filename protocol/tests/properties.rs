@@ -69,3 +69,29 @@ proptest! {
         prop_assert_ne!(a, b);
     }
 }
+
+proptest! {
+    #[test]
+    fn any_changed_byte_of_a_sealed_body_is_detected(plaintext in proptest::collection::vec(any::<u8>(), 1..256),
+                                                     index in any::<prop::sample::Index>(), flip in 1u8..=255) {
+        use base64::Engine as _;
+        let key = SecretKey::from_hex("b4c932250dbe59ff53b15ee993a9feb5").expect("key");
+        let sealed = key.seal(&plaintext, [5; 12]);
+        let mut raw = base64::engine::general_purpose::STANDARD.decode(&sealed).expect("base64");
+        let at = index.index(raw.len());
+        raw[at] ^= flip;
+        let tampered = base64::engine::general_purpose::STANDARD.encode(&raw);
+        prop_assert!(key.open(&tampered).is_err());
+    }
+
+    #[test]
+    fn the_sign_changes_with_any_byte_of_the_body(body in proptest::collection::vec(any::<u8>(), 1..256),
+                                                  index in any::<prop::sample::Index>(), flip in 1u8..=255) {
+        let params = [("appId", "a"), ("bizId", "b"), ("timestamps", "1")];
+        let before = sign::sign("k", &params, &body);
+        let mut changed = body.clone();
+        let at = index.index(changed.len());
+        changed[at] ^= flip;
+        prop_assert_ne!(before, sign::sign("k", &params, &changed));
+    }
+}
