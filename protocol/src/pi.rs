@@ -33,6 +33,10 @@ pub fn decode_birth_date(prefix: &str) -> Option<NaiveDate> {
         let digit = BASE26.iter().position(|&d| d == b)? as u32;
         value = value * 26 + digit;
     }
+    // YYYYMMDD has eight digits: a larger number is not a birth date, even if chrono accepts its year.
+    if value > 99_991_231 {
+        return None;
+    }
     let (year, month, day) = (value / 10_000, (value / 100) % 100, value % 100);
     NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)
 }
@@ -90,5 +94,7 @@ mod tests {
         assert_eq!(parse("1fffbjzos82bs9cnyj1dna7d6d29zg4esnh99U"), Err(PiError::UserCode));
         assert_eq!(parse("1fffbzzos82bs9cnyj1dna7d6d29zg4esnh99u"), Err(PiError::BirthDate));
         assert_eq!(parse("1fffbj"), Err(PiError::Length));
+        // Found by the validators fuzz target: "ff47bl" decodes past 99991231, a five-digit year.
+        assert_eq!(parse("ff47blf892icollectionsfffblf892icollec"), Err(PiError::BirthDate));
     }
 }
