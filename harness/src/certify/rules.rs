@@ -769,9 +769,11 @@ fn faults_survived(requests: &[Request<'_>], deployment: &Deployment) -> Judgeme
         ));
     }
     for (index, r) in faulted {
-        // A loginout answered with another `data` shape was accepted: nothing to call again for.
-        let accepted = r.entry.fault.as_deref().is_some_and(|f| f.contains("loginout_data"));
-        if !accepted && !requests[index + 1..].iter().any(|later| later.interface == r.interface) {
+        // A fault the client saw as a success (a loginout `data` variant) needs no second call.
+        if !failed_for_client(r) {
+            continue;
+        }
+        if !requests[index + 1..].iter().any(|later| later.interface == r.interface) {
             findings.push(finding(
                 format!(
                     "after {} on request #{}, the client never called {} again",
@@ -785,6 +787,16 @@ fn faults_survived(requests: &[Request<'_>], deployment: &Deployment) -> Judgeme
         }
     }
     Some(findings)
+}
+
+/// Did the client get a failure: another HTTP status, no answer, broken JSON, an error code, or an answer later
+/// than the spec's 5 s client timeout?
+fn failed_for_client(request: &Request<'_>) -> bool {
+    let answered_ok = request.answer.as_ref().is_some_and(|a| a["errcode"] == 0);
+    request.entry.http_status != 200
+        || request.entry.connection_reset
+        || !answered_ok
+        || request.entry.latency_us > 5_000_000
 }
 
 /// Retries after a failure: at most this many, at least this far apart (mock-clock ms).
