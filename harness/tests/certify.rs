@@ -134,7 +134,17 @@ async fn each_sign_mistake_gets_its_own_diagnosis() {
     for mutant in mutants {
         assert_eq!(code(&client.send(mutant).await.unwrap()), 1011);
     }
-    let text = failed(&verdicts(&mock, Profile::All), "ENV-SIGN");
+    let results = verdicts(&mock, Profile::All);
+    let text = failed(&results, "ENV-SIGN");
+    // The evidence sets the client's probable sign string beside the expected one.
+    let sign_rule = results.iter().find(|r| r.id == "ENV-SIGN").unwrap();
+    let early_finding = sign_rule.findings.iter().find(|f| f.message.contains("1 ms before")).unwrap();
+    let client_line = early_finding.evidence.iter().find(|l| l.starts_with("client's sign string:")).unwrap();
+    assert!(client_line.contains(&format!("timestamps{}", now - 1)), "{client_line}");
+    assert!(early_finding
+        .evidence
+        .iter()
+        .any(|l| l.starts_with("expected sign string:") && l.contains(&format!("timestamps{now}"))));
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 7, "{text}");
     for (line, diagnosis) in lines.iter().zip([

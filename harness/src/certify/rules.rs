@@ -123,83 +123,94 @@ fn sign_diagnosis(request: &Request<'_>, key: &str) -> (String, Vec<String>) {
     );
     let query = request.query();
     let body = request.body().as_bytes();
-    let mut params: Vec<(&str, &str)> = vec![("appId", app_id), ("bizId", biz_id), ("timestamps", ts)];
-    params.extend(query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    let expected_string = String::from_utf8_lossy(&sign::sign_string(key, &params, body)).into_owned();
+    let system: Vec<(&str, &str)> = vec![("appId", app_id), ("bizId", biz_id), ("timestamps", ts)];
+    let query_pairs: Vec<(&str, &str)> = query.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let params: Vec<(&str, &str)> = system.iter().chain(&query_pairs).copied().collect();
+    let expected_string = sign::sign_string(key, &params, body);
     let expected = sign::sign(key, &params, body);
-    let evidence = vec![
-        format!("expected sign string: {expected_string}"),
-        format!("expected sign: {expected}"),
-        format!("sent sign:     {sent}"),
-    ];
-    let hash = |text: &[u8]| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text));
-    let concat = |pairs: &[(&str, &str)], tail: &[u8], head: &str| {
-        let mut s = head.as_bytes().to_vec();
+    // `key` + pairs in the given order + tail, for the unsorted variants.
+    let in_order = |pairs: &[(&str, &str)], tail: &[u8]| {
+        let mut text = key.as_bytes().to_vec();
         for (k, v) in pairs {
-            s.extend_from_slice(k.as_bytes());
-            s.extend_from_slice(v.as_bytes());
+            text.extend_from_slice(k.as_bytes());
+            text.extend_from_slice(v.as_bytes());
         }
-        s.extend_from_slice(tail);
-        s
+        text.extend_from_slice(tail);
+        text
     };
-    let diagnosis = if sent.eq_ignore_ascii_case(&expected) {
-        "the sign is upper-case hex; the server compares lower-case hex".to_owned()
-    } else if !query.is_empty() && {
-        // Query parameters after the system parameters instead of sorted among them.
-        let mut unsorted: Vec<(&str, &str)> = vec![("appId", app_id), ("bizId", biz_id), ("timestamps", ts)];
-        unsorted.extend(query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        hash(&concat(&unsorted, body, key)) == sent
-    } {
-        "parameters not sorted by key: the query parameters (ai) must sort before appId".to_owned()
-    } else if !query.is_empty() && sign::sign(key, &params[..3], body) == sent {
-        "the URL query parameters (ai) were left out of the sign string".to_owned()
-    } else if !query.is_empty() && {
-        let tail: Vec<u8> = [
-            body,
-            query
-                .iter()
-                .flat_map(|(k, v)| [k.as_bytes(), v.as_bytes()])
-                .flatten()
-                .copied()
-                .collect::<Vec<u8>>()
-                .as_slice(),
-        ]
-        .concat();
-        hash(&concat(&params[..3], &tail, key)) == sent
-    } {
-        "the query parameters were appended after the body instead of sorted among the parameters".to_owned()
-    } else if let Some(delta) = ts.parse::<i64>().ok().and_then(|t| {
-        (-5000i64..=5000).filter(|d| *d != 0).find(|d| {
-            let other = (t + d).to_string();
-            let mut p = params.clone();
-            p[2] = ("timestamps", other.as_str());
-            sign::sign(key, &p, body) == sent
+    // Each known mistake, with the string a client making it would have hashed.
+    let mut mistakes: Vec<(String, Vec<u8>)> = Vec::new();
+    if !query_pairs.is_empty() {
+        let appended: Vec<u8> = query_pairs.iter().flat_map(|(k, v)| [k.as_bytes(), v.as_bytes()].concat()).collect();
+        mistakes.push((
+            "parameters not sorted by key: the query parameters (ai) must sort before appId".into(),
+            in_order(&params, body),
+        ));
+        mistakes.push((
+            "the URL query parameters (ai) were left out of the sign string".into(),
+            sign::sign_string(key, &system, body),
+        ));
+        mistakes.push((
+            "the query parameters were appended after the body instead of sorted among the parameters".into(),
+            in_order(&system, &[body, appended.as_slice()].concat()),
+        ));
+    }
+    for variant in reserialised_bodies(body) {
+        let shown = String::from_utf8_lossy(&variant).into_owned();
+        mistakes.push((
+            format!("the body was re-serialised before signing ({shown}); sign the raw bytes you send (R-SIG-2)"),
+            sign::sign_string(key, &params, &variant),
+        ));
+    }
+    if let Ok(mut raw_key) = hex::decode(key) {
+        raw_key.extend_from_slice(&sign::sign_string("", &params, body));
+        mistakes.push((
+            "the sign string starts with the key's 16 decoded bytes; it starts with the secretKey as issued (32 hex characters)".into(),
+            raw_key,
+        ));
+    }
+    mistakes.push((
+        "the secretKey is missing from the start of the sign string".into(),
+        sign::sign_string("", &params, body),
+    ));
+    if body.is_empty() {
+        mistakes.push(("a GET was signed with a body".into(), sign::sign_string(key, &params, b"{}")));
+    }
+    let hash = |text: &[u8]| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text));
+    let off_by = || {
+        let t = ts.parse::<i64>().ok()?;
+        (-5000i64..=5000).filter(|d| *d != 0).find_map(|delta| {
+            let other = (t + delta).to_string();
+            let mut shifted = params.clone();
+            shifted[2] = ("timestamps", other.as_str());
+            let text = sign::sign_string(key, &shifted, body);
+            (hash(&text) == sent).then(|| {
+                let side = if delta < 0 { "before" } else { "after" };
+                (
+                    format!(
+                        "signed with timestamps {other} ({} ms {side} the value sent): sign the exact string you send",
+                        delta.abs()
+                    ),
+                    text,
+                )
+            })
         })
-    }) {
-        format!(
-            "signed with timestamps {} ({} ms {} the value sent): sign the exact string you send",
-            ts.parse::<i64>().unwrap_or(0) + delta,
-            delta.abs(),
-            if delta < 0 { "before" } else { "after" }
-        )
-    } else if let Some(variant) = reserialised_bodies(body).into_iter().find(|b| sign::sign(key, &params, b) == sent) {
-        format!(
-            "the body was re-serialised before signing ({}); sign the raw bytes you send (R-SIG-2)",
-            String::from_utf8_lossy(&variant)
-        )
-    } else if hex::decode(key).is_ok_and(|raw| {
-        let mut text = raw;
-        text.extend_from_slice(&sign::sign_string("", &params, body));
-        hash(&text) == sent
-    }) {
-        "the sign string starts with the key's 16 decoded bytes; it starts with the secretKey as issued (32 hex characters)".to_owned()
-    } else if hash(&sign::sign_string("", &params, body)) == sent {
-        "the secretKey is missing from the start of the sign string".to_owned()
-    } else if body.is_empty() && hash(&concat(&params, b"{}", key)) == sent {
-        "a GET was signed with a body".to_owned()
-    } else {
-        "the sign matches none of the known mistakes: check the key, and the exact bytes signed".to_owned()
     };
+    let (diagnosis, client_string) = if sent != expected && sent.eq_ignore_ascii_case(&expected) {
+        ("the sign is upper-case hex; the server compares lower-case hex".to_owned(), Some(expected_string.clone()))
+    } else if let Some((diagnosis, text)) = mistakes.into_iter().find(|(_, text)| hash(text) == sent) {
+        (diagnosis, Some(text))
+    } else if let Some((diagnosis, text)) = off_by() {
+        (diagnosis, Some(text))
+    } else {
+        ("the sign matches none of the known mistakes: check the key, and the exact bytes signed".to_owned(), None)
+    };
+    let mut evidence = vec![format!("expected sign string: {}", String::from_utf8_lossy(&expected_string))];
+    if let Some(text) = client_string {
+        evidence.push(format!("client's sign string:  {}", String::from_utf8_lossy(&text)));
+    }
+    evidence.push(format!("expected sign: {expected}"));
+    evidence.push(format!("sent sign:     {sent}"));
     (diagnosis, evidence)
 }
 
