@@ -275,8 +275,9 @@ async fn answer(
         Some(delay_ms) => {
             // A slow answer is served by its own task, so that it is journaled even when the client gives up
             // waiting and closes the connection.
+            // Tracked with the connections, so that a shutdown waits for it (up to 5 s).
             let (service, parts) = (Arc::clone(service), parts.clone());
-            let delayed = tokio::spawn(async move {
+            let delayed = transport.connections.spawn(async move {
                 tokio::time::sleep(Duration::from_millis(delay_ms)).await;
                 serve_protocol(&service, peer, &parts, &body, received, injection.as_ref())
             });

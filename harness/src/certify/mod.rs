@@ -280,17 +280,22 @@ pub async fn run(args: CertifyArgs) -> anyhow::Result<i32> {
         client_time += run_started.elapsed();
         runs.push(status);
     }
-    let entries = match (&server, &args.mock_url) {
-        (Some(server), _) => {
+    // Stop the in-process mock first: requests still in flight (a slow faulted answer) finish and are journaled.
+    let service = server.as_ref().map(|server| std::sync::Arc::clone(server.service()));
+    if let Some(server) = server {
+        server.shutdown().await;
+    }
+    let entries = match (&service, &args.mock_url) {
+        (Some(service), _) => {
             let query = JournalQuery { limit: Some(usize::MAX), ..JournalQuery::default() };
-            let stats = server.service().journal().stats();
+            let stats = service.journal().stats();
             if stats.evicted > 0 {
                 eprintln!(
                     "nppa certify: {} requests fell out of the journal's ring; raise journal.capacity",
                     stats.evicted
                 );
             }
-            server.service().journal().query(&query).iter().map(|e| (**e).clone()).collect()
+            service.journal().query(&query).iter().map(|e| (**e).clone()).collect()
         }
         (None, Some(url)) => {
             let value: serde_json::Value = http
@@ -303,9 +308,6 @@ pub async fn run(args: CertifyArgs) -> anyhow::Result<i32> {
         }
         (None, None) => Vec::new(),
     };
-    if let Some(server) = server {
-        server.shutdown().await;
-    }
     if entries.is_empty() {
         eprintln!("nppa certify: the client sent no request (exit codes {runs:?}); nothing to judge");
         return Ok(2);
