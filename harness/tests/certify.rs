@@ -404,3 +404,21 @@ async fn clients_that_give_up_or_hammer_are_flagged() {
     let retries = failed(&judged, "FLT-RETRIES");
     assert!(retries.contains("times; bound retries") && retries.contains("space retries"), "{retries}");
 }
+
+#[tokio::test]
+async fn reporting_a_user_whose_check_is_pending_is_flagged() {
+    let mock = start().await;
+    let client = mock.client();
+    let (ai, name, id) = PRESET_PENDING;
+    client.check(ai, name, id).await.unwrap();
+    mock.advance(31_000).await;
+    let pi = client.query(ai).await.unwrap().pi().unwrap().to_owned();
+    // The same person is checked again and pends; the game reports them meanwhile.
+    assert_eq!(client.check("again-ai", name, id).await.unwrap().status(), Some(1));
+    let now = mock.now_ms().await;
+    let mut record = verified(1, "pending-session", 1, now);
+    record.pi = Some(pi.clone());
+    client.loginout(vec![record]).await.unwrap();
+    let text = failed(&verdicts(&mock, Profile::Behaviour), "BEH-PENDING");
+    assert!(text.contains(&pi) && text.contains("still pending"), "{text}");
+}

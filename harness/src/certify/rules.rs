@@ -912,6 +912,43 @@ fn behaviour_sessions(requests: &[Request<'_>], _: &Deployment) -> Judgement {
     Some(findings)
 }
 
+fn behaviour_pending(requests: &[Request<'_>], deployment: &Deployment) -> Judgement {
+    let book = deployment.identities.as_ref()?;
+    // The pi of each person whose check is pending, with the ai of that check (FAQ 262: no reports for them).
+    let mut pending: HashMap<String, (String, u64)> = HashMap::new();
+    let mut findings = Vec::new();
+    let mut exercised = false;
+    for r in requests.iter().filter(|r| !r.test_path) {
+        match r.interface {
+            Some(Interface::Check) if r.status() == Some(1) => {
+                let Some((_, id_num)) = person(r) else { continue };
+                let Some(born) = nppa_protocol::idnum::birth_date(&id_num) else { continue };
+                let ai = r.plaintext.as_ref().and_then(|p| p["ai"].as_str()).unwrap_or("").to_owned();
+                pending.insert(book.pi(&id_num, born), (ai, r.entry.id));
+                exercised = true;
+            }
+            Some(Interface::Query) if matches!(r.status(), Some(0) | Some(2)) => {
+                let ai = r.query().into_iter().find(|(k, _)| k == "ai").map(|(_, v)| v).unwrap_or_default();
+                pending.retain(|_, (pending_ai, _)| *pending_ai != ai);
+            }
+            Some(Interface::Loginout) => {
+                for record in r.records() {
+                    let Some(pi) = record["pi"].as_str().filter(|_| record["ct"] == 0) else { continue };
+                    if let Some((ai, check)) = pending.get(pi) {
+                        findings.push(finding(
+                            format!("request #{} reports pi {pi} whose real-name check #{check} (ai {ai:?}) is still pending: report nothing for users still pending (FAQ 262)", r.entry.id),
+                            vec![*check, r.entry.id],
+                            vec![],
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    exercised.then_some(findings)
+}
+
 macro_rules! official {
     ($($index:literal),*) => {
         [$(RuleDef {
@@ -1015,6 +1052,7 @@ pub fn catalogue() -> Vec<RuleDef> {
             "after a 3001 only the rejected records are sent again",
             behaviour_resend,
         ),
+        rule("BEH-PENDING", Error, "R-BEH-3", Group::Behaviour, "no behaviour is reported for users whose check is still pending", behaviour_pending),
         rule("BEH-TIME", Error, "R-BEH-TIME", Group::Behaviour, "records are reported within 180 s, with ot in seconds before the report's timestamps", behaviour_time),
         rule("BEH-SESSION", Error, "R-BEH-3", Group::Behaviour, "one si belongs to one person or device", behaviour_sessions),
         rule(

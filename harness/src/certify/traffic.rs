@@ -21,6 +21,8 @@ pub struct Deployment {
     pub client_exits: Vec<Option<i32>>,
     /// Thresholds of the judge.
     pub thresholds: Thresholds,
+    /// Who is who, when the configuration fixes the pi secret (so the judge can tell whose pi a record carries).
+    pub identities: Option<std::sync::Arc<nppa_mockserver::identity::IdentityBook>>,
 }
 
 /// The judge's tolerances, set on the command line.
@@ -61,6 +63,12 @@ impl Deployment {
                 (g.biz_id.clone(), Interface::ALL.map(|i| custom[i.index()].unwrap_or(quotas[i.index()])))
             })
             .collect();
+        let identities = config
+            .identities
+            .pi_secret
+            .as_ref()
+            .and_then(|_| nppa_mockserver::identity::IdentityBook::from_config(config).ok())
+            .map(std::sync::Arc::new);
         Deployment {
             keys,
             test_codes,
@@ -68,6 +76,7 @@ impl Deployment {
             game_quotas,
             client_exits: Vec::new(),
             thresholds: Thresholds::default(),
+            identities,
         }
     }
 
