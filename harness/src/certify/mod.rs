@@ -327,7 +327,8 @@ pub async fn run(args: CertifyArgs) -> anyhow::Result<i32> {
 
 fn finish(mut report: CertifyReport, out: &Path, entries: &[JournalEntry], overhead_s: f64) -> anyhow::Result<i32> {
     report.overhead_s = overhead_s;
-    let written = report::write_all(&report, out).with_context(|| format!("writing reports to {}", out.display()))?;
+    let written =
+        report::write_all(&report, entries, out).with_context(|| format!("writing reports to {}", out.display()))?;
     let journal_path = out.join("journal.jsonl");
     let mut journal = std::io::BufWriter::new(std::fs::File::create(&journal_path)?);
     for entry in entries {

@@ -1,7 +1,10 @@
 //! The reports, all from one [`CertifyReport`]: JUnit XML, Markdown, JSON and a self-contained HTML page.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+
+use nppa_mockserver::journal::JournalEntry;
 
 use super::model::{CertifyReport, Severity, Verdict};
 
@@ -121,7 +124,44 @@ pub fn markdown(report: &CertifyReport) -> String {
 }
 
 /// A self-contained HTML page: verdicts first, then each finding with its evidence.
-pub fn html(report: &CertifyReport) -> String {
+/// Pretty JSON when the text is JSON, the text itself otherwise.
+fn pretty(text: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_else(|| text.to_owned())
+}
+
+/// One journaled exchange, folded: request line, headers, body, decrypted plaintext, answer.
+fn exchange_html(entry: &JournalEntry) -> String {
+    let target = match &entry.query {
+        Some(query) => format!("{}?{query}", entry.path),
+        None => entry.path.clone(),
+    };
+    let headers: String = entry.headers.iter().map(|(k, v)| format!("{k}: {v}\n")).collect();
+    let body =
+        entry.body.clone().or_else(|| entry.body_base64.as_ref().map(|b| format!("(base64) {b}"))).unwrap_or_default();
+    let plaintext = entry.plaintext.as_deref().map(pretty).unwrap_or_else(|| "(not decrypted)".to_owned());
+    let answer =
+        if entry.connection_reset { "(connection closed without an answer)".to_owned() } else { pretty(&entry.answer) };
+    format!(
+        "<details><summary>#{} {} {} → HTTP {}{}</summary><pre>{}\n{}\n{}</pre><p>decrypted plaintext</p><pre>{}</pre><p>answer</p><pre>{}</pre></details>",
+        entry.id,
+        xml_escape(&entry.method),
+        xml_escape(&target),
+        entry.http_status,
+        entry.errcode.map(|c| format!(", errcode {c}")).unwrap_or_default(),
+        xml_escape(&format!("{} {target}", entry.method)),
+        xml_escape(&headers),
+        xml_escape(&body),
+        xml_escape(&plaintext),
+        xml_escape(&answer),
+    )
+}
+
+/// A self-contained HTML page: verdicts first, then each finding with its evidence and the exchanges it names.
+pub fn html(report: &CertifyReport, entries: &[JournalEntry]) -> String {
+    let by_id: HashMap<u64, &JournalEntry> = entries.iter().map(|e| (e.id, e)).collect();
     let mut rows = String::new();
     for rule in &report.rules {
         let class = match rule.verdict {
@@ -156,6 +196,9 @@ pub fn html(report: &CertifyReport) -> String {
             if !f.evidence.is_empty() {
                 let _ = write!(details, "<pre>{}</pre>", xml_escape(&f.evidence.join("\n")));
             }
+            for entry in f.journal_ids.iter().filter_map(|id| by_id.get(id)) {
+                details.push_str(&exchange_html(entry));
+            }
             details.push_str("</div>");
         }
         details.push_str("</section>");
@@ -163,7 +206,7 @@ pub fn html(report: &CertifyReport) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>nppa certify — {profile}</title>\
 <style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:80em}}table{{border-collapse:collapse}}td,th{{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}}\
-tr.fail td{{background:#fde8e8}}tr.pass td{{background:#e8f6e8}}tr.skip td{{color:#777}}pre{{background:#f6f6f6;padding:.8em;overflow-x:auto;white-space:pre-wrap}}.finding{{margin:1em 0}}.ids{{color:#666;font-size:.9em}}</style></head>\
+tr.fail td{{background:#fde8e8}}tr.pass td{{background:#e8f6e8}}tr.skip td{{color:#777}}pre{{background:#f6f6f6;padding:.8em;overflow-x:auto;white-space:pre-wrap}}details{{margin:.4em 0 .4em 1em}}summary{{cursor:pointer;font-family:monospace}}.finding{{margin:1em 0}}.ids{{color:#666;font-size:.9em}}</style></head>\
 <body><h1>nppa certify — {profile}</h1><p id=\"summary\">{total} rules, <strong>{failed} failed</strong>; requests judged: {requests}; command <code>{command}</code></p>\
 <table><thead><tr><th>rule</th><th>verdict</th><th>spec</th><th>what it checks</th></tr></thead><tbody>{rows}</tbody></table>{details}</body></html>\n",
         profile = xml_escape(&report.profile),
@@ -175,14 +218,14 @@ tr.fail td{{background:#fde8e8}}tr.pass td{{background:#e8f6e8}}tr.skip td{{colo
 }
 
 /// Writes every report into `dir`; returns the paths written.
-pub fn write_all(report: &CertifyReport, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+pub fn write_all(report: &CertifyReport, entries: &[JournalEntry], dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let json = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
     let files = [
         ("junit.xml", junit(report)),
         ("report.md", markdown(report)),
         ("report.json", json),
-        ("report.html", html(report)),
+        ("report.html", html(report, entries)),
     ];
     let mut written = Vec::new();
     for (name, text) in files {
