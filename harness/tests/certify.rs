@@ -130,7 +130,21 @@ async fn each_sign_mistake_gets_its_own_diagnosis() {
     text.extend_from_slice(format!("aiu7appId{a}bizId{b}timestamps{t}").as_bytes());
     set_header(&mut raw_key, "sign", hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&text)));
 
-    let mutants = [unsorted, omitted, early, upper, keyless, reserialised, raw_key];
+    // A POST with a query parameter, signed with the parameter appended after the body.
+    let mut appended = request::check(&credentials(), &Target::Production, &check_body("u8"), now, [4; 12]);
+    appended.path_and_query.push_str("?channel=7");
+    let appended_text =
+        format!("{key}appId{a}bizId{b}timestamps{t}{}channel7", String::from_utf8(appended.body.clone()).unwrap());
+    set_header(&mut appended, "sign", hash(appended_text));
+    // A GET signed as if it had the body `{}`.
+    let mut get_signed_with_body = query("u9");
+    set_header(
+        &mut get_signed_with_body,
+        "sign",
+        sign::sign(key, &[("ai", "u9"), ("appId", &a), ("bizId", &b), ("timestamps", &t)], b"{}"),
+    );
+
+    let mutants = [unsorted, omitted, early, upper, keyless, reserialised, raw_key, appended, get_signed_with_body];
     for mutant in mutants {
         assert_eq!(code(&client.send(mutant).await.unwrap()), 1011);
     }
@@ -146,7 +160,7 @@ async fn each_sign_mistake_gets_its_own_diagnosis() {
         .iter()
         .any(|l| l.starts_with("expected sign string:") && l.contains(&format!("timestamps{now}"))));
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 7, "{text}");
+    assert_eq!(lines.len(), 9, "{text}");
     for (line, diagnosis) in lines.iter().zip([
         "not sorted by key",
         "left out of the sign string",
@@ -155,6 +169,8 @@ async fn each_sign_mistake_gets_its_own_diagnosis() {
         "secretKey is missing",
         "re-serialised before signing",
         "16 decoded bytes",
+        "appended after the body",
+        "a GET was signed with a body",
     ]) {
         assert!(line.contains(diagnosis), "expected {diagnosis:?} in {line:?}");
     }
