@@ -16,7 +16,7 @@ work=$(mktemp -d)
 mock=""
 trap '[ -n "$mock" ] && kill $mock 2>/dev/null; rm -rf "$work"' EXIT
 
-cargo build --release -q -p nppa-harness
+cargo build --release -q -p nppa-harness -p nppa-benches --bins
 nppa=./target/release/nppa
 
 start_mock() { # $1 = journal on|off
@@ -86,4 +86,11 @@ for journal in off on; do
   fi
   stop_mock
 done
-python3 -c "off, on = float('${rps[off]}'), float('${rps[on]}'); print(f'== check req/s: journal off {off:.0f}, on {on:.0f} ({(off - on) / off * 100:.1f}% cost); per request {(1 / on - 1 / off) * 1e6:.2f} µs more')"
+echo "== plain hyper (benches/src/bin/hello.rs): the same wrk load, a fixed answer, no protocol work"
+./target/release/hello "127.0.0.1:$((port + 1))" 2> /dev/null &
+mock=$!
+sleep 0.5
+wrk -t2 -c64 -d"${seconds}s" --latency -s "$work/check.lua" "http://127.0.0.1:$((port + 1))/idcard/authentication/check" | tee "$work/wrk-plain.txt"
+rps[plain]=$(awk '/^Requests\/sec/ {print $2}' "$work/wrk-plain.txt")
+stop_mock
+python3 -c "off, on, plain = float('${rps[off]}'), float('${rps[on]}'), float('${rps[plain]}'); print(f'== check req/s: journal off {off:.0f}, on {on:.0f} ({(off - on) / off * 100:.1f}% cost, {(1 / on - 1 / off) * 1e6:.2f} µs more a request); plain hyper {plain:.0f}; mock/plain {off / plain * 100:.0f}% (journal off), {on / plain * 100:.0f}% (on)')"
