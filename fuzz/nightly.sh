@@ -33,6 +33,7 @@ for target in "${targets[@]}"; do
   artifacts="fuzz/artifacts/$target"
   mkdir -p "$corpus" "$artifacts"
   log=$(mktemp)
+  marker=$(mktemp)   # crashes newer than this one are tonight's
   echo "== $target: ${budget}s"
   cargo fuzz run -O "$target" "$corpus" "fuzz/seeds/$target" -- \
     -max_total_time="$budget" -dict=fuzz/nppa.dict -print_final_stats=1 -artifact_prefix="$artifacts/" \
@@ -40,7 +41,7 @@ for target in "${targets[@]}"; do
   status=$?
   runs=$(awk '/stat::number_of_executed_units/ {print $2}' "$log" | tail -1)
   rate=$(awk '/stat::average_exec_per_sec/ {print $2}' "$log" | tail -1)
-  found=$(find "$artifacts" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'oom-*' -o -name 'timeout-*' \) -newer "$log" 2>/dev/null)
+  found=$(find "$artifacts" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'oom-*' -o -name 'timeout-*' \) -newer "$marker" 2>/dev/null)
   if [ $status -ne 0 ] || [ -n "$found" ]; then
     crashed=1
     tail -40 "$log"
@@ -55,7 +56,7 @@ for target in "${targets[@]}"; do
   fi
   # Keep the corpus small: only inputs that add coverage.
   cargo fuzz cmin -O "$target" "$corpus" > /dev/null 2>&1 || true
-  rm -f "$log"
+  rm -f "$log" "$marker"
 done
 
 echo
