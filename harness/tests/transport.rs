@@ -117,15 +117,20 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
     dir
 }
 
-#[tokio::test]
-async fn tls_serves_the_protocol_with_a_certificate_from_the_local_ca() {
-    let dir = temp_dir("tls");
-    let tls_dir = dir.clone();
-    let mock = start_with(move |c| {
+/// A mock serving HTTPS with its local CA in `dir`.
+async fn start_tls(dir: &std::path::Path) -> Mock {
+    let tls_dir = dir.to_owned();
+    start_with(move |c| {
         c.server.tls = true;
         c.server.tls_dir = tls_dir;
     })
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn tls_serves_the_protocol_with_a_certificate_from_the_local_ca() {
+    let dir = temp_dir("tls");
+    let mock = start_tls(&dir).await;
     assert!(mock.base.starts_with("https://127.0.0.1:"));
     let ca_path = mock.server.ca_path().expect("a CA in TLS mode").to_owned();
     let pem = std::fs::read(&ca_path).unwrap();
@@ -141,12 +146,7 @@ async fn tls_serves_the_protocol_with_a_certificate_from_the_local_ca() {
     assert!(untrusting.get(format!("{}/__admin/clock", mock.base)).send().await.is_err());
     // The CA is kept: a second mock on the same directory presents certificates the same ca.pem verifies.
     mock.server.shutdown().await;
-    let tls_dir = dir.clone();
-    let again = start_with(move |c| {
-        c.server.tls = true;
-        c.server.tls_dir = tls_dir;
-    })
-    .await;
+    let again = start_tls(&dir).await;
     assert_eq!(std::fs::read(&ca_path).unwrap(), pem);
     assert!(http.get(format!("{}/__admin/clock", again.base)).send().await.is_ok());
     let _ = std::fs::remove_dir_all(&dir);
@@ -166,24 +166,14 @@ async fn proxy_mode_routes_the_real_nppa_hosts_to_the_mock() {
     let pem = std::fs::read(mock.server.ca_path().expect("a CA in proxy mode")).unwrap();
     let through_mock = nppa_harness::client::http_client(Some(&pem), Some(&mock.base)).unwrap();
     // A client whose hosts are hard-coded: https for check (CONNECT tunnel), http for query (absolute-form).
-    let check = nppa_harness::client::Client::new(
-        "https://api.wlc.nppa.gov.cn",
-        nppa_harness::DEFAULT_APP_ID,
-        nppa_harness::DEFAULT_BIZ_ID,
-        nppa_harness::DEFAULT_SECRET_KEY,
-    )
-    .unwrap()
-    .with_http(through_mock.clone());
-    let answer = check.check(PRESET_OK.0, PRESET_OK.1, PRESET_OK.2).await.unwrap();
+    let hard_coded = |host: &str| {
+        let (app_id, biz_id, key) =
+            (nppa_harness::DEFAULT_APP_ID, nppa_harness::DEFAULT_BIZ_ID, nppa_harness::DEFAULT_SECRET_KEY);
+        nppa_harness::client::Client::new(host, app_id, biz_id, key).unwrap().with_http(through_mock.clone())
+    };
+    let answer = hard_coded("https://api.wlc.nppa.gov.cn").check(PRESET_OK.0, PRESET_OK.1, PRESET_OK.2).await.unwrap();
     assert_eq!((code(&answer), answer.pi()), (0, Some(PRESET_OK_PI)));
-    let query = nppa_harness::client::Client::new(
-        "http://api2.wlc.nppa.gov.cn",
-        nppa_harness::DEFAULT_APP_ID,
-        nppa_harness::DEFAULT_BIZ_ID,
-        nppa_harness::DEFAULT_SECRET_KEY,
-    )
-    .unwrap()
-    .with_http(through_mock);
+    let query = hard_coded("http://api2.wlc.nppa.gov.cn");
     assert_eq!(code(&query.query("nothing").await.unwrap()), 2003);
     let (_, journal) = mock.admin("GET", "/__admin/journal", None).await;
     let paths: Vec<&str> = journal["entries"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();

@@ -224,7 +224,7 @@ impl MockService {
         let mut outcome = None;
         self.tenants.rcu(|current| {
             let mut next = Tenants::clone(current);
-            outcome = next.enterprise_mut(app_id).map(&change);
+            outcome = next.update_enterprise(app_id, &change);
             // A refused change leaves everything as it was.
             if matches!(outcome, Some(Ok(()))) {
                 next
@@ -640,7 +640,8 @@ fn journal_entry(id: u64, time_ms: u64, exchange: &Exchange<'_>) -> JournalEntry
         body: None,
         body_base64: None,
         plaintext: outcome.and_then(|o| o.plaintext.as_ref()).map(|p| String::from_utf8_lossy(p).into_owned()),
-        interface: route_interface(request.path),
+        // The pipeline's route when it ran; the path's when a fault answered instead.
+        interface: outcome.map_or_else(|| route_interface(request.path), |o| o.interface),
         sign_ok: outcome.and_then(|o| o.sign_ok),
         http_status: exchange.served.http_status,
         errcode: outcome.map(|o| o.code.code()),

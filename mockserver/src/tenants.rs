@@ -96,6 +96,8 @@ pub struct Tenants {
     games: Vec<Game>,
     by_biz_id: HashMap<String, usize>,
     bindings: Vec<Binding>,
+    /// R-KEY-1: the earliest time a replacement key is due, kept with the keys so requests need not scan them.
+    next_key_renewal_ms: Option<u64>,
 }
 
 /// Parses one whitelist entry: an address, a CIDR range, or `*` (everyone).
@@ -158,7 +160,9 @@ impl Tenants {
             by_biz_id.insert(g.biz_id.clone(), game);
             games.push(Game { biz_id: g.biz_id.clone(), name: g.name.clone(), bindings: game_bindings });
         }
-        Ok(Tenants { enterprises, by_app_id, games, by_biz_id, bindings })
+        let mut tenants = Tenants { enterprises, by_app_id, games, by_biz_id, bindings, next_key_renewal_ms: None };
+        tenants.keys_changed();
+        Ok(tenants)
     }
 
     /// The enterprise with this appId (index and data).
@@ -193,15 +197,17 @@ impl Tenants {
         &self.enterprises
     }
 
-    /// An enterprise to change (in a copy of the snapshot that is then swapped in whole).
-    pub fn enterprise_mut(&mut self, app_id: &str) -> Option<&mut Enterprise> {
+    /// Changes one enterprise (in a copy of the snapshot that is then swapped in whole); `None` without it.
+    pub fn update_enterprise<R>(&mut self, app_id: &str, change: impl FnOnce(&mut Enterprise) -> R) -> Option<R> {
         let index = *self.by_app_id.get(app_id)?;
-        self.enterprises.get_mut(index)
+        let result = change(self.enterprises.get_mut(index)?);
+        self.keys_changed();
+        Some(result)
     }
 
     /// R-KEY-1: the earliest time a replacement key is due.
     pub fn next_key_renewal_ms(&self) -> Option<u64> {
-        self.enterprises.iter().filter_map(|e| e.keys.renewal_due_ms()).min()
+        self.next_key_renewal_ms
     }
 
     /// Issues every replacement key due by `now_ms`; true when one was issued.
@@ -210,7 +216,12 @@ impl Tenants {
         for enterprise in &mut self.enterprises {
             renewed |= enterprise.keys.renew(now_ms);
         }
+        self.keys_changed();
         renewed
+    }
+
+    fn keys_changed(&mut self) {
+        self.next_key_renewal_ms = self.enterprises.iter().filter_map(|e| e.keys.renewal_due_ms()).min();
     }
 
     /// All games.
