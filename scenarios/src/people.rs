@@ -1,0 +1,60 @@
+//! Synthetic players: valid names, idNums, pis and ais, the same for the same number, unique up to 10 M.
+
+use chrono::{Duration, NaiveDate};
+use nppa_protocol::{idnum, pi};
+
+/// Secret the load driver derives its players' pis from; any well-formed pi is accepted unless the mock runs
+/// with `strict_pi` (R-BEH-2).
+const PI_SECRET: &[u8] = b"nppa-load players";
+
+/// Given names drawn from for synthetic players (R-NAME: Chinese characters).
+const GIVEN: [&str; 16] = ["伟", "芳", "娜", "敏", "静", "强", "磊", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明", "超"];
+const FAMILY: [&str; 8] = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵"];
+
+/// Player number `n` as (name, idNum): born between 1970 and 1999, so always an adult.
+pub fn person(n: u64) -> (String, String) {
+    let day = (n / 1000) % 10_950;
+    let birth = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default() + Duration::days(day as i64);
+    let area = 110_101 + (n / 10_950_000) % 8;
+    let first17 = format!("{area}{}{:03}", birth.format("%Y%m%d"), n % 1000);
+    let id_num = idnum::complete(&first17).unwrap_or_default();
+    let name = format!(
+        "{}{}{}",
+        FAMILY[(n % 8) as usize],
+        GIVEN[((n / 8) % 16) as usize],
+        GIVEN[((n / 128) % 16) as usize]
+    );
+    (name, id_num)
+}
+
+/// The pi the load driver reports for player `n`.
+pub fn player_pi(n: u64) -> String {
+    let (_, id_num) = person(n);
+    let birth = idnum::birth_date(&id_num).unwrap_or_default();
+    pi::derive(PI_SECRET, &id_num, birth)
+}
+
+/// A 32-character ai, unique per (run, n) (R-AI: 32 characters, unique).
+pub fn ai(run_tag: u32, n: u64) -> String {
+    format!("ld{run_tag:08x}{n:022}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nppa_protocol::name::{self, NameRule};
+
+    #[test]
+    fn players_are_valid_and_distinct() {
+        let today = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let mut seen = std::collections::HashSet::new();
+        for n in (0..2_000_000).step_by(997) {
+            let (name, id_num) = person(n);
+            assert!(idnum::validate(&id_num, today).is_ok(), "{id_num}");
+            assert!(name::is_valid(&name, NameRule::Cjk), "{name}");
+            assert!(seen.insert(id_num));
+        }
+        assert!(pi::parse(&player_pi(42)).is_ok());
+        assert!(nppa_protocol::ai::is_valid(&ai(0xdead_beef, 123_456_789)));
+    }
+}

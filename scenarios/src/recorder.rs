@@ -1,0 +1,333 @@
+//! What a load run measured: HDR latency histograms per interface and errcode, a per-second timeline, and the
+//! coordinated-omission bookkeeping of the open-model schedule. Shared by every sender; one short lock per answer.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use base64::Engine as _;
+use hdrhistogram::serialization::{Serializer as _, V2DeflateSerializer};
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+/// Latencies are kept in microseconds, from 1 µs to 10 minutes, 3 significant digits.
+const MAX_US: u64 = 600_000_000;
+
+/// How a request ended, as far as the driver could tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Outcome {
+    /// A protocol answer with this errcode (0 = OK).
+    Code(u16),
+    /// An HTTP status other than 200 without a protocol errcode.
+    Http(u16),
+    /// No answer: connection refused or reset, timeout.
+    Transport,
+}
+
+impl Outcome {
+    pub fn label(self) -> String {
+        match self {
+            Outcome::Code(code) => code.to_string(),
+            Outcome::Http(status) => format!("http-{status}"),
+            Outcome::Transport => "transport".into(),
+        }
+    }
+}
+
+/// One answered (or failed) request.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    pub interface: &'static str,
+    pub outcome: Outcome,
+    /// From the moment the request was sent to the answer.
+    pub service_us: u64,
+    /// From the moment the schedule intended to send it to the answer (coordinated omission corrected).
+    pub corrected_us: u64,
+    /// Second of the run (wall or simulated) the request belongs to.
+    pub second: u64,
+    /// Records in the request (loginout) and how many of them came back as 3005.
+    pub records: u32,
+    pub records_3005: u32,
+}
+
+/// Per-second gauges a driver sets (the burst's backlog and oldest waiting record).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct Gauges {
+    pub backlog: u64,
+    pub oldest_age_s: f64,
+}
+
+#[derive(Debug)]
+struct SecondBucket {
+    latency: Histogram<u64>,
+    requests: u64,
+    ok: u64,
+    errors_1006: u64,
+    records: u64,
+    records_3005: u64,
+    gauges: Option<Gauges>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    service: BTreeMap<(&'static str, Outcome), Histogram<u64>>,
+    corrected: BTreeMap<&'static str, Histogram<u64>>,
+    seconds: Vec<SecondBucket>,
+    late_starts: u64,
+    max_lateness_us: u64,
+}
+
+/// The shared recorder.
+#[derive(Debug, Default)]
+pub struct Recorder {
+    inner: Mutex<Inner>,
+}
+
+fn histogram() -> Histogram<u64> {
+    hdr(MAX_US)
+}
+
+/// A 3-significant-digit histogram of values from 1 to `max`.
+pub fn hdr(max: u64) -> Histogram<u64> {
+    match Histogram::new_with_bounds(1, max.max(2), 3) {
+        Ok(h) => h,
+        // Only reachable with bounds below 2 or sigfig above 5, which the line above rules out.
+        Err(_) => unreachable!("valid constant bounds"),
+    }
+}
+
+impl Inner {
+    fn second(&mut self, second: u64) -> &mut SecondBucket {
+        let index = usize::try_from(second).unwrap_or(usize::MAX).min(1_000_000);
+        while self.seconds.len() <= index {
+            self.seconds.push(SecondBucket {
+                latency: histogram(),
+                requests: 0,
+                ok: 0,
+                errors_1006: 0,
+                records: 0,
+                records_3005: 0,
+                gauges: None,
+            });
+        }
+        &mut self.seconds[index]
+    }
+}
+
+impl Recorder {
+    pub fn new() -> Recorder {
+        Recorder::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic elsewhere cannot leave the histograms half-written in a way that matters for a report.
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn record(&self, sample: Sample) {
+        let service = sample.service_us.clamp(1, MAX_US);
+        let corrected = sample.corrected_us.clamp(service, MAX_US);
+        let mut inner = self.lock();
+        inner.service.entry((sample.interface, sample.outcome)).or_insert_with(histogram).saturating_record(service);
+        inner.corrected.entry(sample.interface).or_insert_with(histogram).saturating_record(corrected);
+        let bucket = inner.second(sample.second);
+        bucket.latency.saturating_record(service);
+        bucket.requests += 1;
+        match sample.outcome {
+            Outcome::Code(0) => bucket.ok += 1,
+            Outcome::Code(1006) => bucket.errors_1006 += 1,
+            _ => {}
+        }
+        bucket.records += u64::from(sample.records);
+        bucket.records_3005 += u64::from(sample.records_3005);
+    }
+
+    /// A send that started `lateness_us` after its slot because every sender was busy (coordinated omission).
+    pub fn late_start(&self, lateness_us: u64) {
+        let mut inner = self.lock();
+        inner.late_starts += 1;
+        inner.max_lateness_us = inner.max_lateness_us.max(lateness_us);
+    }
+
+    pub fn set_gauges(&self, second: u64, gauges: Gauges) {
+        self.lock().second(second).gauges = Some(gauges);
+    }
+
+    /// Everything measured so far, as plain numbers.
+    pub fn summary(&self) -> Measured {
+        let inner = self.lock();
+        let mut interfaces: BTreeMap<String, InterfaceLatency> = BTreeMap::new();
+        let mut totals: BTreeMap<String, u64> = BTreeMap::new();
+        for ((interface, outcome), hist) in &inner.service {
+            let entry = interfaces.entry((*interface).to_owned()).or_insert_with(|| InterfaceLatency {
+                all: Percentiles::default(),
+                corrected: Percentiles::default(),
+                by_errcode: BTreeMap::new(),
+                hdr: String::new(),
+            });
+            entry.by_errcode.insert(outcome.label(), Percentiles::of(hist));
+            *totals.entry(outcome.label()).or_default() += hist.len();
+        }
+        for (interface, entry) in &mut interfaces {
+            let mut all = histogram();
+            for ((name, _), hist) in &inner.service {
+                if name == interface {
+                    let _ = all.add(hist);
+                }
+            }
+            entry.all = Percentiles::of(&all);
+            entry.hdr = encode(&all);
+            if let Some(corrected) = inner.corrected.get(interface.as_str()) {
+                entry.corrected = Percentiles::of(corrected);
+            }
+        }
+        let timeline = inner
+            .seconds
+            .iter()
+            .enumerate()
+            .map(|(t, b)| SecondPoint {
+                t: t as u64,
+                requests: b.requests,
+                ok: b.ok,
+                errors_1006: b.errors_1006,
+                records: b.records,
+                records_3005: b.records_3005,
+                p50_ms: ms(b.latency.value_at_quantile(0.5), b.requests),
+                p99_ms: ms(b.latency.value_at_quantile(0.99), b.requests),
+                gauges: b.gauges,
+            })
+            .collect();
+        Measured {
+            requests: totals.values().sum(),
+            by_errcode: totals,
+            interfaces,
+            timeline,
+            coordinated_omission: CoordinatedOmission {
+                late_starts: inner.late_starts,
+                max_lateness_ms: inner.max_lateness_us as f64 / 1000.0,
+            },
+        }
+    }
+}
+
+fn ms(us: u64, count: u64) -> Option<f64> {
+    (count > 0).then_some(us as f64 / 1000.0)
+}
+
+/// A histogram in HdrHistogram's compressed V2 encoding, base64: `HistogramLogProcessor` and friends read it.
+fn encode(hist: &Histogram<u64>) -> String {
+    let mut bytes = Vec::new();
+    match V2DeflateSerializer::new().serialize(hist, &mut bytes) {
+        Ok(_) => base64::engine::general_purpose::STANDARD.encode(bytes),
+        Err(_) => String::new(),
+    }
+}
+
+/// p50/p90/p99/p99.9/max in milliseconds, and the count.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Percentiles {
+    pub count: u64,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    pub p999_ms: f64,
+    pub max_ms: f64,
+}
+
+impl Percentiles {
+    pub fn of(hist: &Histogram<u64>) -> Percentiles {
+        let at = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
+        Percentiles {
+            count: hist.len(),
+            p50_ms: at(0.5),
+            p90_ms: at(0.9),
+            p99_ms: at(0.99),
+            p999_ms: at(0.999),
+            max_ms: hist.max() as f64 / 1000.0,
+        }
+    }
+}
+
+/// Latency of one interface: all answers (service time), corrected for coordinated omission, and per errcode.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InterfaceLatency {
+    pub all: Percentiles,
+    pub corrected: Percentiles,
+    pub by_errcode: BTreeMap<String, Percentiles>,
+    /// The service-time histogram, HdrHistogram V2 compressed and base64-encoded.
+    pub hdr: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SecondPoint {
+    pub t: u64,
+    pub requests: u64,
+    pub ok: u64,
+    pub errors_1006: u64,
+    pub records: u64,
+    pub records_3005: u64,
+    pub p50_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    pub gauges: Option<Gauges>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CoordinatedOmission {
+    /// Sends that left after their slot because every sender was still waiting for an answer.
+    pub late_starts: u64,
+    pub max_lateness_ms: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Measured {
+    pub requests: u64,
+    pub by_errcode: BTreeMap<String, u64>,
+    pub interfaces: BTreeMap<String, InterfaceLatency>,
+    pub timeline: Vec<SecondPoint>,
+    pub coordinated_omission: CoordinatedOmission,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(interface: &'static str, outcome: Outcome, service_us: u64, second: u64) -> Sample {
+        Sample { interface, outcome, service_us, corrected_us: service_us, second, records: 0, records_3005: 0 }
+    }
+
+    #[test]
+    fn percentiles_per_interface_and_errcode() {
+        let recorder = Recorder::new();
+        for i in 1..=1000 {
+            recorder.record(sample("check", Outcome::Code(0), i * 10, 0));
+        }
+        recorder.record(sample("check", Outcome::Code(1006), 50_000, 1));
+        recorder.record(Sample { corrected_us: 90_000, ..sample("query", Outcome::Transport, 1_000, 1) });
+        let m = recorder.summary();
+        assert_eq!(m.requests, 1002);
+        assert_eq!(m.by_errcode["0"], 1000);
+        assert_eq!(m.by_errcode["1006"], 1);
+        let check = &m.interfaces["check"];
+        assert!((check.by_errcode["0"].p50_ms - 5.0).abs() < 0.01);
+        assert!((check.by_errcode["0"].p99_ms - 9.9).abs() < 0.01);
+        assert!((check.all.max_ms - 50.0).abs() < 0.05);
+        assert!(!check.hdr.is_empty());
+        assert!((m.interfaces["query"].corrected.max_ms - 90.0).abs() < 0.1);
+        assert_eq!(m.timeline.len(), 2);
+        assert_eq!(m.timeline[1].errors_1006, 1);
+        assert_eq!(m.timeline[0].ok, 1000);
+    }
+
+    #[test]
+    fn the_encoded_histogram_decodes_to_the_same_counts() {
+        let recorder = Recorder::new();
+        for i in 0..100 {
+            recorder.record(sample("loginout", Outcome::Code(0), 100 + i, 0));
+        }
+        let encoded = &recorder.summary().interfaces["loginout"].hdr;
+        let bytes = base64::engine::general_purpose::STANDARD.decode(encoded).unwrap();
+        let hist: Histogram<u64> =
+            hdrhistogram::serialization::Deserializer::new().deserialize(&mut bytes.as_slice()).unwrap();
+        assert_eq!(hist.len(), 100);
+        assert_eq!(hist.max(), 199);
+    }
+}
