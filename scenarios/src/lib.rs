@@ -10,3 +10,8 @@ pub mod burst;
 pub mod people;
 pub mod recorder;
 pub mod sizing;
+pub mod engine;
+pub mod schedule;
+pub mod target;
+pub mod workloads;
+pub mod simulate;

@@ -152,6 +152,22 @@ impl Recorder {
         self.lock().second(second).gauges = Some(gauges);
     }
 
+    /// A glance for the progress line: requests, answers other than OK, and the last full second.
+    pub fn progress(&self) -> Progress {
+        let inner = self.lock();
+        let requests = inner.service.values().map(Histogram::len).sum();
+        let not_ok = inner.service.iter().filter(|((_, o), _)| *o != Outcome::Code(0)).map(|(_, h)| h.len()).sum();
+        let last = inner.seconds.len().checked_sub(2).and_then(|i| inner.seconds.get(i));
+        Progress {
+            seconds: inner.seconds.len() as u64,
+            requests,
+            not_ok,
+            last_second_requests: last.map_or(0, |b| b.requests),
+            last_second_p99_ms: last.and_then(|b| ms(b.latency.value_at_quantile(0.99), b.requests)),
+            gauges: inner.seconds.iter().rev().find_map(|b| b.gauges),
+        }
+    }
+
     /// Everything measured so far, as plain numbers.
     pub fn summary(&self) -> Measured {
         let inner = self.lock();
@@ -220,6 +236,17 @@ fn encode(hist: &Histogram<u64>) -> String {
         Ok(_) => base64::engine::general_purpose::STANDARD.encode(bytes),
         Err(_) => String::new(),
     }
+}
+
+/// What the progress line shows.
+#[derive(Debug, Clone, Default)]
+pub struct Progress {
+    pub seconds: u64,
+    pub requests: u64,
+    pub not_ok: u64,
+    pub last_second_requests: u64,
+    pub last_second_p99_ms: Option<f64>,
+    pub gauges: Option<Gauges>,
 }
 
 /// p50/p90/p99/p99.9/max in milliseconds, and the count.
