@@ -4,6 +4,7 @@ pub mod admin_cmd;
 pub mod certify;
 pub mod client;
 pub mod client_cmd;
+pub mod load_cmd;
 pub mod mock_cmd;
 
 /// The V2.1 spec's example credentials, served by the embedded default configuration.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use nppa_harness::{admin_cmd, client_cmd, mock_cmd};
+use nppa_harness::{admin_cmd, client_cmd, load_cmd, mock_cmd};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -65,6 +65,12 @@ enum Command {
     Certify(nppa_harness::certify::CertifyArgs),
     /// Drive a running mock: clock, reset, journal, faults, scenarios, test system, enterprises and keys.
     Admin(admin_cmd::AdminArgs),
+    /// Load the mock (in-process by default) with a goose scenario: realname, report, logout-burst, quota-probe,
+    /// mixed. Writes HDR latency percentiles per interface and errcode, plots, Markdown and JSON.
+    Load(load_cmd::LoadArgs),
+    /// Will a logout burst make it inside 180 s? The sizing model with its formulas; --simulate checks it on the
+    /// mock's clock.
+    Size(load_cmd::SizeArgs),
 }
 
 fn main() -> ExitCode {
@@ -93,6 +99,8 @@ fn main() -> ExitCode {
             Command::Client(args) => client_cmd::run(args).await,
             Command::Admin(args) => admin_cmd::run(args).await,
             Command::Certify(args) => nppa_harness::certify::run(args).await,
+            Command::Load(args) => load_cmd::run(args).await,
+            Command::Size(args) => load_cmd::size(args).await,
         }
     });
     match result {

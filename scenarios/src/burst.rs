@@ -282,12 +282,20 @@ impl Burst {
                 for (j, &p) in batch.players.iter().enumerate() {
                     match rejected.get(&(j as i64 + 1)) {
                         None => accept(p, &mut state.totals, &mut state.ages_ms),
-                        Some(3005) => lost += 1,
+                        Some(3005) => {
+                            lost += 1;
+                            let _ = state.ages_ms.record(batch.sent_ms.saturating_sub(self.plan.logout_ms(p)).max(1));
+                        }
                         Some(_) => again.push(p),
                     }
                 }
             }
-            Outcome::Code(3005) => lost += batch.players.len() as u32,
+            Outcome::Code(3005) => {
+                for &p in &batch.players {
+                    let _ = state.ages_ms.record(batch.sent_ms.saturating_sub(self.plan.logout_ms(p)).max(1));
+                }
+                lost += batch.players.len() as u32;
+            }
             Outcome::Code(1006) => {
                 state.totals.answers_1006 += 1;
                 g.blocked_until_ms = g.blocked_until_ms.max(now_ms + BLOCK_MS + self.plan.margin_ms);
@@ -342,7 +350,7 @@ impl Burst {
         self.lock().totals.clone()
     }
 
-    /// Age of the accepted records when they were sent.
+    /// Age of the settled records (accepted, or refused with 3005) when they were sent.
     pub fn ages(&self) -> Percentiles {
         let state = self.lock();
         let h = &state.ages_ms;

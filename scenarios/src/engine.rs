@@ -123,7 +123,7 @@ impl LoadOptions {
 pub struct BurstResult {
     pub plan: BurstPlan,
     pub totals: BurstTotals,
-    /// Age of accepted records when sent, in ms.
+    /// Age of settled records (accepted or 3005) when sent, in ms.
     pub ages: Percentiles,
     /// Whether the run was a simulation on the mock's clock.
     pub simulated: bool,
@@ -192,7 +192,6 @@ pub async fn run(options: LoadOptions, target: LoadTarget, recorder: Arc<Recorde
     config.no_print_metrics = true;
     config.no_error_summary = true;
     config.no_telnet = true;
-    config.no_reset_metrics = true;
     config.timeout = Some("5".into());
     match &engine.options.goose_report {
         Some(path) => config.report_file = vec![path.clone()],

@@ -15,3 +15,6 @@ pub mod schedule;
 pub mod target;
 pub mod workloads;
 pub mod simulate;
+pub mod plots;
+pub mod report;
+pub mod thresholds;

@@ -190,14 +190,14 @@ pub fn model(input: &SizingInput) -> SizingResult {
             unit: "records answered 3005",
         },
         Formula {
-            name: "quota needed",
+            name: "quota_ok",
             formula: "ceil(N_g / ((W + 180) × batch))",
             substituted: format!("ceil({} / (({} + 180) × {}))", trim(n_g), trim(w), input.batch),
             value: f64::from(required_qps),
-            unit: "requests/s per game",
+            unit: "requests/s per game keep every record",
         },
         Formula {
-            name: "games needed",
+            name: "games_ok",
             formula: "ceil(players / ((W + 180) × q × batch))",
             substituted: format!(
                 "ceil({} / (({} + 180) × {} × {}))",
@@ -207,7 +207,7 @@ pub fn model(input: &SizingInput) -> SizingResult {
                 input.batch
             ),
             value: f64::from(required_games),
-            unit: "bizIds at this quota",
+            unit: "games (bizIds) at this quota keep every record",
         },
     ];
     SizingResult {
@@ -253,17 +253,22 @@ pub fn render(result: &SizingResult) -> String {
         trim(input.rtt_ms)
     );
     for f in &result.formulas {
-        out += &format!("  {:<13} = {:<44} = {:<36} = {} {}\n", f.name, f.formula, f.substituted, trim(f.value), f.unit);
+        out += &format!("  {:<12} = {}\n  {:<12} = {} = {} {}\n", f.name, f.formula, "", f.substituted, trim(f.value), f.unit);
     }
     out += "\n";
-    out += &format!("  drain time            {:>12.1} s\n", result.drain_time_s);
+    out += &format!(
+        "  drain time            {:>12.1} s ({} whole seconds of quota)\n",
+        result.drain_time_s,
+        result.drain_time_s.ceil()
+    );
     out += &format!("  peak request rate     {:>12.1} requests/s (all games)\n", result.peak_requests_per_s);
     out += &format!("  records/s             {:>12.0} (all games)\n", result.records_per_s);
+    let margin = BEHAVIOUR_WINDOW_S - result.oldest_age_s;
     out += &format!(
-        "  oldest record's age   {:>12.1} s (limit {} s, margin {:.1} s)\n",
+        "  oldest record's age   {:>12.1} s (limit {} s: {})\n",
         result.oldest_age_s,
         BEHAVIOUR_WINDOW_S,
-        BEHAVIOUR_WINDOW_S - result.oldest_age_s
+        if margin >= 0.0 { format!("{margin:.1} s to spare") } else { format!("{:.1} s too late", -margin) }
     );
     out += &format!(
         "  predicted 3005 losses {:>12} records ({:.1} %)\n",
