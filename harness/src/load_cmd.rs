@@ -216,7 +216,9 @@ pub struct SizeArgs {
 }
 
 fn run_dir(out: Option<PathBuf>, name: &str) -> PathBuf {
-    out.unwrap_or_else(|| PathBuf::from("reports").join(format!("{name}-{}", chrono::Local::now().format("%Y%m%d-%H%M%S"))))
+    out.unwrap_or_else(|| {
+        PathBuf::from("reports").join(format!("{name}-{}", chrono::Local::now().format("%Y%m%d-%H%M%S")))
+    })
 }
 
 /// The in-process mock for a load run: the embedded default, with `games` games of the example enterprise.
@@ -244,7 +246,10 @@ fn load_config(flags: &MockFlags, quotas: bool, pending: f64, edit: impl FnOnce(
 
 fn credentials(app_id: &str, secret_key: &str, biz_ids: &[String]) -> anyhow::Result<Vec<Credentials>> {
     let key = SecretKey::from_hex(secret_key).map_err(|e| anyhow::anyhow!("--secret-key: {e}"))?;
-    Ok(biz_ids.iter().map(|biz_id| Credentials { app_id: app_id.into(), biz_id: biz_id.clone(), key: key.clone() }).collect())
+    Ok(biz_ids
+        .iter()
+        .map(|biz_id| Credentials { app_id: app_id.into(), biz_id: biz_id.clone(), key: key.clone() })
+        .collect())
 }
 
 async fn start_mock(config: Config) -> anyhow::Result<(RunningServer, Vec<String>)> {
@@ -315,7 +320,7 @@ fn spawn_progress(recorder: Arc<Recorder>, label: String) -> tokio::task::JoinHa
         loop {
             tokio::time::sleep(Duration::from_secs(1)).await;
             tick += 1;
-            if !tty && tick % 5 != 0 {
+            if !tty && !tick.is_multiple_of(5) {
                 continue;
             }
             let p = recorder.progress();
@@ -348,8 +353,12 @@ fn end_progress(handle: tokio::task::JoinHandle<()>) {
 
 /// `nppa load`.
 pub async fn run(args: LoadArgs) -> anyhow::Result<i32> {
-    let thresholds =
-        args.thresholds.iter().map(|t| Threshold::parse(t)).collect::<Result<Vec<_>, _>>().map_err(anyhow::Error::msg)?;
+    let thresholds = args
+        .thresholds
+        .iter()
+        .map(|t| Threshold::parse(t))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::msg)?;
     let mut opts = options(&args)?;
     let out = run_dir(args.out.clone(), args.scenario.kind().name());
     if args.goose_report {
@@ -450,7 +459,12 @@ async fn simulate_burst(
     simulate::simulate(plan, &target, recorder).await
 }
 
-fn finish(mut report: LoadReport, baseline: Option<&Path>, thresholds: &[Threshold], out: &Path) -> anyhow::Result<i32> {
+fn finish(
+    mut report: LoadReport,
+    baseline: Option<&Path>,
+    thresholds: &[Threshold],
+    out: &Path,
+) -> anyhow::Result<i32> {
     if let Some(file) = baseline {
         report.compare_with(file)?;
     }
@@ -533,10 +547,7 @@ pub fn side_by_side(model: &SizingResult, run: &RunResult) -> String {
         ("oldest record when sent (s)", model.oldest_age_s, oldest),
         ("records lost to 3005", model.predicted_losses as f64, t.lost_3005 as f64),
     ];
-    let mut out = format!(
-        "\n{:<28} {:>14} {:>14} {:>9}\n",
-        "", "model", "simulation", "diff"
-    );
+    let mut out = format!("\n{:<28} {:>14} {:>14} {:>9}\n", "", "model", "simulation", "diff");
     for (name, predicted, simulated) in rows {
         let diff = if predicted.abs() > 1e-9 {
             format!("{:+.1} %", (simulated - predicted) / predicted * 100.0)

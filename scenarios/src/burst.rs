@@ -172,9 +172,8 @@ pub enum Slot {
 
 impl Burst {
     pub fn new(plan: BurstPlan) -> Burst {
-        let games = (0..plan.games.max(1))
-            .map(|g| GameState { total: plan.players_of(g), ..GameState::default() })
-            .collect();
+        let games =
+            (0..plan.games.max(1)).map(|g| GameState { total: plan.players_of(g), ..GameState::default() }).collect();
         let ages_ms = crate::recorder::hdr(24 * 3_600_000);
         let totals = BurstTotals { records: plan.players, ..BurstTotals::default() };
         Burst { plan, state: Mutex::new(State { games, ages_ms, totals }) }
@@ -329,9 +328,12 @@ impl Burst {
         for (game, g) in state.games.iter().enumerate() {
             let released = self.plan.released(game as u32, now_ms);
             backlog += released.saturating_sub(g.fresh_next) + g.retry.len() as u64;
-            let waiting = g.retry.front().copied().into_iter().chain(
-                (g.fresh_next < released).then(|| self.plan.player(game as u32, g.fresh_next)),
-            );
+            let waiting = g
+                .retry
+                .front()
+                .copied()
+                .into_iter()
+                .chain((g.fresh_next < released).then(|| self.plan.player(game as u32, g.fresh_next)));
             for p in waiting {
                 let logout = self.plan.logout_ms(p);
                 oldest = Some(oldest.map_or(logout, |o| o.min(logout)));
@@ -407,11 +409,8 @@ mod tests {
         let now = 1_000_500;
         let first = burst.take(0, now).unwrap();
         assert_eq!(first.players.len(), 128);
-        let partial = Answer {
-            outcome: Outcome::Code(3001),
-            status: None,
-            rejected: vec![(3, 3005), (5, 3004), (7, 3004)],
-        };
+        let partial =
+            Answer { outcome: Outcome::Code(3001), status: None, rejected: vec![(3, 3005), (5, 3004), (7, 3004)] };
         assert_eq!(burst.settle(&first, &partial, now), 1);
         let second = burst.take(0, now + 20).unwrap();
         // The two 3004 records first, in order, then fresh ones.

@@ -21,6 +21,9 @@ use crate::schedule::{Schedule, Shape};
 use crate::target::{LoadTarget, Signer};
 use crate::workloads::{Probe, ProbeFinding, Realname, RealnameStats, Report, ReportStats};
 
+/// A send this close to its slot is on time (tokio's timers have 1 ms resolution).
+const TIMER_SLACK: Duration = Duration::from_millis(1);
+
 /// The scenarios `nppa load` runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -322,17 +325,21 @@ impl Engine {
             self.in_flight.fetch_sub(1, Ordering::SeqCst);
             return self.maybe_finish().await;
         };
-        let intended = match offset {
+        // Lateness within the timer's 1 ms resolution is not coordinated omission; beyond it, it is counted and
+        // added to the corrected latency.
+        let late = match offset {
             Some(offset) => {
                 let due = self.start + offset;
                 tokio::time::sleep_until(due.into()).await;
                 let late = due.elapsed();
-                if late > Duration::from_millis(1) {
+                if late > TIMER_SLACK {
                     self.recorder.late_start(late.as_micros() as u64);
+                    late
+                } else {
+                    Duration::ZERO
                 }
-                due
             }
-            None => Instant::now(),
+            None => Duration::ZERO,
         };
         let now_ms = self.target.timeline.now_ms();
         let credentials = &self.target.games[(n as usize) % self.target.games.len()];
@@ -348,7 +355,7 @@ impl Engine {
         };
         if let Some(action) = action {
             let (answer, service_us) = send(user, &action.request).await;
-            let corrected_us = intended.elapsed().as_micros() as u64;
+            let corrected_us = service_us + late.as_micros() as u64;
             let records_3005 = match action.request.interface {
                 Interface::Check | Interface::Query => {
                     self.realname.settle(&action, &answer, now_ms);
@@ -475,10 +482,10 @@ async fn send(user: &mut GooseUser, signed: &SignedRequest) -> (Answer, u64) {
 /// Whether an answer is one the scenario does not expect (anything but OK, a 3001 of a burst, or the probe's
 /// 1006).
 pub fn unexpected(outcome: Outcome, scenario: ScenarioKind) -> bool {
-    match (outcome, scenario) {
-        (Outcome::Code(0), _) => false,
-        (Outcome::Code(1006), ScenarioKind::QuotaProbe) => false,
-        (Outcome::Code(3001), ScenarioKind::LogoutBurst) => false,
-        _ => true,
-    }
+    !matches!(
+        (outcome, scenario),
+        (Outcome::Code(0), _)
+            | (Outcome::Code(1006), ScenarioKind::QuotaProbe)
+            | (Outcome::Code(3001), ScenarioKind::LogoutBurst)
+    )
 }

@@ -7,14 +7,14 @@
 
 pub mod answer;
 pub mod burst;
-pub mod people;
-pub mod recorder;
-pub mod sizing;
 pub mod engine;
-pub mod schedule;
-pub mod target;
-pub mod workloads;
-pub mod simulate;
+pub mod people;
 pub mod plots;
+pub mod recorder;
 pub mod report;
+pub mod schedule;
+pub mod simulate;
+pub mod sizing;
+pub mod target;
 pub mod thresholds;
+pub mod workloads;

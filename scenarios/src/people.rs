@@ -8,7 +8,8 @@ use nppa_protocol::{idnum, pi};
 const PI_SECRET: &[u8] = b"nppa-load players";
 
 /// Given names drawn from for synthetic players (R-NAME: Chinese characters).
-const GIVEN: [&str; 16] = ["伟", "芳", "娜", "敏", "静", "强", "磊", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明", "超"];
+const GIVEN: [&str; 16] =
+    ["伟", "芳", "娜", "敏", "静", "强", "磊", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明", "超"];
 const FAMILY: [&str; 8] = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵"];
 
 /// Player number `n` as (name, idNum): born between 1970 and 1999, so always an adult.
@@ -18,12 +19,8 @@ pub fn person(n: u64) -> (String, String) {
     let area = 110_101 + (n / 10_950_000) % 8;
     let first17 = format!("{area}{}{:03}", birth.format("%Y%m%d"), n % 1000);
     let id_num = idnum::complete(&first17).unwrap_or_default();
-    let name = format!(
-        "{}{}{}",
-        FAMILY[(n % 8) as usize],
-        GIVEN[((n / 8) % 16) as usize],
-        GIVEN[((n / 128) % 16) as usize]
-    );
+    let name =
+        format!("{}{}{}", FAMILY[(n % 8) as usize], GIVEN[((n / 8) % 16) as usize], GIVEN[((n / 128) % 16) as usize]);
     (name, id_num)
 }
 

@@ -60,7 +60,10 @@ fn draw(
     if let Some((value, label)) = limit {
         let dashes = (0..((x_max / (x_max / 60.0)) as usize)).map(|i| {
             let step = x_max / 60.0;
-            PathElement::new(vec![(i as f64 * step, value), (i as f64 * step + step / 2.0, value)], RED_.stroke_width(1))
+            PathElement::new(
+                vec![(i as f64 * step, value), (i as f64 * step + step / 2.0, value)],
+                RED_.stroke_width(1),
+            )
         });
         chart.draw_series(dashes)?.label(label).legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], RED_));
     }

@@ -215,9 +215,9 @@ impl LoadReport {
     /// The few lines printed at the end of a run.
     pub fn console_summary(&self) -> String {
         let s = &self.summary;
-        let clock = if self.simulated { "of simulated time " } else { "" };
+        let clock = if self.simulated { " of simulated time" } else { "" };
         let mut out = format!(
-            "{} requests in {:.1} s of wall time ({:.1} req/s {clock}), unexpected answers: {}; stopped: {}\n",
+            "{} requests in {:.1} s of wall time ({:.1} req/s{clock}), unexpected answers: {}; stopped: {}\n",
             s.requests, s.wall_seconds, s.achieved_rate, s.unexpected_errors, s.stop_reason
         );
         for (interface, l) in &self.latency {
@@ -266,7 +266,10 @@ impl LoadReport {
             self.target,
             if self.simulated { ", simulated on the mock's clock" } else { "" }
         );
-        let _ = writeln!(md, "| requests | rate (req/s) | unexpected answers | wall (s) | CPU (s) | req per CPU s | stopped |");
+        let _ = writeln!(
+            md,
+            "| requests | rate (req/s) | unexpected answers | wall (s) | CPU (s) | req per CPU s | stopped |"
+        );
         let _ = writeln!(md, "|---:|---:|---:|---:|---:|---:|---|");
         let _ = writeln!(
             md,
@@ -401,7 +404,7 @@ impl LoadReport {
         };
         let mut html = String::new();
         let mut figure = |svg: String| {
-            let _ = write!(html, "<figure>{svg}</figure>\n");
+            let _ = writeln!(html, "<figure>{svg}</figure>");
         };
         figure(plots::line_chart(
             "Latency over time",
@@ -448,7 +451,11 @@ impl LoadReport {
             figure(plots::line_chart(
                 "Oldest waiting record",
                 "age (s)",
-                &[Series { label: "oldest record's age", color: BLUE_, points: points(&|p| p.gauges.map(|g| g.oldest_age_s)) }],
+                &[Series {
+                    label: "oldest record's age",
+                    color: BLUE_,
+                    points: points(&|p| p.gauges.map(|g| g.oldest_age_s)),
+                }],
                 Some((BEHAVIOUR_WINDOW_S, "180 s: older records get 3005")),
             ));
         }

@@ -32,7 +32,10 @@ const MAX_SIMULATED_MS: u64 = 24 * 3_600_000;
 
 /// Drive `plan` to the end on the mock's clock.
 pub async fn simulate(plan: BurstPlan, target: &SimTarget, recorder: Arc<Recorder>) -> anyhow::Result<RunResult> {
-    anyhow::ensure!(plan.games as usize <= target.games.len(), "the plan has more games than the target has credentials");
+    anyhow::ensure!(
+        plan.games as usize <= target.games.len(),
+        "the plan has more games than the target has credentials"
+    );
     let wall = Instant::now();
     let cpu_before = process_cpu_seconds();
     let burst = Burst::new(plan.clone());

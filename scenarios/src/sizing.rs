@@ -78,7 +78,7 @@ impl SizingInput {
         if self.batch == 0 || self.batch > MAX_BATCH {
             return Err(format!("batch must be 1–{MAX_BATCH} records (R-BEH-1), not {}", self.batch));
         }
-        if !(self.window_s >= 0.0 && self.window_s.is_finite()) || !(self.rtt_ms > 0.0 && self.rtt_ms.is_finite()) {
+        if !(self.window_s >= 0.0 && self.window_s.is_finite() && self.rtt_ms > 0.0 && self.rtt_ms.is_finite()) {
             return Err("window must be ≥ 0 s and rtt > 0 ms".into());
         }
         Ok(())
@@ -131,12 +131,7 @@ pub fn model(input: &SizingInput) -> SizingResult {
         Formula {
             name: "q",
             formula: "min(quota, concurrency × 1000 / rtt_ms)",
-            substituted: format!(
-                "min({}, {} × 1000 / {})",
-                input.quota_qps,
-                input.concurrency,
-                trim(input.rtt_ms)
-            ),
+            substituted: format!("min({}, {} × 1000 / {})", input.quota_qps, input.concurrency, trim(input.rtt_ms)),
             value: q,
             unit: "requests/s per game",
         },
@@ -178,7 +173,11 @@ pub fn model(input: &SizingInput) -> SizingResult {
         Formula {
             name: "age_max",
             formula: "T − W if λ > μ, else 1 / q",
-            substituted: if lambda > mu { format!("{} − {}", trim(drain), trim(w)) } else { format!("1 / {}", trim(q)) },
+            substituted: if lambda > mu {
+                format!("{} − {}", trim(drain), trim(w))
+            } else {
+                format!("1 / {}", trim(q))
+            },
             value: oldest,
             unit: "s, oldest record when sent (limit 180 s)",
         },
@@ -199,13 +198,7 @@ pub fn model(input: &SizingInput) -> SizingResult {
         Formula {
             name: "games_ok",
             formula: "ceil(players / ((W + 180) × q × batch))",
-            substituted: format!(
-                "ceil({} / (({} + 180) × {} × {}))",
-                input.players,
-                trim(w),
-                trim(q),
-                input.batch
-            ),
+            substituted: format!("ceil({} / (({} + 180) × {} × {}))", input.players, trim(w), trim(q), input.batch),
             value: f64::from(required_games),
             unit: "games (bizIds) at this quota keep every record",
         },
@@ -253,7 +246,15 @@ pub fn render(result: &SizingResult) -> String {
         trim(input.rtt_ms)
     );
     for f in &result.formulas {
-        out += &format!("  {:<12} = {}\n  {:<12} = {} = {} {}\n", f.name, f.formula, "", f.substituted, trim(f.value), f.unit);
+        out += &format!(
+            "  {:<12} = {}\n  {:<12} = {} = {} {}\n",
+            f.name,
+            f.formula,
+            "",
+            f.substituted,
+            trim(f.value),
+            f.unit
+        );
     }
     out += "\n";
     out += &format!(

@@ -3,9 +3,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use nppa_protocol::envelope::IV_LEN;
 use nppa_protocol::messages::{CheckRequest, LoginoutRequest};
 use nppa_protocol::request::{self, Credentials, SignedRequest, Target as PathTarget};
-use nppa_protocol::envelope::IV_LEN;
 
 /// The clock the driver signs `timestamps` with and paces quota windows by: the machine's clock shifted by a
 /// fixed offset, so that it follows a mock whose clock was set elsewhere (R-TS-1).

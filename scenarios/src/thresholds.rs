@@ -51,7 +51,8 @@ pub struct ThresholdResult {
 }
 
 const LATENCY: [&str; 6] = ["p50", "p90", "p99", "p999", "max", "corrected_p99"];
-const OTHERS: [&str; 8] = ["errors", "error_rate", "rate", "requests", "lost", "drain", "oldest_age", "p99_vs_baseline"];
+const OTHERS: [&str; 8] =
+    ["errors", "error_rate", "rate", "requests", "lost", "drain", "oldest_age", "p99_vs_baseline"];
 
 impl Threshold {
     pub fn parse(text: &str) -> Result<Threshold, String> {
@@ -85,7 +86,11 @@ impl Threshold {
 
     pub fn evaluate(&self, report: &LoadReport) -> ThresholdResult {
         let actual = self.actual(report);
-        ThresholdResult { rule: self.rule.clone(), actual, passed: actual.is_some_and(|a| self.op.holds(a, self.limit)) }
+        ThresholdResult {
+            rule: self.rule.clone(),
+            actual,
+            passed: actual.is_some_and(|a| self.op.holds(a, self.limit)),
+        }
     }
 
     fn actual(&self, report: &LoadReport) -> Option<f64> {

@@ -224,7 +224,7 @@ impl Report {
     }
 
     fn record(&self, event: &Event, no: i64) -> BehaviourRecord {
-        let guest = event.player % 10 == 0;
+        let guest = event.player.is_multiple_of(10);
         BehaviourRecord {
             no,
             si: format!("rp{:x}p{}s{}", self.run, event.player, event.session),

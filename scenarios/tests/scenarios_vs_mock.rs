@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use nppa_mockserver::config::{Config, GameConfig};
+use nppa_mockserver::journal::{JournalEntry, JournalQuery};
 use nppa_mockserver::{MockServer, RunningServer};
 use nppa_protocol::request::Credentials;
 use nppa_protocol::{Interface, Permission, QuotaProfile, SecretKey};
@@ -15,7 +16,6 @@ use nppa_scenarios::recorder::Recorder;
 use nppa_scenarios::simulate::{self, SimTarget};
 use nppa_scenarios::sizing::{self, SizingInput};
 use nppa_scenarios::target::{LoadTarget, Timeline};
-use nppa_mockserver::journal::{JournalEntry, JournalQuery};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use tokio::sync::Mutex;
@@ -51,7 +51,11 @@ async fn mock(games: u32, edit: impl FnOnce(&mut Config)) -> (RunningServer, Loa
 }
 
 fn options(scenario: ScenarioKind) -> LoadOptions {
-    LoadOptions { duration: Duration::from_secs(2), max_run: Duration::from_secs(30), ..LoadOptions::defaults(scenario) }
+    LoadOptions {
+        duration: Duration::from_secs(2),
+        max_run: Duration::from_secs(30),
+        ..LoadOptions::defaults(scenario)
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -265,15 +269,8 @@ async fn simulated_burst_follows_the_rules_under_faults() {
     server.service().faults().add(serde_json::from_value(faults).unwrap()).unwrap();
     let start_ms = server.service().clock().now_ms();
     // 2 requests/s of 128 records: 46 080 records reach NPPA inside 180 s; the rest of 60 000 per game are late.
-    let plan = BurstPlan {
-        players: 120_000,
-        window_ms: 0,
-        games: 2,
-        batch: 128,
-        requests_per_s: 2,
-        start_ms,
-        margin_ms: 30,
-    };
+    let plan =
+        BurstPlan { players: 120_000, window_ms: 0, games: 2, batch: 128, requests_per_s: 2, start_ms, margin_ms: 30 };
     let result = simulate::simulate(plan, &sim, Arc::new(Recorder::new())).await.unwrap();
     let burst = result.burst.unwrap();
     let t = &burst.totals;
@@ -301,13 +298,22 @@ async fn a_small_simulation_agrees_with_the_model() {
         rtt_ms: 1.0,
     };
     let model = sizing::model(&input);
-    let plan = BurstPlan { players: 400_000, window_ms: 60_000, games: 1, batch: 128, requests_per_s: 10, start_ms, margin_ms: 30 };
+    let plan = BurstPlan {
+        players: 400_000,
+        window_ms: 60_000,
+        games: 1,
+        batch: 128,
+        requests_per_s: 10,
+        start_ms,
+        margin_ms: 30,
+    };
     let result = simulate::simulate(plan, &sim, Arc::new(Recorder::new())).await.unwrap();
     let burst = result.burst.unwrap();
     let drain_s = burst.totals.drain_ms as f64 / 1000.0;
     let error = (drain_s - model.drain_time_s).abs() / model.drain_time_s;
     assert!(error < 0.05, "model {:.1} s, simulation {drain_s:.1} s", model.drain_time_s);
-    let lost_error = (burst.totals.lost_3005 as f64 - model.predicted_losses as f64).abs() / model.predicted_losses as f64;
+    let lost_error =
+        (burst.totals.lost_3005 as f64 - model.predicted_losses as f64).abs() / model.predicted_losses as f64;
     assert!(lost_error < 0.05, "model {} lost, simulation {}", model.predicted_losses, burst.totals.lost_3005);
     server.shutdown().await;
 }

@@ -1,0 +1,181 @@
+//! `nppa load` and `nppa size` as a user runs them: the binary, the in-process mock, the report files.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use nppa_scenarios::report::{LoadReport, SCHEMA};
+
+fn nppa(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nppa")).args(args).output().expect("nppa runs")
+}
+
+fn text(output: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+/// Runs `nppa load` into a fresh directory and reads its report.json back.
+fn load(dir: &Path, args: &[&str]) -> (Output, Option<LoadReport>) {
+    let out = dir.to_str().unwrap();
+    let mut all = vec!["load"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--out", out]);
+    let output = nppa(&all);
+    let report = std::fs::read_to_string(dir.join("report.json")).ok().map(|t| serde_json::from_str(&t).unwrap());
+    (output, report)
+}
+
+fn assert_report_files(dir: &Path) {
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("<svg") && html.contains("Latency over time"), "HTML has its plots");
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(md.contains("## Latency (ms)"));
+}
+
+#[test]
+fn each_scenario_runs_briefly_and_its_report_parses() {
+    let runs: [(&str, &[&str]); 5] = [
+        ("realname", &["--rate", "100", "--duration", "2s", "--query-after", "1s", "--pending", "0.3"]),
+        ("report", &["--rate", "10", "--duration", "2s", "--players", "100", "--session", "1s"]),
+        ("mixed", &["--rate", "50", "--duration", "2s", "--players", "100"]),
+        ("logout-burst", &["--players", "3000", "--window", "1s", "--burst-qps", "10"]),
+        ("quota-probe", &["--interface", "check", "--rate", "20", "--step", "40", "--duration", "30s"]),
+    ];
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    let handles: Vec<_> = runs
+        .iter()
+        .map(|(scenario, args)| {
+            let out = dir.join(scenario);
+            let mut all = vec![*scenario];
+            all.extend_from_slice(args);
+            // Quota-probe on check needs a quota it can reach quickly: V1 allows 100 checks a second.
+            if *scenario == "quota-probe" {
+                all.extend_from_slice(&["--profile", "v1"]);
+            }
+            let all: Vec<String> = all.into_iter().map(String::from).collect();
+            std::thread::spawn(move || {
+                let args: Vec<&str> = all.iter().map(String::as_str).collect();
+                let (output, report) = load(&out, &args);
+                (out, output, report)
+            })
+        })
+        .collect();
+    for ((scenario, _), handle) in runs.iter().zip(handles) {
+        let (out, output, report) = handle.join().unwrap();
+        assert!(output.status.success(), "{scenario}: {}", text(&output));
+        let report = report.unwrap_or_else(|| panic!("{scenario} wrote report.json"));
+        assert_eq!(report.schema, SCHEMA);
+        assert_eq!(report.scenario, *scenario);
+        assert!(report.summary.requests > 0, "{scenario}");
+        assert_eq!(report.summary.unexpected_errors, 0, "{scenario}: {:?}", report.summary.by_errcode);
+        assert!(!report.timeline.is_empty());
+        assert_report_files(&out);
+        match *scenario {
+            "realname" => {
+                assert_eq!(report.summary.requests, 200);
+                assert!(report.realname.unwrap().queries > 0);
+            }
+            "logout-burst" => {
+                let burst = report.burst.unwrap();
+                assert_eq!(burst.totals.accepted, 3000);
+                assert!(report.model.is_some(), "the model's prediction is in the report");
+            }
+            "quota-probe" => assert_eq!(report.probe.unwrap().limit_found, Some(100), "V1 check quota"),
+            "report" => assert!(report.report.unwrap().logouts > 0),
+            _ => assert!(report.latency.contains_key("check") && report.latency.contains_key("loginout")),
+        }
+    }
+}
+
+#[test]
+fn thresholds_and_a_baseline_decide_the_exit_code() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    let first = dir.join("first");
+    let (output, report) = load(&first, &["realname", "--rate", "50", "--duration", "1s", "--threshold", "errors==0"]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(report.unwrap().thresholds[0].passed);
+
+    let baseline = first.join("report.json");
+    let (output, report) = load(
+        &dir.join("second"),
+        &[
+            "realname",
+            "--rate",
+            "50",
+            "--duration",
+            "1s",
+            "--baseline",
+            baseline.to_str().unwrap(),
+            "--threshold",
+            "p99<1us",
+            "--threshold",
+            "p99_vs_baseline<100000%",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1), "a failed threshold exits 1: {}", text(&output));
+    assert!(text(&output).contains("FAIL"));
+    let report = report.unwrap();
+    assert!(!report.thresholds[0].passed && report.thresholds[1].passed, "{:?}", report.thresholds);
+    let comparison = report.baseline.unwrap();
+    assert_eq!(comparison.rows[0].interface, "check");
+    assert!(std::fs::read_to_string(dir.join("second/report.md")).unwrap().contains("Against the baseline"));
+}
+
+#[test]
+fn bad_input_is_refused_with_a_reason() {
+    let output = nppa(&["load", "realname", "--threshold", "p99 fast"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output).contains("no comparison"), "{}", text(&output));
+    let output = nppa(&["load", "logout-burst", "--batch", "129"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output).contains("1–128"));
+    let output = nppa(&["load", "realname", "--simulate"]);
+    assert_eq!(output.status.code(), Some(2));
+    let output = nppa(&["size", "--players", "0"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output).contains("players"));
+}
+
+#[test]
+fn size_prints_the_known_cases_with_formulas() {
+    let v21 = text(&nppa(&["size", "--players", "1000000"]));
+    assert!(v21.contains("157 whole seconds of quota"), "{v21}");
+    assert!(v21.contains("every record reaches NPPA"), "{v21}");
+    let v1 = text(&nppa(&["size", "--players", "1000000", "--profile", "v1"]));
+    assert!(v1.contains("782 whole seconds of quota"), "{v1}");
+    assert!(v1.contains("769600 records would be refused with 3005"), "{v1}");
+    assert!(v1.contains("T            = max(R / q, W + 1 / q)"), "{v1}");
+}
+
+#[test]
+fn size_simulate_agrees_with_the_model() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    let out = dir.join("size");
+    let output = nppa(&[
+        "size",
+        "--players",
+        "60000",
+        "--window",
+        "30s",
+        "--quota",
+        "2",
+        "--simulate",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let printed = text(&output);
+    assert!(output.status.success(), "{printed}");
+    let drain = printed.lines().find(|l| l.starts_with("drain time (s)")).unwrap();
+    let numbers: Vec<f64> = drain.split_whitespace().filter_map(|w| w.parse().ok()).collect();
+    let (model, simulated) = (numbers[0], numbers[1]);
+    assert!((model - simulated).abs() / model < 0.05, "{drain}");
+    let report: LoadReport = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert!(report.simulated);
+    assert!(
+        report.burst.unwrap().totals.lost_3005 > 0,
+        "60 000 players at 2 × 128 records/s: 234 s to drain, the tail is late"
+    );
+}
