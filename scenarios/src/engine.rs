@@ -21,9 +21,6 @@ use crate::schedule::{Schedule, Shape};
 use crate::target::{LoadTarget, Signer};
 use crate::workloads::{Probe, ProbeFinding, Realname, RealnameStats, Report, ReportStats};
 
-/// A send this close to its slot is on time (tokio's timers have 1 ms resolution).
-const TIMER_SLACK: Duration = Duration::from_millis(1);
-
 /// The scenarios `nppa load` runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -244,14 +241,10 @@ impl Engine {
             _ if options.rate > 0.0 => Shape::Constant(options.rate),
             _ => Shape::Unpaced,
         };
-        // Arrival 0 is due at the next whole second of the target's clock, at least 300 ms away, so that every
-        // user has started, and a second of arrivals fills exactly one quota window.
+        // Second 0 of the schedule starts at a whole second of the target's clock, at least 300 ms away so that
+        // every user has started: a second of arrivals then falls into one quota window.
         let now_ms = target.timeline.now_ms();
-        let half_gap_ms = match shape {
-            Shape::Constant(rate) => (500.0 / rate) as u64,
-            _ => 0,
-        };
-        let start_ms = (now_ms + 300).div_ceil(1000) * 1000 + half_gap_ms.min(5);
+        let start_ms = (now_ms + 300).div_ceil(1000) * 1000;
         let start = Instant::now() + Duration::from_millis(start_ms - now_ms);
         let burst = (options.scenario == ScenarioKind::LogoutBurst).then(|| {
             Burst::new(BurstPlan {
@@ -325,19 +318,19 @@ impl Engine {
             self.in_flight.fetch_sub(1, Ordering::SeqCst);
             return self.maybe_finish().await;
         };
-        // Lateness within the timer's 1 ms resolution is not coordinated omission; beyond it, it is counted and
-        // added to the corrected latency.
+        // A slot already due when a sender claims it waited for a busy sender: that is coordinated omission, counted
+        // and added to the corrected latency. A sender that sleeps until its slot is on time, whatever the timer's
+        // 1–2 ms wake-up slack.
         let late = match offset {
             Some(offset) => {
                 let due = self.start + offset;
-                tokio::time::sleep_until(due.into()).await;
-                let late = due.elapsed();
-                if late > TIMER_SLACK {
-                    self.recorder.late_start(late.as_micros() as u64);
-                    late
+                let behind = Instant::now().saturating_duration_since(due);
+                if behind.is_zero() {
+                    tokio::time::sleep_until(due.into()).await;
                 } else {
-                    Duration::ZERO
+                    self.recorder.late_start(behind.as_micros() as u64);
                 }
+                behind
             }
             None => Duration::ZERO,
         };

@@ -16,6 +16,10 @@ pub enum Shape {
     Unpaced,
 }
 
+/// Arrivals keep this far from the edges of each second, so that timer jitter (1 ms) and latency do not carry a
+/// request into the next one-second quota window (R-RL-1): at exactly the quota, one such request is a 1006.
+const EDGE: f64 = 0.030;
+
 #[derive(Debug)]
 pub struct Schedule {
     shape: Shape,
@@ -46,20 +50,21 @@ impl Schedule {
     /// Intended offset of arrival `n`.
     pub fn offset(&self, n: u64) -> Option<Duration> {
         match self.shape {
+            // Whole rates fill each second's window between its edges; others are simply evenly spaced.
+            Shape::Constant(rate) if rate >= 1.0 && rate.fract() == 0.0 => {
+                let per_s = rate as u64;
+                Some(within_second(n / per_s, n % per_s, per_s))
+            }
             Shape::Constant(rate) if rate > 0.0 => Some(Duration::from_secs_f64(n as f64 / rate)),
-            Shape::Ramp { start, step } => {
+            Shape::Ramp { start, .. } => {
                 let mut before = 0u64;
                 for second in 0..86_400u64 {
                     let count = self.rate_in_second(second).unwrap_or(start) as u64;
                     let count = count.max(1);
                     if n < before + count {
-                        let within = (n - before) as f64 / count as f64;
-                        return Some(Duration::from_secs_f64(second as f64 + within));
+                        return Some(within_second(second, n - before, count));
                     }
                     before += count;
-                    if step <= 0.0 && before > n {
-                        break;
-                    }
                 }
                 None
             }
@@ -77,6 +82,12 @@ impl Schedule {
     }
 }
 
+/// The `j`-th of `count` arrivals of second `second`, spread between the second's edges.
+fn within_second(second: u64, j: u64, count: u64) -> Duration {
+    let usable = 1.0 - 2.0 * EDGE;
+    Duration::from_secs_f64(second as f64 + EDGE + j as f64 * usable / count.max(1) as f64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,8 +96,13 @@ mod tests {
     fn constant_arrivals_are_evenly_spaced_and_stop_at_the_duration() {
         let s = Schedule::new(Shape::Constant(500.0), Duration::from_secs(2));
         let (n, at) = s.claim(Duration::ZERO).unwrap();
-        assert_eq!((n, at), (0, Some(Duration::ZERO)));
+        assert_eq!((n, at), (0, Some(Duration::from_millis(30))));
+        // 500 arrivals a second stay between 30 ms and 970 ms of their second.
         assert_eq!(s.offset(250), Some(Duration::from_millis(500)));
+        assert_eq!(s.offset(500), Some(Duration::from_millis(1030)));
+        assert!(s.offset(499).unwrap() < Duration::from_millis(970));
+        let odd = Schedule::new(Shape::Constant(2.5), Duration::from_secs(2));
+        assert_eq!(odd.offset(1), Some(Duration::from_millis(400)));
         let claimed = std::iter::from_fn(|| s.claim(Duration::ZERO)).count();
         assert_eq!(claimed + 1, 1000);
     }
@@ -96,8 +112,8 @@ mod tests {
         let s = Schedule::new(Shape::Ramp { start: 10.0, step: 5.0 }, Duration::from_secs(60));
         // Second 0: 10 arrivals, second 1: 15, second 2: 20.
         assert_eq!(s.offset(9).unwrap().as_secs(), 0);
-        assert_eq!(s.offset(10), Some(Duration::from_secs(1)));
-        assert_eq!(s.offset(25), Some(Duration::from_secs(2)));
+        assert_eq!(s.offset(10), Some(Duration::from_millis(1030)));
+        assert_eq!(s.offset(25), Some(Duration::from_millis(2030)));
         assert_eq!(s.rate_in_second(2), Some(20.0));
     }
 
