@@ -450,12 +450,8 @@ async fn simulate_burst(
         margin_ms: 30,
     };
     let clock_service = service.clone();
-    let target = SimTarget {
-        base_url: server.base_url(),
-        games,
-        set_clock: Arc::new(move |t| clock_service.clock().set_ms(t)),
-        http: reqwest::Client::new(),
-    };
+    let target =
+        SimTarget { base_url: server.base_url(), games, set_clock: Arc::new(move |t| clock_service.clock().set_ms(t)) };
     simulate::simulate(plan, &target, recorder).await
 }
 

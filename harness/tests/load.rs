@@ -35,7 +35,7 @@ fn assert_report_files(dir: &Path) {
 #[test]
 fn each_scenario_runs_briefly_and_its_report_parses() {
     let runs: [(&str, &[&str]); 5] = [
-        ("realname", &["--rate", "100", "--duration", "2s", "--query-after", "1s", "--pending", "0.3"]),
+        ("realname", &["--rate", "100", "--duration", "3s", "--query-after", "500ms", "--pending", "0.3"]),
         ("report", &["--rate", "10", "--duration", "2s", "--players", "100", "--session", "1s"]),
         ("mixed", &["--rate", "50", "--duration", "2s", "--players", "100"]),
         ("logout-burst", &["--players", "3000", "--window", "1s", "--burst-qps", "10"]),
@@ -73,7 +73,7 @@ fn each_scenario_runs_briefly_and_its_report_parses() {
         assert_report_files(&out);
         match *scenario {
             "realname" => {
-                assert_eq!(report.summary.requests, 200);
+                assert_eq!(report.summary.requests, 300);
                 assert!(report.realname.unwrap().queries > 0);
             }
             "logout-burst" => {

@@ -3,7 +3,7 @@
 //! answer. The run stops by itself when its schedule is spent (goose's killswitch), or at a hard time limit.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use goose::config::GooseConfiguration;
@@ -150,15 +150,23 @@ struct Engine {
     signer: Signer,
     recorder: Arc<Recorder>,
     schedule: Schedule,
-    /// Instant and timeline ms at which arrival 0 is due.
-    start: Instant,
-    start_ms: u64,
+    /// Instant and timeline ms at which second 0 of the run begins: set when the first sender runs (goose may take
+    /// a while to start its users), or at creation for a burst, whose logouts happen when they happen.
+    start: OnceLock<(Instant, u64)>,
     in_flight: AtomicU64,
     spent: AtomicBool,
     realname: Realname,
-    report: Report,
+    report: OnceLock<Report>,
     probe: Probe,
     burst: Option<Burst>,
+}
+
+/// Second 0 of a run: the next whole second of the target's clock at least 300 ms away, so that every user has
+/// started; a second of arrivals then falls into one quota window.
+fn first_second(target: &LoadTarget) -> (Instant, u64) {
+    let now_ms = target.timeline.now_ms();
+    let start_ms = (now_ms + 300).div_ceil(1000) * 1000;
+    (Instant::now() + Duration::from_millis(start_ms - now_ms), start_ms)
 }
 
 /// Process CPU time (user + system), in seconds.
@@ -241,12 +249,9 @@ impl Engine {
             _ if options.rate > 0.0 => Shape::Constant(options.rate),
             _ => Shape::Unpaced,
         };
-        // Second 0 of the schedule starts at a whole second of the target's clock, at least 300 ms away so that
-        // every user has started: a second of arrivals then falls into one quota window.
-        let now_ms = target.timeline.now_ms();
-        let start_ms = (now_ms + 300).div_ceil(1000) * 1000;
-        let start = Instant::now() + Duration::from_millis(start_ms - now_ms);
+        let start = OnceLock::new();
         let burst = (options.scenario == ScenarioKind::LogoutBurst).then(|| {
+            let (_, start_ms) = *start.get_or_init(|| first_second(&target));
             Burst::new(BurstPlan {
                 players: options.players,
                 window_ms: options.window.as_millis() as u64,
@@ -257,17 +262,15 @@ impl Engine {
                 margin_ms: 30,
             })
         });
-        let report = Report::new(options.players, options.session, options.duration, start_ms);
         Engine {
             schedule: Schedule::new(shape, options.duration),
             realname: Realname::new(options.query_after),
             probe: Probe::new(options.probe_interface),
-            report,
+            report: OnceLock::new(),
             burst,
             signer: Signer::new(),
             recorder,
             start,
-            start_ms,
             in_flight: AtomicU64::new(0),
             spent: AtomicBool::new(false),
             options,
@@ -282,8 +285,18 @@ impl Engine {
         }
     }
 
+    fn start(&self) -> (Instant, u64) {
+        *self.start.get_or_init(|| first_second(&self.target))
+    }
+
+    fn report(&self) -> &Report {
+        self.report.get_or_init(|| {
+            Report::new(self.options.players, self.options.session, self.options.duration, self.start().1)
+        })
+    }
+
     fn second_of(&self, t_ms: u64) -> u64 {
-        t_ms.saturating_sub(self.start_ms) / 1000
+        t_ms.saturating_sub(self.start().1) / 1000
     }
 
     async fn step(&self, user: &mut GooseUser) -> TransactionResult {
@@ -310,11 +323,12 @@ impl Engine {
             return tokio::time::sleep(Duration::from_millis(20)).await;
         }
         // Wait for the schedule's start before claiming anything.
-        if Instant::now() < self.start {
-            tokio::time::sleep_until(self.start.into()).await;
+        let (start, _) = self.start();
+        if Instant::now() < start {
+            tokio::time::sleep_until(start.into()).await;
         }
         self.in_flight.fetch_add(1, Ordering::SeqCst);
-        let Some((n, offset)) = self.schedule.claim(self.start.elapsed()) else {
+        let Some((n, offset)) = self.schedule.claim(start.elapsed()) else {
             self.in_flight.fetch_sub(1, Ordering::SeqCst);
             return self.maybe_finish().await;
         };
@@ -323,7 +337,7 @@ impl Engine {
         // 1–2 ms wake-up slack.
         let late = match offset {
             Some(offset) => {
-                let due = self.start + offset;
+                let due = start + offset;
                 let behind = Instant::now().saturating_duration_since(due);
                 if behind.is_zero() {
                     tokio::time::sleep_until(due.into()).await;
@@ -338,11 +352,11 @@ impl Engine {
         let credentials = &self.target.games[(n as usize) % self.target.games.len()];
         let action = match self.options.scenario {
             ScenarioKind::Realname => self.realname.next(n, now_ms, &self.signer, credentials),
-            ScenarioKind::Report => self.report.next(now_ms, &self.signer, credentials, self.options.batch),
+            ScenarioKind::Report => self.report().next(now_ms, &self.signer, credentials, self.options.batch),
             ScenarioKind::Mixed if (n * 37 + 11) % 100 < u64::from(self.options.mix_realname_percent) => {
                 self.realname.next(n, now_ms, &self.signer, credentials)
             }
-            ScenarioKind::Mixed => self.report.next(now_ms, &self.signer, credentials, self.options.batch),
+            ScenarioKind::Mixed => self.report().next(now_ms, &self.signer, credentials, self.options.batch),
             ScenarioKind::QuotaProbe => self.probe.next(n, now_ms, &self.signer, credentials),
             ScenarioKind::LogoutBurst => None,
         };
@@ -354,7 +368,7 @@ impl Engine {
                     self.realname.settle(&action, &answer, now_ms);
                     0
                 }
-                Interface::Loginout => self.report.settle(&action, &answer),
+                Interface::Loginout => self.report().settle(&action, &answer),
             };
             if self.options.scenario == ScenarioKind::QuotaProbe {
                 self.probe.settle(&action, &answer, now_ms);
@@ -369,7 +383,7 @@ impl Engine {
                 records_3005,
             });
         } else {
-            self.report.idle();
+            self.report().idle();
         }
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
         if self.probe.finding().is_some() {
@@ -426,7 +440,7 @@ impl Engine {
             }),
             probe: (kind == ScenarioKind::QuotaProbe).then(|| self.probe.result(&self.schedule)),
             realname: uses_realname.then(|| self.realname.stats()),
-            report: uses_report.then(|| self.report.stats()),
+            report: uses_report.then(|| self.report().stats()),
         }
     }
 }
@@ -457,16 +471,7 @@ async fn send(user: &mut GooseUser, signed: &SignedRequest) -> (Answer, u64) {
     }
     let request = GooseRequest::builder().set_request_builder(builder).name(signed.interface.name()).build();
     let answer = match user.request(request).await {
-        Ok(goose) => match goose.response {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                match response.bytes().await {
-                    Ok(body) => answer::parse(status, &body),
-                    Err(_) => Answer::transport(),
-                }
-            }
-            Err(_) => Answer::transport(),
-        },
+        Ok(goose) => answer::read(goose.response).await,
         Err(_) => Answer::transport(),
     };
     (answer, started.elapsed().as_micros() as u64)

@@ -33,7 +33,8 @@ fn draw(
 ) -> Result<(), Box<dyn std::error::Error>> {
     let x_max = series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).fold(1.0_f64, f64::max);
     let y_data = series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).fold(0.0_f64, f64::max);
-    let y_max = (y_data.max(limit.map_or(0.0, |l| l.0)) * 1.1).max(if y_data > 0.0 { y_data * 1.1 } else { 1.0 });
+    let y_top = y_data.max(limit.map_or(0.0, |l| l.0));
+    let y_max = if y_top > 0.0 { y_top * 1.1 } else { 1.0 };
     let root = SVGBackend::with_string(svg, (860, 300)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)

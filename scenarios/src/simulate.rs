@@ -24,7 +24,6 @@ pub struct SimTarget {
     pub base_url: String,
     pub games: Vec<Credentials>,
     pub set_clock: SetClock,
-    pub http: reqwest::Client,
 }
 
 /// A simulated run stops after this much simulated time, whatever happens.
@@ -40,6 +39,7 @@ pub async fn simulate(plan: BurstPlan, target: &SimTarget, recorder: Arc<Recorde
     let cpu_before = process_cpu_seconds();
     let burst = Burst::new(plan.clone());
     let signer = Signer::new();
+    let http = reqwest::Client::new();
     let mut k = 0u64;
     let mut stop_reason = "burst drained".to_owned();
     while !burst.finished() {
@@ -54,7 +54,7 @@ pub async fn simulate(plan: BurstPlan, target: &SimTarget, recorder: Arc<Recorde
             let Some(batch) = burst.take(game, t) else { continue };
             let body = LoginoutRequest::new(burst.records(&batch));
             let request = signer.loginout(&target.games[game as usize], &body, t);
-            let http = target.http.clone();
+            let http = http.clone();
             let url = format!("{}{}", target.base_url, request.path_and_query);
             sends.spawn(async move {
                 let started = Instant::now();
@@ -96,14 +96,5 @@ async fn send(http: &reqwest::Client, url: &str, request: &SignedRequest) -> Ans
     for (name, value) in &request.headers {
         builder = builder.header(*name, value.as_str());
     }
-    match builder.body(request.body.clone()).send().await {
-        Ok(response) => {
-            let status = response.status().as_u16();
-            match response.bytes().await {
-                Ok(body) => answer::parse(status, &body),
-                Err(_) => Answer::transport(),
-            }
-        }
-        Err(_) => Answer::transport(),
-    }
+    answer::read(builder.body(request.body.clone()).send().await).await
 }

@@ -253,7 +253,6 @@ async fn simulated_mock(games: u32, quota: u32) -> (RunningServer, SimTarget) {
         base_url: target.base_url.clone(),
         games: target.games.clone(),
         set_clock: Arc::new(move |t| service.clock().set_ms(t)),
-        http: reqwest::Client::new(),
     };
     (server, sim)
 }
