@@ -179,8 +179,10 @@ impl Recorder {
                 corrected: Percentiles::default(),
                 by_errcode: BTreeMap::new(),
                 hdr: String::new(),
+                hdr_by_errcode: BTreeMap::new(),
             });
             entry.by_errcode.insert(outcome.label(), Percentiles::of(hist));
+            entry.hdr_by_errcode.insert(outcome.label(), encode(hist));
             *totals.entry(outcome.label()).or_default() += hist.len();
         }
         for (interface, entry) in &mut interfaces {
@@ -282,6 +284,9 @@ pub struct InterfaceLatency {
     pub by_errcode: BTreeMap<String, Percentiles>,
     /// The service-time histogram, HdrHistogram V2 compressed and base64-encoded.
     pub hdr: String,
+    /// The same, per errcode.
+    #[serde(default)]
+    pub hdr_by_errcode: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -350,7 +355,9 @@ mod tests {
         for i in 0..100 {
             recorder.record(sample("loginout", Outcome::Code(0), 100 + i, 0));
         }
-        let encoded = &recorder.summary().interfaces["loginout"].hdr;
+        recorder.record(sample("loginout", Outcome::Code(1006), 5000, 0));
+        let summary = recorder.summary();
+        let encoded = &summary.interfaces["loginout"].hdr_by_errcode["0"];
         let bytes = base64::engine::general_purpose::STANDARD.decode(encoded).unwrap();
         let hist: Histogram<u64> =
             hdrhistogram::serialization::Deserializer::new().deserialize(&mut bytes.as_slice()).unwrap();

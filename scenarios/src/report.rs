@@ -350,7 +350,7 @@ impl LoadReport {
                 md += &row(code, p, String::new());
             }
         }
-        md += "\nEach interface's HDR histogram is in report.json (`latency.<interface>.hdr`, HdrHistogram V2, base64).\n\n";
+        md += "\nThe HDR histograms are in report.json: `latency.<interface>.hdr`, and per errcode `hdr_by_errcode.<code>` (HdrHistogram V2, compressed, base64).\n\n";
         md
     }
 
