@@ -420,7 +420,7 @@ impl LoadReport {
             "requests/s",
             &[
                 Series { label: "sent", color: BLUE_, points: points(&|p| Some(p.requests as f64)) },
-                Series { label: "answered OK", color: GREEN_, points: points(&|p| Some(p.ok as f64)) },
+                Series { label: "answered errcode 0", color: GREEN_, points: points(&|p| Some(p.ok as f64)) },
             ],
             None,
         ));
