@@ -523,6 +523,14 @@ fn burst_markdown(b: &BurstResult, model: Option<&serde_json::Value>) -> String 
     for (name, measured, predicted) in rows {
         let _ = writeln!(md, "| {name} | {measured} | {} |", predicted.map_or("".into(), |v| format!("{v:.1}")));
     }
+    if t.answers_1006 > 0 {
+        let _ = writeln!(
+            md,
+            "\n**{} answers 1006**: each blocked the game for 60 s (R-RL-2). The pace of {} requests/s is above \
+             the quota; the model assumes a pace within it.",
+            t.answers_1006, p.requests_per_s
+        );
+    }
     let _ = writeln!(
         md,
         "\nRecords: {} accepted, {} lost to 3005, {} given up, {} re-sends, {} answers 3001, largest batch {}.\n\
