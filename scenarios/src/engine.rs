@@ -353,6 +353,7 @@ impl Engine {
         let action = match self.options.scenario {
             ScenarioKind::Realname => self.realname.next(n, now_ms, &self.signer, credentials),
             ScenarioKind::Report => self.report().next(now_ms, &self.signer, credentials, self.options.batch),
+            // 37 is coprime with 100: every 100 consecutive arrivals hold exactly the mix, evenly spread.
             ScenarioKind::Mixed if (n * 37 + 11) % 100 < u64::from(self.options.mix_realname_percent) => {
                 self.realname.next(n, now_ms, &self.signer, credentials)
             }
@@ -363,16 +364,17 @@ impl Engine {
         if let Some(action) = action {
             let (answer, service_us) = send(user, &action.request).await;
             let corrected_us = service_us + late.as_micros() as u64;
-            let records_3005 = match action.request.interface {
-                Interface::Check | Interface::Query => {
+            let records_3005 = match (self.options.scenario, action.request.interface) {
+                (ScenarioKind::QuotaProbe, _) => {
+                    self.probe.settle(&answer, now_ms);
+                    0
+                }
+                (_, Interface::Check | Interface::Query) => {
                     self.realname.settle(&action, &answer, now_ms);
                     0
                 }
-                Interface::Loginout => self.report().settle(&action, &answer),
+                (_, Interface::Loginout) => self.report().settle(&action, &answer),
             };
-            if self.options.scenario == ScenarioKind::QuotaProbe {
-                self.probe.settle(&action, &answer, now_ms);
-            }
             self.recorder.record(Sample {
                 interface: action.request.interface.name(),
                 outcome: answer.outcome,

@@ -325,7 +325,7 @@ impl Probe {
     }
 
     /// Count an answer by the clock second it was sent in (the server's quota window).
-    pub fn settle(&self, _action: &Action, answer: &Answer, sent_ms: u64) {
+    pub fn settle(&self, answer: &Answer, sent_ms: u64) {
         let second = sent_ms / 1000;
         self.highest_second.fetch_max(second, Ordering::Relaxed);
         match answer.outcome {
