@@ -56,9 +56,41 @@ pub struct Gauges {
     pub oldest_age_s: f64,
 }
 
+/// One second's latency: a histogram while the second may still get answers, then just its p50 and p99, so that
+/// a long run keeps a few bytes per second instead of a histogram per second.
+#[derive(Debug)]
+enum SecondLatency {
+    Open(Box<Histogram<u64>>),
+    Closed { p50_us: u64, p99_us: u64 },
+}
+
+impl SecondLatency {
+    fn quantile_us(&self, q: f64) -> u64 {
+        match self {
+            SecondLatency::Open(h) => h.value_at_quantile(q),
+            SecondLatency::Closed { p50_us, p99_us } => {
+                if q <= 0.5 {
+                    *p50_us
+                } else {
+                    *p99_us
+                }
+            }
+        }
+    }
+
+    fn close(&mut self) {
+        if let SecondLatency::Open(h) = self {
+            *self = SecondLatency::Closed { p50_us: h.value_at_quantile(0.5), p99_us: h.value_at_quantile(0.99) };
+        }
+    }
+}
+
+/// Seconds further back than this are closed (answers arrive at most a few seconds after their send).
+const OPEN_SECONDS: usize = 10;
+
 #[derive(Debug)]
 struct SecondBucket {
-    latency: Histogram<u64>,
+    latency: SecondLatency,
     requests: u64,
     ok: u64,
     errors_1006: u64,
@@ -72,6 +104,8 @@ struct Inner {
     service: BTreeMap<(&'static str, Outcome), Histogram<u64>>,
     corrected: BTreeMap<&'static str, Histogram<u64>>,
     seconds: Vec<SecondBucket>,
+    /// Seconds below this index are closed.
+    closed: usize,
     late_starts: u64,
     max_lateness_us: u64,
 }
@@ -100,7 +134,7 @@ impl Inner {
         let index = usize::try_from(second).unwrap_or(usize::MAX).min(1_000_000);
         while self.seconds.len() <= index {
             self.seconds.push(SecondBucket {
-                latency: histogram(),
+                latency: SecondLatency::Open(Box::new(hdr(60_000_000))),
                 requests: 0,
                 ok: 0,
                 errors_1006: 0,
@@ -108,6 +142,10 @@ impl Inner {
                 records_3005: 0,
                 gauges: None,
             });
+        }
+        while self.closed + OPEN_SECONDS < index {
+            self.seconds[self.closed].latency.close();
+            self.closed += 1;
         }
         &mut self.seconds[index]
     }
@@ -130,7 +168,9 @@ impl Recorder {
         inner.service.entry((sample.interface, sample.outcome)).or_insert_with(histogram).saturating_record(service);
         inner.corrected.entry(sample.interface).or_insert_with(histogram).saturating_record(corrected);
         let bucket = inner.second(sample.second);
-        bucket.latency.saturating_record(service);
+        if let SecondLatency::Open(h) = &mut bucket.latency {
+            h.saturating_record(service);
+        }
         bucket.requests += 1;
         match sample.outcome {
             Outcome::Code(0) => bucket.ok += 1,
@@ -163,7 +203,7 @@ impl Recorder {
             requests,
             not_ok,
             last_second_requests: last.map_or(0, |b| b.requests),
-            last_second_p99_ms: last.and_then(|b| ms(b.latency.value_at_quantile(0.99), b.requests)),
+            last_second_p99_ms: last.and_then(|b| ms(b.latency.quantile_us(0.99), b.requests)),
             gauges: inner.seconds.iter().rev().find_map(|b| b.gauges),
         }
     }
@@ -209,8 +249,8 @@ impl Recorder {
                 errors_1006: b.errors_1006,
                 records: b.records,
                 records_3005: b.records_3005,
-                p50_ms: ms(b.latency.value_at_quantile(0.5), b.requests),
-                p99_ms: ms(b.latency.value_at_quantile(0.99), b.requests),
+                p50_ms: ms(b.latency.quantile_us(0.5), b.requests),
+                p99_ms: ms(b.latency.quantile_us(0.99), b.requests),
                 gauges: b.gauges,
             })
             .collect();
@@ -347,6 +387,20 @@ mod tests {
         assert_eq!(m.timeline.len(), 2);
         assert_eq!(m.timeline[1].errors_1006, 1);
         assert_eq!(m.timeline[0].ok, 1000);
+    }
+
+    #[test]
+    fn old_seconds_keep_their_percentiles_after_closing() {
+        let recorder = Recorder::new();
+        for i in 1..=100 {
+            recorder.record(sample("check", Outcome::Code(0), i * 100, 0));
+        }
+        recorder.record(sample("check", Outcome::Code(0), 50, 500));
+        let m = recorder.summary();
+        assert_eq!(m.timeline.len(), 501);
+        assert!((m.timeline[0].p50_ms.unwrap() - 5.0).abs() < 0.05);
+        assert!((m.timeline[0].p99_ms.unwrap() - 9.9).abs() < 0.05);
+        assert_eq!(m.timeline[1].p99_ms, None);
     }
 
     #[test]
