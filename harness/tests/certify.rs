@@ -438,3 +438,23 @@ async fn reporting_a_user_whose_check_is_pending_is_flagged() {
     let text = failed(&verdicts(&mock, Profile::Behaviour), "BEH-PENDING");
     assert!(text.contains(&pi) && text.contains("still pending"), "{text}");
 }
+
+#[test]
+fn the_in_process_mock_steps_out_of_the_mps_outage_so_verdicts_do_not_depend_on_the_hour() {
+    use nppa_harness::certify::avoid_the_outage;
+    use nppa_mockserver::config::{Config, TimestampsClock};
+    // 01:30 Beijing time: inside the outage, the clock starts at 04:01 and timestamps are checked against real time.
+    let mut config = Config::embedded_default();
+    let note = avoid_the_outage(&mut config, common::MIDNIGHT_BEIJING_MS + 90 * 60_000).unwrap();
+    assert!(note.contains("04:01 Beijing time"), "{note}");
+    assert_eq!(config.clock.start.as_deref(), Some("2026-01-15T04:01:00+08:00"));
+    assert_eq!(config.rules.timestamps_clock, TimestampsClock::Wall);
+    // Noon, a configured clock, or no outage at all: nothing changes.
+    let mut noon = Config::embedded_default();
+    assert!(avoid_the_outage(&mut noon, common::NOON_BEIJING_MS).is_none());
+    let mut configured = common::test_config();
+    assert!(avoid_the_outage(&mut configured, common::MIDNIGHT_BEIJING_MS + 60_000).is_none());
+    let mut no_outage = Config::embedded_default();
+    no_outage.rules.mps_outage = false;
+    assert!(avoid_the_outage(&mut no_outage, common::MIDNIGHT_BEIJING_MS + 60_000).is_none());
+}

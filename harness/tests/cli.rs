@@ -184,9 +184,18 @@ fn certify_writes_reports_and_exits_0_1_or_2() {
 
 #[test]
 fn certify_against_a_running_mock_repeats_and_bounds_the_client() {
-    let mock = start_mock(&[]);
     let dir = std::env::temp_dir().join(format!("nppa-certify-url-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    // Noon Beijing time, whatever the hour of the test (00:00–04:00 every check pends, R-PEND-2); the client signs
+    // with its own clock, so timestamps are checked against real time.
+    let config = dir.join("noon.toml");
+    let text = nppa_mockserver::config::DEFAULT_TOML
+        .replace("# start = \"2026-01-15T12:00:00+08:00\"", "start = \"2026-01-15T12:00:00+08:00\"")
+        .replace("timestamps_clock = \"mock\"", "timestamps_clock = \"wall\"");
+    assert!(text.contains("\nstart = ") && text.contains("timestamps_clock = \"wall\""));
+    std::fs::write(&config, text).unwrap();
+    let mock = start_mock(&["--config", config.to_str().unwrap()]);
     let out = dir.join("repeat").display().to_string();
     let run = certify(&["--mock-url", &mock.base_url, "--repeat", "2", "--out", &out, "--", NPPA, "client", "flow"]);
     assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stdout));

@@ -187,6 +187,28 @@ pub fn judge_runs(
     merged
 }
 
+/// Between 00:00 and 04:00 Beijing time every check pends (R-PEND-2), so a certification run would judge a client
+/// differently by the hour of the CI job. Unless the configuration sets the clock, the in-process mock's clock then
+/// starts at 04:01, and `timestamps` are checked against real time so that clients signing with their own clock
+/// still pass R-TS-1. Returns the note to print when it did so.
+pub fn avoid_the_outage(config: &mut Config, wall_ms: u64) -> Option<String> {
+    use nppa_mockserver::clock::{in_mps_outage, outage_end_ms};
+    if config.clock.start.is_some() || !config.rules.mps_outage || !in_mps_outage(wall_ms) {
+        return None;
+    }
+    let start_ms = outage_end_ms(wall_ms) + 60_000;
+    let beijing = chrono::FixedOffset::east_opt(8 * 3600)?;
+    let start = chrono::DateTime::from_timestamp_millis(start_ms as i64)?.with_timezone(&beijing);
+    config.clock.start = Some(start.to_rfc3339());
+    config.rules.timestamps_clock = nppa_mockserver::config::TimestampsClock::Wall;
+    Some(format!(
+        "note: it is inside the daily 00:00–04:00 Beijing outage (R-PEND-2), when every check pends; the in-process \
+         mock's clock starts at {} so that the verdict does not depend on the hour (set clock.start in --config to \
+         certify inside the outage)",
+        start.format("%H:%M Beijing time")
+    ))
+}
+
 /// Runs certify; the exit code is 0 when every rule passed, 1 with findings, 2 when it could not run.
 pub async fn run(args: CertifyArgs) -> anyhow::Result<i32> {
     let started = Instant::now();
@@ -221,8 +243,11 @@ pub async fn run(args: CertifyArgs) -> anyhow::Result<i32> {
             (url.trim_end_matches('/').to_owned(), None, stats["stats"]["recorded"].as_u64().unwrap_or(0))
         }
         None => {
-            let server =
-                MockServer::new(config.clone()).map_err(|e| anyhow::anyhow!("refusing to start the mock: {e}"))?;
+            let mut config = config.clone();
+            if let Some(note) = avoid_the_outage(&mut config, nppa_mockserver::clock::wall_ms()) {
+                eprintln!("{note}");
+            }
+            let server = MockServer::new(config).map_err(|e| anyhow::anyhow!("refusing to start the mock: {e}"))?;
             let server = server.bind("127.0.0.1:0".parse()?).await.context("starting the mock")?;
             (server.base_url(), Some(server), 0)
         }
