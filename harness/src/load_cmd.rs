@@ -12,7 +12,6 @@ use nppa_mockserver::config::{Config, GameConfig};
 use nppa_mockserver::{MockServer, RunningServer};
 use nppa_protocol::request::Credentials;
 use nppa_protocol::{Interface, Permission, QuotaProfile, SecretKey};
-use nppa_scenarios::burst::BurstPlan;
 use nppa_scenarios::engine::{self, LoadOptions, RunResult, ScenarioKind};
 use nppa_scenarios::recorder::Recorder;
 use nppa_scenarios::report::{self, LoadReport, ReportContext};
@@ -440,15 +439,7 @@ async fn simulate_burst(
 ) -> anyhow::Result<RunResult> {
     let service = server.service().clone();
     service.clock().freeze(true);
-    let plan = BurstPlan {
-        players: opts.players,
-        window_ms: opts.window.as_millis() as u64,
-        games: games.len() as u32,
-        batch: opts.batch,
-        requests_per_s: opts.burst_qps,
-        start_ms: service.clock().now_ms(),
-        margin_ms: 30,
-    };
+    let plan = opts.burst_plan(games.len() as u32, service.clock().now_ms());
     let clock_service = service.clone();
     let target =
         SimTarget { base_url: server.base_url(), games, set_clock: Arc::new(move |t| clock_service.clock().set_ms(t)) };

@@ -106,6 +106,15 @@ impl BurstPlan {
     }
 }
 
+/// What an answer means for one record of the batch.
+enum Fate {
+    Accepted,
+    /// Refused with 3005: older than 180 s, and it will not get younger.
+    TooOld,
+    /// Not accepted for another reason (1006, a failed request, another per-record code): send it again.
+    Again,
+}
+
 /// Records of one request.
 #[derive(Debug, Clone)]
 pub struct Batch {
@@ -131,7 +140,8 @@ struct GameState {
 #[derive(Debug)]
 struct State {
     games: Vec<GameState>,
-    ages_ms: Histogram<u64>,
+    /// Age of each settled record when it was sent, in µs (so that `Percentiles::of` reads it).
+    ages_us: Histogram<u64>,
     totals: BurstTotals,
 }
 
@@ -174,9 +184,9 @@ impl Burst {
     pub fn new(plan: BurstPlan) -> Burst {
         let games =
             (0..plan.games.max(1)).map(|g| GameState { total: plan.players_of(g), ..GameState::default() }).collect();
-        let ages_ms = crate::recorder::hdr(24 * 3_600_000);
+        let ages_us = crate::recorder::hdr(24 * 3_600_000_000);
         let totals = BurstTotals { records: plan.players, ..BurstTotals::default() };
-        Burst { plan, state: Mutex::new(State { games, ages_ms, totals }) }
+        Burst { plan, state: Mutex::new(State { games, ages_us, totals }) }
     }
 
     pub fn plan(&self) -> &BurstPlan {
@@ -263,44 +273,40 @@ impl Burst {
         let state = &mut *state;
         let Some(g) = state.games.get_mut(batch.game as usize) else { return 0 };
         g.in_flight = g.in_flight.saturating_sub(batch.players.len() as u64);
+        let rejected: HashMap<i64, u16> = answer.rejected.iter().copied().collect();
         let mut lost = 0;
-        let accept = |p: u64, totals: &mut BurstTotals, ages: &mut Histogram<u64>| {
-            totals.accepted += 1;
-            let _ = ages.record(batch.sent_ms.saturating_sub(self.plan.logout_ms(p)).max(1));
-        };
         let mut again = Vec::new();
+        for (j, &p) in batch.players.iter().enumerate() {
+            let fate = match answer.outcome {
+                Outcome::Code(0) => Fate::Accepted,
+                Outcome::Code(3001) => match rejected.get(&(j as i64 + 1)) {
+                    None => Fate::Accepted,
+                    Some(3005) => Fate::TooOld,
+                    Some(_) => Fate::Again,
+                },
+                Outcome::Code(3005) => Fate::TooOld,
+                _ => Fate::Again,
+            };
+            let age_us = batch.sent_ms.saturating_sub(self.plan.logout_ms(p)).max(1) * 1000;
+            match fate {
+                Fate::Accepted => {
+                    state.totals.accepted += 1;
+                    state.ages_us.saturating_record(age_us);
+                }
+                Fate::TooOld => {
+                    lost += 1;
+                    state.ages_us.saturating_record(age_us);
+                }
+                Fate::Again => again.push(p),
+            }
+        }
         match answer.outcome {
-            Outcome::Code(0) => {
-                for &p in &batch.players {
-                    accept(p, &mut state.totals, &mut state.ages_ms);
-                }
-            }
-            Outcome::Code(3001) => {
-                state.totals.answers_3001 += 1;
-                let rejected: HashMap<i64, u16> = answer.rejected.iter().copied().collect();
-                for (j, &p) in batch.players.iter().enumerate() {
-                    match rejected.get(&(j as i64 + 1)) {
-                        None => accept(p, &mut state.totals, &mut state.ages_ms),
-                        Some(3005) => {
-                            lost += 1;
-                            let _ = state.ages_ms.record(batch.sent_ms.saturating_sub(self.plan.logout_ms(p)).max(1));
-                        }
-                        Some(_) => again.push(p),
-                    }
-                }
-            }
-            Outcome::Code(3005) => {
-                for &p in &batch.players {
-                    let _ = state.ages_ms.record(batch.sent_ms.saturating_sub(self.plan.logout_ms(p)).max(1));
-                }
-                lost += batch.players.len() as u32;
-            }
+            Outcome::Code(3001) => state.totals.answers_3001 += 1,
             Outcome::Code(1006) => {
                 state.totals.answers_1006 += 1;
                 g.blocked_until_ms = g.blocked_until_ms.max(now_ms + BLOCK_MS + self.plan.margin_ms);
-                again.extend(&batch.players);
             }
-            _ => again.extend(&batch.players),
+            _ => {}
         }
         state.totals.lost_3005 += u64::from(lost);
         // Re-sends go first, in their original order.
@@ -354,18 +360,7 @@ impl Burst {
 
     /// Age of the settled records (accepted, or refused with 3005) when they were sent.
     pub fn ages(&self) -> Percentiles {
-        let state = self.lock();
-        let h = &state.ages_ms;
-        // The histogram holds ms; Percentiles reads µs, so scale.
-        let at = |q: f64| h.value_at_quantile(q) as f64;
-        Percentiles {
-            count: h.len(),
-            p50_ms: at(0.5),
-            p90_ms: at(0.9),
-            p99_ms: at(0.99),
-            p999_ms: at(0.999),
-            max_ms: h.max() as f64,
-        }
+        Percentiles::of(&self.lock().ages_us)
     }
 }
 

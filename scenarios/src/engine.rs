@@ -118,6 +118,22 @@ impl LoadOptions {
     }
 }
 
+impl LoadOptions {
+    /// The logout burst these options describe, for `games` games, the first logout at `start_ms`.
+    pub fn burst_plan(&self, games: u32, start_ms: u64) -> BurstPlan {
+        BurstPlan {
+            players: self.players,
+            window_ms: self.window.as_millis() as u64,
+            games,
+            batch: self.batch,
+            requests_per_s: self.burst_qps,
+            start_ms,
+            // Keeps each second's requests 30 ms clear of the quota window's edges.
+            margin_ms: 30,
+        }
+    }
+}
+
 /// The logout burst's results.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BurstResult {
@@ -252,15 +268,7 @@ impl Engine {
         let start = OnceLock::new();
         let burst = (options.scenario == ScenarioKind::LogoutBurst).then(|| {
             let (_, start_ms) = *start.get_or_init(|| first_second(&target));
-            Burst::new(BurstPlan {
-                players: options.players,
-                window_ms: options.window.as_millis() as u64,
-                games: target.games.len() as u32,
-                batch: options.batch,
-                requests_per_s: options.burst_qps,
-                start_ms,
-                margin_ms: 30,
-            })
+            Burst::new(options.burst_plan(target.games.len() as u32, start_ms))
         });
         Engine {
             schedule: Schedule::new(shape, options.duration),

@@ -1,6 +1,7 @@
 //! Synthetic players: valid names, idNums, pis and ais, the same for the same number, unique up to 10 M.
 
 use chrono::{Duration, NaiveDate};
+use nppa_protocol::messages::CheckRequest;
 use nppa_protocol::{idnum, pi};
 
 /// Secret the load driver derives its players' pis from; any well-formed pi is accepted unless the mock runs
@@ -22,6 +23,13 @@ pub fn person(n: u64) -> (String, String) {
     let name =
         format!("{}{}{}", FAMILY[(n % 8) as usize], GIVEN[((n / 8) % 16) as usize], GIVEN[((n / 128) % 16) as usize]);
     (name, id_num)
+}
+
+/// A check of a new player: the `n`-th of a run tagged `run`, so that runs against the same mock use other people
+/// and other ais (R-CHK-3).
+pub fn new_check(run: u32, n: u64) -> CheckRequest {
+    let (name, id_num) = person(u64::from(run % 1000) * 10_000_000 + n);
+    CheckRequest { ai: ai(run, n), name, id_num }
 }
 
 /// The pi the load driver reports for player `n`.

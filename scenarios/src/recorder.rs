@@ -213,6 +213,8 @@ impl Recorder {
         let inner = self.lock();
         let mut interfaces: BTreeMap<String, InterfaceLatency> = BTreeMap::new();
         let mut totals: BTreeMap<String, u64> = BTreeMap::new();
+        // Each interface's histogram over all its errcodes.
+        let mut all: BTreeMap<&'static str, Histogram<u64>> = BTreeMap::new();
         for ((interface, outcome), hist) in &inner.service {
             let entry = interfaces.entry((*interface).to_owned()).or_insert_with(|| InterfaceLatency {
                 all: Percentiles::default(),
@@ -224,17 +226,13 @@ impl Recorder {
             entry.by_errcode.insert(outcome.label(), Percentiles::of(hist));
             entry.hdr_by_errcode.insert(outcome.label(), encode(hist));
             *totals.entry(outcome.label()).or_default() += hist.len();
+            let _ = all.entry(interface).or_insert_with(histogram).add(hist);
         }
-        for (interface, entry) in &mut interfaces {
-            let mut all = histogram();
-            for ((name, _), hist) in &inner.service {
-                if name == interface {
-                    let _ = all.add(hist);
-                }
-            }
-            entry.all = Percentiles::of(&all);
-            entry.hdr = encode(&all);
-            if let Some(corrected) = inner.corrected.get(interface.as_str()) {
+        for (interface, hist) in &all {
+            let Some(entry) = interfaces.get_mut(*interface) else { continue };
+            entry.all = Percentiles::of(hist);
+            entry.hdr = encode(hist);
+            if let Some(corrected) = inner.corrected.get(interface) {
                 entry.corrected = Percentiles::of(corrected);
             }
         }

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use nppa_protocol::messages::{BehaviourRecord, CheckRequest, LoginoutRequest};
+use nppa_protocol::messages::{BehaviourRecord, LoginoutRequest};
 use nppa_protocol::request::Credentials;
 use nppa_protocol::Interface;
 use rand::rngs::StdRng;
@@ -77,11 +77,10 @@ impl Realname {
             let request = signer.query(credentials, &ai, now_ms);
             return Some(Action { request, ai: Some(ai), tries: tries + 1, records: 0 });
         }
-        let (name, id_num) = people::person(u64::from(self.run % 1000) * 10_000_000 + n);
-        let ai = people::ai(self.run, n);
-        let check = CheckRequest { ai: ai.clone(), name, id_num };
+        let check = people::new_check(self.run, n);
         lock(&self.stats).checks += 1;
-        Some(Action { request: signer.check(credentials, &check, now_ms), ai: Some(ai), tries: 0, records: 0 })
+        let request = signer.check(credentials, &check, now_ms);
+        Some(Action { request, ai: Some(check.ai), tries: 0, records: 0 })
     }
 
     pub fn settle(&self, action: &Action, answer: &Answer, now_ms: u64) {
@@ -303,10 +302,7 @@ impl Probe {
 
     pub fn next(&self, n: u64, now_ms: u64, signer: &Signer, credentials: &Credentials) -> Option<Action> {
         let request = match self.interface {
-            Interface::Check => {
-                let (name, id_num) = people::person(u64::from(self.run % 1000) * 10_000_000 + n);
-                signer.check(credentials, &CheckRequest { ai: people::ai(self.run, n), name, id_num }, now_ms)
-            }
+            Interface::Check => signer.check(credentials, &people::new_check(self.run, n), now_ms),
             Interface::Query => signer.query(credentials, &people::ai(self.run, n), now_ms),
             Interface::Loginout => {
                 let record = BehaviourRecord {
