@@ -405,7 +405,8 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<i32> {
         server.shutdown().await;
     }
     let result = result?;
-    let model = (kind == ScenarioKind::LogoutBurst).then(|| sizing::model(&sizing_input_for(&opts, args.mock.games)));
+    // The games the burst really ran on: --games in-process, one per --biz-id with --target.
+    let model = result.burst.as_ref().map(|b| sizing::model(&sizing_input_for(&opts, b.plan.games)));
     let context = ReportContext {
         run_id: out.file_name().map_or("run".into(), |n| n.to_string_lossy().into_owned()),
         scenario: kind,
