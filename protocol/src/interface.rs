@@ -2,6 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::QuotaProfile;
+
+/// The spec's suggested client timeout, also the `timestamps` message timeout (SPEC §1).
+pub const CLIENT_TIMEOUT_MS: u64 = 5_000;
+
 /// One of the three NPPA interfaces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -22,18 +27,6 @@ pub enum Permission {
     Realname,
     /// 数据上报: loginout.
     Report,
-}
-
-/// Rate-limit profile (R-RL-1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub enum QuotaProfile {
-    /// V2.1: check 500, query 500, loginout 50 QPS.
-    #[default]
-    #[serde(rename = "v2.1")]
-    V2_1,
-    /// V1: check 100, query 300, loginout 10 QPS.
-    #[serde(rename = "v1")]
-    V1,
 }
 
 impl Interface {
@@ -96,16 +89,9 @@ impl Interface {
         }
     }
 
-    /// Requests per second allowed per (appId, bizId) under a profile.
+    /// Requests per second allowed per (appId, bizId) under a profile (R-RL-1).
     pub const fn quota(self, profile: QuotaProfile) -> u32 {
-        match (profile, self) {
-            (QuotaProfile::V2_1, Interface::Check) => 500,
-            (QuotaProfile::V2_1, Interface::Query) => 500,
-            (QuotaProfile::V2_1, Interface::Loginout) => 50,
-            (QuotaProfile::V1, Interface::Check) => 100,
-            (QuotaProfile::V1, Interface::Query) => 300,
-            (QuotaProfile::V1, Interface::Loginout) => 10,
-        }
+        profile.limit(self)
     }
 
     /// The interface served at a production path.
@@ -149,12 +135,5 @@ mod tests {
             assert_eq!(Interface::from_test_path(&test_path), Some((i, "abc")));
         }
         assert_eq!(Interface::from_test_path("/test/authentication/check/"), None);
-    }
-
-    #[test]
-    fn quotas_match_both_profiles() {
-        let q = |p| Interface::ALL.map(|i| i.quota(p));
-        assert_eq!(q(QuotaProfile::V2_1), [500, 500, 50]);
-        assert_eq!(q(QuotaProfile::V1), [100, 300, 10]);
     }
 }

@@ -108,6 +108,34 @@ impl StatusCode {
     pub const fn is_ok(self) -> bool {
         matches!(self, StatusCode::Ok)
     }
+
+    /// The one answer to "retry or not" (SPEC §8a): true when the system erred, not the request, so the same
+    /// request may succeed later: 1001 (SYS ERROR, also the system's own failure), 2006–2008 (the Ministry of
+    /// Public Security), 4001 (the test system). A careful client retries these a bounded number of times,
+    /// spaced, re-signed. Everything else is not transient: success, 1006 (wait for the block to end, see
+    /// [`StatusCode::is_busy`]), 3001 (re-send only the rejected records) and every code that says the request
+    /// itself is wrong, which no retry changes.
+    pub const fn is_transient(self) -> bool {
+        matches!(
+            self,
+            StatusCode::SysError
+                | StatusCode::PlayerIdError
+                | StatusCode::RemoteStateError
+                | StatusCode::RemoteExecuteError
+                | StatusCode::TestSysError
+        )
+    }
+
+    /// 1006: the (appId, bizId, interface) is blocked; wait for the block to end (R-RL-2) before calling it again.
+    pub const fn is_busy(self) -> bool {
+        matches!(self, StatusCode::Busy)
+    }
+
+    /// True when sending the same request again cannot change the answer: an error that is neither transient,
+    /// nor 1006, nor the per-record 3001 (ERR-RETRY).
+    pub const fn is_final_error(self) -> bool {
+        !self.is_ok() && !self.is_transient() && !self.is_busy() && !matches!(self, StatusCode::PartialError)
+    }
 }
 
 impl std::fmt::Display for StatusCode {
@@ -140,6 +168,22 @@ mod tests {
             assert_eq!(StatusCode::from_code(code.code()), Some(code));
         }
         assert_eq!(StatusCode::from_code(1013), None);
+    }
+
+    #[test]
+    fn every_error_is_transient_busy_partial_or_final() {
+        let transient: Vec<u16> = StatusCode::ALL.iter().filter(|c| c.is_transient()).map(|c| c.code()).collect();
+        assert_eq!(transient, [1001, 2006, 2007, 2008, 4001]);
+        for &code in StatusCode::ALL {
+            let kinds = [
+                code.is_ok(),
+                code.is_transient(),
+                code.is_busy(),
+                code == StatusCode::PartialError,
+                code.is_final_error(),
+            ];
+            assert_eq!(kinds.iter().filter(|k| **k).count(), 1, "{code} is exactly one kind");
+        }
     }
 
     #[test]
