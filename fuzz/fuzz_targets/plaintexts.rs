@@ -14,7 +14,7 @@ fuzz_target!(|input: &[u8]| {
         let again: LoginoutRequest = serde_json::from_slice(&serde_json::to_vec(&report).unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(again, report);
         if let Some(records) = &report.collections {
-            let _ = nppa_mockserver::behaviour::validate(records, 1_768_449_600_000, true, |pi| pi.len() % 2 == 0);
+            let _ = nppa_protocol::behaviour::validate(records, 1_768_449_600_000, true, |pi| pi.len() % 2 == 0);
         }
     }
 });

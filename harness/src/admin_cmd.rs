@@ -2,6 +2,7 @@
 
 use anyhow::{bail, Context as _};
 use clap::{Args, Subcommand};
+use nppa_protocol::beijing;
 use serde_json::{json, Value};
 
 /// Options shared by every admin command.
@@ -240,12 +241,7 @@ fn print_json(value: &Value) {
 
 /// One journal entry on one line: `#17 12:00:00.123 POST /idcard/authentication/check → 0 (84 µs)`.
 pub fn entry_line(entry: &Value) -> String {
-    let time = entry["time_ms"]
-        .as_i64()
-        .and_then(chrono::DateTime::from_timestamp_millis)
-        .zip(chrono::FixedOffset::east_opt(8 * 3600))
-        .map(|(t, tz)| t.with_timezone(&tz).format("%m-%d %H:%M:%S%.3f").to_string())
-        .unwrap_or_default();
+    let time = entry["time_ms"].as_u64().map(|t| beijing::format(t, "%m-%d %H:%M:%S%.3f")).unwrap_or_default();
     let target = match entry["query"].as_str() {
         Some(query) => format!("{}?{query}", entry["path"].as_str().unwrap_or("")),
         None => entry["path"].as_str().unwrap_or("").to_owned(),

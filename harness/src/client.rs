@@ -4,9 +4,11 @@
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
+use nppa_protocol::answer::{self, ParsedAnswer};
+use nppa_protocol::interface::CLIENT_TIMEOUT_MS;
 use nppa_protocol::messages::{BehaviourRecord, CheckRequest, LoginoutRequest};
 use nppa_protocol::request::{self, Credentials, SignedRequest, Target};
-use nppa_protocol::SecretKey;
+use nppa_protocol::{SecretKey, StatusCode};
 use serde_json::Value;
 
 /// Where the client takes `timestamps` from.
@@ -34,40 +36,41 @@ pub struct Exchange {
     pub request: SignedRequest,
     pub http_status: u16,
     pub response_body: String,
-    /// `errcode`, when the body is JSON with a numeric errcode.
-    pub errcode: Option<u16>,
-    /// The parsed body, when it is JSON.
-    pub response: Option<Value>,
+    /// The answer, read by the protocol's lenient reader; `None` when the body is not a protocol answer.
+    pub answer: Option<ParsedAnswer>,
 }
 
 impl Exchange {
-    /// `data.result.status` of a check or query.
-    pub fn status(&self) -> Option<u64> {
-        self.response.as_ref()?.pointer("/data/result/status")?.as_u64()
+    /// `errcode`, when the body is a protocol answer.
+    pub fn errcode(&self) -> Option<u16> {
+        self.answer.as_ref().map(|a| a.errcode)
+    }
+
+    /// The status code, when `errcode` is one SPEC §4 lists.
+    pub fn code(&self) -> Option<StatusCode> {
+        self.answer.as_ref()?.code()
+    }
+
+    /// `data.result.status` of a check or query, numbered as the spec does (0 success, 1 pending, 2 failure).
+    pub fn status(&self) -> Option<u8> {
+        self.answer.as_ref()?.status.map(u8::from)
     }
 
     /// `data.result.pi` of a successful check or query.
     pub fn pi(&self) -> Option<&str> {
-        self.response.as_ref()?.pointer("/data/result/pi")?.as_str()
+        self.answer.as_ref()?.pi.as_deref()
     }
 
     /// `(no, errcode)` of each rejected record of a 3001.
     pub fn rejected(&self) -> Vec<(i64, u16)> {
-        let results = self.response.as_ref().and_then(|r| r.pointer("/data/results")).and_then(Value::as_array);
-        results
-            .map(|list| {
-                list.iter()
-                    .filter_map(|r| Some((r.get("no")?.as_i64()?, u16::try_from(r.get("errcode")?.as_u64()?).ok()?)))
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.answer.iter().flat_map(|a| &a.rejected).map(|r| (r.no, r.errcode)).collect()
     }
 }
 
-/// An HTTP client with the spec's 5 s timeout that trusts `ca_pem` (the mock's local CA, for HTTPS) and sends
+/// An HTTP client with the spec's 5 s timeout (`CLIENT_TIMEOUT_MS`) that trusts `ca_pem` (the mock's local CA, for HTTPS) and sends
 /// through `proxy` (proxy mode) when given.
 pub fn http_client(ca_pem: Option<&[u8]>, proxy: Option<&str>) -> anyhow::Result<reqwest::Client> {
-    let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(5));
+    let mut builder = reqwest::Client::builder().timeout(Duration::from_millis(CLIENT_TIMEOUT_MS));
     if let Some(pem) = ca_pem {
         builder = builder.add_root_certificate(reqwest::Certificate::from_pem(pem).context("the CA certificate")?);
     }
@@ -176,12 +179,10 @@ impl Client {
         let response = builder.send().await.with_context(|| format!("{} {url}", signed.method))?;
         let http_status = response.status().as_u16();
         let response_body = response.text().await.with_context(|| format!("reading the answer of {url}"))?;
-        let parsed: Option<Value> = serde_json::from_str(&response_body).ok();
-        let errcode =
-            parsed.as_ref().and_then(|v| v.get("errcode")).and_then(Value::as_u64).and_then(|c| u16::try_from(c).ok());
-        if parsed.is_none() && http_status == 200 {
-            bail!("{url} answered HTTP 200 with a body that is not JSON: {response_body}");
+        let answer = answer::parse(response_body.as_bytes());
+        if answer.is_none() && http_status == 200 {
+            bail!("{url} answered HTTP 200 with a body that is not an NPPA answer: {response_body}");
         }
-        Ok(Exchange { request: signed, http_status, response_body, errcode, response: parsed })
+        Ok(Exchange { request: signed, http_status, response_body, answer })
     }
 }

@@ -134,7 +134,7 @@ pub async fn run(args: ClientArgs) -> anyhow::Result<i32> {
         }
     };
     print(&exchange, args.verbose);
-    Ok(if exchange.errcode == Some(0) { 0 } else { 1 })
+    Ok(if exchange.errcode() == Some(0) { 0 } else { 1 })
 }
 
 fn records(args: &LoginoutArgs, now_ms: u64) -> anyhow::Result<Vec<BehaviourRecord>> {
@@ -191,9 +191,9 @@ fn print(exchange: &Exchange, verbose: bool) {
         trace.push_str(&format!("< HTTP {}\n< {}\n", exchange.http_status, exchange.response_body));
         let _ = std::io::stderr().write_all(trace.as_bytes());
     }
-    let answer = match &exchange.response {
-        Some(value) => serde_json::to_string_pretty(value).unwrap_or_else(|_| exchange.response_body.clone()),
-        None => exchange.response_body.clone(),
-    };
+    // Pretty-printed when it is JSON; as it came otherwise.
+    let answer = serde_json::from_str::<serde_json::Value>(&exchange.response_body)
+        .and_then(|value| serde_json::to_string_pretty(&value))
+        .unwrap_or_else(|_| exchange.response_body.clone());
     let _ = writeln!(std::io::stdout(), "{answer}");
 }

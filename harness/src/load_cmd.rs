@@ -10,6 +10,7 @@ use anyhow::{bail, Context as _};
 use clap::{Args, ValueEnum};
 use nppa_mockserver::config::{Config, GameConfig};
 use nppa_mockserver::{MockServer, RunningServer};
+use nppa_protocol::behaviour::MAX_RECORDS;
 use nppa_protocol::request::Credentials;
 use nppa_protocol::{Interface, Permission, QuotaProfile, SecretKey};
 use nppa_scenarios::engine::{self, LoadOptions, RunResult, ScenarioKind};
@@ -131,7 +132,7 @@ pub struct LoadArgs {
     #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
     pub window: Duration,
     /// logout-burst: records per request (at most 128, R-BEH-1).
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = MAX_RECORDS as u32)]
     pub batch: u32,
     /// logout-burst: requests per second per game the driver allows itself. Default: the profile's loginout quota.
     #[arg(long)]
@@ -198,7 +199,7 @@ pub struct SizeArgs {
     #[arg(long)]
     pub quota: Option<u32>,
     /// Records per request (at most 128).
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = MAX_RECORDS as u32)]
     pub batch: u32,
     /// Requests in flight per game.
     #[arg(long, default_value_t = 4)]
@@ -278,8 +279,8 @@ async fn remote_timeline(base_url: &str) -> Timeline {
 fn options(args: &LoadArgs) -> anyhow::Result<LoadOptions> {
     let kind = args.scenario.kind();
     let defaults = LoadOptions::defaults(kind);
-    if args.batch == 0 || args.batch > 128 {
-        bail!("--batch must be 1–128 (R-BEH-1: at most 128 records a request)");
+    if args.batch == 0 || args.batch as usize > MAX_RECORDS {
+        bail!("--batch must be 1–{MAX_RECORDS} (R-BEH-1: at most {MAX_RECORDS} records a request)");
     }
     let rate = args.rate.unwrap_or(defaults.rate);
     if !(rate >= 0.0 && rate.is_finite()) {

@@ -5,9 +5,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use nppa_mockserver::clock;
 use nppa_mockserver::config::{Config, DEFAULT_TOML};
 use nppa_mockserver::{MockServer, RunningServer};
+use nppa_protocol::beijing;
 
 /// Loads `--config FILE`, or the embedded default.
 pub fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
@@ -59,10 +59,7 @@ pub fn banner(server: &RunningServer, config_origin: &str) -> String {
     if service.config().rules.require_test_pass {
         out.push_str("  note        production answers 1008 until an enterprise passes the 8 test cases\n");
     }
-    let beijing = chrono::DateTime::from_timestamp_millis(now as i64)
-        .zip(chrono::FixedOffset::east_opt(8 * 3600))
-        .map(|(t, tz)| t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S %:z").to_string())
-        .unwrap_or_default();
+    let beijing = beijing::format(now, "%Y-%m-%d %H:%M:%S %:z");
     if let Some(ca) = server.ca_path() {
         out.push_str(&format!(
             "\n  local CA    {} — trust it: curl --cacert, SSL_CERT_FILE / REQUESTS_CA_BUNDLE, keytool -importcert\n",
@@ -75,7 +72,7 @@ pub fn banner(server: &RunningServer, config_origin: &str) -> String {
         ));
     }
     out.push_str(&format!("\n  mock clock  {beijing} (Beijing time; move it with POST {base}/__admin/clock)\n"));
-    if service.config().rules.mps_outage && clock::in_mps_outage(now) {
+    if service.config().rules.mps_outage && beijing::in_mps_outage(now) {
         out.push_str("  note        it is 00:00–04:00 in Beijing: every check pends until 04:00 (R-PEND-2)\n");
     }
     if let (Some(enterprise), Some(game)) = (tenants.enterprises().first(), tenants.games().first()) {

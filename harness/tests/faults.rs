@@ -41,8 +41,8 @@ async fn forced_status_codes_reach_the_client_and_the_journal() {
         add(&mock, json!({"interface": "check", "count": 1, "action": {"kind": "status", "errcode": code}})).await;
         let answer = mock.client().check(PRESET_OK.0, PRESET_OK.1, PRESET_OK.2).await.unwrap();
         assert_eq!(common::code(&answer), code);
-        let errmsg = answer.response.as_ref().unwrap()["errmsg"].as_str().unwrap().to_owned();
-        assert_eq!(errmsg, nppa_protocol::StatusCode::from_code(code).unwrap().errmsg());
+        let errmsg = answer.answer.as_ref().and_then(|a| a.errmsg.as_deref());
+        assert_eq!(errmsg, Some(nppa_protocol::StatusCode::from_code(code).unwrap().errmsg()));
     }
     // Spent rules leave the next check alone; the query interface was never touched.
     assert_eq!(code(&mock.client().check(PRESET_OK.0, PRESET_OK.1, PRESET_OK.2).await.unwrap()), 0);

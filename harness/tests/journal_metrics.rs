@@ -87,7 +87,7 @@ async fn under_concurrent_load_every_request_is_recorded_once() {
         handles.push(tokio::spawn(async move {
             for i in 0..EACH {
                 let answer = client.query(&format!("t{task}-{i}")).await.unwrap();
-                assert_eq!(answer.errcode, Some(2003));
+                assert_eq!(answer.errcode(), Some(2003));
             }
         }));
     }

@@ -340,12 +340,13 @@ async fn r_beh_2_3001_lists_each_rejected_record_with_its_code() {
     records.push(r);
     let answer = mock.client().loginout(records).await.unwrap();
     assert_eq!(code(&answer), 3001);
-    assert_eq!(answer.response.as_ref().unwrap()["errmsg"], "BUS COLL PARTIAL ERROR");
+    assert_eq!(answer.answer.as_ref().unwrap().errmsg.as_deref(), Some("BUS COLL PARTIAL ERROR"));
     assert_eq!(
         answer.rejected(),
         vec![(2, 3004), (129, 3004), (5, 3007), (6, 3006), (7, 3008), (8, 3009), (9, 3010), (10, 3005), (11, 3005)]
     );
-    let first = &answer.response.as_ref().unwrap()["data"]["results"][0];
+    let body: serde_json::Value = serde_json::from_str(&answer.response_body).unwrap();
+    let first = &body["data"]["results"][0];
     assert_eq!(first["errmsg"], "BUS COLL NO INVALID");
 }
 

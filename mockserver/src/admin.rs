@@ -22,12 +22,11 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::broadcast;
 
-use crate::clock;
 use crate::faults::{FaultAction, FaultRequest, FaultRule};
 use crate::journal::{JournalEntry, JournalQuery};
 use crate::keys::KeySpec;
 use crate::service::MockService;
-use nppa_protocol::{Interface, StatusCode};
+use nppa_protocol::{beijing, Interface, StatusCode};
 
 /// Path prefix of every admin route.
 pub const PREFIX: &str = "/__admin/";
@@ -331,18 +330,14 @@ fn journal(service: &MockService, query: Option<&str>) -> AdminAnswer {
 fn clock_state(service: &MockService) -> AdminAnswer {
     let clock = service.clock();
     let now_ms = clock.now_ms();
-    let beijing = chrono::FixedOffset::east_opt(8 * 3600)
-        .zip(chrono::DateTime::from_timestamp_millis(now_ms as i64))
-        .map(|(tz, t)| t.with_timezone(&tz).to_rfc3339())
-        .unwrap_or_default();
     answer(
         200,
         json!({
             "now_ms": now_ms,
-            "beijing": beijing,
+            "beijing": beijing::rfc3339(now_ms),
             "frozen": clock.is_frozen(),
             "offset_from_wall_ms": clock.offset_from_wall_ms(),
-            "in_mps_outage": clock::in_mps_outage(now_ms),
+            "in_mps_outage": beijing::in_mps_outage(now_ms),
         }),
     )
 }

@@ -1,14 +1,9 @@
 //! The one clock every time rule reads. Real time by default; the admin API can move it forward, set it,
-//! or freeze it. It keeps ticking from wherever it was set unless frozen.
+//! or freeze it. It keeps ticking from wherever it was set unless frozen. Beijing time and the outage are
+//! protocol facts: `nppa_protocol::beijing`.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
-
-/// Milliseconds in a day, an hour.
-pub const DAY_MS: u64 = 86_400_000;
-pub const HOUR_MS: u64 = 3_600_000;
-/// Beijing time is UTC+8 (R-PEND-2).
-const BEIJING_OFFSET_MS: u64 = 8 * HOUR_MS;
 
 /// Real time in Unix milliseconds.
 pub fn wall_ms() -> u64 {
@@ -77,40 +72,12 @@ impl Clock {
     }
 }
 
-/// R-PEND-2: true during the daily 00:00–04:00 Beijing-time outage.
-pub fn in_mps_outage(t_ms: u64) -> bool {
-    (t_ms + BEIJING_OFFSET_MS) % DAY_MS < 4 * HOUR_MS
-}
-
-/// R-PEND-2: 04:00 Beijing time of the Beijing day containing `t_ms`.
-pub fn outage_end_ms(t_ms: u64) -> u64 {
-    let beijing = t_ms + BEIJING_OFFSET_MS;
-    (beijing - beijing % DAY_MS + 4 * HOUR_MS).saturating_sub(BEIJING_OFFSET_MS)
-}
-
-/// The Beijing calendar date of `t_ms` (R-ID: a birth date may not be in the future).
-pub fn beijing_date(t_ms: u64) -> chrono::NaiveDate {
-    let secs = ((t_ms + BEIJING_OFFSET_MS) / 1000) as i64;
-    chrono::DateTime::from_timestamp(secs, 0).map(|d| d.date_naive()).unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     // 2026-01-15T00:00:00+08:00 = 2026-01-14T16:00:00Z
     const MIDNIGHT_BEIJING: u64 = 1_768_406_400_000;
-
-    #[test]
-    fn outage_is_midnight_to_four_beijing_time() {
-        assert!(in_mps_outage(MIDNIGHT_BEIJING));
-        assert!(in_mps_outage(MIDNIGHT_BEIJING + 4 * HOUR_MS - 1));
-        assert!(!in_mps_outage(MIDNIGHT_BEIJING + 4 * HOUR_MS));
-        assert!(!in_mps_outage(MIDNIGHT_BEIJING - 1));
-        assert_eq!(outage_end_ms(MIDNIGHT_BEIJING + 3 * HOUR_MS), MIDNIGHT_BEIJING + 4 * HOUR_MS);
-        assert_eq!(beijing_date(MIDNIGHT_BEIJING).to_string(), "2026-01-15");
-        assert_eq!(beijing_date(MIDNIGHT_BEIJING - 1).to_string(), "2026-01-14");
-    }
 
     #[test]
     fn set_advance_and_freeze() {

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use nppa_protocol::name::NameRule;
-use nppa_protocol::{Permission, QuotaProfile, SecretKey};
+use nppa_protocol::{record, timestamps, Permission, QuotaProfile, SecretKey};
 use serde::{Deserialize, Serialize};
 
 /// The embedded default configuration, as text (what `nppa mock` serves without `--config`).
@@ -70,15 +70,8 @@ impl Default for ServerSection {
     }
 }
 
-/// R-RL-2: how long a 1006 blocks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum QuotaBlock {
-    /// 60 s from the first 1006 (V2.1: "限流 1 分钟").
-    SixtySeconds,
-    /// Until the next wall-clock minute (FAQ 103: "在下一分钟解除").
-    NextMinute,
-}
+/// R-RL-2: how long a 1006 blocks (a protocol fact, configurable here).
+pub use nppa_protocol::QuotaBlock;
 
 /// Which clock R-TS-1 compares `timestamps` against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,12 +110,12 @@ pub struct RulesSection {
 impl Default for RulesSection {
     fn default() -> Self {
         RulesSection {
-            timestamp_window_ms: 5_000,
+            timestamp_window_ms: timestamps::WINDOW_MS,
             timestamps_clock: TimestampsClock::Mock,
             ai_namespace: AiNamespace::Global,
             live_record_cap: 10_000_000,
-            pending_ttl_s: 48 * 3600,
-            query_delete_after_s: 300,
+            pending_ttl_s: record::PENDING_TTL_MS / 1000,
+            query_delete_after_s: record::DELETE_AFTER_FINAL_QUERY_MS / 1000,
             mps_outage: true,
             outage_every_check_pends: true,
             missing_collections_code: 1001,
@@ -477,7 +470,7 @@ pub fn rfc3339_ms(text: &str) -> Option<u64> {
 
 /// R-PEND-1: every pending result resolves within 48 h (FAQ 262).
 fn check_delay(name: &str, seconds: f64) -> Result<(), ConfigError> {
-    if !(0.0..48.0 * 3600.0).contains(&seconds) {
+    if !(0.0..(record::MAX_PENDING_DELAY_MS / 1000) as f64).contains(&seconds) {
         return Err(field(name, "a pending delay is between 0 and 48 h (R-PEND-1), in seconds"));
     }
     Ok(())

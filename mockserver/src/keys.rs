@@ -7,11 +7,9 @@ use nppa_protocol::SecretKey;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-const DAY_MS: u64 = 86_400_000;
-/// A replacement is issued this long before the current key expires (FAQ 117, 118).
-pub const RENEW_BEFORE_MS: u64 = 15 * DAY_MS;
-/// After a manual refresh the old key stays valid this long (FAQ 123).
-pub const REFRESH_GRACE_MS: u64 = 3 * DAY_MS;
+#[cfg(test)]
+use nppa_protocol::beijing::DAY_MS;
+pub use nppa_protocol::key_validity::{DEFAULT_VALIDITY_MS, REFRESH_GRACE_MS, RENEW_BEFORE_MS};
 
 /// One key and when it is valid.
 #[derive(Debug, Clone)]
@@ -72,7 +70,7 @@ impl KeyRing {
     pub fn renew(&mut self, now_ms: u64) -> bool {
         let mut added = false;
         while let Some(due) = self.renewal_due_ms().filter(|due| *due <= now_ms) {
-            let validity = self.validity_ms.unwrap_or(365 * DAY_MS);
+            let validity = self.validity_ms.unwrap_or(DEFAULT_VALIDITY_MS);
             self.push(due, Some(due.saturating_add(validity)));
             added = true;
         }

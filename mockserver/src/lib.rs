@@ -3,12 +3,12 @@
 //!
 //! - [`service`]: the request pipeline in R-ORDER and the business rules, transport-free
 //! - [`server`]: hyper transport, R-CONN-1, shutdown
-//! - [`store`], [`quota`], [`behaviour`], [`identity`], [`tenants`]: the state and rules behind it
+//! - [`store`], [`quota`], [`identity`], [`tenants`]: the state and rules behind it (loginout validation is
+//!   `nppa_protocol::behaviour`)
 //! - [`clock`], [`admin`]: the mock's own controls
 //! - [`rules`]: the catalogue of enforced rules (the README's table is checked against it)
 
 pub mod admin;
-pub mod behaviour;
 pub mod clock;
 pub mod config;
 pub mod faults;

@@ -5,7 +5,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::config::QuotaBlock;
+use nppa_protocol::quota::{self, QuotaBlock};
 
 #[derive(Debug, Default)]
 struct Cell {
@@ -51,7 +51,7 @@ impl QuotaTable {
         if now_ms < blocked_until_ms {
             return Err(Refusal::Blocked { blocked_until_ms });
         }
-        let second = (now_ms / 1000) & 0xFFFF_FFFF;
+        let second = (now_ms / quota::WINDOW_MS) & 0xFFFF_FFFF;
         let previous = cell
             .window
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |packed| {
@@ -63,10 +63,7 @@ impl QuotaTable {
         if count <= u64::from(limit) {
             return Ok(());
         }
-        let until = match self.block {
-            QuotaBlock::SixtySeconds => now_ms + 60_000,
-            QuotaBlock::NextMinute => (now_ms / 60_000 + 1) * 60_000,
-        };
+        let until = self.block.until_ms(now_ms);
         cell.blocked_until_ms.fetch_max(until, Ordering::AcqRel);
         self.blocks_started.fetch_add(1, Ordering::Relaxed);
         Err(Refusal::OverLimit { blocked_until_ms: until })
@@ -98,11 +95,11 @@ mod tests {
         for _ in 0..50 {
             assert_eq!(table.admit(0, 2, 50, t), Ok(()));
         }
-        assert_eq!(table.admit(0, 2, 50, t + 1), Err(Refusal::OverLimit { blocked_until_ms: t + 60_001 }));
+        assert_eq!(table.admit(0, 2, 50, t + 1), Err(Refusal::OverLimit { blocked_until_ms: t + 1 + quota::BLOCK_MS }));
         // Other interfaces of the same binding are not affected.
         assert_eq!(table.admit(0, 0, 50, t + 2), Ok(()));
-        assert!(matches!(table.admit(0, 2, 50, t + 60_000), Err(Refusal::Blocked { .. })));
-        assert_eq!(table.admit(0, 2, 50, t + 60_001), Ok(()));
+        assert!(matches!(table.admit(0, 2, 50, t + quota::BLOCK_MS), Err(Refusal::Blocked { .. })));
+        assert_eq!(table.admit(0, 2, 50, t + quota::BLOCK_MS + 1), Ok(()));
     }
 
     #[test]

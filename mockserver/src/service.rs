@@ -14,10 +14,9 @@ use nppa_protocol::envelope::DataBody;
 use nppa_protocol::messages::{
     AuthData, AuthResult, AuthStatus, BehaviourRecord, CheckRequest, LoginoutRequest, RecordResult,
 };
-use nppa_protocol::{ai, idnum, name, sign, Interface, SecretKey, StatusCode};
+use nppa_protocol::{ai, behaviour, beijing, idnum, name, sign, timestamps, Interface, SecretKey, StatusCode};
 use serde::Serialize;
 
-use crate::behaviour;
 use crate::clock::{self, Clock};
 use crate::config::{AiNamespace, Config, TimestampsClock};
 use crate::faults::{self, FaultAction, FaultRequest, FaultRule, Faults, Injection};
@@ -477,15 +476,12 @@ impl MockService {
     }
 
     fn timestamps_fresh(&self, timestamps: &str, now_ms: u64) -> Result<u64, StatusCode> {
-        if !timestamps.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(StatusCode::PartnerAuthError);
-        }
-        let sent: u64 = timestamps.parse().map_err(|_| StatusCode::PartnerAuthError)?;
+        let sent = timestamps::parse(timestamps).ok_or(StatusCode::PartnerAuthError)?;
         let server_ms = match self.config.rules.timestamps_clock {
             TimestampsClock::Mock => now_ms,
             TimestampsClock::Wall => clock::wall_ms(),
         };
-        if sent.abs_diff(server_ms) > self.config.rules.timestamp_window_ms {
+        if !timestamps::is_fresh(sent, server_ms, self.config.rules.timestamp_window_ms) {
             return Err(StatusCode::Expire);
         }
         Ok(sent)
@@ -543,15 +539,15 @@ impl MockService {
         }
         let rules = &self.config.rules;
         let verdict = self.identities.verdict(&check.name, &check.id_num);
-        let outage = rules.mps_outage && clock::in_mps_outage(now_ms);
+        let outage = rules.mps_outage && beijing::in_mps_outage(now_ms);
         // R-PEND-2: in the outage, results that would come at once pend until 04:00 (choice: all of them).
         let (resolves_at_ms, then_success) = match verdict {
             Verdict::Pending { delay_ms, then_success } => {
                 let at = now_ms.saturating_add(delay_ms);
-                (if outage { at.max(clock::outage_end_ms(now_ms)) } else { at }, then_success)
+                (if outage { at.max(beijing::outage_end_ms(now_ms)) } else { at }, then_success)
             }
-            Verdict::Success if outage && rules.outage_every_check_pends => (clock::outage_end_ms(now_ms), true),
-            Verdict::Failure if outage && rules.outage_every_check_pends => (clock::outage_end_ms(now_ms), false),
+            Verdict::Success if outage && rules.outage_every_check_pends => (beijing::outage_end_ms(now_ms), true),
+            Verdict::Failure if outage && rules.outage_every_check_pends => (beijing::outage_end_ms(now_ms), false),
             Verdict::Success => return Ok(self.success(&check.id_num, born)),
             Verdict::Failure => return Ok(AuthResult { status: AuthStatus::Failure, pi: None }),
         };
@@ -593,7 +589,7 @@ impl MockService {
 
     /// R-ID (2001) then R-NAME (2005); the birth date on success.
     fn validate_person(&self, check: &CheckRequest, now_ms: u64) -> Result<chrono::NaiveDate, StatusCode> {
-        let born = idnum::validate(&check.id_num, clock::beijing_date(now_ms)).map_err(|_| StatusCode::IdNumIllegal)?;
+        let born = idnum::validate(&check.id_num, beijing::date(now_ms)).map_err(|_| StatusCode::IdNumIllegal)?;
         if !name::is_valid(&check.name, self.config.rules.name_rule) {
             return Err(StatusCode::NameIllegal);
         }

@@ -25,12 +25,12 @@ pub fn rfc3339(t_ms: u64) -> String {
         .unwrap_or_default()
 }
 
-/// `t_ms` as a Beijing wall-clock time (`2026-01-15 12:00:00`), for messages; empty if out of range.
-pub fn display(t_ms: u64) -> String {
+/// `t_ms` as Beijing wall-clock time in a chrono `strftime` pattern (`"%H:%M:%S"`); empty if out of range.
+pub fn format(t_ms: u64, pattern: &str) -> String {
     i64::try_from(t_ms)
         .ok()
         .and_then(chrono::DateTime::from_timestamp_millis)
-        .map(|t| t.with_timezone(&OFFSET).format("%Y-%m-%d %H:%M:%S").to_string())
+        .map(|t| t.with_timezone(&OFFSET).format(pattern).to_string())
         .unwrap_or_default()
 }
 
@@ -79,14 +79,14 @@ mod tests {
         assert_eq!(date(MIDNIGHT_BEIJING).to_string(), "2026-01-15");
         assert_eq!(date(MIDNIGHT_BEIJING - 1).to_string(), "2026-01-14");
         assert_eq!(rfc3339(MIDNIGHT_BEIJING), "2026-01-15T00:00:00+08:00");
-        assert_eq!(display(MIDNIGHT_BEIJING + 12 * HOUR_MS), "2026-01-15 12:00:00");
+        assert_eq!(format(MIDNIGHT_BEIJING + 12 * HOUR_MS, "%Y-%m-%d %H:%M"), "2026-01-15 12:00");
         assert_eq!(OFFSET.local_minus_utc(), 8 * 3600);
     }
 
     #[test]
     fn extreme_times_do_not_panic() {
         for t in [0, u64::MAX, i64::MAX as u64] {
-            let _ = (in_mps_outage(t), outage_end_ms(t), date(t), rfc3339(t), display(t));
+            let _ = (in_mps_outage(t), outage_end_ms(t), date(t), rfc3339(t), format(t, "%H"));
         }
     }
 }

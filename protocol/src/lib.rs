@@ -9,7 +9,7 @@
 //! - [`interface`]: paths, methods, hosts (SPEC §1); [`quota`]: rate limits and the 1006 block (R-RL)
 //! - [`timestamps`]: the header and its 5 s window (R-HDR-2, R-TS-1)
 //! - [`behaviour`]: loginout batch validation and its limits (R-BEH-1, R-BEH-TIME, R-BEH-2)
-//! - [`record`]: how long real-name records live (R-PEND-1/3, R-QRY-2)
+//! - [`record`]: how long real-name records live (R-PEND-1/3, R-QRY-2); [`key_validity`]: key renewal (R-KEY-1)
 //! - [`beijing`]: Beijing time and the 00:00–04:00 outage (R-PEND-2)
 //! - [`request`]: building a signed request (the reference client); [`answer`]: reading an answer, leniently
 
@@ -20,6 +20,7 @@ pub mod beijing;
 pub mod envelope;
 pub mod idnum;
 pub mod interface;
+pub mod key_validity;
 pub mod messages;
 pub mod name;
 pub mod pi;

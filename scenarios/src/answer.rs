@@ -1,6 +1,8 @@
-//! Reading an NPPA answer: errcode, the check/query status, and the records a 3001 rejected (SPEC §3).
+//! What the load drivers keep of an NPPA answer: errcode or HTTP status, the check/query status, and the records
+//! a 3001 rejected (SPEC §3), read by `nppa_protocol::answer`.
 
-use serde_json::Value;
+use nppa_protocol::answer;
+use nppa_protocol::messages::AuthStatus;
 
 use crate::recorder::Outcome;
 
@@ -8,8 +10,8 @@ use crate::recorder::Outcome;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
     pub outcome: Outcome,
-    /// `data.result.status` of a check or query (0 success, 1 pending, 2 failure).
-    pub status: Option<u64>,
+    /// `data.result.status` of a check or query.
+    pub status: Option<AuthStatus>,
     /// `(no, errcode)` of each record a 3001 rejected.
     pub rejected: Vec<(i64, u16)>,
 }
@@ -27,25 +29,17 @@ impl Answer {
     }
 }
 
-/// Parse an HTTP answer. A body that is not a protocol answer is classed by its HTTP status.
+/// Parse an HTTP answer with the protocol's lenient reader. A body that is not a protocol answer is classed by
+/// its HTTP status.
 pub fn parse(http_status: u16, body: &[u8]) -> Answer {
-    let Ok(json) = serde_json::from_slice::<Value>(body) else {
-        return Answer { outcome: Outcome::Http(http_status), status: None, rejected: Vec::new() };
-    };
-    let Some(code) = json.get("errcode").and_then(Value::as_u64).and_then(|c| u16::try_from(c).ok()) else {
-        return Answer { outcome: Outcome::Http(http_status), status: None, rejected: Vec::new() };
-    };
-    let status = json.pointer("/data/result/status").and_then(Value::as_u64);
-    let rejected = json
-        .pointer("/data/results")
-        .and_then(Value::as_array)
-        .map(|list| {
-            list.iter()
-                .filter_map(|r| Some((r.get("no")?.as_i64()?, u16::try_from(r.get("errcode")?.as_u64()?).ok()?)))
-                .collect()
-        })
-        .unwrap_or_default();
-    Answer { outcome: Outcome::Code(code), status, rejected }
+    match answer::parse(body) {
+        Some(parsed) => Answer {
+            outcome: Outcome::Code(parsed.errcode),
+            status: parsed.status,
+            rejected: parsed.rejected.iter().map(|r| (r.no, r.errcode)).collect(),
+        },
+        None => Answer { outcome: Outcome::Http(http_status), status: None, rejected: Vec::new() },
+    }
 }
 
 /// Read an HTTP response (goose's, or the simulation's) into an answer.
@@ -65,7 +59,7 @@ mod tests {
     #[test]
     fn answers_are_read() {
         let ok = parse(200, br#"{"errcode":0,"errmsg":"OK","data":{"result":{"status":1}}}"#);
-        assert_eq!((ok.outcome, ok.status), (Outcome::Code(0), Some(1)));
+        assert_eq!((ok.outcome, ok.status), (Outcome::Code(0), Some(AuthStatus::Pending)));
         let partial = parse(200, br#"{"errcode":3001,"errmsg":"x","data":{"results":[{"no":2,"errcode":3005}]}}"#);
         assert_eq!(partial.rejected, vec![(2, 3005)]);
         assert_eq!(parse(502, b"<html>").outcome, Outcome::Http(502));

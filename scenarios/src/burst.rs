@@ -11,15 +11,15 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use hdrhistogram::Histogram;
+use nppa_protocol::behaviour::MAX_RECORDS;
 use nppa_protocol::messages::BehaviourRecord;
+use nppa_protocol::quota::BLOCK_MS;
 use serde::{Deserialize, Serialize};
 
 use crate::answer::Answer;
 use crate::people;
 use crate::recorder::{Gauges, Outcome, Percentiles};
 
-/// R-RL-2: how long a 1006 blocks the game.
-pub const BLOCK_MS: u64 = 60_000;
 /// A record sent again this many times without being accepted is given up.
 const MAX_ATTEMPTS: u8 = 5;
 
@@ -228,7 +228,7 @@ impl Burst {
             return None;
         }
         let mut players = Vec::new();
-        let limit = self.plan.batch.clamp(1, 128) as usize;
+        let limit = (self.plan.batch as usize).clamp(1, MAX_RECORDS);
         let mut resent = 0;
         while players.len() < limit {
             let Some(p) = g.retry.pop_front() else { break };
@@ -369,7 +369,15 @@ mod tests {
     use super::*;
 
     fn plan(players: u64, window_ms: u64, games: u32) -> BurstPlan {
-        BurstPlan { players, window_ms, games, batch: 128, requests_per_s: 50, start_ms: 1_000_000, margin_ms: 20 }
+        BurstPlan {
+            players,
+            window_ms,
+            games,
+            batch: MAX_RECORDS as u32,
+            requests_per_s: 50,
+            start_ms: 1_000_000,
+            margin_ms: 20,
+        }
     }
 
     fn ok() -> Answer {
@@ -403,7 +411,7 @@ mod tests {
         let burst = Burst::new(plan(300, 0, 1));
         let now = 1_000_500;
         let first = burst.take(0, now).unwrap();
-        assert_eq!(first.players.len(), 128);
+        assert_eq!(first.players.len(), MAX_RECORDS);
         let partial =
             Answer { outcome: Outcome::Code(3001), status: None, rejected: vec![(3, 3005), (5, 3004), (7, 3004)] };
         assert_eq!(burst.settle(&first, &partial, now), 1);
@@ -411,7 +419,7 @@ mod tests {
         // The two 3004 records first, in order, then fresh ones.
         assert_eq!(&second.players[..2], &[first.players[4], first.players[6]]);
         assert_eq!(second.resent, 2);
-        assert_eq!(second.players.len(), 128);
+        assert_eq!(second.players.len(), MAX_RECORDS);
         let t = burst.totals();
         assert_eq!((t.accepted, t.lost_3005, t.resent), (125, 1, 2));
     }
@@ -455,7 +463,7 @@ mod tests {
         let batch = burst.take(0, 1_010_000).unwrap();
         burst.settle(&batch, &ok(), 1_010_010);
         assert_eq!(burst.gauges(1_010_010).backlog, 872);
-        assert_eq!(burst.ages().count, 128);
+        assert_eq!(burst.ages().count, MAX_RECORDS as u64);
         assert!((burst.ages().max_ms - 10_000.0).abs() < 10.0);
     }
 

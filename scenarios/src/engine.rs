@@ -10,6 +10,7 @@ use goose::config::GooseConfiguration;
 use goose::goose::{GooseMethod, GooseRequest, GooseUser, Scenario as GooseScenario, Transaction, TransactionFunction};
 use goose::prelude::TransactionResult;
 use goose::GooseAttack;
+use nppa_protocol::behaviour::MAX_RECORDS;
 use nppa_protocol::request::SignedRequest;
 use nppa_protocol::Interface;
 use serde::{Deserialize, Serialize};
@@ -108,7 +109,7 @@ impl LoadOptions {
             session: Duration::from_secs(20),
             window: Duration::ZERO,
             burst_qps: 50,
-            batch: 128,
+            batch: MAX_RECORDS as u32,
             probe_interface: Interface::Loginout,
             probe_step: 10.0,
             mix_realname_percent: 70,

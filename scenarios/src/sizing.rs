@@ -5,12 +5,13 @@
 //! than 180 s after its `ot` (R-BEH-TIME), or it is rejected with 3005. Players are spread evenly over the games
 //! and their logouts evenly over the window `W`.
 
+use nppa_protocol::behaviour;
 use serde::Serialize;
 
 /// R-BEH-TIME: a record older than this is refused with 3005.
-pub const BEHAVIOUR_WINDOW_S: f64 = 180.0;
+pub const BEHAVIOUR_WINDOW_S: f64 = behaviour::WINDOW_S as f64;
 /// R-BEH-1: records per loginout request.
-pub const MAX_BATCH: u32 = 128;
+pub const MAX_BATCH: u32 = behaviour::MAX_RECORDS as u32;
 
 /// What the engineer knows about the burst and the client.
 #[derive(Debug, Clone, Serialize)]
@@ -191,14 +192,21 @@ pub fn model(input: &SizingInput) -> SizingResult {
         Formula {
             name: "quota_ok",
             formula: "ceil(N_g / ((W + 180) × batch))",
-            substituted: format!("ceil({} / (({} + 180) × {}))", trim(n_g), trim(w), input.batch),
+            substituted: format!("ceil({} / (({} + {}) × {}))", trim(n_g), trim(w), behaviour::WINDOW_S, input.batch),
             value: f64::from(required_qps),
             unit: "requests/s per game keep every record",
         },
         Formula {
             name: "games_ok",
             formula: "ceil(players / ((W + 180) × q × batch))",
-            substituted: format!("ceil({} / (({} + 180) × {} × {}))", input.players, trim(w), trim(q), input.batch),
+            substituted: format!(
+                "ceil({} / (({} + {}) × {} × {}))",
+                input.players,
+                trim(w),
+                behaviour::WINDOW_S,
+                trim(q),
+                input.batch
+            ),
             value: f64::from(required_games),
             unit: "games (bizIds) at this quota keep every record",
         },

@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use nppa_protocol::messages::{BehaviourRecord, LoginoutRequest};
+use nppa_protocol::behaviour::MAX_RECORDS;
+use nppa_protocol::messages::{AuthStatus, BehaviourRecord, LoginoutRequest};
 use nppa_protocol::request::Credentials;
 use nppa_protocol::Interface;
 use rand::rngs::StdRng;
@@ -89,7 +90,7 @@ impl Realname {
         }
         let mut stats = lock(&self.stats);
         match answer.status {
-            Some(1) => {
+            Some(AuthStatus::Pending) => {
                 if action.request.interface == Interface::Check {
                     stats.pending += 1;
                 }
@@ -100,8 +101,8 @@ impl Realname {
                     }
                 }
             }
-            Some(0) => stats.succeeded += 1,
-            Some(2) => stats.failed += 1,
+            Some(AuthStatus::Success) => stats.succeeded += 1,
+            Some(AuthStatus::Failure) => stats.failed += 1,
             _ => {}
         }
     }
@@ -183,7 +184,7 @@ impl Report {
         {
             let mut guard = lock(&self.events);
             let (heap, rng) = &mut *guard;
-            while records.len() < batch.clamp(1, 128) as usize {
+            while records.len() < (batch as usize).clamp(1, MAX_RECORDS) {
                 // ot is in seconds and must be earlier than timestamps (R-BEH-TIME).
                 match heap.peek() {
                     Some(Reverse(e)) if e.at_ms < now_ms && (e.at_ms / 1000) * 1000 < now_ms => {}

@@ -192,20 +192,19 @@ pub fn judge_runs(
 /// starts at 04:01, and `timestamps` are checked against real time so that clients signing with their own clock
 /// still pass R-TS-1. Returns the note to print when it did so.
 pub fn avoid_the_outage(config: &mut Config, wall_ms: u64) -> Option<String> {
-    use nppa_mockserver::clock::{in_mps_outage, outage_end_ms};
-    if config.clock.start.is_some() || !config.rules.mps_outage || !in_mps_outage(wall_ms) {
+    use nppa_protocol::beijing;
+    if config.clock.start.is_some() || !config.rules.mps_outage || !beijing::in_mps_outage(wall_ms) {
         return None;
     }
-    let start_ms = outage_end_ms(wall_ms) + 60_000;
-    let beijing = chrono::FixedOffset::east_opt(8 * 3600)?;
-    let start = chrono::DateTime::from_timestamp_millis(start_ms as i64)?.with_timezone(&beijing);
-    config.clock.start = Some(start.to_rfc3339());
+    // A minute after the outage ends: 04:01.
+    let start_ms = beijing::outage_end_ms(wall_ms) + beijing::HOUR_MS / 60;
+    config.clock.start = Some(beijing::rfc3339(start_ms));
     config.rules.timestamps_clock = nppa_mockserver::config::TimestampsClock::Wall;
     Some(format!(
         "note: it is inside the daily 00:00–04:00 Beijing outage (R-PEND-2), when every check pends; the in-process \
          mock's clock starts at {} so that the verdict does not depend on the hour (set clock.start in --config to \
          certify inside the outage)",
-        start.format("%H:%M Beijing time")
+        beijing::format(start_ms, "%H:%M Beijing time")
     ))
 }
 

@@ -4,6 +4,7 @@
 
 use anyhow::Context as _;
 use nppa_protocol::messages::{bt, ct, BehaviourRecord};
+use nppa_protocol::quota;
 use nppa_protocol::request::Target;
 
 use std::time::Duration;
@@ -75,20 +76,15 @@ fn session() -> String {
     format!("{:032x}", rand::random::<u128>())
 }
 
-/// Codes worth a retry: the server or the Ministry of Public Security erred, not the request.
-fn transient(code: u16) -> bool {
-    matches!(code, 1001 | 2006..=2008 | 4001)
-}
-
 /// One call as a careful client makes it (SPEC §8a): at most 3 attempts, each re-signed with a fresh timestamps
 /// and iv, 200 ms apart; after a 1006 it waits 60 s; an answer that will not change is not retried; when NPPA
 /// fails it gives up and lets the player play (fail open).
 async fn call(client: &Client, attempt: impl AsyncFn() -> anyhow::Result<Exchange>) -> Option<Exchange> {
     for _ in 0..3 {
         let pause = match attempt().await {
-            Ok(answer) if answer.http_status == 200 => match answer.errcode {
-                Some(1006) => Duration::from_secs(60),
-                Some(code) if transient(code) => Duration::from_millis(200),
+            Ok(answer) if answer.http_status == 200 => match answer.code() {
+                Some(code) if code.is_busy() => Duration::from_millis(quota::BLOCK_MS),
+                Some(code) if code.is_transient() => Duration::from_millis(200),
                 _ => return Some(answer),
             },
             // Another HTTP status, a broken answer, a reset connection, a timeout.

@@ -4,7 +4,11 @@
 use std::collections::{HashMap, HashSet};
 
 use base64::Engine as _;
-use nppa_protocol::{sign, Interface, SecretKey, StatusCode};
+use nppa_protocol::answer::ParsedAnswer;
+use nppa_protocol::behaviour::{self, MAX_RECORDS};
+use nppa_protocol::interface::CLIENT_TIMEOUT_MS;
+use nppa_protocol::messages::AuthStatus;
+use nppa_protocol::{ai as ai_rule, beijing, quota, sign, Interface, SecretKey, StatusCode};
 use serde_json::Value;
 
 use super::model::{Finding, RuleResult, Severity, Verdict};
@@ -85,7 +89,7 @@ fn official_case(case: usize, requests: &[Request<'_>]) -> Judgement {
     let passes = |r: &&Request<'_>| {
         let ok = r.entry.errcode == Some(0);
         match case {
-            0..=5 => ok && r.status() == Some(case as u64 % 3),
+            0..=5 => ok && r.status().map(u8::from) == Some((case % 3) as u8),
             6 => ok && r.records().iter().any(|rec| rec["ct"] == 2),
             _ => ok && r.records().iter().any(|rec| rec["ct"] == 0),
         }
@@ -428,9 +432,13 @@ fn behaviour_batches(requests: &[Request<'_>], _: &Deployment) -> Judgement {
     let mut findings = Vec::new();
     for r in reports {
         let records = r.records();
-        if records.len() > 128 {
+        if records.len() > MAX_RECORDS {
             findings.push(finding(
-                format!("request #{}: {} records in one report; at most 128 (R-BEH-1)", r.entry.id, records.len()),
+                format!(
+                    "request #{}: {} records in one report; at most {MAX_RECORDS} (R-BEH-1)",
+                    r.entry.id,
+                    records.len()
+                ),
                 vec![r.entry.id],
                 vec![],
             ));
@@ -439,7 +447,7 @@ fn behaviour_batches(requests: &[Request<'_>], _: &Deployment) -> Judgement {
         let expected: Vec<i64> = (1..=records.len() as i64).collect();
         let mut sorted = numbers.clone();
         sorted.sort_unstable();
-        if sorted != expected && records.len() <= 128 {
+        if sorted != expected && records.len() <= MAX_RECORDS {
             findings.push(finding(
                 format!("request #{}: record numbers {numbers:?} are not 1..{} each once", r.entry.id, records.len()),
                 vec![r.entry.id],
@@ -525,10 +533,10 @@ fn realname_recheck(requests: &[Request<'_>], _: &Deployment) -> Judgement {
             }
         }
         match r.status() {
-            Some(1) => {
+            Some(AuthStatus::Pending) => {
                 pending.insert(who, r.entry.id);
             }
-            Some(2) => failed.entry(who).or_default().push(r.entry.id),
+            Some(AuthStatus::Failure) => failed.entry(who).or_default().push(r.entry.id),
             _ => {
                 pending.remove(&who);
             }
@@ -554,7 +562,7 @@ fn errors_busy(requests: &[Request<'_>], deployment: &Deployment) -> Judgement {
         let key = (r.header("appId").unwrap_or(""), r.header("bizId").unwrap_or(""), r.interface);
         if let Some(episode) = open.get_mut(&key) {
             let since = r.entry.time_ms.saturating_sub(episode.start_ms);
-            if since < 60_000 {
+            if since < quota::BLOCK_MS {
                 if since > deployment.thresholds.busy_tolerance_ms {
                     episode.offenders.push(r.entry.id);
                 }
@@ -585,9 +593,9 @@ fn errors_busy(requests: &[Request<'_>], deployment: &Deployment) -> Judgement {
     )
 }
 
-/// Codes a client must not retry unchanged: the request itself is wrong (2006–2008 and 1001 may be transient).
+/// Codes a client must not retry unchanged: the request itself is wrong (`StatusCode::is_final_error`).
 fn non_transient(code: u16) -> bool {
-    matches!(code, 1002..=1005 | 1007..=1012 | 2001..=2005 | 3002..=3010)
+    StatusCode::from_code(code).is_some_and(StatusCode::is_final_error)
 }
 
 fn errors_retry(requests: &[Request<'_>], _: &Deployment) -> Judgement {
@@ -630,8 +638,12 @@ fn env_query_params(requests: &[Request<'_>], _: &Deployment) -> Judgement {
                 vec![r.entry.id],
                 vec![],
             )),
-            [ai] if ai.is_empty() || ai.chars().count() > 32 => findings.push(finding(
-                format!("request #{}: ai {ai:?} is empty or longer than 32 characters (R-AI)", r.entry.id),
+            [ai] if !ai_rule::is_valid(ai) => findings.push(finding(
+                format!(
+                    "request #{}: ai {ai:?} is empty or longer than {} characters (R-AI)",
+                    r.entry.id,
+                    ai_rule::MAX_AI_CHARS
+                ),
                 vec![r.entry.id],
                 vec![],
             )),
@@ -661,8 +673,12 @@ fn behaviour_rate(requests: &[Request<'_>], deployment: &Deployment) -> Judgemen
     let mut per_second: HashMap<(&str, &str, Interface, u64), Vec<u64>> = HashMap::new();
     for r in &production {
         if let Some(interface) = r.interface {
-            let key =
-                (r.header("appId").unwrap_or(""), r.header("bizId").unwrap_or(""), interface, r.entry.time_ms / 1000);
+            let key = (
+                r.header("appId").unwrap_or(""),
+                r.header("bizId").unwrap_or(""),
+                interface,
+                r.entry.time_ms / quota::WINDOW_MS,
+            );
             per_second.entry(key).or_default().push(r.entry.id);
         }
     }
@@ -734,12 +750,12 @@ fn realname_queries(requests: &[Request<'_>], deployment: &Deployment) -> Judgem
         let Some(ai) = r.query().into_iter().find(|(k, _)| k == "ai").map(|(_, v)| v) else { continue };
         match checked.get(&ai) {
             None => findings.push(finding(format!("request #{} queries ai {ai:?}, which no check submitted: query the ai of your own pending check", r.entry.id), vec![r.entry.id], vec![])),
-            Some(check) if check.status() != Some(1) && check.entry.id < r.entry.id => findings.push(finding(
-                format!("request #{} queries ai {ai:?} whose check #{} already answered status {:?}: query only pending results (R-QRY-4)", r.entry.id, check.entry.id, check.status()),
+            Some(check) if check.status() != Some(AuthStatus::Pending) && check.entry.id < r.entry.id => findings.push(finding(
+                format!("request #{} queries ai {ai:?} whose check #{} already answered {}: query only pending results (R-QRY-4)", r.entry.id, check.entry.id, check.status().map_or("without a result".to_owned(), |s| format!("status {}", u8::from(s)))),
                 vec![check.entry.id, r.entry.id],
                 vec![],
             )),
-            Some(check) if nppa_mockserver::clock::in_mps_outage(check.entry.time_ms) && nppa_mockserver::clock::in_mps_outage(r.entry.time_ms) => findings.push(finding(
+            Some(check) if beijing::in_mps_outage(check.entry.time_ms) && beijing::in_mps_outage(r.entry.time_ms) => findings.push(finding(
                 format!("request #{} queries ai {ai:?} between 00:00 and 04:00 Beijing time; a check pending in the outage is answered after 04:00 (R-PEND-2)", r.entry.id),
                 vec![check.entry.id, r.entry.id],
                 vec![],
@@ -803,11 +819,11 @@ fn faults_survived(requests: &[Request<'_>], deployment: &Deployment) -> Judgeme
 /// Did the client get a failure: another HTTP status, no answer, broken JSON, an error code, or an answer later
 /// than the spec's 5 s client timeout?
 fn failed_for_client(request: &Request<'_>) -> bool {
-    let answered_ok = request.answer.as_ref().is_some_and(|a| a["errcode"] == 0);
+    let answered_ok = request.answer.as_ref().is_some_and(ParsedAnswer::is_ok);
     request.entry.http_status != 200
         || request.entry.connection_reset
         || !answered_ok
-        || request.entry.latency_us > 5_000_000
+        || request.entry.latency_us > CLIENT_TIMEOUT_MS * 1000
 }
 
 /// Retries after a failure: at most this many, at least this far apart (mock-clock ms).
@@ -818,7 +834,7 @@ fn faults_retries(requests: &[Request<'_>], _: &Deployment) -> Judgement {
     let failed = |r: &Request<'_>| {
         r.entry.fault.is_some()
             || r.entry.http_status != 200
-            || r.entry.errcode.is_some_and(|c| matches!(c, 1001 | 2006..=2008))
+            || r.entry.errcode.and_then(StatusCode::from_code).is_some_and(StatusCode::is_transient)
     };
     if !requests.iter().any(&failed) {
         return None;
@@ -865,12 +881,11 @@ fn behaviour_time(requests: &[Request<'_>], _: &Deployment) -> Judgement {
         reports
             .iter()
             .filter_map(|r| {
-                let results = r.answer.as_ref()?.pointer("/data/results")?.as_array()?;
-                let numbers: Vec<i64> = results.iter().filter(|x| x["errcode"] == late).filter_map(|x| x["no"].as_i64()).collect();
+                let numbers: Vec<i64> = r.answer.as_ref()?.rejected.iter().filter(|x| x.errcode == late).map(|x| x.no).collect();
                 (!numbers.is_empty()).then(|| {
                     let ts = r.header("timestamps").unwrap_or("");
                     finding(
-                        format!("request #{}: records {numbers:?} have ot outside (timestamps − 180 s, timestamps) with timestamps {ts}: report within 180 s, ot in seconds before the report (R-BEH-TIME)", r.entry.id),
+                        format!("request #{}: records {numbers:?} have ot outside (timestamps − {} s, timestamps) with timestamps {ts}: report within {} s, ot in seconds before the report (R-BEH-TIME)", r.entry.id, behaviour::WINDOW_S, behaviour::WINDOW_S),
                         vec![r.entry.id],
                         vec![r.entry.plaintext.clone().unwrap_or_default()],
                     )
@@ -920,14 +935,14 @@ fn behaviour_pending(requests: &[Request<'_>], deployment: &Deployment) -> Judge
     let mut exercised = false;
     for r in requests.iter().filter(|r| !r.test_path) {
         match r.interface {
-            Some(Interface::Check) if r.status() == Some(1) => {
+            Some(Interface::Check) if r.status() == Some(AuthStatus::Pending) => {
                 let Some((_, id_num)) = person(r) else { continue };
                 let Some(born) = nppa_protocol::idnum::birth_date(&id_num) else { continue };
                 let ai = r.plaintext.as_ref().and_then(|p| p["ai"].as_str()).unwrap_or("").to_owned();
                 pending.insert(book.pi(&id_num, born), (ai, r.entry.id));
                 exercised = true;
             }
-            Some(Interface::Query) if matches!(r.status(), Some(0) | Some(2)) => {
+            Some(Interface::Query) if matches!(r.status(), Some(AuthStatus::Success | AuthStatus::Failure)) => {
                 let ai = r.query().into_iter().find(|(k, _)| k == "ai").map(|(_, v)| v).unwrap_or_default();
                 pending.retain(|_, (pending_ai, _)| *pending_ai != ai);
             }
@@ -1033,7 +1048,7 @@ pub fn catalogue() -> Vec<RuleDef> {
             Error,
             "R-BEH-1, R-BEH-2",
             Group::Behaviour,
-            "at most 128 records a report, numbered 1..n each once",
+            "at most 128 records a report (R-BEH-1), numbered 1..n each once",
             behaviour_batches,
         ),
         rule(

@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 
 use nppa_mockserver::journal::JournalEntry;
+use nppa_protocol::answer::{self, ParsedAnswer};
+use nppa_protocol::messages::AuthStatus;
 use nppa_protocol::Interface;
 use serde_json::Value;
 
@@ -54,7 +56,7 @@ impl Deployment {
                 }
             }
         }
-        let quotas = Interface::ALL.map(|i| i.quota(config.server.quota_profile));
+        let quotas = config.server.quota_profile.limits();
         let game_quotas = config
             .games
             .iter()
@@ -95,7 +97,8 @@ pub struct Request<'a> {
     pub test_case: Option<usize>,
     pub test_path: bool,
     pub plaintext: Option<Value>,
-    pub answer: Option<Value>,
+    /// The answer, read leniently (`None` when it is not a protocol answer).
+    pub answer: Option<ParsedAnswer>,
 }
 
 impl Request<'_> {
@@ -115,8 +118,8 @@ impl Request<'_> {
     }
 
     /// `data.result.status` of the answer.
-    pub fn status(&self) -> Option<u64> {
-        self.answer.as_ref()?.pointer("/data/result/status")?.as_u64()
+    pub fn status(&self) -> Option<AuthStatus> {
+        self.answer.as_ref()?.status
     }
 
     /// The records of a loginout plaintext.
@@ -131,12 +134,7 @@ impl Request<'_> {
 
     /// The `no` of each record a 3001 answer rejected.
     pub fn rejected_numbers(&self) -> std::collections::HashSet<i64> {
-        self.answer
-            .as_ref()
-            .and_then(|a| a.pointer("/data/results"))
-            .and_then(Value::as_array)
-            .map(|list| list.iter().filter_map(|x| x["no"].as_i64()).collect())
-            .unwrap_or_default()
+        self.answer.iter().flat_map(|a| &a.rejected).map(|r| r.no).collect()
     }
 
     /// The raw body as sent.
@@ -157,7 +155,7 @@ pub fn read<'a>(entries: &'a [JournalEntry], deployment: &Deployment) -> Vec<Req
                 test_case: test.and_then(|(_, code)| deployment.test_codes.get(code).copied()),
                 test_path: test.is_some(),
                 plaintext: entry.plaintext.as_deref().and_then(|p| serde_json::from_str(p).ok()),
-                answer: serde_json::from_str(&entry.answer).ok(),
+                answer: answer::parse(entry.answer.as_bytes()),
             }
         })
         .collect()

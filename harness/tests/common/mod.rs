@@ -140,7 +140,7 @@ pub fn guest(no: i64, si: &str, bt: i64, now_ms: u64) -> BehaviourRecord {
 }
 
 pub fn code(exchange: &Exchange) -> u16 {
-    exchange.errcode.unwrap_or_else(|| panic!("no errcode in {}", exchange.response_body))
+    exchange.errcode().unwrap_or_else(|| panic!("no errcode in {}", exchange.response_body))
 }
 
 /// A valid idNum for a generated person (birth 1990-01-01, sequence `n`).

@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use nppa_mockserver::behaviour;
+use nppa_protocol::behaviour;
 use nppa_protocol::messages::BehaviourRecord;
 use nppa_protocol::StatusCode;
 use proptest::prelude::*;
