@@ -1,9 +1,14 @@
 //! `nppa admin …`: the mock's admin API from the command line (docs/admin-api.md).
 
-use anyhow::{bail, Context as _};
+use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use nppa_protocol::beijing;
-use serde_json::{json, Value};
+use nppa_mockserver::admin_api::{self as api, KeyAction, StreamLine};
+use nppa_mockserver::faults::FaultRequest;
+use nppa_mockserver::journal::{JournalEntry, JournalQuery};
+use nppa_protocol::{beijing, Interface};
+use serde::Serialize;
+
+use crate::admin_client::AdminClient;
 
 /// Options shared by every admin command.
 #[derive(Debug, Args)]
@@ -70,7 +75,7 @@ pub struct JournalArgs {
     pub action: Option<JournalAction>,
     /// Only this interface (check, query, loginout).
     #[arg(long)]
-    pub interface: Option<String>,
+    pub interface: Option<Interface>,
     /// Only this errcode.
     #[arg(long)]
     pub errcode: Option<u16>,
@@ -128,28 +133,6 @@ pub enum EnterpriseChange {
     Enable { app_id: String },
 }
 
-struct Admin {
-    http: reqwest::Client,
-    base: String,
-}
-
-impl Admin {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
-        let url = format!("{}{path}", self.base);
-        let mut request = self.http.request(method.clone(), &url);
-        if let Some(body) = body {
-            request = request.body(body.to_string());
-        }
-        let response = request.send().await.with_context(|| format!("{method} {url} (is `nppa mock` running?)"))?;
-        let status = response.status();
-        let value: Value = response.json().await.with_context(|| format!("{url} did not answer JSON"))?;
-        if !status.is_success() {
-            bail!("{method} {url}: HTTP {status}: {}", value["error"].as_str().unwrap_or(&value.to_string()));
-        }
-        Ok(value)
-    }
-}
-
 /// A duration like `300s`, `5m`, `48h`, `1day`, `1500ms`, or `-1h`: milliseconds.
 pub fn parse_duration_ms(text: &str) -> anyhow::Result<i64> {
     let (sign, text) = match text.strip_prefix('-') {
@@ -173,123 +156,104 @@ fn time_ms(text: &str) -> anyhow::Result<u64> {
 
 /// Runs an admin command.
 pub async fn run(args: AdminArgs) -> anyhow::Result<i32> {
-    let admin = Admin { http: reqwest::Client::new(), base: args.base_url.trim_end_matches('/').to_owned() };
-    use reqwest::Method as M;
-    let value = match args.command {
-        AdminCommand::Clock { change: None } => admin.call(M::GET, "/__admin/clock", None).await?,
+    let admin = AdminClient::new(&args.base_url);
+    match args.command {
+        AdminCommand::Clock { change: None } => print_json(&admin.clock().await?),
         AdminCommand::Clock { change: Some(change) } => {
-            let body = match change {
-                ClockChange::Advance { duration } => json!({ "advance_ms": parse_duration_ms(&duration)? }),
-                ClockChange::Set { time } => json!({ "set_ms": time_ms(&time)? }),
-                ClockChange::Freeze => json!({ "freeze": true }),
-                ClockChange::Unfreeze => json!({ "freeze": false }),
+            let change = match change {
+                ClockChange::Advance { duration } => api::ClockChange::advance(parse_duration_ms(&duration)?),
+                ClockChange::Set { time } => api::ClockChange::set(time_ms(&time)?),
+                ClockChange::Freeze => api::ClockChange::freeze(true),
+                ClockChange::Unfreeze => api::ClockChange::freeze(false),
             };
-            admin.call(M::POST, "/__admin/clock", Some(body)).await?
+            print_json(&admin.change_clock(change).await?)
         }
-        AdminCommand::Reset => admin.call(M::POST, "/__admin/reset", None).await?,
-        AdminCommand::Stats => admin.call(M::GET, "/__admin/stats", None).await?,
+        AdminCommand::Reset => print_json(&admin.reset().await?),
+        AdminCommand::Stats => print_json(&admin.stats().await?),
         AdminCommand::Journal(journal) => return run_journal(&admin, journal).await,
         AdminCommand::Faults { change } => match change {
-            None => admin.call(M::GET, "/__admin/faults", None).await?,
+            None => print_json(&admin.faults().await?),
             Some(FaultsChange::Add { rule }) => {
-                let rule: Value = serde_json::from_str(&rule).context("the rule is not JSON")?;
-                admin.call(M::POST, "/__admin/faults", Some(rule)).await?
+                let rule: FaultRequest = serde_json::from_str(&rule)
+                    .context("the rule is not a fault rule (see docs/admin-api.md, section \"Faults\")")?;
+                print_json(&admin.add_faults(&rule).await?)
             }
-            Some(FaultsChange::Remove { id }) => admin.call(M::DELETE, &format!("/__admin/faults/{id}"), None).await?,
-            Some(FaultsChange::Clear) => admin.call(M::DELETE, "/__admin/faults", None).await?,
+            Some(FaultsChange::Remove { id }) => print_json(&admin.remove_fault(id).await?),
+            Some(FaultsChange::Clear) => print_json(&admin.clear_faults().await?),
         },
         AdminCommand::Scenario { scenario } => match scenario {
             Scenario::MpsOutage { duration } => {
-                let body = json!({ "duration_ms": parse_duration_ms(&duration)? });
-                admin.call(M::POST, "/__admin/scenarios/mps-outage", Some(body)).await?
+                let duration_ms = u64::try_from(parse_duration_ms(&duration)?).context("an outage lasts forward")?;
+                print_json(&admin.mps_outage(duration_ms).await?)
             }
-            Scenario::PendingRatio { fraction } => {
-                admin.call(M::POST, "/__admin/scenarios/pending-ratio", Some(json!({ "fraction": fraction }))).await?
-            }
+            Scenario::PendingRatio { fraction } => print_json(&admin.pending_ratio(fraction).await?),
         },
-        AdminCommand::Testsystem { reset: false } => admin.call(M::GET, "/__admin/testsystem", None).await?,
-        AdminCommand::Testsystem { reset: true } => admin.call(M::POST, "/__admin/testsystem/reset", None).await?,
-        AdminCommand::Enterprises { change } => match change {
-            None => admin.call(M::GET, "/__admin/enterprises", None).await?,
-            Some(EnterpriseChange::RefreshKey { app_id }) => {
-                let path = format!("/__admin/enterprises/{app_id}/keys");
-                admin.call(M::POST, &path, Some(json!({ "action": "refresh" }))).await?
-            }
-            Some(EnterpriseChange::InvalidateKey { app_id, secret_key }) => {
-                let path = format!("/__admin/enterprises/{app_id}/keys");
-                admin.call(M::POST, &path, Some(json!({ "action": "invalidate", "secret_key": secret_key }))).await?
-            }
-            Some(EnterpriseChange::Disable { app_id }) => {
-                admin
-                    .call(M::POST, &format!("/__admin/enterprises/{app_id}"), Some(json!({ "enabled": false })))
-                    .await?
-            }
-            Some(EnterpriseChange::Enable { app_id }) => {
-                admin.call(M::POST, &format!("/__admin/enterprises/{app_id}"), Some(json!({ "enabled": true }))).await?
-            }
-        },
-    };
-    print_json(&value);
+        AdminCommand::Testsystem { reset: false } => print_json(&admin.test_system().await?),
+        AdminCommand::Testsystem { reset: true } => print_json(&admin.reset_test_system().await?),
+        AdminCommand::Enterprises { change } => {
+            let list = match change {
+                None => admin.enterprises().await?,
+                Some(EnterpriseChange::RefreshKey { app_id }) => admin.key_action(&app_id, &KeyAction::Refresh).await?,
+                Some(EnterpriseChange::InvalidateKey { app_id, secret_key }) => {
+                    admin.key_action(&app_id, &KeyAction::Invalidate { secret_key }).await?
+                }
+                Some(EnterpriseChange::Disable { app_id }) => admin.change_enterprise(&app_id, &enabled(false)).await?,
+                Some(EnterpriseChange::Enable { app_id }) => admin.change_enterprise(&app_id, &enabled(true)).await?,
+            };
+            print_json(&list)
+        }
+    }
     Ok(0)
 }
 
-fn print_json(value: &Value) {
+fn enabled(enabled: bool) -> api::EnterpriseChange {
+    api::EnterpriseChange { enabled: Some(enabled), ..Default::default() }
+}
+
+fn print_json(value: &impl Serialize) {
     use std::io::Write as _;
     let text = serde_json::to_string_pretty(value).unwrap_or_default();
     let _ = writeln!(std::io::stdout(), "{text}");
 }
 
 /// One journal entry on one line: `#17 12:00:00.123 POST /idcard/authentication/check → 0 (84 µs)`.
-pub fn entry_line(entry: &Value) -> String {
-    let time = entry["time_ms"].as_u64().map(|t| beijing::format(t, "%m-%d %H:%M:%S%.3f")).unwrap_or_default();
-    let target = match entry["query"].as_str() {
-        Some(query) => format!("{}?{query}", entry["path"].as_str().unwrap_or("")),
-        None => entry["path"].as_str().unwrap_or("").to_owned(),
+pub fn entry_line(entry: &JournalEntry) -> String {
+    let time = beijing::format(entry.time_ms, "%m-%d %H:%M:%S%.3f");
+    let target = match &entry.query {
+        Some(query) => format!("{}?{query}", entry.path),
+        None => entry.path.clone(),
     };
-    let result = match (entry["errcode"].as_u64(), entry["connection_reset"].as_bool()) {
-        (_, Some(true)) => "connection reset".to_owned(),
+    let result = match (entry.errcode, entry.connection_reset) {
+        (_, true) => "connection reset".to_owned(),
         (Some(code), _) => format!("errcode {code}"),
-        (None, _) => format!("HTTP {}", entry["http_status"]),
+        (None, _) => format!("HTTP {}", entry.http_status),
     };
-    let sign = match entry["sign_ok"].as_bool() {
-        Some(false) => " [sign mismatch]",
-        _ => "",
-    };
-    let fault = entry["fault"].as_str().map(|f| format!(" [{f}]")).unwrap_or_default();
-    format!(
-        "#{} {time} {} {target} → {result}{sign}{fault} ({} µs)",
-        entry["id"],
-        entry["method"].as_str().unwrap_or(""),
-        entry["latency_us"]
-    )
+    let sign = if entry.sign_ok == Some(false) { " [sign mismatch]" } else { "" };
+    let fault = entry.fault.as_ref().map(|f| format!(" [{f}]")).unwrap_or_default();
+    format!("#{} {time} {} {target} → {result}{sign}{fault} ({} µs)", entry.id, entry.method, entry.latency_us)
 }
 
-async fn run_journal(admin: &Admin, args: JournalArgs) -> anyhow::Result<i32> {
+async fn run_journal(admin: &AdminClient, args: JournalArgs) -> anyhow::Result<i32> {
     use std::io::Write as _;
     match args.action {
         Some(JournalAction::Clear) => {
-            print_json(&admin.call(reqwest::Method::DELETE, "/__admin/journal", None).await?);
+            print_json(&admin.clear_journal().await?);
             Ok(0)
         }
         Some(JournalAction::Tail { json }) => {
-            let url = format!("{}/__admin/journal/stream", admin.base);
-            let mut response =
-                admin.http.get(&url).send().await.with_context(|| format!("GET {url} (is `nppa mock` running?)"))?;
+            let mut response = admin.journal_stream().await?;
             let mut pending = String::new();
             let mut out = std::io::stdout();
             while let Some(chunk) = response.chunk().await.context("the journal stream broke off")? {
                 pending.push_str(&String::from_utf8_lossy(&chunk));
                 while let Some(end) = pending.find('\n') {
                     let line: String = pending.drain(..=end).collect();
-                    let Ok(entry) = serde_json::from_str::<Value>(line.trim()) else { continue };
-                    let text = if entry.get("heartbeat_ms").is_some() {
-                        continue;
-                    } else if let Some(missed) = entry.get("lagged") {
-                        format!("… {missed} entries missed (the reader fell behind)")
-                    } else if json {
-                        line.trim().to_owned()
-                    } else {
-                        entry_line(&entry)
+                    let Ok(parsed) = serde_json::from_str::<StreamLine>(line.trim()) else { continue };
+                    let text = match parsed {
+                        StreamLine::Heartbeat { .. } => continue,
+                        StreamLine::Lagged { lagged } => format!("… {lagged} entries missed (the reader fell behind)"),
+                        StreamLine::Entry(_) if json => line.trim().to_owned(),
+                        StreamLine::Entry(entry) => entry_line(&entry),
                     };
                     if writeln!(out, "{text}").is_err() {
                         return Ok(0);
@@ -299,29 +263,26 @@ async fn run_journal(admin: &Admin, args: JournalArgs) -> anyhow::Result<i32> {
             Ok(0)
         }
         None => {
-            let mut query = vec![format!("limit={}", args.limit)];
-            if let Some(interface) = &args.interface {
-                query.push(format!("interface={interface}"));
-            }
-            if let Some(errcode) = args.errcode {
-                query.push(format!("errcode={errcode}"));
-            }
-            if let Some(after) = args.after_id {
-                query.push(format!("after_id={after}"));
-            }
-            let value =
-                admin.call(reqwest::Method::GET, &format!("/__admin/journal?{}", query.join("&")), None).await?;
+            let query = JournalQuery {
+                interface: args.interface,
+                errcode: args.errcode,
+                after_id: args.after_id,
+                limit: Some(args.limit),
+                ..JournalQuery::default()
+            };
+            let page = admin.journal(&query).await?;
             if args.json {
-                print_json(&value);
+                print_json(&page);
                 return Ok(0);
             }
             let mut out = std::io::stdout();
-            for entry in value["entries"].as_array().into_iter().flatten() {
+            for entry in &page.entries {
                 if writeln!(out, "{}", entry_line(entry)).is_err() {
                     break;
                 }
             }
-            let _ = writeln!(std::io::stderr(), "journal: {}", value["stats"]);
+            let stats = serde_json::to_string(&page.stats).unwrap_or_default();
+            let _ = writeln!(std::io::stderr(), "journal: {stats}");
             Ok(0)
         }
     }

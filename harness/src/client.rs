@@ -4,12 +4,14 @@
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
+use nppa_mockserver::admin_api::ClockChange;
 use nppa_protocol::answer::{self, ParsedAnswer};
 use nppa_protocol::interface::CLIENT_TIMEOUT_MS;
 use nppa_protocol::messages::{BehaviourRecord, CheckRequest, LoginoutRequest};
 use nppa_protocol::request::{self, Credentials, SignedRequest, Target};
 use nppa_protocol::{SecretKey, StatusCode};
-use serde_json::Value;
+
+use crate::admin_client::AdminClient;
 
 /// Where the client takes `timestamps` from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,9 +132,8 @@ impl Client {
         match self.time {
             TimeSource::System => tokio::time::sleep(duration).await,
             TimeSource::MockClock => {
-                let url = format!("{}/__admin/clock", self.base_url);
-                let advance = serde_json::json!({ "advance_ms": duration.as_millis() as u64 });
-                self.http.post(&url).body(advance.to_string()).send().await.with_context(|| format!("POST {url}"))?;
+                let delta_ms = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
+                self.admin().change_clock(ClockChange::advance(delta_ms)).await?;
             }
         }
         Ok(())
@@ -140,9 +141,12 @@ impl Client {
 
     /// The mock's clock (`GET /__admin/clock`).
     pub async fn mock_clock_ms(&self) -> anyhow::Result<u64> {
-        let url = format!("{}/__admin/clock", self.base_url);
-        let value: Value = self.http.get(&url).send().await.with_context(|| format!("GET {url}"))?.json().await?;
-        value["now_ms"].as_u64().with_context(|| format!("{url} answered without now_ms: {value}"))
+        Ok(self.admin().clock().await?.now_ms)
+    }
+
+    /// The admin API of the mock this client calls.
+    pub fn admin(&self) -> AdminClient {
+        AdminClient::with_http(self.http.clone(), &self.base_url)
     }
 
     /// A real-name check.

@@ -1,5 +1,6 @@
 //! The `nppa` command as a library: the reference client and the commands built on it.
 
+pub mod admin_client;
 pub mod admin_cmd;
 pub mod certify;
 pub mod client;

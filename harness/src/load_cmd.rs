@@ -21,6 +21,7 @@ use nppa_scenarios::sizing::{self, SizingInput, SizingResult};
 use nppa_scenarios::target::{LoadTarget, Timeline};
 use nppa_scenarios::thresholds::Threshold;
 
+use crate::admin_client::AdminClient;
 use crate::{DEFAULT_APP_ID, DEFAULT_BIZ_ID, DEFAULT_SECRET_KEY};
 
 /// The in-process mock's clock: noon Beijing time, far from the 00:00–04:00 outage whatever the hour (R-PEND-2).
@@ -261,16 +262,12 @@ async fn start_mock(config: Config) -> anyhow::Result<(RunningServer, Vec<String
 
 /// The offset between this machine's clock and a remote mock's, from `GET /__admin/clock` (0 when it has none).
 async fn remote_timeline(base_url: &str) -> Timeline {
-    let url = format!("{base_url}/__admin/clock");
+    let admin = AdminClient::new(base_url);
     let wall_before = Timeline::default().now_ms();
-    let answer = async { reqwest::get(&url).await?.json::<serde_json::Value>().await };
-    match tokio::time::timeout(Duration::from_secs(3), answer).await {
-        Ok(Ok(json)) => match json.get("now_ms").and_then(serde_json::Value::as_i64) {
-            Some(now) => Timeline { offset_ms: now - wall_before as i64 },
-            None => Timeline::default(),
-        },
+    match tokio::time::timeout(Duration::from_secs(3), admin.clock()).await {
+        Ok(Ok(clock)) => Timeline { offset_ms: clock.now_ms as i64 - wall_before as i64 },
         _ => {
-            eprintln!("note: {url} did not answer; signing with this machine's clock");
+            eprintln!("note: {base_url}/__admin/clock did not answer; signing with this machine's clock");
             Timeline::default()
         }
     }

@@ -18,9 +18,13 @@ use std::net::IpAddr;
 
 use std::sync::Arc;
 
-use serde::Deserialize;
-use serde_json::json;
+use serde::Serialize;
 use tokio::sync::broadcast;
+
+use crate::admin_api::{
+    AdminError, ClockChange, ClockState, EnterpriseChange, EnterpriseList, EnterpriseView, FaultsAdded, JournalCleared,
+    JournalPage, KeyAction, OutageScenario, OutageStarted, PendingRatioSet, PendingScenario, ResetDone, Stats,
+};
 
 use crate::faults::{FaultAction, FaultRequest, FaultRule};
 use crate::journal::{JournalEntry, JournalQuery};
@@ -45,20 +49,17 @@ pub enum AdminAnswer {
     },
 }
 
-fn answer(status: u16, value: serde_json::Value) -> AdminAnswer {
-    AdminAnswer::Json { status, body: value.to_string().into_bytes() }
+fn answer(status: u16, value: &impl Serialize) -> AdminAnswer {
+    // Our answer types always serialise.
+    AdminAnswer::Json { status, body: serde_json::to_vec(value).unwrap_or_default() }
+}
+
+fn ok(value: &impl Serialize) -> AdminAnswer {
+    answer(200, value)
 }
 
 fn error(status: u16, message: impl Into<String>) -> AdminAnswer {
-    answer(status, json!({ "error": message.into() }))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ClockChange {
-    advance_ms: Option<i64>,
-    set_ms: Option<u64>,
-    freeze: Option<bool>,
+    answer(status, &AdminError { error: message.into() })
 }
 
 /// Answers an admin request. `query` is the URL query string; `accept` the Accept header.
@@ -90,30 +91,27 @@ pub fn handle(
         ("POST", "/__admin/clock") => change_clock(service, body),
         ("POST", "/__admin/reset") => {
             service.reset();
-            answer(200, json!({ "reset": true, "now_ms": service.clock().now_ms() }))
+            ok(&ResetDone { reset: true, now_ms: service.clock().now_ms() })
         }
-        ("GET", "/__admin/testsystem") => answer(200, service.test_system().state()),
+        ("GET", "/__admin/testsystem") => ok(&service.test_system().state()),
         ("POST", "/__admin/testsystem/reset") => {
             service.test_system().reset();
-            answer(200, service.test_system().state())
+            ok(&service.test_system().state())
         }
         ("GET", "/__admin/journal") => journal(service, query),
         ("DELETE", "/__admin/journal") => {
             service.journal().clear();
-            answer(200, json!({ "cleared": true, "stats": service.journal().stats() }))
+            ok(&JournalCleared { cleared: true, stats: service.journal().stats() })
         }
         ("GET", "/__admin/journal/stream") => {
             let sse = accept.contains("text/event-stream") || query.is_some_and(|q| q.contains("format=sse"));
             AdminAnswer::Stream { entries: service.journal().subscribe(), sse }
         }
-        ("GET", "/__admin/stats") => answer(
-            200,
-            json!({
-                "now_ms": service.clock().now_ms(),
-                "live_records": service.store().live(),
-                "quota_blocks_started": service.quotas().blocks_started(),
-            }),
-        ),
+        ("GET", "/__admin/stats") => ok(&Stats {
+            now_ms: service.clock().now_ms(),
+            live_records: service.store().live(),
+            quota_blocks_started: service.quotas().blocks_started(),
+        }),
         (
             _,
             "/__admin/clock"
@@ -128,30 +126,12 @@ pub fn handle(
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EnterpriseChange {
-    enabled: Option<bool>,
-    ip_whitelist: Option<Vec<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
-enum KeyAction {
-    /// A manual refresh in the portal: a new key; older ones stay valid 3 days (R-KEY-1).
-    Refresh,
-    /// "Invalidate now".
-    Invalidate { secret_key: String },
-    /// A given key with its validity.
-    Add { secret_key: String, valid_from_ms: Option<u64>, valid_until_ms: Option<u64> },
-}
-
 /// `/__admin/enterprises…`: the portal's enterprise settings (R-IP-1, R-KEY-1), changed at run time.
 fn enterprises(service: &MockService, method: &str, rest: &str, body: &[u8]) -> AdminAnswer {
     let now_ms = service.clock().now_ms();
     let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
     match (method, segments.as_slice()) {
-        ("GET", []) => answer(200, enterprise_list(service)),
+        ("GET", []) => ok(&enterprise_list(service)),
         ("POST", [app_id]) => {
             let change: EnterpriseChange = match serde_json::from_slice(body) {
                 Ok(change) => change,
@@ -202,34 +182,32 @@ fn changed(service: &MockService, app_id: &str, result: Option<Result<(), String
     match result {
         None => error(404, format!("no enterprise has appId {app_id}")),
         Some(Err(reason)) => error(400, reason),
-        Some(Ok(())) => answer(200, enterprise_list(service)),
+        Some(Ok(())) => ok(&enterprise_list(service)),
     }
 }
 
-fn enterprise_list(service: &MockService) -> serde_json::Value {
+fn enterprise_list(service: &MockService) -> EnterpriseList {
     let now_ms = service.clock().now_ms();
     let tenants = service.tenants();
-    let list: Vec<serde_json::Value> = tenants
+    let enterprises = tenants
         .enterprises()
         .iter()
-        .map(|e| {
-            json!({
-                "app_id": e.app_id,
-                "name": e.name,
-                "enabled": e.enabled,
-                "ip_whitelist": e.whitelist(),
-                "keys": e.keys.view(now_ms),
-            })
+        .map(|e| EnterpriseView {
+            app_id: e.app_id.clone(),
+            name: e.name.clone(),
+            enabled: e.enabled,
+            ip_whitelist: e.whitelist(),
+            keys: e.keys.view(now_ms),
         })
         .collect();
-    json!({ "now_ms": now_ms, "enterprises": list })
+    EnterpriseList { now_ms, enterprises }
 }
 
 /// `/__admin/faults…`: add, list and remove fault rules.
 fn faults(service: &MockService, method: &str, rest: &str, body: &[u8]) -> AdminAnswer {
     let faults = service.faults();
     match (method, rest.trim_start_matches('/')) {
-        ("GET", "") => answer(200, faults.list()),
+        ("GET", "") => ok(&faults.list()),
         ("POST", "") => {
             let request: FaultRequest = match serde_json::from_slice(body) {
                 Ok(request) => request,
@@ -243,32 +221,20 @@ fn faults(service: &MockService, method: &str, rest: &str, body: &[u8]) -> Admin
                 }
             };
             match faults.add(request) {
-                Ok(added) => answer(200, json!({ "added": added, "faults": faults.list() })),
+                Ok(added) => ok(&FaultsAdded { added, faults: faults.list() }),
                 Err(reason) => error(400, reason),
             }
         }
         ("DELETE", "") => {
             faults.clear();
-            answer(200, faults.list())
+            ok(&faults.list())
         }
         ("DELETE", id) => match id.parse::<u64>() {
-            Ok(id) if faults.remove(id) => answer(200, faults.list()),
+            Ok(id) if faults.remove(id) => ok(&faults.list()),
             _ => error(404, format!("no fault rule {id}")),
         },
         _ => error(405, format!("{method} is not allowed on /__admin/faults{rest}")),
     }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct OutageScenario {
-    duration_ms: u64,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PendingScenario {
-    fraction: f64,
 }
 
 /// `/__admin/scenarios/…`: switches that stage a situation (SPEC §9).
@@ -297,7 +263,7 @@ fn scenario(service: &MockService, method: &str, name: &str, body: &[u8]) -> Adm
                 action: Some(FaultAction::Status { errcode: StatusCode::RemoteStateError.code() }),
             };
             match service.faults().add(FaultRequest::One(rule)) {
-                Ok(added) => answer(200, json!({ "added": added })),
+                Ok(added) => ok(&OutageStarted { added }),
                 Err(reason) => error(400, reason),
             }
         }
@@ -307,7 +273,7 @@ fn scenario(service: &MockService, method: &str, name: &str, body: &[u8]) -> Adm
                 return error(400, "expected {\"fraction\": F}");
             };
             match service.identities().set_pending_fraction(pending.fraction) {
-                Ok(()) => answer(200, json!({ "pending_fraction": pending.fraction })),
+                Ok(()) => ok(&PendingRatioSet { pending_fraction: pending.fraction }),
                 Err(reason) => error(400, reason),
             }
         }
@@ -324,22 +290,19 @@ fn journal(service: &MockService, query: Option<&str>) -> AdminAnswer {
     };
     let entries = service.journal().query(&filter);
     let entries: Vec<&JournalEntry> = entries.iter().map(|e| &**e).collect();
-    answer(200, json!({ "entries": entries, "stats": service.journal().stats() }))
+    ok(&JournalPage { entries, stats: service.journal().stats() })
 }
 
 fn clock_state(service: &MockService) -> AdminAnswer {
     let clock = service.clock();
     let now_ms = clock.now_ms();
-    answer(
-        200,
-        json!({
-            "now_ms": now_ms,
-            "beijing": beijing::rfc3339(now_ms),
-            "frozen": clock.is_frozen(),
-            "offset_from_wall_ms": clock.offset_from_wall_ms(),
-            "in_mps_outage": beijing::in_mps_outage(now_ms),
-        }),
-    )
+    ok(&ClockState {
+        now_ms,
+        beijing: beijing::rfc3339(now_ms),
+        frozen: clock.is_frozen(),
+        offset_from_wall_ms: clock.offset_from_wall_ms(),
+        in_mps_outage: beijing::in_mps_outage(now_ms),
+    })
 }
 
 fn change_clock(service: &MockService, body: &[u8]) -> AdminAnswer {

@@ -10,7 +10,8 @@ use nppa_protocol::{Interface, StatusCode};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+
+use crate::admin_api::{FaultList, ListedFault};
 
 /// What a rule does to a matching request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -181,11 +182,11 @@ impl std::fmt::Debug for Faults {
 }
 
 /// `POST /__admin/faults`: one rule, or a seed with rules.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum FaultRequest {
     Many {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         seed: Option<u64>,
         rules: Vec<FaultRule>,
     },
@@ -269,18 +270,10 @@ impl Faults {
     }
 
     /// `GET /__admin/faults`.
-    pub fn list(&self) -> Value {
+    pub fn list(&self) -> FaultList {
         let state = self.state();
-        let rules: Vec<Value> = state
-            .rules
-            .iter()
-            .map(|a| {
-                let mut rule = serde_json::to_value(&a.rule).unwrap_or(Value::Null);
-                rule["hits"] = json!(a.hits);
-                rule
-            })
-            .collect();
-        json!({ "seed": state.seed, "rules": rules })
+        let rules = state.rules.iter().map(|a| ListedFault { rule: a.rule.clone(), hits: a.hits }).collect();
+        FaultList { seed: state.seed, rules }
     }
 }
 
@@ -314,6 +307,7 @@ pub fn mangle(action: &FaultAction, body: Vec<u8>, accepted_loginout: bool) -> V
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{json, Value};
 
     fn rule(json: Value) -> FaultRequest {
         serde_json::from_value(json).expect("rule")
@@ -349,7 +343,7 @@ mod tests {
         assert!(faults.decide(&query, 10).is_some());
         assert!(faults.decide(&query, 11).is_some());
         assert!(faults.decide(&query, 12).is_none(), "count spent");
-        assert_eq!(faults.list()["rules"][0]["hits"], 2);
+        assert_eq!(faults.list().rules[0].hits, 2);
     }
 
     #[test]

@@ -86,16 +86,21 @@ pub struct JournalStats {
 }
 
 /// Filters of `GET /__admin/journal`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JournalQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interface: Option<Interface>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub errcode: Option<u16>,
     /// Entries at or after this mock-clock time (Unix ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<u64>,
     /// Entries with a larger id (to page through, or to poll for new ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after_id: Option<u64>,
     /// At most this many, the oldest first (default 1000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<usize>,
 }
 

@@ -4,7 +4,7 @@
 //! validity answers 1011.
 
 use nppa_protocol::SecretKey;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 #[cfg(test)]
@@ -28,7 +28,7 @@ impl KeySpec {
 }
 
 /// A key as the admin API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyView {
     pub secret_key: String,
     pub valid_from_ms: u64,

@@ -5,10 +5,11 @@
 //! - [`server`]: hyper transport, R-CONN-1, shutdown
 //! - [`store`], [`quota`], [`identity`], [`tenants`]: the state and rules behind it (loginout validation is
 //!   `nppa_protocol::behaviour`)
-//! - [`clock`], [`admin`]: the mock's own controls
+//! - [`clock`], [`admin`]: the mock's own controls; [`admin_api`]: the admin API's request and answer types
 //! - [`rules`]: the catalogue of enforced rules (the README's table is checked against it)
 
 pub mod admin;
+pub mod admin_api;
 pub mod clock;
 pub mod config;
 pub mod faults;

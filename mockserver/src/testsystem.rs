@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use nppa_protocol::messages::{ct, AuthResult, AuthStatus, BehaviourRecord, CheckRequest};
 use nppa_protocol::{Interface, SecretKey, StatusCode};
-use serde_json::{json, Value};
 
+use crate::admin_api::{TestAccountState, TestCaseState, TestSystemState};
 use crate::config::Config;
 use crate::identity::Presets;
 use crate::keys::KeyRing;
@@ -218,38 +218,36 @@ impl TestSystem {
     }
 
     /// `GET /__admin/testsystem`: credentials, codes and each case's state.
-    pub fn state(&self) -> Value {
-        let accounts: Vec<Value> = self
+    pub fn state(&self) -> TestSystemState {
+        let accounts = self
             .accounts
             .iter()
             .map(|a| {
-                let cases: Vec<Value> = CASES
+                let cases = CASES
                     .iter()
                     .zip(&a.codes)
                     .zip(&a.passed)
-                    .map(|((case, code), passed)| {
-                        json!({
-                            "case": case.name,
-                            "interface": case.interface.name(),
-                            "path": format!("{}{code}", case.interface.test_path_prefix()),
-                            "code": code,
-                            "passes_when": case.passes_when,
-                            "passed": passed.load(Ordering::Acquire),
-                        })
+                    .map(|((case, code), passed)| TestCaseState {
+                        case: case.name.to_owned(),
+                        interface: case.interface,
+                        path: format!("{}{code}", case.interface.test_path_prefix()),
+                        code: code.clone(),
+                        passes_when: case.passes_when.to_owned(),
+                        passed: passed.load(Ordering::Acquire),
                     })
                     .collect();
-                json!({
-                    "enterprise": a.production_app_id,
-                    "app_id": a.enterprise.app_id,
-                    "secret_key": a.enterprise.keys.current(0).map(|k| k.as_hex()).unwrap_or_default(),
-                    "biz_id": a.biz_id,
-                    "cases": cases,
-                    "all_passed": a.all_passed(),
-                    "production_unlocked": self.production_unlocked(a.production),
-                })
+                TestAccountState {
+                    enterprise: a.production_app_id.clone(),
+                    app_id: a.enterprise.app_id.clone(),
+                    secret_key: a.enterprise.keys.current(0).map(|k| k.as_hex().to_owned()).unwrap_or_default(),
+                    biz_id: a.biz_id.clone(),
+                    cases,
+                    all_passed: a.all_passed(),
+                    production_unlocked: self.production_unlocked(a.production),
+                }
             })
             .collect();
-        json!({ "accounts": accounts })
+        TestSystemState { accounts }
     }
 }
 

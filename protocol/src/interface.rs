@@ -117,6 +117,20 @@ impl Interface {
     }
 }
 
+/// A name that is not `check`, `query` or `loginout`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not an interface: give check, query or loginout")]
+pub struct UnknownInterface(pub String);
+
+impl std::str::FromStr for Interface {
+    type Err = UnknownInterface;
+
+    /// The interface of a short name (`check`, `query`, `loginout`), as [`Interface::name`] spells it.
+    fn from_str(name: &str) -> Result<Interface, UnknownInterface> {
+        Interface::ALL.into_iter().find(|i| i.name() == name).ok_or_else(|| UnknownInterface(name.to_owned()))
+    }
+}
+
 impl std::fmt::Display for Interface {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
@@ -135,5 +149,9 @@ mod tests {
             assert_eq!(Interface::from_test_path(&test_path), Some((i, "abc")));
         }
         assert_eq!(Interface::from_test_path("/test/authentication/check/"), None);
+        for i in Interface::ALL {
+            assert_eq!(i.name().parse(), Ok(i));
+        }
+        assert!("Check".parse::<Interface>().is_err());
     }
 }

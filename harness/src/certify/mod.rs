@@ -15,12 +15,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use clap::Args;
+use nppa_mockserver::faults::FaultRequest;
 use nppa_mockserver::journal::{JournalEntry, JournalQuery};
 use nppa_mockserver::{Config, MockServer};
 
 use model::CertifyReport;
 use rules::Profile;
 use traffic::{Deployment, Thresholds};
+
+use crate::admin_client::AdminClient;
 
 /// `nppa certify` options.
 #[derive(Debug, Args)]
@@ -229,18 +232,16 @@ pub async fn run(args: CertifyArgs) -> anyhow::Result<i32> {
         bail!("give the client command after `--`, e.g. nppa certify -- python3 my_client.py (or --journal FILE)");
     }
     let timeout = Duration::from_millis(crate::admin_cmd::parse_duration_ms(&args.timeout)?.max(1) as u64);
-    let http = reqwest::Client::new();
-    let (base_url, server, baseline) = match &args.mock_url {
-        Some(url) => {
-            let stats: serde_json::Value = http
-                .get(format!("{url}/__admin/journal?limit=0"))
-                .send()
-                .await
-                .with_context(|| format!("reaching the mock at {url}"))?
-                .json()
-                .await?;
-            (url.trim_end_matches('/').to_owned(), None, stats["stats"]["recorded"].as_u64().unwrap_or(0))
+    let remote = args.mock_url.as_deref().map(AdminClient::new);
+    let recorded = |admin: &AdminClient| {
+        let admin = admin.clone();
+        async move {
+            let page = admin.journal(&JournalQuery { limit: Some(0), ..JournalQuery::default() }).await;
+            page.map(|page| page.stats.recorded).with_context(|| format!("reaching the mock at {}", admin.base_url()))
         }
+    };
+    let (base_url, server, baseline) = match &remote {
+        Some(admin) => (admin.base_url().to_owned(), None, recorded(admin).await?),
         None => {
             let mut config = config.clone();
             if let Some(note) = avoid_the_outage(&mut config, nppa_mockserver::clock::wall_ms()) {
@@ -252,22 +253,15 @@ pub async fn run(args: CertifyArgs) -> anyhow::Result<i32> {
         }
     };
     if args.profile == Profile::Faults {
-        let plan = fault_plan();
-        match &server {
-            Some(server) => {
-                let request = serde_json::from_value(plan).context("the fault plan")?;
-                server.service().faults().add(request).map_err(|e| anyhow::anyhow!("the fault plan: {e}"))?;
+        let plan: FaultRequest = serde_json::from_value(fault_plan()).context("the fault plan")?;
+        match (&server, &remote) {
+            (Some(server), _) => {
+                server.service().faults().add(plan).map_err(|e| anyhow::anyhow!("the fault plan: {e}"))?;
             }
-            None => {
-                let url = format!("{base_url}/__admin/faults");
-                let response =
-                    http.post(&url).body(plan.to_string()).send().await.with_context(|| format!("POST {url}"))?;
-                anyhow::ensure!(
-                    response.status().is_success(),
-                    "the mock refused the fault plan: {}",
-                    response.text().await?
-                );
+            (None, Some(admin)) => {
+                admin.add_faults(&plan).await.context("the mock refused the fault plan")?;
             }
+            (None, None) => {}
         }
     }
     let env = client_environment(&config, &base_url);
@@ -277,13 +271,10 @@ pub async fn run(args: CertifyArgs) -> anyhow::Result<i32> {
     // client is a new client, not the first one re-checking its people).
     let mut boundaries = Vec::new();
     for run in 1..=args.repeat {
-        boundaries.push(match &server {
-            Some(server) => server.service().journal().stats().recorded,
-            None => {
-                let stats: serde_json::Value =
-                    http.get(format!("{base_url}/__admin/journal?limit=0")).send().await?.json().await?;
-                stats["stats"]["recorded"].as_u64().unwrap_or(0)
-            }
+        boundaries.push(match (&server, &remote) {
+            (Some(server), _) => server.service().journal().stats().recorded,
+            (None, Some(admin)) => recorded(admin).await?,
+            (None, None) => 0,
         });
         eprintln!("nppa certify: run {run}/{} of {:?} against {base_url}", args.repeat, args.command.join(" "));
         let run_started = Instant::now();
@@ -309,7 +300,7 @@ pub async fn run(args: CertifyArgs) -> anyhow::Result<i32> {
     if let Some(server) = server {
         server.shutdown().await;
     }
-    let entries = match (&service, &args.mock_url) {
+    let entries = match (&service, &remote) {
         (Some(service), _) => {
             let query = JournalQuery { limit: Some(usize::MAX), ..JournalQuery::default() };
             let stats = service.journal().stats();
@@ -321,14 +312,9 @@ pub async fn run(args: CertifyArgs) -> anyhow::Result<i32> {
             }
             service.journal().query(&query).iter().map(|e| (**e).clone()).collect()
         }
-        (None, Some(url)) => {
-            let value: serde_json::Value = http
-                .get(format!("{url}/__admin/journal?after_id={baseline}&limit=100000000"))
-                .send()
-                .await?
-                .json()
-                .await?;
-            serde_json::from_value(value["entries"].clone()).context("the mock's journal")?
+        (None, Some(admin)) => {
+            let query = JournalQuery { after_id: Some(baseline), limit: Some(100_000_000), ..JournalQuery::default() };
+            admin.journal(&query).await.context("the mock's journal")?.entries
         }
         (None, None) => Vec::new(),
     };

@@ -1,18 +1,20 @@
 //! Shared test setup: the real mock on a loopback port, the reference client, the admin API over HTTP.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use nppa_harness::admin_client::AdminClient;
 use nppa_harness::client::{Client, Exchange, TimeSource};
 use nppa_harness::{DEFAULT_APP_ID, DEFAULT_BIZ_ID, DEFAULT_SECRET_KEY};
+use nppa_mockserver::admin_api::ClockChange;
 use nppa_mockserver::config::{ChannelConfig, Config, EnterpriseConfig, GameConfig};
 use nppa_mockserver::{MockServer, RunningServer};
 use nppa_protocol::messages::BehaviourRecord;
 use nppa_protocol::Permission;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// 2026-01-15 12:00:00 Beijing time: far from the 00:00–04:00 outage, so results do not depend on when CI runs.
 pub const NOON_BEIJING_MS: u64 = 1_768_449_600_000;
 /// 2026-01-15 00:00:00 Beijing time.
-pub const MIDNIGHT_BEIJING_MS: u64 = NOON_BEIJING_MS - 12 * 3_600_000;
+pub const MIDNIGHT_BEIJING_MS: u64 = NOON_BEIJING_MS - 12 * nppa_protocol::beijing::HOUR_MS;
 
 pub const PRESET_OK: (&str, &str, &str) = ("100000000000000001", "某一一", "110000190101010001");
 pub const PRESET_OK_PI: &str = "1fffbjzos82bs9cnyj1dna7d6d29zg4esnh99u";
@@ -78,6 +80,12 @@ impl Mock {
         Client::new(&self.base, app_id, biz_id, key).unwrap().with_time(TimeSource::MockClock)
     }
 
+    /// The typed admin API.
+    pub fn admin_api(&self) -> AdminClient {
+        AdminClient::new(&self.base)
+    }
+
+    /// A raw admin call, for tests of the admin API's HTTP itself (statuses, refusals, shapes).
     pub async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let url = format!("{}{path}", self.base);
         let mut request = self.http.request(method.parse().unwrap(), &url);
@@ -90,26 +98,23 @@ impl Mock {
     }
 
     pub async fn now_ms(&self) -> u64 {
-        self.admin("GET", "/__admin/clock", None).await.1["now_ms"].as_u64().unwrap()
+        self.admin_api().clock().await.unwrap().now_ms
     }
 
     pub async fn advance(&self, ms: i64) {
-        let (status, _) = self.admin("POST", "/__admin/clock", Some(json!({ "advance_ms": ms }))).await;
-        assert_eq!(status, 200);
+        self.admin_api().change_clock(ClockChange::advance(ms)).await.unwrap();
     }
 
     pub async fn set_clock(&self, ms: u64) {
-        let (status, _) = self.admin("POST", "/__admin/clock", Some(json!({ "set_ms": ms }))).await;
-        assert_eq!(status, 200);
+        self.admin_api().change_clock(ClockChange::set(ms)).await.unwrap();
     }
 
     pub async fn freeze(&self) {
-        let (status, _) = self.admin("POST", "/__admin/clock", Some(json!({ "freeze": true }))).await;
-        assert_eq!(status, 200);
+        self.admin_api().change_clock(ClockChange::freeze(true)).await.unwrap();
     }
 
     pub async fn live_records(&self) -> u64 {
-        self.admin("GET", "/__admin/stats", None).await.1["live_records"].as_u64().unwrap()
+        self.admin_api().stats().await.unwrap().live_records
     }
 }
 

@@ -1,0 +1,225 @@
+//! The admin API's requests and answers as types: the server reads and writes these, and every client (the
+//! `nppa admin` command, the reference client, load, certify, the tests) uses the same types, so that the JSON is
+//! spelled in one place. `docs/admin-api.md` documents the shapes; external tools rely on them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::faults::FaultRule;
+use crate::journal::{JournalEntry, JournalStats};
+use crate::keys::KeyView;
+
+/// `POST /__admin/clock`: move the clock by `advance_ms`, or set it to `set_ms`, and optionally freeze it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockChange {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advance_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freeze: Option<bool>,
+}
+
+impl ClockChange {
+    /// Move the clock forward (or back, when negative).
+    pub fn advance(delta_ms: i64) -> ClockChange {
+        ClockChange { advance_ms: Some(delta_ms), ..ClockChange::default() }
+    }
+
+    /// Set the clock; it keeps ticking from there unless frozen.
+    pub fn set(t_ms: u64) -> ClockChange {
+        ClockChange { set_ms: Some(t_ms), ..ClockChange::default() }
+    }
+
+    /// Stop (true) or restart (false) the clock where it is.
+    pub fn freeze(frozen: bool) -> ClockChange {
+        ClockChange { freeze: Some(frozen), ..ClockChange::default() }
+    }
+}
+
+/// `GET /__admin/clock` (and the answer of `POST`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockState {
+    pub now_ms: u64,
+    /// `now_ms` in Beijing time, RFC 3339.
+    pub beijing: String,
+    pub frozen: bool,
+    /// The mock clock minus real time.
+    pub offset_from_wall_ms: i64,
+    /// R-PEND-2: inside the daily 00:00–04:00 outage.
+    pub in_mps_outage: bool,
+}
+
+/// `POST /__admin/reset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResetDone {
+    pub reset: bool,
+    pub now_ms: u64,
+}
+
+/// `GET /__admin/stats`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    pub now_ms: u64,
+    pub live_records: u64,
+    pub quota_blocks_started: u64,
+}
+
+/// `GET /__admin/journal`: a page of entries, oldest first, and what the journal could not keep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JournalPage<E = JournalEntry> {
+    pub entries: Vec<E>,
+    pub stats: JournalStats,
+}
+
+/// `DELETE /__admin/journal`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalCleared {
+    pub cleared: bool,
+    pub stats: JournalStats,
+}
+
+/// `POST /__admin/enterprises/{appId}`: the portal's switches (R-IP-1).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnterpriseChange {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Addresses or CIDR blocks; replaces the whole list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_whitelist: Option<Vec<String>>,
+}
+
+/// `POST /__admin/enterprises/{appId}/keys`: the portal's key actions (R-KEY-1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum KeyAction {
+    /// A manual refresh in the portal: a new key; older ones stay valid 3 days.
+    Refresh,
+    /// "Invalidate now".
+    Invalidate { secret_key: String },
+    /// A given key with its validity.
+    Add {
+        secret_key: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        valid_from_ms: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        valid_until_ms: Option<u64>,
+    },
+}
+
+/// `GET /__admin/enterprises` (and the answer of every change).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnterpriseList {
+    pub now_ms: u64,
+    pub enterprises: Vec<EnterpriseView>,
+}
+
+/// One enterprise as the portal shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnterpriseView {
+    pub app_id: String,
+    pub name: String,
+    pub enabled: bool,
+    pub ip_whitelist: Vec<String>,
+    pub keys: Vec<KeyView>,
+}
+
+/// `GET /__admin/faults` (and the answer of `DELETE`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultList {
+    pub seed: u64,
+    pub rules: Vec<ListedFault>,
+}
+
+/// A fault rule and how many requests it has hit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListedFault {
+    #[serde(flatten)]
+    pub rule: FaultRule,
+    pub hits: u64,
+}
+
+/// `POST /__admin/faults`: the rules as the mock numbered them, and the list after the change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultsAdded {
+    pub added: Vec<FaultRule>,
+    pub faults: FaultList,
+}
+
+/// `POST /__admin/scenarios/mps-outage`: checks answer 2007 for this long on the mock clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutageScenario {
+    pub duration_ms: u64,
+}
+
+/// The answer of `POST /__admin/scenarios/mps-outage`: the fault rule that plays the outage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutageStarted {
+    pub added: Vec<FaultRule>,
+}
+
+/// `POST /__admin/scenarios/pending-ratio` (and its answer): the share of unknown people whose check pends.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PendingScenario {
+    #[serde(alias = "pending_fraction")]
+    pub fraction: f64,
+}
+
+/// The answer of `POST /__admin/scenarios/pending-ratio`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PendingRatioSet {
+    pub pending_fraction: f64,
+}
+
+/// `GET /__admin/testsystem`: each enterprise's test account and its 8 cases (SPEC §8).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestSystemState {
+    pub accounts: Vec<TestAccountState>,
+}
+
+/// One test account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestAccountState {
+    /// The production appId the account belongs to.
+    pub enterprise: String,
+    pub app_id: String,
+    pub secret_key: String,
+    pub biz_id: String,
+    pub cases: Vec<TestCaseState>,
+    pub all_passed: bool,
+    pub production_unlocked: bool,
+}
+
+/// One official test case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestCaseState {
+    /// `testcase01` …
+    pub case: String,
+    pub interface: nppa_protocol::Interface,
+    /// The test path with its code.
+    pub path: String,
+    pub code: String,
+    pub passes_when: String,
+    pub passed: bool,
+}
+
+/// Every refusal of the admin API: HTTP 4xx with `{"error": "…"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminError {
+    pub error: String,
+}
+
+/// One line of `GET /__admin/journal/stream` (one JSON per line, or per SSE event).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum StreamLine {
+    /// The reader fell behind and missed this many entries.
+    Lagged { lagged: u64 },
+    /// A quiet stream says it is alive (JSON lines only), with the mock clock.
+    Heartbeat { heartbeat_ms: u64 },
+    /// An entry, as it was recorded.
+    Entry(Box<JournalEntry>),
+}
