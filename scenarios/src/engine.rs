@@ -455,17 +455,6 @@ impl Engine {
     }
 }
 
-/// One request a workload wants sent, with what it needs to read the answer.
-#[derive(Debug)]
-pub struct Action {
-    pub request: SignedRequest,
-    /// realname: the ai checked or queried, and how many queries it had.
-    pub ai: Option<String>,
-    pub tries: u8,
-    /// loginout: records in the request.
-    pub records: u32,
-}
-
 /// Send a signed request through goose; the answer and the service time in µs.
 async fn send(user: &mut GooseUser, signed: &SignedRequest) -> (Answer, u64) {
     let method = if signed.method == "GET" { GooseMethod::Get } else { GooseMethod::Post };
