@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{unexpected, BurstResult, RunResult, ScenarioKind};
+use crate::engine::{unexpected, BurstResult, RunResult, ScenarioKind, StopReason};
 use crate::plots::{self, Series, BLUE_, GREEN_, GREY_, ORANGE_, RED_};
 use crate::recorder::{CoordinatedOmission, InterfaceLatency, Outcome, SecondPoint};
 use crate::sizing::{SizingResult, BEHAVIOUR_WINDOW_S};
@@ -30,7 +30,7 @@ pub struct Summary {
     pub cpu_seconds: f64,
     /// Requests per CPU second of this process: the driver's cost when the mock runs elsewhere (`--target`).
     pub requests_per_cpu_second: f64,
-    pub stop_reason: String,
+    pub stop_reason: StopReason,
 }
 
 /// Per interface: the baseline's and this run's p50/p99, and the change.
