@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use crate::engine::BurstResult;
 use crate::recorder::Percentiles;
+use crate::sizing::SizingResult;
 
 use super::prose::{burst_verdict, probe_sentence};
 use super::LoadReport;
@@ -126,7 +127,7 @@ impl LoadReport {
     }
 }
 
-fn burst_markdown(b: &BurstResult, model: Option<&serde_json::Value>) -> String {
+fn burst_markdown(b: &BurstResult, model: Option<&SizingResult>) -> String {
     let t = &b.totals;
     let p = &b.plan;
     let mut md = format!(
@@ -139,12 +140,13 @@ fn burst_markdown(b: &BurstResult, model: Option<&serde_json::Value>) -> String 
         p.requests_per_s
     );
     let measured_oldest = b.ages.max_ms / 1000.0;
-    let num = |v: &serde_json::Value, key: &str| v.get(key).and_then(serde_json::Value::as_f64);
+    // What JSON cannot hold (an infinite drain time when nothing can be sent) is left blank.
+    let predicted = |pick: fn(&SizingResult) -> f64| model.map(pick).filter(|v| v.is_finite());
     let _ = writeln!(md, "| | {} | model |\n|---|---:|---:|", if b.simulated { "simulation" } else { "measured" });
     let rows: [(&str, String, Option<f64>); 5] = [
-        ("drain time (s)", format!("{:.1}", t.drain_ms as f64 / 1000.0), model.and_then(|m| num(m, "drain_time_s"))),
-        ("oldest record when sent (s)", format!("{measured_oldest:.1}"), model.and_then(|m| num(m, "oldest_age_s"))),
-        ("records lost to 3005", t.lost_3005.to_string(), model.and_then(|m| num(m, "predicted_losses"))),
+        ("drain time (s)", format!("{:.1}", t.drain_ms as f64 / 1000.0), predicted(|m| m.drain_time_s)),
+        ("oldest record when sent (s)", format!("{measured_oldest:.1}"), predicted(|m| m.oldest_age_s)),
+        ("records lost to 3005", t.lost_3005.to_string(), predicted(|m| m.predicted_losses as f64)),
         ("requests", t.requests.to_string(), None),
         ("1006 answers", t.answers_1006.to_string(), None),
     ];

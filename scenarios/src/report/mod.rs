@@ -65,7 +65,7 @@ pub struct LoadReport {
     pub burst: Option<BurstResult>,
     /// The sizing model's prediction for the same burst (logout-burst and `nppa size`).
     #[serde(default)]
-    pub model: Option<serde_json::Value>,
+    pub model: Option<SizingResult>,
     #[serde(default)]
     pub probe: Option<ProbeFinding>,
     #[serde(default)]
@@ -121,7 +121,7 @@ pub fn build(context: ReportContext, run: RunResult) -> LoadReport {
         coordinated_omission: m.coordinated_omission,
         timeline: m.timeline,
         burst: run.burst,
-        model: context.model.and_then(|model| serde_json::to_value(model).ok()),
+        model: context.model,
         probe: run.probe,
         realname: run.realname,
         report: run.report,
