@@ -146,6 +146,75 @@ pub struct BurstResult {
     pub simulated: bool,
 }
 
+/// Why a run ended. Written into report.json as its sentence (`"schedule complete"`, `"time limit (3600 s)"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum StopReason {
+    /// Every arrival of the schedule (or every slot of the burst) was sent.
+    ScheduleComplete,
+    /// The quota probe saw its first 1006.
+    First1006,
+    /// The run reached `--max-run`.
+    TimeLimit { seconds: u64 },
+    /// The simulated burst sent its last record.
+    BurstDrained,
+    /// The simulation reached its limit of simulated time.
+    SimulatedTimeLimit { hours: u64 },
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StopReason::ScheduleComplete => f.write_str("schedule complete"),
+            StopReason::First1006 => f.write_str("first 1006"),
+            StopReason::TimeLimit { seconds } => write!(f, "time limit ({seconds} s)"),
+            StopReason::BurstDrained => f.write_str("burst drained"),
+            StopReason::SimulatedTimeLimit { hours } => write!(f, "simulated time limit ({hours} h)"),
+        }
+    }
+}
+
+/// A report.json whose `stop_reason` is not one `nppa load` writes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a stop reason nppa load writes")]
+pub struct UnknownStopReason(pub String);
+
+impl std::str::FromStr for StopReason {
+    type Err = UnknownStopReason;
+
+    fn from_str(text: &str) -> Result<StopReason, UnknownStopReason> {
+        let number = |prefix: &str, suffix: &str| text.strip_prefix(prefix)?.strip_suffix(suffix)?.parse().ok();
+        match text {
+            "schedule complete" => Ok(StopReason::ScheduleComplete),
+            "first 1006" => Ok(StopReason::First1006),
+            "burst drained" => Ok(StopReason::BurstDrained),
+            _ => {
+                if let Some(seconds) = number("time limit (", " s)") {
+                    Ok(StopReason::TimeLimit { seconds })
+                } else if let Some(hours) = number("simulated time limit (", " h)") {
+                    Ok(StopReason::SimulatedTimeLimit { hours })
+                } else {
+                    Err(UnknownStopReason(text.to_owned()))
+                }
+            }
+        }
+    }
+}
+
+impl From<StopReason> for String {
+    fn from(reason: StopReason) -> String {
+        reason.to_string()
+    }
+}
+
+impl TryFrom<String> for StopReason {
+    type Error = UnknownStopReason;
+
+    fn try_from(text: String) -> Result<StopReason, UnknownStopReason> {
+        text.parse()
+    }
+}
+
 /// What a run produced.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunResult {
@@ -153,7 +222,7 @@ pub struct RunResult {
     pub wall_seconds: f64,
     /// CPU seconds this process used during the run (driver, plus the mock when it runs in-process).
     pub cpu_seconds: f64,
-    pub stop_reason: String,
+    pub stop_reason: StopReason,
     pub burst: Option<BurstResult>,
     pub probe: Option<ProbeFinding>,
     pub realname: Option<RealnameStats>,
@@ -238,9 +307,9 @@ pub async fn run(options: LoadOptions, target: LoadTarget, recorder: Arc<Recorde
     }
     let stop_reason = match (&outcome, engine.spent.load(Ordering::SeqCst)) {
         (Err(e), _) => return Err(anyhow::anyhow!("goose: {e}")),
-        (Ok(_), true) => "schedule complete".to_owned(),
-        (Ok(_), false) if engine.probe.finding().is_some() => "first 1006".to_owned(),
-        (Ok(_), false) => format!("time limit ({} s)", engine.options.max_run.as_secs()),
+        (Ok(_), true) => StopReason::ScheduleComplete,
+        (Ok(_), false) if engine.probe.finding().is_some() => StopReason::First1006,
+        (Ok(_), false) => StopReason::TimeLimit { seconds: engine.options.max_run.as_secs() },
     };
     if let Some(burst) = &engine.burst {
         let now = engine.target.timeline.now_ms();
@@ -434,7 +503,7 @@ impl Engine {
         });
     }
 
-    fn result(&self, wall_seconds: f64, cpu_seconds: f64, stop_reason: String) -> RunResult {
+    fn result(&self, wall_seconds: f64, cpu_seconds: f64, stop_reason: StopReason) -> RunResult {
         let kind = self.options.scenario;
         let uses_realname = matches!(kind, ScenarioKind::Realname | ScenarioKind::Mixed);
         let uses_report = matches!(kind, ScenarioKind::Report | ScenarioKind::Mixed);
@@ -454,17 +523,6 @@ impl Engine {
             report: uses_report.then(|| self.report().stats()),
         }
     }
-}
-
-/// One request a workload wants sent, with what it needs to read the answer.
-#[derive(Debug)]
-pub struct Action {
-    pub request: SignedRequest,
-    /// realname: the ai checked or queried, and how many queries it had.
-    pub ai: Option<String>,
-    pub tries: u8,
-    /// loginout: records in the request.
-    pub records: u32,
 }
 
 /// Send a signed request through goose; the answer and the service time in µs.
@@ -497,4 +555,27 @@ pub fn unexpected(outcome: Outcome, scenario: ScenarioKind) -> bool {
             | (Outcome::Code(1006), ScenarioKind::QuotaProbe)
             | (Outcome::Code(3001), ScenarioKind::LogoutBurst)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stop_reasons_are_written_and_read_as_their_sentences() {
+        let reasons = [
+            (StopReason::ScheduleComplete, "schedule complete"),
+            (StopReason::First1006, "first 1006"),
+            (StopReason::TimeLimit { seconds: 3600 }, "time limit (3600 s)"),
+            (StopReason::BurstDrained, "burst drained"),
+            (StopReason::SimulatedTimeLimit { hours: 24 }, "simulated time limit (24 h)"),
+        ];
+        for (reason, sentence) in reasons {
+            let json = serde_json::to_string(&reason).unwrap();
+            assert_eq!(json, format!("\"{sentence}\""));
+            assert_eq!(serde_json::from_str::<StopReason>(&json).unwrap(), reason);
+        }
+        let err = serde_json::from_str::<StopReason>("\"tired\"").unwrap_err();
+        assert!(err.to_string().contains("`tired` is not a stop reason"), "{err}");
+    }
 }

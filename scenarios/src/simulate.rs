@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 
 use crate::answer::{self, Answer};
 use crate::burst::{Burst, BurstPlan};
-use crate::engine::{process_cpu_seconds, BurstResult, RunResult};
+use crate::engine::{process_cpu_seconds, BurstResult, RunResult, StopReason};
 use crate::recorder::{Recorder, Sample};
 use crate::target::Signer;
 
@@ -41,11 +41,11 @@ pub async fn simulate(plan: BurstPlan, target: &SimTarget, recorder: Arc<Recorde
     let signer = Signer::new();
     let http = reqwest::Client::new();
     let mut k = 0u64;
-    let mut stop_reason = "burst drained".to_owned();
+    let mut stop_reason = StopReason::BurstDrained;
     while !burst.finished() {
         let t = plan.slot_time(k);
         if t.saturating_sub(plan.start_ms) > MAX_SIMULATED_MS {
-            stop_reason = "simulated time limit (24 h)".into();
+            stop_reason = StopReason::SimulatedTimeLimit { hours: MAX_SIMULATED_MS / 3_600_000 };
             break;
         }
         (target.set_clock)(t);

@@ -14,7 +14,7 @@ pub const BEHAVIOUR_WINDOW_S: f64 = behaviour::WINDOW_S as f64;
 pub const MAX_BATCH: u32 = behaviour::MAX_RECORDS as u32;
 
 /// What the engineer knows about the burst and the client.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct SizingInput {
     pub players: u64,
     /// Seconds over which the players log out (0 = all at once).
@@ -92,6 +92,20 @@ impl SizingInput {
     /// Requests per second per game: `min(quota, concurrency × 1000 / rtt)`.
     pub fn effective_qps(&self) -> f64 {
         f64::from(self.quota_qps).min(f64::from(self.concurrency) * 1000.0 / self.rtt_ms)
+    }
+}
+
+/// A model read back (from a load report's `model`) is the model of its stored `input`, evaluated again: the model is
+/// a pure function of its input, the formulas' texts are `&'static str`, and an infinite λ (W = 0) was stored as
+/// `null`. The other stored fields are not read.
+impl<'de> serde::Deserialize<'de> for SizingResult {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<SizingResult, D::Error> {
+        #[derive(serde::Deserialize)]
+        struct Stored {
+            input: SizingInput,
+        }
+        let stored = <Stored as serde::Deserialize>::deserialize(deserializer)?;
+        Ok(model(&stored.input))
     }
 }
 
@@ -385,5 +399,16 @@ mod tests {
         assert!(text.contains("ceil(N_g / batch)"));
         assert!(text.contains("would be refused with 3005"));
         assert!(text.contains("782") || text.contains("781.3"));
+    }
+
+    #[test]
+    fn a_stored_model_reads_back_as_the_same_model() {
+        // W = 0: λ is infinite, which JSON stores as null.
+        for input in [burst(1_000_000, 0.0, 10), burst(100_000, 60.0, 50)] {
+            let json = serde_json::to_string(&model(&input)).unwrap();
+            let read: SizingResult = serde_json::from_str(&json).unwrap();
+            assert_eq!(read.input, input);
+            assert_eq!(serde_json::to_string(&read).unwrap(), json);
+        }
     }
 }

@@ -8,18 +8,28 @@ use std::time::Duration;
 
 use nppa_protocol::behaviour::MAX_RECORDS;
 use nppa_protocol::messages::{AuthStatus, BehaviourRecord, LoginoutRequest};
-use nppa_protocol::request::Credentials;
+use nppa_protocol::request::{Credentials, SignedRequest};
 use nppa_protocol::Interface;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use crate::answer::Answer;
-use crate::engine::Action;
 use crate::people;
 use crate::recorder::Outcome;
 use crate::schedule::{Schedule, Shape};
 use crate::target::Signer;
+
+/// One request a workload wants sent, with what it needs to read the answer.
+#[derive(Debug)]
+pub struct Action {
+    pub request: SignedRequest,
+    /// realname: the ai checked or queried, and how many queries it had.
+    pub ai: Option<String>,
+    pub tries: u8,
+    /// loginout: records in the request.
+    pub records: u32,
+}
 
 /// A query gives up after this many pending answers.
 const MAX_QUERIES: u8 = 20;

@@ -11,7 +11,7 @@ use nppa_mockserver::{MockServer, RunningServer};
 use nppa_protocol::request::Credentials;
 use nppa_protocol::{Interface, Permission, QuotaProfile, SecretKey};
 use nppa_scenarios::burst::BurstPlan;
-use nppa_scenarios::engine::{self, LoadOptions, RunResult, ScenarioKind};
+use nppa_scenarios::engine::{self, LoadOptions, RunResult, ScenarioKind, StopReason};
 use nppa_scenarios::recorder::Recorder;
 use nppa_scenarios::simulate::{self, SimTarget};
 use nppa_scenarios::sizing::{self, SizingInput};
@@ -72,7 +72,7 @@ async fn realname_checks_and_queries_pending_results() {
     opts.query_after = Duration::from_millis(1100);
     let result = engine::run(opts, target, Arc::new(Recorder::new())).await.unwrap();
     let m = &result.measured;
-    assert_eq!(result.stop_reason, "schedule complete");
+    assert_eq!(result.stop_reason, StopReason::ScheduleComplete);
     assert_eq!(m.requests, 200, "{:?}", m.by_errcode);
     assert_eq!(m.by_errcode.get("0"), Some(&200), "{:?}", m.by_errcode);
     let stats = result.realname.unwrap();
@@ -142,7 +142,7 @@ async fn quota_probe_finds_the_configured_limit() {
     opts.duration = Duration::from_secs(20);
     let result = engine::run(opts, target, Arc::new(Recorder::new())).await.unwrap();
     let finding = result.probe.unwrap();
-    assert_eq!(result.stop_reason, "first 1006");
+    assert_eq!(result.stop_reason, StopReason::First1006);
     assert_eq!(finding.limit_found, Some(20), "{finding:?}");
     assert_eq!(finding.rate_at_1006, Some(25.0), "{finding:?}");
     server.shutdown().await;
@@ -163,7 +163,7 @@ async fn logout_burst_in_real_time_stays_inside_the_quota() {
     opts.users = 3;
     let result = engine::run(opts, target, Arc::new(Recorder::new())).await.unwrap();
     let burst = result.burst.clone().unwrap();
-    assert_eq!(result.stop_reason, "schedule complete");
+    assert_eq!(result.stop_reason, StopReason::ScheduleComplete);
     assert_eq!(burst.totals.accepted, 2_000, "{:?}", burst.totals);
     assert!(unexpected(&result).is_empty(), "{:?}", result.measured.by_errcode);
     let entries = loginouts(&server);
