@@ -50,7 +50,7 @@ fn pipeline(c: &mut Criterion) {
         ("loginout-1", request::loginout(&credentials, &Target::Production, &loginout_request(1, now), now, [7; 12])),
         (
             "loginout-128",
-            request::loginout(&credentials, &Target::Production, &loginout_request(128, now), now, [7; 12]),
+            request::loginout(&credentials, &Target::Production, &loginout_request(FULL_BATCH, now), now, [7; 12]),
         ),
     ];
     for (name, signed) in cases {

@@ -50,7 +50,7 @@ fn building(c: &mut Criterion) {
     group.bench_function(BenchmarkId::new("request", "check"), |b| {
         b.iter(|| request::check(&credentials, &Target::Production, black_box(&check_request()), NOW_MS, [7; 12]))
     });
-    for n in [1, 128] {
+    for n in [1, FULL_BATCH] {
         let report = loginout_request(n, NOW_MS);
         group.bench_function(BenchmarkId::new("request", format!("loginout-{n}")), |b| {
             b.iter(|| request::loginout(&credentials, &Target::Production, black_box(&report), NOW_MS, [7; 12]))

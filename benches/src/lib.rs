@@ -22,6 +22,9 @@ pub fn check_request() -> CheckRequest {
     CheckRequest { ai: "100000000000000001".into(), name: "某一一".into(), id_num: "110000190101010001".into() }
 }
 
+/// A full batch: the most records one report may carry (R-BEH-1).
+pub const FULL_BATCH: i64 = nppa_protocol::behaviour::MAX_RECORDS as i64;
+
 /// A report of `n` verified logins, `ot` one second before `now_ms`.
 pub fn loginout_request(n: i64, now_ms: u64) -> LoginoutRequest {
     LoginoutRequest::new(
@@ -44,7 +47,7 @@ pub fn plaintexts(now_ms: u64) -> Vec<(&'static str, Vec<u8>)> {
     vec![
         ("check", serde_json::to_vec(&check_request()).unwrap()),
         ("loginout-1", serde_json::to_vec(&loginout_request(1, now_ms)).unwrap()),
-        ("loginout-128", serde_json::to_vec(&loginout_request(128, now_ms)).unwrap()),
+        ("loginout-128", serde_json::to_vec(&loginout_request(FULL_BATCH, now_ms)).unwrap()),
     ]
 }
 

@@ -20,8 +20,14 @@ pub fn person(n: u64) -> (String, String) {
     let area = 110_101 + (n / 10_950_000) % 8;
     let first17 = format!("{area}{}{:03}", birth.format("%Y%m%d"), n % 1000);
     let id_num = idnum::complete(&first17).unwrap_or_default();
-    let name =
-        format!("{}{}{}", FAMILY[(n % 8) as usize], GIVEN[((n / 8) % 16) as usize], GIVEN[((n / 128) % 16) as usize]);
+    // n read in mixed radix: family (8), then two given characters (16 each).
+    let (family, given) = (FAMILY.len() as u64, GIVEN.len() as u64);
+    let name = format!(
+        "{}{}{}",
+        FAMILY[(n % family) as usize],
+        GIVEN[((n / family) % given) as usize],
+        GIVEN[((n / family / given) % given) as usize]
+    );
     (name, id_num)
 }
 

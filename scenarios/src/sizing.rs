@@ -328,7 +328,7 @@ mod tests {
     use super::*;
 
     fn burst(players: u64, window_s: f64, quota_qps: u32) -> SizingInput {
-        SizingInput { players, window_s, quota_qps, games: 1, batch: 128, concurrency: 64, rtt_ms: 20.0 }
+        SizingInput { players, window_s, quota_qps, games: 1, batch: MAX_BATCH, concurrency: 64, rtt_ms: 20.0 }
     }
 
     #[test]
