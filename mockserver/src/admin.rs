@@ -163,7 +163,7 @@ fn enterprises(service: &MockService, method: &str, rest: &str, body: &[u8]) -> 
                     enterprise.enabled = enabled;
                 }
                 match &change.ip_whitelist {
-                    Some(list) => enterprise.set_whitelist(list),
+                    Some(list) => enterprise.set_whitelist(list).map_err(|e| e.to_string()),
                     None => Ok(()),
                 }
             });

@@ -24,6 +24,7 @@ pub mod store;
 pub mod tenants;
 pub mod testsystem;
 pub mod tls;
+pub mod whitelist;
 
 pub use config::Config;
 pub use server::{MockServer, RunningServer};

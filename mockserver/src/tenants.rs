@@ -9,6 +9,7 @@ use nppa_protocol::{Interface, Permission, QuotaProfile, SecretKey};
 
 use crate::config::{Config, QuotaOverride};
 use crate::keys::KeyRing;
+use crate::whitelist::{self, WhitelistEntryError};
 
 /// One enterprise (appId).
 #[derive(Debug, Clone)]
@@ -28,10 +29,10 @@ impl Enterprise {
     }
 
     /// Replaces the whitelist (R-IP-1: takes effect at once, FAQ 99).
-    pub fn set_whitelist(&mut self, entries: &[String]) -> Result<(), String> {
+    pub fn set_whitelist(&mut self, entries: &[String]) -> Result<(), WhitelistEntryError> {
         let mut whitelist = Vec::new();
         for entry in entries {
-            whitelist.extend(parse_whitelist_entry(entry)?);
+            whitelist.extend(whitelist::parse_entry(entry)?);
         }
         self.whitelist = whitelist;
         Ok(())
@@ -100,20 +101,6 @@ pub struct Tenants {
     next_key_renewal_ms: Option<u64>,
 }
 
-/// Parses one whitelist entry: an address, a CIDR range, or `*` (everyone).
-pub fn parse_whitelist_entry(entry: &str) -> Result<Vec<IpNet>, String> {
-    if entry == "*" {
-        return Ok(vec![IpNet::V4(Default::default()), IpNet::V6(Default::default())]);
-    }
-    if let Ok(net) = entry.parse::<IpNet>() {
-        return Ok(vec![net]);
-    }
-    entry
-        .parse::<IpAddr>()
-        .map(|ip| vec![IpNet::from(ip)])
-        .map_err(|_| format!("{entry:?} is not an IP address, a CIDR range or \"*\""))
-}
-
 impl Tenants {
     /// Builds the snapshot from a validated configuration.
     pub fn from_config(config: &Config) -> Result<Tenants, String> {
@@ -130,7 +117,7 @@ impl Tenants {
                 e.enabled,
                 vec![],
             );
-            enterprise.set_whitelist(&e.ip_whitelist)?;
+            enterprise.set_whitelist(&e.ip_whitelist).map_err(|e| e.to_string())?;
             by_app_id.insert(e.app_id.clone(), enterprises.len());
             enterprises.push(enterprise);
         }

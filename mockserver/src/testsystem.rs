@@ -109,7 +109,7 @@ impl TestSystem {
                 codes: test.codes.clone(),
                 passed: Default::default(),
             };
-            account.enterprise.set_whitelist(&test.ip_whitelist)?;
+            account.enterprise.set_whitelist(&test.ip_whitelist).map_err(|e| e.to_string())?;
             accounts.push(account);
         }
         let triple = |p: &crate::identity::PresetPerson| (p.ai.clone(), p.name.clone(), p.id_num.clone());
