@@ -83,20 +83,41 @@ fn always() -> f64 {
     1.0
 }
 
+/// Why a fault rule is refused (`POST /__admin/faults` answers 400 with this message).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FaultRuleError {
+    #[error("probability is between 0 and 1")]
+    Probability(f64),
+    #[error("a rule needs an action, a delay_ms, or both")]
+    NothingToDo,
+    #[error("{0} is not an HTTP status")]
+    HttpStatus(u16),
+    #[error("{0} is not an NPPA status code (SPEC §4)")]
+    Errcode(u16),
+}
+
+/// The admin API's error message.
+impl From<FaultRuleError> for String {
+    fn from(error: FaultRuleError) -> String {
+        error.to_string()
+    }
+}
+
 impl FaultRule {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), FaultRuleError> {
         if !(0.0..=1.0).contains(&self.probability) {
-            return Err("probability is between 0 and 1".into());
+            return Err(FaultRuleError::Probability(self.probability));
         }
         if self.delay_ms.is_none() && self.action.is_none() {
-            return Err("a rule needs an action, a delay_ms, or both".into());
+            return Err(FaultRuleError::NothingToDo);
         }
         match &self.action {
             Some(FaultAction::Status { errcode }) if StatusCode::from_code(*errcode).is_none() => {
-                Err(format!("{errcode} is not an NPPA status code (SPEC §4)"))
+                Err(FaultRuleError::Errcode(*errcode))
             }
             Some(FaultAction::HttpStatus { status, .. }) if !(100..=599).contains(status) => {
-                Err(format!("{status} is not an HTTP status"))
+                Err(FaultRuleError::HttpStatus(*status))
             }
             _ => Ok(()),
         }
@@ -206,7 +227,7 @@ impl Faults {
     }
 
     /// Adds rules (after those present); a seed restarts the generator. Returns the rules with their ids.
-    pub fn add(&self, request: FaultRequest) -> Result<Vec<FaultRule>, String> {
+    pub fn add(&self, request: FaultRequest) -> Result<Vec<FaultRule>, FaultRuleError> {
         let (seed, rules) = match request {
             FaultRequest::Many { seed, rules } => (seed, rules),
             FaultRequest::One(rule) => (None, vec![rule]),
@@ -356,7 +377,8 @@ mod tests {
     fn bad_rules_are_refused_with_the_reason() {
         let faults = Faults::new(0);
         let err = faults.add(rule(json!({"action": {"kind": "status", "errcode": 1013}}))).expect_err("bad code");
-        assert!(err.contains("1013"));
+        assert_eq!(err, FaultRuleError::Errcode(1013));
+        assert_eq!(err.to_string(), "1013 is not an NPPA status code (SPEC §4)");
         assert!(faults.add(rule(json!({"probability": 2.0, "action": {"kind": "reset"}}))).is_err());
         assert!(faults.add(rule(json!({}))).is_err());
     }

@@ -11,6 +11,7 @@ pub mod admin;
 pub mod behaviour;
 pub mod clock;
 pub mod config;
+pub mod error;
 pub mod faults;
 pub mod identity;
 pub mod journal;
@@ -27,5 +28,6 @@ pub mod tls;
 pub mod whitelist;
 
 pub use config::Config;
+pub use error::StartError;
 pub use server::{MockServer, RunningServer};
 pub use service::MockService;

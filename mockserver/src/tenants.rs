@@ -8,6 +8,7 @@ use ipnet::IpNet;
 use nppa_protocol::{Interface, Permission, QuotaProfile, SecretKey};
 
 use crate::config::{Config, QuotaOverride};
+use crate::error::StartError;
 use crate::keys::KeyRing;
 use crate::whitelist::{self, WhitelistEntryError};
 
@@ -103,11 +104,12 @@ pub struct Tenants {
 
 impl Tenants {
     /// Builds the snapshot from a validated configuration.
-    pub fn from_config(config: &Config) -> Result<Tenants, String> {
+    pub fn from_config(config: &Config) -> Result<Tenants, StartError> {
         let mut enterprises = Vec::new();
         let mut by_app_id = HashMap::new();
         for e in &config.enterprises {
-            let key = SecretKey::from_hex(&e.secret_key).map_err(|err| format!("{}: {err}", e.app_id))?;
+            let key = SecretKey::from_hex(&e.secret_key)
+                .map_err(|source| StartError::SecretKey { app_id: e.app_id.clone(), source })?;
             let expires = e.secret_key_expires.as_deref().and_then(crate::config::rfc3339_ms);
             let validity = e.key_validity_days.map(|days| (days * 86_400_000.0) as u64);
             let mut enterprise = Enterprise::new(
@@ -117,7 +119,9 @@ impl Tenants {
                 e.enabled,
                 vec![],
             );
-            enterprise.set_whitelist(&e.ip_whitelist).map_err(|e| e.to_string())?;
+            enterprise
+                .set_whitelist(&e.ip_whitelist)
+                .map_err(|source| StartError::Whitelist { app_id: e.app_id.clone(), source })?;
             by_app_id.insert(e.app_id.clone(), enterprises.len());
             enterprises.push(enterprise);
         }
@@ -133,7 +137,10 @@ impl Tenants {
             let channels = g.channels.iter().map(|c| (&c.app_id, &c.permissions));
             let mut game_bindings = Vec::new();
             for (app_id, permissions) in owner.chain(channels) {
-                let enterprise = *by_app_id.get(app_id).ok_or_else(|| format!("unknown app_id {app_id}"))?;
+                let enterprise = *by_app_id.get(app_id).ok_or_else(|| StartError::UnknownEnterprise {
+                    biz_id: g.biz_id.clone(),
+                    app_id: app_id.clone(),
+                })?;
                 game_bindings.push(bindings.len());
                 bindings.push(Binding {
                     id: bindings.len(),

@@ -247,7 +247,7 @@ pub async fn run(args: CertifyArgs) -> anyhow::Result<i32> {
             if let Some(note) = avoid_the_outage(&mut config, nppa_mockserver::clock::wall_ms()) {
                 eprintln!("{note}");
             }
-            let server = MockServer::new(config).map_err(|e| anyhow::anyhow!("refusing to start the mock: {e}"))?;
+            let server = MockServer::new(config).context("refusing to start the mock")?;
             let server = server.bind("127.0.0.1:0".parse()?).await.context("starting the mock")?;
             (server.base_url(), Some(server), 0)
         }
@@ -257,7 +257,7 @@ pub async fn run(args: CertifyArgs) -> anyhow::Result<i32> {
         match &server {
             Some(server) => {
                 let request = serde_json::from_value(plan).context("the fault plan")?;
-                server.service().faults().add(request).map_err(|e| anyhow::anyhow!("the fault plan: {e}"))?;
+                server.service().faults().add(request).context("the fault plan")?;
             }
             None => {
                 let url = format!("{base_url}/__admin/faults");

@@ -28,6 +28,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
+use crate::error::StartError;
 use crate::service::MockService;
 use crate::tls::LocalCa;
 
@@ -51,7 +52,7 @@ pub struct RunningServer {
 
 impl MockServer {
     /// Validates the configuration and builds the service.
-    pub fn new(config: Config) -> Result<MockServer, String> {
+    pub fn new(config: Config) -> Result<MockServer, StartError> {
         Ok(MockServer { service: Arc::new(MockService::new(config)?) })
     }
 
@@ -62,20 +63,17 @@ impl MockServer {
 
     /// Binds `addr` (port 0 picks a free port) and starts serving: HTTPS when `server.tls`, and CONNECT for
     /// `https_proxy` clients when `server.proxy`, both with the local CA of `server.tls_dir`.
-    pub async fn bind(self, addr: SocketAddr) -> std::io::Result<RunningServer> {
+    pub async fn bind(self, addr: SocketAddr) -> Result<RunningServer, StartError> {
         let server = &self.service.config().server;
-        let ca = if server.tls || server.proxy {
-            let ca = LocalCa::load_or_create(&server.tls_dir).map_err(std::io::Error::other)?;
-            Some(Arc::new(ca))
-        } else {
-            None
-        };
+        let ca =
+            if server.tls || server.proxy { Some(Arc::new(LocalCa::load_or_create(&server.tls_dir)?)) } else { None };
         let acceptor = match &ca {
-            Some(ca) => Some(ca.acceptor().map_err(std::io::Error::other)?),
+            Some(ca) => Some(ca.acceptor()?),
             None => None,
         };
-        let listener = TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
+        let bind_error = |source| StartError::Bind { addr, source };
+        let listener = TcpListener::bind(addr).await.map_err(bind_error)?;
+        let addr = listener.local_addr().map_err(bind_error)?;
         let (stop, stopped) = watch::channel(false);
         let transport = Arc::new(Transport {
             service: Arc::clone(&self.service),
