@@ -295,7 +295,7 @@ fn scenario(service: &MockService, method: &str, name: &str, body: &[u8]) -> Adm
                 from_ms: Some(now_ms),
                 until_ms: Some(now_ms.saturating_add(outage.duration_ms)),
                 delay_ms: None,
-                action: Some(FaultAction::Status { errcode: StatusCode::RemoteStateError.code() }),
+                action: Some(FaultAction::Status { errcode: StatusCode::RemoteStateError }),
             };
             match service.faults().add(FaultRequest::One(rule)) {
                 Ok(added) => answer(200, json!({ "added": added })),

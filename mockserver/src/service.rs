@@ -296,7 +296,7 @@ impl MockService {
         let rule = injection.map(|i| &i.rule);
         let (outcome, served) = match rule.and_then(|r| r.action.as_ref()) {
             Some(FaultAction::Status { errcode }) => {
-                let code = StatusCode::from_code(*errcode).unwrap_or(StatusCode::SysError);
+                let code = *errcode;
                 let body = to_json(&nppa_protocol::messages::Answer::<()>::status(code));
                 let interface = route_interface(request.path);
                 let outcome = Outcome { interface, code, body: body.clone(), plaintext: None, sign_ok: None };
@@ -649,7 +649,7 @@ fn journal_entry(id: u64, time_ms: u64, exchange: &Exchange<'_>) -> JournalEntry
         http_status: exchange.served.http_status,
         errcode: outcome.map(|o| o.code.code()),
         answer: String::from_utf8_lossy(&exchange.served.body).into_owned(),
-        fault: exchange.fault.map(FaultRule::describe),
+        fault: exchange.fault.map(FaultRule::note),
         connection_reset: exchange.served.reset,
         latency_us: exchange.latency.as_micros() as u64,
     };
