@@ -3,7 +3,8 @@
 //!
 //! - [`service`]: the request pipeline in R-ORDER and the business rules, transport-free
 //! - [`server`]: hyper transport, R-CONN-1, shutdown
-//! - [`store`], [`quota`], [`behaviour`], [`identity`], [`tenants`]: the state and rules behind it
+//! - [`error`]: [`StartError`], why the mock did not start (and the source of it)
+//! - [`store`], [`quota`], [`behaviour`], [`identity`], [`tenants`], [`whitelist`]: the state and rules behind it
 //! - [`clock`], [`admin`]: the mock's own controls
 //! - [`rules`]: the catalogue of enforced rules (the README's table is checked against it)
 
