@@ -2,12 +2,12 @@
 //! the body size limit, the admin routes, and clean shutdown.
 //!
 //! - this file: [`MockServer`] (configured) and [`RunningServer`] (bound), and what every connection shares
-//! - [`accept`]: the accept loop and shutdown; [`connection`]: HTTP/1.1 on one connection
-//! - [`limits`]: R-CONN-1, connections per IP and the idle timeout
-//! - [`tunnel`]: the CONNECT tunnels of proxy mode
-//! - [`routing`]: one request to the protocol, the admin API or `/metrics`, with fault delays and resets
-//! - [`stream`]: the live journal stream's framing; [`response`]: bodies and content types
-//! - [`sweep`]: freeing expired records while no request comes
+//! - `accept`: the accept loop and shutdown; `connection`: HTTP/1.1 on one connection
+//! - `limits`: R-CONN-1, connections per IP and the idle timeout
+//! - `tunnel`: the CONNECT tunnels of proxy mode
+//! - `routing`: one request to the protocol, the admin API or `/metrics`, with fault delays and resets
+//! - `stream`: the live journal stream's framing; `response`: bodies and content types
+//! - `sweep`: freeing expired records while no request comes
 
 mod accept;
 mod connection;
