@@ -246,7 +246,7 @@ fn load_config(flags: &MockFlags, quotas: bool, pending: f64, edit: impl FnOnce(
 }
 
 fn credentials(app_id: &str, secret_key: &str, biz_ids: &[String]) -> anyhow::Result<Vec<Credentials>> {
-    let key = SecretKey::from_hex(secret_key).map_err(|e| anyhow::anyhow!("--secret-key: {e}"))?;
+    let key = SecretKey::from_hex(secret_key).context("--secret-key")?;
     Ok(biz_ids
         .iter()
         .map(|biz_id| Credentials { app_id: app_id.into(), biz_id: biz_id.clone(), key: key.clone() })
@@ -255,8 +255,8 @@ fn credentials(app_id: &str, secret_key: &str, biz_ids: &[String]) -> anyhow::Re
 
 async fn start_mock(config: Config) -> anyhow::Result<(RunningServer, Vec<String>)> {
     let biz_ids = config.games.iter().map(|g| g.biz_id.clone()).collect();
-    let server = MockServer::new(config).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let server = server.bind("127.0.0.1:0".parse()?).await.context("cannot bind a loopback port")?;
+    let server = MockServer::new(config).context("refusing to start the mock")?;
+    let server = server.bind("127.0.0.1:0".parse()?).await.context("starting the mock on a loopback port")?;
     Ok((server, biz_ids))
 }
 

@@ -12,15 +12,15 @@ use nppa_protocol::beijing;
 /// Loads `--config FILE`, or the embedded default.
 pub fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
     match path {
-        Some(path) => Config::from_file(path).map_err(|e| anyhow::anyhow!("refusing to start: {e}")),
-        None => Config::from_toml(DEFAULT_TOML, "embedded default", None).map_err(|e| anyhow::anyhow!("{e}")),
+        Some(path) => Config::from_file(path).context("refusing to start"),
+        None => Ok(Config::from_toml(DEFAULT_TOML, "embedded default", None)?),
     }
 }
 
 /// Starts the mock on `listen`.
 pub async fn start(config: Config, listen: SocketAddr) -> anyhow::Result<RunningServer> {
-    let server = MockServer::new(config).map_err(|e| anyhow::anyhow!("refusing to start: {e}"))?;
-    server.bind(listen).await.with_context(|| format!("cannot listen on {listen}"))
+    let server = MockServer::new(config).context("refusing to start")?;
+    server.bind(listen).await.context("refusing to start")
 }
 
 /// What a user needs to call the mock: URL, credentials, a request to paste.

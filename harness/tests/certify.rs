@@ -380,7 +380,7 @@ async fn a_query_inside_the_outage_is_flagged() {
 }
 
 fn install_fault_plan(mock: &Mock) {
-    let plan = serde_json::from_value(nppa_harness::certify::fault_plan()).unwrap();
+    let plan = nppa_harness::certify::fault_plan();
     mock.server.service().faults().add(plan).unwrap();
 }
 

@@ -7,6 +7,9 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use nppa_mockserver::faults::{FaultEffect, FaultKind, FaultNote};
+use nppa_mockserver::journal::JournalEntry;
+use nppa_protocol::StatusCode;
 use serde_json::{json, Value};
 
 async fn add(mock: &Mock, rule: Value) -> Value {
@@ -47,7 +50,15 @@ async fn forced_status_codes_reach_the_client_and_the_journal() {
     // Spent rules leave the next check alone; the query interface was never touched.
     assert_eq!(code(&mock.client().check(PRESET_OK.0, PRESET_OK.1, PRESET_OK.2).await.unwrap()), 0);
     let (_, journal) = mock.admin("GET", "/__admin/journal?errcode=2007", None).await;
+    // The JSON text is the contract; the typed entry says the same.
     assert_eq!(journal["entries"][0]["fault"], "fault #2: status 2007");
+    let entry: JournalEntry = serde_json::from_value(journal["entries"][0].clone()).unwrap();
+    let note = entry.fault.unwrap();
+    assert_eq!(
+        note,
+        FaultNote { rule: 2, effect: Some(FaultEffect::Status(StatusCode::RemoteStateError)), delay_ms: None }
+    );
+    assert_eq!(note.kind(), FaultKind::Status);
 }
 
 #[tokio::test]
@@ -80,6 +91,11 @@ async fn reset_truncate_and_corrupt() {
     assert!(entries[0].get("errcode").is_none());
     assert_eq!(entries[1]["errcode"], 2003, "the errcode the server meant");
     assert_eq!(entries[1]["answer"].as_str().unwrap(), truncated, "the answer as sent");
+    let effects: Vec<Option<FaultEffect>> = entries
+        .iter()
+        .map(|e| serde_json::from_value::<JournalEntry>(e.clone()).unwrap().fault.and_then(|note| note.effect))
+        .collect();
+    assert_eq!(effects, [Some(FaultEffect::Reset), Some(FaultEffect::Truncate), Some(FaultEffect::Corrupt)]);
 }
 
 #[tokio::test]
@@ -177,6 +193,15 @@ async fn rules_are_listed_removed_and_refused_when_wrong() {
     let (status, error) =
         mock.admin("POST", "/__admin/faults", Some(json!({"action": {"kind": "status", "errcode": 9999}}))).await;
     assert_eq!(status, 400);
-    assert!(error["error"].as_str().unwrap().contains("9999"));
+    assert!(error["error"].as_str().unwrap().contains("unknown NPPA status code 9999"), "{error}");
+    let batch =
+        json!({"seed": 1, "rules": [{"action": {"kind": "reset"}}, {"action": {"kind": "status", "errcode": 9999}}]});
+    let (status, error) = mock.admin("POST", "/__admin/faults", Some(batch)).await;
+    assert_eq!(status, 400);
+    assert!(error["error"].as_str().unwrap().contains("unknown NPPA status code 9999"), "{error}");
+    let (status, error) =
+        mock.admin("POST", "/__admin/faults", Some(json!({"probability": 2.0, "action": {"kind": "reset"}}))).await;
+    assert_eq!(status, 400);
+    assert_eq!(error["error"], "probability is between 0 and 1");
     assert_eq!(code(&mock.client().query("x").await.unwrap()), 2003);
 }

@@ -58,8 +58,8 @@ fn ok(value: &impl Serialize) -> AdminAnswer {
     answer(200, value)
 }
 
-fn error(status: u16, message: impl Into<String>) -> AdminAnswer {
-    answer(status, &AdminError { error: message.into() })
+fn error(status: u16, message: impl std::fmt::Display) -> AdminAnswer {
+    answer(status, &AdminError { error: message.to_string() })
 }
 
 /// Answers an admin request. `query` is the URL query string; `accept` the Accept header.
@@ -142,7 +142,7 @@ fn enterprises(service: &MockService, method: &str, rest: &str, body: &[u8]) -> 
                     enterprise.enabled = enabled;
                 }
                 match &change.ip_whitelist {
-                    Some(list) => enterprise.set_whitelist(list),
+                    Some(list) => enterprise.set_whitelist(list).map_err(|e| e.to_string()),
                     None => Ok(()),
                 }
             });
@@ -250,17 +250,11 @@ fn scenario(service: &MockService, method: &str, name: &str, body: &[u8]) -> Adm
             };
             let now_ms = service.clock().now_ms();
             let rule = FaultRule {
-                id: 0,
                 interface: Some(Interface::Check),
-                app_id: None,
-                biz_id: None,
-                test_system: None,
-                probability: 1.0,
-                count: None,
                 from_ms: Some(now_ms),
                 until_ms: Some(now_ms.saturating_add(outage.duration_ms)),
-                delay_ms: None,
-                action: Some(FaultAction::Status { errcode: StatusCode::RemoteStateError.code() }),
+                action: Some(FaultAction::Status { errcode: StatusCode::RemoteStateError }),
+                ..FaultRule::default()
             };
             match service.faults().add(FaultRequest::One(rule)) {
                 Ok(added) => ok(&OutageStarted { added }),

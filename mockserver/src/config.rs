@@ -352,8 +352,8 @@ impl Config {
             SecretKey::from_hex(&e.secret_key)
                 .map_err(|err| field(format!("enterprise[{i}].secret_key"), err.to_string()))?;
             for (j, entry) in e.ip_whitelist.iter().enumerate() {
-                crate::tenants::parse_whitelist_entry(entry)
-                    .map_err(|reason| field(format!("enterprise[{i}].ip_whitelist[{j}]"), reason))?;
+                crate::whitelist::parse_entry(entry)
+                    .map_err(|e| field(format!("enterprise[{i}].ip_whitelist[{j}]"), e.to_string()))?;
             }
         }
         let mut biz_ids: HashSet<&str> = self.games.iter().map(|g| g.biz_id.as_str()).collect();
@@ -370,8 +370,8 @@ impl Config {
                 return Err(field(at("biz_id"), "must be non-empty and differ from every game's bizId"));
             }
             for (j, entry) in test.ip_whitelist.iter().enumerate() {
-                crate::tenants::parse_whitelist_entry(entry)
-                    .map_err(|reason| field(at(&format!("ip_whitelist[{j}]")), reason))?;
+                crate::whitelist::parse_entry(entry)
+                    .map_err(|e| field(at(&format!("ip_whitelist[{j}]")), e.to_string()))?;
             }
             if test.codes.len() != 8 {
                 return Err(field(

@@ -9,7 +9,8 @@ use std::sync::Mutex;
 use nppa_protocol::{Interface, StatusCode};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
 
 use crate::admin_api::{FaultList, ListedFault};
 
@@ -17,8 +18,8 @@ use crate::admin_api::{FaultList, ListedFault};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum FaultAction {
-    /// Answer this errcode instead of processing the request.
-    Status { errcode: u16 },
+    /// Answer this errcode instead of processing the request (a number in JSON; unknown codes are refused).
+    Status { errcode: StatusCode },
     /// Answer this HTTP status with `body` (none when absent) instead of processing the request.
     HttpStatus {
         status: u16,
@@ -84,20 +85,48 @@ fn always() -> f64 {
     1.0
 }
 
+impl Default for FaultRule {
+    /// A rule that matches every request and does nothing yet: set `action` or `delay_ms`.
+    fn default() -> Self {
+        FaultRule {
+            id: 0,
+            interface: None,
+            app_id: None,
+            biz_id: None,
+            test_system: None,
+            probability: always(),
+            count: None,
+            from_ms: None,
+            until_ms: None,
+            delay_ms: None,
+            action: None,
+        }
+    }
+}
+
+/// Why a fault rule is refused (`POST /__admin/faults` answers 400 with this message).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FaultRuleError {
+    #[error("probability is between 0 and 1")]
+    Probability(f64),
+    #[error("a rule needs an action, a delay_ms, or both")]
+    NothingToDo,
+    #[error("{0} is not an HTTP status")]
+    HttpStatus(u16),
+}
+
 impl FaultRule {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), FaultRuleError> {
         if !(0.0..=1.0).contains(&self.probability) {
-            return Err("probability is between 0 and 1".into());
+            return Err(FaultRuleError::Probability(self.probability));
         }
         if self.delay_ms.is_none() && self.action.is_none() {
-            return Err("a rule needs an action, a delay_ms, or both".into());
+            return Err(FaultRuleError::NothingToDo);
         }
         match &self.action {
-            Some(FaultAction::Status { errcode }) if StatusCode::from_code(*errcode).is_none() => {
-                Err(format!("{errcode} is not an NPPA status code (SPEC §4)"))
-            }
             Some(FaultAction::HttpStatus { status, .. }) if !(100..=599).contains(status) => {
-                Err(format!("{status} is not an HTTP status"))
+                Err(FaultRuleError::HttpStatus(*status))
             }
             _ => Ok(()),
         }
@@ -113,31 +142,196 @@ impl FaultRule {
     }
 
     /// The kind of fault, for metrics.
-    pub fn kind(&self) -> &'static str {
-        match &self.action {
-            None => "delay",
-            Some(FaultAction::Status { .. }) => "status",
-            Some(FaultAction::HttpStatus { .. }) => "http_status",
-            Some(FaultAction::Reset) => "reset",
-            Some(FaultAction::Truncate) => "truncate",
-            Some(FaultAction::Corrupt) => "corrupt",
-            Some(FaultAction::LoginoutData { .. }) => "loginout_data",
-        }
+    pub fn kind(&self) -> FaultKind {
+        self.note().kind()
     }
 
-    /// A short description for the journal.
-    pub fn describe(&self) -> String {
-        let action = match &self.action {
-            Some(FaultAction::Status { errcode }) => format!("status {errcode}"),
-            Some(FaultAction::HttpStatus { status, .. }) => format!("http_status {status}"),
-            Some(FaultAction::LoginoutData { shape }) => format!("loginout_data {shape:?}").to_lowercase(),
-            _ => self.kind().to_owned(),
-        };
-        match self.delay_ms {
-            Some(ms) if self.action.is_some() => format!("fault #{}: {action} after {ms} ms", self.id),
-            Some(ms) => format!("fault #{}: delay {ms} ms", self.id),
-            None => format!("fault #{}: {action}", self.id),
+    /// What this rule does to an exchange, for the journal.
+    pub fn note(&self) -> FaultNote {
+        let effect = self.action.as_ref().map(|action| match action {
+            FaultAction::Status { errcode } => FaultEffect::Status(*errcode),
+            FaultAction::HttpStatus { status, .. } => FaultEffect::HttpStatus(*status),
+            FaultAction::Reset => FaultEffect::Reset,
+            FaultAction::Truncate => FaultEffect::Truncate,
+            FaultAction::Corrupt => FaultEffect::Corrupt,
+            FaultAction::LoginoutData { shape } => FaultEffect::LoginoutData(*shape),
+        });
+        FaultNote { rule: self.id, effect, delay_ms: self.delay_ms }
+    }
+}
+
+/// The kinds of fault (the `kind` label of `nppa_faults_injected`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FaultKind {
+    /// A delay alone.
+    Delay,
+    Status,
+    HttpStatus,
+    Reset,
+    Truncate,
+    Corrupt,
+    LoginoutData,
+}
+
+impl FaultKind {
+    /// The label value: the action's `kind` in a rule, or `delay`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            FaultKind::Delay => "delay",
+            FaultKind::Status => "status",
+            FaultKind::HttpStatus => "http_status",
+            FaultKind::Reset => "reset",
+            FaultKind::Truncate => "truncate",
+            FaultKind::Corrupt => "corrupt",
+            FaultKind::LoginoutData => "loginout_data",
         }
+    }
+}
+
+/// What a rule's action did to an exchange (the journal's record of a [`FaultAction`], without a body).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultEffect {
+    /// Answered this errcode.
+    Status(StatusCode),
+    /// Answered this HTTP status.
+    HttpStatus(u16),
+    /// Closed the connection without an answer.
+    Reset,
+    /// Sent half of the answer.
+    Truncate,
+    /// Sent the answer with a byte changed.
+    Corrupt,
+    /// Answered an accepted loginout with `data` in this shape.
+    LoginoutData(DataShape),
+}
+
+impl FaultEffect {
+    /// The kind of fault.
+    pub const fn kind(self) -> FaultKind {
+        match self {
+            FaultEffect::Status(_) => FaultKind::Status,
+            FaultEffect::HttpStatus(_) => FaultKind::HttpStatus,
+            FaultEffect::Reset => FaultKind::Reset,
+            FaultEffect::Truncate => FaultKind::Truncate,
+            FaultEffect::Corrupt => FaultKind::Corrupt,
+            FaultEffect::LoginoutData(_) => FaultKind::LoginoutData,
+        }
+    }
+}
+
+/// A journal entry's `fault`: which rule changed the exchange, how, and after what delay.
+///
+/// In JSON it is one string, as people read it and tools match it (a contract, SPEC §9):
+/// `"fault #2: status 2007"`, `"fault #3: reset after 100 ms"`, `"fault #4: delay 250 ms"`,
+/// `"fault #5: http_status 503"`, `"fault #6: loginout_data emptystring"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FaultNote {
+    /// The rule's id.
+    pub rule: u64,
+    /// What its action did; `None` for a delay alone.
+    pub effect: Option<FaultEffect>,
+    /// How long (real ms) it held the answer back.
+    pub delay_ms: Option<u64>,
+}
+
+impl FaultNote {
+    /// The kind of fault.
+    pub fn kind(&self) -> FaultKind {
+        self.effect.map_or(FaultKind::Delay, FaultEffect::kind)
+    }
+}
+
+/// The word of a `loginout_data` shape in a journal note (its name in lower case, without `_`).
+fn shape_word(shape: DataShape) -> &'static str {
+    match shape {
+        DataShape::Absent => "absent",
+        DataShape::Null => "null",
+        DataShape::Object => "object",
+        DataShape::EmptyString => "emptystring",
+    }
+}
+
+impl std::fmt::Display for FaultEffect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FaultEffect::Status(code) => write!(f, "status {}", code.code()),
+            FaultEffect::HttpStatus(status) => write!(f, "http_status {status}"),
+            FaultEffect::LoginoutData(shape) => write!(f, "loginout_data {}", shape_word(*shape)),
+            other => f.write_str(other.kind().as_str()),
+        }
+    }
+}
+
+impl std::fmt::Display for FaultNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "fault #{}: ", self.rule)?;
+        match (self.effect, self.delay_ms) {
+            (Some(effect), Some(ms)) => write!(f, "{effect} after {ms} ms"),
+            (Some(effect), None) => write!(f, "{effect}"),
+            (None, Some(ms)) => write!(f, "delay {ms} ms"),
+            (None, None) => f.write_str("delay"),
+        }
+    }
+}
+
+/// A journal `fault` string that is not one the mock writes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{text:?} is not a fault note (\"fault #N: ACTION\", \"… after MS ms\" or \"fault #N: delay MS ms\")")]
+pub struct FaultNoteError {
+    pub text: String,
+}
+
+impl std::str::FromStr for FaultNote {
+    type Err = FaultNoteError;
+
+    fn from_str(text: &str) -> Result<FaultNote, FaultNoteError> {
+        let parse = || -> Option<FaultNote> {
+            let (rule, rest) = text.strip_prefix("fault #")?.split_once(": ")?;
+            let rule = rule.parse().ok()?;
+            let ms = |text: &str| text.strip_suffix(" ms")?.parse::<u64>().ok();
+            let (effect, delay_ms) = if rest == "delay" {
+                (None, None)
+            } else if let Some(delay) = rest.strip_prefix("delay ") {
+                (None, Some(ms(delay)?))
+            } else if let Some((effect, delay)) = rest.split_once(" after ") {
+                (Some(parse_effect(effect)?), Some(ms(delay)?))
+            } else {
+                (Some(parse_effect(rest)?), None)
+            };
+            Some(FaultNote { rule, effect, delay_ms })
+        };
+        parse().ok_or_else(|| FaultNoteError { text: text.to_owned() })
+    }
+}
+
+fn parse_effect(text: &str) -> Option<FaultEffect> {
+    let (word, value) = text.split_once(' ').map_or((text, None), |(w, v)| (w, Some(v)));
+    let effect = match (word, value) {
+        ("status", Some(code)) => FaultEffect::Status(StatusCode::from_code(code.parse().ok()?)?),
+        ("http_status", Some(status)) => FaultEffect::HttpStatus(status.parse().ok()?),
+        ("loginout_data", Some(shape)) => FaultEffect::LoginoutData(
+            [DataShape::Absent, DataShape::Null, DataShape::Object, DataShape::EmptyString]
+                .into_iter()
+                .find(|s| shape_word(*s) == shape)?,
+        ),
+        ("reset", None) => FaultEffect::Reset,
+        ("truncate", None) => FaultEffect::Truncate,
+        ("corrupt", None) => FaultEffect::Corrupt,
+        _ => return None,
+    };
+    Some(effect)
+}
+
+impl Serialize for FaultNote {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for FaultNote {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -181,16 +375,37 @@ impl std::fmt::Debug for Faults {
     }
 }
 
-/// `POST /__admin/faults`: one rule, or a seed with rules.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `POST /__admin/faults`: one rule, or a seed with rules (an object with `rules`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum FaultRequest {
     Many {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         seed: Option<u64>,
         rules: Vec<FaultRule>,
     },
     One(FaultRule),
+}
+
+impl<'de> Deserialize<'de> for FaultRequest {
+    /// Chooses by the `rules` key rather than trying both shapes (`#[serde(untagged)]`), so that a refused
+    /// rule says why — an unknown errcode, a misspelt field — instead of "did not match any variant".
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Many {
+            #[serde(default)]
+            seed: Option<u64>,
+            rules: Vec<FaultRule>,
+        }
+        let value = Value::deserialize(deserializer)?;
+        if value.get("rules").is_some() {
+            let Many { seed, rules } = serde_json::from_value(value).map_err(serde::de::Error::custom)?;
+            Ok(FaultRequest::Many { seed, rules })
+        } else {
+            serde_json::from_value(value).map(FaultRequest::One).map_err(serde::de::Error::custom)
+        }
+    }
 }
 
 impl Faults {
@@ -207,7 +422,7 @@ impl Faults {
     }
 
     /// Adds rules (after those present); a seed restarts the generator. Returns the rules with their ids.
-    pub fn add(&self, request: FaultRequest) -> Result<Vec<FaultRule>, String> {
+    pub fn add(&self, request: FaultRequest) -> Result<Vec<FaultRule>, FaultRuleError> {
         let (seed, rules) = match request {
             FaultRequest::Many { seed, rules } => (seed, rules),
             FaultRequest::One(rule) => (None, vec![rule]),
@@ -349,10 +564,66 @@ mod tests {
     #[test]
     fn bad_rules_are_refused_with_the_reason() {
         let faults = Faults::new(0);
-        let err = faults.add(rule(json!({"action": {"kind": "status", "errcode": 1013}}))).expect_err("bad code");
-        assert!(err.contains("1013"));
+        for unknown in [
+            json!({"action": {"kind": "status", "errcode": 1013}}),
+            json!({"seed": 1, "rules": [{"action": {"kind": "status", "errcode": 1013}}]}),
+        ] {
+            let err = serde_json::from_value::<FaultRequest>(unknown).expect_err("unknown code");
+            assert!(err.to_string().contains("unknown NPPA status code 1013"), "{err}");
+        }
+        let err = serde_json::from_value::<FaultRequest>(json!({"probabilty": 0.5})).expect_err("typo");
+        assert!(err.to_string().contains("probabilty"), "{err}");
+        let err = faults.add(rule(json!({"action": {"kind": "http_status", "status": 999}}))).expect_err("bad status");
+        assert_eq!(err, FaultRuleError::HttpStatus(999));
+        assert_eq!(err.to_string(), "999 is not an HTTP status");
         assert!(faults.add(rule(json!({"probability": 2.0, "action": {"kind": "reset"}}))).is_err());
         assert!(faults.add(rule(json!({}))).is_err());
+    }
+
+    #[test]
+    fn journal_notes_read_as_before_and_parse_back() {
+        let note = |action: Option<Value>, delay_ms: Option<u64>| {
+            let mut json = json!({});
+            if let Some(action) = action {
+                json["action"] = action;
+            }
+            if let Some(ms) = delay_ms {
+                json["delay_ms"] = json!(ms);
+            }
+            let mut rule: FaultRule = serde_json::from_value(json).expect("rule");
+            rule.id = 7;
+            rule.note()
+        };
+        let cases = [
+            (note(Some(json!({"kind": "status", "errcode": 2007})), None), "fault #7: status 2007"),
+            (note(Some(json!({"kind": "http_status", "status": 503, "body": "x"})), None), "fault #7: http_status 503"),
+            (note(Some(json!({"kind": "reset"})), Some(100)), "fault #7: reset after 100 ms"),
+            (note(Some(json!({"kind": "truncate"})), None), "fault #7: truncate"),
+            (note(Some(json!({"kind": "corrupt"})), None), "fault #7: corrupt"),
+            (
+                note(Some(json!({"kind": "loginout_data", "shape": "empty_string"})), None),
+                "fault #7: loginout_data emptystring",
+            ),
+            (
+                note(Some(json!({"kind": "loginout_data", "shape": "null"})), Some(5)),
+                "fault #7: loginout_data null after 5 ms",
+            ),
+            (note(None, Some(250)), "fault #7: delay 250 ms"),
+        ];
+        for (note, text) in cases {
+            assert_eq!(note.to_string(), text);
+            assert_eq!(serde_json::to_value(note).expect("json"), json!(text));
+            assert_eq!(serde_json::from_value::<FaultNote>(json!(text)).expect("parses"), note, "{text}");
+        }
+        assert_eq!(
+            "fault #2: status 2007".parse(),
+            Ok(FaultNote { rule: 2, effect: Some(FaultEffect::Status(StatusCode::RemoteStateError)), delay_ms: None })
+        );
+        assert_eq!(note(None, Some(1)).kind(), FaultKind::Delay);
+        assert_eq!(note(Some(json!({"kind": "reset"})), Some(1)).kind().as_str(), "reset");
+        for bad in ["", "fault #x: reset", "fault #1: status 1013", "fault #1: reset after ms", "fault #1: explode"] {
+            assert!(bad.parse::<FaultNote>().is_err(), "{bad}");
+        }
     }
 
     #[test]

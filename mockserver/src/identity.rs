@@ -10,6 +10,17 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::config::{Config, FixtureConfig, FixtureOutcome};
+use crate::error::StartError;
+
+/// A pending share the "hot/cold data" switch refuses: with the failure share, more than everyone.
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+#[error("fraction must be between 0 and {} (1 − failure_fraction {failure_fraction})", 1.0 - .failure_fraction)]
+pub struct PendingFractionError {
+    /// The share asked for.
+    pub fraction: f64,
+    /// `identities.failure_fraction`, which the two shares must not exceed 1 with.
+    pub failure_fraction: f64,
+}
 
 /// What a check decides for a valid (name, idNum), before the outage rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,15 +95,15 @@ struct FixtureRow {
     then: Option<FixtureOutcome>,
 }
 
-fn read_fixture_file(path: &Path) -> Result<Vec<FixtureConfig>, String> {
+fn read_fixture_file(path: &Path) -> Result<Vec<FixtureConfig>, StartError> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .comment(Some(b'#'))
         .from_path(path)
-        .map_err(|e| format!("identities.fixtures_file {}: {e}", path.display()))?;
+        .map_err(|source| StartError::FixturesFile { path: path.to_owned(), source })?;
     let mut fixtures = Vec::new();
     for (line, row) in reader.deserialize::<FixtureRow>().enumerate() {
-        let row = row.map_err(|e| format!("identities.fixtures_file {} row {}: {e}", path.display(), line + 1))?;
+        let row = row.map_err(|source| StartError::FixtureRow { path: path.to_owned(), row: line + 1, source })?;
         fixtures.push(FixtureConfig {
             name: row.name,
             id_num: row.id_num,
@@ -106,7 +117,7 @@ fn read_fixture_file(path: &Path) -> Result<Vec<FixtureConfig>, String> {
 
 impl IdentityBook {
     /// Builds the book: presets, then fixture file, then inline fixtures (later ones win).
-    pub fn from_config(config: &Config) -> Result<IdentityBook, String> {
+    pub fn from_config(config: &Config) -> Result<IdentityBook, StartError> {
         let ids = &config.identities;
         let delay_min_ms = (ids.pending_delay_min_s * 1000.0) as u64;
         let delay_max_ms = (ids.pending_delay_max_s * 1000.0) as u64;
@@ -128,8 +139,9 @@ impl IdentityBook {
         fixtures.extend(ids.fixtures.iter().cloned());
         for f in fixtures {
             // A fixture nobody can reach (its idNum fails R-ID) is a mistake in the file: say so at start.
-            idnum::validate(&f.id_num, chrono::NaiveDate::MAX)
-                .map_err(|e| format!("identities fixture {} {}: {e}", f.name, f.id_num))?;
+            if let Err(source) = idnum::validate(&f.id_num, chrono::NaiveDate::MAX) {
+                return Err(StartError::Fixture { name: f.name, id_num: f.id_num, source });
+            }
             let verdict = match f.outcome {
                 FixtureOutcome::Success => Verdict::Success,
                 FixtureOutcome::Failure => Verdict::Failure,
@@ -191,13 +203,9 @@ impl IdentityBook {
     }
 
     /// Scenario switch "hot/cold data" (SPEC §9): a new pending share for unknown people.
-    pub fn set_pending_fraction(&self, fraction: f64) -> Result<(), String> {
+    pub fn set_pending_fraction(&self, fraction: f64) -> Result<(), PendingFractionError> {
         if !(0.0..=1.0).contains(&fraction) || fraction + self.failure_fraction > 1.0 {
-            return Err(format!(
-                "fraction must be between 0 and {} (1 − failure_fraction {})",
-                1.0 - self.failure_fraction,
-                self.failure_fraction
-            ));
+            return Err(PendingFractionError { fraction, failure_fraction: self.failure_fraction });
         }
         self.pending_fraction.store(fraction.to_bits(), Ordering::Relaxed);
         Ok(())
@@ -249,7 +257,12 @@ mod tests {
         );
         let config = Config::from_toml(&text, "test", Some(&dir)).expect("config");
         let err = IdentityBook::from_config(&config).expect_err("王五's idNum has a wrong check digit");
-        assert!(err.contains("王五 110105199001010011"), "{err}");
+        assert!(
+            matches!(&err, StartError::Fixture { name, id_num, source: idnum::IdNumError::CheckChar }
+                if name == "王五" && id_num == "110105199001010011"),
+            "{err:?}"
+        );
+        assert_eq!(err.to_string(), "identities fixture 王五 110105199001010011: no check can reach this person");
         let csv = std::fs::read_to_string(dir.join("people.csv")).expect("csv");
         std::fs::write(dir.join("people.csv"), csv.replace("王五,110105199001010011,success,,\n", "")).expect("write");
         let book = IdentityBook::from_config(&config).expect("book");
@@ -262,7 +275,8 @@ mod tests {
 
         let missing = Config::from_toml(&text, "test", Some(Path::new("/nonexistent"))).expect("config parses");
         let err = IdentityBook::from_config(&missing).expect_err("missing file");
-        assert!(err.contains("identities.fixtures_file"), "{err}");
+        assert!(matches!(&err, StartError::FixturesFile { path, .. } if path.starts_with("/nonexistent")), "{err:?}");
+        assert!(err.to_string().starts_with("cannot read identities.fixtures_file /nonexistent"), "{err}");
     }
 
     #[test]

@@ -14,6 +14,8 @@ use nppa_protocol::Interface;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
+use crate::faults::FaultNote;
+
 /// One request and its answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JournalEntry {
@@ -50,9 +52,9 @@ pub struct JournalEntry {
     pub errcode: Option<u16>,
     /// The answer body as sent (after any fault changed it).
     pub answer: String,
-    /// The fault rule that changed this exchange, if any.
+    /// The fault rule that changed this exchange, if any (in JSON: `"fault #2: status 2007"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fault: Option<String>,
+    pub fault: Option<FaultNote>,
     /// The connection was closed without an answer (a fault).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub connection_reset: bool,

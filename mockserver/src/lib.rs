@@ -3,8 +3,9 @@
 //!
 //! - [`service`]: the request pipeline in R-ORDER and the business rules, transport-free
 //! - [`server`]: hyper transport, R-CONN-1, shutdown
-//! - [`store`], [`quota`], [`identity`], [`tenants`]: the state and rules behind it (loginout validation is
-//!   `nppa_protocol::behaviour`)
+//! - [`error`]: [`StartError`], why the mock did not start (and the source of it)
+//! - [`store`], [`quota`], [`identity`], [`tenants`], [`whitelist`]: the state and rules behind it (loginout
+//!   validation is `nppa_protocol::behaviour`)
 //! - [`clock`], [`admin`]: the mock's own controls; [`admin_api`]: the admin API's request and answer types
 //! - [`rules`]: the catalogue of enforced rules (the README's table is checked against it)
 
@@ -12,6 +13,7 @@ pub mod admin;
 pub mod admin_api;
 pub mod clock;
 pub mod config;
+pub mod error;
 pub mod faults;
 pub mod identity;
 pub mod journal;
@@ -25,7 +27,9 @@ pub mod store;
 pub mod tenants;
 pub mod testsystem;
 pub mod tls;
+pub mod whitelist;
 
 pub use config::Config;
+pub use error::StartError;
 pub use server::{MockServer, RunningServer};
 pub use service::MockService;

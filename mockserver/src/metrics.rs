@@ -12,6 +12,7 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use crate::faults::FaultKind;
 use crate::journal::Journal;
 use crate::quota::QuotaTable;
 use crate::store::RealNameStore;
@@ -124,8 +125,8 @@ impl Metrics {
     }
 
     /// Counts one injected fault.
-    pub fn fault_injected(&self, kind: &'static str) {
-        self.faults.get_or_create(&KindLabel { kind }).inc();
+    pub fn fault_injected(&self, kind: FaultKind) {
+        self.faults.get_or_create(&KindLabel { kind: kind.as_str() }).inc();
     }
 
     /// A connection opened (+1) or closed (-1).

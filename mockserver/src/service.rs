@@ -19,6 +19,7 @@ use serde::Serialize;
 
 use crate::clock::{self, Clock};
 use crate::config::{AiNamespace, Config, TimestampsClock};
+use crate::error::StartError;
 use crate::faults::{self, FaultAction, FaultRequest, FaultRule, Faults, Injection};
 use crate::identity::{IdentityBook, Verdict};
 use crate::journal::{Journal, JournalEntry};
@@ -154,8 +155,8 @@ impl std::fmt::Debug for MockService {
 
 impl MockService {
     /// Builds the service from a validated configuration.
-    pub fn new(config: Config) -> Result<MockService, String> {
-        config.validate().map_err(|e| e.to_string())?;
+    pub fn new(config: Config) -> Result<MockService, StartError> {
+        config.validate()?;
         let tenants = Tenants::from_config(&config)?;
         let identities = IdentityBook::from_config(&config)?;
         let clock = match config.clock_start_ms() {
@@ -165,14 +166,16 @@ impl MockService {
         let store = Arc::new(RealNameStore::new(tenants.game_count()));
         let quotas = Arc::new(QuotaTable::new(tenants.binding_count(), config.server.quota_block));
         let journal_config = &config.journal;
-        let journal = Journal::new(journal_config.enabled, journal_config.capacity, journal_config.file.as_deref())
-            .map_err(|e| format!("journal.file: {e}"))?;
+        let journal =
+            Journal::new(journal_config.enabled, journal_config.capacity, journal_config.file.as_deref()).map_err(
+                |source| StartError::JournalFile { path: journal_config.file.clone().unwrap_or_default(), source },
+            )?;
         let journal = Arc::new(journal);
         let metrics = Metrics::new(Arc::clone(&store), Arc::clone(&quotas), Arc::clone(&journal));
         let faults = Faults::new(config.faults.seed);
         if !config.faults.rules.is_empty() {
             let rules = FaultRequest::Many { seed: None, rules: config.faults.rules.clone() };
-            faults.add(rules).map_err(|e| format!("faults.rules: {e}"))?;
+            faults.add(rules).map_err(StartError::FaultRule)?;
         }
         let test_system = TestSystem::from_config(&config)?;
         Ok(MockService {
@@ -292,7 +295,7 @@ impl MockService {
         let rule = injection.map(|i| &i.rule);
         let (outcome, served) = match rule.and_then(|r| r.action.as_ref()) {
             Some(FaultAction::Status { errcode }) => {
-                let code = StatusCode::from_code(*errcode).unwrap_or(StatusCode::SysError);
+                let code = *errcode;
                 let body = to_json(&nppa_protocol::messages::Answer::<()>::status(code));
                 let interface = route_interface(request.path);
                 let outcome = Outcome { interface, code, body: body.clone(), plaintext: None, sign_ok: None };
@@ -642,7 +645,7 @@ fn journal_entry(id: u64, time_ms: u64, exchange: &Exchange<'_>) -> JournalEntry
         http_status: exchange.served.http_status,
         errcode: outcome.map(|o| o.code.code()),
         answer: String::from_utf8_lossy(&exchange.served.body).into_owned(),
-        fault: exchange.fault.map(FaultRule::describe),
+        fault: exchange.fault.map(FaultRule::note),
         connection_reset: exchange.served.reset,
         latency_us: exchange.latency.as_micros() as u64,
     };

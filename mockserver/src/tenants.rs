@@ -8,7 +8,9 @@ use ipnet::IpNet;
 use nppa_protocol::{Interface, Permission, QuotaProfile, SecretKey};
 
 use crate::config::{Config, QuotaOverride};
+use crate::error::StartError;
 use crate::keys::KeyRing;
+use crate::whitelist::{self, WhitelistEntryError};
 
 /// One enterprise (appId).
 #[derive(Debug, Clone)]
@@ -28,10 +30,10 @@ impl Enterprise {
     }
 
     /// Replaces the whitelist (R-IP-1: takes effect at once, FAQ 99).
-    pub fn set_whitelist(&mut self, entries: &[String]) -> Result<(), String> {
+    pub fn set_whitelist(&mut self, entries: &[String]) -> Result<(), WhitelistEntryError> {
         let mut whitelist = Vec::new();
         for entry in entries {
-            whitelist.extend(parse_whitelist_entry(entry)?);
+            whitelist.extend(whitelist::parse_entry(entry)?);
         }
         self.whitelist = whitelist;
         Ok(())
@@ -100,27 +102,14 @@ pub struct Tenants {
     next_key_renewal_ms: Option<u64>,
 }
 
-/// Parses one whitelist entry: an address, a CIDR range, or `*` (everyone).
-pub fn parse_whitelist_entry(entry: &str) -> Result<Vec<IpNet>, String> {
-    if entry == "*" {
-        return Ok(vec![IpNet::V4(Default::default()), IpNet::V6(Default::default())]);
-    }
-    if let Ok(net) = entry.parse::<IpNet>() {
-        return Ok(vec![net]);
-    }
-    entry
-        .parse::<IpAddr>()
-        .map(|ip| vec![IpNet::from(ip)])
-        .map_err(|_| format!("{entry:?} is not an IP address, a CIDR range or \"*\""))
-}
-
 impl Tenants {
     /// Builds the snapshot from a validated configuration.
-    pub fn from_config(config: &Config) -> Result<Tenants, String> {
+    pub fn from_config(config: &Config) -> Result<Tenants, StartError> {
         let mut enterprises = Vec::new();
         let mut by_app_id = HashMap::new();
         for e in &config.enterprises {
-            let key = SecretKey::from_hex(&e.secret_key).map_err(|err| format!("{}: {err}", e.app_id))?;
+            let key = SecretKey::from_hex(&e.secret_key)
+                .map_err(|source| StartError::SecretKey { app_id: e.app_id.clone(), source })?;
             let expires = e.secret_key_expires.as_deref().and_then(crate::config::rfc3339_ms);
             let validity = e.key_validity_days.map(|days| (days * 86_400_000.0) as u64);
             let mut enterprise = Enterprise::new(
@@ -130,7 +119,9 @@ impl Tenants {
                 e.enabled,
                 vec![],
             );
-            enterprise.set_whitelist(&e.ip_whitelist)?;
+            enterprise
+                .set_whitelist(&e.ip_whitelist)
+                .map_err(|source| StartError::Whitelist { app_id: e.app_id.clone(), source })?;
             by_app_id.insert(e.app_id.clone(), enterprises.len());
             enterprises.push(enterprise);
         }
@@ -146,7 +137,10 @@ impl Tenants {
             let channels = g.channels.iter().map(|c| (&c.app_id, &c.permissions));
             let mut game_bindings = Vec::new();
             for (app_id, permissions) in owner.chain(channels) {
-                let enterprise = *by_app_id.get(app_id).ok_or_else(|| format!("unknown app_id {app_id}"))?;
+                let enterprise = *by_app_id.get(app_id).ok_or_else(|| StartError::UnknownEnterprise {
+                    biz_id: g.biz_id.clone(),
+                    app_id: app_id.clone(),
+                })?;
                 game_bindings.push(bindings.len());
                 bindings.push(Binding {
                     id: bindings.len(),

@@ -10,6 +10,7 @@ use nppa_protocol::{Interface, SecretKey, StatusCode};
 
 use crate::admin_api::{TestAccountState, TestCaseState, TestSystemState};
 use crate::config::Config;
+use crate::error::StartError;
 use crate::identity::Presets;
 use crate::keys::KeyRing;
 use crate::tenants::Enterprise;
@@ -80,7 +81,7 @@ pub struct TestSystem {
 
 impl TestSystem {
     /// Builds the test system from a validated configuration.
-    pub fn from_config(config: &Config) -> Result<TestSystem, String> {
+    pub fn from_config(config: &Config) -> Result<TestSystem, StartError> {
         let presets = Presets::embedded();
         let mut accounts = Vec::new();
         let mut by_app_id = HashMap::new();
@@ -88,7 +89,8 @@ impl TestSystem {
         let mut account_of = vec![None; config.enterprises.len()];
         for (production, e) in config.enterprises.iter().enumerate() {
             let Some(test) = &e.test else { continue };
-            let key = SecretKey::from_hex(&test.secret_key).map_err(|err| format!("{}: {err}", test.app_id))?;
+            let key = SecretKey::from_hex(&test.secret_key)
+                .map_err(|source| StartError::SecretKey { app_id: test.app_id.clone(), source })?;
             let index = accounts.len();
             by_app_id.insert(test.app_id.clone(), index);
             for (case, code) in test.codes.iter().enumerate() {
@@ -109,7 +111,10 @@ impl TestSystem {
                 codes: test.codes.clone(),
                 passed: Default::default(),
             };
-            account.enterprise.set_whitelist(&test.ip_whitelist)?;
+            account
+                .enterprise
+                .set_whitelist(&test.ip_whitelist)
+                .map_err(|source| StartError::Whitelist { app_id: test.app_id.clone(), source })?;
             accounts.push(account);
         }
         let triple = |p: &crate::identity::PresetPerson| (p.ai.clone(), p.name.clone(), p.id_num.clone());

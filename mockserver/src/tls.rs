@@ -13,6 +13,8 @@ use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use tokio_rustls::TlsAcceptor;
 
+use crate::error::StartError;
+
 /// The local CA and the certificates it has issued.
 pub struct LocalCa {
     ca_cert: rcgen::Certificate,
@@ -32,35 +34,48 @@ impl std::fmt::Debug for LocalCa {
 const DEFAULT_NAMES: [&str; 6] =
     ["localhost", "127.0.0.1", "::1", "api.wlc.nppa.gov.cn", "api2.wlc.nppa.gov.cn", "wlc.nppa.gov.cn"];
 
-fn tls_error(what: &str, e: impl std::fmt::Display) -> String {
-    format!("{what}: {e}")
+/// Why a certificate for a client's server name could not be issued (the handshake then fails).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CertificateError {
+    #[error("{name:?} is not a DNS name or IP address")]
+    Name {
+        name: String,
+        #[source]
+        source: rcgen::Error,
+    },
+    #[error("cannot sign a certificate with the local CA")]
+    Sign(#[source] rcgen::Error),
+    #[error("rustls cannot load the certificate key")]
+    Load(#[source] rustls::Error),
 }
 
 impl LocalCa {
     /// Loads `dir/ca.pem` and `dir/ca-key.pem`, or creates them (the key readable by the owner only).
-    pub fn load_or_create(dir: &Path) -> Result<LocalCa, String> {
+    pub fn load_or_create(dir: &Path) -> Result<LocalCa, StartError> {
         let cert_path = dir.join("ca.pem");
         let key_path = dir.join("ca-key.pem");
         let (ca_cert, ca_key) = if cert_path.exists() && key_path.exists() {
-            let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| tls_error(&p.display().to_string(), e));
-            let ca_key = KeyPair::from_pem(&read(&key_path)?).map_err(|e| tls_error("server.tls_dir/ca-key.pem", e))?;
-            let params = CertificateParams::from_ca_cert_pem(&read(&cert_path)?)
-                .map_err(|e| tls_error("server.tls_dir/ca.pem", e))?;
+            let read = |path: &Path| {
+                std::fs::read_to_string(path).map_err(|source| StartError::TlsRead { path: path.to_owned(), source })
+            };
+            let ca_key = KeyPair::from_pem(&read(&key_path)?).map_err(unusable(&key_path))?;
+            let params = CertificateParams::from_ca_cert_pem(&read(&cert_path)?).map_err(unusable(&cert_path))?;
             // The same name and key as the file on disk: what it signs verifies against that file.
-            let ca_cert = params.self_signed(&ca_key).map_err(|e| tls_error("local CA", e))?;
+            let ca_cert = params.self_signed(&ca_key).map_err(unusable(&cert_path))?;
             (ca_cert, ca_key)
         } else {
-            let ca_key = KeyPair::generate().map_err(|e| tls_error("local CA key", e))?;
+            let ca_key = KeyPair::generate().map_err(StartError::TlsGenerate)?;
             let mut params = CertificateParams::default();
             params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
             params.key_usages =
                 vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
             params.distinguished_name.push(DnType::CommonName, "nppa-harness local CA (nppa mock)");
             params.distinguished_name.push(DnType::OrganizationName, "nppa-harness");
-            let ca_cert = params.self_signed(&ca_key).map_err(|e| tls_error("local CA", e))?;
-            std::fs::create_dir_all(dir).map_err(|e| tls_error(&dir.display().to_string(), e))?;
-            std::fs::write(&cert_path, ca_cert.pem()).map_err(|e| tls_error(&cert_path.display().to_string(), e))?;
-            write_private(&key_path, &ca_key.serialize_pem())?;
+            let ca_cert = params.self_signed(&ca_key).map_err(StartError::TlsGenerate)?;
+            std::fs::create_dir_all(dir).map_err(cannot_write(dir))?;
+            std::fs::write(&cert_path, ca_cert.pem()).map_err(cannot_write(&cert_path))?;
+            write_private(&key_path, &ca_key.serialize_pem()).map_err(cannot_write(&key_path))?;
             (ca_cert, ca_key)
         };
         Ok(LocalCa {
@@ -78,7 +93,7 @@ impl LocalCa {
     }
 
     /// A certificate for `host` (the default names when `None`), issued once and kept.
-    fn certified(&self, host: Option<&str>) -> Result<Arc<CertifiedKey>, String> {
+    fn certified(&self, host: Option<&str>) -> Result<Arc<CertifiedKey>, CertificateError> {
         let name = host.unwrap_or("").to_ascii_lowercase();
         if let Some(found) = self.issued.lock().unwrap_or_else(|p| p.into_inner()).get(&name) {
             return Ok(Arc::clone(found));
@@ -96,22 +111,21 @@ impl LocalCa {
                 Err(_) => n.clone().try_into().map(SanType::DnsName),
             })
             .collect::<Result<_, _>>()
-            .map_err(|e| tls_error(&format!("a certificate for {name}"), e))?;
-        let leaf_key = KeyPair::generate().map_err(|e| tls_error("certificate key", e))?;
-        let leaf = params.signed_by(&leaf_key, &self.ca_cert, &self.ca_key).map_err(|e| tls_error("certificate", e))?;
+            .map_err(|source| CertificateError::Name { name: name.clone(), source })?;
+        let leaf_key = KeyPair::generate().map_err(CertificateError::Sign)?;
+        let leaf = params.signed_by(&leaf_key, &self.ca_cert, &self.ca_key).map_err(CertificateError::Sign)?;
         let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
-        let signing_key =
-            self.provider.key_provider.load_private_key(key_der).map_err(|e| tls_error("certificate key", e))?;
+        let signing_key = self.provider.key_provider.load_private_key(key_der).map_err(CertificateError::Load)?;
         let certified = Arc::new(CertifiedKey::new(vec![leaf.der().clone()], signing_key));
         self.issued.lock().unwrap_or_else(|p| p.into_inner()).insert(name, Arc::clone(&certified));
         Ok(certified)
     }
 
     /// A TLS acceptor that presents a certificate for whatever name the client asks for.
-    pub fn acceptor(self: &Arc<Self>) -> Result<TlsAcceptor, String> {
+    pub fn acceptor(self: &Arc<Self>) -> Result<TlsAcceptor, StartError> {
         let mut config = rustls::ServerConfig::builder_with_provider(Arc::clone(&self.provider))
             .with_safe_default_protocol_versions()
-            .map_err(|e| tls_error("TLS", e))?
+            .map_err(StartError::TlsConfig)?
             .with_no_client_auth()
             .with_cert_resolver(Arc::new(ByServerName { ca: Arc::clone(self) }));
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
@@ -119,7 +133,16 @@ impl LocalCa {
     }
 }
 
-fn write_private(path: &Path, text: &str) -> Result<(), String> {
+fn unusable(path: &Path) -> impl FnOnce(rcgen::Error) -> StartError + '_ {
+    move |source| StartError::TlsParse { path: path.to_owned(), source }
+}
+
+fn cannot_write(path: &Path) -> impl FnOnce(std::io::Error) -> StartError + '_ {
+    move |source| StartError::TlsWrite { path: path.to_owned(), source }
+}
+
+/// Writes a file only its owner can read (on Unix).
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -127,8 +150,8 @@ fn write_private(path: &Path, text: &str) -> Result<(), String> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(path).map_err(|e| tls_error(&path.display().to_string(), e))?;
-    std::io::Write::write_all(&mut file, text.as_bytes()).map_err(|e| tls_error(&path.display().to_string(), e))
+    let mut file = options.open(path)?;
+    std::io::Write::write_all(&mut file, text.as_bytes())
 }
 
 #[derive(Debug)]

@@ -15,9 +15,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use clap::Args;
-use nppa_mockserver::faults::FaultRequest;
+use nppa_mockserver::faults::{DataShape, FaultAction, FaultRequest, FaultRule};
 use nppa_mockserver::journal::{JournalEntry, JournalQuery};
 use nppa_mockserver::{Config, MockServer};
+use nppa_protocol::interface::CLIENT_TIMEOUT_MS;
+use nppa_protocol::{Interface, StatusCode};
 
 use model::CertifyReport;
 use rules::Profile;
@@ -101,23 +103,26 @@ pub fn read_journal(path: &Path) -> anyhow::Result<Vec<JournalEntry>> {
 
 /// The faults `--profile faults` injects on production paths while the client runs (the test system is left
 /// alone so that the official cases can pass): one of each kind a client meets in the wild.
-pub fn fault_plan() -> serde_json::Value {
-    let production = |interface: &str, fault: serde_json::Value| {
-        let mut rule = serde_json::json!({ "test_system": false, "interface": interface, "count": 1 });
-        if let (Some(rule), Some(fault)) = (rule.as_object_mut(), fault.as_object()) {
-            rule.extend(fault.clone());
-        }
-        rule
+pub fn fault_plan() -> FaultRequest {
+    let production = |interface: Interface, action: Option<FaultAction>, delay_ms: Option<u64>| FaultRule {
+        test_system: Some(false),
+        interface: Some(interface),
+        count: Some(1),
+        action,
+        delay_ms,
+        ..FaultRule::default()
     };
-    serde_json::json!({ "seed": 1, "rules": [
-        production("check", serde_json::json!({ "action": { "kind": "http_status", "status": 502 } })),
-        production("check", serde_json::json!({ "action": { "kind": "truncate" } })),
-        production("query", serde_json::json!({ "action": { "kind": "reset" } })),
-        production("query", serde_json::json!({ "delay_ms": 5_500 })),
-        production("loginout", serde_json::json!({ "action": { "kind": "status", "errcode": 1006 } })),
-        production("loginout", serde_json::json!({ "action": { "kind": "loginout_data", "shape": "null" } })),
-        production("loginout", serde_json::json!({ "action": { "kind": "loginout_data", "shape": "absent" } })),
-    ]})
+    let rules = vec![
+        production(Interface::Check, Some(FaultAction::HttpStatus { status: 502, body: None }), None),
+        production(Interface::Check, Some(FaultAction::Truncate), None),
+        production(Interface::Query, Some(FaultAction::Reset), None),
+        // Past the client timeout (SPEC §1): the client should give up and go on.
+        production(Interface::Query, None, Some(CLIENT_TIMEOUT_MS + 500)),
+        production(Interface::Loginout, Some(FaultAction::Status { errcode: StatusCode::Busy }), None),
+        production(Interface::Loginout, Some(FaultAction::LoginoutData { shape: DataShape::Null }), None),
+        production(Interface::Loginout, Some(FaultAction::LoginoutData { shape: DataShape::Absent }), None),
+    ];
+    FaultRequest::Many { seed: Some(1), rules }
 }
 
 /// Judges entries and builds the report, with the default tolerances.
@@ -247,16 +252,16 @@ pub async fn run(args: CertifyArgs) -> anyhow::Result<i32> {
             if let Some(note) = avoid_the_outage(&mut config, nppa_mockserver::clock::wall_ms()) {
                 eprintln!("{note}");
             }
-            let server = MockServer::new(config).map_err(|e| anyhow::anyhow!("refusing to start the mock: {e}"))?;
+            let server = MockServer::new(config).context("refusing to start the mock")?;
             let server = server.bind("127.0.0.1:0".parse()?).await.context("starting the mock")?;
             (server.base_url(), Some(server), 0)
         }
     };
     if args.profile == Profile::Faults {
-        let plan: FaultRequest = serde_json::from_value(fault_plan()).context("the fault plan")?;
+        let plan = fault_plan();
         match (&server, &remote) {
             (Some(server), _) => {
-                server.service().faults().add(plan).map_err(|e| anyhow::anyhow!("the fault plan: {e}"))?;
+                server.service().faults().add(plan).context("the fault plan")?;
             }
             (None, Some(admin)) => {
                 admin.add_faults(&plan).await.context("the mock refused the fault plan")?;

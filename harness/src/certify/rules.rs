@@ -804,7 +804,7 @@ fn faults_survived(requests: &[Request<'_>], deployment: &Deployment) -> Judgeme
             findings.push(finding(
                 format!(
                     "after {} on request #{}, the client never called {} again",
-                    r.entry.fault.as_deref().unwrap_or("a fault"),
+                    r.entry.fault.map_or_else(|| "a fault".to_owned(), |note| note.to_string()),
                     r.entry.id,
                     r.interface.map_or("that path", Interface::name)
                 ),

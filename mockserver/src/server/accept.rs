@@ -1,0 +1,60 @@
+//! The accept loop: R-CONN-1 on every new connection, TLS on the listener when configured, and a clean stop.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use super::connection::serve_connection;
+use super::limits::{ConnectionLimiter, IdleTimeout};
+use super::{sweep, Transport};
+
+/// Accepts connections until the server stops, then waits up to 5 s for those in flight.
+pub(super) async fn serve(listener: TcpListener, transport: Arc<Transport>) {
+    let service = &transport.service;
+    let server = &service.config().server;
+    let idle = Duration::from_secs_f64(server.idle_timeout_s);
+    let limiter = ConnectionLimiter::new(server.max_connections_per_ip);
+    let sweeper = tokio::spawn(sweep::every_second(Arc::clone(service)));
+    let mut stopped = transport.stopped.clone();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(pair) => pair,
+                    Err(e) => {
+                        // Out of file descriptors and the like: wait a moment instead of spinning.
+                        tracing::warn!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                // R-CONN-1: over the per-IP limit, the connection is closed at once.
+                let Some(permit) = ConnectionLimiter::acquire(&limiter, peer.ip()) else {
+                    tracing::debug!("refused connection from {peer}: per-IP limit reached");
+                    continue;
+                };
+                let _ = stream.set_nodelay(true);
+                service.metrics().connections(1);
+                let transport = Arc::clone(&transport);
+                transport.connections.clone().spawn(async move {
+                    let io = IdleTimeout::new(stream, idle);
+                    match &transport.tls {
+                        Some(acceptor) => match acceptor.accept(io).await {
+                            Ok(tls) => serve_connection(tls, Arc::clone(&transport), peer.ip()).await,
+                            Err(e) => tracing::debug!("TLS handshake with {peer} failed: {e}"),
+                        },
+                        None => serve_connection(io, Arc::clone(&transport), peer.ip()).await,
+                    }
+                    transport.service.metrics().connections(-1);
+                    drop(permit);
+                });
+            }
+            _ = stopped.changed() => break,
+        }
+    }
+    drop(listener);
+    sweeper.abort();
+    transport.connections.close();
+    let _ = tokio::time::timeout(Duration::from_secs(5), transport.connections.wait()).await;
+}

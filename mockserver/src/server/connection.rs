@@ -1,0 +1,34 @@
+//! HTTP/1.1 with keep-alive on one connection (plain, TLS, or inside a CONNECT tunnel), closed gracefully
+//! when the server stops.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use super::routing::answer;
+use super::Transport;
+
+/// Serves one connection until it ends or the server stops.
+pub(super) async fn serve_connection<IO>(io: IO, transport: Arc<Transport>, peer: IpAddr)
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let mut stopped = transport.stopped.clone();
+    let handler = {
+        let transport = Arc::clone(&transport);
+        service_fn(move |request| answer(Arc::clone(&transport), peer, request))
+    };
+    let connection = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(io), handler).with_upgrades();
+    tokio::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => {}
+        _ = stopped.changed() => {
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! R-CONN-1: at most `server.max_connections_per_ip` open connections per client IP, and a connection with no
+//! bytes in either direction for `server.idle_timeout_s` closed by the server.
+
+use std::future::Future;
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use dashmap::DashMap;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::time::{Instant, Sleep};
+
+/// Open connections per client IP.
+pub(super) struct ConnectionLimiter {
+    max: usize,
+    open: DashMap<IpAddr, usize>,
+}
+
+/// One open connection; dropping it frees its place.
+pub(super) struct ConnectionPermit {
+    limiter: Arc<ConnectionLimiter>,
+    ip: IpAddr,
+}
+
+impl ConnectionLimiter {
+    /// A limiter allowing `max` connections per IP.
+    pub(super) fn new(max: usize) -> Arc<ConnectionLimiter> {
+        Arc::new(ConnectionLimiter { max, open: DashMap::new() })
+    }
+
+    /// A place for one more connection from `ip`, unless it has `max` open.
+    pub(super) fn acquire(limiter: &Arc<ConnectionLimiter>, ip: IpAddr) -> Option<ConnectionPermit> {
+        let mut open = limiter.open.entry(ip).or_insert(0);
+        if *open >= limiter.max {
+            return None;
+        }
+        *open += 1;
+        Some(ConnectionPermit { limiter: Arc::clone(limiter), ip })
+    }
+}
+
+impl Drop for ConnectionPermit {
+    fn drop(&mut self) {
+        self.limiter.open.remove_if_mut(&self.ip, |_, open| {
+            *open -= 1;
+            *open == 0
+        });
+    }
+}
+
+/// A TCP stream that fails with `TimedOut` once it has been idle for `timeout`.
+pub(super) struct IdleTimeout {
+    inner: TcpStream,
+    timeout: Duration,
+    deadline: Pin<Box<Sleep>>,
+}
+
+impl IdleTimeout {
+    pub(super) fn new(inner: TcpStream, timeout: Duration) -> IdleTimeout {
+        IdleTimeout { inner, timeout, deadline: Box::pin(tokio::time::sleep(timeout)) }
+    }
+
+    fn touch(&mut self) {
+        let next = Instant::now() + self.timeout;
+        self.deadline.as_mut().reset(next);
+    }
+}
+
+impl AsyncRead for IdleTimeout {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        match Pin::new(&mut self.inner).poll_read(cx, buf) {
+            Poll::Ready(result) => {
+                if buf.filled().len() > before {
+                    self.touch();
+                }
+                Poll::Ready(result)
+            }
+            Poll::Pending => match self.deadline.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "idle connection closed (R-CONN-1)",
+                ))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+}
+
+impl AsyncWrite for IdleTimeout {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        let result = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
+            self.touch();
+        }
+        result
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}

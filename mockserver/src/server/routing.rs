@@ -1,0 +1,117 @@
+//! One request to where it belongs: CONNECT to the tunnel, `/metrics`, the admin API, or the protocol through
+//! the service — with a fault rule's delay waited and its reset carried out.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming as HyperBody;
+use hyper::{Request, Response};
+
+use super::response::{response, Body, JSON, TEXT};
+use super::stream::journal_stream;
+use super::tunnel::tunnel;
+use super::Transport;
+use crate::admin;
+use crate::faults::{FaultTarget, Injection};
+use crate::service::{route_interface, BodyError, Incoming, MockService, Served};
+
+/// A fault rule asked to close the connection without an answer.
+#[derive(Debug)]
+pub struct InjectedReset;
+
+impl std::fmt::Display for InjectedReset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection closed by a fault rule")
+    }
+}
+
+impl std::error::Error for InjectedReset {}
+
+/// Answers one request; `Err` makes hyper close the connection without an answer.
+pub(super) async fn answer(
+    transport: Arc<Transport>,
+    peer: IpAddr,
+    mut request: Request<HyperBody>,
+) -> Result<Response<Body>, InjectedReset> {
+    if request.method() == hyper::Method::CONNECT {
+        return Ok(tunnel(transport, peer, &mut request));
+    }
+    let service = &transport.service;
+    let received = std::time::Instant::now();
+    let (parts, body) = request.into_parts();
+    let limit = service.config().server.max_body_bytes;
+    let body: Result<Bytes, BodyError> = match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(BodyError::TooLarge),
+        Err(_) => Err(BodyError::Incomplete),
+    };
+    let path = parts.uri.path();
+    if path == "/metrics" && parts.method == hyper::Method::GET {
+        let text = service.metrics().render();
+        return Ok(response(200, "application/openmetrics-text; version=1.0.0; charset=utf-8", text.into_bytes()));
+    }
+    if path.starts_with(admin::PREFIX) {
+        let accept = parts.headers.get(hyper::header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let body = body.as_deref().unwrap_or_default();
+        let reply = admin::handle(service, peer, parts.method.as_str(), path, parts.uri.query(), accept, body);
+        return Ok(match reply {
+            admin::AdminAnswer::Json { status, body } => response(status, JSON, body),
+            admin::AdminAnswer::Stream { entries, sse } => journal_stream(Arc::clone(service), entries, sse),
+        });
+    }
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let target = FaultTarget {
+        interface: route_interface(path),
+        app_id: header("appid"),
+        biz_id: header("bizid"),
+        test_system: nppa_protocol::Interface::from_test_path(path).is_some(),
+    };
+    let injection = service.faults().decide(&target, service.clock().now_ms());
+    let served = match injection.as_ref().and_then(|i| i.rule.delay_ms) {
+        None => serve_protocol(service, peer, &parts, &body, received, injection.as_ref()),
+        Some(delay_ms) => {
+            // A slow answer is served by its own task, so that it is journaled even when the client gives up
+            // waiting and closes the connection.
+            // Tracked with the connections, so that a shutdown waits for it (up to 5 s).
+            let (service, parts) = (Arc::clone(service), parts.clone());
+            let delayed = transport.connections.spawn(async move {
+                tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+                serve_protocol(&service, peer, &parts, &body, received, injection.as_ref())
+            });
+            match delayed.await {
+                Ok(served) => served,
+                Err(_) => return Err(InjectedReset),
+            }
+        }
+    };
+    tracing::debug!(status = served.http_status, "{} {}", parts.method, parts.uri);
+    if served.reset {
+        // hyper closes the connection without an answer when the service fails.
+        return Err(InjectedReset);
+    }
+    let content_type = if served.http_status == 200 || served.body.first() == Some(&b'{') { JSON } else { TEXT };
+    Ok(response(served.http_status, content_type, served.body))
+}
+
+/// One protocol request through the service (journal and metrics included).
+fn serve_protocol(
+    service: &MockService,
+    peer: IpAddr,
+    parts: &hyper::http::request::Parts,
+    body: &Result<Bytes, BodyError>,
+    received: std::time::Instant,
+    injection: Option<&Injection>,
+) -> Served {
+    let incoming = Incoming {
+        peer,
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query(),
+        headers: &parts.headers,
+        body: body.as_deref().map_err(|e| *e),
+    };
+    service.serve(&incoming, received, injection)
+}

@@ -1,0 +1,35 @@
+//! Proxy mode: a CONNECT tunnel becomes a TLS connection to the mock, whatever host it names, with a
+//! certificate for that host from the local CA.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming as HyperBody;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+
+use super::connection::serve_connection;
+use super::response::{response, Body, TEXT};
+use super::Transport;
+
+/// Answers a CONNECT: 200 and the tunnel served as its own connection, or 405 outside proxy mode.
+pub(super) fn tunnel(transport: Arc<Transport>, peer: IpAddr, request: &mut Request<HyperBody>) -> Response<Body> {
+    let Some(acceptor) = transport.connect.clone() else {
+        let hint = "CONNECT (https_proxy) needs proxy mode: start the mock with `nppa mock --proxy`";
+        return response(405, TEXT, hint.as_bytes().to_vec());
+    };
+    let target = request.uri().authority().map(ToString::to_string).unwrap_or_default();
+    let upgrade = hyper::upgrade::on(request);
+    transport.connections.clone().spawn(async move {
+        match upgrade.await {
+            Ok(upgraded) => match acceptor.accept(TokioIo::new(upgraded)).await {
+                Ok(tls) => serve_connection(tls, Arc::clone(&transport), peer).await,
+                Err(e) => tracing::debug!("TLS in the CONNECT tunnel to {target} failed: {e}"),
+            },
+            Err(e) => tracing::debug!("CONNECT to {target} was not upgraded: {e}"),
+        }
+    });
+    Response::new(Full::new(Bytes::new()).boxed())
+}
