@@ -350,12 +350,7 @@ fn end_progress(handle: tokio::task::JoinHandle<()>) {
 
 /// `nppa load`.
 pub async fn run(args: LoadArgs) -> anyhow::Result<i32> {
-    let thresholds = args
-        .thresholds
-        .iter()
-        .map(|t| Threshold::parse(t))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(anyhow::Error::msg)?;
+    let thresholds = args.thresholds.iter().map(|t| Threshold::parse(t)).collect::<Result<Vec<_>, _>>()?;
     let mut opts = options(&args)?;
     let out = run_dir(args.out.clone(), args.scenario.kind().name());
     if args.goose_report {
@@ -475,7 +470,7 @@ pub async fn size(args: SizeArgs) -> anyhow::Result<i32> {
         concurrency: args.concurrency,
         rtt_ms: args.rtt.as_secs_f64() * 1000.0,
     };
-    input.validate().map_err(anyhow::Error::msg)?;
+    input.validate()?;
     let model = sizing::model(&input);
     print!("{}", sizing::render(&model));
     if !args.simulate {

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::faults::FaultRule;
+pub use crate::faults::{FaultList, FaultRule, ListedFault};
 use crate::journal::{JournalEntry, JournalStats};
 use crate::keys::KeyView;
 
@@ -123,21 +123,6 @@ pub struct EnterpriseView {
     pub enabled: bool,
     pub ip_whitelist: Vec<String>,
     pub keys: Vec<KeyView>,
-}
-
-/// `GET /__admin/faults` (and the answer of `DELETE`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FaultList {
-    pub seed: u64,
-    pub rules: Vec<ListedFault>,
-}
-
-/// A fault rule and how many requests it has hit.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ListedFault {
-    #[serde(flatten)]
-    pub rule: FaultRule,
-    pub hits: u64,
 }
 
 /// `POST /__admin/faults`: the rules as the mock numbered them, and the list after the change.

@@ -12,8 +12,6 @@ use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
-use crate::admin_api::{FaultList, ListedFault};
-
 /// What a rule does to a matching request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
@@ -44,6 +42,21 @@ pub enum DataShape {
     Null,
     Object,
     EmptyString,
+}
+
+/// `GET /__admin/faults` (and the answer of `DELETE`): the rules with their hits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultList {
+    pub seed: u64,
+    pub rules: Vec<ListedFault>,
+}
+
+/// A fault rule and how many requests it has hit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListedFault {
+    #[serde(flatten)]
+    pub rule: FaultRule,
+    pub hits: u64,
 }
 
 /// One rule. Every filter left out matches everything.

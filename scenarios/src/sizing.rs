@@ -13,6 +13,19 @@ pub const BEHAVIOUR_WINDOW_S: f64 = behaviour::WINDOW_S as f64;
 /// R-BEH-1: records per loginout request.
 pub const MAX_BATCH: u32 = behaviour::MAX_RECORDS as u32;
 
+/// Sizing inputs that cannot be used, with the reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SizingInputError {
+    #[error("players must be at least 1")]
+    NoPlayers,
+    #[error("games, quota and concurrency must be at least 1")]
+    ZeroCapacity,
+    #[error("batch must be 1–{MAX_BATCH} records (R-BEH-1), not {0}")]
+    Batch(u32),
+    #[error("window must be ≥ 0 s and rtt > 0 ms")]
+    Times,
+}
+
 /// What the engineer knows about the burst and the client.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct SizingInput {
@@ -69,18 +82,18 @@ pub struct SizingResult {
 
 impl SizingInput {
     /// A quick check of the inputs, with the reason for the first one that cannot be used.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), SizingInputError> {
         if self.players == 0 {
-            return Err("players must be at least 1".into());
+            return Err(SizingInputError::NoPlayers);
         }
         if self.games == 0 || self.quota_qps == 0 || self.concurrency == 0 {
-            return Err("games, quota and concurrency must be at least 1".into());
+            return Err(SizingInputError::ZeroCapacity);
         }
         if self.batch == 0 || self.batch > MAX_BATCH {
-            return Err(format!("batch must be 1–{MAX_BATCH} records (R-BEH-1), not {}", self.batch));
+            return Err(SizingInputError::Batch(self.batch));
         }
         if !(self.window_s >= 0.0 && self.window_s.is_finite() && self.rtt_ms > 0.0 && self.rtt_ms.is_finite()) {
-            return Err("window must be ≥ 0 s and rtt > 0 ms".into());
+            return Err(SizingInputError::Times);
         }
         Ok(())
     }
