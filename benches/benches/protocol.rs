@@ -1,11 +1,11 @@
 //! The protocol's own costs beside the raw AES-128-GCM + SHA-256 of the same bytes (the `raw` row of each group):
-//! the ratio is the overhead of base64, JSON and the sign string.
+//! the ratio is the overhead of base64, JSON and the sign string. `answer` is what a client spends reading an answer.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use nppa_benches::*;
 use nppa_protocol::request::{self, Target};
-use nppa_protocol::sign;
+use nppa_protocol::{answer, sign};
 
 const NOW_MS: u64 = 1_768_449_600_000;
 
@@ -62,5 +62,19 @@ fn building(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, envelope, signing, building);
+/// Reading answers as a client does (`nppa_protocol::answer`): a check result, the loginout `"data":""`, a 3001.
+fn reading(c: &mut Criterion) {
+    let mut group = c.benchmark_group("answer");
+    let answers: [(&str, &[u8]); 3] = [
+        ("check", br#"{"errcode":0,"errmsg":"OK","data":{"result":{"status":0,"pi":"1fffbjzos82bs9cnyj1dna7d6d29zg4esnh99u"}}}"#),
+        ("loginout", br#"{"errcode":0,"errmsg":"OK","data":""}"#),
+        ("partial", br#"{"errcode":3001,"errmsg":"BUS COLL PARTIAL ERROR","data":{"results":[{"no":2,"errcode":3005,"errmsg":"BUS COLL BEHAVIOR TIME ERROR"},{"no":3,"errcode":3004,"errmsg":"BUS COLL NO INVALID"}]}}"#),
+    ];
+    for (name, body) in answers {
+        group.bench_function(BenchmarkId::new("parse", name), |b| b.iter(|| answer::parse(black_box(body))));
+    }
+    group.finish();
+}
+
+criterion_group!(benches, envelope, signing, building, reading);
 criterion_main!(benches);
