@@ -21,6 +21,10 @@ use crate::faults::FaultNote;
 pub struct JournalEntry {
     /// Increasing from 1 for the life of the server.
     pub id: u64,
+    /// Mock-clock time the request arrived (Unix ms): every rule judged it at this time. 0 in journals written
+    /// before this field existed.
+    #[serde(default)]
+    pub arrived_ms: u64,
     /// Mock-clock time the request was answered (Unix ms).
     pub time_ms: u64,
     pub peer: String,

@@ -51,6 +51,11 @@ impl KeyRing {
     }
 
     /// Keys valid at `now_ms`, newest first (the one a client most likely uses).
+    /// Every key the enterprise has had, valid now or not (to read what a client sealed with an expired key).
+    pub fn all(&self) -> impl Iterator<Item = &SecretKey> {
+        self.keys.iter().map(|k| &k.key)
+    }
+
     pub fn valid_at(&self, now_ms: u64) -> impl Iterator<Item = &SecretKey> {
         self.keys.iter().rev().filter(move |k| k.is_valid(now_ms)).map(|k| &k.key)
     }

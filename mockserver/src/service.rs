@@ -62,6 +62,14 @@ pub struct Outcome {
     pub sign_ok: Option<bool>,
 }
 
+/// When a request arrived: the instant its head was read (for latency) and the mock-clock time then (for every
+/// rule).
+#[derive(Debug, Clone, Copy)]
+pub struct Arrival {
+    pub received: Instant,
+    pub arrived_ms: u64,
+}
+
 /// What the transport sends for one request.
 #[derive(Debug, Clone)]
 pub struct Served {
@@ -290,8 +298,9 @@ impl MockService {
     }
 
     /// Answers one request, misbehaving as `injection` says (its delay already waited by the transport), and
-    /// records it in the journal and the metrics; `received` is when its head arrived.
-    pub fn serve(&self, request: &Incoming<'_>, received: Instant, injection: Option<&Injection>) -> Served {
+    /// records it in the journal and the metrics. Every rule judges it at its arrival, so that a delay changes
+    /// when the answer comes, never what it says.
+    pub fn serve(&self, request: &Incoming<'_>, arrival: Arrival, injection: Option<&Injection>) -> Served {
         let rule = injection.map(|i| &i.rule);
         let (outcome, served) = match rule.and_then(|r| r.action.as_ref()) {
             Some(FaultAction::Status { errcode }) => {
@@ -307,7 +316,7 @@ impl MockService {
             }
             Some(FaultAction::Reset) => (None, Served { http_status: 0, body: Vec::new(), reset: true }),
             mangling => {
-                let outcome = self.handle(request);
+                let outcome = self.handle_at(request, arrival.arrived_ms);
                 let body = match mangling {
                     Some(action) => {
                         let accepted_loginout = outcome.interface == Some(Interface::Loginout) && outcome.code.is_ok();
@@ -318,7 +327,7 @@ impl MockService {
                 (Some(outcome), Served::answer(body))
             }
         };
-        let latency = received.elapsed();
+        let latency = arrival.received.elapsed();
         if let Some(outcome) = &outcome {
             let interface = outcome.interface.map_or("unknown", Interface::name);
             self.metrics.observe(interface, outcome.code.code(), latency.as_secs_f64());
@@ -327,15 +336,32 @@ impl MockService {
             self.metrics.fault_injected(rule.kind());
         }
         if self.journal.enabled() {
-            let exchange = Exchange { request, outcome: outcome.as_ref(), served: &served, fault: rule, latency };
+            // What was sent, even when a gate before decryption or a fault answered: certify and people read it.
+            let plaintext = match outcome.as_ref().and_then(|o| o.plaintext.clone()) {
+                Some(plaintext) => Some(plaintext),
+                None => self.peek_plaintext(request, arrival.arrived_ms),
+            };
+            let exchange = Exchange {
+                request,
+                outcome: outcome.as_ref(),
+                plaintext: plaintext.as_deref(),
+                served: &served,
+                fault: rule,
+                arrived_ms: arrival.arrived_ms,
+                latency,
+            };
             self.journal.record(journal_entry(self.journal.next_id(), self.clock.now_ms(), &exchange));
         }
         served
     }
 
-    /// Answers one request (no journal, no metrics: the pipeline alone).
+    /// Answers one request now (no journal, no metrics: the pipeline alone).
     pub fn handle(&self, request: &Incoming<'_>) -> Outcome {
-        let now_ms = self.clock.now_ms();
+        self.handle_at(request, self.clock.now_ms())
+    }
+
+    /// Answers one request as of `now_ms`, its arrival on the mock clock.
+    pub fn handle_at(&self, request: &Incoming<'_>, now_ms: u64) -> Outcome {
         let mut outcome =
             Outcome { interface: None, code: StatusCode::Ok, body: Vec::new(), plaintext: None, sign_ok: None };
         let tenants = self.tenants_at(now_ms);
@@ -599,6 +625,20 @@ impl MockService {
         Ok(born)
     }
 
+    /// The plaintext of a POST that was answered before its body was opened (an earlier gate, a fault): opened
+    /// with any key the enterprise its appId names has had, so that the journal shows what the client sent.
+    fn peek_plaintext(&self, request: &Incoming<'_>, now_ms: u64) -> Option<Vec<u8>> {
+        let body = request.body.ok().filter(|b| !b.is_empty())?;
+        let app_id = request.headers.get("appid")?.to_str().ok()?;
+        let tenants = self.tenants_at(now_ms);
+        let keys = match tenants.enterprise(app_id) {
+            Some((_, enterprise)) => enterprise.keys.clone(),
+            None => self.test_system.account(app_id)?.1.enterprise.keys.clone(),
+        };
+        let opened = keys.all().find_map(|key| open_envelope(key, body).ok());
+        opened
+    }
+
     /// Behaviour report (R-BEH-1, R-BEH-TIME, R-BEH-2).
     fn loginout(&self, timestamps_ms: u64, records: &[BehaviourRecord]) -> Result<Reply, StatusCode> {
         let strict = self.config.rules.strict_pi;
@@ -614,8 +654,11 @@ struct Exchange<'a> {
     request: &'a Incoming<'a>,
     /// The pipeline's outcome, unless a fault answered instead (reset, HTTP status).
     outcome: Option<&'a Outcome>,
+    /// The decrypted body, whoever answered.
+    plaintext: Option<&'a [u8]>,
     served: &'a Served,
     fault: Option<&'a FaultRule>,
+    arrived_ms: u64,
     latency: Duration,
 }
 
@@ -630,6 +673,7 @@ fn journal_entry(id: u64, time_ms: u64, exchange: &Exchange<'_>) -> JournalEntry
         .collect();
     let mut entry = JournalEntry {
         id,
+        arrived_ms: exchange.arrived_ms,
         time_ms,
         peer: request.peer.to_string(),
         method: request.method.to_owned(),
@@ -638,7 +682,7 @@ fn journal_entry(id: u64, time_ms: u64, exchange: &Exchange<'_>) -> JournalEntry
         headers,
         body: None,
         body_base64: None,
-        plaintext: outcome.and_then(|o| o.plaintext.as_ref()).map(|p| String::from_utf8_lossy(p).into_owned()),
+        plaintext: exchange.plaintext.map(|p| String::from_utf8_lossy(p).into_owned()),
         // The pipeline's route when it ran; the path's when a fault answered instead.
         interface: outcome.map_or_else(|| route_interface(request.path), |o| o.interface),
         sign_ok: outcome.and_then(|o| o.sign_ok),

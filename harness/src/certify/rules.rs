@@ -287,7 +287,7 @@ fn env_timestamps(requests: &[Request<'_>], _: &Deployment) -> Judgement {
                     Ok(t) => format!(
                         "request #{}: timestamps {t} is {} ms from the server clock (window 5 s)",
                         r.entry.id,
-                        t as i64 - r.entry.time_ms as i64
+                        t as i64 - r.at_ms() as i64
                     ),
                     Err(_) => format!("request #{}: timestamps {ts:?} is not a number", r.entry.id),
                 };
@@ -373,7 +373,7 @@ fn env_replay(requests: &[Request<'_>], _: &Deployment) -> Judgement {
                     "request #{} repeats #{} byte for byte (same timestamps and sign) {} ms later: a retry must be re-signed with a fresh timestamps and iv",
                     r.entry.id,
                     earlier.entry.id,
-                    r.entry.time_ms.saturating_sub(earlier.entry.time_ms)
+                    r.at_ms().saturating_sub(earlier.at_ms())
                 ),
                 vec![earlier.entry.id, r.entry.id],
                 vec![],
@@ -561,7 +561,7 @@ fn errors_busy(requests: &[Request<'_>], deployment: &Deployment) -> Judgement {
     for r in requests {
         let key = (r.header("appId").unwrap_or(""), r.header("bizId").unwrap_or(""), r.interface);
         if let Some(episode) = open.get_mut(&key) {
-            let since = r.entry.time_ms.saturating_sub(episode.start_ms);
+            let since = r.at_ms().saturating_sub(episode.start_ms);
             if since < quota::BLOCK_MS {
                 if since > deployment.thresholds.busy_tolerance_ms {
                     episode.offenders.push(r.entry.id);
@@ -571,7 +571,7 @@ fn errors_busy(requests: &[Request<'_>], deployment: &Deployment) -> Judgement {
             closed.extend(open.remove(&key));
         }
         if r.entry.errcode == Some(busy) {
-            open.insert(key, Episode { first_id: r.entry.id, start_ms: r.entry.time_ms, offenders: vec![] });
+            open.insert(key, Episode { first_id: r.entry.id, start_ms: r.at_ms(), offenders: vec![] });
         }
     }
     closed.extend(open.into_values());
@@ -598,14 +598,19 @@ fn non_transient(code: u16) -> bool {
     StatusCode::from_code(code).is_some_and(StatusCode::is_final_error)
 }
 
+/// Refused for what the plaintext says (the envelope passed): re-sending the same plaintext cannot help. A refusal
+/// of the envelope (1007, 1011, …) is fixed by re-signing, which sends the same plaintext again, rightly.
+fn refused_for_its_plaintext(r: &Request<'_>) -> Option<u16> {
+    r.entry.errcode.filter(|c| non_transient(*c) && r.entry.sign_ok == Some(true))
+}
+
 fn errors_retry(requests: &[Request<'_>], _: &Deployment) -> Judgement {
-    let refused: Vec<&Request<'_>> = requests.iter().filter(|r| r.entry.errcode.is_some_and(non_transient)).collect();
-    if refused.is_empty() {
+    if !requests.iter().any(|r| refused_for_its_plaintext(r).is_some()) {
         return None;
     }
     let mut findings = Vec::new();
     for (i, r) in requests.iter().enumerate() {
-        let Some(code) = r.entry.errcode.filter(|c| non_transient(*c)) else { continue };
+        let Some(code) = refused_for_its_plaintext(r) else { continue };
         let same = |later: &&Request<'_>| {
             later.entry.path == r.entry.path
                 && later.entry.query == r.entry.query
@@ -677,7 +682,7 @@ fn behaviour_rate(requests: &[Request<'_>], deployment: &Deployment) -> Judgemen
                 r.header("appId").unwrap_or(""),
                 r.header("bizId").unwrap_or(""),
                 interface,
-                r.entry.time_ms / quota::WINDOW_MS,
+                r.at_ms() / quota::WINDOW_MS,
             );
             per_second.entry(key).or_default().push(r.entry.id);
         }
@@ -750,12 +755,12 @@ fn realname_queries(requests: &[Request<'_>], deployment: &Deployment) -> Judgem
         let Some(ai) = r.query().into_iter().find(|(k, _)| k == "ai").map(|(_, v)| v) else { continue };
         match checked.get(&ai) {
             None => findings.push(finding(format!("request #{} queries ai {ai:?}, which no check submitted: query the ai of your own pending check", r.entry.id), vec![r.entry.id], vec![])),
-            Some(check) if check.status() != Some(AuthStatus::Pending) && check.entry.id < r.entry.id => findings.push(finding(
+            Some(check) if check.status() != Some(AuthStatus::Pending) && check.at_ms() <= r.at_ms() && check.entry.id != r.entry.id => findings.push(finding(
                 format!("request #{} queries ai {ai:?} whose check #{} already answered {}: query only pending results (R-QRY-4)", r.entry.id, check.entry.id, check.status().map_or("without a result".to_owned(), |s| format!("status {}", u8::from(s)))),
                 vec![check.entry.id, r.entry.id],
                 vec![],
             )),
-            Some(check) if beijing::in_mps_outage(check.entry.time_ms) && beijing::in_mps_outage(r.entry.time_ms) => findings.push(finding(
+            Some(check) if beijing::in_mps_outage(check.at_ms()) && beijing::in_mps_outage(r.at_ms()) => findings.push(finding(
                 format!("request #{} queries ai {ai:?} between 00:00 and 04:00 Beijing time; a check pending in the outage is answered after 04:00 (R-PEND-2)", r.entry.id),
                 vec![check.entry.id, r.entry.id],
                 vec![],
@@ -763,7 +768,7 @@ fn realname_queries(requests: &[Request<'_>], deployment: &Deployment) -> Judgem
             _ => {}
         }
         if let Some(previous) = last.get(&ai) {
-            let gap = r.entry.time_ms.saturating_sub(previous.entry.time_ms);
+            let gap = r.at_ms().saturating_sub(previous.at_ms());
             if gap < deployment.thresholds.query_spacing_ms {
                 findings.push(finding(
                     format!(
@@ -858,11 +863,9 @@ fn faults_retries(requests: &[Request<'_>], _: &Deployment) -> Judgement {
                 vec![],
             ));
         }
-        if let Some(pair) =
-            attempts.windows(2).find(|w| w[1].entry.time_ms.saturating_sub(w[0].entry.time_ms) < MIN_RETRY_GAP_MS)
-        {
+        if let Some(pair) = attempts.windows(2).find(|w| w[1].at_ms().saturating_sub(w[0].at_ms()) < MIN_RETRY_GAP_MS) {
             findings.push(finding(
-                format!("request #{} retried #{} {} ms later; space retries (at least {MIN_RETRY_GAP_MS} ms, more each time)", pair[1].entry.id, pair[0].entry.id, pair[1].entry.time_ms.saturating_sub(pair[0].entry.time_ms)),
+                format!("request #{} retried #{} {} ms later; space retries (at least {MIN_RETRY_GAP_MS} ms, more each time)", pair[1].entry.id, pair[0].entry.id, pair[1].at_ms().saturating_sub(pair[0].at_ms())),
                 vec![pair[0].entry.id, pair[1].entry.id],
                 vec![],
             ));

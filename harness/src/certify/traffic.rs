@@ -102,6 +102,17 @@ pub struct Request<'a> {
 }
 
 impl Request<'_> {
+    /// When the request arrived on the mock clock: every rule judges "before", "after" and ages by arrival, since
+    /// a delayed answer finishes after requests that arrived later (journals from before `arrived_ms` existed fall
+    /// back to the answer time).
+    pub fn at_ms(&self) -> u64 {
+        if self.entry.arrived_ms > 0 {
+            self.entry.arrived_ms
+        } else {
+            self.entry.time_ms
+        }
+    }
+
     /// A request header (names are lower case in the journal).
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
@@ -143,9 +154,9 @@ impl Request<'_> {
     }
 }
 
-/// All requests, in order.
+/// All requests, in arrival order (journal ids are completion order).
 pub fn read<'a>(entries: &'a [JournalEntry], deployment: &Deployment) -> Vec<Request<'a>> {
-    entries
+    let mut requests: Vec<Request<'a>> = entries
         .iter()
         .map(|entry| {
             let test = Interface::from_test_path(&entry.path);
@@ -158,5 +169,8 @@ pub fn read<'a>(entries: &'a [JournalEntry], deployment: &Deployment) -> Vec<Req
                 answer: answer::parse(entry.answer.as_bytes()),
             }
         })
-        .collect()
+        .collect();
+    // A stable sort: requests that arrived in the same millisecond keep their journal order.
+    requests.sort_by_key(Request::at_ms);
+    requests
 }

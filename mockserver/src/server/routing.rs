@@ -16,7 +16,7 @@ use super::tunnel::tunnel;
 use super::Transport;
 use crate::admin;
 use crate::faults::{FaultTarget, Injection};
-use crate::service::{route_interface, BodyError, Incoming, MockService, Served};
+use crate::service::{route_interface, Arrival, BodyError, Incoming, MockService, Served};
 
 /// A fault rule asked to close the connection without an answer.
 #[derive(Debug)]
@@ -41,6 +41,9 @@ pub(super) async fn answer(
     }
     let service = &transport.service;
     let received = std::time::Instant::now();
+    // Arrival is the truth: every rule (R-TS-1, quotas, the fault windows) judges the request at the mock-clock
+    // time its head arrived, whatever delays its answer.
+    let arrived_ms = service.clock().now_ms();
     let (parts, body) = request.into_parts();
     let limit = service.config().server.max_body_bytes;
     let body: Result<Bytes, BodyError> = match Limited::new(body, limit).collect().await {
@@ -69,9 +72,10 @@ pub(super) async fn answer(
         biz_id: header("bizid"),
         test_system: nppa_protocol::Interface::from_test_path(path).is_some(),
     };
-    let injection = service.faults().decide(&target, service.clock().now_ms());
+    let injection = service.faults().decide(&target, arrived_ms);
+    let arrival = Arrival { received, arrived_ms };
     let served = match injection.as_ref().and_then(|i| i.rule.delay_ms) {
-        None => serve_protocol(service, peer, &parts, &body, received, injection.as_ref()),
+        None => serve_protocol(service, peer, &parts, &body, arrival, injection.as_ref()),
         Some(delay_ms) => {
             // A slow answer is served by its own task, so that it is journaled even when the client gives up
             // waiting and closes the connection.
@@ -79,7 +83,7 @@ pub(super) async fn answer(
             let (service, parts) = (Arc::clone(service), parts.clone());
             let delayed = transport.connections.spawn(async move {
                 tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-                serve_protocol(&service, peer, &parts, &body, received, injection.as_ref())
+                serve_protocol(&service, peer, &parts, &body, arrival, injection.as_ref())
             });
             match delayed.await {
                 Ok(served) => served,
@@ -102,7 +106,7 @@ fn serve_protocol(
     peer: IpAddr,
     parts: &hyper::http::request::Parts,
     body: &Result<Bytes, BodyError>,
-    received: std::time::Instant,
+    arrival: Arrival,
     injection: Option<&Injection>,
 ) -> Served {
     let incoming = Incoming {
@@ -113,5 +117,5 @@ fn serve_protocol(
         headers: &parts.headers,
         body: body.as_deref().map_err(|e| *e),
     };
-    service.serve(&incoming, received, injection)
+    service.serve(&incoming, arrival, injection)
 }
