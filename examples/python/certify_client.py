@@ -4,7 +4,10 @@
     nppa certify -- python3 examples/python/certify_client.py
 
 It passes the 8 official cases on the test system, then does what a game server does in production:
-check, query a pending check (never re-check it), report a login and its logout."""
+check, query a pending check (never re-check it), report a login and its logout. It also tells certify what its
+library returned for each call (outcome assertions, NPPA_CERTIFY_OUTCOMES), so that certify can check that the
+library reports what NPPA answered."""
+import json
 import os
 import sys
 import time
@@ -21,32 +24,85 @@ def test(case):
                   env["NPPA_TEST_SECRET_KEY"], test_code=codes[case])
 
 
+def outcome(interface, answer=None, error=None, ai=None, records=None):
+    """One line per call to $NPPA_CERTIFY_OUTCOMES: what the library returned (errcode, status, pi) or raised."""
+    path = env.get("NPPA_CERTIFY_OUTCOMES")
+    if not path:
+        return
+    line = {"interface": interface}
+    if ai is not None:
+        line["ai"] = ai
+    if records is not None:
+        line["records"] = [{"si": r["si"], "bt": r["bt"]} for r in records]
+    if error is not None:
+        line["error"] = str(error)
+    else:
+        line["errcode"] = answer["errcode"]
+        result = answer.get("data") if isinstance(answer.get("data"), dict) else {}
+        if "result" in result:
+            line["status"] = result["result"]["status"]
+            if "pi" in result["result"]:
+                line["pi"] = result["result"]["pi"]
+    with open(path, "a", encoding="utf-8") as out:
+        out.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+def check(client, ai, name, id_num):
+    try:
+        answer = client.check(ai, name, id_num)
+    except Exception as error:  # a transport failure: the game lets the player play (fail open)
+        outcome("check", error=error, ai=ai)
+        return {"errcode": None}
+    outcome("check", answer, ai=ai)
+    return answer
+
+
+def query(client, ai):
+    try:
+        answer = client.query(ai)
+    except Exception as error:
+        outcome("query", error=error, ai=ai)
+        return {"errcode": None}
+    outcome("query", answer, ai=ai)
+    return answer
+
+
+def loginout(client, records):
+    try:
+        answer = client.loginout(records)
+    except Exception as error:
+        outcome("loginout", error=error, records=records)
+        return {"errcode": None}
+    outcome("loginout", answer, records=records)
+    return answer
+
+
 def record(no, si, bt, ct, **ids):
     return {"no": no, "si": si, "bt": bt, "ot": int(time.time()) - 1, "ct": ct, **ids}
 
 
 def main():
     # The official cases (test system V1.2 presets).
-    test(0).check("100000000000000001", "某一一", "110000190101010001")
-    test(1).check("200000000000000001", "某二一", "110000190201010009")
-    test(2).check(os.urandom(16).hex(), "张三", "11010519491231002X")
+    check(test(0), "100000000000000001", "某一一", "110000190101010001")
+    check(test(1), "200000000000000001", "某二一", "110000190201010009")
+    check(test(2), os.urandom(16).hex(), "张三", "11010519491231002X")
     for case, ai in ((3, "100000000000000001"), (4, "200000000000000001"), (5, "300000000000000001")):
-        test(case).query(ai)
-    test(6).loginout([record(1, os.urandom(16).hex(), 1, 2, di="device-1")])
-    test(7).loginout([record(1, os.urandom(16).hex(), 1, 0, pi=PRESET_PI)])
+        query(test(case), ai)
+    loginout(test(6), [record(1, os.urandom(16).hex(), 1, 2, di="device-1")])
+    loginout(test(7), [record(1, os.urandom(16).hex(), 1, 0, pi=PRESET_PI)])
 
     # Production.
     nppa = Client(env["NPPA_BASE_URL"], env["NPPA_APP_ID"], env["NPPA_BIZ_ID"], env["NPPA_SECRET_KEY"])
-    ok = nppa.check(os.urandom(16).hex(), "某一二", "110000190101020007")
+    ok = check(nppa, os.urandom(16).hex(), "某一二", "110000190101020007")
     pending_ai = os.urandom(16).hex()
-    if status(nppa.check(pending_ai, "某二二", "110000190201020004")) == 1:
-        nppa.query(pending_ai)          # query, never re-check
+    if status(check(nppa, pending_ai, "某二二", "110000190201020004")) == 1:
+        query(nppa, pending_ai)         # query, never re-check
     pi = ok.get("data", {}).get("result", {}).get("pi") if status(ok) == 0 else None
     session = os.urandom(16).hex()
     player = {"ct": 0, "pi": pi} if pi else {"ct": 2, "di": "device-42"}
     ct = player.pop("ct")
     for bt in (1, 0):                    # every login has its logout, same si
-        answer = nppa.loginout([record(1, session, bt, ct, **player)])
+        answer = loginout(nppa, [record(1, session, bt, ct, **player)])
         if answer["errcode"] not in (0,):
             print("loginout answered", answer, file=sys.stderr)
 

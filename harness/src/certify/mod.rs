@@ -4,6 +4,7 @@
 //! - [`model`]: the result model; [`report`]: JUnit XML, Markdown, JSON, HTML from it
 
 pub mod model;
+pub mod outcomes;
 pub mod reference;
 pub mod report;
 pub mod rules;
@@ -22,6 +23,7 @@ use nppa_protocol::interface::CLIENT_TIMEOUT_MS;
 use nppa_protocol::{Interface, StatusCode};
 
 use model::CertifyReport;
+use outcomes::Outcomes;
 use rules::Profile;
 use traffic::{Deployment, Thresholds};
 
@@ -57,6 +59,9 @@ pub struct CertifyArgs {
     /// Judge a recorded journal (JSONL, e.g. `journal.jsonl` of an earlier certify run) instead of running a client.
     #[arg(long, conflicts_with_all = ["mock_url", "command"])]
     pub journal: Option<PathBuf>,
+    /// With --journal: the outcomes the client wrote (`outcomes.jsonl` of an earlier run; see $NPPA_CERTIFY_OUTCOMES).
+    #[arg(long, requires = "journal")]
+    pub outcomes: Option<PathBuf>,
     /// The client command, after `--`; it finds the mock through NPPA_BASE_URL, NPPA_APP_ID, NPPA_BIZ_ID,
     /// NPPA_SECRET_KEY, NPPA_TEST_APP_ID, NPPA_TEST_BIZ_ID, NPPA_TEST_SECRET_KEY and NPPA_TEST_CODES.
     #[arg(last = true)]
@@ -230,7 +235,11 @@ pub async fn run(args: CertifyArgs) -> anyhow::Result<i32> {
     if let Some(path) = &args.journal {
         let entries = read_journal(path)?;
         let command = vec![format!("--journal {}", path.display())];
-        let report = judge_with(&entries, &config, args.profile, command, vec![], thresholds);
+        let mut report = judge_with(&entries, &config, args.profile, command, vec![], thresholds);
+        if let Some(path) = &args.outcomes {
+            let outcomes = Outcomes::read(path).with_context(|| format!("reading {}", path.display()))?;
+            report.rules.extend(outcomes.map(|o| outcomes::judge(&entries, &o)).unwrap_or_default());
+        }
         return finish(report, &out, &entries, started.elapsed().as_secs_f64());
     }
     if args.command.is_empty() {
@@ -269,7 +278,17 @@ pub async fn run(args: CertifyArgs) -> anyhow::Result<i32> {
             (None, None) => {}
         }
     }
-    let env = client_environment(&config, &base_url);
+    let mut env = client_environment(&config, &base_url);
+    // Outcome assertions: the client may say what its library returned for each call (see `outcomes`).
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let outcomes_path = std::path::absolute(out.join("outcomes.jsonl")).context("the outcomes file's path")?;
+    match std::fs::remove_file(&outcomes_path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(e).with_context(|| format!("removing the stale {}", outcomes_path.display()))
+        }
+        _ => {}
+    }
+    env.push((outcomes::ENV.to_owned(), outcomes_path.display().to_string()));
     let mut runs = Vec::new();
     let mut client_time = Duration::ZERO;
     // Where each run's requests start in the journal: runs are judged one by one (a second run of the same
@@ -335,7 +354,17 @@ pub async fn run(args: CertifyArgs) -> anyhow::Result<i32> {
             entries.iter().filter(|e| e.id > *start && e.id <= end).cloned().collect()
         })
         .collect();
-    let report = judge_runs(&segments, &config, args.profile, args.command.clone(), runs, thresholds);
+    let mut report = judge_runs(&segments, &config, args.profile, args.command.clone(), runs, thresholds);
+    match Outcomes::read(&outcomes_path).with_context(|| format!("reading {}", outcomes_path.display()))? {
+        Some(outcomes) => {
+            eprintln!("nppa certify: {} outcomes reported by the client", outcomes.lines.len());
+            report.rules.extend(outcomes::judge(&entries, &outcomes));
+        }
+        None => eprintln!(
+            "nppa certify: no outcomes reported (write them to ${} to judge what your library returned)",
+            outcomes::ENV
+        ),
+    }
     let overhead = started.elapsed().saturating_sub(client_time).as_secs_f64();
     finish(report, &out, &entries, overhead)
 }

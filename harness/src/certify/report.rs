@@ -50,7 +50,7 @@ pub fn junit(report: &CertifyReport) -> String {
                 let first = rule.findings.first().map(|f| f.message.as_str()).unwrap_or("");
                 let mut text = String::new();
                 for f in &rule.findings {
-                    let _ = writeln!(text, "- {} (journal {:?})", f.message, f.journal_ids);
+                    let _ = writeln!(text, "- {}{}", f.message, journal_ids(&f.journal_ids));
                     for line in &f.evidence {
                         let _ = writeln!(text, "    {line}");
                     }
@@ -114,7 +114,7 @@ pub fn markdown(report: &CertifyReport) -> String {
     for rule in report.failed() {
         let _ = writeln!(out, "\n### `{}` {}\n", rule.id, rule.title);
         for f in &rule.findings {
-            let _ = writeln!(out, "- {} (journal {:?})", f.message, f.journal_ids);
+            let _ = writeln!(out, "- {}{}", f.message, journal_ids(&f.journal_ids));
             if !f.evidence.is_empty() {
                 let _ = writeln!(out, "  ```\n  {}\n  ```", f.evidence.join("\n  "));
             }
@@ -189,9 +189,9 @@ pub fn html(report: &CertifyReport, entries: &[JournalEntry]) -> String {
         for f in &rule.findings {
             let _ = write!(
                 details,
-                "<div class=\"finding\"><p>{}</p><p class=\"ids\">journal {:?}</p>",
+                "<div class=\"finding\"><p>{}</p><p class=\"ids\">{}</p>",
                 xml_escape(&f.message),
-                f.journal_ids
+                journal_ids(&f.journal_ids).trim().trim_start_matches('(').trim_end_matches(')')
             );
             if !f.evidence.is_empty() {
                 let _ = write!(details, "<pre>{}</pre>", xml_escape(&f.evidence.join("\n")));
@@ -234,4 +234,13 @@ pub fn write_all(report: &CertifyReport, entries: &[JournalEntry], dir: &Path) -
         written.push(path);
     }
     Ok(written)
+}
+
+/// ` (journal #3, #4)`, or nothing when a finding names no request.
+fn journal_ids(ids: &[u64]) -> String {
+    if ids.is_empty() {
+        return String::new();
+    }
+    let ids: Vec<String> = ids.iter().map(|id| format!("#{id}")).collect();
+    format!(" (journal {})", ids.join(", "))
 }

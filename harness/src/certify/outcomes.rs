@@ -1,0 +1,401 @@
+//! Outcome assertions: what the client's library returned for each call, matched with what the mock answered.
+//! The traffic cannot show a library that reports status 0 for an error, or drops records after three 1006s and
+//! returns no error; the library's own account of each call can.
+//!
+//! The client writes one JSON line per call to the file named by `NPPA_CERTIFY_OUTCOMES` (absent: nothing
+//! changes):
+//!
+//! ```text
+//! {"interface":"check","ai":"a1","errcode":0,"status":1}
+//! {"interface":"query","ai":"a1","errcode":0,"status":0,"pi":"1fffbj…"}
+//! {"interface":"loginout","records":[{"si":"s1","bt":1}],"errcode":0}
+//! {"interface":"check","ai":"a2","error":"timed out"}
+//! ```
+//!
+//! `errcode`, `status` and `pi` are what the library returned; `error` is the error it raised instead.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use nppa_mockserver::journal::JournalEntry;
+use nppa_protocol::answer::{self, ParsedAnswer};
+use nppa_protocol::interface::CLIENT_TIMEOUT_MS;
+use nppa_protocol::Interface;
+use serde::{Deserialize, Serialize};
+
+use super::model::{Finding, RuleResult, Severity, Verdict};
+
+/// The environment variable that names the outcomes file.
+pub const ENV: &str = "NPPA_CERTIFY_OUTCOMES";
+
+/// What the client's library returned for one call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Outcome {
+    pub interface: Interface,
+    /// The ai of a check or query.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ai: Option<String>,
+    /// The records of a loginout handed to the library.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub records: Vec<OutcomeRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errcode: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pi: Option<String>,
+    /// The error the library raised instead of returning an answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One record of a loginout call: its session and whether it is a login (1) or a logout (0).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutcomeRecord {
+    pub si: String,
+    pub bt: i64,
+}
+
+/// The outcomes file, read: the lines that parsed, and the ones that did not.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcomes {
+    pub lines: Vec<Outcome>,
+    /// (line number, why) of each line that is not an outcome.
+    pub unreadable: Vec<(usize, String)>,
+}
+
+impl Outcomes {
+    /// Reads the file; `None` when it does not exist or holds nothing (the client reports no outcomes).
+    pub fn read(path: &Path) -> std::io::Result<Option<Outcomes>> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let outcomes = Outcomes::parse(&text);
+        Ok((!outcomes.lines.is_empty() || !outcomes.unreadable.is_empty()).then_some(outcomes))
+    }
+
+    /// Parses JSON lines; blank lines are skipped.
+    pub fn parse(text: &str) -> Outcomes {
+        let mut outcomes = Outcomes::default();
+        for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            match serde_json::from_str::<Outcome>(line) {
+                Ok(outcome) => outcomes.lines.push(outcome),
+                Err(e) => outcomes.unreadable.push((i + 1, e.to_string())),
+            }
+        }
+        outcomes
+    }
+}
+
+/// What one request got, as a library should read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Got {
+    /// A protocol answer over HTTP 200.
+    Answer(ParsedAnswer),
+    /// No answer a library may take as NPPA's: another HTTP status, a reset, a body that is not an answer, or an
+    /// answer later than the client timeout.
+    Failure(String),
+}
+
+impl Got {
+    fn of(entry: &JournalEntry) -> Got {
+        if entry.connection_reset {
+            return Got::Failure("the connection reset without an answer".into());
+        }
+        if entry.http_status != 200 {
+            return Got::Failure(format!("HTTP {}", entry.http_status));
+        }
+        if entry.latency_us > CLIENT_TIMEOUT_MS * 1000 {
+            return Got::Failure(format!(
+                "an answer after {} ms, past the 5 s client timeout",
+                entry.latency_us / 1000
+            ));
+        }
+        match answer::parse(entry.answer.as_bytes()) {
+            Some(answer) => Got::Answer(answer),
+            None => Got::Failure("a body that is not an NPPA answer".into()),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Got::Answer(a) => {
+                let mut text = format!("errcode {}", a.errcode);
+                if let Some(status) = a.status {
+                    text += &format!(", status {}", u8::from(status));
+                }
+                text
+            }
+            Got::Failure(why) => why.clone(),
+        }
+    }
+
+    fn is_success(&self) -> bool {
+        matches!(self, Got::Answer(a) if a.is_ok())
+    }
+}
+
+/// One protocol request, as the outcome rules need it.
+struct Sent<'a> {
+    entry: &'a JournalEntry,
+    interface: Interface,
+    ai: Option<String>,
+    records: Vec<(OutcomeRecord, i64)>,
+    got: Got,
+}
+
+impl Sent<'_> {
+    fn at_ms(&self) -> u64 {
+        if self.entry.arrived_ms > 0 {
+            self.entry.arrived_ms
+        } else {
+            self.entry.time_ms
+        }
+    }
+}
+
+fn sent(entries: &[JournalEntry]) -> Vec<Sent<'_>> {
+    #[derive(Deserialize)]
+    struct Ai {
+        ai: String,
+    }
+    #[derive(Deserialize)]
+    struct Record {
+        no: i64,
+        si: String,
+        bt: i64,
+    }
+    #[derive(Deserialize)]
+    struct Report {
+        collections: Vec<Record>,
+    }
+    let mut sent: Vec<Sent<'_>> = entries
+        .iter()
+        .filter_map(|entry| {
+            let interface = entry.interface?;
+            let plaintext = entry.plaintext.as_deref().unwrap_or("");
+            let ai = match interface {
+                Interface::Check => serde_json::from_str::<Ai>(plaintext).ok().map(|a| a.ai),
+                Interface::Query => entry
+                    .query
+                    .as_deref()
+                    .and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "ai"))
+                    .map(|(_, v)| v.into_owned()),
+                Interface::Loginout => None,
+            };
+            let records = match interface {
+                Interface::Loginout => serde_json::from_str::<Report>(plaintext)
+                    .map(|r| r.collections.into_iter().map(|r| (OutcomeRecord { si: r.si, bt: r.bt }, r.no)).collect())
+                    .unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            Some(Sent { entry, interface, ai, records, got: Got::of(entry) })
+        })
+        .collect();
+    sent.sort_by_key(Sent::at_ms);
+    sent
+}
+
+/// Judges the outcomes against the traffic: two rules, OUT-ANSWER and OUT-RECORDS.
+pub fn judge(entries: &[JournalEntry], outcomes: &Outcomes) -> Vec<RuleResult> {
+    let sent = sent(entries);
+    let mut unreadable: Vec<Finding> = outcomes
+        .unreadable
+        .iter()
+        .map(|(line, why)| Finding {
+            message: format!("line {line} of ${ENV} is not an outcome ({why}); see the README, \"Outcome assertions\""),
+            journal_ids: vec![],
+            evidence: vec![],
+        })
+        .collect();
+    let mut answers = answer_findings(&sent, &outcomes.lines);
+    answers.append(&mut unreadable);
+    let records = record_findings(&sent, &outcomes.lines);
+    let exercised_records = outcomes.lines.iter().any(|o| o.interface == Interface::Loginout);
+    vec![
+        result(
+            "OUT-ANSWER",
+            "what the library returned for each call is what NPPA answered (errcode, status, pi), and every call it answered was sent",
+            !outcomes.lines.is_empty() || !outcomes.unreadable.is_empty(),
+            answers,
+        ),
+        result(
+            "OUT-RECORDS",
+            "every record handed to the library was accepted by NPPA, or the library raised an error",
+            exercised_records,
+            records,
+        ),
+    ]
+}
+
+fn result(id: &'static str, title: &'static str, exercised: bool, findings: Vec<Finding>) -> RuleResult {
+    let verdict = match (exercised, findings.is_empty()) {
+        (false, _) => Verdict::NotExercised,
+        (true, true) => Verdict::Passed,
+        (true, false) => Verdict::Failed,
+    };
+    RuleResult { id, title, severity: Severity::Error, spec: "outcome assertions", verdict, findings }
+}
+
+/// The key a call is matched by: its interface and ai, or for a loginout its first record.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Ai(Interface, String),
+    Record(OutcomeRecord),
+}
+
+fn key_of_outcome(outcome: &Outcome) -> Option<Key> {
+    match outcome.interface {
+        Interface::Loginout => outcome.records.first().cloned().map(Key::Record),
+        interface => outcome.ai.clone().map(|ai| Key::Ai(interface, ai)),
+    }
+}
+
+fn keys_of_sent(sent: &Sent<'_>) -> Vec<Key> {
+    match sent.interface {
+        Interface::Loginout => sent.records.iter().map(|(r, _)| Key::Record(r.clone())).collect(),
+        interface => sent.ai.iter().map(|ai| Key::Ai(interface, ai.clone())).collect(),
+    }
+}
+
+/// Does what the library returned agree with this answer?
+fn agrees(outcome: &Outcome, got: &Got) -> bool {
+    let Got::Answer(answer) = got else { return false };
+    outcome.errcode == Some(answer.errcode)
+        && outcome.status.is_none_or(|s| answer.status.map(u8::from) == Some(s))
+        && (outcome.pi.is_none() || outcome.pi == answer.pi)
+}
+
+fn what_was_returned(outcome: &Outcome) -> String {
+    match (&outcome.error, outcome.errcode) {
+        (Some(error), _) => format!("raised {error:?}"),
+        (None, Some(code)) => {
+            let mut text = format!("returned errcode {code}");
+            if let Some(status) = outcome.status {
+                text += &format!(", status {status}");
+            }
+            text
+        }
+        (None, None) => "returned neither an errcode nor an error".to_owned(),
+    }
+}
+
+fn answer_findings(sent: &[Sent<'_>], outcomes: &[Outcome]) -> Vec<Finding> {
+    // Each key's requests in arrival order; each call takes its attempts from the front.
+    let mut by_key: HashMap<Key, Vec<&Sent<'_>>> = HashMap::new();
+    for s in sent {
+        for key in keys_of_sent(s) {
+            by_key.entry(key).or_default().push(s);
+        }
+    }
+    let mut taken: HashMap<Key, usize> = HashMap::new();
+    let mut findings = Vec::new();
+    for (line, outcome) in outcomes.iter().enumerate() {
+        let line = line + 1;
+        let Some(key) = key_of_outcome(outcome) else {
+            findings.push(Finding {
+                message: format!("outcome line {line} names no ai (check, query) or records (loginout) to match it by"),
+                journal_ids: vec![],
+                evidence: vec![],
+            });
+            continue;
+        };
+        let all = by_key.get(&key).map(Vec::as_slice).unwrap_or_default();
+        let from = taken.get(&key).copied().unwrap_or(0).min(all.len());
+        let attempts = &all[from..];
+        let who = match &key {
+            Key::Ai(interface, ai) => format!("{interface} of ai {ai:?}"),
+            Key::Record(r) => format!("loginout of session {:?} (bt {})", r.si, r.bt),
+        };
+        if outcome.error.is_some() {
+            // The library said it failed; that is never hiding an answer. Its call took the failed attempts at
+            // the front (its retries), or one attempt it could not read (a client timeout shorter than ours).
+            let failed = attempts.iter().take_while(|s| !s.got.is_success()).count();
+            taken.insert(key, from + failed.max(1).min(attempts.len()));
+            continue;
+        }
+        if attempts.is_empty() {
+            findings.push(Finding {
+                message: format!(
+                    "the library {} for the {who} (outcome line {line}), but sent no request for it: an answer NPPA never gave",
+                    what_was_returned(outcome)
+                ),
+                journal_ids: vec![],
+                evidence: vec![],
+            });
+            continue;
+        }
+        match attempts.iter().position(|s| agrees(outcome, &s.got)) {
+            Some(i) => {
+                taken.insert(key, from + i + 1);
+            }
+            None => {
+                let last = attempts[attempts.len() - 1];
+                let answered: Vec<String> =
+                    attempts.iter().map(|s| format!("#{} {}", s.entry.id, s.got.describe())).collect();
+                findings.push(Finding {
+                    message: format!(
+                        "the library {} for the {who} (outcome line {line}), but NPPA answered {}: it must return what NPPA answered{}",
+                        what_was_returned(outcome),
+                        answered.join(", "),
+                        if outcome.errcode == Some(0) && !last.got.is_success() { " (an error was reported as success)" } else { "" }
+                    ),
+                    journal_ids: attempts.iter().map(|s| s.entry.id).collect(),
+                    evidence: vec![last.entry.answer.clone()],
+                });
+                taken.insert(key, all.len());
+            }
+        }
+    }
+    findings
+}
+
+fn record_findings(sent: &[Sent<'_>], outcomes: &[Outcome]) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for (line, outcome) in outcomes.iter().enumerate().filter(|(_, o)| o.interface == Interface::Loginout) {
+        if outcome.error.is_some() {
+            continue; // the library told the game the records were not reported
+        }
+        for record in &outcome.records {
+            let carried: Vec<&Sent<'_>> = sent.iter().filter(|s| s.records.iter().any(|(r, _)| r == record)).collect();
+            let accepted = carried.iter().any(|s| accepted(s, record));
+            if accepted {
+                continue;
+            }
+            let who = format!("the record of session {:?} (bt {})", record.si, record.bt);
+            let message = if carried.is_empty() {
+                format!(
+                    "{who} was handed to the library (outcome line {}) and never sent, and the library {}: it lost the record without an error",
+                    line + 1,
+                    what_was_returned(outcome)
+                )
+            } else {
+                let answers: Vec<String> =
+                    carried.iter().map(|s| format!("#{} {}", s.entry.id, s.got.describe())).collect();
+                format!(
+                    "{who} was never accepted ({}), and the library {} (outcome line {}): it dropped the record without an error",
+                    answers.join(", "),
+                    what_was_returned(outcome),
+                    line + 1
+                )
+            };
+            findings.push(Finding {
+                message,
+                journal_ids: carried.iter().map(|s| s.entry.id).collect(),
+                evidence: vec![],
+            });
+        }
+    }
+    findings
+}
+
+/// Did this report's answer accept the record: errcode 0, or a 3001 that did not list its `no`?
+fn accepted(sent: &Sent<'_>, record: &OutcomeRecord) -> bool {
+    let Got::Answer(answer) = &sent.got else { return false };
+    let Some((_, no)) = sent.records.iter().find(|(r, _)| r == record) else { return false };
+    answer.is_ok() || (answer.errcode == 3001 && !answer.rejected.iter().any(|r| r.no == *no))
+}
