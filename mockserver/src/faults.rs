@@ -42,6 +42,14 @@ pub enum DataShape {
     Null,
     Object,
     EmptyString,
+    /// `{"results":[]}`: the 3001 shape with nothing rejected.
+    EmptyResults,
+}
+
+impl DataShape {
+    /// Every shape.
+    pub const ALL: [DataShape; 5] =
+        [DataShape::Absent, DataShape::Null, DataShape::Object, DataShape::EmptyString, DataShape::EmptyResults];
 }
 
 /// `GET /__admin/faults` (and the answer of `DELETE`): the rules with their hits.
@@ -261,6 +269,7 @@ fn shape_word(shape: DataShape) -> &'static str {
         DataShape::Null => "null",
         DataShape::Object => "object",
         DataShape::EmptyString => "emptystring",
+        DataShape::EmptyResults => "emptyresults",
     }
 }
 
@@ -322,11 +331,9 @@ fn parse_effect(text: &str) -> Option<FaultEffect> {
     let effect = match (word, value) {
         ("status", Some(code)) => FaultEffect::Status(StatusCode::from_code(code.parse().ok()?)?),
         ("http_status", Some(status)) => FaultEffect::HttpStatus(status.parse().ok()?),
-        ("loginout_data", Some(shape)) => FaultEffect::LoginoutData(
-            [DataShape::Absent, DataShape::Null, DataShape::Object, DataShape::EmptyString]
-                .into_iter()
-                .find(|s| shape_word(*s) == shape)?,
-        ),
+        ("loginout_data", Some(shape)) => {
+            FaultEffect::LoginoutData(DataShape::ALL.into_iter().find(|s| shape_word(*s) == shape)?)
+        }
         ("reset", None) => FaultEffect::Reset,
         ("truncate", None) => FaultEffect::Truncate,
         ("corrupt", None) => FaultEffect::Corrupt,
@@ -525,6 +532,7 @@ pub fn mangle(action: &FaultAction, body: Vec<u8>, accepted_loginout: bool) -> V
                 DataShape::Null => ",\"data\":null}",
                 DataShape::Object => ",\"data\":{}}",
                 DataShape::EmptyString => ",\"data\":\"\"}",
+                DataShape::EmptyResults => ",\"data\":{\"results\":[]}}",
             };
             format!("{head}{tail}").into_bytes()
         }
@@ -648,5 +656,24 @@ mod tests {
         assert_eq!(absent, br#"{"errcode":0,"errmsg":"OK"}"#.to_vec());
         let untouched = mangle(&FaultAction::LoginoutData { shape: DataShape::Null }, body.clone(), false);
         assert_eq!(untouched, body);
+    }
+
+    #[test]
+    fn every_loginout_data_shape_is_an_accepted_answer_a_client_reads_as_that_shape() {
+        use nppa_protocol::answer::{self, DataShape as Read};
+        let body = br#"{"errcode":0,"errmsg":"OK","data":""}"#.to_vec();
+        for shape in DataShape::ALL {
+            let read =
+                answer::parse(&mangle(&FaultAction::LoginoutData { shape }, body.clone(), true)).expect("answer");
+            let expected = match shape {
+                DataShape::Absent => Read::Absent,
+                DataShape::Null => Read::Null,
+                DataShape::EmptyString => Read::EmptyString,
+                DataShape::Object | DataShape::EmptyResults => Read::Object,
+            };
+            assert_eq!((read.errcode, read.data, read.rejected.len()), (0, expected, 0), "{shape:?}");
+            let note = FaultNote { rule: 1, effect: Some(FaultEffect::LoginoutData(shape)), delay_ms: None };
+            assert_eq!(note.to_string().parse::<FaultNote>(), Ok(note), "{shape:?} round-trips in the journal");
+        }
     }
 }

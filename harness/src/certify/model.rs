@@ -54,6 +54,10 @@ pub struct CertifyReport {
     pub runs: Vec<Option<i32>>,
     pub requests: usize,
     pub rules: Vec<RuleResult>,
+    /// What a reader must know to read the verdicts right (e.g. "no fault was injected"), shown first in every
+    /// report.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// Seconds certify spent beyond the client's own run (mock start, judging, reports).
     pub overhead_s: f64,
 }

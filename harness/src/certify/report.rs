@@ -67,6 +67,10 @@ pub fn junit(report: &CertifyReport) -> String {
         }
         out.push_str("</testcase>\n");
     }
+    if !report.notes.is_empty() {
+        let notes: String = report.notes.iter().map(|n| format!("Note: {n}\n")).collect();
+        let _ = writeln!(out, "    <system-out>{}</system-out>", xml_escape(&notes));
+    }
     out.push_str("  </testsuite>\n</testsuites>\n");
     out
 }
@@ -97,6 +101,9 @@ pub fn markdown(report: &CertifyReport) -> String {
         report.rules.len(),
         report.requests
     );
+    if !report.notes.is_empty() {
+        out = out.replacen("\n\n| rule |", &format!("\n\n{}\n| rule |", notes_text(report)), 1);
+    }
     for rule in &report.rules {
         let severity = match rule.severity {
             Severity::Error => "error",
@@ -208,12 +215,13 @@ pub fn html(report: &CertifyReport, entries: &[JournalEntry]) -> String {
 <style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:80em}}table{{border-collapse:collapse}}td,th{{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}}\
 tr.fail td{{background:#fde8e8}}tr.pass td{{background:#e8f6e8}}tr.skip td{{color:#777}}pre{{background:#f6f6f6;padding:.8em;overflow-x:auto;white-space:pre-wrap}}details{{margin:.4em 0 .4em 1em}}summary{{cursor:pointer;font-family:monospace}}.finding{{margin:1em 0}}.ids{{color:#666;font-size:.9em}}</style></head>\
 <body><h1>nppa certify — {profile}</h1><p id=\"summary\">{total} rules, <strong>{failed} failed</strong>; requests judged: {requests}; command <code>{command}</code></p>\
-<table><thead><tr><th>rule</th><th>verdict</th><th>spec</th><th>what it checks</th></tr></thead><tbody>{rows}</tbody></table>{details}</body></html>\n",
+{notes}<table><thead><tr><th>rule</th><th>verdict</th><th>spec</th><th>what it checks</th></tr></thead><tbody>{rows}</tbody></table>{details}</body></html>\n",
         profile = xml_escape(&report.profile),
         total = report.rules.len(),
         failed = report.failed().count(),
         requests = report.requests,
         command = xml_escape(&report.command.join(" ")),
+        notes = report.notes.iter().map(|n| format!("<p class=\"note\"><strong>Note:</strong> {}</p>", xml_escape(n))).collect::<String>(),
     )
 }
 
@@ -234,6 +242,11 @@ pub fn write_all(report: &CertifyReport, entries: &[JournalEntry], dir: &Path) -
         written.push(path);
     }
     Ok(written)
+}
+
+/// The notes, one "Note: …" line each.
+fn notes_text(report: &CertifyReport) -> String {
+    report.notes.iter().map(|n| format!("**Note:** {n}\n")).collect()
 }
 
 /// ` (journal #3, #4)`, or nothing when a finding names no request.
