@@ -176,9 +176,17 @@ fn certify_writes_reports_and_exits_0_1_or_2() {
     // A client that sends nothing: exit 2.
     let nothing = certify(&["--out", &out("nothing"), "--", "true"]);
     assert_eq!(nothing.status.code(), Some(2));
-    let missing = certify(&["--", "/no/such/client"]);
+    // It still writes JUnit: one error testcase, in plain words (no Rust debug text such as `[Some(0)]`).
+    let junit = std::fs::read_to_string(out("nothing/junit.xml")).unwrap();
+    let doc = roxmltree::Document::parse(&junit).unwrap();
+    let error = doc.descendants().find(|n| n.has_tag_name("error")).expect("an error testcase");
+    let message = error.attribute("message").unwrap();
+    assert_eq!(message, "the client sent no request (it exited with code 0); nothing to judge");
+    let missing = certify(&["--out", &out("missing"), "--", "/no/such/client"]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/no/such/client"));
+    let junit = std::fs::read_to_string(out("missing/junit.xml")).unwrap();
+    assert!(junit.contains("cannot run") && junit.contains("/no/such/client"), "{junit}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -245,17 +245,31 @@ pub fn avoid_the_outage(config: &mut Config, wall_ms: u64) -> Option<String> {
     ))
 }
 
-/// Runs certify; the exit code is 0 when every rule passed, 1 with findings, 2 when it could not run.
+/// Runs certify; the exit code is 0 when every rule passed, 1 with findings, 2 when it could not run (an error;
+/// a JUnit file with one error testcase says why, so that CI shows it where it shows verdicts).
 pub async fn run(args: CertifyArgs) -> anyhow::Result<i32> {
+    let out = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from("reports").join(format!("certify-{}", chrono::Local::now().format("%Y%m%d-%H%M%S")))
+    });
+    let result = run_into(args, &out).await;
+    if let Err(error) = &result {
+        let written = std::fs::create_dir_all(&out)
+            .and_then(|()| std::fs::write(out.join("junit.xml"), report::could_not_judge(&format!("{error:#}"))));
+        if let Err(e) = written {
+            eprintln!("nppa certify: could not write {}: {e}", out.join("junit.xml").display());
+        }
+    }
+    result
+}
+
+async fn run_into(args: CertifyArgs, out: &Path) -> anyhow::Result<i32> {
     let started = Instant::now();
     let config = crate::mock_cmd::load_config(args.config.as_deref())?;
     let thresholds = Thresholds {
         busy_tolerance_ms: crate::admin_cmd::parse_duration_ms(&args.busy_tolerance)?.max(0) as u64,
         query_spacing_ms: crate::admin_cmd::parse_duration_ms(&args.query_spacing)?.max(0) as u64,
     };
-    let out = args.out.clone().unwrap_or_else(|| {
-        PathBuf::from("reports").join(format!("certify-{}", chrono::Local::now().format("%Y%m%d-%H%M%S")))
-    });
+    let out = out.to_owned();
     if let Some(path) = &args.journal {
         let entries = read_journal(path)?;
         let command = vec![format!("--journal {}", path.display())];
@@ -367,8 +381,7 @@ pub async fn run(args: CertifyArgs) -> anyhow::Result<i32> {
         (None, None) => Vec::new(),
     };
     if entries.is_empty() {
-        eprintln!("nppa certify: the client sent no request (exit codes {runs:?}); nothing to judge");
-        return Ok(2);
+        bail!("the client sent no request ({}); nothing to judge", exits_text(&runs));
     }
     let segments: Vec<Vec<JournalEntry>> = boundaries
         .iter()
@@ -391,6 +404,18 @@ pub async fn run(args: CertifyArgs) -> anyhow::Result<i32> {
     }
     let overhead = started.elapsed().saturating_sub(client_time).as_secs_f64();
     finish(report, &out, &entries, overhead)
+}
+
+/// "it exited with code 1", "its runs exited with codes 0, 1 and was stopped at the time limit".
+fn exits_text(runs: &[Option<i32>]) -> String {
+    let each: Vec<String> = runs
+        .iter()
+        .map(|r| r.map_or("was stopped at the time limit".to_owned(), |c| format!("exited with code {c}")))
+        .collect();
+    match each.as_slice() {
+        [one] => format!("it {one}"),
+        _ => format!("its runs: {}", each.join(", ")),
+    }
 }
 
 fn finish(mut report: CertifyReport, out: &Path, entries: &[JournalEntry], overhead_s: f64) -> anyhow::Result<i32> {

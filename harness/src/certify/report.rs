@@ -244,6 +244,18 @@ pub fn write_all(report: &CertifyReport, entries: &[JournalEntry], dir: &Path) -
     Ok(written)
 }
 
+/// JUnit XML for a run that could not be judged (exit code 2): one error testcase with the reason.
+pub fn could_not_judge(reason: &str) -> String {
+    let reason = xml_escape(reason);
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"nppa certify\" tests=\"1\" failures=\"0\" errors=\"1\">\n  \
+         <testsuite name=\"nppa certify\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\" time=\"0.000\">\n    \
+         <testcase classname=\"nppa.certify\" name=\"certify judged the client\">\n      \
+         <error message=\"{reason}\" type=\"could not judge\">nppa certify could not judge the client: {reason}</error>\n    \
+         </testcase>\n  </testsuite>\n</testsuites>\n"
+    )
+}
+
 /// The notes, one "Note: …" line each.
 fn notes_text(report: &CertifyReport) -> String {
     report.notes.iter().map(|n| format!("**Note:** {n}\n")).collect()
