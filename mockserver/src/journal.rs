@@ -223,7 +223,8 @@ impl Journal {
 
 /// The JSONL writer: its own thread, so that file I/O never blocks the runtime.
 fn spawn_writer(path: &Path, dropped: Arc<AtomicU64>) -> std::io::Result<SyncSender<Arc<JournalEntry>>> {
-    let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+    // It holds names and ID numbers in clear.
+    let file = crate::private_file::append(path)?;
     let (sender, receiver) = sync_channel::<Arc<JournalEntry>>(FILE_QUEUE);
     std::thread::Builder::new().name("nppa-journal".into()).spawn(move || {
         let mut out = std::io::BufWriter::new(file);

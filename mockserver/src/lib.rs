@@ -19,6 +19,7 @@ pub mod identity;
 pub mod journal;
 pub mod keys;
 pub mod metrics;
+pub mod private_file;
 pub mod quota;
 pub mod rules;
 pub mod server;

@@ -14,6 +14,7 @@ use rustls::sign::CertifiedKey;
 use tokio_rustls::TlsAcceptor;
 
 use crate::error::StartError;
+use crate::private_file;
 
 /// The local CA and the certificates it has issued.
 pub struct LocalCa {
@@ -59,6 +60,10 @@ impl LocalCa {
             let read = |path: &Path| {
                 std::fs::read_to_string(path).map_err(|source| StartError::TlsRead { path: path.to_owned(), source })
             };
+            // A private key others could read is made private again (and said so), not used as it is.
+            if private_file::tighten(&key_path).map_err(cannot_write(&key_path))? {
+                tracing::warn!("{} was readable by others; its permissions are now 0600", key_path.display());
+            }
             let ca_key = KeyPair::from_pem(&read(&key_path)?).map_err(unusable(&key_path))?;
             let params = CertificateParams::from_ca_cert_pem(&read(&cert_path)?).map_err(unusable(&cert_path))?;
             // The same name and key as the file on disk: what it signs verifies against that file.
@@ -75,7 +80,7 @@ impl LocalCa {
             let ca_cert = params.self_signed(&ca_key).map_err(StartError::TlsGenerate)?;
             std::fs::create_dir_all(dir).map_err(cannot_write(dir))?;
             std::fs::write(&cert_path, ca_cert.pem()).map_err(cannot_write(&cert_path))?;
-            write_private(&key_path, &ca_key.serialize_pem()).map_err(cannot_write(&key_path))?;
+            private_file::write(&key_path, ca_key.serialize_pem()).map_err(cannot_write(&key_path))?;
             (ca_cert, ca_key)
         };
         Ok(LocalCa {
@@ -139,19 +144,6 @@ fn unusable(path: &Path) -> impl FnOnce(rcgen::Error) -> StartError + '_ {
 
 fn cannot_write(path: &Path) -> impl FnOnce(std::io::Error) -> StartError + '_ {
     move |source| StartError::TlsWrite { path: path.to_owned(), source }
-}
-
-/// Writes a file only its owner can read (on Unix).
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    std::io::Write::write_all(&mut file, text.as_bytes())
 }
 
 #[derive(Debug)]

@@ -423,7 +423,8 @@ fn finish(mut report: CertifyReport, out: &Path, entries: &[JournalEntry], overh
     let written =
         report::write_all(&report, entries, out).with_context(|| format!("writing reports to {}", out.display()))?;
     let journal_path = out.join("journal.jsonl");
-    let mut journal = std::io::BufWriter::new(std::fs::File::create(&journal_path)?);
+    // Names and ID numbers in clear: private.
+    let mut journal = std::io::BufWriter::new(nppa_mockserver::private_file::create(&journal_path)?);
     for entry in entries {
         serde_json::to_writer(&mut journal, entry)?;
         journal.write_all(b"\n")?;

@@ -238,7 +238,8 @@ pub fn write_all(report: &CertifyReport, entries: &[JournalEntry], dir: &Path) -
     let mut written = Vec::new();
     for (name, text) in files {
         let path = dir.join(name);
-        std::fs::write(&path, text)?;
+        // The evidence quotes plaintexts, names and ID numbers included: private.
+        nppa_mockserver::private_file::write(&path, text)?;
         written.push(path);
     }
     Ok(written)
