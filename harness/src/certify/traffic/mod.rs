@@ -1,4 +1,10 @@
 //! The journal, read as a certifier needs it: each request with its headers, parsed plaintext and answer.
+//!
+//! - [`envelope`]: the system headers, the query parameters, the sealed body
+//! - [`plaintext`]: the plaintext by interface, records read leniently, what did not parse kept with why
+
+mod envelope;
+mod plaintext;
 
 use std::collections::HashMap;
 
@@ -7,6 +13,9 @@ use nppa_protocol::answer::{self, ParsedAnswer};
 use nppa_protocol::messages::AuthStatus;
 use nppa_protocol::Interface;
 use serde_json::Value;
+
+pub use envelope::{QueryParams, Sealed, SystemHeaders};
+pub use plaintext::{CheckFields, Field, Plaintext, Record, Unparsed, Unreadable};
 
 /// What the judge knows of the deployment: keys to recompute signatures, test codes to name cases.
 #[derive(Debug, Clone, Default)]
