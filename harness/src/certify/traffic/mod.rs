@@ -1,4 +1,10 @@
-//! The journal, read as a certifier needs it: each request with its headers, parsed plaintext and answer.
+//! The journal, read as a certifier needs it: each request parsed once into typed values.
+//!
+//! - [`envelope`]: the system headers, the query parameters, the sealed body
+//! - [`plaintext`]: the plaintext by interface, records read leniently, what did not parse kept with why
+
+mod envelope;
+mod plaintext;
 
 use std::collections::HashMap;
 
@@ -6,7 +12,9 @@ use nppa_mockserver::journal::JournalEntry;
 use nppa_protocol::answer::{self, ParsedAnswer};
 use nppa_protocol::messages::AuthStatus;
 use nppa_protocol::Interface;
-use serde_json::Value;
+
+pub use envelope::{QueryParams, Sealed, SystemHeaders};
+pub use plaintext::{CheckFields, Field, Plaintext, Record, Unparsed, Unreadable};
 
 /// What the judge knows of the deployment: keys to recompute signatures, test codes to name cases.
 #[derive(Debug, Clone, Default)]
@@ -88,7 +96,7 @@ impl Deployment {
     }
 }
 
-/// One journaled request, parsed once.
+/// One journaled request, parsed once: every rule reads these typed values, none reads the JSON again.
 #[derive(Debug)]
 pub struct Request<'a> {
     pub entry: &'a JournalEntry,
@@ -96,12 +104,39 @@ pub struct Request<'a> {
     /// The test case of a test-system path (by its code), `None` on production.
     pub test_case: Option<usize>,
     pub test_path: bool,
-    pub plaintext: Option<Value>,
+    /// appId, bizId, timestamps and sign, as found.
+    pub headers: SystemHeaders<'a>,
+    /// The URL query parameters, decoded.
+    pub query: QueryParams,
+    /// The body, when it is an envelope `{"data":"…"}`.
+    pub sealed: Option<Sealed>,
+    /// The plaintext, when the body decrypted.
+    pub plaintext: Option<Plaintext>,
     /// The answer, read leniently (`None` when it is not a protocol answer).
     pub answer: Option<ParsedAnswer>,
 }
 
-impl Request<'_> {
+impl<'a> Request<'a> {
+    /// Reads one entry.
+    pub fn read(entry: &'a JournalEntry, deployment: &Deployment) -> Request<'a> {
+        let test = Interface::from_test_path(&entry.path);
+        let body = entry.body.as_deref().unwrap_or("");
+        Request {
+            entry,
+            interface: entry.interface,
+            test_case: test.and_then(|(_, code)| deployment.test_codes.get(code).copied()),
+            test_path: test.is_some(),
+            headers: SystemHeaders::find(&entry.headers),
+            query: QueryParams::parse(entry.query.as_deref()),
+            sealed: Sealed::parse(body),
+            plaintext: entry
+                .plaintext
+                .as_deref()
+                .map(|text| Plaintext::parse(text, entry.interface.or(test.map(|(interface, _)| interface)))),
+            answer: answer::parse(entry.answer.as_bytes()),
+        }
+    }
+
     /// When the request arrived on the mock clock: every rule judges "before", "after" and ages by arrival, since
     /// a delayed answer finishes after requests that arrived later (journals from before `arrived_ms` existed fall
     /// back to the answer time).
@@ -113,34 +148,19 @@ impl Request<'_> {
         }
     }
 
-    /// A request header (names are lower case in the journal).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        let name = name.to_ascii_lowercase();
-        self.entry.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
-    }
-
-    /// The URL query parameters, decoded.
-    pub fn query(&self) -> Vec<(String, String)> {
-        self.entry
-            .query
-            .as_deref()
-            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-            .unwrap_or_default()
-    }
-
     /// `data.result.status` of the answer.
     pub fn status(&self) -> Option<AuthStatus> {
         self.answer.as_ref()?.status
     }
 
+    /// True when the body decrypted to JSON (of the interface's shape or not).
+    pub fn json_plaintext(&self) -> bool {
+        self.plaintext.as_ref().is_some_and(Plaintext::is_json)
+    }
+
     /// The records of a loginout plaintext.
-    pub fn records(&self) -> Vec<&Value> {
-        self.plaintext
-            .as_ref()
-            .and_then(|p| p.get("collections"))
-            .and_then(Value::as_array)
-            .map(|list| list.iter().collect())
-            .unwrap_or_default()
+    pub fn records(&self) -> &[Record] {
+        self.plaintext.as_ref().map_or(&[], Plaintext::records)
     }
 
     /// The `no` of each record a 3001 answer rejected.
@@ -156,20 +176,7 @@ impl Request<'_> {
 
 /// All requests, in arrival order (journal ids are completion order).
 pub fn read<'a>(entries: &'a [JournalEntry], deployment: &Deployment) -> Vec<Request<'a>> {
-    let mut requests: Vec<Request<'a>> = entries
-        .iter()
-        .map(|entry| {
-            let test = Interface::from_test_path(&entry.path);
-            Request {
-                entry,
-                interface: entry.interface,
-                test_case: test.and_then(|(_, code)| deployment.test_codes.get(code).copied()),
-                test_path: test.is_some(),
-                plaintext: entry.plaintext.as_deref().and_then(|p| serde_json::from_str(p).ok()),
-                answer: answer::parse(entry.answer.as_bytes()),
-            }
-        })
-        .collect();
+    let mut requests: Vec<Request<'a>> = entries.iter().map(|entry| Request::read(entry, deployment)).collect();
     // A stable sort: requests that arrived in the same millisecond keep their journal order.
     requests.sort_by_key(Request::at_ms);
     requests

@@ -1,0 +1,314 @@
+//! Behaviour reporting (SPEC §6): batches, pacing, re-sending after a 3001, nothing for pending users, reports
+//! in time, one si per person, logins paired with logouts (R-BEH-1..4, R-BEH-TIME, R-RL-1).
+
+use std::collections::{HashMap, HashSet};
+
+use nppa_protocol::behaviour::{self, MAX_RECORDS};
+use nppa_protocol::messages::{bt, ct, AuthStatus};
+use nppa_protocol::{quota, Interface, StatusCode};
+
+use super::{finding, Group, Judgement, Rule};
+use crate::certify::model::Severity::{Error, Warning};
+use crate::certify::traffic::{Deployment, Plaintext, Record, Request};
+
+pub(super) const RULES: &[Rule] = &[
+    Rule {
+        id: "BEH-BATCH",
+        severity: Error,
+        spec: "R-BEH-1, R-BEH-2",
+        group: Group::Behaviour,
+        summary: "at most 128 records a report (R-BEH-1), numbered 1..n each once",
+        judge: behaviour_batches,
+    },
+    Rule {
+        id: "BEH-RATE",
+        severity: Error,
+        spec: "R-RL-1",
+        group: Group::Behaviour,
+        summary: "requests per second within the quota of each interface",
+        judge: behaviour_rate,
+    },
+    Rule {
+        id: "BEH-RESEND",
+        severity: Error,
+        spec: "R-BEH-4",
+        group: Group::Behaviour,
+        summary: "after a 3001 only the rejected records are sent again",
+        judge: behaviour_resend,
+    },
+    Rule {
+        id: "BEH-PENDING",
+        severity: Error,
+        spec: "R-BEH-3",
+        group: Group::Behaviour,
+        summary: "no behaviour is reported for users whose check is still pending",
+        judge: behaviour_pending,
+    },
+    Rule {
+        id: "BEH-TIME",
+        severity: Error,
+        spec: "R-BEH-TIME",
+        group: Group::Behaviour,
+        summary: "records are reported within 180 s, with ot in seconds before the report's timestamps",
+        judge: behaviour_time,
+    },
+    Rule {
+        id: "BEH-SESSION",
+        severity: Error,
+        spec: "R-BEH-3",
+        group: Group::Behaviour,
+        summary: "one si belongs to one person or device",
+        judge: behaviour_sessions,
+    },
+    Rule {
+        id: "BEH-PAIRS",
+        severity: Warning,
+        spec: "R-BEH-3",
+        group: Group::Behaviour,
+        summary: "every login (bt=1) has its logout (bt=0) with the same si",
+        judge: behaviour_pairs,
+    },
+];
+
+/// Loginout requests whose plaintext decrypted.
+fn decrypted_reports<'r, 'a>(requests: &'r [Request<'a>]) -> Vec<&'r Request<'a>> {
+    requests.iter().filter(|r| r.interface == Some(Interface::Loginout) && r.json_plaintext()).collect()
+}
+
+fn behaviour_batches(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+    let reports = decrypted_reports(requests);
+    if reports.is_empty() {
+        return None;
+    }
+    let mut findings = Vec::new();
+    for r in reports {
+        let records = r.records();
+        if records.len() > MAX_RECORDS {
+            findings.push(finding(
+                format!(
+                    "request #{}: {} records in one report; at most {MAX_RECORDS} (R-BEH-1)",
+                    r.entry.id,
+                    records.len()
+                ),
+                vec![r.entry.id],
+                vec![],
+            ));
+        }
+        let numbers: Vec<i64> = records.iter().filter_map(|rec| rec.no.value()).collect();
+        let expected: Vec<i64> = (1..=records.len() as i64).collect();
+        let mut sorted = numbers.clone();
+        sorted.sort_unstable();
+        if sorted != expected && records.len() <= MAX_RECORDS {
+            findings.push(finding(
+                format!("request #{}: record numbers {numbers:?} are not 1..{} each once", r.entry.id, records.len()),
+                vec![r.entry.id],
+                vec![],
+            ));
+        }
+    }
+    Some(findings)
+}
+
+fn behaviour_rate(requests: &[Request<'_>], deployment: &Deployment) -> Judgement {
+    let production: Vec<&Request<'_>> = requests.iter().filter(|r| r.interface.is_some() && !r.test_path).collect();
+    if production.is_empty() {
+        return None;
+    }
+    // R-RL-1: requests in one second of the mock clock per (appId, bizId, interface).
+    let mut per_second: HashMap<(&str, &str, Interface, u64), Vec<u64>> = HashMap::new();
+    for r in &production {
+        if let Some(interface) = r.interface {
+            let key = (
+                r.headers.app_id.unwrap_or(""),
+                r.headers.biz_id.unwrap_or(""),
+                interface,
+                r.at_ms() / quota::WINDOW_MS,
+            );
+            per_second.entry(key).or_default().push(r.entry.id);
+        }
+    }
+    let mut over: Vec<(Interface, u64, Vec<u64>, u32)> = per_second
+        .into_iter()
+        .filter(|((_, biz_id, interface, _), ids)| ids.len() > deployment.quota(biz_id, *interface) as usize)
+        .map(|((_, biz_id, interface, second), ids)| (interface, second, ids, deployment.quota(biz_id, interface)))
+        .collect();
+    over.sort_by_key(|(_, second, _, _)| *second);
+    Some(
+        over.into_iter()
+            .map(|(interface, second, ids, quota)| {
+                finding(
+                    format!("{} {interface} requests in the second starting {second} s, over the quota of {quota}/s (R-RL-1): pace the client", ids.len()),
+                    vec![ids[0], ids[ids.len() - 1]],
+                    vec![],
+                )
+            })
+            .collect(),
+    )
+}
+
+fn behaviour_resend(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+    let partial = StatusCode::PartialError.code();
+    let reports = decrypted_reports(requests);
+    if !reports.iter().any(|r| r.entry.errcode == Some(partial)) {
+        return None;
+    }
+    // A record is (si, bt, ot, ct); after a 3001 only the rejected ones may come again.
+    let key = |rec: &Record| format!("{}|{}|{}|{}", rec.si, rec.bt, rec.ot, rec.ct);
+    let mut accepted: HashMap<String, u64> = HashMap::new();
+    let mut findings = Vec::new();
+    for r in reports {
+        let rejected = r.rejected_numbers();
+        let resent: Vec<String> = r.records().iter().map(key).filter(|k| accepted.contains_key(k)).collect();
+        if !resent.is_empty() {
+            let first = accepted[&resent[0]];
+            findings.push(finding(
+                format!("request #{} re-sends {} record(s) already accepted by #{first}: after a 3001 re-send only the rejected records (R-BEH-4)", r.entry.id, resent.len()),
+                vec![first, r.entry.id],
+                resent,
+            ));
+        }
+        if matches!(r.entry.errcode, Some(0) | Some(3001)) {
+            for rec in r.records() {
+                if !rec.no.value().is_some_and(|no| rejected.contains(&no)) {
+                    accepted.entry(key(rec)).or_insert(r.entry.id);
+                }
+            }
+        }
+    }
+    Some(findings)
+}
+
+fn behaviour_pending(requests: &[Request<'_>], deployment: &Deployment) -> Judgement {
+    let book = deployment.identities.as_ref()?;
+    // The pi of each person whose check is pending, with the ai of that check (FAQ 262: no reports for them).
+    let mut pending: HashMap<String, (String, u64)> = HashMap::new();
+    let mut findings = Vec::new();
+    let mut exercised = false;
+    for r in requests.iter().filter(|r| !r.test_path) {
+        match r.interface {
+            Some(Interface::Check) if r.status() == Some(AuthStatus::Pending) => {
+                let Some((_, id_num)) = r.plaintext.as_ref().and_then(Plaintext::person) else { continue };
+                let Some(born) = nppa_protocol::idnum::birth_date(id_num) else { continue };
+                let ai = r.plaintext.as_ref().and_then(Plaintext::ai).unwrap_or("").to_owned();
+                pending.insert(book.pi(id_num, born), (ai, r.entry.id));
+                exercised = true;
+            }
+            Some(Interface::Query) if matches!(r.status(), Some(AuthStatus::Success | AuthStatus::Failure)) => {
+                let ai = r.query.ai().unwrap_or_default();
+                pending.retain(|_, (pending_ai, _)| *pending_ai != ai);
+            }
+            Some(Interface::Loginout) => {
+                for record in r.records() {
+                    let Some(pi) = record.pi.as_str().filter(|_| record.ct.value() == Some(ct::VERIFIED)) else {
+                        continue;
+                    };
+                    if let Some((ai, check)) = pending.get(pi) {
+                        findings.push(finding(
+                            format!("request #{} reports pi {pi} whose real-name check #{check} (ai {ai:?}) is still pending: report nothing for users still pending (FAQ 262)", r.entry.id),
+                            vec![*check, r.entry.id],
+                            vec![],
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    exercised.then_some(findings)
+}
+
+fn behaviour_time(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+    let reports = decrypted_reports(requests);
+    if reports.is_empty() {
+        return None;
+    }
+    let late = StatusCode::BehaviorTimeError.code();
+    Some(
+        reports
+            .iter()
+            .filter_map(|r| {
+                let numbers: Vec<i64> = r.answer.as_ref()?.rejected.iter().filter(|x| x.errcode == late).map(|x| x.no).collect();
+                (!numbers.is_empty()).then(|| {
+                    let ts = r.headers.timestamps.unwrap_or("");
+                    finding(
+                        format!("request #{}: records {numbers:?} have ot outside (timestamps − {} s, timestamps) with timestamps {ts}: report within {} s, ot in seconds before the report (R-BEH-TIME)", r.entry.id, behaviour::WINDOW_S, behaviour::WINDOW_S),
+                        vec![r.entry.id],
+                        vec![r.entry.plaintext.clone().unwrap_or_default()],
+                    )
+                })
+            })
+            .collect(),
+    )
+}
+
+fn behaviour_sessions(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+    let reports: Vec<&Request<'_>> =
+        requests.iter().filter(|r| r.interface == Some(Interface::Loginout) && !r.test_path).collect();
+    if reports.is_empty() {
+        return None;
+    }
+    // R-BEH-3: one si belongs to one real person (or one guest device).
+    let mut owner: HashMap<String, (String, u64)> = HashMap::new();
+    let mut findings = Vec::new();
+    for r in reports {
+        for record in r.records() {
+            let si = record.si.as_str().unwrap_or("").to_owned();
+            let who = match record.ct.value() {
+                Some(ct::VERIFIED) => format!("pi {}", record.pi.as_str().unwrap_or("")),
+                _ => format!("device {}", record.di.as_str().unwrap_or("")),
+            };
+            match owner.get(&si) {
+                Some((first, id)) if *first != who => findings.push(finding(
+                    format!("session {si:?} is used for {first} (request #{id}) and for {who} (request #{}): one si belongs to one person (R-BEH-3)", r.entry.id),
+                    vec![*id, r.entry.id],
+                    vec![],
+                )),
+                Some(_) => {}
+                None => {
+                    owner.insert(si, (who, r.entry.id));
+                }
+            }
+        }
+    }
+    Some(findings)
+}
+
+fn behaviour_pairs(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+    let accepted: Vec<&Request<'_>> = requests
+        .iter()
+        .filter(|r| {
+            r.interface == Some(Interface::Loginout) && !r.test_path && matches!(r.entry.errcode, Some(0) | Some(3001))
+        })
+        .collect();
+    if accepted.is_empty() {
+        return None;
+    }
+    let mut logins: HashMap<String, u64> = HashMap::new();
+    let mut logouts: HashSet<String> = HashSet::new();
+    for r in &accepted {
+        let rejected = r.rejected_numbers();
+        for record in r.records() {
+            if record.no.value().is_some_and(|no| rejected.contains(&no)) {
+                continue;
+            }
+            let si = record.si.as_str().unwrap_or("").to_owned();
+            match record.bt.value() {
+                Some(bt::LOGIN) => {
+                    logins.entry(si).or_insert(r.entry.id);
+                }
+                Some(bt::LOGOUT) => {
+                    logouts.insert(si);
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut unmatched: Vec<(&String, &u64)> = logins.iter().filter(|(si, _)| !logouts.contains(*si)).collect();
+    unmatched.sort_by_key(|(_, id)| **id);
+    Some(
+        unmatched
+            .into_iter()
+            .map(|(si, id)| finding(format!("session {si:?} logged in (request #{id}) and was never logged out: every login needs its logout with the same si (FAQ 250)"), vec![*id], vec![]))
+            .collect(),
+    )
+}

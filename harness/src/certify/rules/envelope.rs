@@ -1,0 +1,372 @@
+//! The envelope of every request: the signature (with a diagnosis of the mistake), the sealing, the timestamps,
+//! a query's parameters, fresh ivs, no replays (R-SIG-1, R-ENC-1, R-TS-1, R-AI).
+
+use std::collections::HashMap;
+
+use nppa_protocol::{ai as ai_rule, sign, Interface, SecretKey, StatusCode};
+use serde_json::Value;
+
+use super::{finding, Group, Judgement, Rule};
+use crate::certify::model::Severity::{Error, Warning};
+use crate::certify::traffic::{Deployment, Request};
+
+pub(super) const RULES: &[Rule] = &[
+    Rule {
+        id: "ENV-SIGN",
+        severity: Error,
+        spec: "R-SIG-1",
+        group: Group::Envelope,
+        summary: "every request is signed per R-SIG-1 (with a diagnosis of the mistake)",
+        judge: env_sign,
+    },
+    Rule {
+        id: "ENV-ENCRYPT",
+        severity: Error,
+        spec: "R-ENC-1",
+        group: Group::Envelope,
+        summary: "bodies are sealed with AES-128-GCM under the hex-decoded key",
+        judge: env_encryption,
+    },
+    Rule {
+        id: "ENV-TIMESTAMPS",
+        severity: Error,
+        spec: "R-TS-1",
+        group: Group::Envelope,
+        summary: "timestamps are milliseconds within 5 s of the server clock",
+        judge: env_timestamps,
+    },
+    Rule {
+        id: "ENV-GET-BODY",
+        severity: Warning,
+        spec: "R-SIG-1",
+        group: Group::Envelope,
+        summary: "queries (GET) carry no body",
+        judge: env_get_body,
+    },
+    Rule {
+        id: "ENV-QUERY",
+        severity: Error,
+        spec: "R-AI, R-SIG-1",
+        group: Group::Envelope,
+        summary: "a query carries exactly one ai of 1–32 characters and no other parameter",
+        judge: env_query_params,
+    },
+    Rule {
+        id: "ENV-NONCE",
+        severity: Error,
+        spec: "R-ENC-1",
+        group: Group::Envelope,
+        summary: "a fresh AES-GCM iv for every plaintext",
+        judge: env_nonce,
+    },
+    Rule {
+        id: "ENV-REPLAY",
+        severity: Warning,
+        spec: "R-TS-1",
+        group: Group::Envelope,
+        summary: "no byte-identical replays (retries are re-signed)",
+        judge: env_replay,
+    },
+];
+
+/// The signature every request should carry, and a diagnosis when it does not.
+fn sign_diagnosis(request: &Request<'_>, key: &str) -> (String, Vec<String>) {
+    let (app_id, biz_id, ts, sent) = (
+        request.headers.app_id.unwrap_or(""),
+        request.headers.biz_id.unwrap_or(""),
+        request.headers.timestamps.unwrap_or(""),
+        request.headers.sign.unwrap_or(""),
+    );
+    let body = request.body().as_bytes();
+    let system: Vec<(&str, &str)> = vec![("appId", app_id), ("bizId", biz_id), ("timestamps", ts)];
+    let query_pairs: Vec<(&str, &str)> = request.query.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let params: Vec<(&str, &str)> = system.iter().chain(&query_pairs).copied().collect();
+    let expected_string = sign::sign_string(key, &params, body);
+    let expected = sign::sign(key, &params, body);
+    // `key` + pairs in the given order + tail, for the unsorted variants.
+    let in_order = |pairs: &[(&str, &str)], tail: &[u8]| {
+        let mut text = key.as_bytes().to_vec();
+        for (k, v) in pairs {
+            text.extend_from_slice(k.as_bytes());
+            text.extend_from_slice(v.as_bytes());
+        }
+        text.extend_from_slice(tail);
+        text
+    };
+    // Each known mistake, with the string a client making it would have hashed.
+    let mut mistakes: Vec<(String, Vec<u8>)> = Vec::new();
+    if !query_pairs.is_empty() {
+        let appended: Vec<u8> = query_pairs.iter().flat_map(|(k, v)| [k.as_bytes(), v.as_bytes()].concat()).collect();
+        mistakes.push((
+            "parameters not sorted by key: the query parameters (ai) must sort before appId".into(),
+            in_order(&params, body),
+        ));
+        mistakes.push((
+            "the URL query parameters (ai) were left out of the sign string".into(),
+            sign::sign_string(key, &system, body),
+        ));
+        mistakes.push((
+            "the query parameters were appended after the body instead of sorted among the parameters".into(),
+            in_order(&system, &[body, appended.as_slice()].concat()),
+        ));
+    }
+    for variant in reserialised_bodies(body) {
+        let shown = String::from_utf8_lossy(&variant).into_owned();
+        mistakes.push((
+            format!("the body was re-serialised before signing ({shown}); sign the raw bytes you send (R-SIG-2)"),
+            sign::sign_string(key, &params, &variant),
+        ));
+    }
+    if let Ok(mut raw_key) = hex::decode(key) {
+        raw_key.extend_from_slice(&sign::sign_string("", &params, body));
+        mistakes.push((
+            "the sign string starts with the key's 16 decoded bytes; it starts with the secretKey as issued (32 hex characters)".into(),
+            raw_key,
+        ));
+    }
+    mistakes.push((
+        "the secretKey is missing from the start of the sign string".into(),
+        sign::sign_string("", &params, body),
+    ));
+    if body.is_empty() {
+        mistakes.push(("a GET was signed with a body".into(), sign::sign_string(key, &params, b"{}")));
+    }
+    let hash = |text: &[u8]| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text));
+    let off_by = || {
+        let t = ts.parse::<i64>().ok()?;
+        (-5000i64..=5000).filter(|d| *d != 0).find_map(|delta| {
+            let other = (t + delta).to_string();
+            let mut shifted = params.clone();
+            shifted[2] = ("timestamps", other.as_str());
+            let text = sign::sign_string(key, &shifted, body);
+            (hash(&text) == sent).then(|| {
+                let side = if delta < 0 { "before" } else { "after" };
+                (
+                    format!(
+                        "signed with timestamps {other} ({} ms {side} the value sent): sign the exact string you send",
+                        delta.abs()
+                    ),
+                    text,
+                )
+            })
+        })
+    };
+    let (diagnosis, client_string) = if sent != expected && sent.eq_ignore_ascii_case(&expected) {
+        ("the sign is upper-case hex; the server compares lower-case hex".to_owned(), Some(expected_string.clone()))
+    } else if let Some((diagnosis, text)) = mistakes.into_iter().find(|(_, text)| hash(text) == sent) {
+        (diagnosis, Some(text))
+    } else if let Some((diagnosis, text)) = off_by() {
+        (diagnosis, Some(text))
+    } else {
+        ("the sign matches none of the known mistakes: check the key, and the exact bytes signed".to_owned(), None)
+    };
+    let mut evidence = vec![format!("expected sign string: {}", String::from_utf8_lossy(&expected_string))];
+    if let Some(text) = client_string {
+        evidence.push(format!("client's sign string:  {}", String::from_utf8_lossy(&text)));
+    }
+    evidence.push(format!("expected sign: {expected}"));
+    evidence.push(format!("sent sign:     {sent}"));
+    (diagnosis, evidence)
+}
+
+/// Bodies a client may have signed instead of the raw one: spaced or pretty JSON, or compact when sent spaced.
+fn reserialised_bodies(body: &[u8]) -> Vec<Vec<u8>> {
+    let Ok(value) = serde_json::from_slice::<Value>(body) else { return vec![] };
+    let compact = serde_json::to_vec(&value).unwrap_or_default();
+    let pretty = serde_json::to_vec_pretty(&value).unwrap_or_default();
+    let spaced = String::from_utf8_lossy(&compact).replace("\":\"", "\": \"").into_bytes();
+    [compact, pretty, spaced].into_iter().filter(|b| b.as_slice() != body).collect()
+}
+
+fn env_sign(requests: &[Request<'_>], deployment: &Deployment) -> Judgement {
+    let judged: Vec<&Request<'_>> = requests.iter().filter(|r| r.entry.sign_ok.is_some()).collect();
+    if judged.is_empty() {
+        return None;
+    }
+    Some(
+        judged
+            .iter()
+            .filter(|r| r.entry.sign_ok == Some(false))
+            .filter_map(|r| {
+                let key = deployment.keys.get(r.headers.app_id?)?;
+                let (diagnosis, evidence) = sign_diagnosis(r, key);
+                Some(finding(format!("request #{}: {diagnosis}", r.entry.id), vec![r.entry.id], evidence))
+            })
+            .collect(),
+    )
+}
+
+fn env_encryption(requests: &[Request<'_>], deployment: &Deployment) -> Judgement {
+    let sealed: Vec<&Request<'_>> =
+        requests.iter().filter(|r| r.entry.sign_ok == Some(true) && r.entry.method == "POST").collect();
+    if sealed.is_empty() {
+        return None;
+    }
+    Some(
+        sealed
+            .iter()
+            .filter(|r| r.entry.plaintext.is_none() && r.entry.errcode == Some(StatusCode::PartnerAuthError.code()))
+            .map(|r| {
+                let data = r.sealed.as_ref().map_or("", |s| s.data.as_str());
+                let key = r.headers.app_id.and_then(|a| deployment.keys.get(a)).cloned().unwrap_or_default();
+                let ascii = key.get(..16).and_then(|k| SecretKey::from_hex(&hex::encode(k)).ok());
+                let diagnosis = match ascii.map(|k| k.open(data)) {
+                    Some(Ok(_)) => "sealed with the key's first 16 ASCII characters instead of the 16 bytes hex-decoded from it",
+                    _ => "the body does not decrypt: AES-128-GCM with the hex-decoded key, iv (12 bytes) || ciphertext || tag (16 bytes), standard base64",
+                };
+                finding(format!("request #{}: {diagnosis}", r.entry.id), vec![r.entry.id], vec![format!("body: {}", r.body())])
+            })
+            .collect(),
+    )
+}
+
+fn env_timestamps(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+    let stamped: Vec<&Request<'_>> = requests.iter().filter(|r| r.headers.timestamps.is_some()).collect();
+    if stamped.is_empty() {
+        return None;
+    }
+    Some(
+        stamped
+            .iter()
+            .filter(|r| r.entry.errcode == Some(StatusCode::Expire.code()))
+            .map(|r| {
+                let ts = r.headers.timestamps.unwrap_or("");
+                let message = match ts.parse::<u64>() {
+                    Ok(t) if ts.len() <= 10 => {
+                        format!("request #{}: timestamps {t} is in seconds; the spec wants milliseconds", r.entry.id)
+                    }
+                    Ok(t) => format!(
+                        "request #{}: timestamps {t} is {} ms from the server clock (window 5 s)",
+                        r.entry.id,
+                        t as i64 - r.at_ms() as i64
+                    ),
+                    Err(_) => format!("request #{}: timestamps {ts:?} is not a number", r.entry.id),
+                };
+                finding(message, vec![r.entry.id], vec![])
+            })
+            .collect(),
+    )
+}
+
+fn env_get_body(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+    let gets: Vec<&Request<'_>> =
+        requests.iter().filter(|r| r.entry.method == "GET" && r.interface.is_some()).collect();
+    if gets.is_empty() {
+        return None;
+    }
+    Some(
+        gets.iter()
+            .filter(|r| !r.body().is_empty() || r.entry.body_base64.is_some())
+            .map(|r| {
+                finding(
+                    format!("request #{}: a GET query carries a body", r.entry.id),
+                    vec![r.entry.id],
+                    vec![r.body().to_owned()],
+                )
+            })
+            .collect(),
+    )
+}
+
+fn env_query_params(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+    let queries: Vec<&Request<'_>> = requests.iter().filter(|r| r.interface == Some(Interface::Query)).collect();
+    if queries.is_empty() {
+        return None;
+    }
+    let mut findings = Vec::new();
+    for r in queries {
+        let ai: Vec<&str> = r.query.ais().collect();
+        match ai.as_slice() {
+            [] => findings.push(finding(
+                format!("request #{}: a query without its ai parameter", r.entry.id),
+                vec![r.entry.id],
+                vec![],
+            )),
+            [ai] if !ai_rule::is_valid(ai) => findings.push(finding(
+                format!(
+                    "request #{}: ai {ai:?} is empty or longer than {} characters (R-AI)",
+                    r.entry.id,
+                    ai_rule::MAX_AI_CHARS
+                ),
+                vec![r.entry.id],
+                vec![],
+            )),
+            _ => {}
+        }
+        let stray: Vec<&str> = r.query.others().collect();
+        if !stray.is_empty() || ai.len() > 1 {
+            findings.push(finding(
+                format!(
+                    "request #{}: query parameters other than one ai ({stray:?}); each takes part in the signature",
+                    r.entry.id
+                ),
+                vec![r.entry.id],
+                vec![],
+            ));
+        }
+    }
+    Some(findings)
+}
+
+fn env_nonce(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+    let sealed: Vec<(&Request<'_>, &[u8])> =
+        requests.iter().filter_map(|r| Some((r, r.sealed.as_ref()?.iv.as_ref()?.as_slice()))).collect();
+    if sealed.is_empty() {
+        return None;
+    }
+    let mut first: HashMap<&[u8], &Request<'_>> = HashMap::new();
+    let mut findings = Vec::new();
+    for (request, iv) in &sealed {
+        match first.get(iv) {
+            Some(earlier) if earlier.entry.plaintext != request.entry.plaintext => findings.push(finding(
+                format!(
+                    "requests #{} and #{} use the same AES-GCM iv {} for different plaintexts: draw a fresh random iv for every request (a repeated iv breaks GCM)",
+                    earlier.entry.id,
+                    request.entry.id,
+                    hex::encode(iv)
+                ),
+                vec![earlier.entry.id, request.entry.id],
+                vec![],
+            )),
+            Some(earlier) => findings.push(finding(
+                format!(
+                    "request #{} re-sends #{}'s ciphertext with the same iv: seal a retry again with a fresh random iv",
+                    request.entry.id, earlier.entry.id
+                ),
+                vec![earlier.entry.id, request.entry.id],
+                vec![],
+            )),
+            None => {
+                first.insert(iv, request);
+            }
+        }
+    }
+    Some(findings)
+}
+
+fn env_replay(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+    let signed: Vec<&Request<'_>> = requests.iter().filter(|r| r.headers.sign.is_some()).collect();
+    if signed.is_empty() {
+        return None;
+    }
+    let mut seen: HashMap<(&str, &str, &str), &Request<'_>> = HashMap::new();
+    let mut findings = Vec::new();
+    for r in signed {
+        let key = (r.headers.timestamps.unwrap_or(""), r.headers.sign.unwrap_or(""), r.body());
+        if let Some(earlier) = seen.get(&key) {
+            findings.push(finding(
+                format!(
+                    "request #{} repeats #{} byte for byte (same timestamps and sign) {} ms later: a retry must be re-signed with a fresh timestamps and iv",
+                    r.entry.id,
+                    earlier.entry.id,
+                    r.at_ms().saturating_sub(earlier.at_ms())
+                ),
+                vec![earlier.entry.id, r.entry.id],
+                vec![],
+            ));
+        } else {
+            seen.insert(key, r);
+        }
+    }
+    Some(findings)
+}

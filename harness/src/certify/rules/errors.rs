@@ -1,0 +1,112 @@
+//! Reacting to error codes: backing off 60 s after a 1006 (R-RL-2), not retrying unchanged what the server
+//! refused for its content (SPEC §8a).
+
+use std::collections::HashMap;
+
+use nppa_protocol::{quota, Interface, StatusCode};
+
+use super::{finding, Group, Judgement, Rule};
+use crate::certify::model::Severity::Error;
+use crate::certify::traffic::{Deployment, Request};
+
+pub(super) const RULES: &[Rule] = &[
+    Rule {
+        id: "ERR-BUSY",
+        severity: Error,
+        spec: "R-RL-2",
+        group: Group::Errors,
+        summary: "after a 1006 the client waits 60 s before calling that interface again",
+        judge: errors_busy,
+    },
+    Rule {
+        id: "ERR-RETRY",
+        severity: Error,
+        spec: "SPEC §8a",
+        group: Group::Errors,
+        summary: "non-transient errors are not retried unchanged",
+        judge: errors_retry,
+    },
+];
+
+fn errors_busy(requests: &[Request<'_>], deployment: &Deployment) -> Judgement {
+    let busy = StatusCode::Busy.code();
+    if !requests.iter().any(|r| r.entry.errcode == Some(busy)) {
+        return None;
+    }
+    // R-RL-2: after a 1006 the (appId, bizId, interface) is blocked 60 s; 1 s of tolerance for requests in flight.
+    struct Episode {
+        first_id: u64,
+        start_ms: u64,
+        offenders: Vec<u64>,
+    }
+    let mut open: HashMap<(&str, &str, Option<Interface>), Episode> = HashMap::new();
+    let mut closed = Vec::new();
+    for r in requests {
+        let key = (r.headers.app_id.unwrap_or(""), r.headers.biz_id.unwrap_or(""), r.interface);
+        if let Some(episode) = open.get_mut(&key) {
+            let since = r.at_ms().saturating_sub(episode.start_ms);
+            if since < quota::BLOCK_MS {
+                if since > deployment.thresholds.busy_tolerance_ms {
+                    episode.offenders.push(r.entry.id);
+                }
+                continue;
+            }
+            closed.extend(open.remove(&key));
+        }
+        if r.entry.errcode == Some(busy) {
+            open.insert(key, Episode { first_id: r.entry.id, start_ms: r.at_ms(), offenders: vec![] });
+        }
+    }
+    closed.extend(open.into_values());
+    closed.sort_by_key(|e| e.first_id);
+    Some(
+        closed
+            .into_iter()
+            .filter(|e| !e.offenders.is_empty())
+            .map(|e| {
+                let message = format!(
+                    "{} request(s) were sent to the blocked interface within 60 s of the 1006 of #{} (first: #{}): back off 60 s (R-RL-2)",
+                    e.offenders.len(),
+                    e.first_id,
+                    e.offenders[0]
+                );
+                finding(message, [e.first_id].into_iter().chain(e.offenders).collect(), vec![])
+            })
+            .collect(),
+    )
+}
+
+/// Codes a client must not retry unchanged: the request itself is wrong (`StatusCode::is_final_error`).
+fn non_transient(code: u16) -> bool {
+    StatusCode::from_code(code).is_some_and(StatusCode::is_final_error)
+}
+
+/// Refused for what the plaintext says (the envelope passed): re-sending the same plaintext cannot help. A refusal
+/// of the envelope (1007, 1011, …) is fixed by re-signing, which sends the same plaintext again, rightly.
+fn refused_for_its_plaintext(r: &Request<'_>) -> Option<u16> {
+    r.entry.errcode.filter(|c| non_transient(*c) && r.entry.sign_ok == Some(true))
+}
+
+fn errors_retry(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+    if !requests.iter().any(|r| refused_for_its_plaintext(r).is_some()) {
+        return None;
+    }
+    let mut findings = Vec::new();
+    for (i, r) in requests.iter().enumerate() {
+        let Some(code) = refused_for_its_plaintext(r) else { continue };
+        let same = |later: &&Request<'_>| {
+            later.entry.path == r.entry.path
+                && later.entry.query == r.entry.query
+                && later.entry.plaintext.is_some()
+                && later.entry.plaintext == r.entry.plaintext
+        };
+        if let Some(retry) = requests[i + 1..].iter().find(same) {
+            findings.push(finding(
+                format!("request #{} resends #{}'s plaintext unchanged after errcode {code}, which will not change by retrying", retry.entry.id, r.entry.id),
+                vec![r.entry.id, retry.entry.id],
+                vec![r.entry.plaintext.clone().unwrap_or_default()],
+            ));
+        }
+    }
+    Some(findings)
+}

@@ -1,0 +1,121 @@
+//! Surviving injected faults (SPEC §8a): the client carries on after non-200 answers, resets, broken JSON, slow
+//! answers and loginout `data` variants, and its retries are bounded and spaced.
+
+use std::collections::HashSet;
+
+use nppa_protocol::answer::ParsedAnswer;
+use nppa_protocol::interface::CLIENT_TIMEOUT_MS;
+use nppa_protocol::{Interface, StatusCode};
+
+use super::{finding, Group, Judgement, Rule};
+use crate::certify::model::Severity::Error;
+use crate::certify::traffic::{Deployment, Request};
+
+pub(super) const RULES: &[Rule] = &[
+    Rule {
+        id: "FLT-SURVIVES",
+        severity: Error,
+        spec: "SPEC §8a",
+        group: Group::Faults,
+        summary: "the client survives non-200 answers, resets, broken JSON, slow answers and loginout data variants, and keeps calling",
+        judge: faults_survived,
+    },
+    Rule {
+        id: "FLT-RETRIES",
+        severity: Error,
+        spec: "SPEC §8a",
+        group: Group::Faults,
+        summary: "retries after a failure are bounded (at most 3) and spaced (100 ms or more)",
+        judge: faults_retries,
+    },
+];
+
+fn faults_survived(requests: &[Request<'_>], deployment: &Deployment) -> Judgement {
+    let faulted: Vec<(usize, &Request<'_>)> =
+        requests.iter().enumerate().filter(|(_, r)| r.entry.fault.is_some()).collect();
+    if faulted.is_empty() {
+        return None;
+    }
+    let mut findings = Vec::new();
+    for exit in deployment.client_exits.iter().filter(|e| **e != Some(0)) {
+        let how = exit.map_or("was stopped at the time limit".to_owned(), |code| format!("exited with code {code}"));
+        findings.push(finding(
+            format!("the client {how} while faults were injected: it must fail open and carry on (SPEC §8a)"),
+            vec![],
+            vec![],
+        ));
+    }
+    for (index, r) in faulted {
+        // A fault the client saw as a success (a loginout `data` variant) needs no second call.
+        if !failed_for_client(r) {
+            continue;
+        }
+        if !requests[index + 1..].iter().any(|later| later.interface == r.interface) {
+            findings.push(finding(
+                format!(
+                    "after {} on request #{}, the client never called {} again",
+                    r.entry.fault.map_or_else(|| "a fault".to_owned(), |note| note.to_string()),
+                    r.entry.id,
+                    r.interface.map_or("that path", Interface::name)
+                ),
+                vec![r.entry.id],
+                vec![],
+            ));
+        }
+    }
+    Some(findings)
+}
+
+/// Did the client get a failure: another HTTP status, no answer, broken JSON, an error code, or an answer later
+/// than the spec's 5 s client timeout?
+fn failed_for_client(request: &Request<'_>) -> bool {
+    let answered_ok = request.answer.as_ref().is_some_and(ParsedAnswer::is_ok);
+    request.entry.http_status != 200
+        || request.entry.connection_reset
+        || !answered_ok
+        || request.entry.latency_us > CLIENT_TIMEOUT_MS * 1000
+}
+
+/// Retries after a failure: at most this many, at least this far apart (mock-clock ms).
+const MAX_RETRIES: usize = 3;
+
+const MIN_RETRY_GAP_MS: u64 = 100;
+
+fn faults_retries(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+    let failed = |r: &Request<'_>| {
+        r.entry.fault.is_some()
+            || r.entry.http_status != 200
+            || r.entry.errcode.and_then(StatusCode::from_code).is_some_and(StatusCode::is_transient)
+    };
+    if !requests.iter().any(&failed) {
+        return None;
+    }
+    let same = |a: &Request<'_>, b: &Request<'_>| {
+        a.entry.path == b.entry.path && a.entry.query == b.entry.query && a.entry.plaintext == b.entry.plaintext
+    };
+    let mut findings = Vec::new();
+    let mut judged: HashSet<u64> = HashSet::new();
+    for (i, first) in requests.iter().enumerate() {
+        if !failed(first) || judged.contains(&first.entry.id) {
+            continue;
+        }
+        let attempts: Vec<&Request<'_>> =
+            std::iter::once(first).chain(requests[i + 1..].iter().filter(|r| same(first, r))).collect();
+        judged.extend(attempts.iter().map(|r| r.entry.id));
+        if attempts.len() > MAX_RETRIES + 1 {
+            findings.push(finding(
+                format!("request #{} was retried {} times; bound retries (at most {MAX_RETRIES}) and let the player play (V2.1 FAQ 2)", first.entry.id, attempts.len() - 1),
+                attempts.iter().map(|r| r.entry.id).collect(),
+                vec![],
+            ));
+        }
+        if let Some(pair) = attempts.windows(2).find(|w| w[1].at_ms().saturating_sub(w[0].at_ms()) < MIN_RETRY_GAP_MS) {
+            findings.push(finding(
+                format!("request #{} retried #{} {} ms later; space retries (at least {MIN_RETRY_GAP_MS} ms, more each time)", pair[1].entry.id, pair[0].entry.id, pair[1].at_ms().saturating_sub(pair[0].at_ms())),
+                vec![pair[0].entry.id, pair[1].entry.id],
+                vec![],
+            ));
+        }
+    }
+    Some(findings)
+}
