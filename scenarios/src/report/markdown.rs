@@ -158,11 +158,14 @@ fn burst_markdown(b: &BurstResult, model: Option<&SizingResult>) -> String {
     if t.answers_1006 > 0 {
         let _ = writeln!(
             md,
-            "\n**{} answers 1006**: each blocked the game for {} s (R-RL-2). The pace of {} requests/s is above \
-             the quota; the model assumes a pace within it.",
+            "\n**1006 answered {} time(s)**: each blocked the game for {} s (R-RL-2), which the model does not \
+             foresee. More requests arrived in one second of the mock clock than the quota allows: a pace of {} \
+             requests/s above the quota, or requests late enough to land in the next second's window (the driver \
+             keeps {} ms from each second's edges).",
             t.answers_1006,
             quota::BLOCK_MS / 1000,
-            p.requests_per_s
+            p.requests_per_s,
+            p.margin_ms
         );
     }
     let _ = writeln!(
