@@ -408,7 +408,7 @@ async fn clients_that_give_up_or_hammer_are_flagged() {
     let mock = start().await;
     install_fault_plan(&mock);
     let client = mock.client();
-    // Gives up on check after the 502; hammers query: five immediate retries of the same ai.
+    // Exits 3; hammers query: five immediate retries of the same ai.
     client.check("giving-up", PRESET_OK.1, PRESET_OK.2).await.unwrap();
     for _ in 0..6 {
         let _ = client.query("hammered").await;
@@ -416,7 +416,6 @@ async fn clients_that_give_up_or_hammer_are_flagged() {
     let judged = judge(&entries(&mock), mock.server.service().config(), Profile::Faults, vec![], vec![Some(3)]).rules;
     let survived = failed(&judged, "FLT-SURVIVES");
     assert!(survived.contains("exited with code 3"), "{survived}");
-    assert!(survived.contains("never called check again"), "{survived}");
     let retries = failed(&judged, "FLT-RETRIES");
     assert!(retries.contains("times; bound retries") && retries.contains("space retries"), "{retries}");
 }

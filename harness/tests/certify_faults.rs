@@ -63,3 +63,70 @@ async fn a_faults_run_that_injected_nothing_says_so_in_every_report() {
     let all = judge(&entries(&mock), mock.server.service().config(), Profile::All, vec![], vec![Some(0)]);
     assert!(all.notes.is_empty());
 }
+
+fn rule<'r>(
+    results: &'r [nppa_harness::certify::model::RuleResult],
+    id: &str,
+) -> &'r nppa_harness::certify::model::RuleResult {
+    results.iter().find(|r| r.id == id).unwrap_or_else(|| panic!("no rule {id}"))
+}
+
+#[tokio::test]
+async fn flt_survives_a_client_that_gives_a_call_up_and_goes_on_survived_and_a_fault_on_its_last_call_shows_nothing() {
+    // Fail open: the check answered 502 is given up (no retry), and the client goes on with a query and exits 0.
+    let mock = start().await;
+    mock.server.service().faults().add(fault_plan()).unwrap();
+    let client = mock.client();
+    assert_eq!(client.check("given-up", PRESET_OK.1, PRESET_OK.2).await.unwrap().http_status, 502);
+    client.query("given-up").await.ok();
+    let report = judge(&entries(&mock), mock.server.service().config(), Profile::Faults, vec![], vec![Some(0)]);
+    assert_eq!(
+        rule(&report.rules, "FLT-SURVIVES").verdict,
+        Verdict::Passed,
+        "{:#?}",
+        rule(&report.rules, "FLT-SURVIVES")
+    );
+
+    // The fault hits the client's last request: whether it would have gone on cannot be seen.
+    let mock = start().await;
+    mock.server.service().faults().add(fault_plan()).unwrap();
+    assert_eq!(mock.client().check("last", PRESET_OK.1, PRESET_OK.2).await.unwrap().http_status, 502);
+    let report = judge(&entries(&mock), mock.server.service().config(), Profile::Faults, vec![], vec![Some(0)]);
+    assert_eq!(rule(&report.rules, "FLT-SURVIVES").verdict, Verdict::NotExercised);
+    // Exiting non-zero after it is a failure all the same.
+    let crashed = judge(&entries(&mock), mock.server.service().config(), Profile::Faults, vec![], vec![Some(1)]);
+    assert_eq!(rule(&crashed.rules, "FLT-SURVIVES").verdict, Verdict::Failed);
+}
+
+#[tokio::test]
+async fn err_retry_catches_a_retry_after_an_injected_final_code_and_leaves_a_careful_client_clean() {
+    use nppa_mockserver::faults::{FaultAction, FaultRequest, FaultRule};
+    use nppa_protocol::{Interface, StatusCode};
+    for (retries, final_code) in
+        [(false, StatusCode::IpError), (true, StatusCode::IpError), (true, StatusCode::PartnerAuthError)]
+    {
+        let mock = start().await;
+        let injected = FaultRule {
+            interface: Some(Interface::Query),
+            count: Some(1),
+            action: Some(FaultAction::Status { errcode: final_code }),
+            ..FaultRule::default()
+        };
+        mock.server.service().faults().add(FaultRequest::One(injected)).unwrap();
+        let client = mock.client();
+        assert_eq!(code(&client.query("final-ai").await.unwrap()), final_code.code());
+        if retries {
+            mock.advance(1_000).await;
+            client.query("final-ai").await.unwrap();
+        }
+        client.check("after", PRESET_OK.1, PRESET_OK.2).await.unwrap();
+        let report = judge(&entries(&mock), mock.server.service().config(), Profile::Faults, vec![], vec![Some(0)]);
+        let verdict = rule(&report.rules, "ERR-RETRY");
+        if retries {
+            assert_eq!(verdict.verdict, Verdict::Failed, "{verdict:#?}");
+            assert!(verdict.findings[0].message.contains(&format!("after errcode {}", final_code.code())));
+        } else {
+            assert_eq!(verdict.verdict, Verdict::Passed, "{verdict:#?}");
+        }
+    }
+}

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use nppa_mockserver::faults::FaultEffect;
 use nppa_protocol::{quota, Interface, StatusCode};
 
 use super::{finding, Group, Judgement, Rule};
@@ -81,32 +82,59 @@ fn non_transient(code: u16) -> bool {
     StatusCode::from_code(code).is_some_and(StatusCode::is_final_error)
 }
 
-/// Refused for what the plaintext says (the envelope passed): re-sending the same plaintext cannot help. A refusal
-/// of the envelope (1007, 1011, …) is fixed by re-signing, which sends the same plaintext again, rightly.
-fn refused_for_its_plaintext(r: &Request<'_>) -> Option<u16> {
-    r.entry.errcode.filter(|c| non_transient(*c) && r.entry.sign_ok == Some(true))
+/// Why a request was refused in a way no retry changes, if it was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FinalRefusal {
+    /// Refused for what its plaintext says (the envelope passed): re-sending the same plaintext cannot help. A
+    /// refusal of the envelope (1007, 1011, …) is fixed by re-signing, which sends the same plaintext again,
+    /// rightly, so it is not one.
+    Content(u16),
+    /// A final code a fault answered to a request the mock would have taken (`--profile faults`: 1005, 1011): a
+    /// careful client does not send it again.
+    Injected(StatusCode),
+}
+
+fn final_refusal(r: &Request<'_>) -> Option<FinalRefusal> {
+    if let Some(FaultEffect::Status(code)) = r.entry.fault.and_then(|note| note.effect) {
+        return code.is_final_error().then_some(FinalRefusal::Injected(code));
+    }
+    r.entry.errcode.filter(|c| non_transient(*c) && r.entry.sign_ok == Some(true)).map(FinalRefusal::Content)
 }
 
 fn errors_retry(requests: &[Request<'_>], _: &Deployment) -> Judgement {
-    if !requests.iter().any(|r| refused_for_its_plaintext(r).is_some()) {
+    if !requests.iter().any(|r| final_refusal(r).is_some()) {
         return None;
     }
     let mut findings = Vec::new();
     for (i, r) in requests.iter().enumerate() {
-        let Some(code) = refused_for_its_plaintext(r) else { continue };
+        let Some(refusal) = final_refusal(r) else { continue };
+        // The same call again: the same path and query, and the same plaintext (a query has none; it is only
+        // compared for injected codes, so that re-querying an ai after a real 2003 stays RN-QUERY's business).
         let same = |later: &&Request<'_>| {
             later.entry.path == r.entry.path
                 && later.entry.query == r.entry.query
-                && later.entry.plaintext.is_some()
                 && later.entry.plaintext == r.entry.plaintext
+                && (later.entry.plaintext.is_some() || matches!(refusal, FinalRefusal::Injected(_)))
         };
-        if let Some(retry) = requests[i + 1..].iter().find(same) {
-            findings.push(finding(
-                format!("request #{} resends #{}'s plaintext unchanged after errcode {code}, which will not change by retrying", retry.entry.id, r.entry.id),
-                vec![r.entry.id, retry.entry.id],
-                vec![r.entry.plaintext.clone().unwrap_or_default()],
-            ));
-        }
+        let Some(retry) = requests[i + 1..].iter().find(same) else { continue };
+        let message = match refusal {
+            FinalRefusal::Content(code) => format!(
+                "request #{} resends #{}'s plaintext unchanged after errcode {code}, which will not change by retrying",
+                retry.entry.id, r.entry.id
+            ),
+            FinalRefusal::Injected(code) => format!(
+                "request #{} sends #{} again after errcode {} ({}), which no retry changes: report the error and go on (SPEC §8a)",
+                retry.entry.id,
+                r.entry.id,
+                code.code(),
+                code.errmsg()
+            ),
+        };
+        findings.push(finding(
+            message,
+            vec![r.entry.id, retry.entry.id],
+            vec![r.entry.plaintext.clone().unwrap_or_default()],
+        ));
     }
     Some(findings)
 }
