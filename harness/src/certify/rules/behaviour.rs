@@ -274,41 +274,50 @@ fn behaviour_sessions(requests: &[Request<'_>], _: &Deployment) -> Judgement {
 }
 
 fn behaviour_pairs(requests: &[Request<'_>], _: &Deployment) -> Judgement {
-    let accepted: Vec<&Request<'_>> = requests
-        .iter()
-        .filter(|r| {
-            r.interface == Some(Interface::Loginout) && !r.test_path && matches!(r.entry.errcode, Some(0) | Some(3001))
-        })
-        .collect();
-    if accepted.is_empty() {
+    let reports: Vec<&Request<'_>> =
+        requests.iter().filter(|r| r.interface == Some(Interface::Loginout) && !r.test_path).collect();
+    let accepted = |r: &Request<'_>| matches!(r.entry.errcode, Some(0) | Some(3001));
+    if !reports.iter().any(|r| accepted(r)) {
         return None;
     }
-    let mut logins: HashMap<String, u64> = HashMap::new();
-    let mut logouts: HashSet<String> = HashSet::new();
-    for r in &accepted {
+    // R-BEH-3 in order: a session opens with its login (bt=1) and closes with its logout (bt=0). Records are taken
+    // in arrival order, and in a report by `ot`, then by position. A login counts once it was sent at all (even
+    // refused, e.g. 3005); logins left open are counted from the records NPPA accepted.
+    let mut logged_in: HashSet<String> = HashSet::new();
+    let mut open: HashMap<String, u64> = HashMap::new();
+    let mut findings = Vec::new();
+    for r in &reports {
         let rejected = r.rejected_numbers();
-        for record in r.records() {
-            if record.no.value().is_some_and(|no| rejected.contains(&no)) {
-                continue;
-            }
+        let mut records: Vec<&crate::certify::traffic::Record> = r.records().iter().collect();
+        records.sort_by_key(|record| record.ot.value().unwrap_or(i64::MAX));
+        for record in records {
             let si = record.si.as_str().unwrap_or("").to_owned();
+            let taken = accepted(r) && !record.no.value().is_some_and(|no| rejected.contains(&no));
             match record.bt.value() {
                 Some(bt::LOGIN) => {
-                    logins.entry(si).or_insert(r.entry.id);
+                    logged_in.insert(si.clone());
+                    if taken {
+                        open.entry(si).or_insert(r.entry.id);
+                    }
                 }
+                Some(bt::LOGOUT) if !logged_in.contains(&si) => findings.push(finding(
+                    format!("session {si:?} is logged out (request #{}) before any login of it was reported: report the login (bt=1) first; a session that opens with a logout usually has bt swapped (1 is login, 0 logout)", r.entry.id),
+                    vec![r.entry.id],
+                    vec![],
+                )),
                 Some(bt::LOGOUT) => {
-                    logouts.insert(si);
+                    if taken {
+                        open.remove(&si);
+                    }
                 }
                 _ => {}
             }
         }
     }
-    let mut unmatched: Vec<(&String, &u64)> = logins.iter().filter(|(si, _)| !logouts.contains(*si)).collect();
-    unmatched.sort_by_key(|(_, id)| **id);
-    Some(
-        unmatched
-            .into_iter()
-            .map(|(si, id)| finding(format!("session {si:?} logged in (request #{id}) and was never logged out: every login needs its logout with the same si (FAQ 250)"), vec![*id], vec![]))
-            .collect(),
-    )
+    let mut unmatched: Vec<(u64, String)> = open.into_iter().map(|(si, id)| (id, si)).collect();
+    unmatched.sort();
+    findings.extend(unmatched.into_iter().map(|(id, si)| {
+        finding(format!("session {si:?} logged in (request #{id}) and was never logged out: every login needs its logout with the same si (FAQ 250)"), vec![id], vec![])
+    }));
+    Some(findings)
 }

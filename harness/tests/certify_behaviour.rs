@@ -1,0 +1,56 @@
+//! Behaviour rules of `nppa certify` judged through the real mock, each with the mutant it must catch and the
+//! correct variants it must leave clean.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use nppa_harness::certify::judge;
+use nppa_harness::certify::model::{RuleResult, Verdict};
+use nppa_harness::certify::rules::Profile;
+use nppa_mockserver::journal::{JournalEntry, JournalQuery};
+
+fn entries(mock: &Mock) -> Vec<JournalEntry> {
+    let query = JournalQuery { limit: Some(usize::MAX), ..JournalQuery::default() };
+    mock.server.service().journal().query(&query).iter().map(|e| (**e).clone()).collect()
+}
+
+fn pairs(mock: &Mock) -> RuleResult {
+    let report = judge(&entries(mock), mock.server.service().config(), Profile::Behaviour, vec![], vec![Some(0)]);
+    report.rules.into_iter().find(|r| r.id == "BEH-PAIRS").unwrap()
+}
+
+#[tokio::test]
+async fn beh_pairs_catches_a_session_that_opens_with_a_logout_bt_swapped() {
+    let mock = start().await;
+    let client = mock.client();
+    let now = mock.now_ms().await;
+    // The login reported as bt=0, the logout as bt=1.
+    assert_eq!(code(&client.loginout(vec![guest(1, "swapped", 0, now)]).await.unwrap()), 0);
+    mock.advance(2_000).await;
+    assert_eq!(code(&client.loginout(vec![guest(1, "swapped", 1, now + 2_000)]).await.unwrap()), 0);
+    let rule = pairs(&mock);
+    assert_eq!(rule.verdict, Verdict::Failed);
+    let text: String = rule.findings.iter().map(|f| f.message.clone() + "\n").collect();
+    assert!(text.contains("\"swapped\" is logged out") && text.contains("bt swapped"), "{text}");
+}
+
+#[tokio::test]
+async fn beh_pairs_leaves_logins_and_logouts_in_order_clean_in_one_batch_or_two_and_after_a_refused_login() {
+    let mock = start().await;
+    let client = mock.client();
+    let now = mock.now_ms().await;
+    // In one batch, login first.
+    client.loginout(vec![guest(1, "one-batch", 1, now), guest(2, "one-batch", 0, now)]).await.unwrap();
+    // Across two reports.
+    client.loginout(vec![guest(1, "two-reports", 1, now)]).await.unwrap();
+    mock.advance(1_000).await;
+    client.loginout(vec![guest(1, "two-reports", 0, now + 1_000)]).await.unwrap();
+    // A login refused as too old (3005), its logout accepted: the login was reported, so the order is right.
+    let mut late = guest(1, "late-login", 1, now);
+    late.ot -= 400;
+    assert_eq!(code(&client.loginout(vec![late]).await.unwrap()), 3001);
+    client.loginout(vec![guest(1, "late-login", 0, now + 1_000)]).await.unwrap();
+    let rule = pairs(&mock);
+    assert_eq!(rule.verdict, Verdict::Passed, "{rule:#?}");
+}
