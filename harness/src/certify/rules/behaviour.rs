@@ -305,10 +305,8 @@ fn behaviour_pairs(requests: &[Request<'_>], _: &Deployment) -> Judgement {
                     vec![r.entry.id],
                     vec![],
                 )),
-                Some(bt::LOGOUT) => {
-                    if taken {
-                        open.remove(&si);
-                    }
+                Some(bt::LOGOUT) if taken => {
+                    open.remove(&si);
                 }
                 _ => {}
             }
