@@ -54,3 +54,40 @@ async fn beh_pairs_leaves_logins_and_logouts_in_order_clean_in_one_batch_or_two_
     let rule = pairs(&mock);
     assert_eq!(rule.verdict, Verdict::Passed, "{rule:#?}");
 }
+
+fn discipline(mock: &Mock) -> RuleResult {
+    let report = judge(&entries(mock), mock.server.service().config(), Profile::All, vec![], vec![Some(0)]);
+    report.rules.into_iter().find(|r| r.id == "RN-DISCIPLINE").unwrap()
+}
+
+#[tokio::test]
+async fn rn_discipline_catches_a_pending_ai_checked_again_and_a_pending_check_never_queried() {
+    let (ai, name, id_num) = PRESET_PENDING;
+    // Checked again while pending: the system answers 2004.
+    let mock = start().await;
+    let client = mock.client();
+    assert_eq!(client.check(ai, name, id_num).await.unwrap().status(), Some(1));
+    mock.advance(2_000).await;
+    assert_eq!(code(&client.check(ai, name, id_num).await.unwrap()), 2004);
+    client.query(ai).await.unwrap();
+    let rule = discipline(&mock);
+    assert_eq!(rule.verdict, Verdict::Failed);
+    assert!(rule.findings.iter().any(|f| f.message.contains("answered 2004")), "{rule:#?}");
+
+    // Never queried.
+    let mock = start().await;
+    assert_eq!(mock.client().check(ai, name, id_num).await.unwrap().status(), Some(1));
+    let rule = discipline(&mock);
+    assert_eq!(rule.verdict, Verdict::Failed);
+    assert!(rule.findings[0].message.contains("never queried"), "{rule:#?}");
+
+    // The careful way: check once, query later (still pending, then resolved).
+    let mock = start().await;
+    let client = mock.client();
+    assert_eq!(client.check(ai, name, id_num).await.unwrap().status(), Some(1));
+    mock.advance(2_000).await;
+    client.query(ai).await.unwrap();
+    mock.advance(31_000).await;
+    assert_eq!(client.query(ai).await.unwrap().status(), Some(0));
+    assert_eq!(discipline(&mock).verdict, Verdict::Passed, "{:#?}", discipline(&mock));
+}

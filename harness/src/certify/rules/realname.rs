@@ -1,13 +1,14 @@
 //! Real-name discipline (SPEC §5, V2.1 FAQ 3): a pending check is queried, never re-checked; a failed person is
 //! not re-checked in a loop; queries ask for the client's own pending ais, spaced, and not inside the outage.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use nppa_protocol::beijing;
 use nppa_protocol::messages::AuthStatus;
-use nppa_protocol::Interface;
+use nppa_protocol::{Interface, StatusCode};
 
 use super::{finding, Group, Judgement, Rule};
+use crate::certify::model::Finding;
 use crate::certify::model::Severity::{Error, Warning};
 use crate::certify::traffic::{Deployment, Plaintext, Request};
 
@@ -39,9 +40,9 @@ fn realname_recheck(requests: &[Request<'_>], _: &Deployment) -> Judgement {
     if checks.is_empty() {
         return None;
     }
+    let mut findings = pending_ais_rechecked_or_never_queried(requests);
     let mut pending: HashMap<(&str, &str), u64> = HashMap::new();
     let mut failed: HashMap<(&str, &str), Vec<u64>> = HashMap::new();
-    let mut findings = Vec::new();
     for r in checks {
         let Some(who) = r.plaintext.as_ref().and_then(Plaintext::person) else { continue };
         if let Some(first) = pending.get(&who) {
@@ -71,6 +72,47 @@ fn realname_recheck(requests: &[Request<'_>], _: &Deployment) -> Judgement {
         }
     }
     Some(findings)
+}
+
+/// A pending check's ai is queried, not checked again (which the system answers 2004 while the record lives), and
+/// every pending check is queried at some point: otherwise the game never learns the result.
+fn pending_ais_rechecked_or_never_queried(requests: &[Request<'_>]) -> Vec<Finding> {
+    let mut pending: HashMap<&str, u64> = HashMap::new();
+    let mut queried: HashSet<&str> = HashSet::new();
+    let mut findings = Vec::new();
+    for r in requests.iter().filter(|r| !r.test_path) {
+        match r.interface {
+            Some(Interface::Check) => {
+                let Some(ai) = r.plaintext.as_ref().and_then(Plaintext::ai) else { continue };
+                match (pending.get(ai), r.entry.errcode) {
+                    (Some(first), Some(code)) if code == StatusCode::AiInUse.code() => findings.push(finding(
+                        format!("request #{} checks ai {ai:?} again while its check #{first} is pending (answered 2004): query the pending ai instead (V2.1 FAQ 3)", r.entry.id),
+                        vec![*first, r.entry.id],
+                        vec![],
+                    )),
+                    _ if r.status() == Some(AuthStatus::Pending) => {
+                        pending.insert(ai, r.entry.id);
+                    }
+                    _ => {}
+                }
+            }
+            Some(Interface::Query) => {
+                queried.extend(r.query.ai());
+            }
+            _ => {}
+        }
+    }
+    let mut never: Vec<(u64, &str)> =
+        pending.into_iter().filter(|(ai, _)| !queried.contains(ai)).map(|(ai, id)| (id, ai)).collect();
+    never.sort();
+    findings.extend(never.into_iter().map(|(id, ai)| {
+        finding(
+            format!("check #{id} of ai {ai:?} answered pending (status 1) and the ai was never queried: query it later to learn the result (V2.1 FAQ 3)"),
+            vec![id],
+            vec![],
+        )
+    }));
+    findings
 }
 
 fn realname_queries(requests: &[Request<'_>], deployment: &Deployment) -> Judgement {
