@@ -91,3 +91,16 @@ async fn rn_discipline_catches_a_pending_ai_checked_again_and_a_pending_check_ne
     assert_eq!(client.query(ai).await.unwrap().status(), Some(0));
     assert_eq!(discipline(&mock).verdict, Verdict::Passed, "{:#?}", discipline(&mock));
 }
+
+#[tokio::test]
+async fn beh_batch_names_a_record_counter_that_wraps_in_an_over_long_report() {
+    let mock = start().await;
+    let now = mock.now_ms().await;
+    // An 8-bit counter over 300 records: …, 254, 255, 0, 1, …
+    let records: Vec<_> = (1..=300).map(|n| guest(n % 256, &format!("w{n}"), 1, now)).collect();
+    assert_eq!(code(&mock.client().loginout(records).await.unwrap()), 3003);
+    let report = judge(&entries(&mock), mock.server.service().config(), Profile::Behaviour, vec![], vec![Some(0)]);
+    let rule = report.rules.into_iter().find(|r| r.id == "BEH-BATCH").unwrap();
+    let text: String = rule.findings.iter().map(|f| f.message.clone() + "\n").collect();
+    assert!(text.contains("300 records in one report") && text.contains("wrap from 255 to 0 at record 256"), "{text}");
+}

@@ -95,18 +95,41 @@ fn behaviour_batches(requests: &[Request<'_>], _: &Deployment) -> Judgement {
             ));
         }
         let numbers: Vec<i64> = records.iter().filter_map(|rec| rec.no.value()).collect();
-        let expected: Vec<i64> = (1..=records.len() as i64).collect();
-        let mut sorted = numbers.clone();
-        sorted.sort_unstable();
-        if sorted != expected && records.len() <= MAX_RECORDS {
+        if let Some(problem) = numbering_problem(&numbers, records.len()) {
             findings.push(finding(
-                format!("request #{}: record numbers {numbers:?} are not 1..{} each once", r.entry.id, records.len()),
+                format!("request #{}: record numbers {problem}", r.entry.id),
                 vec![r.entry.id],
                 vec![],
             ));
         }
     }
     Some(findings)
+}
+
+/// What is wrong with a report's record numbers, which must be 1..n, each once (R-BEH-2), if anything. A counter
+/// that wraps (…, 255, 0, 1, …) is named as such: the usual cause of an over-long report.
+fn numbering_problem(numbers: &[i64], records: usize) -> Option<String> {
+    let mut sorted = numbers.to_vec();
+    sorted.sort_unstable();
+    if sorted == (1..=records as i64).collect::<Vec<_>>() {
+        return None;
+    }
+    if let Some(i) = (1..numbers.len()).find(|&i| numbers[i] < numbers[i - 1] && numbers[i] <= 1) {
+        return Some(format!(
+            "wrap from {} to {} at record {}, as a fixed-width counter does: number each report 1..n, at most {MAX_RECORDS} records",
+            numbers[i - 1],
+            numbers[i],
+            i + 1
+        ));
+    }
+    let mut seen = HashSet::new();
+    if let Some(repeated) = numbers.iter().find(|no| !seen.insert(**no)) {
+        return Some(format!("repeat {repeated}: number the {records} records 1..{records}, each once"));
+    }
+    if let Some(outside) = numbers.iter().find(|no| !(1..=records as i64).contains(no)) {
+        return Some(format!("include {outside}, outside 1..{records}: number the records 1..n, each once"));
+    }
+    Some(format!("are not 1..{records} each once ({} of the records have a numeric no)", numbers.len()))
 }
 
 fn behaviour_rate(requests: &[Request<'_>], deployment: &Deployment) -> Judgement {
