@@ -104,3 +104,41 @@ async fn beh_batch_names_a_record_counter_that_wraps_in_an_over_long_report() {
     let text: String = rule.findings.iter().map(|f| f.message.clone() + "\n").collect();
     assert!(text.contains("300 records in one report") && text.contains("wrap from 255 to 0 at record 256"), "{text}");
 }
+
+fn resend(mock: &Mock) -> RuleResult {
+    let report = judge(&entries(mock), mock.server.service().config(), Profile::Behaviour, vec![], vec![Some(0)]);
+    report.rules.into_iter().find(|r| r.id == "BEH-RESEND").unwrap()
+}
+
+#[tokio::test]
+async fn beh_resend_names_a_library_that_cannot_read_data_empty_and_allows_a_resend_after_a_cut_answer() {
+    use nppa_mockserver::faults::{FaultAction, FaultRequest, FaultRule};
+    use nppa_protocol::Interface;
+    // Accepted with `"data":""`, sent again: the library did not take the answer for a success.
+    let mock = start().await;
+    let now = mock.now_ms().await;
+    let record = guest(1, "accepted-once", 1, now);
+    assert_eq!(code(&mock.client().loginout(vec![record.clone()]).await.unwrap()), 0);
+    mock.advance(500).await;
+    mock.client().loginout(vec![record]).await.unwrap();
+    let rule = resend(&mock);
+    assert_eq!(rule.verdict, Verdict::Failed, "{rule:#?}");
+    assert!(rule.findings[0].message.contains("data \"\"") && rule.findings[0].message.contains("cannot read"));
+
+    // The answer was cut (the mock had accepted): re-sending is what a careful client does.
+    let mock = start().await;
+    let cut = FaultRule {
+        interface: Some(Interface::Loginout),
+        count: Some(1),
+        action: Some(FaultAction::Truncate),
+        ..FaultRule::default()
+    };
+    mock.server.service().faults().add(FaultRequest::One(cut)).unwrap();
+    let now = mock.now_ms().await;
+    let record = guest(1, "cut-answer", 1, now);
+    assert!(mock.client().loginout(vec![record.clone()]).await.is_err(), "a cut answer is no answer");
+    mock.advance(200).await;
+    assert_eq!(code(&mock.client().loginout(vec![record]).await.unwrap()), 0);
+    let rule = resend(&mock);
+    assert_eq!(rule.verdict, Verdict::Passed, "{rule:#?}");
+}

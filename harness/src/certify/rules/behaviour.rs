@@ -33,7 +33,7 @@ pub(super) const RULES: &[Rule] = &[
         severity: Error,
         spec: "R-BEH-4",
         group: Group::Behaviour,
-        summary: "after a 3001 only the rejected records are sent again",
+        summary: "records an answer accepted are not sent again (after a 3001, only the rejected ones are)",
         judge: behaviour_resend,
     },
     Rule {
@@ -170,35 +170,72 @@ fn behaviour_rate(requests: &[Request<'_>], deployment: &Deployment) -> Judgemen
 }
 
 fn behaviour_resend(requests: &[Request<'_>], _: &Deployment) -> Judgement {
-    let partial = StatusCode::PartialError.code();
     let reports = decrypted_reports(requests);
-    if !reports.iter().any(|r| r.entry.errcode == Some(partial)) {
+    if !reports.iter().any(|r| visibly_accepting(r).is_some()) {
         return None;
     }
-    // A record is (si, bt, ot, ct); after a 3001 only the rejected ones may come again.
+    // A record is (si, bt, ot, ct). Once an answer the client could read accepted it — errcode 0, or a 3001 that
+    // did not list it — it is not sent again. An answer the client could not read (cut, reset, late, another HTTP
+    // status) accepted nothing it knows of, so re-sending after it is right.
     let key = |rec: &Record| format!("{}|{}|{}|{}", rec.si, rec.bt, rec.ot, rec.ct);
-    let mut accepted: HashMap<String, u64> = HashMap::new();
+    let mut accepted: HashMap<String, &Request<'_>> = HashMap::new();
     let mut findings = Vec::new();
     for r in reports {
-        let rejected = r.rejected_numbers();
         let resent: Vec<String> = r.records().iter().map(key).filter(|k| accepted.contains_key(k)).collect();
-        if !resent.is_empty() {
-            let first = accepted[&resent[0]];
+        if let Some(first) = resent.first().and_then(|k| accepted.get(k)) {
+            let why = match first.answer.as_ref() {
+                Some(answer) if answer.errcode == StatusCode::PartialError.code() => {
+                    "after a 3001 re-send only the rejected records (R-BEH-4)".to_owned()
+                }
+                Some(answer) => format!(
+                    "it answered errcode 0 with data {}, which accepts every record; a client that re-sends after it usually cannot read that answer (SPEC §3: data is the empty string on success)",
+                    data_shape(answer.data)
+                ),
+                None => String::new(),
+            };
             findings.push(finding(
-                format!("request #{} re-sends {} record(s) already accepted by #{first}: after a 3001 re-send only the rejected records (R-BEH-4)", r.entry.id, resent.len()),
-                vec![first, r.entry.id],
+                format!(
+                    "request #{} re-sends {} record(s) already accepted by #{}: {why}",
+                    r.entry.id,
+                    resent.len(),
+                    first.entry.id
+                ),
+                vec![first.entry.id, r.entry.id],
                 resent,
             ));
         }
-        if matches!(r.entry.errcode, Some(0) | Some(3001)) {
+        if let Some(rejected) = visibly_accepting(r) {
             for rec in r.records() {
                 if !rec.no.value().is_some_and(|no| rejected.contains(&no)) {
-                    accepted.entry(key(rec)).or_insert(r.entry.id);
+                    accepted.entry(key(rec)).or_insert(r);
                 }
             }
         }
     }
     Some(findings)
+}
+
+/// The numbers a readable accepting answer rejected (none for errcode 0), when the client got one: HTTP 200, in time,
+/// a protocol answer of errcode 0 or 3001 as sent.
+fn visibly_accepting(r: &Request<'_>) -> Option<HashSet<i64>> {
+    let answer = r.answer.as_ref()?;
+    let readable = r.entry.http_status == 200
+        && !r.entry.connection_reset
+        && r.entry.latency_us <= nppa_protocol::interface::CLIENT_TIMEOUT_MS * 1000;
+    let accepting = answer.is_ok() || answer.errcode == StatusCode::PartialError.code();
+    (readable && accepting).then(|| r.rejected_numbers())
+}
+
+fn data_shape(shape: nppa_protocol::answer::DataShape) -> &'static str {
+    use nppa_protocol::answer::DataShape;
+    match shape {
+        DataShape::Absent => "absent",
+        DataShape::Null => "null",
+        DataShape::EmptyString => "\"\"",
+        DataShape::Text => "a string",
+        DataShape::Object => "an object",
+        DataShape::Other => "of another type",
+    }
 }
 
 fn behaviour_pending(requests: &[Request<'_>], deployment: &Deployment) -> Judgement {
