@@ -29,6 +29,10 @@ pub struct JournalEntry {
     pub time_ms: u64,
     pub peer: String,
     pub method: String,
+    /// The scheme and host the client addressed (`https://api.wlc.nppa.gov.cn`): in proxy mode, where it meant to
+    /// send the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
     pub path: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,

@@ -62,12 +62,13 @@ pub struct Outcome {
     pub sign_ok: Option<bool>,
 }
 
-/// When a request arrived: the instant its head was read (for latency) and the mock-clock time then (for every
-/// rule).
-#[derive(Debug, Clone, Copy)]
+/// When and where a request arrived: the instant its head was read (for latency), the mock-clock time then (for
+/// every rule), and the scheme and host it was addressed to (`https://api.wlc.nppa.gov.cn`, for the journal).
+#[derive(Debug, Clone)]
 pub struct Arrival {
     pub received: Instant,
     pub arrived_ms: u64,
+    pub target: Option<String>,
 }
 
 /// What the transport sends for one request.
@@ -300,7 +301,7 @@ impl MockService {
     /// Answers one request, misbehaving as `injection` says (its delay already waited by the transport), and
     /// records it in the journal and the metrics. Every rule judges it at its arrival, so that a delay changes
     /// when the answer comes, never what it says.
-    pub fn serve(&self, request: &Incoming<'_>, arrival: Arrival, injection: Option<&Injection>) -> Served {
+    pub fn serve(&self, request: &Incoming<'_>, arrival: &Arrival, injection: Option<&Injection>) -> Served {
         let rule = injection.map(|i| &i.rule);
         let (outcome, served) = match rule.and_then(|r| r.action.as_ref()) {
             Some(FaultAction::Status { errcode }) => {
@@ -348,6 +349,7 @@ impl MockService {
                 served: &served,
                 fault: rule,
                 arrived_ms: arrival.arrived_ms,
+                target: arrival.target.as_deref(),
                 latency,
             };
             self.journal.record(journal_entry(self.journal.next_id(), self.clock.now_ms(), &exchange));
@@ -659,6 +661,7 @@ struct Exchange<'a> {
     served: &'a Served,
     fault: Option<&'a FaultRule>,
     arrived_ms: u64,
+    target: Option<&'a str>,
     latency: Duration,
 }
 
@@ -677,6 +680,7 @@ fn journal_entry(id: u64, time_ms: u64, exchange: &Exchange<'_>) -> JournalEntry
         time_ms,
         peer: request.peer.to_string(),
         method: request.method.to_owned(),
+        target: exchange.target.map(str::to_owned),
         path: request.path.to_owned(),
         query: request.query.map(str::to_owned),
         headers,

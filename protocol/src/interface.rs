@@ -81,6 +81,9 @@ impl Interface {
         }
     }
 
+    /// The host of the real official test system (SPEC §8, test system V1.2) that serves the test paths.
+    pub const TEST_SYSTEM_HOST: &'static str = "https://wlc.nppa.gov.cn";
+
     /// The permission a binding needs for this interface.
     pub const fn permission(self) -> Permission {
         match self {

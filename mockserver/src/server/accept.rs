@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-use super::connection::serve_connection;
+use super::connection::{serve_connection, Scheme};
 use super::limits::{ConnectionLimiter, IdleTimeout};
 use super::{sweep, Transport};
 
@@ -41,10 +41,10 @@ pub(super) async fn serve(listener: TcpListener, transport: Arc<Transport>) {
                     let io = IdleTimeout::new(stream, idle);
                     match &transport.tls {
                         Some(acceptor) => match acceptor.accept(io).await {
-                            Ok(tls) => serve_connection(tls, Arc::clone(&transport), peer.ip()).await,
+                            Ok(tls) => serve_connection(tls, Arc::clone(&transport), peer.ip(), Scheme::Https).await,
                             Err(e) => tracing::debug!("TLS handshake with {peer} failed: {e}"),
                         },
-                        None => serve_connection(io, Arc::clone(&transport), peer.ip()).await,
+                        None => serve_connection(io, Arc::clone(&transport), peer.ip(), Scheme::Http).await,
                     }
                     transport.service.metrics().connections(-1);
                     drop(permit);

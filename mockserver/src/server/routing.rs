@@ -10,6 +10,7 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming as HyperBody;
 use hyper::{Request, Response};
 
+use super::connection::Scheme;
 use super::response::{response, Body, JSON, TEXT};
 use super::stream::journal_stream;
 use super::tunnel::tunnel;
@@ -34,6 +35,7 @@ impl std::error::Error for InjectedReset {}
 pub(super) async fn answer(
     transport: Arc<Transport>,
     peer: IpAddr,
+    scheme: Scheme,
     mut request: Request<HyperBody>,
 ) -> Result<Response<Body>, InjectedReset> {
     if request.method() == hyper::Method::CONNECT {
@@ -73,9 +75,9 @@ pub(super) async fn answer(
         test_system: nppa_protocol::Interface::from_test_path(path).is_some(),
     };
     let injection = service.faults().decide(&target, arrived_ms);
-    let arrival = Arrival { received, arrived_ms };
+    let arrival = Arrival { received, arrived_ms, target: addressed(&parts, scheme) };
     let served = match injection.as_ref().and_then(|i| i.rule.delay_ms) {
-        None => serve_protocol(service, peer, &parts, &body, arrival, injection.as_ref()),
+        None => serve_protocol(service, peer, &parts, &body, &arrival, injection.as_ref()),
         Some(delay_ms) => {
             // A slow answer is served by its own task, so that it is journaled even when the client gives up
             // waiting and closes the connection.
@@ -83,7 +85,7 @@ pub(super) async fn answer(
             let (service, parts) = (Arc::clone(service), parts.clone());
             let delayed = transport.connections.spawn(async move {
                 tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-                serve_protocol(&service, peer, &parts, &body, arrival, injection.as_ref())
+                serve_protocol(&service, peer, &parts, &body, &arrival, injection.as_ref())
             });
             match delayed.await {
                 Ok(served) => served,
@@ -100,13 +102,23 @@ pub(super) async fn answer(
     Ok(response(served.http_status, content_type, served.body))
 }
 
+/// The scheme and host the client addressed: the absolute-form target (`http_proxy`), or the connection's scheme
+/// and the `Host` header (CONNECT tunnels, direct calls).
+fn addressed(parts: &hyper::http::request::Parts, scheme: Scheme) -> Option<String> {
+    if let (Some(uri_scheme), Some(authority)) = (parts.uri.scheme_str(), parts.uri.authority()) {
+        return Some(format!("{uri_scheme}://{authority}"));
+    }
+    let host = parts.headers.get(hyper::header::HOST)?.to_str().ok()?;
+    Some(format!("{}://{host}", scheme.as_str()))
+}
+
 /// One protocol request through the service (journal and metrics included).
 fn serve_protocol(
     service: &MockService,
     peer: IpAddr,
     parts: &hyper::http::request::Parts,
     body: &Result<Bytes, BodyError>,
-    arrival: Arrival,
+    arrival: &Arrival,
     injection: Option<&Injection>,
 ) -> Served {
     let incoming = Incoming {

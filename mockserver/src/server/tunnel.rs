@@ -10,7 +10,7 @@ use hyper::body::Incoming as HyperBody;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 
-use super::connection::serve_connection;
+use super::connection::{serve_connection, Scheme};
 use super::response::{response, Body, TEXT};
 use super::Transport;
 
@@ -25,7 +25,7 @@ pub(super) fn tunnel(transport: Arc<Transport>, peer: IpAddr, request: &mut Requ
     transport.connections.clone().spawn(async move {
         match upgrade.await {
             Ok(upgraded) => match acceptor.accept(TokioIo::new(upgraded)).await {
-                Ok(tls) => serve_connection(tls, Arc::clone(&transport), peer).await,
+                Ok(tls) => serve_connection(tls, Arc::clone(&transport), peer, Scheme::Https).await,
                 Err(e) => tracing::debug!("TLS in the CONNECT tunnel to {target} failed: {e}"),
             },
             Err(e) => tracing::debug!("CONNECT to {target} was not upgraded: {e}"),

@@ -12,6 +12,14 @@ use crate::certify::traffic::{Deployment, Request};
 
 pub(super) const RULES: &[Rule] = &[
     Rule {
+        id: "ENV-HOST",
+        severity: Error,
+        spec: "SPEC §1",
+        group: Group::Envelope,
+        summary: "in proxy mode, each interface goes to its own scheme and host (check https://api.wlc…, query and loginout http://api2.wlc…, the test system https://wlc…)",
+        judge: env_host,
+    },
+    Rule {
         id: "ENV-SIGN",
         severity: Error,
         spec: "R-SIG-1",
@@ -369,4 +377,44 @@ fn env_replay(requests: &[Request<'_>], _: &Deployment) -> Judgement {
         }
     }
     Some(findings)
+}
+
+/// SPEC §1: where each interface lives. Judged in proxy mode only, where the client addresses NPPA's own hosts.
+fn env_host(requests: &[Request<'_>], deployment: &Deployment) -> Judgement {
+    if !deployment.proxy {
+        return None;
+    }
+    let addressed: Vec<(&Request<'_>, Interface, &str)> =
+        requests.iter().filter_map(|r| Some((r, r.interface?, r.entry.target.as_deref()?))).collect();
+    if addressed.is_empty() {
+        return None;
+    }
+    let mut findings = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (r, interface, target) in addressed {
+        let expected = if r.test_path { Interface::TEST_SYSTEM_HOST } else { interface.production_host() };
+        let got = without_default_port(target);
+        if got.eq_ignore_ascii_case(expected) || !seen.insert((interface, r.test_path, got.to_ascii_lowercase())) {
+            continue;
+        }
+        findings.push(finding(
+            format!(
+                "request #{} sends {interface}{} to {got}; NPPA serves it at {expected} (SPEC §1)",
+                r.entry.id,
+                if r.test_path { " (test system)" } else { "" }
+            ),
+            vec![r.entry.id],
+            vec![],
+        ));
+    }
+    Some(findings)
+}
+
+/// `https://host:443` → `https://host`, `http://host:80` → `http://host`.
+fn without_default_port(target: &str) -> &str {
+    target
+        .strip_suffix(":443")
+        .filter(|t| t.starts_with("https://"))
+        .or_else(|| target.strip_suffix(":80").filter(|t| t.starts_with("http://")))
+        .unwrap_or(target)
 }

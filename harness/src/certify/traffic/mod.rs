@@ -33,6 +33,8 @@ pub struct Deployment {
     pub thresholds: Thresholds,
     /// Who is who, when the configuration fixes the pi secret (so the judge can tell whose pi a record carries).
     pub identities: Option<std::sync::Arc<nppa_mockserver::identity::IdentityBook>>,
+    /// Proxy mode: the client reaches the mock under NPPA's own hosts, so the host it addresses is judged.
+    pub proxy: bool,
 }
 
 /// The judge's tolerances, set on the command line.
@@ -87,6 +89,7 @@ impl Deployment {
             client_exits: Vec::new(),
             thresholds: Thresholds::default(),
             identities,
+            proxy: config.server.proxy,
         }
     }
 
