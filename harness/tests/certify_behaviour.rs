@@ -142,3 +142,24 @@ async fn beh_resend_names_a_library_that_cannot_read_data_empty_and_allows_a_res
     let rule = resend(&mock);
     assert_eq!(rule.verdict, Verdict::Passed, "{rule:#?}");
 }
+
+#[tokio::test]
+async fn a_finding_that_rests_on_a_spec_choice_says_so_and_names_the_setting() {
+    let mock = start().await;
+    let client = mock.client();
+    // A Latin name is refused by our reading of R-NAME (2005); the client sends it again unchanged.
+    for _ in 0..2 {
+        assert_eq!(code(&client.check("latin-name", "John Smith", PRESET_OK.2).await.unwrap()), 2005);
+        mock.advance(1_000).await;
+    }
+    let report = judge(&entries(&mock), mock.server.service().config(), Profile::All, vec![], vec![Some(0)]);
+    let retry = report.rules.iter().find(|r| r.id == "ERR-RETRY").unwrap();
+    assert_eq!(retry.verdict, Verdict::Failed, "{retry:#?}");
+    let choice = retry.findings[0].choice.expect("rests on a choice");
+    assert_eq!((choice.rule, choice.setting), ("R-NAME", Some("rules.name_rule = \"any_script\"")));
+    let markdown = nppa_harness::certify::report::markdown(&report);
+    assert!(
+        markdown.contains("our reading of R-NAME (a SPEC choice)") && markdown.contains("rules.name_rule"),
+        "{markdown}"
+    );
+}

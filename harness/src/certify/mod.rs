@@ -3,6 +3,7 @@
 //! - [`rules`]: the rules and the judge; [`traffic`]: the journal as the judge reads it
 //! - [`model`]: the result model; [`report`]: JUnit XML, Markdown, JSON, HTML from it
 
+pub mod choices;
 pub mod model;
 pub mod outcomes;
 pub mod reference;

@@ -31,6 +31,17 @@ pub struct Finding {
     /// Lines of evidence (sign strings, plaintext, answers), quoted in the reports.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<String>,
+    /// The SPEC choice the finding rests on, if any (our reading, not the seeds' words).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub choice: Option<super::choices::Choice>,
+}
+
+impl Finding {
+    /// A finding that rests on a SPEC choice.
+    pub fn resting_on(mut self, choice: Option<super::choices::Choice>) -> Finding {
+        self.choice = choice;
+        self
+    }
 }
 
 /// A rule and what the traffic showed.

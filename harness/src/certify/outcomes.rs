@@ -210,6 +210,7 @@ pub fn judge(entries: &[JournalEntry], outcomes: &Outcomes) -> Vec<RuleResult> {
             message: format!("line {line} of ${ENV} is not an outcome ({why}); see the README, \"Outcome assertions\""),
             journal_ids: vec![],
             evidence: vec![],
+            choice: None,
         })
         .collect();
     let mut answers = answer_findings(&sent, &outcomes.lines);
@@ -301,6 +302,7 @@ fn answer_findings(sent: &[Sent<'_>], outcomes: &[Outcome]) -> Vec<Finding> {
                 message: format!("outcome line {line} names no ai (check, query) or records (loginout) to match it by"),
                 journal_ids: vec![],
                 evidence: vec![],
+                choice: None,
             });
             continue;
         };
@@ -326,6 +328,7 @@ fn answer_findings(sent: &[Sent<'_>], outcomes: &[Outcome]) -> Vec<Finding> {
                 ),
                 journal_ids: vec![],
                 evidence: vec![],
+                choice: None,
             });
             continue;
         }
@@ -346,6 +349,7 @@ fn answer_findings(sent: &[Sent<'_>], outcomes: &[Outcome]) -> Vec<Finding> {
                     ),
                     journal_ids: attempts.iter().map(|s| s.entry.id).collect(),
                     evidence: vec![last.entry.answer.clone()],
+                    choice: None,
                 });
                 taken.insert(key, all.len());
             }
@@ -387,6 +391,7 @@ fn record_findings(sent: &[Sent<'_>], outcomes: &[Outcome]) -> Vec<Finding> {
                 message,
                 journal_ids: carried.iter().map(|s| s.entry.id).collect(),
                 evidence: vec![],
+                choice: None,
             });
         }
     }

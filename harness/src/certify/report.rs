@@ -51,6 +51,9 @@ pub fn junit(report: &CertifyReport) -> String {
                 let mut text = String::new();
                 for f in &rule.findings {
                     let _ = writeln!(text, "- {}{}", f.message, journal_ids(&f.journal_ids));
+                    if let Some(choice) = &f.choice {
+                        let _ = writeln!(text, "    ({choice})");
+                    }
                     for line in &f.evidence {
                         let _ = writeln!(text, "    {line}");
                     }
@@ -122,6 +125,9 @@ pub fn markdown(report: &CertifyReport) -> String {
         let _ = writeln!(out, "\n### `{}` {}\n", rule.id, rule.title);
         for f in &rule.findings {
             let _ = writeln!(out, "- {}{}", f.message, journal_ids(&f.journal_ids));
+            if let Some(choice) = &f.choice {
+                let _ = writeln!(out, "  _{choice}_");
+            }
             if !f.evidence.is_empty() {
                 let _ = writeln!(out, "  ```\n  {}\n  ```", f.evidence.join("\n  "));
             }
@@ -196,8 +202,11 @@ pub fn html(report: &CertifyReport, entries: &[JournalEntry]) -> String {
         for f in &rule.findings {
             let _ = write!(
                 details,
-                "<div class=\"finding\"><p>{}</p><p class=\"ids\">{}</p>",
+                "<div class=\"finding\"><p>{}</p>{}<p class=\"ids\">{}</p>",
                 xml_escape(&f.message),
+                f.choice
+                    .map(|c| format!("<p class=\"choice\"><em>{}</em></p>", xml_escape(&c.to_string())))
+                    .unwrap_or_default(),
                 journal_ids(&f.journal_ids).trim().trim_start_matches('(').trim_end_matches(')')
             );
             if !f.evidence.is_empty() {

@@ -295,6 +295,7 @@ fn behaviour_time(requests: &[Request<'_>], _: &Deployment) -> Judgement {
                         vec![r.entry.id],
                         vec![r.entry.plaintext.clone().unwrap_or_default()],
                     )
+                    .resting_on(crate::certify::choices::behind(StatusCode::BehaviorTimeError))
                 })
             })
             .collect(),

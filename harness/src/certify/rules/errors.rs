@@ -7,6 +7,7 @@ use nppa_mockserver::faults::FaultEffect;
 use nppa_protocol::{quota, Interface, StatusCode};
 
 use super::{finding, Group, Judgement, Rule};
+use crate::certify::choices;
 use crate::certify::model::Severity::Error;
 use crate::certify::traffic::{Deployment, Request};
 
@@ -72,6 +73,7 @@ fn errors_busy(requests: &[Request<'_>], deployment: &Deployment) -> Judgement {
                     e.offenders[0]
                 );
                 finding(message, [e.first_id].into_iter().chain(e.offenders).collect(), vec![])
+                    .resting_on(Some(choices::BUSY_BLOCK))
             })
             .collect(),
     )
@@ -130,11 +132,14 @@ fn errors_retry(requests: &[Request<'_>], _: &Deployment) -> Judgement {
                 code.errmsg()
             ),
         };
-        findings.push(finding(
-            message,
-            vec![r.entry.id, retry.entry.id],
-            vec![r.entry.plaintext.clone().unwrap_or_default()],
-        ));
+        let choice = match refusal {
+            FinalRefusal::Content(code) => StatusCode::from_code(code).and_then(choices::behind),
+            FinalRefusal::Injected(_) => None,
+        };
+        findings.push(
+            finding(message, vec![r.entry.id, retry.entry.id], vec![r.entry.plaintext.clone().unwrap_or_default()])
+                .resting_on(choice),
+        );
     }
     Some(findings)
 }

@@ -84,7 +84,7 @@ impl std::fmt::Debug for Rule {
 }
 
 fn finding(message: impl Into<String>, ids: Vec<u64>, evidence: Vec<String>) -> Finding {
-    Finding { message: message.into(), journal_ids: ids, evidence }
+    Finding { message: message.into(), journal_ids: ids, evidence, choice: None }
 }
 
 /// Every rule, in report order.
