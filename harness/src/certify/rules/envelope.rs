@@ -86,11 +86,16 @@ fn sign_diagnosis(request: &Request<'_>, key: &str) -> (String, Vec<String>) {
         request.headers.sign.unwrap_or(""),
     );
     let body = request.body().as_bytes();
-    let system: Vec<(&str, &str)> = vec![("appId", app_id), ("bizId", biz_id), ("timestamps", ts)];
     let query_pairs: Vec<(&str, &str)> = request.query.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let params: Vec<(&str, &str)> = system.iter().chain(&query_pairs).copied().collect();
-    let expected_string = sign::sign_string(key, &params, body);
-    let expected = sign::sign(key, &params, body);
+    fn system<'a>(app_id: &'a str, biz_id: &'a str, ts: &'a str) -> Vec<(&'a str, &'a str)> {
+        vec![("appId", app_id), ("bizId", biz_id), ("timestamps", ts)]
+    }
+    fn with<'a>(mut pairs: Vec<(&'a str, &'a str)>, more: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+        pairs.extend_from_slice(more);
+        pairs
+    }
+    let expected_string = sign::sign_string(key, &with(system(app_id, biz_id, ts), &query_pairs), body);
+    let expected = sign::sign(key, &with(system(app_id, biz_id, ts), &query_pairs), body);
     // `key` + pairs in the given order + tail, for the unsorted variants.
     let in_order = |pairs: &[(&str, &str)], tail: &[u8]| {
         let mut text = key.as_bytes().to_vec();
@@ -101,59 +106,80 @@ fn sign_diagnosis(request: &Request<'_>, key: &str) -> (String, Vec<String>) {
         text.extend_from_slice(tail);
         text
     };
-    // Each known mistake, with the string a client making it would have hashed.
-    let mut mistakes: Vec<(String, Vec<u8>)> = Vec::new();
-    if !query_pairs.is_empty() {
-        let appended: Vec<u8> = query_pairs.iter().flat_map(|(k, v)| [k.as_bytes(), v.as_bytes()].concat()).collect();
+    // The ai of a sealed check, which a client may wrongly add to the signed parameters.
+    let sealed_ai = (request.entry.method == "POST").then(|| request.plaintext.as_ref().and_then(|p| p.ai())).flatten();
+    // Each known mistake, with the string a client making it would have hashed, when it signed `ts`.
+    let mistakes_at = |ts: &str| -> Vec<(String, Vec<u8>)> {
+        let (system, params) = (system(app_id, biz_id, ts), with(system(app_id, biz_id, ts), &query_pairs));
+        let mut mistakes: Vec<(String, Vec<u8>)> = Vec::new();
+        if !query_pairs.is_empty() {
+            let appended: Vec<u8> =
+                query_pairs.iter().flat_map(|(k, v)| [k.as_bytes(), v.as_bytes()].concat()).collect();
+            mistakes.push((
+                "parameters not sorted by key: the query parameters (ai) must sort before appId".into(),
+                in_order(&params, body),
+            ));
+            mistakes.push((
+                "the URL query parameters (ai) were left out of the sign string".into(),
+                sign::sign_string(key, &system, body),
+            ));
+            mistakes.push((
+                "the query parameters were appended after the body instead of sorted among the parameters".into(),
+                in_order(&system, &[body, appended.as_slice()].concat()),
+            ));
+        }
+        if let Some(ai) = sealed_ai {
+            let with_ai: Vec<(&str, &str)> = params.iter().copied().chain([("ai", ai)]).collect();
+            mistakes.push((
+                "an ai parameter the request does not carry was signed: a POST has no query parameters; its ai is in the sealed body only".into(),
+                sign::sign_string(key, &with_ai, body),
+            ));
+        }
+        for variant in reserialised_bodies(body) {
+            let shown = String::from_utf8_lossy(&variant).into_owned();
+            mistakes.push((
+                format!("the body was re-serialised before signing ({shown}); sign the raw bytes you send (R-SIG-2)"),
+                sign::sign_string(key, &params, &variant),
+            ));
+        }
+        if let Ok(mut raw_key) = hex::decode(key) {
+            raw_key.extend_from_slice(&sign::sign_string("", &params, body));
+            mistakes.push((
+                "the sign string starts with the key's 16 decoded bytes; it starts with the secretKey as issued (32 hex characters)".into(),
+                raw_key,
+            ));
+        }
         mistakes.push((
-            "parameters not sorted by key: the query parameters (ai) must sort before appId".into(),
-            in_order(&params, body),
+            "the secretKey is missing from the start of the sign string".into(),
+            sign::sign_string("", &params, body),
         ));
-        mistakes.push((
-            "the URL query parameters (ai) were left out of the sign string".into(),
-            sign::sign_string(key, &system, body),
-        ));
-        mistakes.push((
-            "the query parameters were appended after the body instead of sorted among the parameters".into(),
-            in_order(&system, &[body, appended.as_slice()].concat()),
-        ));
-    }
-    for variant in reserialised_bodies(body) {
-        let shown = String::from_utf8_lossy(&variant).into_owned();
-        mistakes.push((
-            format!("the body was re-serialised before signing ({shown}); sign the raw bytes you send (R-SIG-2)"),
-            sign::sign_string(key, &params, &variant),
-        ));
-    }
-    if let Ok(mut raw_key) = hex::decode(key) {
-        raw_key.extend_from_slice(&sign::sign_string("", &params, body));
-        mistakes.push((
-            "the sign string starts with the key's 16 decoded bytes; it starts with the secretKey as issued (32 hex characters)".into(),
-            raw_key,
-        ));
-    }
-    mistakes.push((
-        "the secretKey is missing from the start of the sign string".into(),
-        sign::sign_string("", &params, body),
-    ));
-    if body.is_empty() {
-        mistakes.push(("a GET was signed with a body".into(), sign::sign_string(key, &params, b"{}")));
-    }
+        if body.is_empty() {
+            mistakes.push(("a GET was signed with a body".into(), sign::sign_string(key, &params, b"{}")));
+        }
+        mistakes
+    };
     let hash = |text: &[u8]| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text));
-    let off_by = || {
+    let shifted = |delta: i64| -> Option<(String, String)> {
         let t = ts.parse::<i64>().ok()?;
+        let side = if delta < 0 { "before" } else { "after" };
+        Some(((t + delta).to_string(), format!("{} ms {side} the value sent", delta.abs())))
+    };
+    // A timestamps other than the one sent: any shift within the 5 s window alone, or a small one (the usual
+    // "read the clock twice") together with one of the mistakes above.
+    let off_by = || {
         (-5000i64..=5000).filter(|d| *d != 0).find_map(|delta| {
-            let other = (t + delta).to_string();
-            let mut shifted = params.clone();
-            shifted[2] = ("timestamps", other.as_str());
-            let text = sign::sign_string(key, &shifted, body);
-            (hash(&text) == sent).then(|| {
-                let side = if delta < 0 { "before" } else { "after" };
+            let (other, how) = shifted(delta)?;
+            let text = sign::sign_string(key, &with(system(app_id, biz_id, &other), &query_pairs), body);
+            (hash(&text) == sent)
+                .then(|| (format!("signed with timestamps {other} ({how}): sign the exact string you send"), text))
+        })
+    };
+    let off_by_and_a_mistake = || {
+        (-50i64..=50).filter(|d| *d != 0).find_map(|delta| {
+            let (other, how) = shifted(delta)?;
+            mistakes_at(&other).into_iter().find(|(_, text)| hash(text) == sent).map(|(mistake, text)| {
                 (
-                    format!(
-                        "signed with timestamps {other} ({} ms {side} the value sent): sign the exact string you send",
-                        delta.abs()
-                    ),
+                    format!("two mistakes: {mistake}; and signed with timestamps {other} ({how}), not the value sent"),
                     text,
                 )
             })
@@ -161,9 +187,9 @@ fn sign_diagnosis(request: &Request<'_>, key: &str) -> (String, Vec<String>) {
     };
     let (diagnosis, client_string) = if sent != expected && sent.eq_ignore_ascii_case(&expected) {
         ("the sign is upper-case hex; the server compares lower-case hex".to_owned(), Some(expected_string.clone()))
-    } else if let Some((diagnosis, text)) = mistakes.into_iter().find(|(_, text)| hash(text) == sent) {
+    } else if let Some((diagnosis, text)) = mistakes_at(ts).into_iter().find(|(_, text)| hash(text) == sent) {
         (diagnosis, Some(text))
-    } else if let Some((diagnosis, text)) = off_by() {
+    } else if let Some((diagnosis, text)) = off_by().or_else(off_by_and_a_mistake) {
         (diagnosis, Some(text))
     } else {
         ("the sign matches none of the known mistakes: check the key, and the exact bytes signed".to_owned(), None)

@@ -1,0 +1,68 @@
+//! ENV-SIGN diagnoses through the real mock beyond one mistake at a time: two mistakes at once (parameters unsorted
+//! and a timestamps 1 ms off), and a check signed with an `ai` parameter it does not carry.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use nppa_harness::certify::judge;
+use nppa_harness::certify::rules::Profile;
+use nppa_mockserver::journal::{JournalEntry, JournalQuery};
+use nppa_protocol::messages::CheckRequest;
+use nppa_protocol::request::{self, Credentials, SignedRequest, Target};
+use nppa_protocol::{sign, SecretKey};
+
+fn credentials() -> Credentials {
+    Credentials {
+        app_id: nppa_harness::DEFAULT_APP_ID.into(),
+        biz_id: nppa_harness::DEFAULT_BIZ_ID.into(),
+        key: SecretKey::from_hex(nppa_harness::DEFAULT_SECRET_KEY).unwrap(),
+    }
+}
+
+fn set_sign(request: &mut SignedRequest, sign: String) {
+    for (name, value) in request.headers.iter_mut() {
+        if *name == "sign" {
+            *value = sign.clone();
+        }
+    }
+}
+
+fn entries(mock: &Mock) -> Vec<JournalEntry> {
+    let query = JournalQuery { limit: Some(usize::MAX), ..JournalQuery::default() };
+    mock.server.service().journal().query(&query).iter().map(|e| (**e).clone()).collect()
+}
+
+#[tokio::test]
+async fn env_sign_names_two_mistakes_at_once_and_a_signed_ai_the_request_does_not_carry() {
+    let mock = start().await;
+    mock.freeze().await;
+    let client = mock.client();
+    let key = nppa_harness::DEFAULT_SECRET_KEY;
+    let (a, b) = (nppa_harness::DEFAULT_APP_ID, nppa_harness::DEFAULT_BIZ_ID);
+    let now = mock.now_ms().await;
+    let hash = |text: String| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()));
+
+    // Unsorted (ai after the system parameters) and signed with timestamps 1 ms before the one sent.
+    let mut both = request::query(&credentials(), &Target::Production, "two-mistakes", now);
+    set_sign(&mut both, hash(format!("{key}appId{a}bizId{b}timestamps{}aitwo-mistakes", now - 1)));
+    assert_eq!(code(&client.send(both).await.unwrap()), 1011);
+
+    // A check signed as if its ai were a query parameter.
+    let body = CheckRequest { ai: "signed-ai".into(), name: PRESET_OK.1.into(), id_num: PRESET_OK.2.into() };
+    let mut with_ai = request::check(&credentials(), &Target::Production, &body, now, [5; 12]);
+    let params = [("appId", a), ("bizId", b), ("timestamps", &now.to_string()), ("ai", "signed-ai")];
+    let signed = sign::sign(key, &params, &with_ai.body);
+    set_sign(&mut with_ai, signed);
+    assert_eq!(code(&client.send(with_ai).await.unwrap()), 1011);
+
+    let report = judge(&entries(&mock), mock.server.service().config(), Profile::All, vec![], vec![Some(0)]);
+    let rule = report.rules.iter().find(|r| r.id == "ENV-SIGN").unwrap();
+    let text: String = rule.findings.iter().map(|f| f.message.clone() + "\n").collect();
+    assert!(
+        text.contains("two mistakes: parameters not sorted") && text.contains("1 ms before the value sent"),
+        "{text}"
+    );
+    assert!(text.contains("an ai parameter the request does not carry was signed"), "{text}");
+    assert!(!text.contains("matches none of the known mistakes"), "{text}");
+}
