@@ -130,3 +130,21 @@ async fn err_retry_catches_a_retry_after_an_injected_final_code_and_leaves_a_car
         }
     }
 }
+
+#[tokio::test]
+async fn the_careful_reference_client_passes_faults_and_all_with_no_finding_run_after_run() {
+    for run in 0..3 {
+        for profile in [Profile::Faults, Profile::All] {
+            let mock = start().await;
+            if profile == Profile::Faults {
+                mock.server.service().faults().add(fault_plan()).unwrap();
+            }
+            reference::run(&flow_env(&mock)).await.unwrap();
+            let report = judge(&entries(&mock), mock.server.service().config(), profile, vec![], vec![Some(0)]);
+            for rule in &report.rules {
+                assert_ne!(rule.verdict, Verdict::Failed, "run {run}, {profile:?}: false finding {rule:#?}");
+            }
+            assert!(report.notes.is_empty(), "{:?}", report.notes);
+        }
+    }
+}
