@@ -47,34 +47,28 @@ def outcome(interface, answer=None, error=None, ai=None, records=None):
         out.write(json.dumps(line, ensure_ascii=False) + "\n")
 
 
-def check(client, ai, name, id_num):
+def call(interface, send, ai=None, records=None):
+    """One library call: its answer, or {"errcode": None} after a transport failure (the game lets the player
+    play: fail open). Either way the outcome is written."""
     try:
-        answer = client.check(ai, name, id_num)
-    except Exception as error:  # a transport failure: the game lets the player play (fail open)
-        outcome("check", error=error, ai=ai)
+        answer = send()
+    except Exception as error:
+        outcome(interface, error=error, ai=ai, records=records)
         return {"errcode": None}
-    outcome("check", answer, ai=ai)
+    outcome(interface, answer, ai=ai, records=records)
     return answer
+
+
+def check(client, ai, name, id_num):
+    return call("check", lambda: client.check(ai, name, id_num), ai=ai)
 
 
 def query(client, ai):
-    try:
-        answer = client.query(ai)
-    except Exception as error:
-        outcome("query", error=error, ai=ai)
-        return {"errcode": None}
-    outcome("query", answer, ai=ai)
-    return answer
+    return call("query", lambda: client.query(ai), ai=ai)
 
 
 def loginout(client, records):
-    try:
-        answer = client.loginout(records)
-    except Exception as error:
-        outcome("loginout", error=error, records=records)
-        return {"errcode": None}
-    outcome("loginout", answer, records=records)
-    return answer
+    return call("loginout", lambda: client.loginout(records), records=records)
 
 
 def record(no, si, bt, ct, **ids):

@@ -12,13 +12,8 @@ use nppa_harness::certify::judge;
 use nppa_harness::certify::model::Verdict;
 use nppa_harness::certify::rules::Profile;
 use nppa_mockserver::faults::{FaultAction, FaultRequest, FaultRule};
-use nppa_mockserver::journal::{JournalEntry, JournalQuery};
+use nppa_mockserver::journal::JournalEntry;
 use nppa_protocol::{Interface, StatusCode};
-
-fn entries(mock: &Mock) -> Vec<JournalEntry> {
-    let query = JournalQuery { limit: Some(usize::MAX), ..JournalQuery::default() };
-    mock.server.service().journal().query(&query).iter().map(|e| (**e).clone()).collect()
-}
 
 /// Waits (real time: a fault's delay is real time) until the journal holds `n` entries.
 async fn journaled(mock: &Mock, n: usize) -> Vec<JournalEntry> {

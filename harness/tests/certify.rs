@@ -5,27 +5,13 @@
 mod common;
 
 use common::*;
+use nppa_harness::certify::judge;
 use nppa_harness::certify::model::{RuleResult, Verdict};
-use nppa_harness::certify::reference::{self, FlowEnv};
+use nppa_harness::certify::reference::{self};
 use nppa_harness::certify::rules::Profile;
-use nppa_harness::certify::{client_environment, judge};
-use nppa_mockserver::journal::{JournalEntry, JournalQuery};
 use nppa_protocol::messages::{BehaviourRecord, CheckRequest};
 use nppa_protocol::request::{self, SignedRequest, Target};
 use nppa_protocol::{sign, SecretKey};
-
-fn flow_env(mock: &Mock) -> FlowEnv {
-    let env = client_environment(mock.server.service().config(), &mock.base);
-    let mut flow = FlowEnv::from_lookup(|name| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())).unwrap();
-    // The tests' mock clock starts at a fixed noon; sign with it.
-    flow.time = nppa_harness::client::TimeSource::MockClock;
-    flow
-}
-
-fn entries(mock: &Mock) -> Vec<JournalEntry> {
-    let query = JournalQuery { limit: Some(usize::MAX), ..JournalQuery::default() };
-    mock.server.service().journal().query(&query).iter().map(|e| (**e).clone()).collect()
-}
 
 fn verdicts(mock: &Mock, profile: Profile) -> Vec<RuleResult> {
     judge(&entries(mock), mock.server.service().config(), profile, vec![], vec![]).rules
@@ -53,14 +39,6 @@ fn set_header(request: &mut SignedRequest, name: &str, value: String) {
         if *n == name {
             *v = value.clone();
         }
-    }
-}
-
-fn credentials() -> request::Credentials {
-    request::Credentials {
-        app_id: nppa_harness::DEFAULT_APP_ID.into(),
-        biz_id: nppa_harness::DEFAULT_BIZ_ID.into(),
-        key: SecretKey::from_hex(nppa_harness::DEFAULT_SECRET_KEY).unwrap(),
     }
 }
 

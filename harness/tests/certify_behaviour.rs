@@ -8,12 +8,6 @@ use common::*;
 use nppa_harness::certify::judge;
 use nppa_harness::certify::model::{RuleResult, Verdict};
 use nppa_harness::certify::rules::Profile;
-use nppa_mockserver::journal::{JournalEntry, JournalQuery};
-
-fn entries(mock: &Mock) -> Vec<JournalEntry> {
-    let query = JournalQuery { limit: Some(usize::MAX), ..JournalQuery::default() };
-    mock.server.service().journal().query(&query).iter().map(|e| (**e).clone()).collect()
-}
 
 fn pairs(mock: &Mock) -> RuleResult {
     let report = judge(&entries(mock), mock.server.service().config(), Profile::Behaviour, vec![], vec![Some(0)]);

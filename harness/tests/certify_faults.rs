@@ -6,22 +6,10 @@ mod common;
 
 use common::*;
 use nppa_harness::certify::model::Verdict;
-use nppa_harness::certify::reference::{self, FlowEnv};
+use nppa_harness::certify::reference::{self};
 use nppa_harness::certify::rules::Profile;
-use nppa_harness::certify::{client_environment, fault_plan, judge, report};
-use nppa_mockserver::journal::{JournalEntry, JournalQuery};
-
-fn flow_env(mock: &Mock) -> FlowEnv {
-    let env = client_environment(mock.server.service().config(), &mock.base);
-    let mut flow = FlowEnv::from_lookup(|name| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())).unwrap();
-    flow.time = nppa_harness::client::TimeSource::MockClock;
-    flow
-}
-
-fn entries(mock: &Mock) -> Vec<JournalEntry> {
-    let query = JournalQuery { limit: Some(usize::MAX), ..JournalQuery::default() };
-    mock.server.service().journal().query(&query).iter().map(|e| (**e).clone()).collect()
-}
+use nppa_harness::certify::{fault_plan, judge, report};
+use nppa_mockserver::journal::JournalEntry;
 
 #[tokio::test]
 async fn a_client_that_calls_only_the_test_system_meets_the_plans_faults() {

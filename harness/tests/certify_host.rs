@@ -9,12 +9,6 @@ use nppa_harness::certify::judge;
 use nppa_harness::certify::model::{RuleResult, Verdict};
 use nppa_harness::certify::rules::Profile;
 use nppa_harness::client::Client;
-use nppa_mockserver::journal::{JournalEntry, JournalQuery};
-
-fn entries(mock: &Mock) -> Vec<JournalEntry> {
-    let query = JournalQuery { limit: Some(usize::MAX), ..JournalQuery::default() };
-    mock.server.service().journal().query(&query).iter().map(|e| (**e).clone()).collect()
-}
 
 fn env_host(mock: &Mock) -> RuleResult {
     let report = judge(&entries(mock), mock.server.service().config(), Profile::All, vec![], vec![Some(0)]);

@@ -7,18 +7,9 @@ mod common;
 use common::*;
 use nppa_harness::certify::judge;
 use nppa_harness::certify::rules::Profile;
-use nppa_mockserver::journal::{JournalEntry, JournalQuery};
 use nppa_protocol::messages::CheckRequest;
-use nppa_protocol::request::{self, Credentials, SignedRequest, Target};
-use nppa_protocol::{sign, SecretKey};
-
-fn credentials() -> Credentials {
-    Credentials {
-        app_id: nppa_harness::DEFAULT_APP_ID.into(),
-        biz_id: nppa_harness::DEFAULT_BIZ_ID.into(),
-        key: SecretKey::from_hex(nppa_harness::DEFAULT_SECRET_KEY).unwrap(),
-    }
-}
+use nppa_protocol::request::{self, SignedRequest, Target};
+use nppa_protocol::sign;
 
 fn set_sign(request: &mut SignedRequest, sign: String) {
     for (name, value) in request.headers.iter_mut() {
@@ -26,11 +17,6 @@ fn set_sign(request: &mut SignedRequest, sign: String) {
             *value = sign.clone();
         }
     }
-}
-
-fn entries(mock: &Mock) -> Vec<JournalEntry> {
-    let query = JournalQuery { limit: Some(usize::MAX), ..JournalQuery::default() };
-    mock.server.service().journal().query(&query).iter().map(|e| (**e).clone()).collect()
 }
 
 #[tokio::test]

@@ -14,7 +14,6 @@ use nppa_harness::certify::model::{RuleResult, Verdict};
 use nppa_harness::certify::outcomes::{self, Outcome, OutcomeRecord, Outcomes};
 use nppa_harness::client::{Client, Exchange};
 use nppa_mockserver::faults::{FaultAction, FaultRequest, FaultRule};
-use nppa_mockserver::journal::{JournalEntry, JournalQuery};
 use nppa_protocol::messages::BehaviourRecord;
 use nppa_protocol::{quota, Interface, StatusCode};
 
@@ -107,11 +106,6 @@ impl Wrapper {
         }
         self.outcomes.push(line);
     }
-}
-
-fn entries(mock: &Mock) -> Vec<JournalEntry> {
-    let query = JournalQuery { limit: Some(usize::MAX), ..JournalQuery::default() };
-    mock.server.service().journal().query(&query).iter().map(|e| (**e).clone()).collect()
 }
 
 fn judged(mock: &Mock, outcomes: &[Outcome]) -> Vec<RuleResult> {

@@ -6,16 +6,8 @@ mod common;
 
 use common::*;
 use nppa_protocol::messages::{BehaviourRecord, CheckRequest, LoginoutRequest};
-use nppa_protocol::request::{self, Credentials, SignedRequest, Target};
+use nppa_protocol::request::{self, SignedRequest, Target};
 use nppa_protocol::{sign, SecretKey};
-
-fn credentials() -> Credentials {
-    Credentials {
-        app_id: nppa_harness::DEFAULT_APP_ID.into(),
-        biz_id: nppa_harness::DEFAULT_BIZ_ID.into(),
-        key: SecretKey::from_hex(nppa_harness::DEFAULT_SECRET_KEY).unwrap(),
-    }
-}
 
 fn check_request(now_ms: u64) -> SignedRequest {
     let (ai, name, id) = PRESET_OK;

@@ -18,12 +18,11 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use nppa_mockserver::journal::JournalEntry;
-use nppa_protocol::answer::{self, ParsedAnswer};
-use nppa_protocol::interface::CLIENT_TIMEOUT_MS;
 use nppa_protocol::Interface;
 use serde::{Deserialize, Serialize};
 
 use super::model::{Finding, RuleResult, Severity, Verdict};
+use super::traffic::Seen;
 
 /// The environment variable that names the outcomes file.
 pub const ENV: &str = "NPPA_CERTIFY_OUTCOMES";
@@ -91,61 +90,13 @@ impl Outcomes {
     }
 }
 
-/// What one request got, as a library should read it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Got {
-    /// A protocol answer over HTTP 200.
-    Answer(ParsedAnswer),
-    /// No answer a library may take as NPPA's: another HTTP status, a reset, a body that is not an answer, or an
-    /// answer later than the client timeout.
-    Failure(String),
-}
-
-impl Got {
-    fn of(entry: &JournalEntry) -> Got {
-        if entry.connection_reset {
-            return Got::Failure("the connection reset without an answer".into());
-        }
-        if entry.http_status != 200 {
-            return Got::Failure(format!("HTTP {}", entry.http_status));
-        }
-        if entry.latency_us > CLIENT_TIMEOUT_MS * 1000 {
-            return Got::Failure(format!(
-                "an answer after {} ms, past the 5 s client timeout",
-                entry.latency_us / 1000
-            ));
-        }
-        match answer::parse(entry.answer.as_bytes()) {
-            Some(answer) => Got::Answer(answer),
-            None => Got::Failure("a body that is not an NPPA answer".into()),
-        }
-    }
-
-    fn describe(&self) -> String {
-        match self {
-            Got::Answer(a) => {
-                let mut text = format!("errcode {}", a.errcode);
-                if let Some(status) = a.status {
-                    text += &format!(", status {}", u8::from(status));
-                }
-                text
-            }
-            Got::Failure(why) => why.clone(),
-        }
-    }
-
-    fn is_success(&self) -> bool {
-        matches!(self, Got::Answer(a) if a.is_ok())
-    }
-}
-
 /// One protocol request, as the outcome rules need it.
 struct Sent<'a> {
     entry: &'a JournalEntry,
     interface: Interface,
     ai: Option<String>,
     records: Vec<(OutcomeRecord, i64)>,
-    got: Got,
+    got: Seen,
 }
 
 impl Sent<'_> {
@@ -193,7 +144,7 @@ fn sent(entries: &[JournalEntry]) -> Vec<Sent<'_>> {
                     .unwrap_or_default(),
                 _ => Vec::new(),
             };
-            Some(Sent { entry, interface, ai, records, got: Got::of(entry) })
+            Some(Sent { entry, interface, ai, records, got: Seen::of(entry) })
         })
         .collect();
     sent.sort_by_key(Sent::at_ms);
@@ -264,8 +215,8 @@ fn keys_of_sent(sent: &Sent<'_>) -> Vec<Key> {
 }
 
 /// Does what the library returned agree with this answer?
-fn agrees(outcome: &Outcome, got: &Got) -> bool {
-    let Got::Answer(answer) = got else { return false };
+fn agrees(outcome: &Outcome, got: &Seen) -> bool {
+    let Seen::Answer(answer) = got else { return false };
     outcome.errcode == Some(answer.errcode)
         && outcome.status.is_none_or(|s| answer.status.map(u8::from) == Some(s))
         && (outcome.pi.is_none() || outcome.pi == answer.pi)
@@ -400,7 +351,7 @@ fn record_findings(sent: &[Sent<'_>], outcomes: &[Outcome]) -> Vec<Finding> {
 
 /// Did this report's answer accept the record: errcode 0, or a 3001 that did not list its `no`?
 fn accepted(sent: &Sent<'_>, record: &OutcomeRecord) -> bool {
-    let Got::Answer(answer) = &sent.got else { return false };
+    let Seen::Answer(answer) = &sent.got else { return false };
     let Some((_, no)) = sent.records.iter().find(|(r, _)| r == record) else { return false };
     answer.is_ok() || (answer.errcode == 3001 && !answer.rejected.iter().any(|r| r.no == *no))
 }

@@ -152,3 +152,30 @@ pub fn code(exchange: &Exchange) -> u16 {
 pub fn id_num(n: u32) -> String {
     nppa_protocol::idnum::complete(&format!("110105199001{:02}{:03}", 1 + n / 1000 % 28, n % 1000)).unwrap()
 }
+
+/// Every journal entry of the in-process mock, oldest first (what certify judges).
+pub fn entries(mock: &Mock) -> Vec<nppa_mockserver::journal::JournalEntry> {
+    let query = nppa_mockserver::journal::JournalQuery { limit: Some(usize::MAX), ..Default::default() };
+    mock.server.service().journal().query(&query).iter().map(|e| (**e).clone()).collect()
+}
+
+/// The environment `nppa certify` gives a client, for the built-in reference flows; they sign with the mock
+/// clock (the tests' clock starts at a fixed noon).
+pub fn flow_env(mock: &Mock) -> nppa_harness::certify::reference::FlowEnv {
+    let env = nppa_harness::certify::client_environment(mock.server.service().config(), &mock.base);
+    let mut flow = nppa_harness::certify::reference::FlowEnv::from_lookup(|name| {
+        env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    })
+    .unwrap();
+    flow.time = TimeSource::MockClock;
+    flow
+}
+
+/// The default production credentials.
+pub fn credentials() -> nppa_protocol::request::Credentials {
+    nppa_protocol::request::Credentials {
+        app_id: DEFAULT_APP_ID.into(),
+        biz_id: DEFAULT_BIZ_ID.into(),
+        key: nppa_protocol::SecretKey::from_hex(DEFAULT_SECRET_KEY).unwrap(),
+    }
+}

@@ -9,7 +9,7 @@ use nppa_protocol::{quota, Interface, StatusCode};
 
 use super::{finding, Group, Judgement, Rule};
 use crate::certify::model::Severity::{Error, Warning};
-use crate::certify::traffic::{Deployment, Plaintext, Record, Request};
+use crate::certify::traffic::{Deployment, Plaintext, Record, Request, Seen};
 
 pub(super) const RULES: &[Rule] = &[
     Rule {
@@ -218,12 +218,10 @@ fn behaviour_resend(requests: &[Request<'_>], _: &Deployment) -> Judgement {
 /// The numbers a readable accepting answer rejected (none for errcode 0), when the client got one: HTTP 200, in time,
 /// a protocol answer of errcode 0 or 3001 as sent.
 fn visibly_accepting(r: &Request<'_>) -> Option<HashSet<i64>> {
-    let answer = r.answer.as_ref()?;
-    let readable = r.entry.http_status == 200
-        && !r.entry.connection_reset
-        && r.entry.latency_us <= nppa_protocol::interface::CLIENT_TIMEOUT_MS * 1000;
+    let seen = Seen::of(r.entry);
+    let answer = seen.answer()?;
     let accepting = answer.is_ok() || answer.errcode == StatusCode::PartialError.code();
-    (readable && accepting).then(|| r.rejected_numbers())
+    accepting.then(|| answer.rejected.iter().map(|rejected| rejected.no).collect())
 }
 
 fn data_shape(shape: nppa_protocol::answer::DataShape) -> &'static str {

@@ -3,13 +3,11 @@
 
 use std::collections::HashSet;
 
-use nppa_protocol::answer::ParsedAnswer;
-use nppa_protocol::interface::CLIENT_TIMEOUT_MS;
 use nppa_protocol::StatusCode;
 
 use super::{finding, Group, Judgement, Rule};
 use crate::certify::model::Severity::Error;
-use crate::certify::traffic::{Deployment, Request};
+use crate::certify::traffic::{Deployment, Request, Seen};
 
 pub(super) const RULES: &[Rule] = &[
     Rule {
@@ -59,11 +57,7 @@ fn faults_survived(requests: &[Request<'_>], deployment: &Deployment) -> Judgeme
 /// Did the client get a failure: another HTTP status, no answer, broken JSON, an error code, or an answer later
 /// than the spec's 5 s client timeout?
 fn failed_for_client(request: &Request<'_>) -> bool {
-    let answered_ok = request.answer.as_ref().is_some_and(ParsedAnswer::is_ok);
-    request.entry.http_status != 200
-        || request.entry.connection_reset
-        || !answered_ok
-        || request.entry.latency_us > CLIENT_TIMEOUT_MS * 1000
+    !Seen::of(request.entry).is_success()
 }
 
 /// Retries after a failure: at most this many, at least this far apart (mock-clock ms).

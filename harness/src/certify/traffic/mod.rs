@@ -5,6 +5,7 @@
 
 mod envelope;
 mod plaintext;
+mod seen;
 
 use std::collections::HashMap;
 
@@ -15,6 +16,7 @@ use nppa_protocol::Interface;
 
 pub use envelope::{QueryParams, Sealed, SystemHeaders};
 pub use plaintext::{CheckFields, Field, Plaintext, Record, Unparsed, Unreadable};
+pub use seen::Seen;
 
 /// What the judge knows of the deployment: keys to recompute signatures, test codes to name cases.
 #[derive(Debug, Clone, Default)]

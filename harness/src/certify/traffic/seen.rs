@@ -1,0 +1,65 @@
+//! What a client got from one request, as a careful library reads it: NPPA's answer only over HTTP 200, whole, in
+//! time. The judge's survival, re-send and outcome rules all ask this one question.
+
+use nppa_mockserver::journal::JournalEntry;
+use nppa_protocol::answer::{self, ParsedAnswer};
+use nppa_protocol::interface::CLIENT_TIMEOUT_MS;
+
+/// What one request got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seen {
+    /// A protocol answer over HTTP 200, within the client timeout.
+    Answer(ParsedAnswer),
+    /// No answer a library may take as NPPA's: another HTTP status, a reset, a body that is not an answer, or an
+    /// answer later than the 5 s client timeout.
+    Failure(String),
+}
+
+impl Seen {
+    /// What the client of this journal entry got.
+    pub fn of(entry: &JournalEntry) -> Seen {
+        if entry.connection_reset {
+            return Seen::Failure("the connection reset without an answer".into());
+        }
+        if entry.http_status != 200 {
+            return Seen::Failure(format!("HTTP {}", entry.http_status));
+        }
+        if entry.latency_us > CLIENT_TIMEOUT_MS * 1000 {
+            return Seen::Failure(format!(
+                "an answer after {} ms, past the 5 s client timeout",
+                entry.latency_us / 1000
+            ));
+        }
+        match answer::parse(entry.answer.as_bytes()) {
+            Some(answer) => Seen::Answer(answer),
+            None => Seen::Failure("a body that is not an NPPA answer".into()),
+        }
+    }
+
+    /// The answer, when there was one a client could read.
+    pub fn answer(&self) -> Option<&ParsedAnswer> {
+        match self {
+            Seen::Answer(answer) => Some(answer),
+            Seen::Failure(_) => None,
+        }
+    }
+
+    /// Errcode 0, read in time.
+    pub fn is_success(&self) -> bool {
+        self.answer().is_some_and(ParsedAnswer::is_ok)
+    }
+
+    /// In a few words: `errcode 0, status 1`, `HTTP 503`.
+    pub fn describe(&self) -> String {
+        match self {
+            Seen::Answer(a) => {
+                let mut text = format!("errcode {}", a.errcode);
+                if let Some(status) = a.status {
+                    text += &format!(", status {}", u8::from(status));
+                }
+                text
+            }
+            Seen::Failure(why) => why.clone(),
+        }
+    }
+}
