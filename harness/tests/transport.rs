@@ -34,7 +34,7 @@ async fn r_conn_1_connections_over_the_per_ip_limit_are_closed() {
         held.push(TcpStream::connect(addr).await.unwrap());
     }
     // Make sure the server has accepted the three (a request on one of them round-trips).
-    let probe = b"GET /__admin/clock HTTP/1.1\r\nhost: x\r\n\r\n";
+    let probe = b"GET /__admin/clock HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n";
     held[0].write_all(probe).await.unwrap();
     let mut buf = [0u8; 512];
     assert!(held[0].read(&mut buf).await.unwrap() > 0);
@@ -60,7 +60,7 @@ async fn r_conn_1_idle_connections_are_closed_by_the_server() {
     // 120 s by default; shortened here so the test waits for the event, not for two minutes.
     let mock = start_with(|c| c.server.idle_timeout_s = 0.2).await;
     let mut stream = TcpStream::connect(mock.server.local_addr()).await.unwrap();
-    stream.write_all(b"GET /__admin/clock HTTP/1.1\r\nhost: x\r\n\r\n").await.unwrap();
+    stream.write_all(b"GET /__admin/clock HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n").await.unwrap();
     let read = read_to_close(&mut stream).await;
     let text = String::from_utf8_lossy(&read);
     assert!(text.starts_with("HTTP/1.1 200"), "answered before closing: {text}");
@@ -71,7 +71,7 @@ async fn keep_alive_serves_many_requests_on_one_connection() {
     let mock = start().await;
     let mut stream = TcpStream::connect(mock.server.local_addr()).await.unwrap();
     for _ in 0..3 {
-        stream.write_all(b"GET /idcard/authentication/query?ai=1 HTTP/1.1\r\nhost: x\r\n\r\n").await.unwrap();
+        stream.write_all(b"GET /idcard/authentication/query?ai=1 HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n").await.unwrap();
         let mut buf = vec![0u8; 4096];
         let n = stream.read(&mut buf).await.unwrap();
         let text = String::from_utf8_lossy(&buf[..n]);
@@ -84,11 +84,11 @@ async fn odd_bytes_get_a_protocol_answer_or_a_clean_http_error_never_a_crash() {
     let mock = start().await;
     let addr = mock.server.local_addr();
     let inputs: [&[u8]; 5] = [
-        b"POST /idcard/authentication/check HTTP/1.1\r\nhost: x\r\nappId: \xff\xfe\r\nbizId: 1\r\ntimestamps: 1\r\nsign: 1\r\ncontent-length: 3\r\n\r\n\x00\x01\x02",
-        b"POST /behavior/collection/loginout HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\n\r\n{{{{{",
-        b"GET /idcard/authentication/query?ai=%ZZ&&&== HTTP/1.1\r\nhost: x\r\n\r\n",
+        b"POST /idcard/authentication/check HTTP/1.1\r\nhost: 127.0.0.1\r\nappId: \xff\xfe\r\nbizId: 1\r\ntimestamps: 1\r\nsign: 1\r\ncontent-length: 3\r\n\r\n\x00\x01\x02",
+        b"POST /behavior/collection/loginout HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 5\r\n\r\n{{{{{",
+        b"GET /idcard/authentication/query?ai=%ZZ&&&== HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n",
         b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
-        b"GET / HTTP/1.1\r\nhost: x\r\n\r\n",
+        b"GET / HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n",
     ];
     for input in inputs {
         let mut stream = TcpStream::connect(addr).await.unwrap();

@@ -62,20 +62,20 @@ fn error(status: u16, message: impl std::fmt::Display) -> AdminAnswer {
     answer(status, &AdminError { error: message.to_string() })
 }
 
-/// Answers an admin request. `query` is the URL query string; `accept` the Accept header.
+/// Answers an admin request, once `admin_guard` lets it in. `query` is the URL query string.
 pub fn handle(
     service: &MockService,
     peer: IpAddr,
     method: &str,
     path: &str,
     query: Option<&str>,
-    accept: &str,
+    headers: &hyper::HeaderMap,
     body: &[u8],
 ) -> AdminAnswer {
-    let peer = crate::tenants::canonical_ip(peer);
-    if !peer.is_loopback() && !service.config().server.admin_remote {
-        return error(403, "the admin API answers loopback peers only (set server.admin_remote = true to open it)");
+    if let Err(refused) = crate::admin_guard::admit(&service.config().server, peer, method, headers, body) {
+        return error(refused.status, refused.reason);
     }
+    let accept = headers.get(hyper::header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
     let path = path.trim_end_matches('/');
     if let Some(rest) = path.strip_prefix("/__admin/enterprises") {
         return enterprises(service, method, rest, body);

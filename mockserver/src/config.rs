@@ -44,6 +44,10 @@ pub struct ServerSection {
     pub max_connections_per_ip: usize,
     pub idle_timeout_s: f64,
     pub admin_remote: bool,
+    /// The admin API's token: `Authorization: Bearer TOKEN` is let in from anywhere; required from other machines.
+    pub admin_token: Option<String>,
+    /// Names besides loopback addresses and `localhost` that the admin API answers as `Host` (e.g. a container's).
+    pub admin_hosts: Vec<String>,
     /// Serve HTTPS (certificates from the local CA).
     pub tls: bool,
     /// Proxy mode: tunnel CONNECT (`https_proxy`) into the mock with certificates from the local CA.
@@ -63,6 +67,8 @@ impl Default for ServerSection {
             max_connections_per_ip: 1000,
             idle_timeout_s: 120.0,
             admin_remote: false,
+            admin_token: None,
+            admin_hosts: Vec::new(),
             tls: false,
             proxy: false,
             tls_dir: PathBuf::from("nppa-tls"),
@@ -444,6 +450,12 @@ impl Config {
         }
         if self.server.idle_timeout_s.is_nan() || self.server.idle_timeout_s <= 0.0 {
             return Err(field("server.idle_timeout_s", "must be positive"));
+        }
+        if self.server.admin_remote && self.server.admin_token.as_deref().is_none_or(str::is_empty) {
+            return Err(field(
+                "server.admin_token",
+                "server.admin_remote = true opens the admin API to other machines: set a token they must send",
+            ));
         }
         if self.server.max_connections_per_ip == 0 {
             return Err(field("server.max_connections_per_ip", "must be at least 1"));

@@ -11,6 +11,7 @@
 
 pub mod admin;
 pub mod admin_api;
+pub mod admin_guard;
 pub mod clock;
 pub mod config;
 pub mod error;

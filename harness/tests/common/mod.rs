@@ -90,7 +90,7 @@ impl Mock {
         let url = format!("{}{path}", self.base);
         let mut request = self.http.request(method.parse().unwrap(), &url);
         if let Some(body) = body {
-            request = request.body(body.to_string());
+            request = request.header("Content-Type", "application/json").body(body.to_string());
         }
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();

@@ -59,9 +59,8 @@ pub(super) async fn answer(
         return Ok(response(200, "application/openmetrics-text; version=1.0.0; charset=utf-8", text.into_bytes()));
     }
     if path.starts_with(admin::PREFIX) {
-        let accept = parts.headers.get(hyper::header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
         let body = body.as_deref().unwrap_or_default();
-        let reply = admin::handle(service, peer, parts.method.as_str(), path, parts.uri.query(), accept, body);
+        let reply = admin::handle(service, peer, parts.method.as_str(), path, parts.uri.query(), &parts.headers, body);
         return Ok(match reply {
             admin::AdminAnswer::Json { status, body } => response(status, JSON, body),
             admin::AdminAnswer::Stream { entries, sse } => journal_stream(Arc::clone(service), entries, sse),
