@@ -169,6 +169,19 @@ async fn admin_clock_contract() {
     let (status, error) = mock.admin("POST", "/__admin/clock", Some(json!({ "advance": 1 }))).await;
     assert_eq!(status, 400);
     assert!(error["error"].as_str().unwrap().contains("advance_ms"));
+    // Past the range of Unix milliseconds: refused with a reason, and the clock is where it was (no wrap to 0).
+    mock.freeze().await;
+    let before = mock.now_ms().await;
+    for change in [
+        json!({ "advance_ms": i64::MAX }),
+        json!({ "advance_ms": -(before as i64) - 1 }),
+        json!({ "set_ms": u64::MAX }),
+    ] {
+        let (status, error) = mock.admin("POST", "/__admin/clock", Some(change.clone())).await;
+        assert_eq!(status, 400, "{change}");
+        assert!(error["error"].as_str().unwrap().contains("nothing changed"), "{error}");
+        assert_eq!(mock.now_ms().await, before, "{change}");
+    }
 }
 
 #[tokio::test]

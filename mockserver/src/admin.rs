@@ -312,9 +312,21 @@ fn change_clock(service: &MockService, body: &[u8]) -> AdminAnswer {
         }
     };
     let clock = service.clock();
+    // The clock holds Unix milliseconds 0..=i64::MAX; a change that would leave them is refused, not wrapped.
+    const LATEST_MS: u64 = i64::MAX as u64;
+    let out_of_range = |what: &str| {
+        error(
+            400,
+            format!("{what} would take the mock clock outside Unix milliseconds 0..={LATEST_MS}; nothing changed"),
+        )
+    };
     match (change.advance_ms, change.set_ms) {
         (Some(_), Some(_)) => return error(400, "give advance_ms or set_ms, not both"),
-        (Some(delta), None) => clock.advance_ms(delta),
+        (Some(delta), None) => match clock.now_ms().checked_add_signed(delta) {
+            Some(t) if t <= LATEST_MS => clock.advance_ms(delta),
+            _ => return out_of_range(&format!("advance_ms {delta}")),
+        },
+        (None, Some(t)) if t > LATEST_MS => return out_of_range(&format!("set_ms {t}")),
         (None, Some(t)) => clock.set_ms(t),
         (None, None) if change.freeze.is_none() => return error(400, "give advance_ms, set_ms or freeze"),
         (None, None) => {}
