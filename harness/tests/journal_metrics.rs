@@ -191,3 +191,42 @@ async fn metrics_parse_and_match_the_requests_sent() {
     assert_eq!(sample(&all, "nppa_journal_dropped_total"), Some(0.0));
     assert!(sample(&all, "nppa_open_connections").unwrap() >= 1.0);
 }
+
+#[tokio::test]
+async fn paging_by_after_id_while_32_connections_write_finds_every_id_once() {
+    use std::collections::HashMap;
+    let mock = start_with(|c| c.server.quotas = false).await;
+    const WRITERS: usize = 32;
+    const EACH: usize = 40;
+    let mut writers = Vec::new();
+    for task in 0..WRITERS {
+        let client = mock.client();
+        writers.push(tokio::spawn(async move {
+            for i in 0..EACH {
+                client.query(&format!("p{task}-{i}")).await.unwrap();
+            }
+        }));
+    }
+    let admin = mock.admin_api();
+    let mut seen: HashMap<u64, usize> = HashMap::new();
+    let mut last = 0;
+    loop {
+        let done = writers.iter().all(|w| w.is_finished());
+        let query =
+            nppa_mockserver::journal::JournalQuery { after_id: Some(last), limit: Some(50), ..Default::default() };
+        let page = admin.journal(&query).await.unwrap();
+        for entry in &page.entries {
+            *seen.entry(entry.id).or_default() += 1;
+            last = last.max(entry.id);
+        }
+        if done && page.entries.is_empty() {
+            break;
+        }
+    }
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    assert_eq!(seen.len(), WRITERS * EACH, "every request's entry was paged");
+    assert!(seen.values().all(|n| *n == 1), "none twice");
+    assert_eq!((1..=(WRITERS * EACH) as u64).filter(|id| !seen.contains_key(id)).count(), 0);
+}
