@@ -67,7 +67,8 @@ fn certify_writes_its_journal_and_reports_private() {
         .output()
         .unwrap();
     assert!(status.status.code().is_some_and(|c| c <= 1), "{}", String::from_utf8_lossy(&status.stderr));
-    for name in ["journal.jsonl", "junit.xml", "report.md", "report.json", "report.html"] {
+    // outcomes.jsonl too: certify makes it before the client appends its ais and pis.
+    for name in ["journal.jsonl", "junit.xml", "report.md", "report.json", "report.html", "outcomes.jsonl"] {
         assert_eq!(mode(&out.join(name)), 0o600, "{name}");
     }
     let _ = std::fs::remove_dir_all(&dir);

@@ -254,8 +254,9 @@ pub async fn run(args: CertifyArgs) -> anyhow::Result<i32> {
     });
     let result = run_into(args, &out).await;
     if let Err(error) = &result {
-        let written = std::fs::create_dir_all(&out)
-            .and_then(|()| std::fs::write(out.join("junit.xml"), report::could_not_judge(&format!("{error:#}"))));
+        let written = std::fs::create_dir_all(&out).and_then(|()| {
+            nppa_mockserver::private_file::write(&out.join("junit.xml"), report::could_not_judge(&format!("{error:#}")))
+        });
         if let Err(e) = written {
             eprintln!("nppa certify: could not write {}: {e}", out.join("junit.xml").display());
         }
@@ -321,12 +322,9 @@ async fn run_into(args: CertifyArgs, out: &Path) -> anyhow::Result<i32> {
     // Outcome assertions: the client may say what its library returned for each call (see `outcomes`).
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let outcomes_path = std::path::absolute(out.join("outcomes.jsonl")).context("the outcomes file's path")?;
-    match std::fs::remove_file(&outcomes_path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            return Err(e).with_context(|| format!("removing the stale {}", outcomes_path.display()))
-        }
-        _ => {}
-    }
+    // Made empty and private before the client runs: it will hold ais and pis, and a client appends to it.
+    nppa_mockserver::private_file::create(&outcomes_path)
+        .with_context(|| format!("creating {}", outcomes_path.display()))?;
     env.push((outcomes::ENV.to_owned(), outcomes_path.display().to_string()));
     let mut runs = Vec::new();
     let mut client_time = Duration::ZERO;
