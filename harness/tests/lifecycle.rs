@@ -198,3 +198,24 @@ async fn admin_reset_drops_records_and_quota_blocks() {
     assert_eq!(mock.live_records().await, 0);
     assert_eq!(code(&client.query(ai).await.unwrap()), 2003, "no block, no record");
 }
+
+#[tokio::test]
+async fn r_qry_5_a_query_answers_only_the_enterprise_that_submitted_the_check() {
+    // V2.1, query: "面向已经提交用户实名认证且没有返回结果的游戏运营单位"; 2003: "无该编码提交的实名认证记录".
+    let mock = start().await;
+    mock.freeze().await;
+    let owner = mock.client();
+    let other = mock.client_for(OTHER_APP_ID, OTHER_BIZ_ID, OTHER_KEY);
+    let (ai, name, id) = PRESET_PENDING;
+    assert_eq!(owner.check(ai, name, id).await.unwrap().status(), Some(1));
+    assert_eq!(code(&other.query(ai).await.unwrap()), 2003, "another enterprise sees no record");
+    mock.advance(31 * SECOND).await;
+    // Once resolved: the other enterprise still gets 2003, gets no pi, and starts no 300 s deletion.
+    let leak = other.query(ai).await.unwrap();
+    assert_eq!((code(&leak), leak.pi()), (2003, None));
+    mock.advance(301 * SECOND).await;
+    let mine = owner.query(ai).await.unwrap();
+    assert_eq!((code(&mine), mine.status()), (0, Some(0)), "the owner's record is untouched");
+    mock.advance(301 * SECOND).await;
+    assert_eq!(code(&owner.query(ai).await.unwrap()), 2003, "deleted 300 s after the owner's first final query");
+}

@@ -52,6 +52,7 @@ pub const RULES: &[Rule] = &[
     rule("R-CHK-3", StatusCode::AiInUse, "check with an `ai` whose record is still live (global namespace by default)"),
     rule("R-CHK-3", StatusCode::ResourceLimit, "a pending check when the game already holds `live_record_cap` live records"),
     rule("R-QRY-3", StatusCode::NoAuthRecord, "query of an `ai` with no live record: never pending, 300 s after its first final query (R-QRY-2), or 48 h old (R-PEND-3)"),
+    rule("R-QRY-5", StatusCode::NoAuthRecord, "query by an enterprise other than the one that submitted the check (a channel of the same game counts as another: our choice); it starts no deletion"),
     rule("R-BEH-1", StatusCode::BehaviorNull, "`collections` is empty"),
     rule("R-BEH-1", StatusCode::OverLimitCount, "more than 128 records"),
     rule("R-BEH-2", StatusCode::PartialError, "some records rejected; `data.results` lists each with its code"),

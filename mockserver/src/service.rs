@@ -417,7 +417,7 @@ impl MockService {
         match admitted.caller {
             Caller::Production { binding, .. } => match plaintext {
                 Plaintext::Check(check) => self.check(binding, &params.biz_id, check, now_ms).map(Reply::Auth),
-                Plaintext::Query(ai) => self.query(&params.biz_id, &ai, now_ms).map(Reply::Auth),
+                Plaintext::Query(ai) => self.query(binding, &params.biz_id, &ai, now_ms).map(Reply::Auth),
                 Plaintext::Loginout(records) => self.loginout(admitted.timestamps_ms, &records),
             },
             Caller::Test { account, case, .. } => {
@@ -590,6 +590,7 @@ impl MockService {
             // R-ID passed, so the idNum packs; the pi is derived again when a query asks for it.
             id_num: idnum::pack(&check.id_num).ok_or(StatusCode::IdNumIllegal)?,
             game: binding.game,
+            owner: binding.enterprise,
         };
         self.store.insert_pending(&key, now_ms, rules.live_record_cap, record)?;
         Ok(AuthResult { status: AuthStatus::Pending, pi: None })
@@ -608,10 +609,13 @@ impl MockService {
     }
 
     /// Result query (R-QRY-1/2/3).
-    fn query(&self, biz_id: &str, ai: &str, now_ms: u64) -> Result<AuthResult, StatusCode> {
+    fn query(&self, binding: &Binding, biz_id: &str, ai: &str, now_ms: u64) -> Result<AuthResult, StatusCode> {
         let key = self.record_key(biz_id, ai);
         let delete_after_ms = self.config.rules.query_delete_after_s.saturating_mul(1000);
-        let found = self.store.query(&key, now_ms, delete_after_ms).ok_or(StatusCode::NoAuthRecord)?;
+        // R-QRY-5: a record answers the enterprise that submitted its check (a channel of the same game counts as
+        // another enterprise: our choice).
+        let found =
+            self.store.query(&key, binding.enterprise, now_ms, delete_after_ms).ok_or(StatusCode::NoAuthRecord)?;
         let Some(id_num) = found.id_num.map(idnum::unpack) else {
             return Ok(AuthResult { status: found.status, pi: None });
         };

@@ -29,6 +29,8 @@ struct Record {
     /// Set by the first query that returned a final answer (R-QRY-2).
     final_queried: bool,
     game: u32,
+    /// R-QRY-5: the enterprise that submitted the check; only it may query the record.
+    owner: u32,
 }
 
 #[derive(Default)]
@@ -46,6 +48,8 @@ pub struct PendingRecord {
     /// The person, as `nppa_protocol::idnum::pack` packs the idNum.
     pub id_num: u64,
     pub game: usize,
+    /// The enterprise (its index) that submitted the check (R-QRY-5).
+    pub owner: usize,
 }
 
 /// What a query finds: the status, and the packed idNum of a success (to derive its pi).
@@ -125,6 +129,7 @@ impl RealNameStore {
                 id_num: record.id_num,
                 final_queried: false,
                 game: record.game as u32,
+                owner: record.owner as u32,
             },
         );
         if let Some(counter) = self.live_per_game.get(record.game) {
@@ -134,13 +139,14 @@ impl RealNameStore {
         Ok(())
     }
 
-    /// R-QRY-1/2/3: the current answer for a key, or `None` (2003) when there is no live record.
-    /// The first final answer schedules deletion `delete_after_ms` later.
-    pub fn query(&self, key: &str, now_ms: u64, delete_after_ms: u64) -> Option<QueryResult> {
+    /// R-QRY-1/2/3/5: the current answer for a key asked by enterprise `asker`, or `None` (2003) when there is no
+    /// live record it submitted: another enterprise's query neither sees the record nor starts its deletion.
+    /// The owner's first final answer schedules deletion `delete_after_ms` later.
+    pub fn query(&self, key: &str, asker: usize, now_ms: u64, delete_after_ms: u64) -> Option<QueryResult> {
         let mut shard = self.shard(key);
         let shard = &mut *shard;
         let record = shard.records.get_mut(key)?;
-        if record.deadline_ms <= now_ms {
+        if record.deadline_ms <= now_ms || record.owner as usize != asker {
             return None;
         }
         if now_ms < record.resolves_at_ms {
@@ -224,7 +230,7 @@ mod tests {
     use super::*;
 
     fn pending(deadline_ms: u64) -> PendingRecord {
-        PendingRecord { resolves_at_ms: 100, deadline_ms, then_success: true, id_num: 42, game: 0 }
+        PendingRecord { resolves_at_ms: 100, deadline_ms, then_success: true, id_num: 42, game: 0, owner: 0 }
     }
 
     #[test]
@@ -232,12 +238,12 @@ mod tests {
         let store = RealNameStore::new(1);
         store.insert_pending("a", 0, 10, pending(1_000_000)).expect("insert");
         assert_eq!(store.insert_pending("a", 1, 10, pending(1_000_000)), Err(StatusCode::AiInUse));
-        assert_eq!(store.query("a", 50, 300).map(|r| r.status), Some(AuthStatus::Pending));
-        let final_answer = store.query("a", 100, 300).expect("final");
+        assert_eq!(store.query("a", 0, 50, 300).map(|r| r.status), Some(AuthStatus::Pending));
+        let final_answer = store.query("a", 0, 100, 300).expect("final");
         assert_eq!(final_answer.id_num, Some(42));
         // A later query does not push the deletion further.
-        assert!(store.query("a", 399, 300).is_some());
-        assert_eq!(store.query("a", 400, 300), None);
+        assert!(store.query("a", 0, 399, 300).is_some());
+        assert_eq!(store.query("a", 0, 400, 300), None);
         assert_eq!(store.live(), 1);
         assert_eq!(store.sweep(400), 1);
         assert_eq!(store.live(), 0);
