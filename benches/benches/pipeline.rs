@@ -4,43 +4,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use hyper::header::{HeaderName, HeaderValue};
-use hyper::HeaderMap;
 use nppa_benches::*;
-use nppa_mockserver::config::Config;
-use nppa_mockserver::service::{Incoming, MockService};
-use nppa_protocol::request::{self, SignedRequest, Target};
-
-fn service() -> MockService {
-    let mut config = Config::embedded_default();
-    config.server.quotas = false;
-    config.clock.start = Some("2026-01-15T12:00:00+08:00".into());
-    let service = MockService::new(config).unwrap();
-    service.clock().freeze(true);
-    service
-}
-
-struct Prepared {
-    signed: SignedRequest,
-    path: String,
-    query: Option<String>,
-    headers: HeaderMap,
-}
-
-fn prepare(signed: SignedRequest) -> Prepared {
-    let mut headers = HeaderMap::new();
-    for (name, value) in &signed.headers {
-        headers.insert(HeaderName::from_bytes(name.as_bytes()).unwrap(), HeaderValue::from_str(value).unwrap());
-    }
-    let (path, query) = match signed.path_and_query.split_once('?') {
-        Some((path, query)) => (path.to_owned(), Some(query.to_owned())),
-        None => (signed.path_and_query.clone(), None),
-    };
-    Prepared { signed, path, query, headers }
-}
+use nppa_protocol::request::{self, Target};
 
 fn pipeline(c: &mut Criterion) {
-    let service = service();
+    let service = bench_service();
     let now = service.clock().now_ms();
     let credentials = credentials();
     let raw = raw_cipher();
@@ -54,15 +22,8 @@ fn pipeline(c: &mut Criterion) {
         ),
     ];
     for (name, signed) in cases {
-        let prepared = prepare(signed);
-        let incoming = Incoming {
-            peer: "127.0.0.1".parse().unwrap(),
-            method: prepared.signed.method,
-            path: &prepared.path,
-            query: prepared.query.as_deref(),
-            headers: &prepared.headers,
-            body: Ok(&prepared.signed.body),
-        };
+        let prepared = Prepared::new(signed);
+        let incoming = prepared.incoming();
         let expected = if name == "query" { 2003 } else { 0 };
         assert_eq!(service.handle(&incoming).code.code(), expected, "{name} answers as the bench expects");
         let floor = prepared.signed.plaintext.clone().unwrap_or_default().into_bytes();

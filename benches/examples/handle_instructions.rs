@@ -10,22 +10,14 @@
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use hyper::header::{HeaderName, HeaderValue};
-use hyper::HeaderMap;
 use nppa_benches::*;
-use nppa_mockserver::config::Config;
-use nppa_mockserver::service::{Incoming, MockService};
 use nppa_protocol::request::{self, Target};
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let kind = args.next().unwrap_or_else(|| "check".into());
     let n: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(1000);
-    let mut config = Config::embedded_default();
-    config.server.quotas = false;
-    config.clock.start = Some("2026-01-15T12:00:00+08:00".into());
-    let service = MockService::new(config).unwrap();
-    service.clock().freeze(true);
+    let service = bench_service();
     let now = service.clock().now_ms();
     let credentials = credentials();
     let signed = match kind.as_str() {
@@ -34,22 +26,8 @@ fn main() {
         "loginout" => request::loginout(&credentials, &Target::Production, &loginout_request(1, now), now, [7; 12]),
         other => panic!("{other}: give check, query or loginout"),
     };
-    let mut headers = HeaderMap::new();
-    for (name, value) in &signed.headers {
-        headers.insert(HeaderName::from_bytes(name.as_bytes()).unwrap(), HeaderValue::from_str(value).unwrap());
-    }
-    let (path, query) = match signed.path_and_query.split_once('?') {
-        Some((path, query)) => (path.to_owned(), Some(query.to_owned())),
-        None => (signed.path_and_query.clone(), None),
-    };
-    let incoming = Incoming {
-        peer: "127.0.0.1".parse().unwrap(),
-        method: signed.method,
-        path: &path,
-        query: query.as_deref(),
-        headers: &headers,
-        body: Ok(&signed.body),
-    };
+    let prepared = Prepared::new(signed);
+    let incoming = prepared.incoming();
     let mut codes = 0u64;
     for _ in 0..n {
         codes += u64::from(std::hint::black_box(service.handle(std::hint::black_box(&incoming))).code.code());

@@ -66,3 +66,49 @@ pub fn raw_cipher() -> Aes128Gcm {
     }
     Aes128Gcm::new(Key::<Aes128Gcm>::from_slice(&key))
 }
+
+/// The mock as the pipeline benches run it: no quotas (a bench sends far more than 500 a second), the clock frozen
+/// at noon Beijing time.
+pub fn bench_service() -> nppa_mockserver::MockService {
+    let mut config = nppa_mockserver::Config::embedded_default();
+    config.server.quotas = false;
+    config.clock.start = Some("2026-01-15T12:00:00+08:00".into());
+    let service = nppa_mockserver::MockService::new(config).unwrap();
+    service.clock().freeze(true);
+    service
+}
+
+/// A signed request in the parts `MockService::handle` reads, as the transport would pass them.
+pub struct Prepared {
+    pub signed: nppa_protocol::request::SignedRequest,
+    pub path: String,
+    pub query: Option<String>,
+    pub headers: hyper::HeaderMap,
+}
+
+impl Prepared {
+    pub fn new(signed: nppa_protocol::request::SignedRequest) -> Prepared {
+        use hyper::header::{HeaderName, HeaderValue};
+        let mut headers = hyper::HeaderMap::new();
+        for (name, value) in &signed.headers {
+            headers.insert(HeaderName::from_bytes(name.as_bytes()).unwrap(), HeaderValue::from_str(value).unwrap());
+        }
+        let (path, query) = match signed.path_and_query.split_once('?') {
+            Some((path, query)) => (path.to_owned(), Some(query.to_owned())),
+            None => (signed.path_and_query.clone(), None),
+        };
+        Prepared { signed, path, query, headers }
+    }
+
+    /// The request as the service reads it, from a loopback peer.
+    pub fn incoming(&self) -> nppa_mockserver::service::Incoming<'_> {
+        nppa_mockserver::service::Incoming {
+            peer: std::net::IpAddr::from([127, 0, 0, 1]),
+            method: self.signed.method,
+            path: &self.path,
+            query: self.query.as_deref(),
+            headers: &self.headers,
+            body: Ok(&self.signed.body),
+        }
+    }
+}

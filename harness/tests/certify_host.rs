@@ -18,15 +18,7 @@ fn env_host(mock: &Mock) -> RuleResult {
 async fn proxy_mock(name: &str) -> (Mock, reqwest::Client, std::path::PathBuf) {
     let dir = std::env::temp_dir().join(format!("nppa-host-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let tls_dir = dir.clone();
-    let mock = start_with(move |c| {
-        c.server.proxy = true;
-        c.server.tls_dir = tls_dir;
-        c.rules.timestamps_clock = nppa_mockserver::config::TimestampsClock::Wall;
-    })
-    .await;
-    let pem = std::fs::read(mock.server.ca_path().unwrap()).unwrap();
-    let http = nppa_harness::client::http_client(Some(&pem), Some(&mock.base)).unwrap();
+    let (mock, http) = start_proxy(dir.clone()).await;
     (mock, http, dir)
 }
 

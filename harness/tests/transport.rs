@@ -155,16 +155,7 @@ async fn tls_serves_the_protocol_with_a_certificate_from_the_local_ca() {
 #[tokio::test]
 async fn proxy_mode_routes_the_real_nppa_hosts_to_the_mock() {
     let dir = temp_dir("proxy");
-    let tls_dir = dir.clone();
-    let mock = start_with(move |c| {
-        c.server.proxy = true;
-        c.server.tls_dir = tls_dir;
-        // The client signs with its own system time, as a vendor's client does.
-        c.rules.timestamps_clock = nppa_mockserver::config::TimestampsClock::Wall;
-    })
-    .await;
-    let pem = std::fs::read(mock.server.ca_path().expect("a CA in proxy mode")).unwrap();
-    let through_mock = nppa_harness::client::http_client(Some(&pem), Some(&mock.base)).unwrap();
+    let (mock, through_mock) = start_proxy(dir.clone()).await;
     // A client whose hosts are hard-coded: https for check (CONNECT tunnel), http for query (absolute-form).
     let hard_coded = |host: &str| {
         let (app_id, biz_id, key) =

@@ -637,13 +637,12 @@ impl MockService {
     fn peek_plaintext(&self, request: &Incoming<'_>, now_ms: u64) -> Option<Vec<u8>> {
         let body = request.body.ok().filter(|b| !b.is_empty())?;
         let app_id = request.headers.get("appid")?.to_str().ok()?;
+        let open = |keys: &crate::keys::KeyRing| keys.all().find_map(|key| open_envelope(key, body).ok());
         let tenants = self.tenants_at(now_ms);
-        let keys = match tenants.enterprise(app_id) {
-            Some((_, enterprise)) => enterprise.keys.clone(),
-            None => self.test_system.account(app_id)?.1.enterprise.keys.clone(),
-        };
-        let opened = keys.all().find_map(|key| open_envelope(key, body).ok());
-        opened
+        match tenants.enterprise(app_id) {
+            Some((_, enterprise)) => open(&enterprise.keys),
+            None => open(&self.test_system.account(app_id)?.1.enterprise.keys),
+        }
     }
 
     /// Behaviour report (R-BEH-1, R-BEH-TIME, R-BEH-2).

@@ -179,3 +179,18 @@ pub fn credentials() -> nppa_protocol::request::Credentials {
         key: nppa_protocol::SecretKey::from_hex(DEFAULT_SECRET_KEY).unwrap(),
     }
 }
+
+/// A mock in proxy mode with its local CA in `tls_dir`, and an HTTP client that sends through it and trusts the CA:
+/// a client with NPPA's hosts hard-coded reaches the mock. `timestamps` are checked against real time, as such a
+/// client signs with its own clock.
+pub async fn start_proxy(tls_dir: std::path::PathBuf) -> (Mock, reqwest::Client) {
+    let mock = start_with(move |c| {
+        c.server.proxy = true;
+        c.server.tls_dir = tls_dir;
+        c.rules.timestamps_clock = nppa_mockserver::config::TimestampsClock::Wall;
+    })
+    .await;
+    let pem = std::fs::read(mock.server.ca_path().expect("a CA in proxy mode")).unwrap();
+    let through_mock = nppa_harness::client::http_client(Some(&pem), Some(&mock.base)).unwrap();
+    (mock, through_mock)
+}

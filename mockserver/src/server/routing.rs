@@ -74,7 +74,9 @@ pub(super) async fn answer(
         test_system: nppa_protocol::Interface::from_test_path(path).is_some(),
     };
     let injection = service.faults().decide(&target, arrived_ms);
-    let arrival = Arrival { received, arrived_ms, target: addressed(&parts, scheme) };
+    // Only the journal reads the target: no string is made for it when the journal is off.
+    let target = service.journal().enabled().then(|| addressed(&parts, scheme)).flatten();
+    let arrival = Arrival { received, arrived_ms, target };
     let served = match injection.as_ref().and_then(|i| i.rule.delay_ms) {
         None => serve_protocol(service, peer, &parts, &body, &arrival, injection.as_ref()),
         Some(delay_ms) => {
