@@ -221,6 +221,10 @@ pub fn judge_runs(
             }));
         }
     }
+    // A cause every run shows is one finding, named by its first run.
+    for rule in &mut merged.rules {
+        rule.findings = model::group_by_cause(std::mem::take(&mut rule.findings));
+    }
     merged.runs = runs;
     merged
 }

@@ -22,11 +22,13 @@ pub enum Verdict {
     NotExercised,
 }
 
-/// One thing wrong, with where it was seen.
+/// One thing wrong, with where it was seen. A cause the traffic shows many times (every record of a batch, every
+/// request of a run) is one finding with a count: its message, ids and evidence are the first time's, and
+/// `later_ids` names the next few.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
     pub message: String,
-    /// Journal ids of the requests that show it.
+    /// Journal ids of the requests that show it (the first time).
     pub journal_ids: Vec<u64>,
     /// Lines of evidence (sign strings, plaintext, answers), quoted in the reports.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -34,14 +36,75 @@ pub struct Finding {
     /// The SPEC choice the finding rests on, if any (our reading, not the seeds' words).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub choice: Option<super::choices::Choice>,
+    /// How many times the traffic showed this cause.
+    pub count: usize,
+    /// For a cause seen more than once: the request that showed each later time, the first few of them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub later_ids: Vec<u64>,
+    /// What makes two findings one cause: the message without the details of one request. `None`: the message.
+    #[serde(skip)]
+    cause: Option<String>,
 }
 
+/// How many later times a grouped finding names by journal id.
+pub const LATER_IDS_SHOWN: usize = 5;
+
 impl Finding {
+    pub fn new(message: impl Into<String>, journal_ids: Vec<u64>, evidence: Vec<String>) -> Finding {
+        Finding {
+            message: message.into(),
+            journal_ids,
+            evidence,
+            choice: None,
+            count: 1,
+            later_ids: vec![],
+            cause: None,
+        }
+    }
+
     /// A finding that rests on a SPEC choice.
     pub fn resting_on(mut self, choice: Option<super::choices::Choice>) -> Finding {
         self.choice = choice;
         self
     }
+
+    /// Names the cause this finding shares with others of its rule: the message's words without this request's
+    /// details (its id, its values).
+    pub fn because(mut self, cause: impl Into<String>) -> Finding {
+        self.cause = Some(cause.into());
+        self
+    }
+
+    fn cause(&self) -> &str {
+        self.cause.as_deref().unwrap_or(&self.message)
+    }
+}
+
+/// One finding per cause, in the order each cause was first seen, with its count and the ids of its later times.
+pub fn group_by_cause(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut grouped: Vec<Finding> = Vec::new();
+    let mut index: std::collections::HashMap<(String, Option<&'static str>), usize> = Default::default();
+    for finding in findings {
+        let key = (finding.cause().to_owned(), finding.choice.map(|c| c.reading));
+        match index.get(&key) {
+            Some(&i) => {
+                let first = &mut grouped[i];
+                first.count += finding.count;
+                // The request that showed it last in each later time (the re-send, the retry, the record's report).
+                let shown = finding.journal_ids.last().into_iter().chain(&finding.later_ids);
+                for id in shown.filter(|id| !first.journal_ids.contains(id)) {
+                    if first.later_ids.len() < LATER_IDS_SHOWN && !first.later_ids.contains(id) {
+                        first.later_ids.push(*id);
+                    }
+                }
+            }
+            None => {
+                index.insert(key, grouped.len());
+                grouped.push(finding);
+            }
+        }
+    }
+    grouped
 }
 
 /// A rule and what the traffic showed.

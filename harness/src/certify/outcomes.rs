@@ -21,7 +21,7 @@ use nppa_mockserver::journal::JournalEntry;
 use nppa_protocol::Interface;
 use serde::{Deserialize, Serialize};
 
-use super::model::{Finding, RuleResult, Severity, Verdict};
+use super::model::{group_by_cause, Finding, RuleResult, Severity, Verdict};
 use super::traffic::Seen;
 
 /// The environment variable that names the outcomes file.
@@ -157,11 +157,10 @@ pub fn judge(entries: &[JournalEntry], outcomes: &Outcomes) -> Vec<RuleResult> {
     let mut unreadable: Vec<Finding> = outcomes
         .unreadable
         .iter()
-        .map(|(line, why)| Finding {
-            message: format!("line {line} of ${ENV} is not an outcome ({why}); see the README, \"Outcome assertions\""),
-            journal_ids: vec![],
-            evidence: vec![],
-            choice: None,
+        .map(|(line, why)| {
+            let message =
+                format!("line {line} of ${ENV} is not an outcome ({why}); see the README, \"Outcome assertions\"");
+            Finding::new(message, vec![], vec![]).because(format!("outcome lines that are not outcomes: {why}"))
         })
         .collect();
     let mut answers = answer_findings(&sent, &outcomes.lines);
@@ -190,7 +189,14 @@ fn result(id: &'static str, title: &'static str, exercised: bool, findings: Vec<
         (true, true) => Verdict::Passed,
         (true, false) => Verdict::Failed,
     };
-    RuleResult { id, title, severity: Severity::Error, spec: "outcome assertions", verdict, findings }
+    RuleResult {
+        id,
+        title,
+        severity: Severity::Error,
+        spec: "outcome assertions",
+        verdict,
+        findings: group_by_cause(findings),
+    }
 }
 
 /// The key a call is matched by: its interface and ai, or for a loginout its first record.
@@ -249,12 +255,9 @@ fn answer_findings(sent: &[Sent<'_>], outcomes: &[Outcome]) -> Vec<Finding> {
     for (line, outcome) in outcomes.iter().enumerate() {
         let line = line + 1;
         let Some(key) = key_of_outcome(outcome) else {
-            findings.push(Finding {
-                message: format!("outcome line {line} names no ai (check, query) or records (loginout) to match it by"),
-                journal_ids: vec![],
-                evidence: vec![],
-                choice: None,
-            });
+            let message =
+                format!("outcome line {line} names no ai (check, query) or records (loginout) to match it by");
+            findings.push(Finding::new(message, vec![], vec![]).because("outcomes with nothing to match them by"));
             continue;
         };
         let all = by_key.get(&key).map(Vec::as_slice).unwrap_or_default();
@@ -272,15 +275,10 @@ fn answer_findings(sent: &[Sent<'_>], outcomes: &[Outcome]) -> Vec<Finding> {
             continue;
         }
         if attempts.is_empty() {
-            findings.push(Finding {
-                message: format!(
+            findings.push(Finding::new(format!(
                     "the library {} for the {who} (outcome line {line}), but sent no request for it: an answer NPPA never gave",
                     what_was_returned(outcome)
-                ),
-                journal_ids: vec![],
-                evidence: vec![],
-                choice: None,
-            });
+                ), vec![], vec![]).because("the library returned an answer for a call it never sent"));
             continue;
         }
         match attempts.iter().position(|s| agrees(outcome, &s.got)) {
@@ -289,19 +287,18 @@ fn answer_findings(sent: &[Sent<'_>], outcomes: &[Outcome]) -> Vec<Finding> {
             }
             None => {
                 let last = attempts[attempts.len() - 1];
+                let hid_an_error = outcome.errcode == Some(0) && !last.got.is_success();
                 let answered: Vec<String> =
                     attempts.iter().map(|s| format!("#{} {}", s.entry.id, s.got.describe())).collect();
-                findings.push(Finding {
-                    message: format!(
+                findings.push(Finding::new(format!(
                         "the library {} for the {who} (outcome line {line}), but NPPA answered {}: it must return what NPPA answered{}",
                         what_was_returned(outcome),
                         answered.join(", "),
-                        if outcome.errcode == Some(0) && !last.got.is_success() { " (an error was reported as success)" } else { "" }
-                    ),
-                    journal_ids: attempts.iter().map(|s| s.entry.id).collect(),
-                    evidence: vec![last.entry.answer.clone()],
-                    choice: None,
-                });
+                        if hid_an_error { " (an error was reported as success)" } else { "" }
+                    ), attempts.iter().map(|s| s.entry.id).collect(), vec![last.entry.answer.clone()]).because(match hid_an_error {
+                        true => "the library reported an error as success",
+                        false => "the library returned other than what NPPA answered",
+                    }));
                 taken.insert(key, all.len());
             }
         }
@@ -322,28 +319,23 @@ fn record_findings(sent: &[Sent<'_>], outcomes: &[Outcome]) -> Vec<Finding> {
                 continue;
             }
             let who = format!("the record of session {:?} (bt {})", record.si, record.bt);
-            let message = if carried.is_empty() {
-                format!(
+            let (cause, message) = if carried.is_empty() {
+                ("records handed to the library were never sent, and it raised no error", format!(
                     "{who} was handed to the library (outcome line {}) and never sent, and the library {}: it lost the record without an error",
                     line + 1,
                     what_was_returned(outcome)
-                )
+                ))
             } else {
                 let answers: Vec<String> =
                     carried.iter().map(|s| format!("#{} {}", s.entry.id, s.got.describe())).collect();
-                format!(
+                ("records were never accepted, and the library raised no error", format!(
                     "{who} was never accepted ({}), and the library {} (outcome line {}): it dropped the record without an error",
                     answers.join(", "),
                     what_was_returned(outcome),
                     line + 1
-                )
+                ))
             };
-            findings.push(Finding {
-                message,
-                journal_ids: carried.iter().map(|s| s.entry.id).collect(),
-                evidence: vec![],
-                choice: None,
-            });
+            findings.push(Finding::new(message, carried.iter().map(|s| s.entry.id).collect(), vec![]).because(cause));
         }
     }
     findings

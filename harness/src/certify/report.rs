@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use nppa_mockserver::journal::JournalEntry;
 
-use super::model::{CertifyReport, Severity, Verdict};
+use super::model::{CertifyReport, Finding, Severity, Verdict};
 
 fn xml_escape(text: &str) -> String {
     text.chars()
@@ -50,7 +50,7 @@ pub fn junit(report: &CertifyReport) -> String {
                 let first = rule.findings.first().map(|f| f.message.as_str()).unwrap_or("");
                 let mut text = String::new();
                 for f in &rule.findings {
-                    let _ = writeln!(text, "- {}{}", f.message, journal_ids(&f.journal_ids));
+                    let _ = writeln!(text, "- {}{}{}", f.message, journal_ids(&f.journal_ids), repeats(f));
                     if let Some(choice) = &f.choice {
                         let _ = writeln!(text, "    ({choice})");
                     }
@@ -124,7 +124,7 @@ pub fn markdown(report: &CertifyReport) -> String {
     for rule in report.failed() {
         let _ = writeln!(out, "\n### `{}` {}\n", rule.id, rule.title);
         for f in &rule.findings {
-            let _ = writeln!(out, "- {}{}", f.message, journal_ids(&f.journal_ids));
+            let _ = writeln!(out, "- {}{}{}", f.message, journal_ids(&f.journal_ids), repeats(f));
             if let Some(choice) = &f.choice {
                 let _ = writeln!(out, "  _{choice}_");
             }
@@ -202,8 +202,9 @@ pub fn html(report: &CertifyReport, entries: &[JournalEntry]) -> String {
         for f in &rule.findings {
             let _ = write!(
                 details,
-                "<div class=\"finding\"><p>{}</p>{}<p class=\"ids\">{}</p>",
+                "<div class=\"finding\"><p>{}{}</p>{}<p class=\"ids\">{}</p>",
                 xml_escape(&f.message),
+                xml_escape(&repeats(f)),
                 f.choice
                     .map(|c| format!("<p class=\"choice\"><em>{}</em></p>", xml_escape(&c.to_string())))
                     .unwrap_or_default(),
@@ -269,6 +270,19 @@ pub fn could_not_judge(reason: &str) -> String {
 /// The notes, one "Note: …" line each.
 fn notes_text(report: &CertifyReport) -> String {
     report.notes.iter().map(|n| format!("**Note:** {n}\n")).collect()
+}
+
+/// ` — 12 times in all; later #9, #14, #20, #31, #40, …` for a cause seen more than once, nothing otherwise.
+fn repeats(finding: &Finding) -> String {
+    if finding.count <= 1 {
+        return String::new();
+    }
+    let later: Vec<String> = finding.later_ids.iter().map(|id| format!("#{id}")).collect();
+    let more = if finding.count - 1 > later.len() { ", …" } else { "" };
+    match later.is_empty() {
+        true => format!(" — {} times in all", finding.count),
+        false => format!(" — {} times in all; later {}{more}", finding.count, later.join(", ")),
+    }
 }
 
 /// ` (journal #3, #4)`, or nothing when a finding names no request.

@@ -84,23 +84,25 @@ fn behaviour_batches(requests: &[Request<'_>], _: &Deployment) -> Judgement {
     for r in reports {
         let records = r.records();
         if records.len() > MAX_RECORDS {
-            findings.push(finding(
-                format!(
-                    "request #{}: {} records in one report; at most {MAX_RECORDS} (R-BEH-1)",
-                    r.entry.id,
-                    records.len()
-                ),
-                vec![r.entry.id],
-                vec![],
-            ));
+            findings.push(
+                finding(
+                    format!(
+                        "request #{}: {} records in one report; at most {MAX_RECORDS} (R-BEH-1)",
+                        r.entry.id,
+                        records.len()
+                    ),
+                    vec![r.entry.id],
+                    vec![],
+                )
+                .because("over-long reports"),
+            );
         }
         let numbers: Vec<i64> = records.iter().filter_map(|rec| rec.no.value()).collect();
-        if let Some(problem) = numbering_problem(&numbers, records.len()) {
-            findings.push(finding(
-                format!("request #{}: record numbers {problem}", r.entry.id),
-                vec![r.entry.id],
-                vec![],
-            ));
+        if let Some((kind, problem)) = numbering_problem(&numbers, records.len()) {
+            findings.push(
+                finding(format!("request #{}: record numbers {problem}", r.entry.id), vec![r.entry.id], vec![])
+                    .because(kind),
+            );
         }
     }
     Some(findings)
@@ -108,28 +110,41 @@ fn behaviour_batches(requests: &[Request<'_>], _: &Deployment) -> Judgement {
 
 /// What is wrong with a report's record numbers, which must be 1..n, each once (R-BEH-2), if anything. A counter
 /// that wraps (…, 255, 0, 1, …) is named as such: the usual cause of an over-long report.
-fn numbering_problem(numbers: &[i64], records: usize) -> Option<String> {
+/// Returns the kind of problem (what reports group by) and its words.
+fn numbering_problem(numbers: &[i64], records: usize) -> Option<(&'static str, String)> {
     let mut sorted = numbers.to_vec();
     sorted.sort_unstable();
     if sorted == (1..=records as i64).collect::<Vec<_>>() {
         return None;
     }
     if let Some(i) = (1..numbers.len()).find(|&i| numbers[i] < numbers[i - 1] && numbers[i] <= 1) {
-        return Some(format!(
-            "wrap from {} to {} at record {}, as a fixed-width counter does: number each report 1..n, at most {MAX_RECORDS} records",
-            numbers[i - 1],
-            numbers[i],
-            i + 1
+        return Some((
+            "record numbers that wrap",
+            format!(
+                "wrap from {} to {} at record {}, as a fixed-width counter does: number each report 1..n, at most {MAX_RECORDS} records",
+                numbers[i - 1],
+                numbers[i],
+                i + 1
+            ),
         ));
     }
     let mut seen = HashSet::new();
     if let Some(repeated) = numbers.iter().find(|no| !seen.insert(**no)) {
-        return Some(format!("repeat {repeated}: number the {records} records 1..{records}, each once"));
+        return Some((
+            "record numbers repeated",
+            format!("repeat {repeated}: number the {records} records 1..{records}, each once"),
+        ));
     }
     if let Some(outside) = numbers.iter().find(|no| !(1..=records as i64).contains(no)) {
-        return Some(format!("include {outside}, outside 1..{records}: number the records 1..n, each once"));
+        return Some((
+            "record numbers outside 1..n",
+            format!("include {outside}, outside 1..{records}: number the records 1..n, each once"),
+        ));
     }
-    Some(format!("are not 1..{records} each once ({} of the records have a numeric no)", numbers.len()))
+    Some((
+        "record numbers not 1..n",
+        format!("are not 1..{records} each once ({} of the records have a numeric no)", numbers.len()),
+    ))
 }
 
 fn behaviour_rate(requests: &[Request<'_>], deployment: &Deployment) -> Judgement {
@@ -164,6 +179,7 @@ fn behaviour_rate(requests: &[Request<'_>], deployment: &Deployment) -> Judgemen
                     vec![ids[0], ids[ids.len() - 1]],
                     vec![],
                 )
+                .because(format!("{interface} over its quota"))
             })
             .collect(),
     )
@@ -193,16 +209,19 @@ fn behaviour_resend(requests: &[Request<'_>], _: &Deployment) -> Judgement {
                 ),
                 None => String::new(),
             };
-            findings.push(finding(
-                format!(
-                    "request #{} re-sends {} record(s) already accepted by #{}: {why}",
-                    r.entry.id,
-                    resent.len(),
-                    first.entry.id
-                ),
-                vec![first.entry.id, r.entry.id],
-                resent,
-            ));
+            findings.push(
+                finding(
+                    format!(
+                        "request #{} re-sends {} record(s) already accepted by #{}: {why}",
+                        r.entry.id,
+                        resent.len(),
+                        first.entry.id
+                    ),
+                    vec![first.entry.id, r.entry.id],
+                    resent,
+                )
+                .because(format!("re-sends accepted records: {why}")),
+            );
         }
         if let Some(rejected) = visibly_accepting(r) {
             for rec in r.records() {
@@ -265,7 +284,7 @@ fn behaviour_pending(requests: &[Request<'_>], deployment: &Deployment) -> Judge
                             format!("request #{} reports pi {pi} whose real-name check #{check} (ai {ai:?}) is still pending: report nothing for users still pending (FAQ 262)", r.entry.id),
                             vec![*check, r.entry.id],
                             vec![],
-                        ));
+                        ).because("reports for users still pending"));
                     }
                 }
             }
@@ -294,6 +313,7 @@ fn behaviour_time(requests: &[Request<'_>], _: &Deployment) -> Judgement {
                         vec![r.entry.plaintext.clone().unwrap_or_default()],
                     )
                     .resting_on(crate::certify::choices::behind(StatusCode::BehaviorTimeError))
+                    .because("ot outside the window")
                 })
             })
             .collect(),
@@ -321,7 +341,7 @@ fn behaviour_sessions(requests: &[Request<'_>], _: &Deployment) -> Judgement {
                     format!("session {si:?} is used for {first} (request #{id}) and for {who} (request #{}): one si belongs to one person (R-BEH-3)", r.entry.id),
                     vec![*id, r.entry.id],
                     vec![],
-                )),
+                ).because("one si for two people")),
                 Some(_) => {}
                 None => {
                     owner.insert(si, (who, r.entry.id));
@@ -363,7 +383,7 @@ fn behaviour_pairs(requests: &[Request<'_>], _: &Deployment) -> Judgement {
                     format!("session {si:?} is logged out (request #{}) before any login of it was reported: report the login (bt=1) first; a session that opens with a logout usually has bt swapped (1 is login, 0 logout)", r.entry.id),
                     vec![r.entry.id],
                     vec![],
-                )),
+                ).because("logouts before their login")),
                 Some(bt::LOGOUT) if taken => {
                     open.remove(&si);
                 }
@@ -375,6 +395,7 @@ fn behaviour_pairs(requests: &[Request<'_>], _: &Deployment) -> Judgement {
     unmatched.sort();
     findings.extend(unmatched.into_iter().map(|(id, si)| {
         finding(format!("session {si:?} logged in (request #{id}) and was never logged out: every login needs its logout with the same si (FAQ 250)"), vec![id], vec![])
+            .because("logins never logged out")
     }));
     Some(findings)
 }

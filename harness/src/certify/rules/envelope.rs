@@ -77,8 +77,18 @@ pub(super) const RULES: &[Rule] = &[
     },
 ];
 
+/// Why a request's sign is wrong, as far as the traffic shows.
+struct SignDiagnosis {
+    /// The mistake, with this request's values (the timestamps it signed, the body it re-serialised).
+    diagnosis: String,
+    /// The mistake without them: what reports group by.
+    cause: String,
+    /// The expected sign string and sign beside the client's probable ones.
+    evidence: Vec<String>,
+}
+
 /// The signature every request should carry, and a diagnosis when it does not.
-fn sign_diagnosis(request: &Request<'_>, key: &str) -> (String, Vec<String>) {
+fn sign_diagnosis(request: &Request<'_>, key: &str) -> SignDiagnosis {
     let (app_id, biz_id, ts, sent) = (
         request.headers.app_id.unwrap_or(""),
         request.headers.biz_id.unwrap_or(""),
@@ -136,9 +146,9 @@ fn sign_diagnosis(request: &Request<'_>, key: &str) -> (String, Vec<String>) {
             ));
         }
         for variant in reserialised_bodies(body) {
-            let shown = String::from_utf8_lossy(&variant).into_owned();
+            // The client's sign string in the evidence shows the body it signed.
             mistakes.push((
-                format!("the body was re-serialised before signing ({shown}); sign the raw bytes you send (R-SIG-2)"),
+                "the body was re-serialised before signing; sign the raw bytes you send (R-SIG-2)".into(),
                 sign::sign_string(key, &params, &variant),
             ));
         }
@@ -178,21 +188,25 @@ fn sign_diagnosis(request: &Request<'_>, key: &str) -> (String, Vec<String>) {
         (-50i64..=50).filter(|d| *d != 0).find_map(|delta| {
             let (other, how) = shifted(delta)?;
             mistakes_at(&other).into_iter().find(|(_, text)| hash(text) == sent).map(|(mistake, text)| {
-                (
-                    format!("two mistakes: {mistake}; and signed with timestamps {other} ({how}), not the value sent"),
-                    text,
-                )
+                let diagnosis =
+                    format!("two mistakes: {mistake}; and signed with timestamps {other} ({how}), not the value sent");
+                (diagnosis, mistake, text)
             })
         })
     };
-    let (diagnosis, client_string) = if sent != expected && sent.eq_ignore_ascii_case(&expected) {
-        ("the sign is upper-case hex; the server compares lower-case hex".to_owned(), Some(expected_string.clone()))
+    const OTHER_TIMESTAMPS: &str = "signed with a timestamps other than the one sent: sign the exact string you send";
+    let (diagnosis, cause, client_string) = if sent != expected && sent.eq_ignore_ascii_case(&expected) {
+        let diagnosis = "the sign is upper-case hex; the server compares lower-case hex".to_owned();
+        (diagnosis.clone(), diagnosis, Some(expected_string.clone()))
     } else if let Some((diagnosis, text)) = mistakes_at(ts).into_iter().find(|(_, text)| hash(text) == sent) {
-        (diagnosis, Some(text))
-    } else if let Some((diagnosis, text)) = off_by().or_else(off_by_and_a_mistake) {
-        (diagnosis, Some(text))
+        (diagnosis.clone(), diagnosis, Some(text))
+    } else if let Some((diagnosis, text)) = off_by() {
+        (diagnosis, OTHER_TIMESTAMPS.to_owned(), Some(text))
+    } else if let Some((diagnosis, mistake, text)) = off_by_and_a_mistake() {
+        (diagnosis, format!("two mistakes: {mistake}; and {OTHER_TIMESTAMPS}"), Some(text))
     } else {
-        ("the sign matches none of the known mistakes: check the key, and the exact bytes signed".to_owned(), None)
+        let diagnosis = "the sign matches none of the known mistakes: check the key, and the exact bytes signed";
+        (diagnosis.to_owned(), diagnosis.to_owned(), None)
     };
     let mut evidence = vec![format!("expected sign string: {}", String::from_utf8_lossy(&expected_string))];
     if let Some(text) = client_string {
@@ -200,7 +214,7 @@ fn sign_diagnosis(request: &Request<'_>, key: &str) -> (String, Vec<String>) {
     }
     evidence.push(format!("expected sign: {expected}"));
     evidence.push(format!("sent sign:     {sent}"));
-    (diagnosis, evidence)
+    SignDiagnosis { diagnosis, cause, evidence }
 }
 
 /// Bodies a client may have signed instead of the raw one: spaced or pretty JSON, or compact when sent spaced.
@@ -223,8 +237,10 @@ fn env_sign(requests: &[Request<'_>], deployment: &Deployment) -> Judgement {
             .filter(|r| r.entry.sign_ok == Some(false))
             .filter_map(|r| {
                 let key = deployment.keys.get(r.headers.app_id?)?;
-                let (diagnosis, evidence) = sign_diagnosis(r, key);
-                Some(finding(format!("request #{}: {diagnosis}", r.entry.id), vec![r.entry.id], evidence))
+                let SignDiagnosis { diagnosis, cause, evidence } = sign_diagnosis(r, key);
+                Some(
+                    finding(format!("request #{}: {diagnosis}", r.entry.id), vec![r.entry.id], evidence).because(cause),
+                )
             })
             .collect(),
     )
@@ -249,6 +265,7 @@ fn env_encryption(requests: &[Request<'_>], deployment: &Deployment) -> Judgemen
                     _ => "the body does not decrypt: AES-128-GCM with the hex-decoded key, iv (12 bytes) || ciphertext || tag (16 bytes), standard base64",
                 };
                 finding(format!("request #{}: {diagnosis}", r.entry.id), vec![r.entry.id], vec![format!("body: {}", r.body())])
+                    .because(diagnosis)
             })
             .collect(),
     )
@@ -265,18 +282,25 @@ fn env_timestamps(requests: &[Request<'_>], _: &Deployment) -> Judgement {
             .filter(|r| r.entry.errcode == Some(StatusCode::Expire.code()))
             .map(|r| {
                 let ts = r.headers.timestamps.unwrap_or("");
-                let message = match ts.parse::<u64>() {
-                    Ok(t) if ts.len() <= 10 => {
-                        format!("request #{}: timestamps {t} is in seconds; the spec wants milliseconds", r.entry.id)
-                    }
-                    Ok(t) => format!(
-                        "request #{}: timestamps {t} is {} ms from the server clock (window 5 s)",
-                        r.entry.id,
-                        t as i64 - r.at_ms() as i64
+                let (cause, message) = match ts.parse::<u64>() {
+                    Ok(t) if ts.len() <= 10 => (
+                        "timestamps in seconds",
+                        format!("request #{}: timestamps {t} is in seconds; the spec wants milliseconds", r.entry.id),
                     ),
-                    Err(_) => format!("request #{}: timestamps {ts:?} is not a number", r.entry.id),
+                    Ok(t) => (
+                        "timestamps off the server clock",
+                        format!(
+                            "request #{}: timestamps {t} is {} ms from the server clock (window 5 s)",
+                            r.entry.id,
+                            t as i64 - r.at_ms() as i64
+                        ),
+                    ),
+                    Err(_) => (
+                        "timestamps not a number",
+                        format!("request #{}: timestamps {ts:?} is not a number", r.entry.id),
+                    ),
                 };
-                finding(message, vec![r.entry.id], vec![])
+                finding(message, vec![r.entry.id], vec![]).because(cause)
             })
             .collect(),
     )
@@ -297,6 +321,7 @@ fn env_get_body(requests: &[Request<'_>], _: &Deployment) -> Judgement {
                     vec![r.entry.id],
                     vec![r.body().to_owned()],
                 )
+                .because("a GET query carries a body")
             })
             .collect(),
     )
@@ -311,32 +336,37 @@ fn env_query_params(requests: &[Request<'_>], _: &Deployment) -> Judgement {
     for r in queries {
         let ai: Vec<&str> = r.query.ais().collect();
         match ai.as_slice() {
-            [] => findings.push(finding(
-                format!("request #{}: a query without its ai parameter", r.entry.id),
-                vec![r.entry.id],
-                vec![],
-            )),
-            [ai] if !ai_rule::is_valid(ai) => findings.push(finding(
-                format!(
-                    "request #{}: ai {ai:?} is empty or longer than {} characters (R-AI)",
-                    r.entry.id,
-                    ai_rule::MAX_AI_CHARS
-                ),
-                vec![r.entry.id],
-                vec![],
-            )),
+            [] => findings.push(
+                finding(format!("request #{}: a query without its ai parameter", r.entry.id), vec![r.entry.id], vec![])
+                    .because("a query without its ai parameter"),
+            ),
+            [ai] if !ai_rule::is_valid(ai) => findings.push(
+                finding(
+                    format!(
+                        "request #{}: ai {ai:?} is empty or longer than {} characters (R-AI)",
+                        r.entry.id,
+                        ai_rule::MAX_AI_CHARS
+                    ),
+                    vec![r.entry.id],
+                    vec![],
+                )
+                .because("an ai empty or too long"),
+            ),
             _ => {}
         }
         let stray: Vec<&str> = r.query.others().collect();
         if !stray.is_empty() || ai.len() > 1 {
-            findings.push(finding(
-                format!(
-                    "request #{}: query parameters other than one ai ({stray:?}); each takes part in the signature",
-                    r.entry.id
-                ),
-                vec![r.entry.id],
-                vec![],
-            ));
+            findings.push(
+                finding(
+                    format!(
+                        "request #{}: query parameters other than one ai ({stray:?}); each takes part in the signature",
+                        r.entry.id
+                    ),
+                    vec![r.entry.id],
+                    vec![],
+                )
+                .because("query parameters other than one ai"),
+            );
         }
     }
     Some(findings)
@@ -361,7 +391,8 @@ fn env_nonce(requests: &[Request<'_>], _: &Deployment) -> Judgement {
                 ),
                 vec![earlier.entry.id, request.entry.id],
                 vec![],
-            )),
+            )
+            .because("one iv for different plaintexts")),
             Some(earlier) => findings.push(finding(
                 format!(
                     "request #{} re-sends #{}'s ciphertext with the same iv: seal a retry again with a fresh random iv",
@@ -369,7 +400,8 @@ fn env_nonce(requests: &[Request<'_>], _: &Deployment) -> Judgement {
                 ),
                 vec![earlier.entry.id, request.entry.id],
                 vec![],
-            )),
+            )
+            .because("a retry re-sends the ciphertext and iv")),
             None => {
                 first.insert(iv, request);
             }
@@ -397,7 +429,8 @@ fn env_replay(requests: &[Request<'_>], _: &Deployment) -> Judgement {
                 ),
                 vec![earlier.entry.id, r.entry.id],
                 vec![],
-            ));
+            )
+            .because("byte-identical replays"));
         } else {
             seen.insert(key, r);
         }

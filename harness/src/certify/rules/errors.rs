@@ -74,6 +74,7 @@ fn errors_busy(requests: &[Request<'_>], deployment: &Deployment) -> Judgement {
                 );
                 finding(message, [e.first_id].into_iter().chain(e.offenders).collect(), vec![])
                     .resting_on(Some(choices::BUSY_BLOCK))
+                    .because("calls within 60 s of a 1006")
             })
             .collect(),
     )
@@ -136,9 +137,14 @@ fn errors_retry(requests: &[Request<'_>], _: &Deployment) -> Judgement {
             FinalRefusal::Content(code) => StatusCode::from_code(code).and_then(choices::behind),
             FinalRefusal::Injected(_) => None,
         };
+        let cause = match refusal {
+            FinalRefusal::Content(code) => format!("retried unchanged after errcode {code}"),
+            FinalRefusal::Injected(code) => format!("sent again after an injected errcode {}", code.code()),
+        };
         findings.push(
             finding(message, vec![r.entry.id, retry.entry.id], vec![r.entry.plaintext.clone().unwrap_or_default()])
-                .resting_on(choice),
+                .resting_on(choice)
+                .because(cause),
         );
     }
     Some(findings)

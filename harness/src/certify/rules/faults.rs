@@ -91,14 +91,14 @@ fn faults_retries(requests: &[Request<'_>], _: &Deployment) -> Judgement {
                 format!("request #{} was retried {} times; bound retries (at most {MAX_RETRIES}) and let the player play (V2.1 FAQ 2)", first.entry.id, attempts.len() - 1),
                 attempts.iter().map(|r| r.entry.id).collect(),
                 vec![],
-            ));
+            ).because("unbounded retries"));
         }
         if let Some(pair) = attempts.windows(2).find(|w| w[1].at_ms().saturating_sub(w[0].at_ms()) < MIN_RETRY_GAP_MS) {
             findings.push(finding(
                 format!("request #{} retried #{} {} ms later; space retries (at least {MIN_RETRY_GAP_MS} ms, more each time)", pair[1].entry.id, pair[0].entry.id, pair[1].at_ms().saturating_sub(pair[0].at_ms())),
                 vec![pair[0].entry.id, pair[1].entry.id],
                 vec![],
-            ));
+            ).because("retries not spaced"));
         }
     }
     Some(findings)

@@ -14,7 +14,7 @@ mod official;
 mod plaintext;
 mod realname;
 
-use super::model::{Finding, RuleResult, Severity, Verdict};
+use super::model::{group_by_cause, Finding, RuleResult, Severity, Verdict};
 use super::traffic::{Deployment, Request};
 
 /// Which rules a run judges.
@@ -84,7 +84,7 @@ impl std::fmt::Debug for Rule {
 }
 
 fn finding(message: impl Into<String>, ids: Vec<u64>, evidence: Vec<String>) -> Finding {
-    Finding { message: message.into(), journal_ids: ids, evidence, choice: None }
+    Finding::new(message, ids, evidence)
 }
 
 /// Every rule, in report order.
@@ -111,7 +111,7 @@ pub fn judge(requests: &[Request<'_>], deployment: &Deployment, profile: Profile
             let (verdict, findings) = match judgement {
                 None => (Verdict::NotExercised, vec![]),
                 Some(findings) if findings.is_empty() => (Verdict::Passed, findings),
-                Some(findings) => (Verdict::Failed, findings),
+                Some(findings) => (Verdict::Failed, group_by_cause(findings)),
             };
             RuleResult { id: rule.id, title: rule.summary, severity: rule.severity, spec: rule.spec, verdict, findings }
         })

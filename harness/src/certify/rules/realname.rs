@@ -50,7 +50,7 @@ fn realname_recheck(requests: &[Request<'_>], _: &Deployment) -> Judgement {
                 format!("request #{} checks {} again while its check #{first} is pending: query the pending ai instead (V2.1 FAQ 3)", r.entry.id, who.0),
                 vec![*first, r.entry.id],
                 vec![],
-            ));
+            ).because("people checked again while pending"));
         }
         if let Some(earlier) = failed.get(&who) {
             if earlier.len() >= 2 {
@@ -58,7 +58,7 @@ fn realname_recheck(requests: &[Request<'_>], _: &Deployment) -> Judgement {
                     format!("request #{} checks {} a {}th time after it failed: do not re-send identities that failed (V2.1 FAQ 3)", r.entry.id, who.0, earlier.len() + 1),
                     earlier.iter().copied().chain([r.entry.id]).collect(),
                     vec![],
-                ));
+                ).because("failed identities checked again"));
             }
         }
         match r.status() {
@@ -89,7 +89,7 @@ fn pending_ais_rechecked_or_never_queried(requests: &[Request<'_>]) -> Vec<Findi
                         format!("request #{} checks ai {ai:?} again while its check #{first} is pending (answered 2004): query the pending ai instead (V2.1 FAQ 3)", r.entry.id),
                         vec![*first, r.entry.id],
                         vec![],
-                    )),
+                    ).because("pending ais checked again")),
                     _ if r.status() == Some(AuthStatus::Pending) => {
                         pending.insert(ai, r.entry.id);
                     }
@@ -111,6 +111,7 @@ fn pending_ais_rechecked_or_never_queried(requests: &[Request<'_>]) -> Vec<Findi
             vec![id],
             vec![],
         )
+        .because("pending ais never queried")
     }));
     findings
 }
@@ -131,30 +132,33 @@ fn realname_queries(requests: &[Request<'_>], deployment: &Deployment) -> Judgem
     for r in queries {
         let Some(ai) = r.query.ai() else { continue };
         match checked.get(&ai) {
-            None => findings.push(finding(format!("request #{} queries ai {ai:?}, which no check submitted: query the ai of your own pending check", r.entry.id), vec![r.entry.id], vec![])),
+            None => findings.push(finding(format!("request #{} queries ai {ai:?}, which no check submitted: query the ai of your own pending check", r.entry.id), vec![r.entry.id], vec![]).because("queries of ais no check submitted")),
             Some(check) if check.status() != Some(AuthStatus::Pending) && check.at_ms() <= r.at_ms() && check.entry.id != r.entry.id => findings.push(finding(
                 format!("request #{} queries ai {ai:?} whose check #{} already answered {}: query only pending results (R-QRY-4)", r.entry.id, check.entry.id, check.status().map_or("without a result".to_owned(), |s| format!("status {}", u8::from(s)))),
                 vec![check.entry.id, r.entry.id],
                 vec![],
-            )),
+            ).because("queries of results already known")),
             Some(check) if beijing::in_mps_outage(check.at_ms()) && beijing::in_mps_outage(r.at_ms()) => findings.push(finding(
                 format!("request #{} queries ai {ai:?} between 00:00 and 04:00 Beijing time; a check pending in the outage is answered after 04:00 (R-PEND-2)", r.entry.id),
                 vec![check.entry.id, r.entry.id],
                 vec![],
-            )),
+            ).because("queries during the MPS outage")),
             _ => {}
         }
         if let Some(previous) = last.get(&ai) {
             let gap = r.at_ms().saturating_sub(previous.at_ms());
             if gap < deployment.thresholds.query_spacing_ms {
-                findings.push(finding(
-                    format!(
+                findings.push(
+                    finding(
+                        format!(
                         "request #{} queries ai {ai:?} {gap} ms after #{}: space the queries of one ai (V2.1 FAQ 3)",
                         r.entry.id, previous.entry.id
                     ),
-                    vec![previous.entry.id, r.entry.id],
-                    vec![],
-                ));
+                        vec![previous.entry.id, r.entry.id],
+                        vec![],
+                    )
+                    .because("queries of one ai too close together"),
+                );
             }
         }
         last.insert(ai, r);
