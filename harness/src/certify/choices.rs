@@ -64,6 +64,21 @@ pub const BUSY_BLOCK: Choice = Choice {
     setting: Some("server.quota_block = \"next_minute\""),
 };
 
+/// R-SIG-1 says every URL query parameter is signed; the seeds show POSTs with none. A POST that carries some (an
+/// empty `ai=` left by a shared URL builder) is verified with them signed.
+pub const POST_QUERY_SIGNED: Choice = Choice {
+    rule: "R-SIG-1",
+    reading: "the query parameters of a POST (an empty `ai=` too) are signed like a GET's; the seeds show POSTs without any",
+    setting: None,
+};
+
+/// R-SIG-1 signs "the raw body exactly as sent (empty for GET)"; a GET that carries a body anyway is verified over it.
+pub const GET_BODY_SIGNED: Choice = Choice {
+    rule: "R-SIG-1",
+    reading: "a GET that carries a body is verified over the body it carries; the seeds say only that a GET's is empty",
+    setting: None,
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@ use nppa_protocol::{ai as ai_rule, sign, Interface, SecretKey, StatusCode};
 use serde_json::Value;
 
 use super::{finding, Group, Judgement, Rule};
+use crate::certify::choices::{self, Choice};
 use crate::certify::model::Severity::{Error, Warning};
 use crate::certify::traffic::{Deployment, Request};
 
@@ -165,6 +166,11 @@ fn sign_diagnosis(request: &Request<'_>, key: &str) -> SignDiagnosis {
         ));
         if body.is_empty() {
             mistakes.push(("a GET was signed with a body".into(), sign::sign_string(key, &params, b"{}")));
+        } else if request.entry.method == "GET" {
+            mistakes.push((
+                "the body this GET carries was left out of the sign string: send a GET without a body".into(),
+                sign::sign_string(key, &params, b""),
+            ));
         }
         mistakes
     };
@@ -238,12 +244,20 @@ fn env_sign(requests: &[Request<'_>], deployment: &Deployment) -> Judgement {
             .filter_map(|r| {
                 let key = deployment.keys.get(r.headers.app_id?)?;
                 let SignDiagnosis { diagnosis, cause, evidence } = sign_diagnosis(r, key);
-                Some(
-                    finding(format!("request #{}: {diagnosis}", r.entry.id), vec![r.entry.id], evidence).because(cause),
-                )
+                let finding = finding(format!("request #{}: {diagnosis}", r.entry.id), vec![r.entry.id], evidence);
+                Some(finding.because(cause).resting_on(sign_choice(r)))
             })
             .collect(),
     )
+}
+
+/// The SPEC choice a sign refusal rests on: what the mock signs beyond what the seeds show.
+fn sign_choice(r: &Request<'_>) -> Option<Choice> {
+    match r.entry.method.as_str() {
+        "POST" if !r.query.pairs.is_empty() => Some(choices::POST_QUERY_SIGNED),
+        "GET" if !r.body().is_empty() => Some(choices::GET_BODY_SIGNED),
+        _ => None,
+    }
 }
 
 fn env_encryption(requests: &[Request<'_>], deployment: &Deployment) -> Judgement {
