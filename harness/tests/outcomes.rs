@@ -29,6 +29,8 @@ enum Library {
     DropsRecordsAfterBusy,
     /// Reads the body of any HTTP status as NPPA's answer.
     IgnoresHttpStatus,
+    /// As careful, but gives a call up at its first 1006 and returns that errcode to the game.
+    ReturnsTheBusyCode,
 }
 
 struct Wrapper {
@@ -56,7 +58,7 @@ impl Wrapper {
                     let transient = answer.code().is_some_and(StatusCode::is_transient);
                     if busy && self.kind == Library::Careful {
                         self.client.sleep(Duration::from_millis(quota::BLOCK_MS)).await.unwrap();
-                    } else if transient && self.kind == Library::Careful {
+                    } else if transient && matches!(self.kind, Library::Careful | Library::ReturnsTheBusyCode) {
                         self.client.sleep(Duration::from_millis(200)).await.unwrap();
                     } else {
                         return Ok(answer);
@@ -165,6 +167,15 @@ async fn a_careful_library_is_clean_under_retries_a_1006_and_repeated_resets() {
         assert_eq!(verdict(&results, "OUT-ANSWER").verdict, Verdict::Passed);
         assert_eq!(verdict(&results, "OUT-RECORDS").verdict, Verdict::Passed);
     }
+}
+
+#[tokio::test]
+async fn a_library_that_returns_the_1006_to_the_game_drops_no_record() {
+    let (mock, outcomes) = run(Library::ReturnsTheBusyCode).await;
+    assert_eq!(outcomes[2].errcode, Some(1006), "{outcomes:?}");
+    let results = judged(&mock, &outcomes);
+    assert_clean(&results);
+    assert_eq!(verdict(&results, "OUT-RECORDS").verdict, Verdict::Passed);
 }
 
 #[tokio::test]

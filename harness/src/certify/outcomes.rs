@@ -309,8 +309,10 @@ fn answer_findings(sent: &[Sent<'_>], outcomes: &[Outcome]) -> Vec<Finding> {
 fn record_findings(sent: &[Sent<'_>], outcomes: &[Outcome]) -> Vec<Finding> {
     let mut findings = Vec::new();
     for (line, outcome) in outcomes.iter().enumerate().filter(|(_, o)| o.interface == Interface::Loginout) {
-        if outcome.error.is_some() {
-            continue; // the library told the game the records were not reported
+        // The library told the game the records were not (all) reported: it raised an error, or returned NPPA's
+        // error code (a 1006 given up on, a 3001). Whether that code is what NPPA answered is OUT-ANSWER's business.
+        if outcome.error.is_some() || outcome.errcode.is_some_and(|code| code != 0) {
+            continue;
         }
         for record in &outcome.records {
             let carried: Vec<&Sent<'_>> = sent.iter().filter(|s| s.records.iter().any(|(r, _)| r == record)).collect();
