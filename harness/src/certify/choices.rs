@@ -68,7 +68,8 @@ pub const BUSY_BLOCK: Choice = Choice {
 /// empty `ai=` left by a shared URL builder) is verified with them signed.
 pub const POST_QUERY_SIGNED: Choice = Choice {
     rule: "R-SIG-1",
-    reading: "the query parameters of a POST (an empty `ai=` too) are signed like a GET's; the seeds show POSTs without any",
+    reading:
+        "the query parameters of a POST (an empty `ai=` too) are signed like a GET's; the seeds show POSTs without any",
     setting: None,
 };
 
