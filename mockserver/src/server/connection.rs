@@ -98,7 +98,12 @@ fn record_unfinished(
         } else {
             return;
         };
-        HttpError { kind, detail: e.to_string() }
+        // hyper's words, and the I/O error behind them when there is one ("connection error: …").
+        let detail = match std::error::Error::source(e) {
+            Some(source) => format!("{e}: {source}"),
+            None => e.to_string(),
+        };
+        HttpError { kind, detail }
     };
     let service = &transport.service;
     if head.started {

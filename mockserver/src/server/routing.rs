@@ -61,6 +61,10 @@ pub(super) async fn answer(
 
 /// The whole body, within `server.max_body_bytes` and `server.body_timeout_s` from the end of the head.
 async fn read_body(body: HyperBody, server: &ServerSection) -> Result<Bytes, BodyError> {
+    // A request without a body (every query) needs no timer.
+    if hyper::body::Body::is_end_stream(&body) {
+        return Ok(Bytes::new());
+    }
     let deadline = Duration::from_secs_f64(server.body_timeout_s);
     match tokio::time::timeout(deadline, Limited::new(body, server.max_body_bytes).collect()).await {
         Err(_) => Err(BodyError::TimedOut),
