@@ -230,7 +230,14 @@ pub fn entry_line(entry: &JournalEntry) -> String {
     };
     let sign = if entry.sign_ok == Some(false) { " [sign mismatch]" } else { "" };
     let fault = entry.fault.as_ref().map(|f| format!(" [{f}]")).unwrap_or_default();
-    format!("#{} {time} {} {target} → {result}{sign}{fault} ({} µs)", entry.id, entry.method, entry.latency_us)
+    let broken = entry.http_error.as_ref().map(|e| format!(" [{}: {}]", e.kind.as_str(), e.detail)).unwrap_or_default();
+    // A request that never parsed has no method or path: what arrived stands in for them.
+    let head = match (entry.method.is_empty(), &entry.raw) {
+        (true, Some(raw)) => format!("{:?}", raw.chars().take(60).collect::<String>()),
+        (true, None) if entry.raw_base64.is_some() => "(bytes that are not UTF-8)".to_owned(),
+        _ => format!("{} {target}", entry.method),
+    };
+    format!("#{} {time} {head} → {result}{sign}{fault}{broken} ({} µs)", entry.id, entry.latency_us)
 }
 
 async fn run_journal(admin: &AdminClient, args: JournalArgs) -> anyhow::Result<i32> {
@@ -291,6 +298,18 @@ async fn run_journal(admin: &AdminClient, args: JournalArgs) -> anyhow::Result<i
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_request_that_never_parsed_shows_its_first_bytes_and_why() {
+        use nppa_mockserver::http_error::{HttpError, HttpErrorKind};
+        let error = HttpError { kind: HttpErrorKind::TooLarge, detail: "uri too long".into() };
+        let entry = JournalEntry::http_error("127.0.0.1".into(), 0, error, 414, b"GET /idcard?ai=aaaa HTTP/1.1");
+        let line = entry_line(&entry);
+        assert!(
+            line.ends_with(r#" "GET /idcard?ai=aaaa HTTP/1.1" → HTTP 414 [too_large: uri too long] (0 µs)"#),
+            "{line}"
+        );
+    }
 
     #[test]
     fn durations_read_as_people_write_them() {

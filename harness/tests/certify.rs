@@ -435,3 +435,36 @@ fn the_in_process_mock_steps_out_of_the_mps_outage_so_verdicts_do_not_depend_on_
     no_outage.rules.mps_outage = false;
     assert!(avoid_the_outage(&mut no_outage, common::MIDNIGHT_BEIJING_MS + 60_000).is_none());
 }
+
+#[tokio::test]
+async fn broken_http_in_the_journal_is_read_and_changes_no_verdict() {
+    use tokio::io::AsyncWriteExt;
+    let mock = start().await;
+    reference::run(&flow_env(&mock)).await.unwrap();
+    let before = verdicts(&mock, Profile::All);
+    // What a broken client library sends: the same bad bytes several times in a row, fast, and an HTTP/2 preface.
+    let broken: [&[u8]; 4] = [
+        b"GET /idcard/authentication/query?ai=1 HTTP/1.1\r\nb\xffd: 1\r\n\r\n",
+        b"GET /idcard/authentication/query?ai=1 HTTP/1.1\r\nb\xffd: 1\r\n\r\n",
+        b"GET /idcard/authentication/query?ai=1 HTTP/1.1\r\nb\xffd: 1\r\n\r\n",
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+    ];
+    for bytes in broken {
+        let mut stream = tokio::net::TcpStream::connect(mock.server.local_addr()).await.unwrap();
+        stream.write_all(bytes).await.unwrap();
+        let _ = read_to_close(&mut stream).await;
+    }
+    let all = entries(&mock);
+    assert_eq!(all.iter().filter(|e| e.http_error.is_some()).count(), 4);
+    // Through a journal file too, as `nppa certify --journal` reads it.
+    let dir = std::env::temp_dir().join(format!("nppa-certify-broken-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("journal.jsonl");
+    let lines: Vec<String> = all.iter().map(|e| serde_json::to_string(e).unwrap()).collect();
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    let offline = nppa_harness::certify::read_journal(&path).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(offline, all);
+    let after = judge(&offline, mock.server.service().config(), Profile::All, vec![], vec![]).rules;
+    assert_eq!(after, before, "requests that never parsed are no request of the protocol to judge");
+}

@@ -3,27 +3,9 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-/// Reads until EOF or error; returns what was read. Fails the test if the server keeps the socket open 10 s.
-async fn read_to_close(stream: &mut TcpStream) -> Vec<u8> {
-    let mut out = Vec::new();
-    let read = tokio::time::timeout(Duration::from_secs(10), async {
-        let mut buf = [0u8; 4096];
-        loop {
-            match stream.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => out.extend_from_slice(&buf[..n]),
-            }
-        }
-    });
-    read.await.expect("the server should have closed the connection");
-    out
-}
 
 #[tokio::test]
 async fn r_conn_1_connections_over_the_per_ip_limit_are_closed() {

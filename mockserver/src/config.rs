@@ -42,7 +42,16 @@ pub struct ServerSection {
     pub quota_block: QuotaBlock,
     pub max_body_bytes: usize,
     pub max_connections_per_ip: usize,
+    /// Open connections from all peers together; more are closed as soon as accepted. Below the process's
+    /// descriptor limit (`ulimit -n`), so that a flood cannot starve the listener and the journal file.
+    pub max_connections: usize,
     pub idle_timeout_s: f64,
+    /// Seconds a request head may take to arrive whole (from the connection's start for its first request, from
+    /// its first byte for later ones); a slower head is closed without an answer (slowloris).
+    pub header_timeout_s: f64,
+    /// Seconds a request body may take to arrive whole, from the end of its head; a slower one is answered as a
+    /// body cut short and the connection closed.
+    pub body_timeout_s: f64,
     pub admin_remote: bool,
     /// The admin API's token: `Authorization: Bearer TOKEN` is let in from anywhere; required from other machines.
     pub admin_token: Option<String>,
@@ -65,7 +74,10 @@ impl Default for ServerSection {
             quota_block: QuotaBlock::SixtySeconds,
             max_body_bytes: 256 * 1024,
             max_connections_per_ip: 1000,
+            max_connections: 768,
             idle_timeout_s: 120.0,
+            header_timeout_s: 10.0,
+            body_timeout_s: 20.0,
             admin_remote: false,
             admin_token: None,
             admin_hosts: Vec::new(),
@@ -448,8 +460,16 @@ impl Config {
         if self.rules.query_delete_after_s == 0 || self.rules.pending_ttl_s == 0 {
             return Err(field("rules.pending_ttl_s", "record lifetimes must be positive"));
         }
-        if self.server.idle_timeout_s.is_nan() || self.server.idle_timeout_s <= 0.0 {
-            return Err(field("server.idle_timeout_s", "must be positive"));
+        let server = &self.server;
+        for (name, seconds) in [
+            ("idle_timeout_s", server.idle_timeout_s),
+            ("header_timeout_s", server.header_timeout_s),
+            ("body_timeout_s", server.body_timeout_s),
+        ] {
+            // Duration::from_secs_f64 panics on what is not finite and positive (or beyond ~584 years).
+            if !(seconds > 0.0 && seconds <= MAX_TIMEOUT_S) {
+                return Err(field(format!("server.{name}"), "must be positive seconds, at most one year"));
+            }
         }
         if self.server.admin_remote && self.server.admin_token.as_deref().is_none_or(str::is_empty) {
             return Err(field(
@@ -459,6 +479,9 @@ impl Config {
         }
         if self.server.max_connections_per_ip == 0 {
             return Err(field("server.max_connections_per_ip", "must be at least 1"));
+        }
+        if self.server.max_connections == 0 {
+            return Err(field("server.max_connections", "must be at least 1"));
         }
         if let Some(start) = &self.clock.start {
             chrono::DateTime::parse_from_rfc3339(start).map_err(|e| {
@@ -473,6 +496,9 @@ impl Config {
         rfc3339_ms(self.clock.start.as_deref()?)
     }
 }
+
+/// The longest transport timeout a configuration may set, in seconds (a year: longer is no timeout at all).
+const MAX_TIMEOUT_S: f64 = 365.0 * 24.0 * 3600.0;
 
 /// An RFC 3339 time in Unix ms.
 pub fn rfc3339_ms(text: &str) -> Option<u64> {
@@ -528,6 +554,20 @@ mod tests {
         let typo = DEFAULT_TOML.replace("quota_profile", "quota_profil");
         let err = Config::from_toml(&typo, "x.toml", None).expect_err("unknown field");
         assert!(err.to_string().contains("quota_profil"), "{err}");
+
+        for (setting, value) in [
+            ("header_timeout_s", "0"),
+            ("body_timeout_s", "-1"),
+            ("body_timeout_s", "nan"),
+            ("header_timeout_s", "1e300"),
+        ] {
+            let bad = DEFAULT_TOML.replace(&format!("{setting} = "), &format!("{setting} = {value} #"));
+            let err = Config::from_toml(&bad, "x.toml", None).expect_err("a timeout that is no duration");
+            assert_eq!(err.to_string(), format!("server.{setting}: must be positive seconds, at most one year"));
+        }
+        let no_connections = DEFAULT_TOML.replace("max_connections = 768", "max_connections = 0");
+        let err = Config::from_toml(&no_connections, "x.toml", None).expect_err("no connection allowed");
+        assert_eq!(err.to_string(), "server.max_connections: must be at least 1");
 
         let bad_ip = DEFAULT_TOML.replace("\"::1\"", "\"localhost\"");
         let err = Config::from_toml(&bad_ip, "x.toml", None).expect_err("bad ip");

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 use crate::faults::FaultNote;
+use crate::http_error::HttpError;
 
 /// One request and its answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,15 +69,65 @@ pub struct JournalEntry {
     pub connection_reset: bool,
     /// From the end of the request head to the answer, in microseconds.
     pub latency_us: u64,
+    /// The request did not reach the protocol whole: HTTP/1 that did not parse, or a head or body too slow.
+    /// Absent for every request that parsed and arrived in time. An entry whose kind is
+    /// [`before_request`](crate::http_error::HttpErrorKind::before_request) has no method, path, headers nor
+    /// interface: what arrived is in `raw`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_error: Option<HttpError>,
+    /// The bytes that arrived of a request that did not parse, up to 4 KiB, when UTF-8 … (only for a connection's
+    /// first request: later ones are not copied, to keep the journal cheap)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<String>,
+    /// … or their standard base64 when not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_base64: Option<String>,
 }
 
 impl JournalEntry {
     /// Stores a body as text when it is UTF-8, as base64 otherwise.
     pub fn set_body(&mut self, body: &[u8]) {
-        match std::str::from_utf8(body) {
-            Ok(text) => self.body = Some(text.to_owned()),
-            Err(_) => self.body_base64 = Some(base64::engine::general_purpose::STANDARD.encode(body)),
+        (self.body, self.body_base64) = text_or_base64(body);
+    }
+
+    /// The entry of a request the HTTP layer ended before any request came of it (a head that did not parse or
+    /// came too slowly): who sent it, what hyper answered (0: closed without an answer), and the bytes that arrived.
+    pub fn http_error(peer: String, time_ms: u64, error: HttpError, http_status: u16, raw: &[u8]) -> JournalEntry {
+        // A later request on a kept-alive connection has no bytes kept: no `raw` at all.
+        let (raw, raw_base64) = if raw.is_empty() { (None, None) } else { text_or_base64(raw) };
+        JournalEntry {
+            id: 0,
+            arrived_ms: time_ms,
+            time_ms,
+            peer,
+            method: String::new(),
+            target: None,
+            path: String::new(),
+            query: None,
+            headers: Vec::new(),
+            body: None,
+            body_base64: None,
+            plaintext: None,
+            interface: None,
+            sign_ok: None,
+            http_status,
+            errcode: None,
+            answer: String::new(),
+            fault: None,
+            connection_reset: false,
+            latency_us: 0,
+            http_error: Some(error),
+            raw,
+            raw_base64,
         }
+    }
+}
+
+/// Bytes as text when they are UTF-8 (first), as standard base64 otherwise (second).
+fn text_or_base64(bytes: &[u8]) -> (Option<String>, Option<String>) {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => (Some(text.to_owned()), None),
+        Err(_) => (None, Some(base64::engine::general_purpose::STANDARD.encode(bytes))),
     }
 }
 
@@ -276,6 +327,9 @@ mod tests {
             fault: None,
             connection_reset: false,
             latency_us: 0,
+            http_error: None,
+            raw: None,
+            raw_base64: None,
         }
     }
 

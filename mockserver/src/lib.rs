@@ -16,6 +16,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod faults;
+pub mod http_error;
 pub mod identity;
 pub mod journal;
 pub mod keys;

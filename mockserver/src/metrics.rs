@@ -1,5 +1,6 @@
 //! `GET /metrics` in Prometheus text format (prometheus-client): requests by interface and errcode, a latency
-//! histogram per interface, injected faults by kind, and, read at scrape time, live records, quota blocks, journal losses, connections.
+//! histogram per interface, injected faults by kind, requests the HTTP layer ended by kind, connections refused by
+//! reason, and, read at scrape time, live records, quota blocks, journal losses, connections.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use crate::faults::FaultKind;
+use crate::http_error::HttpErrorKind;
 use crate::journal::Journal;
 use crate::quota::QuotaTable;
 use crate::store::RealNameStore;
@@ -29,6 +31,30 @@ struct KindLabel {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabel {
+    reason: &'static str,
+}
+
+/// Why a connection was closed as soon as it was accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Its IP had `server.max_connections_per_ip` open (R-CONN-1).
+    PerIp,
+    /// The mock had `server.max_connections` open, from all peers.
+    Total,
+}
+
+impl Refusal {
+    /// The `reason` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refusal::PerIp => "per_ip",
+            Refusal::Total => "max_connections",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct InterfaceLabel {
     interface: &'static str,
 }
@@ -40,6 +66,8 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: Family<InterfaceLabel, Histogram>,
     faults: Family<KindLabel, Counter>,
+    http_errors: Family<KindLabel, Counter>,
+    refused: Family<ReasonLabel, Counter>,
     open_connections: Arc<AtomicI64>,
 }
 
@@ -108,6 +136,18 @@ impl Metrics {
         registry.register("nppa_request_duration_seconds", "Time to answer a protocol request", latency.clone());
         let faults = Family::<KindLabel, Counter>::default();
         registry.register("nppa_faults_injected", "Requests a fault rule changed, by kind", faults.clone());
+        let http_errors = Family::<KindLabel, Counter>::default();
+        registry.register(
+            "nppa_http_errors",
+            "Requests the HTTP layer ended (did not parse, or head or body too slow), by kind",
+            http_errors.clone(),
+        );
+        let refused = Family::<ReasonLabel, Counter>::default();
+        registry.register(
+            "nppa_connections_refused",
+            "Connections closed as soon as accepted, by the limit they met",
+            refused.clone(),
+        );
         let open_connections = Arc::new(AtomicI64::new(0));
         registry.register_collector(Box::new(StateCollector {
             store,
@@ -115,7 +155,7 @@ impl Metrics {
             journal,
             open_connections: Arc::clone(&open_connections),
         }));
-        Metrics { registry, requests, latency, faults, open_connections }
+        Metrics { registry, requests, latency, faults, http_errors, refused, open_connections }
     }
 
     /// Counts one answered request. `interface` is "unknown" for paths that name none.
@@ -127,6 +167,16 @@ impl Metrics {
     /// Counts one injected fault.
     pub fn fault_injected(&self, kind: FaultKind) {
         self.faults.get_or_create(&KindLabel { kind: kind.as_str() }).inc();
+    }
+
+    /// Counts one request the HTTP layer ended (and silent connections closed at the head timeout).
+    pub fn http_error(&self, kind: HttpErrorKind) {
+        self.http_errors.get_or_create(&KindLabel { kind: kind.as_str() }).inc();
+    }
+
+    /// Counts one connection closed as soon as it was accepted.
+    pub fn connection_refused(&self, refusal: Refusal) {
+        self.refused.get_or_create(&ReasonLabel { reason: refusal.as_str() }).inc();
     }
 
     /// A connection opened (+1) or closed (-1).

@@ -69,7 +69,7 @@ pub const RULES: &[Rule] = &[
     behaviour("R-PEND-2", "00:00–04:00 Beijing time every check pends and resolves no earlier than 04:00"),
     behaviour("R-PI", "the same idNum gets the same pi from every appId and game"),
     behaviour("SPEC §8", "test paths answer from the presets; each of the 8 cases passes on its answer; all 8 open production"),
-    behaviour("R-CONN-1", "at most 1000 connections per client IP; a connection idle 120 s is closed"),
+    behaviour("R-CONN-1", "at most 1000 connections per client IP (and `server.max_connections` from all peers); a connection idle 120 s is closed"),
 ];
 
 /// The Markdown table README.md carries.

@@ -21,6 +21,7 @@ use crate::clock::{self, Clock};
 use crate::config::{AiNamespace, Config, TimestampsClock};
 use crate::error::StartError;
 use crate::faults::{self, FaultAction, FaultRequest, FaultRule, Faults, Injection};
+use crate::http_error::{HttpError, HttpErrorKind};
 use crate::identity::{IdentityBook, Verdict};
 use crate::journal::{Journal, JournalEntry};
 use crate::metrics::Metrics;
@@ -36,6 +37,8 @@ pub enum BodyError {
     TooLarge,
     /// The client stopped sending.
     Incomplete,
+    /// Not whole within `server.body_timeout_s` (a slow client is not held).
+    TimedOut,
 }
 
 /// One request as the pipeline sees it, independent of the transport.
@@ -336,6 +339,9 @@ impl MockService {
         if let Some(rule) = rule {
             self.metrics.fault_injected(rule.kind());
         }
+        if request.body == Err(BodyError::TimedOut) {
+            self.metrics.http_error(HttpErrorKind::BodyTimeout);
+        }
         if self.journal.enabled() {
             // What was sent, even when a gate before decryption or a fault answered: certify and people read it.
             let plaintext = match outcome.as_ref().and_then(|o| o.plaintext.clone()) {
@@ -353,9 +359,25 @@ impl MockService {
                 latency,
             };
             // The journal numbers the entry as it records it.
-            self.journal.record(journal_entry(0, self.clock.now_ms(), &exchange));
+            let body_timeout_s = self.config.server.body_timeout_s;
+            self.journal.record(journal_entry(0, self.clock.now_ms(), body_timeout_s, &exchange));
         }
         served
+    }
+
+    /// Records a request the HTTP layer ended before any request came of it (it did not parse, or its head came too
+    /// slowly): counted, and journaled with what hyper answered (0: closed without one) and the bytes that arrived.
+    pub fn record_http_error(&self, peer: IpAddr, error: HttpError, http_status: u16, raw: &[u8]) {
+        self.metrics.http_error(error.kind);
+        if self.journal.enabled() {
+            self.journal.record(JournalEntry::http_error(
+                peer.to_string(),
+                self.clock.now_ms(),
+                error,
+                http_status,
+                raw,
+            ));
+        }
     }
 
     /// Answers one request now (no journal, no metrics: the pipeline alone).
@@ -670,7 +692,7 @@ struct Exchange<'a> {
 }
 
 /// The journal's record of one exchange.
-fn journal_entry(id: u64, time_ms: u64, exchange: &Exchange<'_>) -> JournalEntry {
+fn journal_entry(id: u64, time_ms: u64, body_timeout_s: f64, exchange: &Exchange<'_>) -> JournalEntry {
     let request = exchange.request;
     let outcome = exchange.outcome;
     let headers = request
@@ -700,9 +722,17 @@ fn journal_entry(id: u64, time_ms: u64, exchange: &Exchange<'_>) -> JournalEntry
         fault: exchange.fault.map(FaultRule::note),
         connection_reset: exchange.served.reset,
         latency_us: exchange.latency.as_micros() as u64,
+        http_error: None,
+        raw: None,
+        raw_base64: None,
     };
-    if let Ok(body) = request.body {
-        entry.set_body(body);
+    match request.body {
+        Ok(body) => entry.set_body(body),
+        Err(BodyError::TimedOut) => {
+            let detail = format!("request body not received within {body_timeout_s} s");
+            entry.http_error = Some(HttpError { kind: HttpErrorKind::BodyTimeout, detail });
+        }
+        Err(BodyError::TooLarge | BodyError::Incomplete) => {}
     }
     entry
 }

@@ -194,3 +194,38 @@ pub async fn start_proxy(tls_dir: std::path::PathBuf) -> (Mock, reqwest::Client)
     let through_mock = nppa_harness::client::http_client(Some(&pem), Some(&mock.base)).unwrap();
     (mock, through_mock)
 }
+
+/// Reads until EOF or error; returns what was read. Fails the test if the server keeps the socket open 10 s.
+pub async fn read_to_close(stream: &mut tokio::net::TcpStream) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut out = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+            }
+        }
+    });
+    read.await.expect("the server should have closed the connection");
+    out
+}
+
+/// A connection to the mock from another loopback address (`127.0.0.2`…): another peer for the per-IP limit.
+pub async fn connect_from(ip: &str, mock: &Mock) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{ip}:0").parse().unwrap()).unwrap();
+    socket.connect(mock.server.local_addr()).await.unwrap()
+}
+
+/// The value of one series of `/metrics` (`nppa_http_errors_total{kind="http2"}`), 0 when absent; read on a
+/// connection of its own that closes, so that it holds no place under the connection limits.
+pub async fn metric(mock: &Mock, series: &str) -> f64 {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = tokio::net::TcpStream::connect(mock.server.local_addr()).await.unwrap();
+    stream.write_all(b"GET /metrics HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n").await.unwrap();
+    let text = String::from_utf8(read_to_close(&mut stream).await).unwrap();
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    text.lines().find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok()).unwrap_or(0.0)
+}

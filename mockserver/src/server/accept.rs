@@ -1,4 +1,5 @@
-//! The accept loop: R-CONN-1 on every new connection, TLS on the listener when configured, and a clean stop.
+//! The accept loop: R-CONN-1 and the limit of all connections on every new one, TLS on the listener when
+//! configured, and a clean stop.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +15,8 @@ pub(super) async fn serve(listener: TcpListener, transport: Arc<Transport>) {
     let service = &transport.service;
     let server = &service.config().server;
     let idle = Duration::from_secs_f64(server.idle_timeout_s);
-    let limiter = ConnectionLimiter::new(server.max_connections_per_ip);
+    let head_timeout = Duration::from_secs_f64(server.header_timeout_s);
+    let limiter = ConnectionLimiter::new(server.max_connections, server.max_connections_per_ip);
     let sweeper = tokio::spawn(sweep::every_second(Arc::clone(service)));
     let mut stopped = transport.stopped.clone();
     loop {
@@ -29,10 +31,15 @@ pub(super) async fn serve(listener: TcpListener, transport: Arc<Transport>) {
                         continue;
                     }
                 };
-                // R-CONN-1: over the per-IP limit, the connection is closed at once.
-                let Some(permit) = ConnectionLimiter::acquire(&limiter, peer.ip()) else {
-                    tracing::debug!("refused connection from {peer}: per-IP limit reached");
-                    continue;
+                // R-CONN-1: over the per-IP limit, or over the limit of all peers together, the connection is
+                // closed at once (a 503 would hold the descriptor as long as the peer takes to read it).
+                let permit = match ConnectionLimiter::acquire(&limiter, peer.ip()) {
+                    Ok(permit) => permit,
+                    Err(refusal) => {
+                        tracing::debug!("refused connection from {peer}: {} limit reached", refusal.as_str());
+                        service.metrics().connection_refused(refusal);
+                        continue;
+                    }
                 };
                 let _ = stream.set_nodelay(true);
                 service.metrics().connections(1);
@@ -40,9 +47,11 @@ pub(super) async fn serve(listener: TcpListener, transport: Arc<Transport>) {
                 transport.connections.clone().spawn(async move {
                     let io = IdleTimeout::new(stream, idle);
                     match &transport.tls {
-                        Some(acceptor) => match acceptor.accept(io).await {
-                            Ok(tls) => serve_connection(tls, Arc::clone(&transport), peer.ip(), Scheme::Https).await,
-                            Err(e) => tracing::debug!("TLS handshake with {peer} failed: {e}"),
+                        // A handshake is part of the first head's time: a slow one is not held either.
+                        Some(acceptor) => match tokio::time::timeout(head_timeout, acceptor.accept(io)).await {
+                            Ok(Ok(tls)) => serve_connection(tls, Arc::clone(&transport), peer.ip(), Scheme::Https).await,
+                            Ok(Err(e)) => tracing::debug!("TLS handshake with {peer} failed: {e}"),
+                            Err(_) => tracing::debug!("TLS handshake with {peer} not done within the head timeout"),
                         },
                         None => serve_connection(io, Arc::clone(&transport), peer.ip(), Scheme::Http).await,
                     }

@@ -1,9 +1,11 @@
 //! R-CONN-1: at most `server.max_connections_per_ip` open connections per client IP, and a connection with no
-//! bytes in either direction for `server.idle_timeout_s` closed by the server.
+//! bytes in either direction for `server.idle_timeout_s` closed by the server; beside it, at most
+//! `server.max_connections` from all peers, so that many peers together cannot exhaust the descriptors.
 
 use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -13,9 +15,13 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
 
-/// Open connections per client IP.
+use crate::metrics::Refusal;
+
+/// Open connections, in all and per client IP.
 pub(super) struct ConnectionLimiter {
-    max: usize,
+    max_total: usize,
+    max_per_ip: usize,
+    total: AtomicUsize,
     open: DashMap<IpAddr, usize>,
 }
 
@@ -26,19 +32,26 @@ pub(super) struct ConnectionPermit {
 }
 
 impl ConnectionLimiter {
-    /// A limiter allowing `max` connections per IP.
-    pub(super) fn new(max: usize) -> Arc<ConnectionLimiter> {
-        Arc::new(ConnectionLimiter { max, open: DashMap::new() })
+    /// A limiter allowing `max_total` connections in all and `max_per_ip` per IP.
+    pub(super) fn new(max_total: usize, max_per_ip: usize) -> Arc<ConnectionLimiter> {
+        Arc::new(ConnectionLimiter { max_total, max_per_ip, total: AtomicUsize::new(0), open: DashMap::new() })
     }
 
-    /// A place for one more connection from `ip`, unless it has `max` open.
-    pub(super) fn acquire(limiter: &Arc<ConnectionLimiter>, ip: IpAddr) -> Option<ConnectionPermit> {
+    /// A place for one more connection from `ip`, unless the mock or `ip` has its maximum open.
+    pub(super) fn acquire(limiter: &Arc<ConnectionLimiter>, ip: IpAddr) -> Result<ConnectionPermit, Refusal> {
+        let max_total = limiter.max_total;
+        limiter
+            .total
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |total| (total < max_total).then_some(total + 1))
+            .map_err(|_| Refusal::Total)?;
         let mut open = limiter.open.entry(ip).or_insert(0);
-        if *open >= limiter.max {
-            return None;
+        if *open >= limiter.max_per_ip {
+            drop(open);
+            limiter.total.fetch_sub(1, Ordering::AcqRel);
+            return Err(Refusal::PerIp);
         }
         *open += 1;
-        Some(ConnectionPermit { limiter: Arc::clone(limiter), ip })
+        Ok(ConnectionPermit { limiter: Arc::clone(limiter), ip })
     }
 }
 
@@ -48,6 +61,7 @@ impl Drop for ConnectionPermit {
             *open -= 1;
             *open == 0
         });
+        self.limiter.total.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

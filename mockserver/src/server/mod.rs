@@ -1,9 +1,11 @@
-//! The transport: hyper 1.x over tokio, HTTP/1.1 with keep-alive. R-CONN-1 (connections per IP, idle close),
-//! the body size limit, the admin routes, and clean shutdown.
+//! The transport: hyper 1.x over tokio, HTTP/1.1 with keep-alive. R-CONN-1 (connections per IP, idle close), the
+//! limit of all connections, the head and body timeouts, the body size limit, the admin routes, and clean shutdown.
 //!
 //! - this file: [`MockServer`] (configured) and [`RunningServer`] (bound), and what every connection shares
-//! - `accept`: the accept loop and shutdown; `connection`: HTTP/1.1 on one connection
-//! - `limits`: R-CONN-1, connections per IP and the idle timeout
+//! - `accept`: the accept loop and shutdown; `connection`: HTTP/1.1 on one connection, and the journal of heads
+//!   hyper refused or that came too slowly
+//! - `limits`: R-CONN-1, connections per IP and the idle timeout; connections from all peers together
+//! - `head`: the request head's deadline, and a connection's first bytes kept until its first request parsed
 //! - `tunnel`: the CONNECT tunnels of proxy mode
 //! - `routing`: one request to the protocol, the admin API or `/metrics`, with fault delays and resets
 //! - `stream`: the live journal stream's framing; `response`: bodies and content types
@@ -11,6 +13,7 @@
 
 mod accept;
 mod connection;
+mod head;
 mod limits;
 mod response;
 mod routing;

@@ -16,6 +16,7 @@ use super::stream::journal_stream;
 use super::tunnel::tunnel;
 use super::Transport;
 use crate::admin;
+use crate::config::ServerSection;
 use crate::faults::{FaultTarget, Injection};
 use crate::service::{route_interface, Arrival, BodyError, Incoming, MockService, Served};
 
@@ -41,18 +42,48 @@ pub(super) async fn answer(
     if request.method() == hyper::Method::CONNECT {
         return Ok(tunnel(transport, peer, &mut request));
     }
-    let service = &transport.service;
     let received = std::time::Instant::now();
     // Arrival is the truth: every rule (R-TS-1, quotas, the fault windows) judges the request at the mock-clock
     // time its head arrived, whatever delays its answer.
-    let arrived_ms = service.clock().now_ms();
+    let arrived_ms = transport.service.clock().now_ms();
     let (parts, body) = request.into_parts();
-    let limit = service.config().server.max_body_bytes;
-    let body: Result<Bytes, BodyError> = match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(BodyError::TooLarge),
-        Err(_) => Err(BodyError::Incomplete),
-    };
+    let body = read_body(body, &transport.service.config().server).await;
+    let late = body == Err(BodyError::TimedOut);
+    let arrival = Arrival { received, arrived_ms, target: None };
+    let mut answer = route(&transport, peer, scheme, parts, body, arrival).await;
+    if let (true, Ok(response)) = (late, &mut answer) {
+        // The rest of a late body may still be on its way: the connection cannot carry another request.
+        let close = hyper::header::HeaderValue::from_static("close");
+        response.headers_mut().insert(hyper::header::CONNECTION, close);
+    }
+    answer
+}
+
+/// The whole body, within `server.max_body_bytes` and `server.body_timeout_s` from the end of the head.
+async fn read_body(body: HyperBody, server: &ServerSection) -> Result<Bytes, BodyError> {
+    // A request without a body (every query) needs no timer.
+    if hyper::body::Body::is_end_stream(&body) {
+        return Ok(Bytes::new());
+    }
+    let deadline = Duration::from_secs_f64(server.body_timeout_s);
+    match tokio::time::timeout(deadline, Limited::new(body, server.max_body_bytes).collect()).await {
+        Err(_) => Err(BodyError::TimedOut),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(BodyError::TooLarge),
+        Ok(Err(_)) => Err(BodyError::Incomplete),
+    }
+}
+
+/// One request whose body was read: to `/metrics`, the admin API or the protocol.
+async fn route(
+    transport: &Arc<Transport>,
+    peer: IpAddr,
+    scheme: Scheme,
+    parts: hyper::http::request::Parts,
+    body: Result<Bytes, BodyError>,
+    mut arrival: Arrival,
+) -> Result<Response<Body>, InjectedReset> {
+    let service = &transport.service;
     let path = parts.uri.path();
     if path == "/metrics" && parts.method == hyper::Method::GET {
         let text = service.metrics().render();
@@ -73,10 +104,9 @@ pub(super) async fn answer(
         biz_id: header("bizid"),
         test_system: nppa_protocol::Interface::from_test_path(path).is_some(),
     };
-    let injection = service.faults().decide(&target, arrived_ms);
+    let injection = service.faults().decide(&target, arrival.arrived_ms);
     // Only the journal reads the target: no string is made for it when the journal is off.
-    let target = service.journal().enabled().then(|| addressed(&parts, scheme)).flatten();
-    let arrival = Arrival { received, arrived_ms, target };
+    arrival.target = service.journal().enabled().then(|| addressed(&parts, scheme)).flatten();
     let served = match injection.as_ref().and_then(|i| i.rule.delay_ms) {
         None => serve_protocol(service, peer, &parts, &body, &arrival, injection.as_ref()),
         Some(delay_ms) => {

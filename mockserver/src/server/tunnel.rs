@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -22,11 +23,13 @@ pub(super) fn tunnel(transport: Arc<Transport>, peer: IpAddr, request: &mut Requ
     };
     let target = request.uri().authority().map(ToString::to_string).unwrap_or_default();
     let upgrade = hyper::upgrade::on(request);
+    let head_timeout = Duration::from_secs_f64(transport.service.config().server.header_timeout_s);
     transport.connections.clone().spawn(async move {
         match upgrade.await {
-            Ok(upgraded) => match acceptor.accept(TokioIo::new(upgraded)).await {
-                Ok(tls) => serve_connection(tls, Arc::clone(&transport), peer, Scheme::Https).await,
-                Err(e) => tracing::debug!("TLS in the CONNECT tunnel to {target} failed: {e}"),
+            Ok(upgraded) => match tokio::time::timeout(head_timeout, acceptor.accept(TokioIo::new(upgraded))).await {
+                Ok(Ok(tls)) => serve_connection(tls, Arc::clone(&transport), peer, Scheme::Https).await,
+                Ok(Err(e)) => tracing::debug!("TLS in the CONNECT tunnel to {target} failed: {e}"),
+                Err(_) => tracing::debug!("TLS in the CONNECT tunnel to {target} not done within the head timeout"),
             },
             Err(e) => tracing::debug!("CONNECT to {target} was not upgraded: {e}"),
         }

@@ -179,9 +179,14 @@ impl<'a> Request<'a> {
     }
 }
 
-/// All requests, in arrival order (journal ids are completion order).
+/// All requests, in arrival order (journal ids are completion order). Entries of HTTP the mock could not parse (or
+/// whose head came too slowly) are left out: they name no interface, and no rule judges broken HTTP yet.
 pub fn read<'a>(entries: &'a [JournalEntry], deployment: &Deployment) -> Vec<Request<'a>> {
-    let mut requests: Vec<Request<'a>> = entries.iter().map(|entry| Request::read(entry, deployment)).collect();
+    let mut requests: Vec<Request<'a>> = entries
+        .iter()
+        .filter(|entry| entry.http_error.as_ref().is_none_or(|e| !e.kind.before_request()))
+        .map(|entry| Request::read(entry, deployment))
+        .collect();
     // A stable sort: requests that arrived in the same millisecond keep their journal order.
     requests.sort_by_key(Request::at_ms);
     requests
