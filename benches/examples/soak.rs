@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nppa_benches::{credentials, PI};
-use nppa_mockserver::admin_api::JournalPage;
+use nppa_mockserver::admin_api::{JournalPage, Stats};
 use nppa_mockserver::faults::{FaultAction, FaultRule};
 use nppa_protocol::messages::{BehaviourRecord, CheckRequest, LoginoutRequest};
 use nppa_protocol::request::{self, SignedRequest, Target};
@@ -211,6 +211,7 @@ async fn main() {
         .await
         .unwrap();
     let metrics = http.get(&metrics_url).send().await.unwrap().text().await.unwrap();
+    let live: Stats = http.get(format!("{base}/__admin/stats")).send().await.unwrap().json().await.unwrap();
     let _ = mock.start_kill();
     let _ = mock.wait().await; // the JSONL writer flushes as it goes; the file is read after the process is gone
     let lines = std::fs::read_to_string(&journal_file).unwrap_or_default().lines().count() as u64;
@@ -255,7 +256,10 @@ async fn main() {
     let half = samples.iter().find(|(n, _)| *n >= total / 2).map_or(rss_start, |(_, kib)| *kib);
     let end = samples.last().map_or(0, |(_, kib)| *kib);
     let per_request_bytes = end.saturating_sub(half) as f64 * 1024.0 / (total / 2) as f64;
-    println!("growth over the second half: {per_request_bytes:.0} bytes per request");
+    println!(
+        "growth over the second half: {per_request_bytes:.0} bytes per request; {} pending records live at the end",
+        live.live_records
+    );
     if per_request_bytes > 256.0 {
         failures.push(format!("memory grows {per_request_bytes:.0} bytes per request after the ring filled"));
     }
