@@ -6,6 +6,9 @@ mod common;
 
 use base64::Engine as _;
 use common::*;
+use nppa_harness::certify::judge;
+use nppa_harness::certify::model::{RuleResult, Verdict};
+use nppa_harness::certify::rules::Profile;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -75,6 +78,29 @@ async fn requests_that_do_not_parse_are_journaled_with_their_bytes_and_counted()
     assert_eq!(metric(&mock, r#"nppa_http_errors_total{kind="http2"}"#).await, 1.0);
     // Still serving.
     assert_eq!(code(&mock.client().query("x").await.unwrap()), 2003);
+
+    // Certify names each kind once (the two heads over the limits are one cause), with the first bytes.
+    let http = env_http(&mock);
+    assert_eq!(http.verdict, Verdict::Failed);
+    let messages: Vec<&str> = http.findings.iter().map(|f| f.message.as_str()).collect();
+    assert_eq!(messages.len(), 3, "{messages:#?}");
+    assert!(messages[0].contains("does not parse as HTTP/1.1") && messages[0].contains("answered HTTP 400"));
+    assert!(messages[1].contains("over the limits") && http.findings[1].count == 2, "{:#?}", http.findings[1]);
+    assert!(messages[2].contains("HTTP/2 connection preface") && messages[2].contains("closed without an answer"));
+    assert!(http.findings[2].evidence[0].starts_with("first bytes: \"PRI * HTTP/2.0"), "{:?}", http.findings[2]);
+}
+
+/// ENV-HTTP's verdict on the mock's journal.
+fn env_http(mock: &Mock) -> RuleResult {
+    let report = judge(&entries(mock), mock.server.service().config(), Profile::Official, vec![], vec![Some(0)]);
+    report.rules.into_iter().find(|r| r.id == "ENV-HTTP").unwrap()
+}
+
+#[tokio::test]
+async fn env_http_leaves_a_client_that_speaks_http_1_1_clean() {
+    let mock = start().await;
+    nppa_harness::certify::reference::run(&flow_env(&mock)).await.unwrap();
+    assert_eq!(env_http(&mock).verdict, Verdict::Passed);
 }
 
 #[tokio::test]
@@ -100,6 +126,9 @@ async fn a_head_cut_short_is_journaled_once_and_a_body_cut_short_stays_a_protoco
     assert_eq!(entries[0]["raw"], "GET /idcard/authentication/qu");
     assert_eq!(entries[1]["interface"], "check");
     assert!(entries[1].get("http_error").is_none(), "a body cut short is the protocol's 1001 business: {}", entries[1]);
+    let http = env_http(&mock);
+    assert_eq!(http.findings.len(), 1, "{http:#?}");
+    assert!(http.findings[0].message.contains("closed in the middle of a request head"), "{http:#?}");
 }
 
 #[tokio::test]

@@ -95,6 +95,19 @@ async fn a_body_trickled_byte_by_byte_is_answered_as_cut_short_at_the_body_timeo
     assert_eq!(entry["http_error"]["kind"], "body_timeout");
     assert_eq!(metric(&mock, r#"nppa_http_errors_total{kind="body_timeout"}"#).await, 1.0);
     assert_eq!(metric(&mock, r#"nppa_requests_total{interface="check",errcode="1007"}"#).await, 0.0);
+    // Certify says what happened: a late body, not a wrong timestamps.
+    let journal = common::entries(&mock);
+    let report = nppa_harness::certify::judge(
+        &journal,
+        mock.server.service().config(),
+        nppa_harness::certify::rules::Profile::Official,
+        vec![],
+        vec![Some(0)],
+    );
+    let failed: Vec<&str> = report.failed().map(|r| r.id).collect();
+    assert!(failed.contains(&"ENV-HTTP") && !failed.contains(&"ENV-TIMESTAMPS"), "{failed:?}");
+    let http = report.rules.iter().find(|r| r.id == "ENV-HTTP").unwrap();
+    assert!(http.findings[0].message.contains("body that did not arrive in time"), "{http:#?}");
 }
 
 #[tokio::test]

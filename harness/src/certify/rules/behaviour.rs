@@ -9,7 +9,7 @@ use nppa_protocol::{quota, Interface, StatusCode};
 
 use super::{finding, Group, Judgement, Rule};
 use crate::certify::model::Severity::{Error, Warning};
-use crate::certify::traffic::{Deployment, Plaintext, Record, Request, Seen};
+use crate::certify::traffic::{Deployment, Plaintext, Record, Request, Seen, Traffic};
 
 pub(super) const RULES: &[Rule] = &[
     Rule {
@@ -75,7 +75,7 @@ fn decrypted_reports<'r, 'a>(requests: &'r [Request<'a>]) -> Vec<&'r Request<'a>
     requests.iter().filter(|r| r.interface == Some(Interface::Loginout) && r.json_plaintext()).collect()
 }
 
-fn behaviour_batches(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+fn behaviour_batches(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
     let reports = decrypted_reports(requests);
     if reports.is_empty() {
         return None;
@@ -147,7 +147,7 @@ fn numbering_problem(numbers: &[i64], records: usize) -> Option<(&'static str, S
     ))
 }
 
-fn behaviour_rate(requests: &[Request<'_>], deployment: &Deployment) -> Judgement {
+fn behaviour_rate(requests: &Traffic<'_>, deployment: &Deployment) -> Judgement {
     let production: Vec<&Request<'_>> = requests.iter().filter(|r| r.interface.is_some() && !r.test_path).collect();
     if production.is_empty() {
         return None;
@@ -185,7 +185,7 @@ fn behaviour_rate(requests: &[Request<'_>], deployment: &Deployment) -> Judgemen
     )
 }
 
-fn behaviour_resend(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+fn behaviour_resend(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
     let reports = decrypted_reports(requests);
     if !reports.iter().any(|r| visibly_accepting(r).is_some()) {
         return None;
@@ -255,7 +255,7 @@ fn data_shape(shape: nppa_protocol::answer::DataShape) -> &'static str {
     }
 }
 
-fn behaviour_pending(requests: &[Request<'_>], deployment: &Deployment) -> Judgement {
+fn behaviour_pending(requests: &Traffic<'_>, deployment: &Deployment) -> Judgement {
     let book = deployment.identities.as_ref()?;
     // The pi of each person whose check is pending, with the ai of that check (FAQ 262: no reports for them).
     let mut pending: HashMap<String, (String, u64)> = HashMap::new();
@@ -294,7 +294,7 @@ fn behaviour_pending(requests: &[Request<'_>], deployment: &Deployment) -> Judge
     exercised.then_some(findings)
 }
 
-fn behaviour_time(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+fn behaviour_time(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
     let reports = decrypted_reports(requests);
     if reports.is_empty() {
         return None;
@@ -320,7 +320,7 @@ fn behaviour_time(requests: &[Request<'_>], _: &Deployment) -> Judgement {
     )
 }
 
-fn behaviour_sessions(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+fn behaviour_sessions(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
     let reports: Vec<&Request<'_>> =
         requests.iter().filter(|r| r.interface == Some(Interface::Loginout) && !r.test_path).collect();
     if reports.is_empty() {
@@ -352,7 +352,7 @@ fn behaviour_sessions(requests: &[Request<'_>], _: &Deployment) -> Judgement {
     Some(findings)
 }
 
-fn behaviour_pairs(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+fn behaviour_pairs(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
     let reports: Vec<&Request<'_>> =
         requests.iter().filter(|r| r.interface == Some(Interface::Loginout) && !r.test_path).collect();
     let accepted = |r: &Request<'_>| matches!(r.entry.errcode, Some(0) | Some(3001));

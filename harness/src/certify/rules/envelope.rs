@@ -3,15 +3,24 @@
 
 use std::collections::HashMap;
 
+use nppa_mockserver::http_error::HttpErrorKind;
 use nppa_protocol::{ai as ai_rule, sign, Interface, SecretKey, StatusCode};
 use serde_json::Value;
 
 use super::{finding, Group, Judgement, Rule};
 use crate::certify::choices::{self, Choice};
 use crate::certify::model::Severity::{Error, Warning};
-use crate::certify::traffic::{Deployment, Request};
+use crate::certify::traffic::{Deployment, Request, Traffic};
 
 pub(super) const RULES: &[Rule] = &[
+    Rule {
+        id: "ENV-HTTP",
+        severity: Error,
+        spec: "SPEC §1, R-CONN-1",
+        group: Group::Envelope,
+        summary: "every request is HTTP/1.1 that parses, and arrives whole in time",
+        judge: env_http,
+    },
     Rule {
         id: "ENV-HOST",
         severity: Error,
@@ -232,7 +241,7 @@ fn reserialised_bodies(body: &[u8]) -> Vec<Vec<u8>> {
     [compact, pretty, spaced].into_iter().filter(|b| b.as_slice() != body).collect()
 }
 
-fn env_sign(requests: &[Request<'_>], deployment: &Deployment) -> Judgement {
+fn env_sign(requests: &Traffic<'_>, deployment: &Deployment) -> Judgement {
     let judged: Vec<&Request<'_>> = requests.iter().filter(|r| r.entry.sign_ok.is_some()).collect();
     if judged.is_empty() {
         return None;
@@ -260,7 +269,7 @@ fn sign_choice(r: &Request<'_>) -> Option<Choice> {
     }
 }
 
-fn env_encryption(requests: &[Request<'_>], deployment: &Deployment) -> Judgement {
+fn env_encryption(requests: &Traffic<'_>, deployment: &Deployment) -> Judgement {
     let sealed: Vec<&Request<'_>> =
         requests.iter().filter(|r| r.entry.sign_ok == Some(true) && r.entry.method == "POST").collect();
     if sealed.is_empty() {
@@ -285,7 +294,7 @@ fn env_encryption(requests: &[Request<'_>], deployment: &Deployment) -> Judgemen
     )
 }
 
-fn env_timestamps(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+fn env_timestamps(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
     let stamped: Vec<&Request<'_>> = requests.iter().filter(|r| r.headers.timestamps.is_some()).collect();
     if stamped.is_empty() {
         return None;
@@ -320,7 +329,7 @@ fn env_timestamps(requests: &[Request<'_>], _: &Deployment) -> Judgement {
     )
 }
 
-fn env_get_body(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+fn env_get_body(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
     let gets: Vec<&Request<'_>> =
         requests.iter().filter(|r| r.entry.method == "GET" && r.interface.is_some()).collect();
     if gets.is_empty() {
@@ -341,7 +350,7 @@ fn env_get_body(requests: &[Request<'_>], _: &Deployment) -> Judgement {
     )
 }
 
-fn env_query_params(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+fn env_query_params(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
     let queries: Vec<&Request<'_>> = requests.iter().filter(|r| r.interface == Some(Interface::Query)).collect();
     if queries.is_empty() {
         return None;
@@ -386,7 +395,7 @@ fn env_query_params(requests: &[Request<'_>], _: &Deployment) -> Judgement {
     Some(findings)
 }
 
-fn env_nonce(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+fn env_nonce(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
     let sealed: Vec<(&Request<'_>, &[u8])> =
         requests.iter().filter_map(|r| Some((r, r.sealed.as_ref()?.iv.as_ref()?.as_slice()))).collect();
     if sealed.is_empty() {
@@ -424,7 +433,7 @@ fn env_nonce(requests: &[Request<'_>], _: &Deployment) -> Judgement {
     Some(findings)
 }
 
-fn env_replay(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+fn env_replay(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
     let signed: Vec<&Request<'_>> = requests.iter().filter(|r| r.headers.sign.is_some()).collect();
     if signed.is_empty() {
         return None;
@@ -452,8 +461,50 @@ fn env_replay(requests: &[Request<'_>], _: &Deployment) -> Judgement {
     Some(findings)
 }
 
+/// Requests the mock's HTTP layer refused or cut off (journaled with `http_error`): what went wrong, in words a
+/// client author can act on.
+fn env_http(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
+    if requests.is_empty() && requests.broken.is_empty() {
+        return None;
+    }
+    let late_bodies = requests.iter().map(|r| r.entry).filter(|e| e.http_error.is_some());
+    let findings = requests.broken.iter().copied().chain(late_bodies).filter_map(|entry| {
+        let error = entry.http_error.as_ref()?;
+        let what = match error.kind {
+            HttpErrorKind::Malformed => {
+                "a request that does not parse as HTTP/1.1 (bad bytes in its request line or a header)"
+            }
+            HttpErrorKind::TooLarge => "a request head over the limits (more than 100 headers, or a URI over 64 KiB)",
+            HttpErrorKind::Http2 => {
+                "an HTTP/2 connection preface sent without negotiation: NPPA's interfaces are HTTP/1.1"
+            }
+            HttpErrorKind::Incomplete => "a connection closed in the middle of a request head",
+            HttpErrorKind::HeadTimeout => "a request head that did not arrive in time (`server.header_timeout_s`)",
+            HttpErrorKind::BodyTimeout => "a request body that did not arrive in time (`server.body_timeout_s`)",
+        };
+        let status = match entry.http_status {
+            0 => "closed without an answer".to_owned(),
+            status => format!("answered HTTP {status}"),
+        };
+        let sent =
+            entry.raw.as_deref().map(|raw| format!("first bytes: {:?}", raw.chars().take(160).collect::<String>()));
+        let sent = sent.or_else(|| {
+            entry.raw_base64.as_deref().map(|b| format!("first bytes (base64): {}", &b[..b.len().min(160)]))
+        });
+        Some(
+            finding(
+                format!("#{}: {what}; the mock {status} ({})", entry.id, error.detail),
+                vec![entry.id],
+                sent.into_iter().collect(),
+            )
+            .because(what),
+        )
+    });
+    Some(findings.collect())
+}
+
 /// SPEC §1: where each interface lives. Judged in proxy mode only, where the client addresses NPPA's own hosts.
-fn env_host(requests: &[Request<'_>], deployment: &Deployment) -> Judgement {
+fn env_host(requests: &Traffic<'_>, deployment: &Deployment) -> Judgement {
     if !deployment.proxy {
         return None;
     }

@@ -9,7 +9,7 @@ use nppa_protocol::{quota, Interface, StatusCode};
 use super::{finding, Group, Judgement, Rule};
 use crate::certify::choices;
 use crate::certify::model::Severity::Error;
-use crate::certify::traffic::{Deployment, Request};
+use crate::certify::traffic::{Deployment, Request, Traffic};
 
 pub(super) const RULES: &[Rule] = &[
     Rule {
@@ -30,7 +30,7 @@ pub(super) const RULES: &[Rule] = &[
     },
 ];
 
-fn errors_busy(requests: &[Request<'_>], deployment: &Deployment) -> Judgement {
+fn errors_busy(requests: &Traffic<'_>, deployment: &Deployment) -> Judgement {
     let busy = StatusCode::Busy.code();
     if !requests.iter().any(|r| r.entry.errcode == Some(busy)) {
         return None;
@@ -43,7 +43,7 @@ fn errors_busy(requests: &[Request<'_>], deployment: &Deployment) -> Judgement {
     }
     let mut open: HashMap<(&str, &str, Option<Interface>), Episode> = HashMap::new();
     let mut closed = Vec::new();
-    for r in requests {
+    for r in requests.iter() {
         let key = (r.headers.app_id.unwrap_or(""), r.headers.biz_id.unwrap_or(""), r.interface);
         if let Some(episode) = open.get_mut(&key) {
             let since = r.at_ms().saturating_sub(episode.start_ms);
@@ -104,7 +104,7 @@ fn final_refusal(r: &Request<'_>) -> Option<FinalRefusal> {
     r.entry.errcode.filter(|c| non_transient(*c) && r.entry.sign_ok == Some(true)).map(FinalRefusal::Content)
 }
 
-fn errors_retry(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+fn errors_retry(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
     if !requests.iter().any(|r| final_refusal(r).is_some()) {
         return None;
     }

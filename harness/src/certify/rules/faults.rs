@@ -7,7 +7,7 @@ use nppa_protocol::StatusCode;
 
 use super::{finding, Group, Judgement, Rule};
 use crate::certify::model::Severity::Error;
-use crate::certify::traffic::{Deployment, Request, Seen};
+use crate::certify::traffic::{Deployment, Request, Seen, Traffic};
 
 pub(super) const RULES: &[Rule] = &[
     Rule {
@@ -28,7 +28,7 @@ pub(super) const RULES: &[Rule] = &[
     },
 ];
 
-fn faults_survived(requests: &[Request<'_>], deployment: &Deployment) -> Judgement {
+fn faults_survived(requests: &Traffic<'_>, deployment: &Deployment) -> Judgement {
     let faulted: Vec<(usize, &Request<'_>)> =
         requests.iter().enumerate().filter(|(_, r)| r.entry.fault.is_some()).collect();
     if faulted.is_empty() {
@@ -65,7 +65,7 @@ const MAX_RETRIES: usize = 3;
 
 const MIN_RETRY_GAP_MS: u64 = 100;
 
-fn faults_retries(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+fn faults_retries(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
     let failed = |r: &Request<'_>| {
         r.entry.fault.is_some()
             || r.entry.http_status != 200

@@ -15,7 +15,7 @@ mod plaintext;
 mod realname;
 
 use super::model::{group_by_cause, Finding, RuleResult, Severity, Verdict};
-use super::traffic::{Deployment, Request};
+use super::traffic::{Deployment, Traffic};
 
 /// Which rules a run judges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -62,7 +62,7 @@ impl Group {
 type Judgement = Option<Vec<Finding>>;
 
 /// A judge: the traffic, in arrival order, and what is known of the deployment.
-type Judge = fn(&[Request<'_>], &Deployment) -> Judgement;
+type Judge = fn(&Traffic<'_>, &Deployment) -> Judgement;
 
 /// One rule.
 #[derive(Clone, Copy)]
@@ -102,12 +102,12 @@ pub fn catalogue() -> Vec<Rule> {
 }
 
 /// Judges the traffic under a profile.
-pub fn judge(requests: &[Request<'_>], deployment: &Deployment, profile: Profile) -> Vec<RuleResult> {
+pub fn judge(traffic: &Traffic<'_>, deployment: &Deployment, profile: Profile) -> Vec<RuleResult> {
     catalogue()
         .into_iter()
         .filter(|rule| rule.group.in_profile(profile))
         .map(|rule| {
-            let judgement = (rule.judge)(requests, deployment);
+            let judgement = (rule.judge)(traffic, deployment);
             let (verdict, findings) = match judgement {
                 None => (Verdict::NotExercised, vec![]),
                 Some(findings) if findings.is_empty() => (Verdict::Passed, findings),

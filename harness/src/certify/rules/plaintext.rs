@@ -4,7 +4,7 @@ use nppa_protocol::StatusCode;
 
 use super::{finding, Group, Judgement, Rule};
 use crate::certify::model::Severity::Error;
-use crate::certify::traffic::{Deployment, Plaintext, Request};
+use crate::certify::traffic::{Deployment, Plaintext, Request, Traffic};
 
 pub(super) const RULES: &[Rule] = &[Rule {
     id: "PT-SHAPE",
@@ -15,7 +15,7 @@ pub(super) const RULES: &[Rule] = &[Rule {
     judge: plaintext_shape,
 }];
 
-fn plaintext_shape(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+fn plaintext_shape(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
     let parsed: Vec<&Request<'_>> = requests.iter().filter(|r| r.json_plaintext()).collect();
     if parsed.is_empty() {
         return None;

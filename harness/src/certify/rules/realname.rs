@@ -10,7 +10,7 @@ use nppa_protocol::{Interface, StatusCode};
 use super::{finding, Group, Judgement, Rule};
 use crate::certify::model::Finding;
 use crate::certify::model::Severity::{Error, Warning};
-use crate::certify::traffic::{Deployment, Plaintext, Request};
+use crate::certify::traffic::{Deployment, Plaintext, Request, Traffic};
 
 pub(super) const RULES: &[Rule] = &[
     Rule {
@@ -32,7 +32,7 @@ pub(super) const RULES: &[Rule] = &[
     },
 ];
 
-fn realname_recheck(requests: &[Request<'_>], _: &Deployment) -> Judgement {
+fn realname_recheck(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
     let checks: Vec<&Request<'_>> = requests
         .iter()
         .filter(|r| r.interface == Some(Interface::Check) && !r.test_path && r.entry.errcode == Some(0))
@@ -116,7 +116,7 @@ fn pending_ais_rechecked_or_never_queried(requests: &[Request<'_>]) -> Vec<Findi
     findings
 }
 
-fn realname_queries(requests: &[Request<'_>], deployment: &Deployment) -> Judgement {
+fn realname_queries(requests: &Traffic<'_>, deployment: &Deployment) -> Judgement {
     let queries: Vec<&Request<'_>> =
         requests.iter().filter(|r| r.interface == Some(Interface::Query) && !r.test_path).collect();
     if queries.is_empty() {

@@ -179,15 +179,30 @@ impl<'a> Request<'a> {
     }
 }
 
-/// All requests, in arrival order (journal ids are completion order). Entries of HTTP the mock could not parse (or
-/// whose head came too slowly) are left out: they name no interface, and no rule judges broken HTTP yet.
-pub fn read<'a>(entries: &'a [JournalEntry], deployment: &Deployment) -> Vec<Request<'a>> {
-    let mut requests: Vec<Request<'a>> = entries
-        .iter()
-        .filter(|entry| entry.http_error.as_ref().is_none_or(|e| !e.kind.before_request()))
-        .map(|entry| Request::read(entry, deployment))
-        .collect();
+/// What the client sent: its requests, in arrival order, and what never became a request.
+#[derive(Debug)]
+pub struct Traffic<'a> {
+    /// Every request, in arrival order (journal ids are completion order).
+    pub requests: Vec<Request<'a>>,
+    /// Entries of HTTP the mock could not parse, or whose head came too slowly: they name no method, path or
+    /// interface, so only ENV-HTTP reads them.
+    pub broken: Vec<&'a JournalEntry>,
+}
+
+impl<'a> std::ops::Deref for Traffic<'a> {
+    type Target = [Request<'a>];
+
+    fn deref(&self) -> &[Request<'a>] {
+        &self.requests
+    }
+}
+
+/// Reads the journal's entries into traffic.
+pub fn read<'a>(entries: &'a [JournalEntry], deployment: &Deployment) -> Traffic<'a> {
+    let (broken, requests): (Vec<&JournalEntry>, Vec<&JournalEntry>) =
+        entries.iter().partition(|entry| entry.http_error.as_ref().is_some_and(|e| e.kind.before_request()));
+    let mut requests: Vec<Request<'a>> = requests.into_iter().map(|entry| Request::read(entry, deployment)).collect();
     // A stable sort: requests that arrived in the same millisecond keep their journal order.
     requests.sort_by_key(Request::at_ms);
-    requests
+    Traffic { requests, broken }
 }
