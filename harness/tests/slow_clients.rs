@@ -197,3 +197,48 @@ async fn legitimate_requests_are_answered_while_slow_and_idle_connections_are_he
     assert_eq!(metric(&mock, r#"nppa_connections_refused_total{reason="per_ip"}"#).await, 2.0);
     drop(held);
 }
+
+#[tokio::test]
+async fn connect_tunnels_keep_their_place_under_the_connection_limits() {
+    let tls_dir = tempfile::tempdir().unwrap();
+    let dir = tls_dir.path().to_owned();
+    let mock = start_with(move |c| {
+        c.server.proxy = true;
+        c.server.tls_dir = dir;
+        c.server.max_connections_per_ip = 2;
+        c.server.header_timeout_s = 5.0;
+    })
+    .await;
+    // Two tunnels from one peer, opened and not yet used: their CONNECT connections have handed the sockets over.
+    let mut tunnels = Vec::new();
+    for _ in 0..2 {
+        let mut stream = connect_from("127.0.0.2", &mock).await;
+        stream
+            .write_all(b"CONNECT api.wlc.nppa.gov.cn:443 HTTP/1.1\r\nhost: api.wlc.nppa.gov.cn:443\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 256];
+        let n = stream.read(&mut buf).await.unwrap();
+        assert!(buf[..n].starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&buf[..n]));
+        tunnels.push(stream);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // R-CONN-1: the tunnels still hold the peer's two places; a third connection is closed at once.
+    let mut third = connect_from("127.0.0.2", &mock).await;
+    let _ = third.write_all(b"GET /__admin/clock HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n").await;
+    assert!(read_to_close(&mut third).await.is_empty(), "the tunnels count against the per-IP limit");
+    assert_eq!(metric(&mock, r#"nppa_connections_refused_total{reason="per_ip"}"#).await, 1.0);
+    // Closed, the tunnels free their places.
+    drop(tunnels);
+    let mut answered = false;
+    for _ in 0..100 {
+        let mut stream = connect_from("127.0.0.2", &mock).await;
+        let _ = stream.write_all(b"GET /metrics HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n").await;
+        if read_to_close(&mut stream).await.starts_with(b"HTTP/1.1 200") {
+            answered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(answered, "a new connection is served once the tunnels are gone");
+}

@@ -16,7 +16,6 @@ pub(super) async fn serve(listener: TcpListener, transport: Arc<Transport>) {
     let server = &service.config().server;
     let idle = Duration::from_secs_f64(server.idle_timeout_s);
     let head_timeout = Duration::from_secs_f64(server.header_timeout_s);
-    let limiter = ConnectionLimiter::new(server.max_connections, server.max_connections_per_ip);
     let sweeper = tokio::spawn(sweep::every_second(Arc::clone(service)));
     let mut stopped = transport.stopped.clone();
     loop {
@@ -33,7 +32,7 @@ pub(super) async fn serve(listener: TcpListener, transport: Arc<Transport>) {
                 };
                 // R-CONN-1: over the per-IP limit, or over the limit of all peers together, the connection is
                 // closed at once (a 503 would hold the descriptor as long as the peer takes to read it).
-                let permit = match ConnectionLimiter::acquire(&limiter, peer.ip()) {
+                let permit = match ConnectionLimiter::acquire(&transport.limiter, peer.ip()) {
                     Ok(permit) => permit,
                     Err(refusal) => {
                         tracing::debug!("refused connection from {peer}: {} limit reached", refusal.as_str());

@@ -53,6 +53,14 @@ impl ConnectionLimiter {
         *open += 1;
         Ok(ConnectionPermit { limiter: Arc::clone(limiter), ip })
     }
+
+    /// The place of a connection from `ip` that hands its socket over (a CONNECT tunnel), taken just before that
+    /// connection frees its own: never refused, since it is the same socket.
+    pub(super) fn carry_over(limiter: &Arc<ConnectionLimiter>, ip: IpAddr) -> ConnectionPermit {
+        limiter.total.fetch_add(1, Ordering::AcqRel);
+        *limiter.open.entry(ip).or_insert(0) += 1;
+        ConnectionPermit { limiter: Arc::clone(limiter), ip }
+    }
 }
 
 impl Drop for ConnectionPermit {

@@ -84,6 +84,7 @@ impl MockServer {
             connect: acceptor.filter(|_| server.proxy),
             stopped,
             connections: TaskTracker::new(),
+            limiter: limits::ConnectionLimiter::new(server.max_connections, server.max_connections_per_ip),
         });
         let ca_path = ca.as_ref().map(|ca| ca.ca_path().to_owned());
         let task = tokio::spawn(accept::serve(listener, transport));
@@ -130,4 +131,7 @@ struct Transport {
     stopped: watch::Receiver<bool>,
     /// Connections, tunnels and delayed answers: a shutdown waits for them (up to 5 s).
     connections: TaskTracker,
+    /// R-CONN-1 and the limit of all connections: every accepted connection holds a place, and so does every
+    /// CONNECT tunnel once its own connection has handed its socket over.
+    limiter: Arc<limits::ConnectionLimiter>,
 }

@@ -12,6 +12,7 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 
 use super::connection::{serve_connection, Scheme};
+use super::limits::ConnectionLimiter;
 use super::response::{response, Body, TEXT};
 use super::Transport;
 
@@ -21,9 +22,13 @@ pub(super) fn tunnel(transport: Arc<Transport>, peer: IpAddr, request: &mut Requ
         let hint = "CONNECT (https_proxy) needs proxy mode: start the mock with `nppa mock --proxy`";
         return response(405, TEXT, hint.as_bytes().to_vec());
     };
+    // The tunnel keeps the socket after the CONNECT's own connection has ended and freed its place: it carries
+    // that place over, so tunnels count against R-CONN-1 and `server.max_connections` like any connection.
+    let permit = ConnectionLimiter::carry_over(&transport.limiter, peer);
     let target = request.uri().authority().map(ToString::to_string).unwrap_or_default();
     let upgrade = hyper::upgrade::on(request);
     let head_timeout = Duration::from_secs_f64(transport.service.config().server.header_timeout_s);
+    transport.service.metrics().connections(1);
     transport.connections.clone().spawn(async move {
         match upgrade.await {
             Ok(upgraded) => match tokio::time::timeout(head_timeout, acceptor.accept(TokioIo::new(upgraded))).await {
@@ -33,6 +38,8 @@ pub(super) fn tunnel(transport: Arc<Transport>, peer: IpAddr, request: &mut Requ
             },
             Err(e) => tracing::debug!("CONNECT to {target} was not upgraded: {e}"),
         }
+        transport.service.metrics().connections(-1);
+        drop(permit);
     });
     Response::new(Full::new(Bytes::new()).boxed())
 }
