@@ -29,13 +29,17 @@ async fn thirty_swapped_sessions_in_three_reports_are_one_finding_with_its_count
     let mock = start().await;
     let client = mock.client();
     let now = mock.now_ms().await;
+    // R-BEH-3: each session opens with a "logout" and closes with a "login" (bt swapped), three reports of each.
     let mut report_ids = Vec::new();
-    for report in 0..3 {
-        // R-BEH-3: each session opens with a logout (bt swapped).
-        let records = (1..=10).map(|no| guest(no, &format!("swapped-{report}-{no}"), 0, now)).collect();
-        assert_eq!(code(&client.loginout(records).await.unwrap()), 0);
-        report_ids.push(entries(&mock).last().unwrap().id);
+    for bt in [0, 1] {
+        for report in 0..3 {
+            let records = (1..=10).map(|no| guest(no, &format!("swapped-{report}-{no}"), bt, now + bt as u64 * 2_000));
+            assert_eq!(code(&client.loginout(records.collect()).await.unwrap()), 0);
+            report_ids.push(entries(&mock).last().unwrap().id);
+        }
+        mock.advance(2_000).await;
     }
+    let now = mock.now_ms().await;
     // Another cause in the same rule stays its own finding: a login never logged out.
     client.loginout(vec![guest(1, "left-open", 1, now)]).await.unwrap();
 
@@ -45,16 +49,17 @@ async fn thirty_swapped_sessions_in_three_reports_are_one_finding_with_its_count
     let swapped = &pairs.findings[0];
     assert_eq!(swapped.count, 30);
     assert!(swapped.message.contains("\"swapped-0-1\" is logged out"), "{}", swapped.message);
-    assert_eq!(swapped.journal_ids, vec![report_ids[0]]);
-    assert_eq!(swapped.later_ids, report_ids[1..].to_vec(), "the later reports that showed it");
-    assert_eq!(pairs.findings[1].count, 1);
-    assert!(pairs.findings[1].message.contains("\"left-open\""));
+    assert_eq!(swapped.journal_ids, vec![report_ids[0], report_ids[3]], "its logout and its login");
+    assert_eq!(swapped.later_ids, report_ids[4..].to_vec(), "the later logins that showed it");
+    // The swapped sessions end on a "login" too: with the one left open, 31 logins never logged out.
+    assert_eq!(pairs.findings[1].count, 31);
+    assert!(pairs.findings[1].message.contains("was never logged out"), "{:#?}", pairs.findings[1]);
 
     // Every report says it once, with the count.
     let judged = judge(&entries(&mock), mock.server.service().config(), Profile::Behaviour, vec![], vec![Some(0)]);
     let markdown = report::markdown(&judged);
     assert_eq!(markdown.matches("is logged out").count(), 1, "{markdown}");
-    assert!(markdown.contains(&format!("30 times in all; later #{}, #{}", report_ids[1], report_ids[2])), "{markdown}");
+    assert!(markdown.contains(&format!("30 times in all; later #{}, #{}", report_ids[4], report_ids[5])), "{markdown}");
     let junit = report::junit(&judged);
     assert_eq!(junit.matches("is logged out (request").count(), 2, "the failure's message and its text: {junit}");
     assert!(junit.contains("30 times in all"));

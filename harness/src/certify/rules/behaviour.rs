@@ -359,39 +359,86 @@ fn behaviour_pairs(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
     if !reports.iter().any(|r| accepted(r)) {
         return None;
     }
-    // R-BEH-3 in order: a session opens with its login (bt=1) and closes with its logout (bt=0). Records are taken
-    // in arrival order, and in a report by `ot`, then by position. A login counts once it was sent at all (even
-    // refused, e.g. 3005); logins left open are counted from the records NPPA accepted.
-    let mut logged_in: HashSet<String> = HashSet::new();
-    let mut open: HashMap<String, u64> = HashMap::new();
-    let mut findings = Vec::new();
-    for r in &reports {
+    // R-BEH-3 in order: a session opens with its login (bt=1) and closes with its logout (bt=0), once each (FAQ
+    // 250). Records are taken in the order of their `ot`, across reports (two reports in flight together may arrive
+    // in either order), then of arrival and position. A login counts once it was sent at all (even refused, e.g.
+    // 3005); logins left open are counted from the records NPPA accepted. A record sent again unchanged (a re-send
+    // after an answer the client could not read) is the same record, BEH-RESEND's business.
+    let mut records: Vec<(i64, usize, usize, &Request<'_>, &crate::certify::traffic::Record, bool)> = Vec::new();
+    for (arrival, r) in reports.iter().enumerate() {
         let rejected = r.rejected_numbers();
-        let mut records: Vec<&crate::certify::traffic::Record> = r.records().iter().collect();
-        records.sort_by_key(|record| record.ot.value().unwrap_or(i64::MAX));
-        for record in records {
-            let si = record.si.as_str().unwrap_or("").to_owned();
+        for (position, record) in r.records().iter().enumerate() {
             let taken = accepted(r) && !record.no.value().is_some_and(|no| rejected.contains(&no));
-            match record.bt.value() {
-                Some(bt::LOGIN) => {
-                    logged_in.insert(si.clone());
-                    if taken {
-                        open.entry(si).or_insert(r.entry.id);
-                    }
-                }
-                Some(bt::LOGOUT) if !logged_in.contains(&si) => findings.push(finding(
-                    format!("session {si:?} is logged out (request #{}) before any login of it was reported: report the login (bt=1) first; a session that opens with a logout usually has bt swapped (1 is login, 0 logout)", r.entry.id),
-                    vec![r.entry.id],
-                    vec![],
-                ).because("logouts before their login")),
-                Some(bt::LOGOUT) if taken => {
-                    open.remove(&si);
-                }
-                _ => {}
-            }
+            records.push((record.ot.value().unwrap_or(i64::MAX), arrival, position, r, record, taken));
         }
     }
-    let mut unmatched: Vec<(u64, String)> = open.into_iter().map(|(si, id)| (id, si)).collect();
+    records.sort_by_key(|(ot, arrival, position, ..)| (*ot, *arrival, *position));
+    #[derive(Clone, Copy)]
+    enum Session {
+        /// Logged in by this request (`true`: NPPA took the login).
+        Open(u64, bool),
+        /// Logged out by this request.
+        Closed(u64),
+    }
+    let mut sessions: HashMap<String, Session> = HashMap::new();
+    // Sessions whose first record is a logout: a bt swap when a login of them follows, else the logout of a session
+    // an earlier process opened (a restart reports those, FAQ 249/260).
+    let mut opened_by_a_logout: HashMap<String, u64> = HashMap::new();
+    let mut seen = HashSet::new();
+    let mut findings = Vec::new();
+    for (_, _, _, r, record, taken) in records {
+        if !seen.insert((record.si.to_string(), record.bt.to_string(), record.ot.to_string(), record.ct.to_string())) {
+            continue;
+        }
+        let si = record.si.as_str().unwrap_or("").to_owned();
+        let id = r.entry.id;
+        match (record.bt.value(), sessions.get(&si).copied()) {
+            (Some(bt::LOGIN), Some(Session::Open(first, _))) => findings.push(
+                finding(
+                    format!("session {si:?} is logged in again (request #{id}) while its login of #{first} is open: one logout for each login, and a heartbeat is not a login (FAQ 250)"),
+                    vec![first, id],
+                    vec![],
+                )
+                .because("sessions logged in twice"),
+            ),
+            (Some(bt::LOGIN), _) => {
+                if let Some(logout) = opened_by_a_logout.remove(&si) {
+                    findings.push(
+                        finding(
+                            format!("session {si:?} is logged out (request #{logout}) before its login (request #{id}): report the login (bt=1) first; a session that opens with a logout usually has bt swapped (1 is login, 0 logout)"),
+                            vec![logout, id],
+                            vec![],
+                        )
+                        .because("logouts before their login"),
+                    );
+                }
+                sessions.insert(si, Session::Open(id, taken));
+            }
+            (Some(bt::LOGOUT), Some(Session::Open(..))) => {
+                sessions.insert(si, Session::Closed(id));
+            }
+            (Some(bt::LOGOUT), Some(Session::Closed(first))) => findings.push(
+                finding(
+                    format!("session {si:?} is logged out again (request #{id}) after its logout of #{first}: one logout for each login (FAQ 250)"),
+                    vec![first, id],
+                    vec![],
+                )
+                .because("sessions logged out twice"),
+            ),
+            (Some(bt::LOGOUT), None) => {
+                opened_by_a_logout.entry(si.clone()).or_insert(id);
+                sessions.insert(si, Session::Closed(id));
+            }
+            _ => {}
+        }
+    }
+    let mut unmatched: Vec<(u64, String)> = sessions
+        .into_iter()
+        .filter_map(|(si, session)| match session {
+            Session::Open(id, true) => Some((id, si)),
+            _ => None,
+        })
+        .collect();
     unmatched.sort();
     findings.extend(unmatched.into_iter().map(|(id, si)| {
         finding(format!("session {si:?} logged in (request #{id}) and was never logged out: every login needs its logout with the same si (FAQ 250)"), vec![id], vec![])
