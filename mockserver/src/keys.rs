@@ -27,10 +27,34 @@ impl KeySpec {
     }
 }
 
+/// Whether an admin answer shows the secretKeys themselves. A web page or a log must not get them by accident:
+/// they are shown to a request that carries `server.admin_token`, or that asks with `?reveal=keys` from loopback
+/// (`crate::admin_guard::Admission::secret_keys`); otherwise every `secret_key` field is left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretKeys {
+    Shown,
+    Redacted,
+}
+
+impl SecretKeys {
+    /// Answers of mocks from before redaction showed the keys.
+    pub fn shown() -> SecretKeys {
+        SecretKeys::Shown
+    }
+
+    /// The key's hex text when shown.
+    pub fn show(self, key: &SecretKey) -> Option<String> {
+        (self == SecretKeys::Shown).then(|| key.as_hex().to_owned())
+    }
+}
+
 /// A key as the admin API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyView {
-    pub secret_key: String,
+    /// Absent when the answer's `secret_keys` is `"redacted"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_key: Option<String>,
     pub valid_from_ms: u64,
     pub valid_until_ms: Option<u64>,
     pub valid_now: bool,
@@ -108,11 +132,11 @@ impl KeyRing {
     }
 
     /// Every key, for the admin API.
-    pub fn view(&self, now_ms: u64) -> Vec<KeyView> {
+    pub fn view(&self, now_ms: u64, shown: SecretKeys) -> Vec<KeyView> {
         self.keys
             .iter()
             .map(|k| KeyView {
-                secret_key: k.key.as_hex().to_owned(),
+                secret_key: shown.show(&k.key),
                 valid_from_ms: k.valid_from_ms,
                 valid_until_ms: k.valid_until_ms,
                 valid_now: k.is_valid(now_ms),
@@ -157,7 +181,8 @@ mod tests {
         // The replacement lives 30 days and is itself replaced 15 days before it ends.
         assert!(!keys.renew(100 * DAY_MS - 1));
         assert!(keys.renew(100 * DAY_MS));
-        assert_eq!(keys.view(0).len(), 3);
+        assert_eq!(keys.view(0, SecretKeys::Redacted).len(), 3);
+        assert!(keys.view(0, SecretKeys::Redacted).iter().all(|k| k.secret_key.is_none()));
     }
 
     #[test]
