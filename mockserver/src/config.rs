@@ -111,6 +111,10 @@ pub struct RulesSection {
     pub name_rule: NameRule,
     pub strict_pi: bool,
     pub require_test_pass: bool,
+    /// R-IP-1: whitelist entries an enterprise may have per game it is linked to ("原则上每款游戏有10个IP地址").
+    pub whitelist_ips_per_game: u32,
+    /// R-HDR-1: a POST without `Content-Type` answers 1004 (by default it is read as JSON, and journaled as sent).
+    pub require_content_type: bool,
 }
 
 impl Default for RulesSection {
@@ -128,6 +132,8 @@ impl Default for RulesSection {
             name_rule: NameRule::Cjk,
             strict_pi: false,
             require_test_pass: false,
+            whitelist_ips_per_game: 10,
+            require_content_type: false,
         }
     }
 }
@@ -231,6 +237,9 @@ pub struct EnterpriseConfig {
     pub enabled: bool,
     #[serde(default)]
     pub ip_whitelist: Vec<String>,
+    /// R-IP-1: whitelist entries granted on request (增配) beyond `rules.whitelist_ips_per_game` per game.
+    #[serde(default)]
+    pub whitelist_ips_granted: u32,
     /// R-KEY-1: when `secret_key` expires (RFC 3339); a replacement is issued 15 days before. Never, if absent.
     #[serde(default)]
     pub secret_key_expires: Option<String>,
@@ -423,6 +432,12 @@ impl Config {
                 }
             }
         }
+        // After the games, so that a game naming an unknown owner is reported as that, not as a gameless whitelist.
+        for (i, e) in self.enterprises.iter().enumerate() {
+            self.whitelist_allowance(e)
+                .admits(e.ip_whitelist.len())
+                .map_err(|err| field(format!("enterprise[{i}].ip_whitelist"), err.to_string()))?;
+        }
         let ids = &self.identities;
         for (name, value) in [("failure_fraction", ids.failure_fraction), ("pending_fraction", ids.pending_fraction)] {
             if !(0.0..=1.0).contains(&value) {
@@ -466,6 +481,17 @@ impl Config {
             })?;
         }
         Ok(())
+    }
+
+    /// R-IP-1: the whitelist entries this enterprise may have, from the games it is linked to (owner or channel).
+    pub fn whitelist_allowance(&self, enterprise: &EnterpriseConfig) -> crate::whitelist::Allowance {
+        let linked =
+            |g: &&GameConfig| g.owner == enterprise.app_id || g.channels.iter().any(|c| c.app_id == enterprise.app_id);
+        crate::whitelist::Allowance {
+            per_game: self.rules.whitelist_ips_per_game,
+            games: self.games.iter().filter(linked).count(),
+            granted: enterprise.whitelist_ips_granted,
+        }
     }
 
     /// The start time of the mock clock in Unix ms, when configured.
@@ -528,6 +554,14 @@ mod tests {
         let typo = DEFAULT_TOML.replace("quota_profile", "quota_profil");
         let err = Config::from_toml(&typo, "x.toml", None).expect_err("unknown field");
         assert!(err.to_string().contains("quota_profil"), "{err}");
+
+        let mut config = Config::embedded_default();
+        config.games.clear();
+        let err = config.validate().expect_err("a whitelist without a game");
+        assert!(
+            err.to_string().starts_with("enterprise[0].ip_whitelist: ") && err.to_string().contains("FAQ 98"),
+            "{err}"
+        );
 
         let bad_ip = DEFAULT_TOML.replace("\"::1\"", "\"localhost\"");
         let err = Config::from_toml(&bad_ip, "x.toml", None).expect_err("bad ip");

@@ -102,7 +102,8 @@ impl TestSystem {
                     test.app_id.clone(),
                     format!("{} (test)", e.name),
                     KeyRing::new(key, None, None),
-                    e.enabled,
+                    // Not read: the gate follows the production enterprise's switch, which the admin API changes.
+                    true,
                     vec![],
                 ),
                 production,
