@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use nppa_protocol::name::NameRule;
-use nppa_protocol::{record, timestamps, Permission, QuotaProfile, SecretKey};
+use nppa_protocol::{beijing, key_validity, record, timestamps, Permission, QuotaProfile, SecretKey};
 use serde::{Deserialize, Serialize};
 
 /// The embedded default configuration, as text (what `nppa mock` serves without `--config`).
@@ -366,6 +366,7 @@ impl Config {
             }
             SecretKey::from_hex(&e.secret_key)
                 .map_err(|err| field(format!("enterprise[{i}].secret_key"), err.to_string()))?;
+            check_key_validity(i, e)?;
             for (j, entry) in e.ip_whitelist.iter().enumerate() {
                 crate::whitelist::parse_entry(entry)
                     .map_err(|e| field(format!("enterprise[{i}].ip_whitelist[{j}]"), e.to_string()))?;
@@ -506,6 +507,29 @@ pub fn rfc3339_ms(text: &str) -> Option<u64> {
     u64::try_from(time.timestamp_millis()).ok()
 }
 
+/// R-KEY-1: an expiry that is a time, and replacements that outlive the 15 days by which they overlap the key they
+/// replace (a shorter validity would make each replacement due at once, forever).
+fn check_key_validity(i: usize, e: &EnterpriseConfig) -> Result<(), ConfigError> {
+    if let Some(expires) = &e.secret_key_expires {
+        if rfc3339_ms(expires).is_none() {
+            return Err(field(
+                format!("enterprise[{i}].secret_key_expires"),
+                "not an RFC 3339 time after 1970, e.g. 2027-01-15T00:00:00+08:00",
+            ));
+        }
+    }
+    if let Some(days) = e.key_validity_days {
+        let overlap_days = (key_validity::RENEW_BEFORE_MS / beijing::DAY_MS) as f64;
+        if !(days.is_finite() && days > overlap_days) {
+            return Err(field(
+                format!("enterprise[{i}].key_validity_days"),
+                format!("must be more than {overlap_days} days: a replacement key is issued {overlap_days} days before a key expires (R-KEY-1)"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// R-PEND-1: every pending result resolves within 48 h (FAQ 262).
 fn check_delay(name: &str, seconds: f64) -> Result<(), ConfigError> {
     if !(0.0..(record::MAX_PENDING_DELAY_MS / 1000) as f64).contains(&seconds) {
@@ -562,6 +586,19 @@ mod tests {
             err.to_string().starts_with("enterprise[0].ip_whitelist: ") && err.to_string().contains("FAQ 98"),
             "{err}"
         );
+
+        // R-KEY-1: a validity within the 15-day overlap renewed keys without end (out of memory at the first request).
+        for days in ["15", "0.5", "nan", "-1"] {
+            let short = DEFAULT_TOML.replace("# key_validity_days = 365", &format!("key_validity_days = {days}"));
+            let err = Config::from_toml(&short, "x.toml", None).expect_err(days);
+            assert!(err.to_string().starts_with("enterprise[0].key_validity_days: must be more than 15 days"), "{err}");
+        }
+        let fine = DEFAULT_TOML.replace("# key_validity_days = 365", "key_validity_days = 16");
+        Config::from_toml(&fine, "x.toml", None).expect("16 days");
+        let bad_expiry = DEFAULT_TOML
+            .replace("# secret_key_expires = \"2027-01-15T00:00:00+08:00\"", "secret_key_expires = \"soon\"");
+        let err = Config::from_toml(&bad_expiry, "x.toml", None).expect_err("not a time");
+        assert!(err.to_string().starts_with("enterprise[0].secret_key_expires: "), "{err}");
 
         let bad_ip = DEFAULT_TOML.replace("\"::1\"", "\"localhost\"");
         let err = Config::from_toml(&bad_ip, "x.toml", None).expect_err("bad ip");

@@ -102,6 +102,11 @@ impl KeyRing {
             let validity = self.validity_ms.unwrap_or(DEFAULT_VALIDITY_MS);
             self.push(due, Some(due.saturating_add(validity)));
             added = true;
+            // A validity within the 15-day overlap would make each replacement due at once, forever (the
+            // configuration refuses one; this keeps a key added through the admin API from doing it).
+            if self.renewal_due_ms().is_none_or(|next| next <= due) {
+                break;
+            }
         }
         added
     }
@@ -183,6 +188,19 @@ mod tests {
         assert!(keys.renew(100 * DAY_MS));
         assert_eq!(keys.view(0, SecretKeys::Redacted).len(), 3);
         assert!(keys.view(0, SecretKeys::Redacted).iter().all(|k| k.secret_key.is_none()));
+    }
+
+    #[test]
+    fn a_validity_within_the_overlap_renews_once_instead_of_forever() {
+        // Found by reasoning over the config fuzz target: key_validity_days = 10 with an expiry before the clock
+        // grew the ring without end at the first request (out of memory).
+        let mut keys = KeyRing::new(
+            SecretKey::from_hex("b4c932250dbe59ff53b15ee993a9feb5").expect("key"),
+            Some(100 * DAY_MS),
+            Some(10 * DAY_MS),
+        );
+        assert!(keys.renew(1000 * DAY_MS));
+        assert_eq!(keys.view(0, SecretKeys::Redacted).len(), 2);
     }
 
     #[test]
