@@ -1,12 +1,15 @@
 //! A typed client of the mock's admin API (`/__admin/…`, docs/admin-api.md) over the request and answer types of
 //! `nppa_mockserver::admin_api`: the `nppa admin` command, the reference client, load, certify and the tests all
 //! call the mock through it, so that no caller spells the JSON by hand.
+//!
+//! Answers that hold secretKeys (enterprises, test system) come redacted unless the client was made with
+//! [`AdminClient::revealing_keys`] (it asks `?reveal=keys`) or [`AdminClient::with_token`].
 
 use anyhow::{bail, Context as _};
 use nppa_mockserver::admin_api::{
     AdminError, ClockChange, ClockState, EnterpriseChange, EnterpriseList, FaultList, FaultsAdded, JournalCleared,
-    JournalPage, KeyAction, OutageScenario, OutageStarted, PendingRatioSet, PendingScenario, ResetDone, Stats,
-    TestSystemState,
+    JournalPage, KeyAction, OutageScenario, OutageStarted, PendingRatioSet, PendingScenario, ResetDone, RevealQuery,
+    Stats, TestSystemState,
 };
 use nppa_mockserver::faults::FaultRequest;
 use nppa_mockserver::journal::JournalQuery;
@@ -19,6 +22,10 @@ use serde::Serialize;
 pub struct AdminClient {
     http: reqwest::Client,
     base: String,
+    /// Sent as `Authorization: Bearer …` (`server.admin_token`).
+    token: Option<String>,
+    /// Asks for the secretKeys (`?reveal=keys`) where an answer holds them.
+    reveal: RevealQuery,
 }
 
 impl AdminClient {
@@ -29,7 +36,30 @@ impl AdminClient {
 
     /// A client that sends through `http` (for a CA to trust, or a proxy).
     pub fn with_http(http: reqwest::Client, base_url: &str) -> AdminClient {
-        AdminClient { http, base: base_url.trim_end_matches('/').to_owned() }
+        AdminClient {
+            http,
+            base: base_url.trim_end_matches('/').to_owned(),
+            token: None,
+            reveal: RevealQuery::default(),
+        }
+    }
+
+    /// Sends `server.admin_token` with every call (needed from another machine; it also shows the secretKeys).
+    pub fn with_token(mut self, token: impl Into<String>) -> AdminClient {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// Asks for the secretKeys in the answers that hold them (`?reveal=keys`); without it they are redacted.
+    pub fn revealing_keys(mut self) -> AdminClient {
+        self.reveal = RevealQuery::KEYS;
+        self
+    }
+
+    /// A path of a route whose answer holds secretKeys, with `?reveal=keys` when this client asks for them.
+    fn with_reveal(&self, path: &str) -> anyhow::Result<String> {
+        let query = serde_urlencoded::to_string(self.reveal).context("reveal query")?;
+        Ok(if query.is_empty() { path.to_owned() } else { format!("{path}?{query}") })
     }
 
     /// The mock's base URL, without a trailing `/`.
@@ -72,7 +102,8 @@ impl AdminClient {
     /// [`nppa_mockserver::admin_api::StreamLine`]).
     pub async fn journal_stream(&self) -> anyhow::Result<reqwest::Response> {
         let url = format!("{}/__admin/journal/stream", self.base);
-        let response = self.http.get(&url).send().await.with_context(|| unreachable_mock(&Method::GET, &url))?;
+        let response =
+            self.authorised(self.http.get(&url)).send().await.with_context(|| unreachable_mock(&Method::GET, &url))?;
         if !response.status().is_success() {
             bail!("GET {url}: HTTP {}", response.status());
         }
@@ -111,27 +142,34 @@ impl AdminClient {
 
     /// `GET /__admin/testsystem`.
     pub async fn test_system(&self) -> anyhow::Result<TestSystemState> {
-        self.call(Method::GET, "/__admin/testsystem", None::<&()>).await
+        self.call(Method::GET, &self.with_reveal("/__admin/testsystem")?, None::<&()>).await
     }
 
     /// `POST /__admin/testsystem/reset`.
     pub async fn reset_test_system(&self) -> anyhow::Result<TestSystemState> {
-        self.call(Method::POST, "/__admin/testsystem/reset", None::<&()>).await
+        self.call(Method::POST, &self.with_reveal("/__admin/testsystem/reset")?, None::<&()>).await
     }
 
     /// `GET /__admin/enterprises`.
     pub async fn enterprises(&self) -> anyhow::Result<EnterpriseList> {
-        self.call(Method::GET, "/__admin/enterprises", None::<&()>).await
+        self.call(Method::GET, &self.with_reveal("/__admin/enterprises")?, None::<&()>).await
     }
 
     /// `POST /__admin/enterprises/{appId}`.
     pub async fn change_enterprise(&self, app_id: &str, change: &EnterpriseChange) -> anyhow::Result<EnterpriseList> {
-        self.call(Method::POST, &format!("/__admin/enterprises/{app_id}"), Some(change)).await
+        self.call(Method::POST, &self.with_reveal(&format!("/__admin/enterprises/{app_id}"))?, Some(change)).await
     }
 
     /// `POST /__admin/enterprises/{appId}/keys`.
     pub async fn key_action(&self, app_id: &str, action: &KeyAction) -> anyhow::Result<EnterpriseList> {
-        self.call(Method::POST, &format!("/__admin/enterprises/{app_id}/keys"), Some(action)).await
+        self.call(Method::POST, &self.with_reveal(&format!("/__admin/enterprises/{app_id}/keys"))?, Some(action)).await
+    }
+
+    fn authorised(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
     }
 
     async fn call<B: Serialize + ?Sized, T: DeserializeOwned>(
@@ -141,7 +179,7 @@ impl AdminClient {
         body: Option<&B>,
     ) -> anyhow::Result<T> {
         let url = format!("{}{path}", self.base);
-        let mut request = self.http.request(method.clone(), &url);
+        let mut request = self.authorised(self.http.request(method.clone(), &url));
         if let Some(body) = body {
             request = request.header("Content-Type", "application/json").json(body);
         }

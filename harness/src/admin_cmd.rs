@@ -16,6 +16,12 @@ pub struct AdminArgs {
     /// Base URL of the mock.
     #[arg(long, env = "NPPA_BASE_URL", default_value = "http://127.0.0.1:8080")]
     pub base_url: String,
+    /// The mock's `server.admin_token`, sent as `Authorization: Bearer …` (needed from another machine).
+    #[arg(long, global = true, env = "NPPA_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Show the secretKeys in `enterprises` and `testsystem` (redacted otherwise; the token shows them anyway).
+    #[arg(long, global = true)]
+    pub reveal_keys: bool,
     #[command(subcommand)]
     pub command: AdminCommand,
 }
@@ -44,13 +50,14 @@ pub enum AdminCommand {
         #[command(subcommand)]
         scenario: Scenario,
     },
-    /// The test system: credentials, codes and each case's state (`--reset` forgets the progress).
+    /// The test system: credentials, codes and each case's state (`--reset` forgets the progress); the test
+    /// secretKey with `--reveal-keys`.
     Testsystem {
         #[arg(long)]
         reset: bool,
     },
-    /// Enterprises and their keys; `enterprises refresh-key APPID`, `enterprises invalidate-key APPID KEY`,
-    /// `enterprises disable APPID`, `enterprises enable APPID`.
+    /// Enterprises and their keys (the secretKeys with `--reveal-keys`); `enterprises refresh-key APPID`,
+    /// `enterprises invalidate-key APPID KEY`, `enterprises disable APPID`, `enterprises enable APPID`.
     Enterprises {
         #[command(subcommand)]
         change: Option<EnterpriseChange>,
@@ -156,7 +163,13 @@ fn time_ms(text: &str) -> anyhow::Result<u64> {
 
 /// Runs an admin command.
 pub async fn run(args: AdminArgs) -> anyhow::Result<i32> {
-    let admin = AdminClient::new(&args.base_url);
+    let mut admin = AdminClient::new(&args.base_url);
+    if let Some(token) = args.admin_token {
+        admin = admin.with_token(token);
+    }
+    if args.reveal_keys {
+        admin = admin.revealing_keys();
+    }
     match args.command {
         AdminCommand::Clock { change: None } => print_json(&admin.clock().await?),
         AdminCommand::Clock { change: Some(change) } => {

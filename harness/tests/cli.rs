@@ -128,6 +128,12 @@ fn nppa_admin_moves_the_clock_injects_faults_and_reads_the_journal() {
     let bad = admin(&mock.base_url, &["clock", "advance", "soon"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("300s"));
+    // The keys are printed only when asked for (#13 item 3).
+    let listed = admin(&mock.base_url, &["enterprises"]);
+    assert!(!String::from_utf8_lossy(&listed.stdout).contains(nppa_harness::DEFAULT_SECRET_KEY));
+    assert_eq!(json_of(&listed)["secret_keys"], "redacted");
+    let revealed = json_of(&admin(&mock.base_url, &["enterprises", "--reveal-keys"]));
+    assert_eq!(revealed["enterprises"][0]["keys"][0]["secret_key"], nppa_harness::DEFAULT_SECRET_KEY);
     let (status, _) = terminate(mock);
     assert!(status.success());
 }

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 const DAY: i64 = 86_400_000;
 
 async fn keys(mock: &Mock) -> Vec<Value> {
-    let (status, list) = mock.admin("GET", "/__admin/enterprises", None).await;
+    let (status, list) = mock.admin("GET", "/__admin/enterprises?reveal=keys", None).await;
     assert_eq!(status, 200);
     list["enterprises"][0]["keys"].as_array().unwrap().clone()
 }
@@ -53,7 +53,11 @@ async fn r_key_1_a_manual_refresh_keeps_the_old_key_three_days() {
     let mock = start().await;
     mock.freeze().await;
     let (status, list) = mock
-        .admin("POST", &format!("/__admin/enterprises/{DEFAULT_APP_ID}/keys"), Some(json!({"action": "refresh"})))
+        .admin(
+            "POST",
+            &format!("/__admin/enterprises/{DEFAULT_APP_ID}/keys?reveal=keys"),
+            Some(json!({"action": "refresh"})),
+        )
         .await;
     assert_eq!(status, 200, "{list}");
     let fresh = list["enterprises"][0]["keys"][1]["secret_key"].as_str().unwrap().to_owned();

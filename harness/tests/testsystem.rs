@@ -20,7 +20,7 @@ struct TestAccount {
 }
 
 async fn account(mock: &Mock) -> TestAccount {
-    let (status, state) = mock.admin("GET", "/__admin/testsystem", None).await;
+    let (status, state) = mock.admin("GET", "/__admin/testsystem?reveal=keys", None).await;
     assert_eq!(status, 200);
     let account = &state["accounts"][0];
     assert_eq!(account["enterprise"], DEFAULT_APP_ID);

@@ -9,10 +9,12 @@
 //! - `GET  /__admin/journal?interface=&errcode=&since=&after_id=&limit=`, `DELETE /__admin/journal`,
 //!   `GET /__admin/journal/stream` (JSONL, or SSE with `Accept: text/event-stream`)
 //! - `GET  /__admin/enterprises`, `POST /__admin/enterprises/{appId}` (`enabled`, `ip_whitelist`),
-//!   `POST /__admin/enterprises/{appId}/keys` (`refresh`, `invalidate`, `add`): the portal's settings (R-IP-1, R-KEY-1)
+//!   `POST /__admin/enterprises/{appId}/keys` (`refresh`, `invalidate`, `add`): the portal's settings (R-IP-1, R-KEY-1);
+//!   secretKeys redacted unless the token or `?reveal=keys` from loopback (`Admission::secret_keys`)
 //! - `GET/POST/DELETE /__admin/faults`, `DELETE /__admin/faults/{id}`; `POST /__admin/scenarios/mps-outage`,
 //!   `POST /__admin/scenarios/pending-ratio`
-//! - `GET  /__admin/testsystem`  test credentials, codes and each case's state; `POST /__admin/testsystem/reset`
+//! - `GET  /__admin/testsystem`  test credentials (keys as for enterprises), codes and each case's state;
+//!   `POST /__admin/testsystem/reset`
 
 use std::net::IpAddr;
 
@@ -23,8 +25,10 @@ use tokio::sync::broadcast;
 
 use crate::admin_api::{
     AdminError, ClockChange, ClockState, EnterpriseChange, EnterpriseList, EnterpriseView, FaultsAdded, JournalCleared,
-    JournalPage, KeyAction, OutageScenario, OutageStarted, PendingRatioSet, PendingScenario, ResetDone, Stats,
+    JournalPage, KeyAction, OutageScenario, OutageStarted, PendingRatioSet, PendingScenario, ResetDone, RevealQuery,
+    SecretKeys, Stats,
 };
+use crate::admin_guard::Admission;
 
 use crate::faults::{FaultAction, FaultRequest, FaultRule};
 use crate::journal::{JournalEntry, JournalQuery};
@@ -72,13 +76,23 @@ pub fn handle(
     headers: &hyper::HeaderMap,
     body: &[u8],
 ) -> AdminAnswer {
-    if let Err(refused) = crate::admin_guard::admit(&service.config().server, peer, method, headers, body) {
-        return error(refused.status, refused.reason);
-    }
+    let admission = match crate::admin_guard::admit(&service.config().server, peer, method, headers, body) {
+        Ok(admission) => admission,
+        Err(refused) => return error(refused.status, refused.reason),
+    };
     let accept = headers.get(hyper::header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
     let path = path.trim_end_matches('/');
     if let Some(rest) = path.strip_prefix("/__admin/enterprises") {
-        return enterprises(service, method, rest, body);
+        return match secret_keys(admission, query) {
+            Ok(shown) => enterprises(service, method, rest, body, shown),
+            Err(refusal) => refusal,
+        };
+    }
+    if matches!(path, "/__admin/testsystem" | "/__admin/testsystem/reset") {
+        return match secret_keys(admission, query) {
+            Ok(shown) => test_system(service, method, path, shown),
+            Err(refusal) => refusal,
+        };
     }
     if let Some(rest) = path.strip_prefix("/__admin/faults") {
         return faults(service, method, rest, body);
@@ -92,11 +106,6 @@ pub fn handle(
         ("POST", "/__admin/reset") => {
             service.reset();
             ok(&ResetDone { reset: true, now_ms: service.clock().now_ms() })
-        }
-        ("GET", "/__admin/testsystem") => ok(&service.test_system().state()),
-        ("POST", "/__admin/testsystem/reset") => {
-            service.test_system().reset();
-            ok(&service.test_system().state())
         }
         ("GET", "/__admin/journal") => journal(service, query),
         ("DELETE", "/__admin/journal") => {
@@ -114,24 +123,35 @@ pub fn handle(
         }),
         (
             _,
-            "/__admin/clock"
-            | "/__admin/reset"
-            | "/__admin/stats"
-            | "/__admin/testsystem"
-            | "/__admin/testsystem/reset"
-            | "/__admin/journal"
-            | "/__admin/journal/stream",
+            "/__admin/clock" | "/__admin/reset" | "/__admin/stats" | "/__admin/journal" | "/__admin/journal/stream",
         ) => error(405, format!("{method} is not allowed on {path}")),
         _ => error(404, format!("no admin route {path}; see README.md, section \"Admin API\"")),
     }
 }
 
+/// Whether this request's answer shows secretKeys (400 for a query other than `?reveal=keys`).
+fn secret_keys(admission: Admission, query: Option<&str>) -> Result<SecretKeys, AdminAnswer> {
+    RevealQuery::parse(query).map(|reveal| admission.secret_keys(reveal)).map_err(|reason| error(400, reason))
+}
+
+/// `/__admin/testsystem…`: the test accounts and their cases (SPEC §8).
+fn test_system(service: &MockService, method: &str, path: &str, shown: SecretKeys) -> AdminAnswer {
+    match (method, path) {
+        ("GET", "/__admin/testsystem") => ok(&service.test_system().state(shown)),
+        ("POST", "/__admin/testsystem/reset") => {
+            service.test_system().reset();
+            ok(&service.test_system().state(shown))
+        }
+        _ => error(405, format!("{method} is not allowed on {path}")),
+    }
+}
+
 /// `/__admin/enterprises…`: the portal's enterprise settings (R-IP-1, R-KEY-1), changed at run time.
-fn enterprises(service: &MockService, method: &str, rest: &str, body: &[u8]) -> AdminAnswer {
+fn enterprises(service: &MockService, method: &str, rest: &str, body: &[u8], shown: SecretKeys) -> AdminAnswer {
     let now_ms = service.clock().now_ms();
     let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
     match (method, segments.as_slice()) {
-        ("GET", []) => ok(&enterprise_list(service)),
+        ("GET", []) => ok(&enterprise_list(service, shown)),
         ("POST", [app_id]) => {
             let change: EnterpriseChange = match serde_json::from_slice(body) {
                 Ok(change) => change,
@@ -146,7 +166,7 @@ fn enterprises(service: &MockService, method: &str, rest: &str, body: &[u8]) -> 
                     None => Ok(()),
                 }
             });
-            changed(service, app_id, result)
+            changed(service, app_id, result, shown)
         }
         ("POST", [app_id, "keys"]) => {
             let action: KeyAction = match serde_json::from_slice(body) {
@@ -172,21 +192,21 @@ fn enterprises(service: &MockService, method: &str, rest: &str, body: &[u8]) -> 
                     Ok(())
                 }
             });
-            changed(service, app_id, result)
+            changed(service, app_id, result, shown)
         }
         _ => error(404, "enterprise routes: GET /__admin/enterprises, POST /__admin/enterprises/{appId}, POST /__admin/enterprises/{appId}/keys"),
     }
 }
 
-fn changed(service: &MockService, app_id: &str, result: Option<Result<(), String>>) -> AdminAnswer {
+fn changed(service: &MockService, app_id: &str, result: Option<Result<(), String>>, shown: SecretKeys) -> AdminAnswer {
     match result {
         None => error(404, format!("no enterprise has appId {app_id}")),
         Some(Err(reason)) => error(400, reason),
-        Some(Ok(())) => ok(&enterprise_list(service)),
+        Some(Ok(())) => ok(&enterprise_list(service, shown)),
     }
 }
 
-fn enterprise_list(service: &MockService) -> EnterpriseList {
+fn enterprise_list(service: &MockService, shown: SecretKeys) -> EnterpriseList {
     let now_ms = service.clock().now_ms();
     let tenants = service.tenants();
     let enterprises = tenants
@@ -197,10 +217,10 @@ fn enterprise_list(service: &MockService) -> EnterpriseList {
             name: e.name.clone(),
             enabled: e.enabled,
             ip_whitelist: e.whitelist(),
-            keys: e.keys.view(now_ms),
+            keys: e.keys.view(now_ms, shown),
         })
         .collect();
-    EnterpriseList { now_ms, enterprises }
+    EnterpriseList { now_ms, secret_keys: shown, enterprises }
 }
 
 /// `/__admin/faults…`: add, list and remove fault rules.

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::faults::{FaultList, FaultRule, ListedFault};
 use crate::journal::{JournalEntry, JournalStats};
-use crate::keys::KeyView;
+pub use crate::keys::{KeyView, SecretKeys};
 
 /// `POST /__admin/clock`: move the clock by `advance_ms`, or set it to `set_ms`, and optionally freeze it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,10 +108,40 @@ pub enum KeyAction {
     },
 }
 
+/// The query of the routes whose answers hold secretKeys (`/__admin/enterprises…`, `/__admin/testsystem…`):
+/// `?reveal=keys` asks for the keys (shown from loopback; a request with the admin token gets them anyway).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevealQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reveal: Option<Reveal>,
+}
+
+/// What `?reveal=` may ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reveal {
+    Keys,
+}
+
+impl RevealQuery {
+    /// `?reveal=keys`.
+    pub const KEYS: RevealQuery = RevealQuery { reveal: Some(Reveal::Keys) };
+
+    /// Parses a URL query string (`None`: no query); the error says what is accepted.
+    pub fn parse(query: Option<&str>) -> Result<RevealQuery, String> {
+        serde_urlencoded::from_str(query.unwrap_or(""))
+            .map_err(|e| format!("this route takes only ?reveal=keys (to show the secretKeys): {e}"))
+    }
+}
+
 /// `GET /__admin/enterprises` (and the answer of every change).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnterpriseList {
     pub now_ms: u64,
+    /// `"redacted"`: every `secret_key` is left out (ask with `?reveal=keys` from loopback, or with the token).
+    #[serde(default = "SecretKeys::shown")]
+    pub secret_keys: SecretKeys,
     pub enterprises: Vec<EnterpriseView>,
 }
 
@@ -162,6 +192,9 @@ pub struct PendingRatioSet {
 /// `GET /__admin/testsystem`: each enterprise's test account and its 8 cases (SPEC §8).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TestSystemState {
+    /// `"redacted"`: every `secret_key` is left out, as in [`EnterpriseList`].
+    #[serde(default = "SecretKeys::shown")]
+    pub secret_keys: SecretKeys,
     pub accounts: Vec<TestAccountState>,
 }
 
@@ -171,7 +204,9 @@ pub struct TestAccountState {
     /// The production appId the account belongs to.
     pub enterprise: String,
     pub app_id: String,
-    pub secret_key: String,
+    /// Absent when the answer's `secret_keys` is `"redacted"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_key: Option<String>,
     pub biz_id: String,
     pub cases: Vec<TestCaseState>,
     pub all_passed: bool,

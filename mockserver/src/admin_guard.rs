@@ -1,14 +1,36 @@
 //! Who may drive the admin API. It is reachable by any web page the user opens unless the mock checks: the peer
 //! (loopback, unless `server.admin_remote`), the `Host` header (a DNS-rebound name is not this machine), the
 //! request's origin (a page's cross-origin request is refused), and that a body is JSON (a page can post
-//! `text/plain` without asking). `server.admin_token` lets anyone who holds it in, from anywhere.
+//! `text/plain` without asking). `server.admin_token` lets anyone who holds it in, from anywhere. Answers that hold
+//! secretKeys show them only to the token, or to loopback when asked (`?reveal=keys`): see [`Admission::secret_keys`].
 
 use std::net::IpAddr;
 
 use hyper::HeaderMap;
 use subtle::ConstantTimeEq as _;
 
+use crate::admin_api::{Reveal, RevealQuery, SecretKeys};
 use crate::config::ServerSection;
+
+/// How a request got in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// It carried `server.admin_token` (from anywhere).
+    Token,
+    /// From a loopback peer, without a token.
+    Loopback,
+}
+
+impl Admission {
+    /// Whether an answer may show secretKeys: always to the token; to loopback only when it asks with
+    /// `?reveal=keys`, so that a tool that only wants the list, a log of it or a page never holds them by accident.
+    pub fn secret_keys(self, query: RevealQuery) -> SecretKeys {
+        match (self, query.reveal) {
+            (Admission::Token, _) | (Admission::Loopback, Some(Reveal::Keys)) => SecretKeys::Shown,
+            (Admission::Loopback, None) => SecretKeys::Redacted,
+        }
+    }
+}
 
 /// Why a request may not use the admin API: its HTTP status and what to do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -18,7 +40,7 @@ pub struct Refused {
     pub reason: String,
 }
 
-fn refused(status: u16, reason: impl Into<String>) -> Result<(), Refused> {
+fn refused(status: u16, reason: impl Into<String>) -> Result<Admission, Refused> {
     Err(Refused { status, reason: reason.into() })
 }
 
@@ -29,7 +51,7 @@ pub fn admit(
     method: &str,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<(), Refused> {
+) -> Result<Admission, Refused> {
     if !body.is_empty() && method != "GET" {
         let json = header(headers, "content-type")
             .is_some_and(|t| t.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
@@ -38,7 +60,9 @@ pub fn admit(
         }
     }
     match (server.admin_token.as_deref(), token(headers)) {
-        (Some(expected), Some(given)) if bool::from(expected.as_bytes().ct_eq(given.as_bytes())) => return Ok(()),
+        (Some(expected), Some(given)) if bool::from(expected.as_bytes().ct_eq(given.as_bytes())) => {
+            return Ok(Admission::Token)
+        }
         (_, Some(_)) => return refused(401, "the admin token does not match server.admin_token"),
         _ => {}
     }
@@ -77,7 +101,7 @@ pub fn admit(
             );
         }
     }
-    Ok(())
+    Ok(Admission::Loopback)
 }
 
 fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
@@ -121,7 +145,7 @@ mod tests {
 
     fn status(server: &ServerSection, peer: &str, method: &str, pairs: &[(&'static str, &str)], body: &[u8]) -> u16 {
         match admit(server, peer.parse().expect("ip"), method, &headers(pairs), body) {
-            Ok(()) => 200,
+            Ok(_) => 200,
             Err(refused) => refused.status,
         }
     }
@@ -162,5 +186,16 @@ mod tests {
         assert_eq!(status(&server, "127.0.0.1", "GET", &[host, ("x-nppa-admin-token", "s3cret")], b""), 200);
         let named = ServerSection { admin_hosts: vec!["mock.internal".into()], ..ServerSection::default() };
         assert_eq!(status(&named, "127.0.0.1", "GET", &[host], b""), 200);
+    }
+
+    #[test]
+    fn keys_are_shown_to_the_token_and_to_loopback_only_when_asked() {
+        assert_eq!(Admission::Token.secret_keys(RevealQuery::default()), SecretKeys::Shown);
+        assert_eq!(Admission::Loopback.secret_keys(RevealQuery::default()), SecretKeys::Redacted);
+        assert_eq!(Admission::Loopback.secret_keys(RevealQuery::KEYS), SecretKeys::Shown);
+        assert_eq!(RevealQuery::parse(Some("reveal=keys")), Ok(RevealQuery::KEYS));
+        assert!(RevealQuery::parse(Some("reveal=all")).is_err_and(|e| e.contains("?reveal=keys")));
+        assert!(RevealQuery::parse(Some("show=1")).is_err());
+        assert_eq!(RevealQuery::parse(None), Ok(RevealQuery::default()));
     }
 }

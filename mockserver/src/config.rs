@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use nppa_protocol::name::NameRule;
-use nppa_protocol::{record, timestamps, Permission, QuotaProfile, SecretKey};
+use nppa_protocol::{beijing, key_validity, record, timestamps, Permission, QuotaProfile, SecretKey};
 use serde::{Deserialize, Serialize};
 
 /// The embedded default configuration, as text (what `nppa mock` serves without `--config`).
@@ -123,6 +123,10 @@ pub struct RulesSection {
     pub name_rule: NameRule,
     pub strict_pi: bool,
     pub require_test_pass: bool,
+    /// R-IP-1: whitelist entries an enterprise may have per game it is linked to ("原则上每款游戏有10个IP地址").
+    pub whitelist_ips_per_game: u32,
+    /// R-HDR-1: a POST without `Content-Type` answers 1004 (by default it is read as JSON, and journaled as sent).
+    pub require_content_type: bool,
 }
 
 impl Default for RulesSection {
@@ -140,6 +144,8 @@ impl Default for RulesSection {
             name_rule: NameRule::Cjk,
             strict_pi: false,
             require_test_pass: false,
+            whitelist_ips_per_game: 10,
+            require_content_type: false,
         }
     }
 }
@@ -243,6 +249,9 @@ pub struct EnterpriseConfig {
     pub enabled: bool,
     #[serde(default)]
     pub ip_whitelist: Vec<String>,
+    /// R-IP-1: whitelist entries granted on request (增配) beyond `rules.whitelist_ips_per_game` per game.
+    #[serde(default)]
+    pub whitelist_ips_granted: u32,
     /// R-KEY-1: when `secret_key` expires (RFC 3339); a replacement is issued 15 days before. Never, if absent.
     #[serde(default)]
     pub secret_key_expires: Option<String>,
@@ -369,6 +378,7 @@ impl Config {
             }
             SecretKey::from_hex(&e.secret_key)
                 .map_err(|err| field(format!("enterprise[{i}].secret_key"), err.to_string()))?;
+            check_key_validity(i, e)?;
             for (j, entry) in e.ip_whitelist.iter().enumerate() {
                 crate::whitelist::parse_entry(entry)
                     .map_err(|e| field(format!("enterprise[{i}].ip_whitelist[{j}]"), e.to_string()))?;
@@ -435,6 +445,12 @@ impl Config {
                 }
             }
         }
+        // After the games, so that a game naming an unknown owner is reported as that, not as a gameless whitelist.
+        for (i, e) in self.enterprises.iter().enumerate() {
+            self.whitelist_allowance(e)
+                .admits(e.ip_whitelist.len())
+                .map_err(|err| field(format!("enterprise[{i}].ip_whitelist"), err.to_string()))?;
+        }
         let ids = &self.identities;
         for (name, value) in [("failure_fraction", ids.failure_fraction), ("pending_fraction", ids.pending_fraction)] {
             if !(0.0..=1.0).contains(&value) {
@@ -491,6 +507,17 @@ impl Config {
         Ok(())
     }
 
+    /// R-IP-1: the whitelist entries this enterprise may have, from the games it is linked to (owner or channel).
+    pub fn whitelist_allowance(&self, enterprise: &EnterpriseConfig) -> crate::whitelist::Allowance {
+        let linked =
+            |g: &&GameConfig| g.owner == enterprise.app_id || g.channels.iter().any(|c| c.app_id == enterprise.app_id);
+        crate::whitelist::Allowance {
+            per_game: self.rules.whitelist_ips_per_game,
+            games: self.games.iter().filter(linked).count(),
+            granted: enterprise.whitelist_ips_granted,
+        }
+    }
+
     /// The start time of the mock clock in Unix ms, when configured.
     pub fn clock_start_ms(&self) -> Option<u64> {
         rfc3339_ms(self.clock.start.as_deref()?)
@@ -504,6 +531,29 @@ const MAX_TIMEOUT_S: f64 = 365.0 * 24.0 * 3600.0;
 pub fn rfc3339_ms(text: &str) -> Option<u64> {
     let time = chrono::DateTime::parse_from_rfc3339(text).ok()?;
     u64::try_from(time.timestamp_millis()).ok()
+}
+
+/// R-KEY-1: an expiry that is a time, and replacements that outlive the 15 days by which they overlap the key they
+/// replace (a shorter validity would make each replacement due at once, forever).
+fn check_key_validity(i: usize, e: &EnterpriseConfig) -> Result<(), ConfigError> {
+    if let Some(expires) = &e.secret_key_expires {
+        if rfc3339_ms(expires).is_none() {
+            return Err(field(
+                format!("enterprise[{i}].secret_key_expires"),
+                "not an RFC 3339 time after 1970, e.g. 2027-01-15T00:00:00+08:00",
+            ));
+        }
+    }
+    if let Some(days) = e.key_validity_days {
+        let overlap_days = (key_validity::RENEW_BEFORE_MS / beijing::DAY_MS) as f64;
+        if !(days.is_finite() && days > overlap_days) {
+            return Err(field(
+                format!("enterprise[{i}].key_validity_days"),
+                format!("must be more than {overlap_days} days: a replacement key is issued {overlap_days} days before a key expires (R-KEY-1)"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// R-PEND-1: every pending result resolves within 48 h (FAQ 262).
@@ -568,6 +618,27 @@ mod tests {
         let no_connections = DEFAULT_TOML.replace("max_connections = 768", "max_connections = 0");
         let err = Config::from_toml(&no_connections, "x.toml", None).expect_err("no connection allowed");
         assert_eq!(err.to_string(), "server.max_connections: must be at least 1");
+
+        let mut config = Config::embedded_default();
+        config.games.clear();
+        let err = config.validate().expect_err("a whitelist without a game");
+        assert!(
+            err.to_string().starts_with("enterprise[0].ip_whitelist: ") && err.to_string().contains("FAQ 98"),
+            "{err}"
+        );
+
+        // R-KEY-1: a validity within the 15-day overlap renewed keys without end (out of memory at the first request).
+        for days in ["15", "0.5", "nan", "-1"] {
+            let short = DEFAULT_TOML.replace("# key_validity_days = 365", &format!("key_validity_days = {days}"));
+            let err = Config::from_toml(&short, "x.toml", None).expect_err(days);
+            assert!(err.to_string().starts_with("enterprise[0].key_validity_days: must be more than 15 days"), "{err}");
+        }
+        let fine = DEFAULT_TOML.replace("# key_validity_days = 365", "key_validity_days = 16");
+        Config::from_toml(&fine, "x.toml", None).expect("16 days");
+        let bad_expiry = DEFAULT_TOML
+            .replace("# secret_key_expires = \"2027-01-15T00:00:00+08:00\"", "secret_key_expires = \"soon\"");
+        let err = Config::from_toml(&bad_expiry, "x.toml", None).expect_err("not a time");
+        assert!(err.to_string().starts_with("enterprise[0].secret_key_expires: "), "{err}");
 
         let bad_ip = DEFAULT_TOML.replace("\"::1\"", "\"localhost\"");
         let err = Config::from_toml(&bad_ip, "x.toml", None).expect_err("bad ip");

@@ -10,7 +10,7 @@ use nppa_protocol::idnum::IdNumError;
 
 use crate::config::ConfigError;
 use crate::faults::FaultRuleError;
-use crate::whitelist::WhitelistEntryError;
+use crate::whitelist::WhitelistError;
 
 /// The mock cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -26,12 +26,13 @@ pub enum StartError {
         #[source]
         source: KeyError,
     },
-    /// An enterprise's (or test account's) whitelist has an entry that is not an address or range.
+    /// An enterprise's (or test account's) whitelist has an entry that is not an address or range, or more entries
+    /// than R-IP-1 allows.
     #[error("enterprise {app_id}: ip_whitelist")]
     Whitelist {
         app_id: String,
         #[source]
-        source: WhitelistEntryError,
+        source: WhitelistError,
     },
     /// A game names an owner or channel that is no `[[enterprise]]`.
     #[error("game {biz_id}: no [[enterprise]] has app_id {app_id}")]

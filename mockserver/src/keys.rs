@@ -27,10 +27,34 @@ impl KeySpec {
     }
 }
 
+/// Whether an admin answer shows the secretKeys themselves. A web page or a log must not get them by accident:
+/// they are shown to a request that carries `server.admin_token`, or that asks with `?reveal=keys` from loopback
+/// (`crate::admin_guard::Admission::secret_keys`); otherwise every `secret_key` field is left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretKeys {
+    Shown,
+    Redacted,
+}
+
+impl SecretKeys {
+    /// Answers of mocks from before redaction showed the keys.
+    pub fn shown() -> SecretKeys {
+        SecretKeys::Shown
+    }
+
+    /// The key's hex text when shown.
+    pub fn show(self, key: &SecretKey) -> Option<String> {
+        (self == SecretKeys::Shown).then(|| key.as_hex().to_owned())
+    }
+}
+
 /// A key as the admin API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyView {
-    pub secret_key: String,
+    /// Absent when the answer's `secret_keys` is `"redacted"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_key: Option<String>,
     pub valid_from_ms: u64,
     pub valid_until_ms: Option<u64>,
     pub valid_now: bool,
@@ -78,6 +102,11 @@ impl KeyRing {
             let validity = self.validity_ms.unwrap_or(DEFAULT_VALIDITY_MS);
             self.push(due, Some(due.saturating_add(validity)));
             added = true;
+            // A validity within the 15-day overlap would make each replacement due at once, forever (the
+            // configuration refuses one; this keeps a key added through the admin API from doing it).
+            if self.renewal_due_ms().is_none_or(|next| next <= due) {
+                break;
+            }
         }
         added
     }
@@ -108,11 +137,11 @@ impl KeyRing {
     }
 
     /// Every key, for the admin API.
-    pub fn view(&self, now_ms: u64) -> Vec<KeyView> {
+    pub fn view(&self, now_ms: u64, shown: SecretKeys) -> Vec<KeyView> {
         self.keys
             .iter()
             .map(|k| KeyView {
-                secret_key: k.key.as_hex().to_owned(),
+                secret_key: shown.show(&k.key),
                 valid_from_ms: k.valid_from_ms,
                 valid_until_ms: k.valid_until_ms,
                 valid_now: k.is_valid(now_ms),
@@ -157,7 +186,21 @@ mod tests {
         // The replacement lives 30 days and is itself replaced 15 days before it ends.
         assert!(!keys.renew(100 * DAY_MS - 1));
         assert!(keys.renew(100 * DAY_MS));
-        assert_eq!(keys.view(0).len(), 3);
+        assert_eq!(keys.view(0, SecretKeys::Redacted).len(), 3);
+        assert!(keys.view(0, SecretKeys::Redacted).iter().all(|k| k.secret_key.is_none()));
+    }
+
+    #[test]
+    fn a_validity_within_the_overlap_renews_once_instead_of_forever() {
+        // Found by reasoning over the config fuzz target: key_validity_days = 10 with an expiry before the clock
+        // grew the ring without end at the first request (out of memory).
+        let mut keys = KeyRing::new(
+            SecretKey::from_hex("b4c932250dbe59ff53b15ee993a9feb5").expect("key"),
+            Some(100 * DAY_MS),
+            Some(10 * DAY_MS),
+        );
+        assert!(keys.renew(1000 * DAY_MS));
+        assert_eq!(keys.view(0, SecretKeys::Redacted).len(), 2);
     }
 
     #[test]

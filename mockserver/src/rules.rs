@@ -26,7 +26,7 @@ const fn behaviour(id: &'static str, cause: &'static str) -> Rule {
 pub const RULES: &[Rule] = &[
     rule("R-ORDER", StatusCode::ResourceNotExist, "path is not one of the three production paths"),
     rule("R-ORDER", StatusCode::MethodError, "wrong HTTP method for the path (check and loginout POST, query GET)"),
-    rule("R-HDR-1", StatusCode::HeaderMiss, "`appId`, `bizId`, `timestamps` or `sign` header missing or empty"),
+    rule("R-HDR-1", StatusCode::HeaderMiss, "`appId`, `bizId`, `timestamps` or `sign` header missing or empty; a POST without `Content-Type` only with `rules.require_content_type`"),
     rule("R-ENT-1", StatusCode::PartnerError, "unknown `appId`; test credentials on a production path or production credentials on a test path"),
     rule("SPEC §8", StatusCode::PartnerError, "production call before the enterprise passed the 8 test cases (with `rules.require_test_pass`)"),
     rule("R-ENT-1", StatusCode::PartnerAuthDisable, "the enterprise is disabled"),

@@ -10,7 +10,7 @@ use nppa_protocol::{Interface, Permission, QuotaProfile, SecretKey};
 use crate::config::{Config, QuotaOverride};
 use crate::error::StartError;
 use crate::keys::KeyRing;
-use crate::whitelist::{self, WhitelistEntryError};
+use crate::whitelist::{self, Allowance, WhitelistError};
 
 /// One enterprise (appId).
 #[derive(Debug, Clone)]
@@ -21,16 +21,27 @@ pub struct Enterprise {
     pub keys: KeyRing,
     pub enabled: bool,
     whitelist: Vec<IpNet>,
+    /// R-IP-1: how many entries the whitelist may hold; `None` for a test account (the test system's own list).
+    allowance: Option<Allowance>,
 }
 
 impl Enterprise {
-    /// An enterprise with its parsed keys and whitelist.
+    /// An enterprise with its parsed keys and whitelist, and no limit on the whitelist's size.
     pub fn new(app_id: String, name: String, keys: KeyRing, enabled: bool, whitelist: Vec<IpNet>) -> Enterprise {
-        Enterprise { app_id, name, keys, enabled, whitelist }
+        Enterprise { app_id, name, keys, enabled, whitelist, allowance: None }
     }
 
-    /// Replaces the whitelist (R-IP-1: takes effect at once, FAQ 99).
-    pub fn set_whitelist(&mut self, entries: &[String]) -> Result<(), WhitelistEntryError> {
+    /// The same, with R-IP-1's limit on the whitelist's size (FAQ 98 included).
+    pub fn with_allowance(self, allowance: Allowance) -> Enterprise {
+        Enterprise { allowance: Some(allowance), ..self }
+    }
+
+    /// Replaces the whitelist (R-IP-1: takes effect at once, FAQ 99), within its allowance; a refused list changes
+    /// nothing.
+    pub fn set_whitelist(&mut self, entries: &[String]) -> Result<(), WhitelistError> {
+        if let Some(allowance) = self.allowance {
+            allowance.admits(entries.len())?;
+        }
         let mut whitelist = Vec::new();
         for entry in entries {
             whitelist.extend(whitelist::parse_entry(entry)?);
@@ -118,7 +129,8 @@ impl Tenants {
                 KeyRing::new(key, expires, validity),
                 e.enabled,
                 vec![],
-            );
+            )
+            .with_allowance(config.whitelist_allowance(e));
             enterprise
                 .set_whitelist(&e.ip_whitelist)
                 .map_err(|source| StartError::Whitelist { app_id: e.app_id.clone(), source })?;

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use nppa_protocol::messages::{ct, AuthResult, AuthStatus, BehaviourRecord, CheckRequest};
 use nppa_protocol::{Interface, SecretKey, StatusCode};
 
-use crate::admin_api::{TestAccountState, TestCaseState, TestSystemState};
+use crate::admin_api::{SecretKeys, TestAccountState, TestCaseState, TestSystemState};
 use crate::config::Config;
 use crate::error::StartError;
 use crate::identity::Presets;
@@ -102,7 +102,8 @@ impl TestSystem {
                     test.app_id.clone(),
                     format!("{} (test)", e.name),
                     KeyRing::new(key, None, None),
-                    e.enabled,
+                    // Not read: the gate follows the production enterprise's switch, which the admin API changes.
+                    true,
                     vec![],
                 ),
                 production,
@@ -222,8 +223,8 @@ impl TestSystem {
         &self.accounts
     }
 
-    /// `GET /__admin/testsystem`: credentials, codes and each case's state.
-    pub fn state(&self) -> TestSystemState {
+    /// `GET /__admin/testsystem`: credentials (the key only when `shown`), codes and each case's state.
+    pub fn state(&self, shown: SecretKeys) -> TestSystemState {
         let accounts = self
             .accounts
             .iter()
@@ -244,7 +245,7 @@ impl TestSystem {
                 TestAccountState {
                     enterprise: a.production_app_id.clone(),
                     app_id: a.enterprise.app_id.clone(),
-                    secret_key: a.enterprise.keys.current(0).map(|k| k.as_hex().to_owned()).unwrap_or_default(),
+                    secret_key: a.enterprise.keys.current(0).and_then(|k| shown.show(k)),
                     biz_id: a.biz_id.clone(),
                     cases,
                     all_passed: a.all_passed(),
@@ -252,7 +253,7 @@ impl TestSystem {
                 }
             })
             .collect();
-        TestSystemState { accounts }
+        TestSystemState { secret_keys: shown, accounts }
     }
 }
 

@@ -41,6 +41,7 @@ pub fn test_config() -> Config {
         secret_key: OTHER_KEY.into(),
         enabled: true,
         ip_whitelist: vec!["127.0.0.0/8".into()],
+        whitelist_ips_granted: 0,
         test_passed: false,
         test: None,
         secret_key_expires: None,
