@@ -108,13 +108,13 @@ fn behaviour_batches(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
     Some(findings)
 }
 
-/// What is wrong with a report's record numbers, which must be 1..n, each once (R-BEH-2), if anything. A counter
-/// that wraps (…, 255, 0, 1, …) is named as such: the usual cause of an over-long report.
-/// Returns the kind of problem (what reports group by) and its words.
+/// What is wrong with a report's record numbers, which are each in 1–128 and used once in the report (V2.1,
+/// `collections[n].no`: "取值范围 1-128"; R-BEH-2), if anything. A counter that wraps (…, 255, 0, 1, …) is named as
+/// such: the usual cause of an over-long report. Returns the kind of problem (what reports group by) and its words.
 fn numbering_problem(numbers: &[i64], records: usize) -> Option<(&'static str, String)> {
-    let mut sorted = numbers.to_vec();
-    sorted.sort_unstable();
-    if sorted == (1..=records as i64).collect::<Vec<_>>() {
+    let in_range = |no: &i64| (1..=MAX_RECORDS as i64).contains(no);
+    let distinct: HashSet<&i64> = numbers.iter().collect();
+    if numbers.len() == records && distinct.len() == numbers.len() && numbers.iter().all(in_range) {
         return None;
     }
     if let Some(i) = (1..numbers.len()).find(|&i| numbers[i] < numbers[i - 1] && numbers[i] <= 1) {
@@ -135,15 +135,15 @@ fn numbering_problem(numbers: &[i64], records: usize) -> Option<(&'static str, S
             format!("repeat {repeated}: number the {records} records 1..{records}, each once"),
         ));
     }
-    if let Some(outside) = numbers.iter().find(|no| !(1..=records as i64).contains(no)) {
+    if let Some(outside) = numbers.iter().find(|no| !in_range(no)) {
         return Some((
-            "record numbers outside 1..n",
-            format!("include {outside}, outside 1..{records}: number the records 1..n, each once"),
+            "record numbers outside 1–128",
+            format!("include {outside}, outside 1–{MAX_RECORDS}: number the records 1..n, each once"),
         ));
     }
     Some((
-        "record numbers not 1..n",
-        format!("are not 1..{records} each once ({} of the records have a numeric no)", numbers.len()),
+        "records without a numeric no",
+        format!("are numeric for {} of the {records} records: every record has its no, 1..n", numbers.len()),
     ))
 }
 

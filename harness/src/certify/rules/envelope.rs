@@ -401,10 +401,13 @@ fn env_nonce(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
     if sealed.is_empty() {
         return None;
     }
-    let mut first: HashMap<&[u8], &Request<'_>> = HashMap::new();
+    // R-ENC-1: an iv is used once per key; two enterprises (or the test account and production) may each count
+    // their ivs from 1.
+    let mut first: HashMap<(&str, &[u8]), &Request<'_>> = HashMap::new();
     let mut findings = Vec::new();
     for (request, iv) in &sealed {
-        match first.get(iv) {
+        let key = (request.headers.app_id.unwrap_or(""), *iv);
+        match first.get(&key) {
             Some(earlier) if earlier.entry.plaintext != request.entry.plaintext => findings.push(finding(
                 format!(
                     "requests #{} and #{} use the same AES-GCM iv {} for different plaintexts: draw a fresh random iv for every request (a repeated iv breaks GCM)",
@@ -426,7 +429,7 @@ fn env_nonce(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
             )
             .because("a retry re-sends the ciphertext and iv")),
             None => {
-                first.insert(iv, request);
+                first.insert(key, request);
             }
         }
     }

@@ -66,25 +66,32 @@ const MAX_RETRIES: usize = 3;
 const MIN_RETRY_GAP_MS: u64 = 100;
 
 fn faults_retries(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
+    // A failure the client may retry: an injected fault, another HTTP status, an answer it could not read, a
+    // transient code.
     let failed = |r: &Request<'_>| {
         r.entry.fault.is_some()
-            || r.entry.http_status != 200
+            || failed_for_client(r) && !r.answer.as_ref().is_some_and(|a| StatusCode::from_code(a.errcode).is_some_and(StatusCode::is_final_error))
             || r.entry.errcode.and_then(StatusCode::from_code).is_some_and(StatusCode::is_transient)
     };
     if !requests.iter().any(&failed) {
         return None;
     }
-    let same = |a: &Request<'_>, b: &Request<'_>| {
-        a.entry.path == b.entry.path && a.entry.query == b.entry.query && a.entry.plaintext == b.entry.plaintext
-    };
     let mut findings = Vec::new();
     let mut judged: HashSet<u64> = HashSet::new();
     for (i, first) in requests.iter().enumerate() {
         if !failed(first) || judged.contains(&first.entry.id) {
             continue;
         }
-        let attempts: Vec<&Request<'_>> =
-            std::iter::once(first).chain(requests[i + 1..].iter().filter(|r| same(first, r))).collect();
+        // The retries: the same call again, each after an attempt that did not succeed; an attempt that succeeded
+        // (errcode 0, read in time) ends them: what follows is the client's next call, e.g. polling a pending ai.
+        let key = call_key(first);
+        let mut attempts: Vec<&Request<'_>> = vec![first];
+        for later in requests[i + 1..].iter().filter(|r| call_key(r) == key) {
+            if attempts.last().is_some_and(|previous| Seen::of(previous.entry).is_success()) {
+                break;
+            }
+            attempts.push(later);
+        }
         judged.extend(attempts.iter().map(|r| r.entry.id));
         if attempts.len() > MAX_RETRIES + 1 {
             findings.push(finding(
@@ -102,4 +109,16 @@ fn faults_retries(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
         }
     }
     Some(findings)
+}
+
+/// What makes two requests one call: the same path and query and, for a check, the same person (a retry with a
+/// fresh ai is still the same check, V2.1 FAQ 2), else the same plaintext.
+fn call_key<'r>(r: &'r Request<'_>) -> (&'r str, Option<&'r str>, Option<&'r str>, Option<&'r str>) {
+    let person = r.plaintext.as_ref().and_then(crate::certify::traffic::Plaintext::person);
+    match (r.interface, person) {
+        (Some(nppa_protocol::Interface::Check), Some((name, id_num))) => {
+            (r.entry.path.as_str(), r.entry.query.as_deref(), Some(name), Some(id_num))
+        }
+        _ => (r.entry.path.as_str(), r.entry.query.as_deref(), r.entry.plaintext.as_deref(), None),
+    }
 }

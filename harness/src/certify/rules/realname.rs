@@ -10,7 +10,7 @@ use nppa_protocol::{Interface, StatusCode};
 use super::{finding, Group, Judgement, Rule};
 use crate::certify::model::Finding;
 use crate::certify::model::Severity::{Error, Warning};
-use crate::certify::traffic::{Deployment, Plaintext, Request, Traffic};
+use crate::certify::traffic::{Seen, Deployment, Plaintext, Request, Traffic};
 
 pub(super) const RULES: &[Rule] = &[
     Rule {
@@ -41,13 +41,30 @@ fn realname_recheck(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
         return None;
     }
     let mut findings = pending_ais_rechecked_or_never_queried(requests);
-    let mut pending: HashMap<(&str, &str), u64> = HashMap::new();
-    let mut failed: HashMap<(&str, &str), Vec<u64>> = HashMap::new();
-    for r in checks {
-        let Some(who) = r.plaintext.as_ref().and_then(Plaintext::person) else { continue };
-        if let Some(first) = pending.get(&who) {
+    // Per enterprise (appId): another company checking the same person is its own business (FAQ 169/235). A person
+    // is pending from a check answered status 1 until a check or a query of that check's ai gives a result.
+    type Person<'r> = (&'r str, (&'r str, &'r str));
+    let mut pending: HashMap<Person<'_>, (u64, &str)> = HashMap::new();
+    let mut failed: HashMap<Person<'_>, Vec<u64>> = HashMap::new();
+    let calls = requests.iter().filter(|r| !r.test_path && matches!(r.interface, Some(Interface::Check | Interface::Query)));
+    for r in calls {
+        let app_id = r.headers.app_id.unwrap_or("");
+        if r.interface == Some(Interface::Query) {
+            if matches!(r.status(), Some(AuthStatus::Success | AuthStatus::Failure)) {
+                let ai = r.query.ai().unwrap_or_default();
+                pending.retain(|(app, _), (_, pending_ai)| !(*app == app_id && *pending_ai == ai));
+            }
+            continue;
+        }
+        if r.entry.errcode != Some(0) {
+            continue;
+        }
+        let Some(plaintext) = r.plaintext.as_ref() else { continue };
+        let Some(person) = plaintext.person() else { continue };
+        let who = (app_id, person);
+        if let Some((first, _)) = pending.get(&who) {
             findings.push(finding(
-                format!("request #{} checks {} again while its check #{first} is pending: query the pending ai instead (V2.1 FAQ 3)", r.entry.id, who.0),
+                format!("request #{} checks {} again while its check #{first} is pending: query the pending ai instead (V2.1 FAQ 3)", r.entry.id, person.0),
                 vec![*first, r.entry.id],
                 vec![],
             ).because("people checked again while pending"));
@@ -55,7 +72,7 @@ fn realname_recheck(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
         if let Some(earlier) = failed.get(&who) {
             if earlier.len() >= 2 {
                 findings.push(finding(
-                    format!("request #{} checks {} a {}th time after it failed: do not re-send identities that failed (V2.1 FAQ 3)", r.entry.id, who.0, earlier.len() + 1),
+                    format!("request #{} checks {} a {}th time after it failed: do not re-send identities that failed (V2.1 FAQ 3)", r.entry.id, person.0, earlier.len() + 1),
                     earlier.iter().copied().chain([r.entry.id]).collect(),
                     vec![],
                 ).because("failed identities checked again"));
@@ -63,7 +80,7 @@ fn realname_recheck(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
         }
         match r.status() {
             Some(AuthStatus::Pending) => {
-                pending.insert(who, r.entry.id);
+                pending.insert(who, (r.entry.id, plaintext.ai().unwrap_or("")));
             }
             Some(AuthStatus::Failure) => failed.entry(who).or_default().push(r.entry.id),
             _ => {
@@ -77,7 +94,7 @@ fn realname_recheck(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
 /// A pending check's ai is queried, not checked again (which the system answers 2004 while the record lives), and
 /// every pending check is queried at some point: otherwise the game never learns the result.
 fn pending_ais_rechecked_or_never_queried(requests: &[Request<'_>]) -> Vec<Finding> {
-    let mut pending: HashMap<&str, u64> = HashMap::new();
+    let mut pending: HashMap<&str, (u64, u64)> = HashMap::new();
     let mut queried: HashSet<&str> = HashSet::new();
     let mut findings = Vec::new();
     for r in requests.iter().filter(|r| !r.test_path) {
@@ -85,13 +102,13 @@ fn pending_ais_rechecked_or_never_queried(requests: &[Request<'_>]) -> Vec<Findi
             Some(Interface::Check) => {
                 let Some(ai) = r.plaintext.as_ref().and_then(Plaintext::ai) else { continue };
                 match (pending.get(ai), r.entry.errcode) {
-                    (Some(first), Some(code)) if code == StatusCode::AiInUse.code() => findings.push(finding(
+                    (Some((first, _)), Some(code)) if code == StatusCode::AiInUse.code() => findings.push(finding(
                         format!("request #{} checks ai {ai:?} again while its check #{first} is pending (answered 2004): query the pending ai instead (V2.1 FAQ 3)", r.entry.id),
                         vec![*first, r.entry.id],
                         vec![],
                     ).because("pending ais checked again")),
                     _ if r.status() == Some(AuthStatus::Pending) => {
-                        pending.insert(ai, r.entry.id);
+                        pending.insert(ai, (r.entry.id, r.at_ms()));
                     }
                     _ => {}
                 }
@@ -102,8 +119,15 @@ fn pending_ais_rechecked_or_never_queried(requests: &[Request<'_>]) -> Vec<Findi
             _ => {}
         }
     }
-    let mut never: Vec<(u64, &str)> =
-        pending.into_iter().filter(|(ai, _)| !queried.contains(ai)).map(|(ai, id)| (id, ai)).collect();
+    // R-PEND-2: a check pending in the outage is answered after 04:00; a run that ended before then had no result
+    // to query.
+    let last_ms = requests.iter().map(Request::at_ms).max().unwrap_or(0);
+    let answerable = |at_ms: u64| !beijing::in_mps_outage(at_ms) || last_ms >= beijing::outage_end_ms(at_ms);
+    let mut never: Vec<(u64, &str)> = pending
+        .into_iter()
+        .filter(|(ai, (_, at_ms))| !queried.contains(ai) && answerable(*at_ms))
+        .map(|(ai, (id, _))| (id, ai))
+        .collect();
     never.sort();
     findings.extend(never.into_iter().map(|(id, ai)| {
         finding(
@@ -122,19 +146,28 @@ fn realname_queries(requests: &Traffic<'_>, deployment: &Deployment) -> Judgemen
     if queries.is_empty() {
         return None;
     }
-    let checked: HashMap<&str, &Request<'_>> = requests
-        .iter()
-        .filter(|r| r.interface == Some(Interface::Check) && !r.test_path)
-        .filter_map(|r| Some((r.plaintext.as_ref()?.ai()?, r)))
-        .collect();
+    // The checks of each ai, in arrival order.
+    let mut checks: HashMap<&str, Vec<&Request<'_>>> = HashMap::new();
+    for r in requests.iter().filter(|r| r.interface == Some(Interface::Check) && !r.test_path) {
+        if let Some(ai) = r.plaintext.as_ref().and_then(Plaintext::ai) {
+            checks.entry(ai).or_default().push(r);
+        }
+    }
     let mut last: HashMap<&str, &Request<'_>> = HashMap::new();
     let mut findings = Vec::new();
     for r in queries {
         let Some(ai) = r.query.ai() else { continue };
-        match checked.get(&ai) {
-            None => findings.push(finding(format!("request #{} queries ai {ai:?}, which no check submitted: query the ai of your own pending check", r.entry.id), vec![r.entry.id], vec![]).because("queries of ais no check submitted")),
-            Some(check) if check.status() != Some(AuthStatus::Pending) && check.at_ms() <= r.at_ms() && check.entry.id != r.entry.id => findings.push(finding(
-                format!("request #{} queries ai {ai:?} whose check #{} already answered {}: query only pending results (R-QRY-4)", r.entry.id, check.entry.id, check.status().map_or("without a result".to_owned(), |s| format!("status {}", u8::from(s)))),
+        // The last check of the ai before this query, and what its client could read of it.
+        let check = checks.get(ai).and_then(|c| c.iter().rev().find(|c| c.at_ms() <= r.at_ms() && c.entry.id != r.entry.id));
+        let seen_status = check.and_then(|c| Seen::of(c.entry).answer().and_then(|a| a.status));
+        match check {
+            // No check of it in this traffic, and NPPA knows no record of this enterprise by it (R-QRY-5): a run
+            // may query what an earlier run left pending, which NPPA answers.
+            None if r.entry.errcode == Some(StatusCode::NoAuthRecord.code()) => findings.push(finding(format!("request #{} queries ai {ai:?}, which no check submitted: query the ai of your own pending check", r.entry.id), vec![r.entry.id], vec![]).because("queries of ais no check submitted")),
+            // R-QRY-4: only a result the client read as final is known; a check whose answer it could not read (cut,
+            // late, reset) is rightly queried.
+            Some(check) if matches!(seen_status, Some(AuthStatus::Success | AuthStatus::Failure)) => findings.push(finding(
+                format!("request #{} queries ai {ai:?} whose check #{} already answered status {}: query only pending results (R-QRY-4)", r.entry.id, check.entry.id, seen_status.map_or(0, u8::from)),
                 vec![check.entry.id, r.entry.id],
                 vec![],
             ).because("queries of results already known")),
@@ -147,13 +180,18 @@ fn realname_queries(requests: &Traffic<'_>, deployment: &Deployment) -> Judgemen
         }
         if let Some(previous) = last.get(&ai) {
             let gap = r.at_ms().saturating_sub(previous.at_ms());
-            if gap < deployment.thresholds.query_spacing_ms {
+            // A query sent again after one whose answer the client could not read, or that was a transient error,
+            // is a retry (FLT-RETRIES judges its spacing), not polling.
+            let retry = Seen::of(previous.entry).answer().is_none_or(|a| {
+                StatusCode::from_code(a.errcode).is_some_and(|c| c.is_transient() || c.is_busy())
+            });
+            if gap < deployment.thresholds.query_spacing_ms && !retry {
                 findings.push(
                     finding(
                         format!(
-                        "request #{} queries ai {ai:?} {gap} ms after #{}: space the queries of one ai (V2.1 FAQ 3)",
-                        r.entry.id, previous.entry.id
-                    ),
+                            "request #{} queries ai {ai:?} {gap} ms after #{}: space the queries of one ai (V2.1 FAQ 3)",
+                            r.entry.id, previous.entry.id
+                        ),
                         vec![previous.entry.id, r.entry.id],
                         vec![],
                     )
