@@ -47,16 +47,28 @@ def outcome(interface, answer=None, error=None, ai=None, records=None):
         out.write(json.dumps(line, ensure_ascii=False) + "\n")
 
 
+# Codes worth another try: a system error, or the Ministry's side failing (SPEC §4); anything else is final.
+TRANSIENT = {1001, 2006, 2007, 2008, 4001}
+
+
 def call(interface, send, ai=None, records=None):
-    """One library call: its answer, or {"errcode": None} after a transport failure (the game lets the player
-    play: fail open). Either way the outcome is written."""
-    try:
-        answer = send()
-    except Exception as error:
-        outcome(interface, error=error, ai=ai, records=records)
-        return {"errcode": None}
-    outcome(interface, answer, ai=ai, records=records)
-    return answer
+    """One library call: up to 3 attempts, each re-signed with a fresh timestamps and iv (send() builds a new
+    request), 200 ms apart, after a transport failure or a transient code; then its answer, or {"errcode": None}
+    when every attempt failed (the game lets the player play: fail open). Either way the outcome is written."""
+    for attempt in range(3):
+        if attempt:
+            time.sleep(0.2)
+        try:
+            answer = send()
+        except Exception as error:
+            failure = error
+            continue
+        if answer.get("errcode") in TRANSIENT and attempt < 2:
+            continue
+        outcome(interface, answer, ai=ai, records=records)
+        return answer
+    outcome(interface, error=failure, ai=ai, records=records)
+    return {"errcode": None}
 
 
 def check(client, ai, name, id_num):

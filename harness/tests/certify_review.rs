@@ -252,26 +252,6 @@ async fn rn_discipline_a_check_pending_in_the_outage_left_for_after_0400_is_not_
 }
 
 #[tokio::test]
-async fn journal_rejudging_a_repeat_run_gives_the_live_verdict() {
-    // `nppa certify --repeat 2 -- nppa client flow` judges each run on its own and passes; its journal.jsonl judged
-    // again with `nppa certify --journal` is one segment, and run 2 re-checking run 1's (still pending) person is a
-    // finding.
-    let mock = start().await;
-    let env = flow_env(&mock);
-    reference::run(&env).await.unwrap();
-    let first = entries(&mock).len();
-    reference::run(&env).await.unwrap();
-    let all = entries(&mock);
-    let config = mock.server.service().config();
-    let segments = vec![all[..first].to_vec(), all[first..].to_vec()];
-    let live = judge_runs(&segments, config, Profile::All, vec![], vec![Some(0), Some(0)], Thresholds::default());
-    no_rule_failed(&live, "the live --repeat 2 verdict");
-    // What `--journal` does with that journal.
-    let offline = judge(&all, config, Profile::All, vec![], vec![]);
-    no_rule_failed(&offline, "the same journal judged with --journal");
-}
-
-#[tokio::test]
 async fn journal_rejudging_a_faults_run_of_the_careful_reference_client_with_the_default_profile_passes() {
     // `nppa certify --journal` defaults to `--profile all`; the careful client's faults journal should stay clean.
     let mock = start().await;

@@ -217,6 +217,17 @@ fn certify_against_a_running_mock_repeats_and_bounds_the_client() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("repeat/report.json")).unwrap()).unwrap();
     assert_eq!(report["runs"], serde_json::json!([0, 0]));
     assert_eq!(report["requests"].as_u64().map(|n| n >= 26), Some(true), "two runs judged: {}", report["requests"]);
+    // Its journal judged again offline gives the live verdict: the recorded profile, each run on its own (run 2
+    // re-checking run 1's still pending person is a new client, not a finding).
+    let again = dir.join("again").display().to_string();
+    let journal = dir.join("repeat/journal.jsonl").display().to_string();
+    let offline = certify(&["--config", config.to_str().unwrap(), "--journal", &journal, "--out", &again]);
+    assert_eq!(offline.status.code(), Some(0), "{}", String::from_utf8_lossy(&offline.stdout));
+    assert!(String::from_utf8_lossy(&offline.stderr).contains("judging as recorded in report.json"));
+    let rejudged: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("again/report.json")).unwrap()).unwrap();
+    assert_eq!((&rejudged["profile"], &rejudged["runs"]), (&report["profile"], &report["runs"]));
+    assert_eq!(rejudged["rules"], report["rules"]);
     // A client past its time limit is stopped.
     let slow = certify(&[
         "--mock-url",

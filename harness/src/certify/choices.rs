@@ -80,13 +80,25 @@ pub const GET_BODY_SIGNED: Choice = Choice {
     setting: None,
 };
 
+/// R-HDR-1: the seed marks Content-Type required with a default value and names no error for its absence.
+pub const CONTENT_TYPE_READ_AS_JSON: Choice = Choice {
+    rule: "R-HDR-1",
+    reading:
+        "a POST without Content-Type (or with another) is read as JSON and answered; the real system may refuse it",
+    setting: Some("rules.require_content_type = true"),
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn every_named_setting_is_a_field_of_the_mock_configuration() {
-        let settings = StatusCode::ALL.iter().filter_map(|c| behind(*c)).chain([BUSY_BLOCK]).filter_map(|c| c.setting);
+        let settings = StatusCode::ALL
+            .iter()
+            .filter_map(|c| behind(*c))
+            .chain([BUSY_BLOCK, CONTENT_TYPE_READ_AS_JSON])
+            .filter_map(|c| c.setting);
         for setting in settings {
             let (path, value) = setting.split_once(" = ").unwrap_or((setting, ""));
             let (section, key) = path.split_once('.').expect("section.key");

@@ -33,9 +33,10 @@ use crate::admin_client::AdminClient;
 /// `nppa certify` options.
 #[derive(Debug, Args)]
 pub struct CertifyArgs {
-    /// Which rules to judge.
-    #[arg(long, value_enum, default_value = "all")]
-    pub profile: Profile,
+    /// Which rules to judge [default: all; with --journal, the profile of the run that wrote it, read from the
+    /// report.json beside it]
+    #[arg(long, value_enum)]
+    pub profile: Option<Profile>,
     /// Run the client this many times (some bugs show only sometimes).
     #[arg(long, default_value_t = 1)]
     pub repeat: u32,
@@ -181,7 +182,16 @@ pub fn judge_with(
         );
     }
     let profile = serde_json::to_value(profile).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-    CertifyReport { profile, command, runs, requests: entries.len(), rules, notes, overhead_s: 0.0 }
+    CertifyReport {
+        profile,
+        command,
+        runs,
+        runs_after_id: vec![],
+        requests: entries.len(),
+        rules,
+        notes,
+        overhead_s: 0.0,
+    }
 }
 
 /// Judges each run's requests on their own and merges the verdicts: a rule fails when it fails in any run.
@@ -206,8 +216,12 @@ pub fn judge_runs(
             }
         }
     }
+    if several {
+        merged.notes = merged.notes.iter().map(|n| format!("run 1: {n}")).collect();
+    }
     for (k, report) in reports.enumerate() {
         merged.requests += report.requests;
+        merged.notes.extend(report.notes.iter().map(|n| format!("run {}: {n}", k + 2)));
         for (into, rule) in merged.rules.iter_mut().zip(report.rules) {
             use model::Verdict::{Failed, NotExercised, Passed};
             into.verdict = match (into.verdict, rule.verdict) {
@@ -279,7 +293,25 @@ async fn run_into(args: CertifyArgs, out: &Path) -> anyhow::Result<i32> {
     if let Some(path) = &args.journal {
         let entries = read_journal(path)?;
         let command = vec![format!("--journal {}", path.display())];
-        let mut report = judge_with(&entries, &config, args.profile, command, vec![], thresholds);
+        // Judged as it was live: the recorded profile, and each run on its own (report.json beside the journal).
+        let recorded = RecordedRuns::beside(path);
+        if let Some(recorded) = &recorded {
+            eprintln!(
+                "nppa certify: judging as recorded in report.json: profile {:?}, {} run(s)",
+                recorded.profile,
+                recorded.runs.len()
+            );
+        }
+        let profile = args.profile.or(recorded.as_ref().map(|r| r.profile)).unwrap_or(Profile::All);
+        let mut report = match recorded {
+            Some(recorded) => {
+                let segments = split_runs(&entries, &recorded.runs_after_id);
+                let mut report = judge_runs(&segments, &config, profile, command, recorded.runs, thresholds);
+                report.runs_after_id = recorded.runs_after_id;
+                report
+            }
+            None => judge_with(&entries, &config, profile, command, vec![], thresholds),
+        };
         if let Some(path) = &args.outcomes {
             let outcomes = Outcomes::read(path).with_context(|| format!("reading {}", path.display()))?;
             report.rules.extend(outcomes.map(|o| outcomes::judge(&entries, &o)).unwrap_or_default());
@@ -289,6 +321,7 @@ async fn run_into(args: CertifyArgs, out: &Path) -> anyhow::Result<i32> {
     if args.command.is_empty() {
         bail!("give the client command after `--`, e.g. nppa certify -- python3 my_client.py (or --journal FILE)");
     }
+    let profile = args.profile.unwrap_or(Profile::All);
     let timeout = Duration::from_millis(crate::admin_cmd::parse_duration_ms(&args.timeout)?.max(1) as u64);
     let remote = args.mock_url.as_deref().map(AdminClient::new);
     let recorded = |admin: &AdminClient| {
@@ -310,18 +343,6 @@ async fn run_into(args: CertifyArgs, out: &Path) -> anyhow::Result<i32> {
             (server.base_url(), Some(server), 0)
         }
     };
-    if args.profile == Profile::Faults {
-        let plan = fault_plan();
-        match (&server, &remote) {
-            (Some(server), _) => {
-                server.service().faults().add(plan).context("the fault plan")?;
-            }
-            (None, Some(admin)) => {
-                admin.add_faults(&plan).await.context("the mock refused the fault plan")?;
-            }
-            (None, None) => {}
-        }
-    }
     let mut env = client_environment(&config, &base_url);
     // Outcome assertions: the client may say what its library returned for each call (see `outcomes`).
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
@@ -341,6 +362,21 @@ async fn run_into(args: CertifyArgs, out: &Path) -> anyhow::Result<i32> {
             (None, Some(admin)) => recorded(admin).await?,
             (None, None) => 0,
         });
+        if profile == Profile::Faults {
+            // Each run meets the whole plan: in our own mock the last run's plan, spent or not, makes way (a mock
+            // of yours keeps its own rules beside it).
+            let plan = fault_plan();
+            match (&server, &remote) {
+                (Some(server), _) => {
+                    server.service().faults().clear();
+                    server.service().faults().add(plan).context("the fault plan")?;
+                }
+                (None, Some(admin)) => {
+                    admin.add_faults(&plan).await.context("the mock refused the fault plan")?;
+                }
+                (None, None) => {}
+            }
+        }
         eprintln!("nppa certify: run {run}/{} of {:?} against {base_url}", args.repeat, args.command.join(" "));
         let run_started = Instant::now();
         let mut child = tokio::process::Command::new(&args.command[0])
@@ -386,15 +422,9 @@ async fn run_into(args: CertifyArgs, out: &Path) -> anyhow::Result<i32> {
     if entries.is_empty() {
         bail!("the client sent no request ({}); nothing to judge", exits_text(&runs));
     }
-    let segments: Vec<Vec<JournalEntry>> = boundaries
-        .iter()
-        .enumerate()
-        .map(|(k, start)| {
-            let end = boundaries.get(k + 1).copied().unwrap_or(u64::MAX);
-            entries.iter().filter(|e| e.id > *start && e.id <= end).cloned().collect()
-        })
-        .collect();
-    let mut report = judge_runs(&segments, &config, args.profile, args.command.clone(), runs, thresholds);
+    let segments = split_runs(&entries, &boundaries);
+    let mut report = judge_runs(&segments, &config, profile, args.command.clone(), runs, thresholds);
+    report.runs_after_id = boundaries;
     match Outcomes::read(&outcomes_path).with_context(|| format!("reading {}", outcomes_path.display()))? {
         Some(outcomes) => {
             eprintln!("nppa certify: {} outcomes reported by the client", outcomes.lines.len());
@@ -407,6 +437,38 @@ async fn run_into(args: CertifyArgs, out: &Path) -> anyhow::Result<i32> {
     }
     let overhead = started.elapsed().saturating_sub(client_time).as_secs_f64();
     finish(report, &out, &entries, overhead)
+}
+
+/// Each run's entries: those with journal ids above its start and up to the next run's.
+pub fn split_runs(entries: &[JournalEntry], runs_after_id: &[u64]) -> Vec<Vec<JournalEntry>> {
+    if runs_after_id.is_empty() {
+        return vec![entries.to_vec()];
+    }
+    runs_after_id
+        .iter()
+        .enumerate()
+        .map(|(k, start)| {
+            let end = runs_after_id.get(k + 1).copied().unwrap_or(u64::MAX);
+            entries.iter().filter(|e| e.id > *start && e.id <= end).cloned().collect()
+        })
+        .collect()
+}
+
+/// What a certify run recorded of itself in its report.json, to judge its journal again as it was judged live.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct RecordedRuns {
+    pub profile: Profile,
+    pub runs: Vec<Option<i32>>,
+    #[serde(default)]
+    pub runs_after_id: Vec<u64>,
+}
+
+impl RecordedRuns {
+    /// The report.json in the journal's directory, when there is one that says how it was judged.
+    pub fn beside(journal: &Path) -> Option<RecordedRuns> {
+        let text = std::fs::read_to_string(journal.parent()?.join("report.json")).ok()?;
+        serde_json::from_str(&text).ok()
+    }
 }
 
 /// "it exited with code 1", "its runs exited with codes 0, 1 and was stopped at the time limit".

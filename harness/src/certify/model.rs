@@ -126,6 +126,10 @@ pub struct CertifyReport {
     pub command: Vec<String>,
     /// Exit codes of the client's runs (`None`: killed at the time limit).
     pub runs: Vec<Option<i32>>,
+    /// Where each run starts in the journal: its requests have ids above this (and up to the next run's), so that
+    /// `--journal` judges the runs one by one again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runs_after_id: Vec<u64>,
     pub requests: usize,
     pub rules: Vec<RuleResult>,
     /// What a reader must know to read the verdicts right (e.g. "no fault was injected"), shown first in every

@@ -17,7 +17,7 @@ pub(super) const RULES: &[Rule] = &[
         severity: Error,
         spec: "R-BEH-1, R-BEH-2",
         group: Group::Behaviour,
-        summary: "at most 128 records a report (R-BEH-1), numbered 1..n each once",
+        summary: "at most 128 records a report (R-BEH-1), each numbered within 1–128 and once",
         judge: behaviour_batches,
     },
     Rule {
@@ -59,6 +59,15 @@ pub(super) const RULES: &[Rule] = &[
         group: Group::Behaviour,
         summary: "one si belongs to one person or device",
         judge: behaviour_sessions,
+    },
+    Rule {
+        id: "BEH-RECORD",
+        severity: Error,
+        spec: "R-BEH-1, R-BEH-2",
+        group: Group::Behaviour,
+        summary:
+            "every report carries records, each built right: ct 0 or 2, bt 0 or 1, a verified user's pi, a guest's di",
+        judge: behaviour_records,
     },
     Rule {
         id: "BEH-PAIRS",
@@ -145,6 +154,42 @@ fn numbering_problem(numbers: &[i64], records: usize) -> Option<(&'static str, S
         "records without a numeric no",
         format!("are numeric for {} of the {records} records: every record has its no, 1..n", numbers.len()),
     ))
+}
+
+/// What a record (or a report) refused for its content says of the client's code (SPEC §4).
+fn record_mistake(code: StatusCode) -> Option<&'static str> {
+    Some(match code {
+        StatusCode::BehaviorNull => "a report with no records (3002): send a report only with something in it",
+        StatusCode::PlayerModeInvalid => "a record with ct other than 0 (verified user) or 2 (guest) (3006)",
+        StatusCode::BehaviorModeInvalid => "a record with bt other than 1 (login) or 0 (logout) (3007)",
+        StatusCode::PlayerIdMiss => "a verified user's record (ct=0) without the pi its check returned (3008)",
+        StatusCode::DeviceIdMiss => "a guest's record (ct=2) without its device id di (3009)",
+        StatusCode::PlayerIdInvalid => "a pi that is not one NPPA returned (38 characters) (3010)",
+        _ => return None,
+    })
+}
+
+fn behaviour_records(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
+    let reports: Vec<&Request<'_>> =
+        requests.iter().filter(|r| r.interface == Some(Interface::Loginout) && r.answer.is_some()).collect();
+    if reports.is_empty() {
+        return None;
+    }
+    let mut findings = Vec::new();
+    for r in reports {
+        let Some(answer) = r.answer.as_ref() else { continue };
+        let refused = std::iter::once((None, answer.errcode))
+            .chain(answer.rejected.iter().map(|rejected| (Some(rejected.no), rejected.errcode)));
+        for (no, code) in refused {
+            let Some(mistake) = StatusCode::from_code(code).and_then(record_mistake) else { continue };
+            let which = no.map_or_else(|| "the report".to_owned(), |no| format!("record no {no}"));
+            findings.push(
+                finding(format!("request #{}, {which}: {mistake}", r.entry.id), vec![r.entry.id], vec![])
+                    .because(mistake),
+            );
+        }
+    }
+    Some(findings)
 }
 
 fn behaviour_rate(requests: &Traffic<'_>, deployment: &Deployment) -> Judgement {

@@ -22,6 +22,14 @@ pub(super) const RULES: &[Rule] = &[
         judge: env_http,
     },
     Rule {
+        id: "ENV-CONTENT-TYPE",
+        severity: Warning,
+        spec: "R-HDR-1",
+        group: Group::Envelope,
+        summary: "a POST says Content-Type: application/json (V2.1: required, \"application/json; charset=utf-8\")",
+        judge: env_content_type,
+    },
+    Rule {
         id: "ENV-HOST",
         severity: Error,
         spec: "SPEC §1",
@@ -502,6 +510,27 @@ fn env_http(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
             )
             .because(what),
         )
+    });
+    Some(findings.collect())
+}
+
+/// V2.1's request headers list Content-Type as required, "默认值 application/json; charset=utf-8". The mock takes a
+/// POST without it (a choice, `rules.require_content_type`); the real system may not.
+fn env_content_type(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
+    let posts: Vec<&Request<'_>> =
+        requests.iter().filter(|r| r.entry.method == "POST" && r.interface.is_some()).collect();
+    if posts.is_empty() {
+        return None;
+    }
+    let findings = posts.into_iter().filter_map(|r| {
+        let sent = r.entry.headers.iter().find(|(name, _)| name.eq_ignore_ascii_case("content-type")).map(|(_, v)| v);
+        let media_type = sent.map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+        let (cause, message) = match (sent, media_type.as_deref()) {
+            (Some(_), Some("application/json")) => return None,
+            (None, _) => ("POSTs without a Content-Type", format!("request #{} has no Content-Type header: send `Content-Type: application/json; charset=utf-8`", r.entry.id)),
+            (Some(value), _) => ("POSTs labelled other than application/json", format!("request #{} says Content-Type: {value}; the body is JSON: send `application/json; charset=utf-8` (a string body is form-encoded by default in some HTTP libraries)", r.entry.id)),
+        };
+        Some(finding(message, vec![r.entry.id], vec![]).because(cause).resting_on(Some(choices::CONTENT_TYPE_READ_AS_JSON)))
     });
     Some(findings.collect())
 }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use nppa_mockserver::faults::FaultEffect;
-use nppa_protocol::{quota, Interface, StatusCode};
+use nppa_protocol::{Interface, StatusCode};
 
 use super::{finding, Group, Judgement, Rule};
 use crate::certify::choices;
@@ -35,10 +35,12 @@ fn errors_busy(requests: &Traffic<'_>, deployment: &Deployment) -> Judgement {
     if !requests.iter().any(|r| r.entry.errcode == Some(busy)) {
         return None;
     }
-    // R-RL-2: after a 1006 the (appId, bizId, interface) is blocked 60 s; 1 s of tolerance for requests in flight.
+    // R-RL-2: after a 1006 the (appId, bizId, interface) is blocked (60 s, or to the next minute as the mock was
+    // told); 1 s of tolerance for requests in flight.
     struct Episode {
         first_id: u64,
         start_ms: u64,
+        until_ms: u64,
         offenders: Vec<u64>,
     }
     let mut open: HashMap<(&str, &str, Option<Interface>), Episode> = HashMap::new();
@@ -47,7 +49,7 @@ fn errors_busy(requests: &Traffic<'_>, deployment: &Deployment) -> Judgement {
         let key = (r.headers.app_id.unwrap_or(""), r.headers.biz_id.unwrap_or(""), r.interface);
         if let Some(episode) = open.get_mut(&key) {
             let since = r.at_ms().saturating_sub(episode.start_ms);
-            if since < quota::BLOCK_MS {
+            if r.at_ms() < episode.until_ms {
                 if since > deployment.thresholds.busy_tolerance_ms {
                     episode.offenders.push(r.entry.id);
                 }
@@ -56,7 +58,8 @@ fn errors_busy(requests: &Traffic<'_>, deployment: &Deployment) -> Judgement {
             closed.extend(open.remove(&key));
         }
         if r.entry.errcode == Some(busy) {
-            open.insert(key, Episode { first_id: r.entry.id, start_ms: r.at_ms(), offenders: vec![] });
+            let until_ms = deployment.quota_block.until_ms(r.at_ms());
+            open.insert(key, Episode { first_id: r.entry.id, start_ms: r.at_ms(), until_ms, offenders: vec![] });
         }
     }
     closed.extend(open.into_values());
@@ -67,8 +70,9 @@ fn errors_busy(requests: &Traffic<'_>, deployment: &Deployment) -> Judgement {
             .filter(|e| !e.offenders.is_empty())
             .map(|e| {
                 let message = format!(
-                    "{} request(s) were sent to the blocked interface within 60 s of the 1006 of #{} (first: #{}): back off 60 s (R-RL-2)",
+                    "{} request(s) were sent to the blocked interface within {} s of the 1006 of #{}, before its block ended (first: #{}): back off 60 s (R-RL-2)",
                     e.offenders.len(),
+                    e.until_ms.saturating_sub(e.start_ms).div_ceil(1000),
                     e.first_id,
                     e.offenders[0]
                 );

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use nppa_protocol::StatusCode;
 
 use super::{finding, Group, Judgement, Rule};
-use crate::certify::model::Severity::Error;
+use crate::certify::model::Severity::{Error, Warning};
 use crate::certify::traffic::{Deployment, Request, Seen, Traffic};
 
 pub(super) const RULES: &[Rule] = &[
@@ -26,7 +26,48 @@ pub(super) const RULES: &[Rule] = &[
         summary: "retries after a failure are bounded (at most 3) and spaced (100 ms or more)",
         judge: faults_retries,
     },
+    Rule {
+        id: "FLT-RESENDS",
+        severity: Warning,
+        spec: "R-BEH-4, SPEC §8a",
+        group: Group::Faults,
+        summary: "records of a report whose answer the client could not read (another HTTP status, a reset, broken JSON, a late answer) are sent again",
+        judge: faults_resent,
+    },
 ];
+
+fn faults_resent(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
+    let reports: Vec<&Request<'_>> =
+        requests.iter().filter(|r| r.interface == Some(nppa_protocol::Interface::Loginout)).collect();
+    let unread: Vec<usize> = (0..reports.len())
+        .filter(|&i| failed_for_client(reports[i]) && reports[i].answer.as_ref().is_none_or(|a| a.is_ok()))
+        .collect();
+    if unread.is_empty() {
+        return None;
+    }
+    // A record is (si, bt, ot, ct). After an answer the client could not read, it does not know whether NPPA took
+    // the records: it sends them again (R-BEH-4), and NPPA forgives the repeat. A client that takes an HTTP 503
+    // whose body says errcode 0 for an acceptance loses them.
+    let key = |rec: &crate::certify::traffic::Record| format!("{}|{}|{}|{}", rec.si, rec.bt, rec.ot, rec.ct);
+    let mut findings = Vec::new();
+    for i in unread {
+        let r = reports[i];
+        let later: HashSet<String> = reports[i + 1..].iter().flat_map(|l| l.records().iter().map(key)).collect();
+        let lost: Vec<String> = r.records().iter().map(key).filter(|k| !later.contains(k)).collect();
+        if !lost.is_empty() {
+            let seen = Seen::of(r.entry).describe();
+            findings.push(
+                finding(
+                    format!("request #{}: {} record(s) whose report got {seen} were never sent again: the client cannot know NPPA took them; re-send them (R-BEH-4), and never read an answer from another HTTP status", r.entry.id, lost.len()),
+                    vec![r.entry.id],
+                    lost,
+                )
+                .because(format!("records lost after {seen}")),
+            );
+        }
+    }
+    Some(findings)
+}
 
 fn faults_survived(requests: &Traffic<'_>, deployment: &Deployment) -> Judgement {
     let faulted: Vec<(usize, &Request<'_>)> =
@@ -70,7 +111,11 @@ fn faults_retries(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
     // transient code.
     let failed = |r: &Request<'_>| {
         r.entry.fault.is_some()
-            || failed_for_client(r) && !r.answer.as_ref().is_some_and(|a| StatusCode::from_code(a.errcode).is_some_and(StatusCode::is_final_error))
+            || failed_for_client(r)
+                && !r
+                    .answer
+                    .as_ref()
+                    .is_some_and(|a| StatusCode::from_code(a.errcode).is_some_and(StatusCode::is_final_error))
             || r.entry.errcode.and_then(StatusCode::from_code).is_some_and(StatusCode::is_transient)
     };
     if !requests.iter().any(&failed) {

@@ -18,7 +18,7 @@ use super::model::{group_by_cause, Finding, RuleResult, Severity, Verdict};
 use super::traffic::{Deployment, Traffic};
 
 /// Which rules a run judges.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Profile {
     /// The 8 official test cases, and the envelope of every request.

@@ -10,7 +10,7 @@ use nppa_protocol::{Interface, StatusCode};
 use super::{finding, Group, Judgement, Rule};
 use crate::certify::model::Finding;
 use crate::certify::model::Severity::{Error, Warning};
-use crate::certify::traffic::{Seen, Deployment, Plaintext, Request, Traffic};
+use crate::certify::traffic::{Deployment, Plaintext, Request, Seen, Traffic};
 
 pub(super) const RULES: &[Rule] = &[
     Rule {
@@ -46,7 +46,8 @@ fn realname_recheck(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
     type Person<'r> = (&'r str, (&'r str, &'r str));
     let mut pending: HashMap<Person<'_>, (u64, &str)> = HashMap::new();
     let mut failed: HashMap<Person<'_>, Vec<u64>> = HashMap::new();
-    let calls = requests.iter().filter(|r| !r.test_path && matches!(r.interface, Some(Interface::Check | Interface::Query)));
+    let calls =
+        requests.iter().filter(|r| !r.test_path && matches!(r.interface, Some(Interface::Check | Interface::Query)));
     for r in calls {
         let app_id = r.headers.app_id.unwrap_or("");
         if r.interface == Some(Interface::Query) {
@@ -158,7 +159,8 @@ fn realname_queries(requests: &Traffic<'_>, deployment: &Deployment) -> Judgemen
     for r in queries {
         let Some(ai) = r.query.ai() else { continue };
         // The last check of the ai before this query, and what its client could read of it.
-        let check = checks.get(ai).and_then(|c| c.iter().rev().find(|c| c.at_ms() <= r.at_ms() && c.entry.id != r.entry.id));
+        let check =
+            checks.get(ai).and_then(|c| c.iter().rev().find(|c| c.at_ms() <= r.at_ms() && c.entry.id != r.entry.id));
         let seen_status = check.and_then(|c| Seen::of(c.entry).answer().and_then(|a| a.status));
         match check {
             // No check of it in this traffic, and NPPA knows no record of this enterprise by it (R-QRY-5): a run
@@ -182,9 +184,9 @@ fn realname_queries(requests: &Traffic<'_>, deployment: &Deployment) -> Judgemen
             let gap = r.at_ms().saturating_sub(previous.at_ms());
             // A query sent again after one whose answer the client could not read, or that was a transient error,
             // is a retry (FLT-RETRIES judges its spacing), not polling.
-            let retry = Seen::of(previous.entry).answer().is_none_or(|a| {
-                StatusCode::from_code(a.errcode).is_some_and(|c| c.is_transient() || c.is_busy())
-            });
+            let retry = Seen::of(previous.entry)
+                .answer()
+                .is_none_or(|a| StatusCode::from_code(a.errcode).is_some_and(|c| c.is_transient() || c.is_busy()));
             if gap < deployment.thresholds.query_spacing_ms && !retry {
                 findings.push(
                     finding(

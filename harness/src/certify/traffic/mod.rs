@@ -37,6 +37,8 @@ pub struct Deployment {
     pub identities: Option<std::sync::Arc<nppa_mockserver::identity::IdentityBook>>,
     /// Proxy mode: the client reaches the mock under NPPA's own hosts, so the host it addresses is judged.
     pub proxy: bool,
+    /// R-RL-2: how long a 1006 blocks, as the mock was told (`server.quota_block`).
+    pub quota_block: nppa_protocol::quota::QuotaBlock,
 }
 
 /// The judge's tolerances, set on the command line.
@@ -92,6 +94,7 @@ impl Deployment {
             thresholds: Thresholds::default(),
             identities,
             proxy: config.server.proxy,
+            quota_block: config.server.quota_block,
         }
     }
 

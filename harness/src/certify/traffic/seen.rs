@@ -36,6 +36,13 @@ impl Seen {
         }
     }
 
+    /// A protocol answer over HTTP 200 that came after the 5 s client timeout: what a library with a longer timeout
+    /// read.
+    pub fn late_answer(entry: &JournalEntry) -> Option<ParsedAnswer> {
+        let late = !entry.connection_reset && entry.http_status == 200 && entry.latency_us > CLIENT_TIMEOUT_MS * 1000;
+        late.then(|| answer::parse(entry.answer.as_bytes())).flatten()
+    }
+
     /// The answer, when there was one a client could read.
     pub fn answer(&self) -> Option<&ParsedAnswer> {
         match self {
