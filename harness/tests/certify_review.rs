@@ -510,3 +510,23 @@ async fn right_today_careful_behaviours_pass_a_1006_wait_a_skewed_clock_and_a_30
         not_failed(&report, id);
     }
 }
+
+#[tokio::test]
+async fn an_http_library_replaying_a_get_after_a_reset_is_not_the_client_retrying_but_an_application_replay_is() {
+    // Go's net/http re-sends an idempotent request, byte for byte, on a new connection when a kept-alive one was
+    // closed under it: the application never knew. The same bytes sent again 2 s later are the application's.
+    for (gap_ms, flagged) in [(0, false), (2_000, true)] {
+        let mock = start().await;
+        mock.freeze().await;
+        one_fault(&mock, production_fault(Interface::Query, Some(FaultAction::Reset), None, 1));
+        let client = mock.client();
+        let signed = request::query(client.credentials(), &Target::Production, "replayed", mock.now_ms().await);
+        assert!(client.send(signed.clone()).await.is_err(), "the reset");
+        mock.advance(gap_ms).await;
+        client.send(signed).await.unwrap();
+        let report = report(&mock, Profile::Faults);
+        let replay = rule(&report, "ENV-REPLAY");
+        assert_eq!(replay.verdict == Verdict::Failed, flagged, "{gap_ms} ms: {replay:#?}");
+        not_failed(&report, "FLT-RETRIES");
+    }
+}

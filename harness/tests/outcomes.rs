@@ -243,3 +243,34 @@ async fn out_answer_catches_an_answer_the_library_never_asked_for_and_unreadable
     assert!(messages.iter().any(|m| m.contains("line 3") && m.contains("not an outcome")), "{messages:#?}");
     assert_eq!(verdict(&results, "OUT-RECORDS").verdict, Verdict::NotExercised);
 }
+
+#[tokio::test]
+async fn a_library_that_resends_a_3001_s_rejected_records_itself_may_return_0_for_the_call() {
+    for resends in [true, false] {
+        let mock = start().await;
+        mock.freeze().await;
+        let client = mock.client();
+        let now = mock.now_ms().await;
+        let mut late = guest(2, "fixed-later", 1, now);
+        late.ot += 5; // in the future: 3005
+        let records = vec![guest(1, "taken-at-once", 1, now), late.clone()];
+        let first = client.loginout(records.clone()).await.unwrap();
+        assert_eq!(first.rejected(), vec![(2, 3005)]);
+        if resends {
+            // R-BEH-4: only the rejected record, fixed, renumbered.
+            mock.advance(6_000).await;
+            let mut fixed = late;
+            (fixed.no, fixed.ot) = (1, mock.now_ms().await as i64 / 1000 - 1);
+            assert_eq!(code(&client.loginout(vec![fixed]).await.unwrap()), 0);
+        }
+        let handed = records.iter().map(|r| OutcomeRecord { si: r.si.clone(), bt: r.bt }).collect();
+        let line = Outcome { records: handed, errcode: Some(0), ..outcome(Interface::Loginout) };
+        let results = judged(&mock, &[line]);
+        if resends {
+            assert_clean(&results);
+        } else {
+            assert_eq!(verdict(&results, "OUT-ANSWER").verdict, Verdict::Failed, "a 3001 reported as 0");
+            assert_eq!(verdict(&results, "OUT-RECORDS").verdict, Verdict::Failed, "record 2 was never taken");
+        }
+    }
+}

@@ -453,7 +453,7 @@ fn env_replay(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
     let mut findings = Vec::new();
     for r in signed {
         let key = (r.headers.timestamps.unwrap_or(""), r.headers.sign.unwrap_or(""), r.body());
-        if let Some(earlier) = seen.get(&key) {
+        if let Some(earlier) = seen.get(&key).filter(|earlier| !r.replays_after_reset(earlier)) {
             findings.push(finding(
                 format!(
                     "request #{} repeats #{} byte for byte (same timestamps and sign) {} ms later: a retry must be re-signed with a fresh timestamps and iv",

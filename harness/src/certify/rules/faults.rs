@@ -132,8 +132,17 @@ fn faults_retries(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
         let key = call_key(first);
         let mut attempts: Vec<&Request<'_>> = vec![first];
         for later in requests[i + 1..].iter().filter(|r| call_key(r) == key) {
-            if attempts.last().is_some_and(|previous| Seen::of(previous.entry).is_success()) {
+            let Some(previous) = attempts.last() else { break };
+            if Seen::of(previous.entry).is_success() {
                 break;
+            }
+            // The HTTP library's own replay after a reset is not the client retrying: it stands for its original.
+            if later.replays_after_reset(previous) {
+                judged.insert(later.entry.id);
+                if let Some(last) = attempts.last_mut() {
+                    *last = later;
+                }
+                continue;
             }
             attempts.push(later);
         }

@@ -147,6 +147,19 @@ impl<'a> Request<'a> {
 
     /// When the request arrived on the mock clock: every rule judges "before", "after" and ages by arrival, since
     /// a delayed answer finishes after requests that arrived later (journals from before `arrived_ms` existed fall
+    /// Is this the HTTP library's own re-send of `earlier`: a GET, byte for byte, sent again within 1 s of a
+    /// connection closed without an answer? HTTP/1.1 clients (Go's net/http, for one) replay an idempotent request
+    /// on a new connection when a kept-alive one was closed under it, without the application knowing.
+    pub fn replays_after_reset(&self, earlier: &Request<'_>) -> bool {
+        self.entry.method == "GET"
+            && earlier.entry.connection_reset
+            && self.entry.path == earlier.entry.path
+            && self.entry.query == earlier.entry.query
+            && self.headers.timestamps == earlier.headers.timestamps
+            && self.headers.sign == earlier.headers.sign
+            && self.at_ms().saturating_sub(earlier.at_ms()) < 1_000
+    }
+
     /// back to the answer time).
     pub fn at_ms(&self) -> u64 {
         if self.entry.arrived_ms > 0 {
