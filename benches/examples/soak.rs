@@ -17,10 +17,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use nppa_benches::{credentials, PI};
+use nppa_benches::{credentials, loginout_request};
 use nppa_mockserver::admin_api::{JournalPage, Stats};
 use nppa_mockserver::faults::{FaultAction, FaultRule};
-use nppa_protocol::messages::{BehaviourRecord, CheckRequest, LoginoutRequest};
+use nppa_protocol::messages::CheckRequest;
 use nppa_protocol::request::{self, SignedRequest, Target};
 use nppa_protocol::StatusCode;
 
@@ -77,18 +77,8 @@ fn nth_request(i: u64, now_ms: u64) -> SignedRequest {
         }
         4..=6 => request::query(&credentials, &Target::Production, &format!("{:032x}", i - 4), now_ms),
         _ => {
-            let records = (1..=1 + (i % 5) as i64)
-                .map(|no| BehaviourRecord {
-                    no,
-                    si: format!("{i:024x}{no:08x}"),
-                    bt: 1,
-                    ot: now_ms as i64 / 1000 - 1,
-                    ct: 0,
-                    di: None,
-                    pi: Some(PI.into()),
-                })
-                .collect();
-            request::loginout(&credentials, &Target::Production, &LoginoutRequest::new(records), now_ms, iv)
+            let report = loginout_request(1 + (i % 5) as i64, now_ms);
+            request::loginout(&credentials, &Target::Production, &report, now_ms, iv)
         }
     }
 }
@@ -139,18 +129,25 @@ async fn main() {
         .arg(&config_file)
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.join("mock.log")).unwrap())
         .kill_on_drop(true)
         .spawn()
         .expect("start nppa mock");
     let pid = mock.id().unwrap();
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
     let metrics_url = format!("{base}/metrics");
+    let mut up = false;
     for _ in 0..200 {
         if http.get(&metrics_url).send().await.is_ok() {
+            up = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    if !up {
+        let log = std::fs::read_to_string(dir.join("mock.log")).unwrap_or_default();
+        eprintln!("soak: {} did not start (is it older than this example? rebuild it):\n{log}", nppa.display());
+        std::process::exit(2);
     }
     let rss_start = rss_kib(pid);
     println!("soak: {total} mixed requests over {connections} connections to {base} (pid {pid}), faults on {:.0} % each of 6 kinds, journal ring {RING}", FAULT_SHARE * 100.0);

@@ -49,19 +49,25 @@ def outcome(interface, answer=None, error=None, ai=None, records=None):
 
 # Codes worth another try: a system error, or the Ministry's side failing (SPEC §4); anything else is final.
 TRANSIENT = {1001, 2006, 2007, 2008, 4001}
+BUSY = 1006  # the interface is blocked 60 s (R-RL-2): wait it out, then try again
 
 
 def call(interface, send, ai=None, records=None):
     """One library call: up to 3 attempts, each re-signed with a fresh timestamps and iv (send() builds a new
-    request), 200 ms apart, after a transport failure or a transient code; then its answer, or {"errcode": None}
-    when every attempt failed (the game lets the player play: fail open). Either way the outcome is written."""
+    request), 200 ms apart after a transport failure or a transient code, 61 s after a 1006; then its answer, or
+    {"errcode": None} when every attempt failed (the game lets the player play: fail open). Either way the outcome
+    is written."""
+    pause = 0
     for attempt in range(3):
-        if attempt:
-            time.sleep(0.2)
+        time.sleep(pause)
+        pause = 0.2
         try:
             answer = send()
         except Exception as error:
             failure = error
+            continue
+        if answer.get("errcode") == BUSY and attempt < 2:
+            pause = 61
             continue
         if answer.get("errcode") in TRANSIENT and attempt < 2:
             continue

@@ -52,12 +52,13 @@ pub struct CertifyArgs {
     /// Use a mock already running at this URL instead of starting one (its admin API must answer).
     #[arg(long)]
     pub mock_url: Option<String>,
-    /// ERR-BUSY forgives requests sent this soon after a 1006 (already in flight).
-    #[arg(long, default_value = "1s")]
-    pub busy_tolerance: String,
-    /// RN-QUERY flags queries of one ai closer together than this.
-    #[arg(long, default_value = "1s")]
-    pub query_spacing: String,
+    /// ERR-BUSY forgives requests sent this soon after a 1006 (already in flight) [default: 1s; with --journal, as
+    /// recorded]
+    #[arg(long)]
+    pub busy_tolerance: Option<String>,
+    /// RN-QUERY flags queries of one ai closer together than this [default: 1s; with --journal, as recorded]
+    #[arg(long)]
+    pub query_spacing: Option<String>,
     /// Judge a recorded journal (JSONL, e.g. `journal.jsonl` of an earlier certify run) instead of running a client.
     #[arg(long, conflicts_with_all = ["mock_url", "command"])]
     pub journal: Option<PathBuf>,
@@ -187,6 +188,7 @@ pub fn judge_with(
         command,
         runs,
         runs_after_id: vec![],
+        thresholds: Some(thresholds),
         requests: entries.len(),
         rules,
         notes,
@@ -285,16 +287,34 @@ pub async fn run(args: CertifyArgs) -> anyhow::Result<i32> {
 async fn run_into(args: CertifyArgs, out: &Path) -> anyhow::Result<i32> {
     let started = Instant::now();
     let config = crate::mock_cmd::load_config(args.config.as_deref())?;
+    // A tolerance given on the command line, else the recorded one (with --journal), else the default.
+    let tolerance = |given: &Option<String>, recorded: Option<u64>, default: u64| -> anyhow::Result<u64> {
+        match given {
+            Some(text) => Ok(crate::admin_cmd::parse_duration_ms(text)?.max(0) as u64),
+            None => Ok(recorded.unwrap_or(default)),
+        }
+    };
+    let recorded = args.journal.as_deref().and_then(RecordedRuns::beside);
+    let recorded_thresholds = recorded.as_ref().and_then(|r| r.thresholds);
+    let defaults = Thresholds::default();
     let thresholds = Thresholds {
-        busy_tolerance_ms: crate::admin_cmd::parse_duration_ms(&args.busy_tolerance)?.max(0) as u64,
-        query_spacing_ms: crate::admin_cmd::parse_duration_ms(&args.query_spacing)?.max(0) as u64,
+        busy_tolerance_ms: tolerance(
+            &args.busy_tolerance,
+            recorded_thresholds.map(|t| t.busy_tolerance_ms),
+            defaults.busy_tolerance_ms,
+        )?,
+        query_spacing_ms: tolerance(
+            &args.query_spacing,
+            recorded_thresholds.map(|t| t.query_spacing_ms),
+            defaults.query_spacing_ms,
+        )?,
     };
     let out = out.to_owned();
     if let Some(path) = &args.journal {
         let entries = read_journal(path)?;
         let command = vec![format!("--journal {}", path.display())];
-        // Judged as it was live: the recorded profile, and each run on its own (report.json beside the journal).
-        let recorded = RecordedRuns::beside(path);
+        // Judged as it was live: the recorded profile, tolerances, and each run on its own (report.json beside the
+        // journal).
         if let Some(recorded) = &recorded {
             eprintln!(
                 "nppa certify: judging as recorded in report.json: profile {:?}, {} run(s)",
@@ -461,6 +481,8 @@ pub struct RecordedRuns {
     pub runs: Vec<Option<i32>>,
     #[serde(default)]
     pub runs_after_id: Vec<u64>,
+    #[serde(default)]
+    pub thresholds: Option<Thresholds>,
 }
 
 impl RecordedRuns {

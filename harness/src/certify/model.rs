@@ -130,6 +130,9 @@ pub struct CertifyReport {
     /// `--journal` judges the runs one by one again.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub runs_after_id: Vec<u64>,
+    /// The judge's tolerances (`--busy-tolerance`, `--query-spacing`), so that `--journal` judges with them again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thresholds: Option<super::traffic::Thresholds>,
     pub requests: usize,
     pub rules: Vec<RuleResult>,
     /// What a reader must know to read the verdicts right (e.g. "no fault was injected"), shown first in every

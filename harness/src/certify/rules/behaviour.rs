@@ -238,11 +238,15 @@ fn behaviour_resend(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
     // A record is (si, bt, ot, ct). Once an answer the client could read accepted it — errcode 0, or a 3001 that
     // did not list it — it is not sent again. An answer the client could not read (cut, reset, late, another HTTP
     // status) accepted nothing it knows of, so re-sending after it is right.
-    let key = |rec: &Record| format!("{}|{}|{}|{}", rec.si, rec.bt, rec.ot, rec.ct);
+    let key = |r: &Request<'_>, rec: &Record| {
+        let (app_id, biz_id) = r.game();
+        format!("{app_id}|{biz_id}|{}|{}|{}|{}", rec.si, rec.bt, rec.ot, rec.ct)
+    };
     let mut accepted: HashMap<String, &Request<'_>> = HashMap::new();
     let mut findings = Vec::new();
     for r in reports {
-        let resent: Vec<String> = r.records().iter().map(key).filter(|k| accepted.contains_key(k)).collect();
+        let resent: Vec<String> =
+            r.records().iter().map(|rec| key(r, rec)).filter(|k| accepted.contains_key(k)).collect();
         if let Some(first) = resent.first().and_then(|k| accepted.get(k)) {
             let why = match first.answer.as_ref() {
                 Some(answer) if answer.errcode == StatusCode::PartialError.code() => {
@@ -271,7 +275,7 @@ fn behaviour_resend(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
         if let Some(rejected) = visibly_accepting(r) {
             for rec in r.records() {
                 if !rec.no.value().is_some_and(|no| rejected.contains(&no)) {
-                    accepted.entry(key(rec)).or_insert(r);
+                    accepted.entry(key(r, rec)).or_insert(r);
                 }
             }
         }
@@ -372,16 +376,17 @@ fn behaviour_sessions(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
         return None;
     }
     // R-BEH-3: one si belongs to one real person (or one guest device).
-    let mut owner: HashMap<String, (String, u64)> = HashMap::new();
+    let mut owner: HashMap<(&str, &str, String), (String, u64)> = HashMap::new();
     let mut findings = Vec::new();
     for r in reports {
+        let (app_id, biz_id) = r.game();
         for record in r.records() {
             let si = record.si.as_str().unwrap_or("").to_owned();
             let who = match record.ct.value() {
                 Some(ct::VERIFIED) => format!("pi {}", record.pi.as_str().unwrap_or("")),
                 _ => format!("device {}", record.di.as_str().unwrap_or("")),
             };
-            match owner.get(&si) {
+            match owner.get(&(app_id, biz_id, si.clone())) {
                 Some((first, id)) if *first != who => findings.push(finding(
                     format!("session {si:?} is used for {first} (request #{id}) and for {who} (request #{}): one si belongs to one person (R-BEH-3)", r.entry.id),
                     vec![*id, r.entry.id],
@@ -389,7 +394,7 @@ fn behaviour_sessions(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
                 ).because("one si for two people")),
                 Some(_) => {}
                 None => {
-                    owner.insert(si, (who, r.entry.id));
+                    owner.insert((app_id, biz_id, si), (who, r.entry.id));
                 }
             }
         }
@@ -409,15 +414,19 @@ fn behaviour_pairs(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
     // in either order), then of arrival and position. A login counts once it was sent at all (even refused, e.g.
     // 3005); logins left open are counted from the records NPPA accepted. A record sent again unchanged (a re-send
     // after an answer the client could not read) is the same record, BEH-RESEND's business.
-    let mut records: Vec<(i64, usize, usize, &Request<'_>, &crate::certify::traffic::Record, bool)> = Vec::new();
-    for (arrival, r) in reports.iter().enumerate() {
+    // A report the mock never processed (a fault answered in its place: no errcode) never reached NPPA; its
+    // records are re-sent later, perhaps with `ot` shifted as FAQ 252 says.
+    let mut records: Vec<(i64, u8, usize, usize, &Request<'_>, &crate::certify::traffic::Record, bool)> = Vec::new();
+    for (arrival, r) in reports.iter().enumerate().filter(|(_, r)| r.entry.errcode.is_some()) {
         let rejected = r.rejected_numbers();
         for (position, record) in r.records().iter().enumerate() {
             let taken = accepted(r) && !record.no.value().is_some_and(|no| rejected.contains(&no));
-            records.push((record.ot.value().unwrap_or(i64::MAX), arrival, position, r, record, taken));
+            // In one second a login comes before a logout (a client that crashed while loading).
+            let rank = u8::from(record.bt.value() != Some(bt::LOGIN));
+            records.push((record.ot.value().unwrap_or(i64::MAX), rank, arrival, position, r, record, taken));
         }
     }
-    records.sort_by_key(|(ot, arrival, position, ..)| (*ot, *arrival, *position));
+    records.sort_by_key(|(ot, rank, arrival, position, ..)| (*ot, *rank, *arrival, *position));
     #[derive(Clone, Copy)]
     enum Session {
         /// Logged in by this request (`true`: NPPA took the login).
@@ -425,19 +434,30 @@ fn behaviour_pairs(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
         /// Logged out by this request.
         Closed(u64),
     }
-    let mut sessions: HashMap<String, Session> = HashMap::new();
+    // Sessions by game: (appId, bizId, si).
+    let mut sessions: HashMap<(&str, &str, String), Session> = HashMap::new();
     // Sessions whose first record is a logout: a bt swap when a login of them follows, else the logout of a session
     // an earlier process opened (a restart reports those, FAQ 249/260).
-    let mut opened_by_a_logout: HashMap<String, u64> = HashMap::new();
+    let mut opened_by_a_logout: HashMap<(&str, &str, String), u64> = HashMap::new();
     let mut seen = HashSet::new();
     let mut findings = Vec::new();
-    for (_, _, _, r, record, taken) in records {
-        if !seen.insert((record.si.to_string(), record.bt.to_string(), record.ot.to_string(), record.ct.to_string())) {
+    for (_, _, _, _, r, record, taken) in records {
+        let (app_id, biz_id) = r.game();
+        let sent = (
+            app_id,
+            biz_id,
+            record.si.to_string(),
+            record.bt.to_string(),
+            record.ot.to_string(),
+            record.ct.to_string(),
+        );
+        if !seen.insert(sent) {
             continue;
         }
         let si = record.si.as_str().unwrap_or("").to_owned();
+        let session = (app_id, biz_id, si.clone());
         let id = r.entry.id;
-        match (record.bt.value(), sessions.get(&si).copied()) {
+        match (record.bt.value(), sessions.get(&session).copied()) {
             (Some(bt::LOGIN), Some(Session::Open(first, _))) => findings.push(
                 finding(
                     format!("session {si:?} is logged in again (request #{id}) while its login of #{first} is open: one logout for each login, and a heartbeat is not a login (FAQ 250)"),
@@ -447,7 +467,7 @@ fn behaviour_pairs(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
                 .because("sessions logged in twice"),
             ),
             (Some(bt::LOGIN), _) => {
-                if let Some(logout) = opened_by_a_logout.remove(&si) {
+                if let Some(logout) = opened_by_a_logout.remove(&session) {
                     findings.push(
                         finding(
                             format!("session {si:?} is logged out (request #{logout}) before its login (request #{id}): report the login (bt=1) first; a session that opens with a logout usually has bt swapped (1 is login, 0 logout)"),
@@ -457,10 +477,10 @@ fn behaviour_pairs(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
                         .because("logouts before their login"),
                     );
                 }
-                sessions.insert(si, Session::Open(id, taken));
+                sessions.insert(session, Session::Open(id, taken));
             }
             (Some(bt::LOGOUT), Some(Session::Open(..))) => {
-                sessions.insert(si, Session::Closed(id));
+                sessions.insert(session, Session::Closed(id));
             }
             (Some(bt::LOGOUT), Some(Session::Closed(first))) => findings.push(
                 finding(
@@ -471,15 +491,15 @@ fn behaviour_pairs(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
                 .because("sessions logged out twice"),
             ),
             (Some(bt::LOGOUT), None) => {
-                opened_by_a_logout.entry(si.clone()).or_insert(id);
-                sessions.insert(si, Session::Closed(id));
+                opened_by_a_logout.entry(session.clone()).or_insert(id);
+                sessions.insert(session, Session::Closed(id));
             }
             _ => {}
         }
     }
     let mut unmatched: Vec<(u64, String)> = sessions
         .into_iter()
-        .filter_map(|(si, session)| match session {
+        .filter_map(|((_, _, si), session)| match session {
             Session::Open(id, true) => Some((id, si)),
             _ => None,
         })

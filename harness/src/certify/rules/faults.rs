@@ -39,26 +39,34 @@ pub(super) const RULES: &[Rule] = &[
 fn faults_resent(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
     let reports: Vec<&Request<'_>> =
         requests.iter().filter(|r| r.interface == Some(nppa_protocol::Interface::Loginout)).collect();
-    let unread: Vec<usize> = (0..reports.len())
-        .filter(|&i| failed_for_client(reports[i]) && reports[i].answer.as_ref().is_none_or(|a| a.is_ok()))
-        .collect();
+    // Not taken, as far as the client knows: an answer it could not read, or a 1006 or transient code for the
+    // whole report (FAQ 252: "如果没有上报成功需要重新上报").
+    let untaken = |r: &Request<'_>| match Seen::of(r.entry).answer() {
+        None => true,
+        Some(answer) => StatusCode::from_code(answer.errcode).is_some_and(|c| c.is_busy() || c.is_transient()),
+    };
+    let unread: Vec<usize> = (0..reports.len()).filter(|&i| untaken(reports[i])).collect();
     if unread.is_empty() {
         return None;
     }
-    // A record is (si, bt, ot, ct). After an answer the client could not read, it does not know whether NPPA took
-    // the records: it sends them again (R-BEH-4), and NPPA forgives the repeat. A client that takes an HTTP 503
-    // whose body says errcode 0 for an acceptance loses them.
-    let key = |rec: &crate::certify::traffic::Record| format!("{}|{}|{}|{}", rec.si, rec.bt, rec.ot, rec.ct);
+    // A record is its game's (si, bt, ct): after a report it does not know was taken, the client sends it again
+    // (R-BEH-4; NPPA forgives a repeat), perhaps with `ot` shifted by the delay (FAQ 252). A client that takes an
+    // HTTP 503 whose body says errcode 0 for an acceptance loses it.
+    let key = |r: &Request<'_>, rec: &crate::certify::traffic::Record| {
+        let (app_id, biz_id) = r.game();
+        format!("{app_id}|{biz_id}|{}|{}|{}", rec.si, rec.bt, rec.ct)
+    };
     let mut findings = Vec::new();
     for i in unread {
         let r = reports[i];
-        let later: HashSet<String> = reports[i + 1..].iter().flat_map(|l| l.records().iter().map(key)).collect();
-        let lost: Vec<String> = r.records().iter().map(key).filter(|k| !later.contains(k)).collect();
+        let later: HashSet<String> =
+            reports[i + 1..].iter().flat_map(|l| l.records().iter().map(|rec| key(l, rec))).collect();
+        let lost: Vec<String> = r.records().iter().map(|rec| key(r, rec)).filter(|k| !later.contains(k)).collect();
         if !lost.is_empty() {
             let seen = Seen::of(r.entry).describe();
             findings.push(
                 finding(
-                    format!("request #{}: {} record(s) whose report got {seen} were never sent again: the client cannot know NPPA took them; re-send them (R-BEH-4), and never read an answer from another HTTP status", r.entry.id, lost.len()),
+                    format!("request #{}: {} record(s) whose report got {seen} were never sent again: a report the client cannot know NPPA took is sent again (R-BEH-4, FAQ 252), and an answer over another HTTP status is no answer", r.entry.id, lost.len()),
                     vec![r.entry.id],
                     lost,
                 )
@@ -165,14 +173,17 @@ fn faults_retries(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
     Some(findings)
 }
 
-/// What makes two requests one call: the same path and query and, for a check, the same person (a retry with a
-/// fresh ai is still the same check, V2.1 FAQ 2), else the same plaintext.
-fn call_key<'r>(r: &'r Request<'_>) -> (&'r str, Option<&'r str>, Option<&'r str>, Option<&'r str>) {
+/// What makes two requests one call: the same game (appId, bizId), path and query and, for a check, the same person
+/// (a retry with a fresh ai is still the same check, V2.1 FAQ 2), else the same plaintext.
+type CallKey<'r> = ((&'r str, &'r str), &'r str, Option<&'r str>, Option<&'r str>, Option<&'r str>);
+
+fn call_key<'r>(r: &'r Request<'_>) -> CallKey<'r> {
     let person = r.plaintext.as_ref().and_then(crate::certify::traffic::Plaintext::person);
+    let (path, query) = (r.entry.path.as_str(), r.entry.query.as_deref());
     match (r.interface, person) {
         (Some(nppa_protocol::Interface::Check), Some((name, id_num))) => {
-            (r.entry.path.as_str(), r.entry.query.as_deref(), Some(name), Some(id_num))
+            (r.game(), path, query, Some(name), Some(id_num))
         }
-        _ => (r.entry.path.as_str(), r.entry.query.as_deref(), r.entry.plaintext.as_deref(), None),
+        _ => (r.game(), path, query, r.entry.plaintext.as_deref(), None),
     }
 }

@@ -95,16 +95,19 @@ fn realname_recheck(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
 /// A pending check's ai is queried, not checked again (which the system answers 2004 while the record lives), and
 /// every pending check is queried at some point: otherwise the game never learns the result.
 fn pending_ais_rechecked_or_never_queried(requests: &[Request<'_>]) -> Vec<Finding> {
-    let mut pending: HashMap<&str, (u64, u64)> = HashMap::new();
-    let mut queried: HashSet<&str> = HashSet::new();
+    // By enterprise: (appId, ai). Another enterprise's query of the ai is answered 2003 (R-QRY-5) and tells this one
+    // nothing.
+    let mut pending: HashMap<(&str, &str), (u64, u64)> = HashMap::new();
+    let mut queried: HashSet<(&str, &str)> = HashSet::new();
     let mut findings = Vec::new();
     for r in requests.iter().filter(|r| !r.test_path) {
         match r.interface {
             Some(Interface::Check) => {
                 let Some(ai) = r.plaintext.as_ref().and_then(Plaintext::ai) else { continue };
-                match (pending.get(ai), r.entry.errcode) {
+                let ai = (r.game().0, ai);
+                match (pending.get(&ai), r.entry.errcode) {
                     (Some((first, _)), Some(code)) if code == StatusCode::AiInUse.code() => findings.push(finding(
-                        format!("request #{} checks ai {ai:?} again while its check #{first} is pending (answered 2004): query the pending ai instead (V2.1 FAQ 3)", r.entry.id),
+                        format!("request #{} checks ai {:?} again while its check #{first} is pending (answered 2004): query the pending ai instead (V2.1 FAQ 3)", r.entry.id, ai.1),
                         vec![*first, r.entry.id],
                         vec![],
                     ).because("pending ais checked again")),
@@ -115,7 +118,7 @@ fn pending_ais_rechecked_or_never_queried(requests: &[Request<'_>]) -> Vec<Findi
                 }
             }
             Some(Interface::Query) => {
-                queried.extend(r.query.ai());
+                queried.extend(r.query.ai().map(|ai| (r.game().0, ai)));
             }
             _ => {}
         }
@@ -127,7 +130,7 @@ fn pending_ais_rechecked_or_never_queried(requests: &[Request<'_>]) -> Vec<Findi
     let mut never: Vec<(u64, &str)> = pending
         .into_iter()
         .filter(|(ai, (_, at_ms))| !queried.contains(ai) && answerable(*at_ms))
-        .map(|(ai, (id, _))| (id, ai))
+        .map(|((_, ai), (id, _))| (id, ai))
         .collect();
     never.sort();
     findings.extend(never.into_iter().map(|(id, ai)| {
@@ -147,20 +150,24 @@ fn realname_queries(requests: &Traffic<'_>, deployment: &Deployment) -> Judgemen
     if queries.is_empty() {
         return None;
     }
-    // The checks of each ai, in arrival order.
-    let mut checks: HashMap<&str, Vec<&Request<'_>>> = HashMap::new();
+    // The checks of each game's ai (appId, bizId, ai: the ai is the game's own name for an account), in arrival
+    // order.
+    let mut checks: HashMap<(&str, &str, &str), Vec<&Request<'_>>> = HashMap::new();
     for r in requests.iter().filter(|r| r.interface == Some(Interface::Check) && !r.test_path) {
         if let Some(ai) = r.plaintext.as_ref().and_then(Plaintext::ai) {
-            checks.entry(ai).or_default().push(r);
+            checks.entry((r.game().0, r.game().1, ai)).or_default().push(r);
         }
     }
-    let mut last: HashMap<&str, &Request<'_>> = HashMap::new();
+    let mut last: HashMap<(&str, &str, &str), &Request<'_>> = HashMap::new();
     let mut findings = Vec::new();
     for r in queries {
         let Some(ai) = r.query.ai() else { continue };
+        let (app_id, biz_id) = r.game();
+        let of_this_game = (app_id, biz_id, ai);
         // The last check of the ai before this query, and what its client could read of it.
-        let check =
-            checks.get(ai).and_then(|c| c.iter().rev().find(|c| c.at_ms() <= r.at_ms() && c.entry.id != r.entry.id));
+        let check = checks
+            .get(&of_this_game)
+            .and_then(|c| c.iter().rev().find(|c| c.at_ms() <= r.at_ms() && c.entry.id != r.entry.id));
         let seen_status = check.and_then(|c| Seen::of(c.entry).answer().and_then(|a| a.status));
         match check {
             // No check of it in this traffic, and NPPA knows no record of this enterprise by it (R-QRY-5): a run
@@ -180,7 +187,7 @@ fn realname_queries(requests: &Traffic<'_>, deployment: &Deployment) -> Judgemen
             ).because("queries during the MPS outage")),
             _ => {}
         }
-        if let Some(previous) = last.get(&ai) {
+        if let Some(previous) = last.get(&of_this_game) {
             let gap = r.at_ms().saturating_sub(previous.at_ms());
             // A query sent again after one whose answer the client could not read, or that was a transient error,
             // is a retry (FLT-RETRIES judges its spacing), not polling.
@@ -201,7 +208,7 @@ fn realname_queries(requests: &Traffic<'_>, deployment: &Deployment) -> Judgemen
                 );
             }
         }
-        last.insert(ai, r);
+        last.insert(of_this_game, r);
     }
     Some(findings)
 }

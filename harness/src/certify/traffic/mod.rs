@@ -42,7 +42,7 @@ pub struct Deployment {
 }
 
 /// The judge's tolerances, set on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Thresholds {
     /// Requests in flight when a 1006 arrives are forgiven this long (ERR-BUSY).
     pub busy_tolerance_ms: u64,
@@ -147,6 +147,12 @@ impl<'a> Request<'a> {
 
     /// When the request arrived on the mock clock: every rule judges "before", "after" and ages by arrival, since
     /// a delayed answer finishes after requests that arrived later (journals from before `arrived_ms` existed fall
+    /// The game it speaks for: (appId, bizId). Sessions (si) and accounts (ai) are the game's own names (V2.1: si
+    /// "游戏内部会话标识", ai "游戏内部成员标识"), so two games may use the same ones.
+    pub fn game(&self) -> (&'a str, &'a str) {
+        (self.headers.app_id.unwrap_or(""), self.headers.biz_id.unwrap_or(""))
+    }
+
     /// Is this the HTTP library's own re-send of `earlier`: a GET, byte for byte, sent again within 1 s of a
     /// connection closed without an answer? HTTP/1.1 clients (Go's net/http, for one) replay an idempotent request
     /// on a new connection when a kept-alive one was closed under it, without the application knowing.
