@@ -264,7 +264,7 @@ async fn right_today_a_content_type_in_other_case_with_a_charset_and_a_first_rep
     let mut signed = nppa_protocol::request::check(client.credentials(), &target, &body, now, rand::random());
     for (name, value) in signed.headers.iter_mut() {
         if name.eq_ignore_ascii_case("content-type") {
-            *name = "content-type".into();
+            *name = "content-type";
             *value = "Application/JSON;charset=UTF-8".into();
         }
     }
