@@ -184,9 +184,12 @@ pub struct LoadArgs {
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
-  nppa size --players 1000000                          # V2.1: 157 s, inside the 180 s window with no margin
+  nppa size --players 1000000                          # V2.1: 157 s, inside the 180 s window
   nppa size --players 1000000 --profile v1             # 782 s: most records lost, and what would avoid it
-  nppa size --players 1000000 --window 120s --games 2 --simulate   # check the model on the mock's clock")]
+  nppa size --players 1000000 --window 120s --games 2 --simulate   # check the model on the mock's clock
+  nppa size --players 1000000 --profile v1 --fail-on-loss          # exit 1: a CI gate on the sizing
+Exit codes: 0 the model ran (and, with --fail-on-loss, predicts no loss); 1 with --fail-on-loss, losses predicted;
+2 bad input or a failed simulation.")]
 pub struct SizeArgs {
     /// Players logging out in the burst.
     #[arg(long)]
@@ -214,6 +217,9 @@ pub struct SizeArgs {
     /// Report directory for --simulate. Default: reports/size-<time>.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Exit 1 when the model predicts records lost to 3005 (a gate for CI).
+    #[arg(long)]
+    pub fail_on_loss: bool,
 }
 
 fn run_dir(out: Option<PathBuf>, name: &str) -> PathBuf {
@@ -473,8 +479,14 @@ pub async fn size(args: SizeArgs) -> anyhow::Result<i32> {
     input.validate()?;
     let model = sizing::model(&input);
     print!("{}", sizing::render(&model));
+    let verdict = if args.fail_on_loss && model.predicted_losses > 0 {
+        eprintln!("nppa size: {} records predicted lost to 3005 (--fail-on-loss)", model.predicted_losses);
+        1
+    } else {
+        0
+    };
     if !args.simulate {
-        return Ok(0);
+        return Ok(verdict);
     }
     println!("\nSimulating on the mock's clock…");
     let config = load_config(&args.mock, true, 0.0, |c| {
@@ -510,7 +522,8 @@ pub async fn size(args: SizeArgs) -> anyhow::Result<i32> {
         options: serde_json::to_value(&input)?,
         model: Some(model),
     };
-    finish(report::build(context, result), None, &[], &out)
+    let simulated = finish(report::build(context, result), None, &[], &out)?;
+    Ok(simulated.max(verdict))
 }
 
 /// Model and simulation, one line per quantity, with the difference.

@@ -147,6 +147,14 @@ fn size_prints_the_known_cases_with_formulas() {
     assert!(v1.contains("782 whole seconds of quota"), "{v1}");
     assert!(v1.contains("769600 records would be refused with 3005"), "{v1}");
     assert!(v1.contains("T            = max(R / q, W + 1 / q)"), "{v1}");
+    // The loss line shows the records kept, not the players again (1 152 000 = 180 s × 50/s × 128).
+    assert!(v21.contains("= 1 × max(0, 1000000 − 1152000) = 0 records answered 3005"), "{v21}");
+    // A CI gate on the sizing: exit 1 only when losses are predicted.
+    let gate = |profile: &str| nppa(&["size", "--players", "1000000", "--profile", profile, "--fail-on-loss"]);
+    assert_eq!(gate("v2.1").status.code(), Some(0));
+    let lossy = gate("v1");
+    assert_eq!(lossy.status.code(), Some(1), "{}", text(&lossy));
+    assert!(String::from_utf8_lossy(&lossy.stderr).contains("769600 records predicted lost"));
 }
 
 #[test]

@@ -212,7 +212,11 @@ pub fn model(input: &SizingInput) -> SizingResult {
         Formula {
             name: "lost",
             formula: "games × max(0, N_g − 180 × μ × λ / (λ − μ))   (λ = ∞: N_g − 180 × μ)",
-            substituted: format!("{} × max(0, {} − {})", input.games, trim(n_g), trim(kept.min(n_g))),
+            // The records kept: finite only when the backlog builds (λ > μ); otherwise every one is.
+            substituted: match kept.is_finite() {
+                true => format!("{} × max(0, {} − {})", input.games, trim(n_g), trim(kept)),
+                false => format!("{} × 0   (λ ≤ μ: no backlog, every record is sent within its slot)", input.games),
+            },
             value: lost as f64,
             unit: "records answered 3005",
         },
