@@ -140,3 +140,32 @@ async fn flt_resends_flags_records_lost_after_an_unreadable_answer_and_leaves_a_
         }
     }
 }
+
+#[tokio::test]
+async fn err_busy_flags_the_refused_call_sent_again_at_once_and_forgives_another_call_in_flight() {
+    // R-RL-2. Found by following the README: a client re-sending the 1006'd report 1 ms and 200 ms later passed,
+    // since everything within --busy-tolerance (1 s) was taken for requests already in flight.
+    for resends in [true, false] {
+        let mock = start().await;
+        mock.freeze().await;
+        let busy = FaultRule {
+            action: Some(FaultAction::Status { errcode: nppa_protocol::StatusCode::Busy }),
+            ..once(FaultAction::Reset)
+        };
+        mock.server.service().faults().add(FaultRequest::One(busy)).unwrap();
+        let client = mock.client();
+        let now = mock.now_ms().await;
+        let refused = vec![guest(1, "refused", 1, now)];
+        assert_eq!(code(&client.loginout(refused.clone()).await.unwrap()), 1006);
+        mock.advance(1).await;
+        if resends {
+            client.loginout(refused).await.unwrap();
+        } else {
+            // Another report the game's second worker had already sent.
+            client.loginout(vec![guest(1, "in-flight", 1, now)]).await.unwrap();
+        }
+        let busy = rule(&mock, Profile::Faults, "ERR-BUSY");
+        let expected = if resends { Verdict::Failed } else { Verdict::Passed };
+        assert_eq!(busy.verdict, expected, "re-sends {resends}: {busy:#?}");
+    }
+}

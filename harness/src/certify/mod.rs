@@ -52,8 +52,8 @@ pub struct CertifyArgs {
     /// Use a mock already running at this URL instead of starting one (its admin API must answer).
     #[arg(long)]
     pub mock_url: Option<String>,
-    /// ERR-BUSY forgives requests sent this soon after a 1006 (already in flight) [default: 1s; with --journal, as
-    /// recorded]
+    /// ERR-BUSY forgives other requests sent this soon after a 1006 (already in flight; never the refused call
+    /// sent again) [default: 1s; with --journal, as recorded]
     #[arg(long)]
     pub busy_tolerance: Option<String>,
     /// RN-QUERY flags queries of one ai closer together than this [default: 1s; with --journal, as recorded]

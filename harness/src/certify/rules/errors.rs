@@ -37,10 +37,12 @@ fn errors_busy(requests: &Traffic<'_>, deployment: &Deployment) -> Judgement {
     }
     // R-RL-2: after a 1006 the (appId, bizId, interface) is blocked (60 s, or to the next minute as the mock was
     // told); 1 s of tolerance for requests in flight.
-    struct Episode {
+    struct Episode<'r> {
         first_id: u64,
         start_ms: u64,
         until_ms: u64,
+        /// The call the 1006 refused: sending it again cannot have been in flight.
+        refused: crate::certify::traffic::CallKey<'r>,
         offenders: Vec<u64>,
     }
     let mut open: HashMap<(&str, &str, Option<Interface>), Episode> = HashMap::new();
@@ -50,7 +52,7 @@ fn errors_busy(requests: &Traffic<'_>, deployment: &Deployment) -> Judgement {
         if let Some(episode) = open.get_mut(&key) {
             let since = r.at_ms().saturating_sub(episode.start_ms);
             if r.at_ms() < episode.until_ms {
-                if since > deployment.thresholds.busy_tolerance_ms {
+                if since > deployment.thresholds.busy_tolerance_ms || r.call_key() == episode.refused {
                     episode.offenders.push(r.entry.id);
                 }
                 continue;
@@ -59,7 +61,11 @@ fn errors_busy(requests: &Traffic<'_>, deployment: &Deployment) -> Judgement {
         }
         if r.entry.errcode == Some(busy) {
             let until_ms = deployment.quota_block.until_ms(r.at_ms());
-            open.insert(key, Episode { first_id: r.entry.id, start_ms: r.at_ms(), until_ms, offenders: vec![] });
+            let refused = r.call_key();
+            open.insert(
+                key,
+                Episode { first_id: r.entry.id, start_ms: r.at_ms(), until_ms, refused, offenders: vec![] },
+            );
         }
     }
     closed.extend(open.into_values());

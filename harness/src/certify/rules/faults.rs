@@ -137,9 +137,9 @@ fn faults_retries(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
         }
         // The retries: the same call again, each after an attempt that did not succeed; an attempt that succeeded
         // (errcode 0, read in time) ends them: what follows is the client's next call, e.g. polling a pending ai.
-        let key = call_key(first);
+        let key = first.call_key();
         let mut attempts: Vec<&Request<'_>> = vec![first];
-        for later in requests[i + 1..].iter().filter(|r| call_key(r) == key) {
+        for later in requests[i + 1..].iter().filter(|r| r.call_key() == key) {
             let Some(previous) = attempts.last() else { break };
             if Seen::of(previous.entry).is_success() {
                 break;
@@ -171,19 +171,4 @@ fn faults_retries(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
         }
     }
     Some(findings)
-}
-
-/// What makes two requests one call: the same game (appId, bizId), path and query and, for a check, the same person
-/// (a retry with a fresh ai is still the same check, V2.1 FAQ 2), else the same plaintext.
-type CallKey<'r> = ((&'r str, &'r str), &'r str, Option<&'r str>, Option<&'r str>, Option<&'r str>);
-
-fn call_key<'r>(r: &'r Request<'_>) -> CallKey<'r> {
-    let person = r.plaintext.as_ref().and_then(crate::certify::traffic::Plaintext::person);
-    let (path, query) = (r.entry.path.as_str(), r.entry.query.as_deref());
-    match (r.interface, person) {
-        (Some(nppa_protocol::Interface::Check), Some((name, id_num))) => {
-            (r.game(), path, query, Some(name), Some(id_num))
-        }
-        _ => (r.game(), path, query, r.entry.plaintext.as_deref(), None),
-    }
 }

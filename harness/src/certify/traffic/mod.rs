@@ -153,6 +153,17 @@ impl<'a> Request<'a> {
         (self.headers.app_id.unwrap_or(""), self.headers.biz_id.unwrap_or(""))
     }
 
+    /// What makes two requests one call: the same game (appId, bizId), path and query and, for a check, the same
+    /// person (a retry with a fresh ai is still the same check, V2.1 FAQ 2), else the same plaintext.
+    pub fn call_key(&self) -> CallKey<'_> {
+        let person = self.plaintext.as_ref().and_then(Plaintext::person);
+        let (path, query) = (self.entry.path.as_str(), self.entry.query.as_deref());
+        match (self.interface, person) {
+            (Some(Interface::Check), Some((name, id_num))) => (self.game(), path, query, Some(name), Some(id_num)),
+            _ => (self.game(), path, query, self.entry.plaintext.as_deref(), None),
+        }
+    }
+
     /// Is this the HTTP library's own re-send of `earlier`: a GET, byte for byte, sent again within 1 s of a
     /// connection closed without an answer? HTTP/1.1 clients (Go's net/http, for one) replay an idempotent request
     /// on a new connection when a kept-alive one was closed under it, without the application knowing.
@@ -200,6 +211,9 @@ impl<'a> Request<'a> {
         self.entry.body.as_deref().unwrap_or("")
     }
 }
+
+/// One call, whatever attempt: see [`Request::call_key`].
+pub type CallKey<'r> = ((&'r str, &'r str), &'r str, Option<&'r str>, Option<&'r str>, Option<&'r str>);
 
 /// What the client sent: its requests, in arrival order, and what never became a request.
 #[derive(Debug)]
