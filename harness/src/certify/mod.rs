@@ -182,7 +182,7 @@ pub fn judge_with(
                 .to_owned(),
         );
     }
-    let profile = serde_json::to_value(profile).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    let profile = profile.name().to_owned();
     CertifyReport {
         profile,
         command,
@@ -315,14 +315,19 @@ async fn run_into(args: CertifyArgs, out: &Path) -> anyhow::Result<i32> {
         let command = vec![format!("--journal {}", path.display())];
         // Judged as it was live: the recorded profile, tolerances, and each run on its own (report.json beside the
         // journal).
+        let profile = args.profile.or(recorded.as_ref().map(|r| r.profile)).unwrap_or(Profile::All);
         if let Some(recorded) = &recorded {
             eprintln!(
-                "nppa certify: judging as recorded in report.json: profile {:?}, {} run(s)",
-                recorded.profile,
-                recorded.runs.len()
+                "nppa certify: judging as recorded in report.json: {} run(s), profile {}{}",
+                recorded.runs.len(),
+                profile.name(),
+                if args.profile.is_some_and(|p| p != recorded.profile) {
+                    " (given; the run's was another)"
+                } else {
+                    ""
+                }
             );
         }
-        let profile = args.profile.or(recorded.as_ref().map(|r| r.profile)).unwrap_or(Profile::All);
         let mut report = match recorded {
             Some(recorded) => {
                 let segments = split_runs(&entries, &recorded.runs_after_id);
@@ -332,9 +337,17 @@ async fn run_into(args: CertifyArgs, out: &Path) -> anyhow::Result<i32> {
             }
             None => judge_with(&entries, &config, profile, command, vec![], thresholds),
         };
-        if let Some(path) = &args.outcomes {
-            let outcomes = Outcomes::read(path).with_context(|| format!("reading {}", path.display()))?;
-            report.rules.extend(outcomes.map(|o| outcomes::judge(&entries, &o)).unwrap_or_default());
+        // The outcomes the client wrote: given, or the run's own outcomes.jsonl beside the journal.
+        let beside = path.parent().map(|dir| dir.join("outcomes.jsonl")).filter(|p| p.exists());
+        match args.outcomes.clone().or(beside) {
+            Some(path) => {
+                let outcomes = Outcomes::read(&path).with_context(|| format!("reading {}", path.display()))?;
+                eprintln!("nppa certify: outcome assertions from {}", path.display());
+                report.rules.extend(outcomes.map(|o| outcomes::judge(&entries, &o)).unwrap_or_default());
+            }
+            None => {
+                eprintln!("nppa certify: no outcomes.jsonl beside the journal: OUT-ANSWER and OUT-RECORDS not judged")
+            }
         }
         return finish(report, &out, &entries, started.elapsed().as_secs_f64());
     }

@@ -82,7 +82,7 @@ pub(super) const RULES: &[Rule] = &[
         severity: Error,
         spec: "R-ENC-1",
         group: Group::Envelope,
-        summary: "a fresh AES-GCM iv for every plaintext",
+        summary: "a fresh AES-GCM iv for every plaintext under one key",
         judge: env_nonce,
     },
     Rule {

@@ -32,6 +32,18 @@ pub enum Profile {
     All,
 }
 
+impl Profile {
+    /// As on the command line: `faults`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Official => "official",
+            Profile::Behaviour => "behaviour",
+            Profile::Faults => "faults",
+            Profile::All => "all",
+        }
+    }
+}
+
 /// Which profiles a rule belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Group {
