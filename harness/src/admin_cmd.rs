@@ -67,7 +67,10 @@ pub enum AdminCommand {
 #[derive(Debug, Subcommand)]
 pub enum ClockChange {
     /// Move forward (e.g. 300s, 5m, 48h, 1day; prefix - to go back).
-    Advance { duration: String },
+    Advance {
+        #[arg(allow_hyphen_values = true)]
+        duration: String,
+    },
     /// Set to an RFC 3339 time or Unix milliseconds; the clock keeps ticking from there.
     Set { time: String },
     /// Stop the clock.

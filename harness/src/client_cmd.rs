@@ -134,7 +134,26 @@ pub async fn run(args: ClientArgs) -> anyhow::Result<i32> {
         }
     };
     print(&exchange, args.verbose);
+    if exchange.code() == Some(nppa_protocol::StatusCode::Expire) && !args.mock_clock {
+        explain_expire(&client).await;
+    }
     Ok(if exchange.errcode() == Some(0) { 0 } else { 1 })
+}
+
+/// A 1007 to a client that signed with the system time: says so when the mock's clock was moved (R-TS-1 judges
+/// `timestamps` against the mock clock), and what to do.
+async fn explain_expire(client: &Client) {
+    let Ok(clock) = client.admin().clock().await else { return };
+    let offset_s = clock.offset_from_wall_ms / 1000;
+    if offset_s.abs() >= 5 {
+        let (by, way) = if offset_s > 0 { (offset_s, "ahead of") } else { (-offset_s, "behind") };
+        eprintln!(
+            "nppa client: the mock clock is {by} s {way} real time (it was moved), so this timestamps is outside its \
+             5 s window: add --mock-clock to sign with the mock's time, or move the clock back: \
+             nppa admin clock advance {}s",
+            -offset_s
+        );
+    }
 }
 
 fn records(args: &LoginoutArgs, now_ms: u64) -> anyhow::Result<Vec<BehaviourRecord>> {

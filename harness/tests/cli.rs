@@ -246,3 +246,26 @@ fn certify_against_a_running_mock_repeats_and_bounds_the_client() {
     let (status, _) = terminate(mock);
     assert!(status.success());
 }
+
+#[test]
+fn a_1007_after_the_mock_clock_was_moved_says_why_and_what_to_do() {
+    // R-TS-1 is judged on the mock clock: a client signing with its system time after `clock advance` gets 1007.
+    let mock = start_mock(&[]);
+    json_of(&admin(&mock.base_url, &["clock", "advance", "31s"]));
+    let expired = client(&mock.base_url, &["query", "--ai", "after-a-move"]);
+    assert_eq!(expired.status.code(), Some(1));
+    let hint = String::from_utf8_lossy(&expired.stderr);
+    assert!(hint.contains("31 s ahead of real time") && hint.contains("--mock-clock"), "{hint}");
+    assert!(hint.contains("nppa admin clock advance -31s"), "{hint}");
+    // The command it names works, and then the system time signs again.
+    json_of(&admin(&mock.base_url, &["clock", "advance", "-31s"]));
+    let answered = client(&mock.base_url, &["query", "--ai", "after-a-move"]);
+    assert!(
+        String::from_utf8_lossy(&answered.stdout).contains("2003"),
+        "{}",
+        String::from_utf8_lossy(&answered.stdout)
+    );
+    assert!(!String::from_utf8_lossy(&answered.stderr).contains("mock clock is"));
+    let (status, _) = terminate(mock);
+    assert!(status.success());
+}
