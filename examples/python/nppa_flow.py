@@ -62,7 +62,9 @@ def main():
     session = os.urandom(16).hex()
     expect("login reported", nppa.loginout([{"no": 1, "si": session, "bt": 1, "ot": ot, "ct": 0, "pi": pi}]), 0)
     expect("logout reported", nppa.loginout([{"no": 1, "si": session, "bt": 0, "ot": ot, "ct": 0, "pi": pi}]), 0)
-    print("flow complete: check -> pending -> query -> loginout")
+    # Put the mock clock back where real time is, so that clients signing with their own clock work again.
+    admin("POST", "/__admin/clock", {"advance_ms": -mock_clock()["offset_from_wall_ms"]})
+    print("flow complete: check -> pending -> query -> loginout (mock clock set back to real time)")
 
 
 if __name__ == "__main__":
