@@ -8,35 +8,18 @@ mod common;
 
 use std::time::Duration;
 
+use common::judging::*;
 use common::*;
 use nppa_harness::certify::model::{CertifyReport, RuleResult, Verdict};
 use nppa_harness::certify::reference;
 use nppa_harness::certify::rules::Profile;
 use nppa_harness::certify::traffic::Thresholds;
 use nppa_harness::certify::{fault_plan, judge, judge_runs, outcomes};
-use nppa_mockserver::faults::{FaultAction, FaultRequest, FaultRule};
+use nppa_mockserver::faults::FaultAction;
 use nppa_mockserver::journal::JournalEntry;
 use nppa_protocol::messages::{BehaviourRecord, CheckRequest};
 use nppa_protocol::request::{self, Target};
 use nppa_protocol::Interface;
-
-fn report(mock: &Mock, profile: Profile) -> CertifyReport {
-    judge(&entries(mock), mock.server.service().config(), profile, vec![], vec![Some(0)])
-}
-
-fn rule<'r>(report: &'r CertifyReport, id: &str) -> &'r RuleResult {
-    report.rules.iter().find(|r| r.id == id).unwrap_or_else(|| panic!("no rule {id}"))
-}
-
-fn text(rule: &RuleResult) -> String {
-    rule.findings.iter().map(|f| format!("{}\n", f.message)).collect()
-}
-
-/// The rule did not fail (passed, or had nothing to judge).
-fn not_failed(report: &CertifyReport, id: &str) {
-    let r = rule(report, id);
-    assert_ne!(r.verdict, Verdict::Failed, "false finding of {id}:\n{}", text(r));
-}
 
 fn no_rule_failed(report: &CertifyReport, what: &str) {
     let failed: Vec<String> = report.failed().map(|r| format!("{}: {}", r.id, text(r))).collect();
@@ -46,21 +29,6 @@ fn no_rule_failed(report: &CertifyReport, what: &str) {
 /// Every finding of every failed rule, one line each.
 fn all_findings(report: &CertifyReport) -> String {
     report.failed().map(|r| format!("{}: {}", r.id, text(r))).collect()
-}
-
-fn one_fault(mock: &Mock, rule: FaultRule) {
-    mock.server.service().faults().add(FaultRequest::One(rule)).unwrap();
-}
-
-fn production_fault(interface: Interface, action: Option<FaultAction>, delay_ms: Option<u64>, count: u64) -> FaultRule {
-    FaultRule {
-        test_system: Some(false),
-        interface: Some(interface),
-        count: Some(count),
-        action,
-        delay_ms,
-        ..FaultRule::default()
-    }
 }
 
 /// Waits (real time) until the journal holds `n` entries: a delayed answer is journaled when it leaves.

@@ -7,45 +7,13 @@
 
 mod common;
 
+use common::judging::*;
 use common::*;
-use nppa_harness::certify::judge;
-use nppa_harness::certify::model::{CertifyReport, RuleResult, Verdict};
+
 use nppa_harness::certify::rules::Profile;
-use nppa_mockserver::faults::{FaultAction, FaultRequest, FaultRule};
+use nppa_mockserver::faults::FaultAction;
 use nppa_protocol::messages::BehaviourRecord;
 use nppa_protocol::{Interface, StatusCode};
-
-fn report(mock: &Mock, profile: Profile) -> CertifyReport {
-    judge(&entries(mock), mock.server.service().config(), profile, vec![], vec![Some(0)])
-}
-
-fn rule<'r>(report: &'r CertifyReport, id: &str) -> &'r RuleResult {
-    report.rules.iter().find(|r| r.id == id).unwrap_or_else(|| panic!("no rule {id}"))
-}
-
-fn text(rule: &RuleResult) -> String {
-    rule.findings.iter().map(|f| format!("{}\n", f.message)).collect()
-}
-
-/// The rule did not fail (passed, or had nothing to judge).
-fn not_failed(report: &CertifyReport, id: &str) {
-    let r = rule(report, id);
-    assert_ne!(r.verdict, Verdict::Failed, "false finding of {id}:\n{}", text(r));
-}
-
-fn one_fault(mock: &Mock, rule: FaultRule) {
-    mock.server.service().faults().add(FaultRequest::One(rule)).unwrap();
-}
-
-fn production_fault(interface: Interface, action: Option<FaultAction>, count: u64) -> FaultRule {
-    FaultRule {
-        test_system: Some(false),
-        interface: Some(interface),
-        count: Some(count),
-        action,
-        ..FaultRule::default()
-    }
-}
 
 fn other(mock: &Mock) -> nppa_harness::client::Client {
     mock.client_for(OTHER_APP_ID, OTHER_BIZ_ID, OTHER_KEY)
@@ -143,7 +111,7 @@ async fn flt_retries_another_enterprise_checking_the_same_person_is_not_a_retry_
     let mock = start().await;
     mock.freeze().await;
     let bad_gateway = Some(FaultAction::HttpStatus { status: 502, body: None });
-    one_fault(&mock, production_fault(Interface::Check, bad_gateway, 1));
+    one_fault(&mock, production_fault(Interface::Check, bad_gateway, None, 1));
     let a = mock.client().check("a-player", PRESET_OK.1, PRESET_OK.2).await.unwrap();
     assert_eq!(a.http_status, 502);
     mock.advance(20).await;
@@ -165,7 +133,7 @@ async fn flt_retries_another_enterprise_checking_the_same_person_is_not_a_retry_
 async fn login_resent_after_3_minutes_with_ot_shifted(mock: &Mock) {
     mock.freeze().await;
     let bad_gateway = Some(FaultAction::HttpStatus { status: 502, body: None });
-    one_fault(mock, production_fault(Interface::Loginout, bad_gateway, 1));
+    one_fault(mock, production_fault(Interface::Loginout, bad_gateway, None, 1));
     let client = mock.client();
     let now = mock.now_ms().await;
     let login = guest(1, "faq-252", 1, now);
@@ -220,7 +188,10 @@ async fn records_refused_1006_and_never_sent_again_are_caught() {
     // records after a 1006 loses the login; FLT-RESENDS only looks at answers the client could not read.
     let mock = start().await;
     mock.freeze().await;
-    one_fault(&mock, production_fault(Interface::Loginout, Some(FaultAction::Status { errcode: StatusCode::Busy }), 1));
+    one_fault(
+        &mock,
+        production_fault(Interface::Loginout, Some(FaultAction::Status { errcode: StatusCode::Busy }), None, 1),
+    );
     let client = mock.client();
     let now = mock.now_ms().await;
     assert_eq!(code(&client.loginout(vec![guest(1, "dropped-after-1006", 1, now)]).await.unwrap()), 1006);
