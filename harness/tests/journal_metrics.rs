@@ -182,14 +182,58 @@ async fn metrics_parse_and_match_the_requests_sent() {
     assert!(response.headers()["content-type"].to_str().unwrap().starts_with("application/openmetrics-text"));
     let text = response.text().await.unwrap();
     let all = samples(&text);
-    assert_eq!(sample(&all, r#"nppa_requests_total{interface="check",errcode="0"}"#), Some(5.0), "{text}");
-    assert_eq!(sample(&all, r#"nppa_requests_total{interface="query",errcode="2003"}"#), Some(3.0));
-    assert_eq!(sample(&all, r#"nppa_requests_total{interface="query",errcode="1006"}"#), Some(2.0));
+    assert_eq!(
+        sample(&all, r#"nppa_requests_total{interface="check",errcode="0",environment="production"}"#),
+        Some(5.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&all, r#"nppa_requests_total{interface="query",errcode="2003",environment="production"}"#),
+        Some(3.0)
+    );
+    assert_eq!(
+        sample(&all, r#"nppa_requests_total{interface="query",errcode="1006",environment="production"}"#),
+        Some(2.0)
+    );
     assert_eq!(sample(&all, r#"nppa_request_duration_seconds_count{interface="check"}"#), Some(5.0));
     assert_eq!(sample(&all, "nppa_live_records"), Some(1.0));
     assert_eq!(sample(&all, "nppa_quota_blocks_total"), Some(1.0));
     assert_eq!(sample(&all, "nppa_journal_dropped_total"), Some(0.0));
     assert!(sample(&all, "nppa_open_connections").unwrap() >= 1.0);
+}
+
+#[tokio::test]
+async fn every_family_is_there_from_the_start_with_the_build_and_test_system_traffic_apart() {
+    let mock = start().await;
+    let scrape = || async {
+        samples(&mock.http.get(format!("{}/metrics", mock.base)).send().await.unwrap().text().await.unwrap())
+    };
+    let fresh = scrape().await;
+    // At 0 before the first event: a rate or an alert sees the series, not a gap.
+    for series in [
+        r#"nppa_faults_injected_total{kind="reset"}"#,
+        r#"nppa_faults_injected_total{kind="loginout_data"}"#,
+        r#"nppa_http_errors_total{kind="malformed"}"#,
+        r#"nppa_http_errors_total{kind="body_timeout"}"#,
+        r#"nppa_connections_refused_total{reason="per_ip"}"#,
+        r#"nppa_connections_refused_total{reason="max_connections"}"#,
+        r#"nppa_requests_total{interface="loginout",errcode="0",environment="production"}"#,
+        r#"nppa_request_duration_seconds_count{interface="query"}"#,
+    ] {
+        assert_eq!(sample(&fresh, series), Some(0.0), "{series} absent or not 0");
+    }
+    let version = format!(r#"nppa_build_info{{version="{}"}}"#, env!("CARGO_PKG_VERSION"));
+    assert_eq!(sample(&fresh, &version), Some(1.0));
+    // The official test system's traffic is counted apart from production's.
+    let env = flow_env(&mock);
+    assert_eq!(code(&env.test_case(0).unwrap().check(PRESET_OK.0, PRESET_OK.1, PRESET_OK.2).await.unwrap()), 0);
+    mock.client().check(PRESET_OK.0, PRESET_OK.1, PRESET_OK.2).await.unwrap();
+    let after = scrape().await;
+    assert_eq!(sample(&after, r#"nppa_requests_total{interface="check",errcode="0",environment="test"}"#), Some(1.0));
+    assert_eq!(
+        sample(&after, r#"nppa_requests_total{interface="check",errcode="0",environment="production"}"#),
+        Some(1.0)
+    );
 }
 
 #[tokio::test]

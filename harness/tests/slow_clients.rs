@@ -94,7 +94,10 @@ async fn a_body_trickled_byte_by_byte_is_answered_as_cut_short_at_the_body_timeo
     assert_eq!((entry["interface"].as_str(), entry["errcode"].as_u64()), (Some("check"), Some(1001)));
     assert_eq!(entry["http_error"]["kind"], "body_timeout");
     assert_eq!(metric(&mock, r#"nppa_http_errors_total{kind="body_timeout"}"#).await, 1.0);
-    assert_eq!(metric(&mock, r#"nppa_requests_total{interface="check",errcode="1007"}"#).await, 0.0);
+    assert_eq!(
+        metric(&mock, r#"nppa_requests_total{interface="check",errcode="1007",environment="production"}"#).await,
+        0.0
+    );
     // Certify says what happened: a late body, not a wrong timestamps.
     let journal = common::entries(&mock);
     let report = nppa_harness::certify::judge(

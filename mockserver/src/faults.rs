@@ -195,6 +195,17 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
+    /// Every kind, for the metrics' zero series.
+    pub const ALL: [FaultKind; 7] = [
+        FaultKind::Delay,
+        FaultKind::Status,
+        FaultKind::HttpStatus,
+        FaultKind::Reset,
+        FaultKind::Truncate,
+        FaultKind::Corrupt,
+        FaultKind::LoginoutData,
+    ];
+
     /// The label value: the action's `kind` in a rule, or `delay`.
     pub const fn as_str(self) -> &'static str {
         match self {

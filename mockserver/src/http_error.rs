@@ -27,6 +27,16 @@ pub enum HttpErrorKind {
 }
 
 impl HttpErrorKind {
+    /// Every kind, for the metrics' zero series.
+    pub const ALL: [HttpErrorKind; 6] = [
+        HttpErrorKind::Malformed,
+        HttpErrorKind::TooLarge,
+        HttpErrorKind::Http2,
+        HttpErrorKind::Incomplete,
+        HttpErrorKind::HeadTimeout,
+        HttpErrorKind::BodyTimeout,
+    ];
+
     /// The `kind` label in `/metrics`, as in the journal.
     pub fn as_str(self) -> &'static str {
         match self {

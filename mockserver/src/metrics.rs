@@ -9,7 +9,7 @@ use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
@@ -23,6 +23,13 @@ use crate::store::RealNameStore;
 struct RequestLabels {
     interface: &'static str,
     errcode: u16,
+    /// `production` or `test` (the test system's paths).
+    environment: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VersionLabel {
+    version: &'static str,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -45,6 +52,9 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// Every reason, for the metrics' zero series.
+    pub const ALL: [Refusal; 2] = [Refusal::PerIp, Refusal::Total];
+
     /// The `reason` label.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -148,6 +158,24 @@ impl Metrics {
             "Connections closed as soon as accepted, by the limit they met",
             refused.clone(),
         );
+        let build_info = Family::<VersionLabel, Gauge>::default();
+        registry.register("nppa_build_info", "The mock's version (always 1)", build_info.clone());
+        build_info.get_or_create(&VersionLabel { version: env!("CARGO_PKG_VERSION") }).set(1);
+        // Every family with its known label values from the start, at 0: a dashboard or an alert on a rate sees
+        // the series before the first event, not a gap.
+        for kind in FaultKind::ALL {
+            drop(faults.get_or_create(&KindLabel { kind: kind.as_str() }));
+        }
+        for kind in HttpErrorKind::ALL {
+            drop(http_errors.get_or_create(&KindLabel { kind: kind.as_str() }));
+        }
+        for refusal in Refusal::ALL {
+            drop(refused.get_or_create(&ReasonLabel { reason: refusal.as_str() }));
+        }
+        for interface in nppa_protocol::Interface::ALL.map(nppa_protocol::Interface::name) {
+            drop(requests.get_or_create(&RequestLabels { interface, errcode: 0, environment: "production" }));
+            drop(latency.get_or_create(&InterfaceLabel { interface }));
+        }
         let open_connections = Arc::new(AtomicI64::new(0));
         registry.register_collector(Box::new(StateCollector {
             store,
@@ -158,9 +186,11 @@ impl Metrics {
         Metrics { registry, requests, latency, faults, http_errors, refused, open_connections }
     }
 
-    /// Counts one answered request. `interface` is "unknown" for paths that name none.
-    pub fn observe(&self, interface: &'static str, errcode: u16, seconds: f64) {
-        self.requests.get_or_create(&RequestLabels { interface, errcode }).inc();
+    /// Counts one answered request. `interface` is "unknown" for paths that name none; `test_system` for the test
+    /// system's paths.
+    pub fn observe(&self, interface: &'static str, errcode: u16, test_system: bool, seconds: f64) {
+        let environment = if test_system { "test" } else { "production" };
+        self.requests.get_or_create(&RequestLabels { interface, errcode, environment }).inc();
         self.latency.get_or_create(&InterfaceLabel { interface }).observe(seconds);
     }
 

@@ -334,7 +334,8 @@ impl MockService {
         let latency = arrival.received.elapsed();
         if let Some(outcome) = &outcome {
             let interface = outcome.interface.map_or("unknown", Interface::name);
-            self.metrics.observe(interface, outcome.code.code(), latency.as_secs_f64());
+            let test_system = Interface::from_test_path(request.path).is_some();
+            self.metrics.observe(interface, outcome.code.code(), test_system, latency.as_secs_f64());
         }
         if let Some(rule) = rule {
             self.metrics.fault_injected(rule.kind());
