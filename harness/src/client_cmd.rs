@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand, ValueEnum};
-use nppa_protocol::messages::{bt, ct, BehaviourRecord, LoginoutRequest};
+use nppa_protocol::messages::{bt, ct, BehaviourRecord};
 use nppa_protocol::request::Target;
 
 use crate::client::{Client, Exchange, TimeSource};
@@ -156,6 +156,33 @@ async fn explain_expire(client: &Client) {
     }
 }
 
+/// `--collections` as a report: `{"collections": […]}`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportInput {
+    collections: Vec<RecordInput>,
+}
+
+/// A record as given: `no` and `ot` may be left out (numbered 1..n, and now − 1 s, as `--si` does).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecordInput {
+    no: Option<i64>,
+    si: String,
+    bt: i64,
+    ot: Option<i64>,
+    ct: i64,
+    di: Option<String>,
+    pi: Option<String>,
+}
+
+impl RecordInput {
+    fn record(self, index: usize, now_s: i64) -> BehaviourRecord {
+        let no = self.no.unwrap_or(index as i64 + 1);
+        BehaviourRecord { no, si: self.si, bt: self.bt, ot: self.ot.unwrap_or(now_s), ct: self.ct, di: self.di, pi: self.pi }
+    }
+}
+
 fn records(args: &LoginoutArgs, now_ms: u64) -> anyhow::Result<Vec<BehaviourRecord>> {
     if let Some(path) = &args.collections {
         let mut text = String::new();
@@ -164,14 +191,22 @@ fn records(args: &LoginoutArgs, now_ms: u64) -> anyhow::Result<Vec<BehaviourReco
         } else {
             text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         }
-        if let Ok(report) = serde_json::from_str::<LoginoutRequest>(&text) {
-            if let Some(records) = report.collections {
-                return Ok(records);
-            }
-        }
-        return serde_json::from_str(&text).with_context(|| {
-            format!("{}: expected a JSON array of records or {{\"collections\":[…]}}", path.display())
-        });
+        // An array is the records; an object is a report with `collections` (chosen by shape, so that an error
+        // names the field at fault).
+        let parsed = match text.trim_start().starts_with('[') {
+            true => serde_json::from_str::<Vec<RecordInput>>(&text),
+            false => serde_json::from_str::<ReportInput>(&text).map(|report| report.collections),
+        };
+        let inputs = match parsed {
+            Ok(inputs) => inputs,
+            Err(e) => anyhow::bail!(
+                "{}: expected a JSON array of records or {{\"collections\":[…]}}, each with si, bt, ct and pi or di \
+                 (no and ot may be left out: 1..n and now − 1 s): {e}",
+                path.display()
+            ),
+        };
+        let ot = now_ms as i64 / 1000 - 1;
+        return Ok(inputs.into_iter().enumerate().map(|(i, r)| r.record(i, ot)).collect());
     }
     let (ct, pi, di) = match (&args.pi, &args.di) {
         (Some(pi), di) => (ct::VERIFIED, Some(pi.clone()), di.clone()),
