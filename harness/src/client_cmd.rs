@@ -179,7 +179,15 @@ struct RecordInput {
 impl RecordInput {
     fn record(self, index: usize, now_s: i64) -> BehaviourRecord {
         let no = self.no.unwrap_or(index as i64 + 1);
-        BehaviourRecord { no, si: self.si, bt: self.bt, ot: self.ot.unwrap_or(now_s), ct: self.ct, di: self.di, pi: self.pi }
+        BehaviourRecord {
+            no,
+            si: self.si,
+            bt: self.bt,
+            ot: self.ot.unwrap_or(now_s),
+            ct: self.ct,
+            di: self.di,
+            pi: self.pi,
+        }
     }
 }
 

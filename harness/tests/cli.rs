@@ -269,3 +269,21 @@ fn a_1007_after_the_mock_clock_was_moved_says_why_and_what_to_do() {
     let (status, _) = terminate(mock);
     assert!(status.success());
 }
+
+#[test]
+fn client_collections_from_a_file_number_and_time_the_records_and_name_a_wrong_field() {
+    let mock = start_mock(&[]);
+    // The README's sample: no `no`, no `ot` (numbered 1..n, now − 1 s).
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/batch.json");
+    let sent = client(&mock.base_url, &["loginout", "--collections", sample]);
+    assert_eq!(sent.status.code(), Some(0), "{}", String::from_utf8_lossy(&sent.stdout));
+    let dir = tempfile::tempdir().unwrap();
+    let typo = dir.path().join("typo.json");
+    std::fs::write(&typo, r#"[{"si":"s","bt":1,"ct":2,"dii":"device"}]"#).unwrap();
+    let refused = client(&mock.base_url, &["loginout", "--collections", typo.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(2));
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(why.contains("unknown field `dii`") && why.contains("no and ot may be left out"), "{why}");
+    let (status, _) = terminate(mock);
+    assert!(status.success());
+}
