@@ -12,6 +12,7 @@ reason.
 import os
 import pathlib
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -46,6 +47,11 @@ def commands(readme):
             start = None
 
 
+def port_in_use(port):
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
 def wait_for_port(port, seconds=30):
     deadline = time.time() + seconds
     while time.time() < deadline:
@@ -59,7 +65,10 @@ def wait_for_port(port, seconds=30):
 def main():
     readme = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "README.md"
     env = dict(os.environ, PATH=f"{ROOT / 'target' / 'debug'}:{os.environ['PATH']}")
-    background = [subprocess.Popen(["nppa", "mock"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    if port_in_use(8080):
+        sys.exit("readme-runner: 127.0.0.1:8080 is taken by another process; the README's quick-start mock needs it")
+    background = [subprocess.Popen(["nppa", "mock"], cwd=ROOT, env=env, start_new_session=True,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
     failures, ran = [], 0
     try:
         if not wait_for_port(8080):
@@ -74,9 +83,14 @@ def main():
             ran += 1
             in_background = re.match(r"^(.*?)\s*&\s*(#.*)?$", command)
             if in_background:
-                background.append(subprocess.Popen(in_background.group(1), shell=True, cwd=ROOT, env=env,
-                                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
                 listen = re.search(r"--listen [\d.]+:(\d+)", command)
+                if listen and port_in_use(int(listen.group(1))):
+                    failures.append(f"README:{line}: port {listen.group(1)} is taken by another process: stop it")
+                    continue
+                # Its own process group, so that stopping it stops the command and not only the shell around it.
+                background.append(subprocess.Popen(in_background.group(1), shell=True, cwd=ROOT, env=env,
+                                                   start_new_session=True,
+                                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
                 if listen and not wait_for_port(int(listen.group(1))):
                     failures.append(f"README:{line}: `{command}` never listened")
                 continue
@@ -91,7 +105,11 @@ def main():
                 failures.append(f"README:{line}: `{command}` exited {done.returncode}:\n    " + "\n    ".join(tail))
     finally:
         for process in background:
-            process.terminate()
+            try:
+                os.killpg(process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            process.wait(timeout=10)
     if failures:
         print("\n".join(["", "readme-runner: the README does not work as written:"] + failures))
         sys.exit(1)
