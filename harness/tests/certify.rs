@@ -472,3 +472,26 @@ async fn broken_http_in_the_journal_is_read_and_changes_no_verdict() {
     assert_eq!(http[0].verdict, Verdict::Failed);
     assert_eq!(http[0].findings.iter().map(|f| f.count).collect::<Vec<_>>(), [3, 1], "{:#?}", http[0]);
 }
+
+#[tokio::test]
+async fn an_official_case_refused_for_its_envelope_or_by_a_fault_points_to_the_cause() {
+    let mock = start().await;
+    let env = flow_env(&mock);
+    // testcase01 signed with another key: 1011, which ENV-SIGN diagnoses.
+    let mut wrong_key = env.clone();
+    wrong_key.test_secret_key = "ab".repeat(16);
+    assert_eq!(
+        code(&wrong_key.test_case(0).unwrap().check(PRESET_OK.0, PRESET_OK.1, PRESET_OK.2).await.unwrap()),
+        1011
+    );
+    // testcase02 answered by an injected fault.
+    let fault: nppa_mockserver::faults::FaultRule = serde_json::from_value(serde_json::json!({
+        "test_system": true, "interface": "check", "count": 1, "action": {"kind": "status", "errcode": 1001}
+    }))
+    .unwrap();
+    mock.server.service().faults().add(nppa_mockserver::faults::FaultRequest::One(fault)).unwrap();
+    env.test_case(1).unwrap().check("200000000000000001", "某二一", "110000190201010009").await.unwrap();
+    let results = verdicts(&mock, Profile::Official);
+    assert!(failed(&results, "OFFICIAL-01").contains("see ENV-SIGN"), "{results:#?}");
+    assert!(failed(&results, "OFFICIAL-02").contains("a fault injected by --profile faults"), "{results:#?}");
+}

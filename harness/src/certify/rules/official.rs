@@ -1,6 +1,7 @@
 //! The 8 official test cases (SPEC §8): each passes when one attempt on its test code got the right answer.
 
 use nppa_protocol::messages::ct;
+use nppa_protocol::StatusCode;
 
 use super::{finding, Group, Judgement, Rule};
 use crate::certify::model::Severity;
@@ -52,10 +53,24 @@ fn official_case(case: usize, requests: &[Request<'_>]) -> Judgement {
             "{} was never attempted: no request used its test code",
             CASES[case].1.split(':').next().unwrap_or("")
         ),
-        Some(last) => format!("not passed; the last attempt was answered {}", last.entry.answer),
+        Some(last) => format!("not passed; the last attempt was answered {}{}", last.entry.answer, root_cause(last)),
     };
     let ids = tries.iter().map(|r| r.entry.id).collect();
     Some(vec![finding(message, ids, tries.last().map(|r| describe(r)).into_iter().collect())])
+}
+
+/// Where to look when the answer was not the test system's verdict on the case: a fault the run injected, or an
+/// envelope another rule diagnoses.
+fn root_cause(last: &Request<'_>) -> &'static str {
+    if last.entry.fault.is_some() {
+        return " (a fault injected by --profile faults, not the test system's answer: the client may try the case again)";
+    }
+    match last.entry.errcode.and_then(StatusCode::from_code) {
+        Some(StatusCode::PartnerAuthError) => " (its signature or sealing was refused: see ENV-SIGN and ENV-ENCRYPT)",
+        Some(StatusCode::Expire) => " (its timestamps was refused: see ENV-TIMESTAMPS)",
+        Some(StatusCode::HeaderMiss) => " (a header is missing: appId, bizId, timestamps and sign)",
+        _ => "",
+    }
 }
 
 fn describe(request: &Request<'_>) -> String {
