@@ -24,7 +24,7 @@ impl Seen {
         if entry.http_status != 200 {
             return Seen::Failure(format!("HTTP {}", entry.http_status));
         }
-        if entry.latency_us > CLIENT_TIMEOUT_MS * 1000 {
+        if past_client_timeout(entry) {
             return Seen::Failure(format!(
                 "an answer after {} ms, past the 5 s client timeout",
                 entry.latency_us / 1000
@@ -39,7 +39,7 @@ impl Seen {
     /// A protocol answer over HTTP 200 that came after the 5 s client timeout: what a library with a longer timeout
     /// read.
     pub fn late_answer(entry: &JournalEntry) -> Option<ParsedAnswer> {
-        let late = !entry.connection_reset && entry.http_status == 200 && entry.latency_us > CLIENT_TIMEOUT_MS * 1000;
+        let late = !entry.connection_reset && entry.http_status == 200 && past_client_timeout(entry);
         late.then(|| answer::parse(entry.answer.as_bytes())).flatten()
     }
 
@@ -69,4 +69,9 @@ impl Seen {
             Seen::Failure(why) => why.clone(),
         }
     }
+}
+
+/// Answered later than the spec's 5 s client timeout.
+fn past_client_timeout(entry: &JournalEntry) -> bool {
+    entry.latency_us > CLIENT_TIMEOUT_MS * 1000
 }
