@@ -51,6 +51,15 @@ enum Command {
         /// Append every request to this JSONL file (the journal; see README, "Admin API").
         #[arg(long)]
         journal: Option<PathBuf>,
+        /// Let requests that carry this token (Authorization: Bearer TOKEN) use the admin API from any machine,
+        /// e.g. from the host when the mock runs in a container (sets server.admin_token).
+        #[arg(long, env = "NPPA_ADMIN_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+        admin_token: Option<String>,
+        /// Also accept protocol requests from these client addresses or CIDR ranges: added to every enterprise's
+        /// IP whitelist, test system included (R-IP-1). Repeat it, or separate with commas; a container needs
+        /// its bridge network's range.
+        #[arg(long, env = "NPPA_ALLOW_CLIENT_IPS", value_delimiter = ',', value_name = "NET")]
+        allow_client_ip: Vec<String>,
         /// Print the embedded default configuration and exit.
         #[arg(long)]
         print_config: bool,
@@ -92,9 +101,9 @@ fn main() -> ExitCode {
                 print!("{}", nppa_mockserver::config::DEFAULT_TOML);
                 Ok(0)
             }
-            Command::Mock { listen, config, journal, tls, proxy, tls_dir, .. } => {
-                let transport = mock_cmd::TransportFlags { tls, proxy, tls_dir, journal };
-                mock_cmd::run(config.as_deref(), transport, listen).await.map(|()| 0)
+            Command::Mock { listen, config, journal, tls, proxy, tls_dir, admin_token, allow_client_ip, .. } => {
+                let flags = mock_cmd::MockFlags { tls, proxy, tls_dir, journal, admin_token, allow_client_ip };
+                mock_cmd::run(config.as_deref(), flags, listen).await.map(|()| 0)
             }
             Command::Client(args) => client_cmd::run(args).await,
             Command::Admin(args) => admin_cmd::run(args).await,

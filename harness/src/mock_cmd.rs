@@ -99,26 +99,50 @@ pub fn banner(server: &RunningServer, config_origin: &str) -> String {
     out
 }
 
-/// Serves until Ctrl-C or SIGTERM, then shuts down cleanly.
 /// Command-line settings that override the configuration.
 #[derive(Debug, Default)]
-pub struct TransportFlags {
+pub struct MockFlags {
     pub tls: bool,
     pub proxy: bool,
     pub tls_dir: Option<PathBuf>,
     pub journal: Option<PathBuf>,
+    pub admin_token: Option<String>,
+    /// Whitelist entries added to every enterprise and test account.
+    pub allow_client_ip: Vec<String>,
 }
 
-pub async fn run(config_path: Option<&Path>, flags: TransportFlags, listen: SocketAddr) -> anyhow::Result<()> {
+impl MockFlags {
+    fn apply(self, config: &mut Config) {
+        config.server.tls |= self.tls;
+        config.server.proxy |= self.proxy;
+        if let Some(dir) = self.tls_dir {
+            config.server.tls_dir = dir;
+        }
+        if self.journal.is_some() {
+            config.journal.file = self.journal;
+        }
+        if self.admin_token.is_some() {
+            config.server.admin_token = self.admin_token;
+        }
+        for enterprise in &mut config.enterprises {
+            let lists = std::iter::once(&mut enterprise.ip_whitelist)
+                .chain(enterprise.test.as_mut().map(|t| &mut t.ip_whitelist));
+            for list in lists {
+                for net in &self.allow_client_ip {
+                    if !list.contains(net) {
+                        list.push(net.clone());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Serves until Ctrl-C or SIGTERM, then shuts down cleanly. The configuration is checked again after the flags
+/// changed it (a bad `--allow-client-ip` is refused with the field it landed in).
+pub async fn run(config_path: Option<&Path>, flags: MockFlags, listen: SocketAddr) -> anyhow::Result<()> {
     let mut config = load_config(config_path)?;
-    config.server.tls |= flags.tls;
-    config.server.proxy |= flags.proxy;
-    if let Some(dir) = flags.tls_dir {
-        config.server.tls_dir = dir;
-    }
-    if flags.journal.is_some() {
-        config.journal.file = flags.journal;
-    }
+    flags.apply(&mut config);
     let origin = config_path.map_or_else(|| "embedded default configuration".to_owned(), |p| p.display().to_string());
     let server = start(config, listen).await?;
     // A closed stdout (`nppa mock | head`) must not stop the server: write errors are ignored.

@@ -287,3 +287,72 @@ fn client_collections_from_a_file_number_and_time_the_records_and_name_a_wrong_f
     let (status, _) = terminate(mock);
     assert!(status.success());
 }
+
+/// A query sent from `source` (another loopback address: another client IP to the whitelist), its errcode.
+async fn query_errcode_from(source: &str, base_url: &str) -> u64 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let credentials = nppa_protocol::request::Credentials {
+        app_id: nppa_harness::DEFAULT_APP_ID.into(),
+        biz_id: nppa_harness::DEFAULT_BIZ_ID.into(),
+        key: nppa_protocol::SecretKey::from_hex(nppa_harness::DEFAULT_SECRET_KEY).unwrap(),
+    };
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    let signed = nppa_protocol::request::query(&credentials, &nppa_protocol::request::Target::Production, "x", now_ms);
+    let mut head = format!("GET {} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n", signed.path_and_query);
+    for (name, value) in &signed.headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
+    let mut stream = socket.connect(base_url.trim_start_matches("http://").parse().unwrap()).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    let body = answer.split_once("\r\n\r\n").unwrap().1;
+    serde_json::from_str::<serde_json::Value>(body).unwrap()["errcode"].as_u64().unwrap()
+}
+
+/// What the Docker image relies on: `--allow-client-ip` whitelists the bridge network's clients on production and
+/// the test system (R-IP-1), `--admin-token` (or NPPA_ADMIN_TOKEN) lets a request that carries it use the admin API.
+#[tokio::test]
+async fn mock_flags_whitelist_a_network_and_let_the_admin_token_in() {
+    let plain = start_mock(&[]);
+    assert_eq!(query_errcode_from("127.0.0.2", &plain.base_url).await, 1005, "not whitelisted by default");
+    terminate(plain);
+
+    let opened = start_mock(&["--allow-client-ip", "127.0.0.0/24,127.0.1.0/24", "--admin-token", "s3cret-token"]);
+    assert_eq!(query_errcode_from("127.0.0.2", &opened.base_url).await, 2003, "whitelisted: answered as usual");
+    assert_eq!(query_errcode_from("127.0.1.9", &opened.base_url).await, 2003);
+    assert_eq!(query_errcode_from("127.0.2.1", &opened.base_url).await, 1005, "outside both ranges");
+    let with_token = Command::new(NPPA)
+        .args(["admin", "--base-url", &opened.base_url, "enterprises"])
+        .env("NPPA_ADMIN_TOKEN", "s3cret-token")
+        .output()
+        .unwrap();
+    let enterprises = json_of(&with_token);
+    assert_eq!(
+        enterprises["enterprises"][0]["keys"][0]["secret_key"],
+        nppa_harness::DEFAULT_SECRET_KEY,
+        "the token sees keys"
+    );
+    let whitelist = enterprises["enterprises"][0]["ip_whitelist"].to_string();
+    assert!(whitelist.contains("127.0.0.0/24") && whitelist.contains("127.0.1.0/24"), "{whitelist}");
+    let wrong = Command::new(NPPA)
+        .args(["admin", "--base-url", &opened.base_url, "--admin-token", "guess", "enterprises"])
+        .output()
+        .unwrap();
+    assert_ne!(wrong.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("does not match"),
+        "{}",
+        String::from_utf8_lossy(&wrong.stderr)
+    );
+    terminate(opened);
+
+    // A value that is no address is refused at start, naming where it landed.
+    let bad =
+        Command::new(NPPA).args(["mock", "--listen", "127.0.0.1:0", "--allow-client-ip", "bridge"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("ip_whitelist"), "{}", String::from_utf8_lossy(&bad.stderr));
+}

@@ -92,6 +92,9 @@ pub enum StartError {
         #[source]
         source: rcgen::Error,
     },
+    /// `ca.pem` is not the certificate of a CA this mock made with `ca-key.pem`.
+    #[error("{} cannot be used: {why} (delete server.tls_dir and the mock makes a new CA)", .path.display())]
+    TlsForeignCa { path: PathBuf, why: &'static str },
     /// Making the local CA failed.
     #[error("cannot make the local CA")]
     TlsGenerate(#[source] rcgen::Error),
@@ -144,6 +147,35 @@ mod tests {
         assert!(matches!(&err, StartError::TlsParse { path, .. } if path == &dir.join("ca-key.pem")), "{err:?}");
         assert!(err.source().is_some());
         assert!(err.to_string().ends_with("delete server.tls_dir and the mock makes a new CA)"), "{err}");
+    }
+
+    #[test]
+    fn a_ca_made_elsewhere_or_with_another_key_is_refused_and_our_own_is_reused() {
+        let dir = std::env::temp_dir().join(format!("nppa-own-ca-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let made = crate::tls::LocalCa::load_or_create(&dir).expect("a new CA");
+        drop(made);
+        let own_pem = std::fs::read_to_string(dir.join("ca.pem")).expect("ca.pem");
+        crate::tls::LocalCa::load_or_create(&dir).expect("the CA it made is reused");
+        assert_eq!(std::fs::read_to_string(dir.join("ca.pem")).expect("ca.pem"), own_pem, "reused, not replaced");
+
+        // Another key beside our certificate.
+        let other_key = rcgen::KeyPair::generate().expect("key");
+        let own_key = std::fs::read_to_string(dir.join("ca-key.pem")).expect("key");
+        std::fs::write(dir.join("ca-key.pem"), other_key.serialize_pem()).expect("write");
+        let err = crate::tls::LocalCa::load_or_create(&dir).expect_err("wrong key");
+        assert!(err.to_string().contains("ca-key.pem is not its key"), "{err}");
+
+        // A CA some other tool made.
+        std::fs::write(dir.join("ca-key.pem"), own_key).expect("write");
+        let mut params = rcgen::CertificateParams::default();
+        params.distinguished_name.push(rcgen::DnType::CommonName, "Some Other CA");
+        let foreign = params.self_signed(&other_key).expect("cert");
+        std::fs::write(dir.join("ca.pem"), foreign.pem()).expect("write");
+        let err = crate::tls::LocalCa::load_or_create(&dir).expect_err("foreign");
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(matches!(&err, StartError::TlsForeignCa { path, .. } if path == &dir.join("ca.pem")), "{err:?}");
+        assert!(err.to_string().contains("it was not made by nppa mock"), "{err}");
     }
 
     #[tokio::test]

@@ -506,7 +506,7 @@ impl Faults {
             if active.hits >= rule.count.unwrap_or(u64::MAX) || !rule.matches(target, now_ms) {
                 continue;
             }
-            if rule.probability < 1.0 && !rng.gen_bool(rule.probability) {
+            if rule.probability < 1.0 && !rng.random_bool(rule.probability) {
                 continue;
             }
             active.hits += 1;

@@ -65,19 +65,13 @@ impl LocalCa {
                 tracing::warn!("{} was readable by others; its permissions are now 0600", key_path.display());
             }
             let ca_key = KeyPair::from_pem(&read(&key_path)?).map_err(unusable(&key_path))?;
-            let params = CertificateParams::from_ca_cert_pem(&read(&cert_path)?).map_err(unusable(&cert_path))?;
+            check_own_ca(&cert_path, &read(&cert_path)?, &ca_key)?;
             // The same name and key as the file on disk: what it signs verifies against that file.
-            let ca_cert = params.self_signed(&ca_key).map_err(unusable(&cert_path))?;
+            let ca_cert = ca_params().self_signed(&ca_key).map_err(unusable(&cert_path))?;
             (ca_cert, ca_key)
         } else {
             let ca_key = KeyPair::generate().map_err(StartError::TlsGenerate)?;
-            let mut params = CertificateParams::default();
-            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-            params.key_usages =
-                vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
-            params.distinguished_name.push(DnType::CommonName, "nppa-harness local CA (nppa mock)");
-            params.distinguished_name.push(DnType::OrganizationName, "nppa-harness");
-            let ca_cert = params.self_signed(&ca_key).map_err(StartError::TlsGenerate)?;
+            let ca_cert = ca_params().self_signed(&ca_key).map_err(StartError::TlsGenerate)?;
             std::fs::create_dir_all(dir).map_err(cannot_write(dir))?;
             std::fs::write(&cert_path, ca_cert.pem()).map_err(cannot_write(&cert_path))?;
             private_file::write(&key_path, ca_key.serialize_pem()).map_err(cannot_write(&key_path))?;
@@ -87,7 +81,7 @@ impl LocalCa {
             ca_cert,
             ca_key,
             ca_path: cert_path,
-            provider: Arc::new(rustls::crypto::ring::default_provider()),
+            provider: Arc::new(rustls::crypto::aws_lc_rs::default_provider()),
             issued: Mutex::new(HashMap::new()),
         })
     }
@@ -136,6 +130,35 @@ impl LocalCa {
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(TlsAcceptor::from(Arc::new(config)))
     }
+}
+
+/// The CA's name: the same every time, so that a CA made earlier is re-created from its key alone (no X.509
+/// parser needed, which would be a dozen more crates to build).
+const CA_NAME: &str = "nppa-harness local CA (nppa mock)";
+
+fn ca_params() -> CertificateParams {
+    let mut params = CertificateParams::default();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    params.distinguished_name.push(DnType::CommonName, CA_NAME);
+    params.distinguished_name.push(DnType::OrganizationName, "nppa-harness");
+    params
+}
+
+/// `ca.pem` must be a CA this mock made, for `ca-key.pem`: the certificates it issues name it as their issuer.
+fn check_own_ca(cert_path: &Path, pem: &str, key: &KeyPair) -> Result<(), StartError> {
+    use rustls::pki_types::pem::PemObject;
+    let foreign = |why: &'static str| StartError::TlsForeignCa { path: cert_path.to_owned(), why };
+    let der = rustls::pki_types::CertificateDer::from_pem_slice(pem.as_bytes())
+        .map_err(|_| foreign("it holds no PEM certificate"))?;
+    let holds = |needle: &[u8]| der.windows(needle.len()).any(|w| w == needle);
+    if !holds(CA_NAME.as_bytes()) {
+        return Err(foreign("it was not made by nppa mock"));
+    }
+    if !holds(key.public_key_raw()) {
+        return Err(foreign("ca-key.pem is not its key"));
+    }
+    Ok(())
 }
 
 fn unusable(path: &Path) -> impl FnOnce(rcgen::Error) -> StartError + '_ {

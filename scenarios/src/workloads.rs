@@ -184,7 +184,7 @@ impl Report {
     }
 
     fn exponential(rng: &mut StdRng, mean: f64) -> u64 {
-        let u: f64 = rng.gen_range(f64::EPSILON..1.0);
+        let u: f64 = rng.random_range(f64::EPSILON..1.0);
         (-mean * u.ln()) as u64
     }
 
