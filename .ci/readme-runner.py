@@ -24,6 +24,7 @@ SKIP = {
     r"^cargo run --release -- mock\b": "the quick-start mock: this runner starts it (debug build)",
     r"\./run-my-client\.sh": "a placeholder for the reader's own client",
     r"^cargo install cargo-fuzz|^fuzz/nightly\.sh": "the nightly fuzz job, not a quick command",
+    r"^cargo install --path harness": "a release build of its own; the runner's nppa is the debug build on PATH",
 }
 TIMEOUT_S = 300
 

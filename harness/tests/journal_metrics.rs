@@ -236,6 +236,26 @@ async fn every_family_is_there_from_the_start_with_the_build_and_test_system_tra
     );
 }
 
+/// The standard process families (#15 item 8), of the process serving the mock: here, this test's own.
+#[tokio::test]
+async fn process_metrics_describe_the_serving_process() {
+    let mock = start().await;
+    let text = mock.http.get(format!("{}/metrics", mock.base)).send().await.unwrap().text().await.unwrap();
+    assert!(text.contains("# TYPE process_cpu_seconds counter"), "{text}");
+    let scraped = samples(&text);
+    let value = |name: &str| sample(&scraped, name).unwrap_or_else(|| panic!("{name} absent:\n{text}"));
+    assert!(value("process_cpu_seconds_total") > 0.0);
+    let rss = value("process_resident_memory_bytes");
+    assert!((1_048_576.0..8_589_934_592.0).contains(&rss), "resident memory {rss}");
+    assert!(value("process_virtual_memory_bytes") >= rss);
+    assert!(value("process_threads") >= 1.0);
+    // This test holds at least a listening socket and a connection open.
+    assert!(value("process_open_fds") >= 2.0 && value("process_open_fds") <= value("process_max_fds"));
+    let now_s = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
+    let started = value("process_start_time_seconds");
+    assert!(started <= now_s + 1.0 && started > now_s - 3600.0, "started {started}, now {now_s}");
+}
+
 #[tokio::test]
 async fn paging_by_after_id_while_32_connections_write_finds_every_id_once() {
     use std::collections::HashMap;

@@ -1,6 +1,7 @@
 //! `GET /metrics` in Prometheus text format (prometheus-client): requests by interface and errcode, a latency
 //! histogram per interface, injected faults by kind, requests the HTTP layer ended by kind, connections refused by
-//! reason, and, read at scrape time, live records, quota blocks, journal losses, connections.
+//! reason, and, read at scrape time, live records, quota blocks, journal losses, connections, and the standard
+//! `process_*` families (CPU, memory, file descriptors, threads, start time) of the process that serves it.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -132,6 +133,50 @@ impl Collector for StateCollector {
     }
 }
 
+/// The standard process families (as the Prometheus client libraries name them), read at scrape time. A value the
+/// platform does not give is left out.
+#[derive(Debug)]
+struct ProcessCollector;
+
+impl Collector for ProcessCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
+        let process = metrics_process::collector::collect();
+        if let Some(seconds) = process.cpu_seconds_total {
+            let cpu = ConstCounter::new(seconds);
+            cpu.encode(encoder.encode_descriptor(
+                "process_cpu_seconds",
+                "Total user and system CPU time spent in seconds",
+                None,
+                cpu.metric_type(),
+            )?)?;
+        }
+        let gauges = [
+            ("process_open_fds", "Number of open file descriptors", process.open_fds),
+            ("process_max_fds", "Maximum number of open file descriptors", process.max_fds),
+            ("process_virtual_memory_bytes", "Virtual memory size in bytes", process.virtual_memory_bytes),
+            (
+                "process_virtual_memory_max_bytes",
+                "Maximum amount of virtual memory available in bytes",
+                process.virtual_memory_max_bytes,
+            ),
+            ("process_resident_memory_bytes", "Resident memory size in bytes", process.resident_memory_bytes),
+            (
+                "process_start_time_seconds",
+                "Start time of the process since the Unix epoch in seconds",
+                process.start_time_seconds,
+            ),
+            ("process_threads", "Number of OS threads in the process", process.threads),
+        ];
+        for (name, help, value) in gauges {
+            if let Some(value) = value {
+                let gauge = ConstGauge::new(i64::try_from(value).unwrap_or(i64::MAX));
+                gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Latency buckets in seconds: 50 µs to 10 s.
 const BUCKETS: [f64; 16] =
     [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 10.0];
@@ -183,6 +228,7 @@ impl Metrics {
             journal,
             open_connections: Arc::clone(&open_connections),
         }));
+        registry.register_collector(Box::new(ProcessCollector));
         Metrics { registry, requests, latency, faults, http_errors, refused, open_connections }
     }
 
