@@ -7,6 +7,9 @@ Against the quick-start mock (`nppa mock` on 127.0.0.1:8080, started here), with
 line ending in `&` runs in the background until the end. The lines left out are listed in SKIP, each with its
 reason.
 
+Translations (README.zh-CN.md) are not run a second time: each must hold only commands of the README, in the
+README's order (comments aside), so that what runs here is what a reader of the translation types.
+
     python3 .ci/readme-runner.py [README.md]
 """
 import os
@@ -63,8 +66,28 @@ def wait_for_port(port, seconds=30):
     return False
 
 
+def bare(command):
+    """A command without its trailing comment, blanks collapsed: what the shell runs."""
+    return " ".join(re.sub(r"\s+#\s.*$", "", command).split())
+
+
+def translation_drift(readme, translation):
+    """Commands of the translation that are not the README's, in the README's order: one line each."""
+    remaining = [bare(c) for _, c in commands(readme)]
+    drift = []
+    for line, command in commands(translation):
+        if bare(command) in remaining:
+            remaining = remaining[remaining.index(bare(command)) + 1:]
+        else:
+            drift.append(f"{translation.name}:{line}: not a command of {readme.name} (or out of its order): {command}")
+    return drift
+
+
 def main():
     readme = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "README.md"
+    drift = [d for t in sorted(readme.parent.glob("README.*.md")) for d in translation_drift(readme, t)]
+    if drift:
+        sys.exit("readme-runner: a translation has drifted from the README:\n" + "\n".join(drift))
     env = dict(os.environ, PATH=f"{ROOT / 'target' / 'debug'}:{os.environ['PATH']}")
     if port_in_use(8080):
         sys.exit("readme-runner: 127.0.0.1:8080 is taken by another process; the README's quick-start mock needs it")
