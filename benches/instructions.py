@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""Instructions per request, counted by valgrind's callgrind: the same numbers whatever else the machine does.
+
+Each figure is the difference between two runs of the same process, one handling N requests and one 3N, divided by
+2N: start-up, shut-down and everything that does not grow with the requests cancel out.
+
+- mock, journal off / on: `nppa mock` (release build) under callgrind answers N, then 3N, identical signed checks of
+  a preset person, sent one after another on one kept-alive connection by this script (not counted: it is another
+  process). The mock's clock is frozen and quotas are off, so the one request stays valid and is answered
+  errcode 0 every time, with no record left. Journal on keeps every entry in its ring (the ring is larger than 3N).
+- plain hyper: `benches/src/bin/hello.rs` (the same runtime and HTTP stack, a fixed answer, no protocol work) under
+  callgrind, the same requests: the floor any server on this stack pays.
+- driver: `nppa load realname --rate 0 --users 1 --target <mock>` under callgrind against a native mock, run for two
+  durations; instructions over requests between them (build, sign, seal, send through goose's HTTP client, read the
+  answer). The mock it loads is not counted.
+
+    python3 benches/instructions.py [--requests N] [--json FILE]
+
+Needs valgrind (apt install valgrind). Builds what it needs (`cargo build --release`). Bounded: a few minutes.
+"""
+import argparse
+import http.client
+import json
+import os
+import pathlib
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+RELEASE = ROOT / "target" / "release"
+# 2026-01-15 12:00 Beijing time: outside the 00:00-04:00 outage, inside the default key's validity.
+FROZEN_MS = 1_768_449_600_000
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, seconds=120):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    sys.exit(f"instructions: nothing listened on {port} within {seconds} s")
+
+
+def admin(port, path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data,
+                                     headers={"Content-Type": "application/json"} if data else {})
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        return json.loads(answer.read())
+
+
+def bench_config(work, journal):
+    """The embedded default with quotas off and the journal on or off."""
+    text = subprocess.run([RELEASE / "nppa", "mock", "--print-config"], check=True, capture_output=True,
+                          text=True).stdout
+    text = re.sub(r"(?m)^quotas = true", "quotas = false", text)
+    text = re.sub(r"(?ms)(^\[journal\].*?^enabled = )true", rf"\g<1>{'true' if journal else 'false'}", text)
+    path = work / f"bench-journal-{'on' if journal else 'off'}.toml"
+    path.write_text(text)
+    return path
+
+
+def signed_check(port):
+    """One check of a preset person signed at FROZEN_MS, as the reference client builds it: (path, headers, body)."""
+    trace = subprocess.run(
+        [RELEASE / "nppa", "client", "--base-url", f"http://127.0.0.1:{port}", "--mock-clock", "-v", "check",
+         "--ai", "100000000000000001", "--name", "某一一", "--id-num", "110000190101010001"],
+        check=True, capture_output=True, text=True).stderr
+    headers, body = {}, ""
+    for line in trace.splitlines():
+        if line.startswith("> body: "):
+            body = line[len("> body: "):]
+        elif line.startswith("> ") and ": " in line[2:] and not line.startswith(("> plaintext", "> sign string")):
+            name, value = line[2:].split(": ", 1)
+            headers[name] = value
+    return "/idcard/authentication/check", headers, body.encode()
+
+
+def send(port, request, n, expect_ok):
+    path, headers, body = request
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    for _ in range(n):
+        connection.request("POST", path, body=body, headers=headers)
+        answer = connection.getresponse().read()
+        if expect_ok and b'"errcode":0' not in answer:
+            sys.exit(f"instructions: the replayed check was not accepted: {answer[:200]!r}")
+    connection.close()
+
+
+def callgrind(command, out_file, **popen):
+    return subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_file}", *map(str, command)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, **popen)
+
+
+def total_instructions(out_file):
+    text = pathlib.Path(out_file).read_text()
+    found = re.search(r"(?m)^(?:summary|totals): (\d+)", text)
+    if not found:
+        sys.exit(f"instructions: no totals in {out_file}")
+    return int(found.group(1))
+
+
+def stop(process):
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=300)
+
+
+def server_run(work, command, n, request_for, freeze):
+    """Instructions of one server process that answered n requests. `command(address)` starts it."""
+    port = free_port()
+    out_file = work / f"callgrind.{port}"
+    server = callgrind(command(f"127.0.0.1:{port}"), out_file)
+    try:
+        wait_for_port(port)
+        if freeze:
+            admin(port, "/__admin/clock", {"freeze": True})
+            admin(port, "/__admin/clock", {"set_ms": FROZEN_MS})
+        send(port, request_for(port), n, expect_ok=freeze)
+    finally:
+        stop(server)
+    return total_instructions(out_file)
+
+
+def per_request(work, command, n, request_for, freeze):
+    small = server_run(work, command, n, request_for, freeze)
+    large = server_run(work, command, 3 * n, request_for, freeze)
+    return (large - small) / (2 * n)
+
+
+def driver_run(work, mock_port, seconds):
+    """Instructions and requests of one `nppa load realname` run of `seconds` under callgrind."""
+    out_dir = work / f"load-{seconds}"
+    out_file = work / f"callgrind.load-{seconds}"
+    load = callgrind([RELEASE / "nppa", "load", "realname", "--rate", "0", "--users", "1", "--duration", f"{seconds}s",
+                      "--target", f"http://127.0.0.1:{mock_port}", "--out", out_dir], out_file)
+    load.wait(timeout=seconds * 20 + 300)
+    summary = json.loads((out_dir / "report.json").read_text())["summary"]
+    if summary["unexpected_errors"]:
+        sys.exit(f"instructions: the driver met unexpected answers: {summary['by_errcode']}")
+    return total_instructions(out_file), summary["requests"]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=1000, help="N (the second run of each server answers 3N)")
+    parser.add_argument("--driver-seconds", type=int, default=10, help="the driver's short run (the long one: 3×)")
+    parser.add_argument("--json", type=pathlib.Path, help="also write the figures to this file")
+    args = parser.parse_args()
+    subprocess.run(["cargo", "build", "--release", "-q", "-p", "nppa-harness", "-p", "nppa-benches", "--bins"],
+                   cwd=ROOT, check=True)
+    figures = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = pathlib.Path(tmp)
+        request = {}
+
+        def request_for(port):
+            if "check" not in request:
+                request["check"] = signed_check(port)
+            return request["check"]
+
+        for journal in (False, True):
+            name = f"mock, journal {'on' if journal else 'off'}"
+            config = bench_config(work, journal)
+            command = lambda address, config=config: [RELEASE / "nppa", "mock", "--config", config, "--listen", address]
+            figures[name] = per_request(work, command, args.requests, request_for, freeze=True)
+            print(f"{name:24} {figures[name]:>10,.0f} instructions per check", flush=True)
+        figures["plain hyper"] = per_request(work, lambda address: [RELEASE / "hello", address], args.requests, request_for, freeze=False)
+        print(f"{'plain hyper':24} {figures['plain hyper']:>10,.0f} instructions per request", flush=True)
+
+        # The driver, against a native mock (quotas off, real clock: the driver signs with its own).
+        port = free_port()
+        mock = subprocess.Popen([RELEASE / "nppa", "mock", "--listen", f"127.0.0.1:{port}", "--config",
+                                 bench_config(work, False)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        try:
+            wait_for_port(port)
+            short = driver_run(work, port, args.driver_seconds)
+            long = driver_run(work, port, 3 * args.driver_seconds)
+        finally:
+            stop(mock)
+        figures["driver"] = (long[0] - short[0]) / (long[1] - short[1])
+        print(f"{'driver (nppa load)':24} {figures['driver']:>10,.0f} instructions per signed check "
+              f"({short[1]} and {long[1]} requests)", flush=True)
+    mock_off, mock_on, plain = figures["mock, journal off"], figures["mock, journal on"], figures["plain hyper"]
+    print(f"journal: {mock_on - mock_off:,.0f} instructions per request; mock/plain hyper {mock_off / plain:.2f}× "
+          f"(journal off); driver/mock {figures['driver'] / mock_off:.2f}×")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
