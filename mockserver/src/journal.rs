@@ -64,6 +64,15 @@ pub struct JournalEntry {
     /// The fault rule that changed this exchange, if any (in JSON: `"fault #2: status 2007"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<FaultNote>,
+    /// The SPEC rule id the request was refused by (`"R-TS-1"`: a row of the README's rule table). Absent when
+    /// the answer was errcode 0, and when a fault answered instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// Why the answer was not errcode 0, in one line, with the request's own values where they help
+    /// (`"timestamps 1705975216808 is 31.0 s behind the mock clock (window ±5 s); …"`), or which fault rule
+    /// changed the answer. Absent when the answer was errcode 0 and no fault changed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
     /// The connection was closed without an answer (a fault).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub connection_reset: bool,
@@ -114,6 +123,8 @@ impl JournalEntry {
             errcode: None,
             answer: String::new(),
             fault: None,
+            rule: None,
+            cause: None,
             connection_reset: false,
             latency_us: 0,
             http_error: Some(error),
@@ -325,6 +336,8 @@ mod tests {
             errcode: None,
             answer: String::new(),
             fault: None,
+            rule: None,
+            cause: None,
             connection_reset: false,
             latency_us: 0,
             http_error: None,

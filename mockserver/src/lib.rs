@@ -23,6 +23,7 @@ pub mod keys;
 pub mod metrics;
 pub mod private_file;
 pub mod quota;
+pub mod refusal;
 pub mod rules;
 pub mod server;
 pub mod service;
