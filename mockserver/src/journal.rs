@@ -94,6 +94,11 @@ pub struct JournalEntry {
 }
 
 impl JournalEntry {
+    /// The value of a header, by its lower-case name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
     /// Stores a body as text when it is UTF-8, as base64 otherwise.
     pub fn set_body(&mut self, body: &[u8]) {
         (self.body, self.body_base64) = text_or_base64(body);
@@ -171,6 +176,9 @@ pub struct JournalQuery {
     /// Entries with a larger id (to page through, or to poll for new ones).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after_id: Option<u64>,
+    /// Entries whose `sign` header is this (a client finding the entry of its own request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign: Option<String>,
     /// At most this many, the oldest first (default 1000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<usize>,
@@ -253,6 +261,7 @@ impl Journal {
             .filter(|e| filter.since.is_none_or(|t| e.time_ms >= t))
             .filter(|e| filter.interface.is_none_or(|i| e.interface == Some(i)))
             .filter(|e| filter.errcode.is_none_or(|c| e.errcode == Some(c)))
+            .filter(|e| filter.sign.as_deref().is_none_or(|sign| e.header("sign") == Some(sign)))
             .take(limit)
             .cloned()
             .collect()
