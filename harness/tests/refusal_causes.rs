@@ -417,3 +417,34 @@ async fn an_injected_fault_says_which_fault_rule_injected_it() {
     assert_eq!(entry.rule, None, "a fault is no rule of the protocol");
     assert_eq!(entry.cause.as_deref(), Some(&*format!("injected by fault rule #{id}: status 2007")));
 }
+
+#[tokio::test]
+async fn the_stream_and_the_journal_file_carry_rule_and_cause_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("journal.jsonl");
+    let path = file.clone();
+    let mock = start_with(move |c| c.journal.file = Some(path)).await;
+    let mut stream = mock.admin_api().journal_stream().await.unwrap();
+    let answer = mock.client().query("never-checked").await.unwrap();
+    assert_eq!(code(&answer), 2003);
+    let mut text = String::new();
+    while !text.contains("\"errcode\":2003") {
+        let chunk = stream.chunk().await.unwrap().expect("the stream ended");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let line = text.lines().find(|l| l.contains("\"errcode\":2003")).unwrap();
+    let streamed: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(streamed["rule"], "R-QRY-3");
+    assert!(streamed["cause"].as_str().unwrap().contains("no live record of this ai"), "{streamed}");
+    // The file's writer thread flushes as it goes: wait for its line.
+    let mut written = String::new();
+    for _ in 0..500 {
+        written = std::fs::read_to_string(&file).unwrap_or_default();
+        if written.contains("\"errcode\":2003") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let entry: serde_json::Value = serde_json::from_str(written.lines().next().unwrap()).unwrap();
+    assert_eq!((&entry["rule"], &entry["cause"]), (&streamed["rule"], &streamed["cause"]));
+}
