@@ -232,7 +232,8 @@ fn print_json(value: &impl Serialize) {
     let _ = writeln!(std::io::stdout(), "{text}");
 }
 
-/// One journal entry on one line: `#17 12:00:00.123 POST /idcard/authentication/check → 0 (84 µs)`.
+/// One journal entry on one line: `#17 12:00:00.123 POST /idcard/authentication/check → 0 (84 µs)`, and on a
+/// refusal its rule and cause: `… → errcode 1007 (84 µs) — R-TS-1: timestamps … is 31.0 s behind the mock clock …`.
 pub fn entry_line(entry: &JournalEntry) -> String {
     let time = beijing::format(entry.time_ms, "%m-%d %H:%M:%S%.3f");
     let target = match &entry.query {
@@ -253,7 +254,12 @@ pub fn entry_line(entry: &JournalEntry) -> String {
         (true, None) if entry.raw_base64.is_some() => "(bytes that are not UTF-8)".to_owned(),
         _ => format!("{} {target}", entry.method),
     };
-    format!("#{} {time} {head} → {result}{sign}{fault}{broken} ({} µs)", entry.id, entry.latency_us)
+    // Why it was refused (a fault's cause is already in `fault`).
+    let why = match (&entry.rule, &entry.cause) {
+        (Some(rule), Some(cause)) => format!(" — {rule}: {cause}"),
+        _ => String::new(),
+    };
+    format!("#{} {time} {head} → {result}{sign}{fault}{broken} ({} µs){why}", entry.id, entry.latency_us)
 }
 
 async fn run_journal(admin: &AdminClient, args: JournalArgs) -> anyhow::Result<i32> {

@@ -8,6 +8,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use nppa_protocol::messages::{bt, ct, BehaviourRecord};
 use nppa_protocol::request::Target;
 
+use nppa_mockserver::journal::JournalQuery;
+
 use crate::client::{Client, Exchange, TimeSource};
 
 /// Options shared by every client command.
@@ -134,10 +136,28 @@ pub async fn run(args: ClientArgs) -> anyhow::Result<i32> {
         }
     };
     print(&exchange, args.verbose);
+    if exchange.errcode() != Some(0) {
+        explain_refusal(&client, &exchange).await;
+    }
     if exchange.code() == Some(nppa_protocol::StatusCode::Expire) && !args.mock_clock {
         explain_expire(&client).await;
     }
     Ok(if exchange.errcode() == Some(0) { 0 } else { 1 })
+}
+
+/// Why the mock did not answer errcode 0: the rule and cause on the journal entry of this very request (found by
+/// the `sign` it carried). Says nothing when there is no such entry or no admin API (the real NPPA).
+async fn explain_refusal(client: &Client, exchange: &Exchange) {
+    let Some((_, sign)) = exchange.request.headers.iter().find(|(name, _)| *name == "sign") else { return };
+    let query = JournalQuery { sign: Some(sign.clone()), ..JournalQuery::default() };
+    let Ok(page) = client.admin().journal(&query).await else { return };
+    let Some(entry) = page.entries.last() else { return };
+    let line = match (&entry.rule, &entry.cause) {
+        (Some(rule), Some(cause)) => format!("nppa client: refused by {rule}: {cause}"),
+        (None, Some(cause)) => format!("nppa client: {cause}"),
+        (_, None) => return,
+    };
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// A 1007 to a client that signed with the system time: says so when the mock's clock was moved (R-TS-1 judges

@@ -271,6 +271,32 @@ fn a_1007_after_the_mock_clock_was_moved_says_why_and_what_to_do() {
 }
 
 #[test]
+fn client_v_and_the_journal_say_why_a_request_was_refused() {
+    // Issue #15: after the mock clock moved 31 s, every command answered 1007 with no cause shown anywhere.
+    let mock = start_mock(&[]);
+    json_of(&admin(&mock.base_url, &["clock", "advance", "31s"]));
+    let refused = client(&mock.base_url, &["-v", "query", "--ai", "after-a-move"]);
+    assert_eq!(refused.status.code(), Some(1));
+    let why = String::from_utf8_lossy(&refused.stderr);
+    let line =
+        why.lines().find(|l| l.starts_with("nppa client: refused by R-TS-1: timestamps ")).unwrap_or_else(|| {
+            panic!("no cause in:\n{why}");
+        });
+    assert!(line.contains(" s behind the mock clock (window ±5 s); sign with the mock clock"), "{line}");
+    // The journal's line of that request says the same.
+    let listed = admin(&mock.base_url, &["journal", "--errcode", "1007"]);
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.contains("→ errcode 1007") && listed.contains("— R-TS-1: timestamps "), "{listed}");
+    // Signed with the mock's clock, the same query passes the gate: nothing more is said.
+    let answered = client(&mock.base_url, &["--mock-clock", "-v", "query", "--ai", "after-a-move"]);
+    assert!(String::from_utf8_lossy(&answered.stdout).contains("2003"));
+    let why = String::from_utf8_lossy(&answered.stderr);
+    assert!(why.contains("refused by R-QRY-3: no live record of this ai") && !why.contains("R-TS-1"), "{why}");
+    let (status, _) = terminate(mock);
+    assert!(status.success());
+}
+
+#[test]
 fn client_collections_from_a_file_number_and_time_the_records_and_name_a_wrong_field() {
     let mock = start_mock(&[]);
     // The README's sample: no `no`, no `ot` (numbered 1..n, now − 1 s).

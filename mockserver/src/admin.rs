@@ -299,7 +299,10 @@ fn journal(service: &MockService, query: Option<&str>) -> AdminAnswer {
     let filter: JournalQuery = match serde_urlencoded::from_str(query.unwrap_or("")) {
         Ok(filter) => filter,
         Err(e) => {
-            return error(400, format!("journal filters are interface, errcode, since (mock ms), after_id, limit: {e}"))
+            return error(
+                400,
+                format!("journal filters are interface, errcode, since (mock ms), after_id, sign, limit: {e}"),
+            )
         }
     };
     let entries = service.journal().query(&filter);

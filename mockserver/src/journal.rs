@@ -64,6 +64,15 @@ pub struct JournalEntry {
     /// The fault rule that changed this exchange, if any (in JSON: `"fault #2: status 2007"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<FaultNote>,
+    /// The SPEC rule id the request was refused by (`"R-TS-1"`: a row of the README's rule table). Absent when
+    /// the answer was errcode 0, and when a fault answered instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// Why the answer was not errcode 0, in one line, with the request's own values where they help
+    /// (`"timestamps 1705975216808 is 31.0 s behind the mock clock (window ±5 s); …"`), or which fault rule
+    /// changed the answer. Absent when the answer was errcode 0 and no fault changed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
     /// The connection was closed without an answer (a fault).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub connection_reset: bool,
@@ -85,6 +94,11 @@ pub struct JournalEntry {
 }
 
 impl JournalEntry {
+    /// The value of a header, by its lower-case name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
     /// Stores a body as text when it is UTF-8, as base64 otherwise.
     pub fn set_body(&mut self, body: &[u8]) {
         (self.body, self.body_base64) = text_or_base64(body);
@@ -114,6 +128,8 @@ impl JournalEntry {
             errcode: None,
             answer: String::new(),
             fault: None,
+            rule: None,
+            cause: None,
             connection_reset: false,
             latency_us: 0,
             http_error: Some(error),
@@ -160,6 +176,9 @@ pub struct JournalQuery {
     /// Entries with a larger id (to page through, or to poll for new ones).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after_id: Option<u64>,
+    /// Entries whose `sign` header is this (a client finding the entry of its own request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign: Option<String>,
     /// At most this many, the oldest first (default 1000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<usize>,
@@ -242,6 +261,7 @@ impl Journal {
             .filter(|e| filter.since.is_none_or(|t| e.time_ms >= t))
             .filter(|e| filter.interface.is_none_or(|i| e.interface == Some(i)))
             .filter(|e| filter.errcode.is_none_or(|c| e.errcode == Some(c)))
+            .filter(|e| filter.sign.as_deref().is_none_or(|sign| e.header("sign") == Some(sign)))
             .take(limit)
             .cloned()
             .collect()
@@ -325,6 +345,8 @@ mod tests {
             errcode: None,
             answer: String::new(),
             fault: None,
+            rule: None,
+            cause: None,
             connection_reset: false,
             latency_us: 0,
             http_error: None,

@@ -7,7 +7,8 @@
 //! - [`store`], [`quota`], [`identity`], [`tenants`], [`whitelist`]: the state and rules behind it (loginout
 //!   validation is `nppa_protocol::behaviour`)
 //! - [`clock`], [`admin`]: the mock's own controls; [`admin_api`]: the admin API's request and answer types
-//! - [`rules`]: the catalogue of enforced rules (the README's table is checked against it)
+//! - [`rules`]: the catalogue of enforced rules (the README's table is checked against it); [`refusal`]: which rule
+//!   refused a request and why, in one line (the journal entry's `rule` and `cause`)
 
 pub mod admin;
 pub mod admin_api;
@@ -23,6 +24,7 @@ pub mod keys;
 pub mod metrics;
 pub mod private_file;
 pub mod quota;
+pub mod refusal;
 pub mod rules;
 pub mod server;
 pub mod service;

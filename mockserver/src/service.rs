@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use dashmap::DashSet;
 use hyper::HeaderMap;
 use nppa_protocol::envelope::DataBody;
+use nppa_protocol::idnum::IdNumError;
 use nppa_protocol::messages::{
     AuthData, AuthResult, AuthStatus, BehaviourRecord, CheckRequest, LoginoutRequest, RecordResult,
 };
@@ -24,11 +25,13 @@ use crate::faults::{self, FaultAction, FaultRequest, FaultRule, Faults, Injectio
 use crate::http_error::{HttpError, HttpErrorKind};
 use crate::identity::{IdentityBook, Verdict};
 use crate::journal::{Journal, JournalEntry};
+use crate::keys::KeyRing;
 use crate::metrics::Metrics;
-use crate::quota::QuotaTable;
+use crate::quota::{self, QuotaTable};
+use crate::refusal::Refusal;
 use crate::store::{PendingRecord, RealNameStore};
 use crate::tenants::{Binding, Enterprise, Tenants};
-use crate::testsystem::{TestAnswer, TestSystem};
+use crate::testsystem::{CodeError, TestAnswer, TestSystem};
 
 /// Why the body could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +66,8 @@ pub struct Outcome {
     pub plaintext: Option<Vec<u8>>,
     /// The signature check's result, when the pipeline got that far.
     pub sign_ok: Option<bool>,
+    /// Why the pipeline refused, when it did (`None` on success, and when a fault answered instead).
+    pub refusal: Option<Refusal>,
 }
 
 /// When and where a request arrived: the instant its head was read (for latency), the mock-clock time then (for
@@ -95,7 +100,11 @@ impl Served {
 enum Reply {
     Auth(AuthResult),
     LoginoutAccepted,
-    LoginoutPartial(Vec<RecordResult>),
+    /// 3001: some of `total` records rejected, each with its code.
+    LoginoutPartial {
+        total: usize,
+        rejected: Vec<RecordResult>,
+    },
 }
 
 /// Decrypted and parsed plaintexts.
@@ -311,7 +320,8 @@ impl MockService {
                 let code = *errcode;
                 let body = to_json(&nppa_protocol::messages::Answer::<()>::status(code));
                 let interface = route_interface(request.path);
-                let outcome = Outcome { interface, code, body: body.clone(), plaintext: None, sign_ok: None };
+                let outcome =
+                    Outcome { interface, code, body: body.clone(), plaintext: None, sign_ok: None, refusal: None };
                 (Some(outcome), Served::answer(body))
             }
             Some(FaultAction::HttpStatus { status, body }) => {
@@ -388,13 +398,28 @@ impl MockService {
 
     /// Answers one request as of `now_ms`, its arrival on the mock clock.
     pub fn handle_at(&self, request: &Incoming<'_>, now_ms: u64) -> Outcome {
-        let mut outcome =
-            Outcome { interface: None, code: StatusCode::Ok, body: Vec::new(), plaintext: None, sign_ok: None };
+        let mut outcome = Outcome {
+            interface: None,
+            code: StatusCode::Ok,
+            body: Vec::new(),
+            plaintext: None,
+            sign_ok: None,
+            refusal: None,
+        };
         let tenants = self.tenants_at(now_ms);
         let reply = self.pipeline(&tenants, request, now_ms, &mut outcome);
         let (code, body) = match reply {
-            Ok(reply) => render(reply),
-            Err(code) => (code, to_json(&nppa_protocol::messages::Answer::<()>::status(code))),
+            Ok(reply) => {
+                if let Reply::LoginoutPartial { total, rejected } = &reply {
+                    outcome.refusal = Some(Refusal::SomeRecords { total: *total, rejected: rejected.clone() });
+                }
+                render(reply)
+            }
+            Err(refusal) => {
+                let code = refusal.code();
+                outcome.refusal = Some(refusal);
+                (code, to_json(&nppa_protocol::messages::Answer::<()>::status(code)))
+            }
         };
         outcome.code = code;
         outcome.body = body;
@@ -408,13 +433,14 @@ impl MockService {
         request: &Incoming<'_>,
         now_ms: u64,
         outcome: &mut Outcome,
-    ) -> Result<Reply, StatusCode> {
-        let (interface, environment) = route(request.path)?; // 1002
+    ) -> Result<Reply, Refusal> {
+        let (interface, environment) = route(request.path).ok_or(Refusal::UnknownPath)?; // 1002
         outcome.interface = Some(interface);
         method_allowed(interface, request.method)?; // 1003
         let params = system_params(request.headers)?; // 1004 (R-HDR-1)
         if self.config.rules.require_content_type && interface.method() == "POST" {
-            content_type_sent(request.headers)?; // 1004 (R-HDR-1, an option: by default a POST without it is read)
+            content_type_sent(request.headers).ok_or(Refusal::ContentTypeMissing)?;
+            // 1004 (R-HDR-1, an option: by default a POST without it is read)
         }
         let caller = match environment {
             // 1008, 1009, 1005 (R-IP-1), 1010 (R-ENT-1)
@@ -425,16 +451,15 @@ impl MockService {
         let timestamps_ms = self.timestamps_fresh(&params.timestamps, now_ms)?; // 1011 (R-HDR-2), 1007 (R-TS-1)
         let admitted = Admitted { interface, caller, timestamps_ms };
         self.within_quota(&admitted, now_ms)?; // 1006 (R-RL-1/2)
-        let body = request.body.map_err(|_| StatusCode::SysError)?; // 1001: body too large or cut short
+        let body = request.body.map_err(body_refusal)?; // 1001: body too large or cut short
         let query = query_params(request.query);
-        let keys = admitted.enterprise().keys.valid_at(now_ms);
-        let signature = signature_valid(keys, &params, &query, body);
+        let signature = signature_valid(&admitted.enterprise().keys, now_ms, &params, &query, body);
         outcome.sign_ok = Some(signature.is_ok());
         let key = signature?; // 1011 (R-SIG-1/2/3, R-KEY-1)
         let plaintext = match interface {
             Interface::Query => Plaintext::Query(query_ai(&query)?), // 1012
             Interface::Check | Interface::Loginout => {
-                let bytes = open_envelope(key, body)?; // 1001, 1011 (R-ENC-1)
+                let bytes = open_envelope(key, body)?; // 1001, 1011 (R-ENC-1, R-SIG-3)
                 let parsed = self.parse_plaintext(interface, &bytes); // 1001, 1012
                 outcome.plaintext = Some(bytes);
                 parsed?
@@ -459,19 +484,26 @@ impl MockService {
         params: &SystemParams<'_>,
         interface: Interface,
         peer: IpAddr,
-    ) -> Result<Caller<'s>, StatusCode> {
+    ) -> Result<Caller<'s>, Refusal> {
         // Unknown appId, test credentials on production included.
-        let (index, enterprise) = tenants.enterprise(&params.app_id).ok_or(StatusCode::PartnerError)?;
+        let Some((index, enterprise)) = tenants.enterprise(&params.app_id) else {
+            let test_account = self.test_system.account(&params.app_id).is_some();
+            return Err(if test_account { Refusal::TestAppIdOnProduction } else { Refusal::UnknownAppId });
+        };
         if self.config.rules.require_test_pass && !self.test_system.production_unlocked(index) {
-            return Err(StatusCode::PartnerError); // production before the 8 test cases (V2.1 FAQ 4, FAQ 24)
+            // production before the 8 test cases (V2.1 FAQ 4, FAQ 24)
+            return Err(Refusal::TestCasesNotPassed { passed: self.test_system.cases_passed(index) });
         }
         if !enterprise.enabled {
-            return Err(StatusCode::PartnerAuthDisable);
+            return Err(Refusal::Disabled);
         }
         if !enterprise.allows_ip(peer) {
-            return Err(StatusCode::IpError);
+            return Err(Refusal::IpNotAllowed { peer, test_system: false });
         }
-        let binding = binding_permits(tenants, index, &params.biz_id, interface)?;
+        let binding = binding_permits(tenants, index, &params.biz_id, interface).map_err(|refusal| match refusal {
+            Refusal::UnknownBizId if self.test_system.is_test_biz_id(&params.biz_id) => Refusal::TestBizIdOnProduction,
+            other => other,
+        })?;
         Ok(Caller::Production { enterprise, binding })
     }
 
@@ -483,21 +515,28 @@ impl MockService {
         interface: Interface,
         peer: IpAddr,
         code: &str,
-    ) -> Result<Caller<'s>, StatusCode> {
+    ) -> Result<Caller<'s>, Refusal> {
         // Unknown appId, production credentials on the test system included.
-        let (account, test) = self.test_system.account(&params.app_id).ok_or(StatusCode::PartnerError)?;
+        let Some((account, test)) = self.test_system.account(&params.app_id) else {
+            let production = tenants.enterprise(&params.app_id).is_some();
+            return Err(if production { Refusal::ProductionAppIdOnTest } else { Refusal::UnknownAppId });
+        };
         // A disabled enterprise is disabled on the test system too, as the portal switches it now (our choice: the
         // seeds are silent; the test system serves the enterprise, FAQ 21, and R-ORDER puts 1009 before the rest).
         if !tenants.enterprises().get(test.production).is_some_and(|e| e.enabled) {
-            return Err(StatusCode::PartnerAuthDisable);
+            return Err(Refusal::Disabled);
         }
         if !test.enterprise.allows_ip(peer) {
-            return Err(StatusCode::IpError); // the test system's own whitelist
+            return Err(Refusal::IpNotAllowed { peer, test_system: true }); // the test system's own whitelist
         }
         if *params.biz_id != *test.biz_id {
-            return Err(StatusCode::AuthError); // a production bizId on the test system
+            // a production bizId on the test system
+            return Err(Refusal::NotTestBizId { production: tenants.game(&params.biz_id).is_some() });
         }
-        let case = self.test_system.case_for(account, code, interface)?;
+        let case = self.test_system.case_for(account, code, interface).map_err(|error| match error {
+            CodeError::OtherInterface { case } => Refusal::TestCodeOfOtherCase { case },
+            CodeError::Unknown => Refusal::UnknownTestCode,
+        })?;
         Ok(Caller::Test { account, enterprise: &test.enterprise, case })
     }
 
@@ -509,7 +548,7 @@ impl MockService {
         plaintext: Plaintext,
         timestamps_ms: u64,
         now_ms: u64,
-    ) -> Result<Reply, StatusCode> {
+    ) -> Result<Reply, Refusal> {
         let reply = match plaintext {
             Plaintext::Check(check) => {
                 self.validate_person(&check, now_ms)?;
@@ -518,16 +557,17 @@ impl MockService {
                 Reply::Auth(result)
             }
             Plaintext::Query(ai) => {
-                let result = self.test_system.query(&ai)?;
+                let result = self.test_system.query(&ai).ok_or(Refusal::NotPresetAi)?;
                 self.test_system.record(account, case, &TestAnswer::Auth(&result));
                 Reply::Auth(result)
             }
             Plaintext::Loginout(records) => {
                 // Verified records must carry one of the test system's preset pis (3010 otherwise).
                 let rejected =
-                    behaviour::validate(&records, timestamps_ms, true, |pi| self.test_system.is_preset_pi(pi))?;
+                    behaviour::validate(&records, timestamps_ms, true, |pi| self.test_system.is_preset_pi(pi))
+                        .map_err(Refusal::Batch)?;
                 if !rejected.is_empty() {
-                    return Ok(Reply::LoginoutPartial(rejected));
+                    return Ok(Reply::LoginoutPartial { total: records.len(), rejected });
                 }
                 self.test_system.record(account, case, &TestAnswer::LoginoutAccepted(&records));
                 Reply::LoginoutAccepted
@@ -536,44 +576,57 @@ impl MockService {
         Ok(reply)
     }
 
-    fn timestamps_fresh(&self, timestamps: &str, now_ms: u64) -> Result<u64, StatusCode> {
-        let sent = timestamps::parse(timestamps).ok_or(StatusCode::PartnerAuthError)?;
-        let server_ms = match self.config.rules.timestamps_clock {
+    fn timestamps_fresh(&self, timestamps: &str, now_ms: u64) -> Result<u64, Refusal> {
+        let sent = timestamps::parse(timestamps).ok_or(Refusal::TimestampsNotNumber)?;
+        let clock = self.config.rules.timestamps_clock;
+        let server_ms = match clock {
             TimestampsClock::Mock => now_ms,
             TimestampsClock::Wall => clock::wall_ms(),
         };
-        if !timestamps::is_fresh(sent, server_ms, self.config.rules.timestamp_window_ms) {
-            return Err(StatusCode::Expire);
+        let window_ms = self.config.rules.timestamp_window_ms;
+        if !timestamps::is_fresh(sent, server_ms, window_ms) {
+            return Err(Refusal::TimestampsOutsideWindow { sent_ms: sent, server_ms, window_ms, clock });
         }
         Ok(sent)
     }
 
-    fn within_quota(&self, admitted: &Admitted<'_>, now_ms: u64) -> Result<(), StatusCode> {
+    fn within_quota(&self, admitted: &Admitted<'_>, now_ms: u64) -> Result<(), Refusal> {
         // The test system has no quota (our choice: its traffic is a handful of requests).
         let Caller::Production { binding, .. } = admitted.caller else { return Ok(()) };
-        let index = admitted.interface.index();
-        match binding.limits[index] {
-            None => Ok(()),
-            Some(limit) => self.quotas.admit(binding.id, index, limit, now_ms).map_err(|_| StatusCode::Busy),
-        }
+        let interface = admitted.interface;
+        let index = interface.index();
+        let Some(limit) = binding.limits[index] else { return Ok(()) };
+        self.quotas.admit(binding.id, index, limit, now_ms).map_err(|refusal| match refusal {
+            quota::Refusal::OverLimit { blocked_until_ms } => {
+                Refusal::OverQuota { limit, interface, blocked_until_ms, now_ms }
+            }
+            quota::Refusal::Blocked { blocked_until_ms } => {
+                Refusal::QuotaBlocked { interface, blocked_until_ms, now_ms }
+            }
+        })
     }
 
-    fn parse_plaintext(&self, interface: Interface, bytes: &[u8]) -> Result<Plaintext, StatusCode> {
+    fn parse_plaintext(&self, interface: Interface, bytes: &[u8]) -> Result<Plaintext, Refusal> {
         match interface {
             Interface::Check => {
-                let check: CheckRequest = serde_json::from_slice(bytes).map_err(json_error_code)?;
-                if !ai::is_valid(&check.ai) || name::is_over_long(&check.name) {
-                    return Err(StatusCode::ParamCheckError);
+                let check: CheckRequest =
+                    serde_json::from_slice(bytes).map_err(|e| json_refusal::<CheckRequest>(&e, bytes))?;
+                if !ai::is_valid(&check.ai) {
+                    return Err(Refusal::AiLength { chars: check.ai.chars().count() });
+                }
+                if name::is_over_long(&check.name) {
+                    return Err(Refusal::NameTooLong { chars: check.name.chars().count() });
                 }
                 Ok(Plaintext::Check(check))
             }
             Interface::Loginout => {
-                let report: LoginoutRequest = serde_json::from_slice(bytes).map_err(json_error_code)?;
-                let missing =
+                let report: LoginoutRequest =
+                    serde_json::from_slice(bytes).map_err(|e| json_refusal::<LoginoutRequest>(&e, bytes))?;
+                let code =
                     StatusCode::from_code(self.config.rules.missing_collections_code).unwrap_or(StatusCode::SysError);
-                report.collections.map(Plaintext::Loginout).ok_or(missing)
+                report.collections.map(Plaintext::Loginout).ok_or(Refusal::NoCollections { code })
             }
-            Interface::Query => Err(StatusCode::SysError),
+            Interface::Query => Err(Refusal::PlaintextNotJson),
         }
     }
 
@@ -586,17 +639,11 @@ impl MockService {
     }
 
     /// Real-name check (R-ID, R-NAME, R-CHK-1/2/3, R-PEND-1/2).
-    fn check(
-        &self,
-        binding: &Binding,
-        biz_id: &str,
-        check: CheckRequest,
-        now_ms: u64,
-    ) -> Result<AuthResult, StatusCode> {
+    fn check(&self, binding: &Binding, biz_id: &str, check: CheckRequest, now_ms: u64) -> Result<AuthResult, Refusal> {
         let born = self.validate_person(&check, now_ms)?;
         let key = self.record_key(biz_id, &check.ai);
         if self.store.is_live(&key, now_ms) {
-            return Err(StatusCode::AiInUse);
+            return Err(Refusal::AiInUse);
         }
         let rules = &self.config.rules;
         let verdict = self.identities.verdict(&check.name, &check.id_num);
@@ -617,11 +664,15 @@ impl MockService {
             deadline_ms: now_ms.saturating_add(rules.pending_ttl_s.saturating_mul(1000)),
             then_success,
             // R-ID passed, so the idNum packs; the pi is derived again when a query asks for it.
-            id_num: idnum::pack(&check.id_num).ok_or(StatusCode::IdNumIllegal)?,
+            id_num: idnum::pack(&check.id_num).ok_or(Refusal::IdNum(IdNumError::NotDigits))?,
             game: binding.game,
             owner: binding.enterprise,
         };
-        self.store.insert_pending(&key, now_ms, rules.live_record_cap, record)?;
+        let cap = rules.live_record_cap;
+        self.store.insert_pending(&key, now_ms, cap, record).map_err(|code| match code {
+            StatusCode::ResourceLimit => Refusal::RecordCap { cap },
+            _ => Refusal::AiInUse,
+        })?;
         Ok(AuthResult { status: AuthStatus::Pending, pi: None })
     }
 
@@ -638,25 +689,28 @@ impl MockService {
     }
 
     /// Result query (R-QRY-1/2/3).
-    fn query(&self, binding: &Binding, biz_id: &str, ai: &str, now_ms: u64) -> Result<AuthResult, StatusCode> {
+    fn query(&self, binding: &Binding, biz_id: &str, ai: &str, now_ms: u64) -> Result<AuthResult, Refusal> {
         let key = self.record_key(biz_id, ai);
         let delete_after_ms = self.config.rules.query_delete_after_s.saturating_mul(1000);
         // R-QRY-5: a record answers the enterprise that submitted its check (a channel of the same game counts as
         // another enterprise: our choice).
-        let found =
-            self.store.query(&key, binding.enterprise, now_ms, delete_after_ms).ok_or(StatusCode::NoAuthRecord)?;
+        let Some(found) = self.store.query(&key, binding.enterprise, now_ms, delete_after_ms) else {
+            let other_owner = self.store.is_live(&key, now_ms);
+            return Err(if other_owner { Refusal::NotOwner } else { Refusal::NoRecord });
+        };
         let Some(id_num) = found.id_num.map(idnum::unpack) else {
             return Ok(AuthResult { status: found.status, pi: None });
         };
-        let born = idnum::birth_date(&id_num).ok_or(StatusCode::IdNumIllegal)?;
+        let born = idnum::birth_date(&id_num).ok_or(Refusal::IdNum(IdNumError::BadDate))?;
         Ok(self.success(&id_num, born))
     }
 
     /// R-ID (2001) then R-NAME (2005); the birth date on success.
-    fn validate_person(&self, check: &CheckRequest, now_ms: u64) -> Result<chrono::NaiveDate, StatusCode> {
-        let born = idnum::validate(&check.id_num, beijing::date(now_ms)).map_err(|_| StatusCode::IdNumIllegal)?;
-        if !name::is_valid(&check.name, self.config.rules.name_rule) {
-            return Err(StatusCode::NameIllegal);
+    fn validate_person(&self, check: &CheckRequest, now_ms: u64) -> Result<chrono::NaiveDate, Refusal> {
+        let born = idnum::validate(&check.id_num, beijing::date(now_ms)).map_err(Refusal::IdNum)?;
+        let rule = self.config.rules.name_rule;
+        if !name::is_valid(&check.name, rule) {
+            return Err(Refusal::Name { rule });
         }
         Ok(born)
     }
@@ -675,10 +729,15 @@ impl MockService {
     }
 
     /// Behaviour report (R-BEH-1, R-BEH-TIME, R-BEH-2).
-    fn loginout(&self, timestamps_ms: u64, records: &[BehaviourRecord]) -> Result<Reply, StatusCode> {
+    fn loginout(&self, timestamps_ms: u64, records: &[BehaviourRecord]) -> Result<Reply, Refusal> {
         let strict = self.config.rules.strict_pi;
-        let rejected = behaviour::validate(records, timestamps_ms, strict, |pi| self.issued_pis.contains(pi))?;
-        Ok(if rejected.is_empty() { Reply::LoginoutAccepted } else { Reply::LoginoutPartial(rejected) })
+        let rejected = behaviour::validate(records, timestamps_ms, strict, |pi| self.issued_pis.contains(pi))
+            .map_err(Refusal::Batch)?;
+        Ok(if rejected.is_empty() {
+            Reply::LoginoutAccepted
+        } else {
+            Reply::LoginoutPartial { total: records.len(), rejected }
+        })
     }
 }
 
@@ -727,12 +786,24 @@ fn journal_entry(id: u64, time_ms: u64, body_timeout_s: f64, exchange: &Exchange
         errcode: outcome.map(|o| o.code.code()),
         answer: String::from_utf8_lossy(&exchange.served.body).into_owned(),
         fault: exchange.fault.map(FaultRule::note),
+        rule: None,
+        cause: None,
         connection_reset: exchange.served.reset,
         latency_us: exchange.latency.as_micros() as u64,
         http_error: None,
         raw: None,
         raw_base64: None,
     };
+    // Written here, on refusals only: a request that passed allocates nothing for it.
+    let injected = entry.fault.as_ref().and_then(|f| f.effect.map(|effect| (f.rule, effect)));
+    match (injected, outcome.and_then(|o| o.refusal.as_ref())) {
+        (Some((rule, effect)), _) => entry.cause = Some(format!("injected by fault rule #{rule}: {effect}")),
+        (None, Some(refusal)) => {
+            entry.rule = Some(refusal.rule().id.to_owned());
+            entry.cause = Some(refusal.to_string());
+        }
+        (None, None) => {}
+    }
     match request.body {
         Ok(body) => entry.set_body(body),
         Err(BodyError::TimedOut) => {
@@ -746,7 +817,7 @@ fn journal_entry(id: u64, time_ms: u64, body_timeout_s: f64, exchange: &Exchange
 
 /// The interface a production or test path names.
 pub fn route_interface(path: &str) -> Option<Interface> {
-    route(path).ok().map(|(interface, _)| interface)
+    route(path).map(|(interface, _)| interface)
 }
 
 /// R-ENT-1: the binding of this enterprise to the game, holding the interface's permission (1010 otherwise).
@@ -755,50 +826,56 @@ fn binding_permits<'t>(
     enterprise_index: usize,
     biz_id: &str,
     interface: Interface,
-) -> Result<&'t Binding, StatusCode> {
-    let (_, game) = tenants.game(biz_id).ok_or(StatusCode::AuthError)?;
-    let binding = tenants.binding(enterprise_index, game).ok_or(StatusCode::AuthError)?;
+) -> Result<&'t Binding, Refusal> {
+    let (_, game) = tenants.game(biz_id).ok_or(Refusal::UnknownBizId)?;
+    let binding = tenants.binding(enterprise_index, game).ok_or(Refusal::NotBound)?;
     if !binding.permits(interface) {
-        return Err(StatusCode::AuthError);
+        return Err(Refusal::NoPermission { interface });
     }
     Ok(binding)
 }
 
-fn route(path: &str) -> Result<(Interface, Environment<'_>), StatusCode> {
+fn route(path: &str) -> Option<(Interface, Environment<'_>)> {
     if let Some(interface) = Interface::from_production_path(path) {
-        return Ok((interface, Environment::Production));
+        return Some((interface, Environment::Production));
     }
-    let (interface, code) = Interface::from_test_path(path).ok_or(StatusCode::ResourceNotExist)?;
-    Ok((interface, Environment::Test { code }))
+    let (interface, code) = Interface::from_test_path(path)?;
+    Some((interface, Environment::Test { code }))
 }
 
-fn method_allowed(interface: Interface, method: &str) -> Result<(), StatusCode> {
+fn method_allowed(interface: Interface, method: &str) -> Result<(), Refusal> {
     if method == interface.method() {
         Ok(())
     } else {
-        Err(StatusCode::MethodError)
+        Err(Refusal::WrongMethod { interface })
     }
 }
 
-fn system_params(headers: &HeaderMap) -> Result<SystemParams<'_>, StatusCode> {
-    let get = |name: &str| {
-        let value = headers.get(name).map(|v| String::from_utf8_lossy(v.as_bytes()))?;
-        (!value.is_empty()).then_some(value)
+fn system_params(headers: &HeaderMap) -> Result<SystemParams<'_>, Refusal> {
+    let get = |name: &'static str, header: &'static str| {
+        let value = headers.get(name).map(|v| String::from_utf8_lossy(v.as_bytes()));
+        value.filter(|v| !v.is_empty()).ok_or(Refusal::HeaderMissing { header })
     };
     Ok(SystemParams {
-        app_id: get("appid").ok_or(StatusCode::HeaderMiss)?,
-        biz_id: get("bizid").ok_or(StatusCode::HeaderMiss)?,
-        timestamps: get("timestamps").ok_or(StatusCode::HeaderMiss)?,
-        sign: get("sign").ok_or(StatusCode::HeaderMiss)?,
+        app_id: get("appid", "appId")?,
+        biz_id: get("bizid", "bizId")?,
+        timestamps: get("timestamps", "timestamps")?,
+        sign: get("sign", "sign")?,
     })
 }
 
 /// R-HDR-1 with `rules.require_content_type`: a POST names its `Content-Type` (any value: the body is read as JSON
 /// whatever it says, and the journal keeps what was sent).
-fn content_type_sent(headers: &HeaderMap) -> Result<(), StatusCode> {
-    match headers.get(hyper::header::CONTENT_TYPE) {
-        Some(value) if !value.is_empty() => Ok(()),
-        _ => Err(StatusCode::HeaderMiss),
+fn content_type_sent(headers: &HeaderMap) -> Option<()> {
+    headers.get(hyper::header::CONTENT_TYPE).filter(|value| !value.is_empty()).map(|_| ())
+}
+
+/// 1001 for a body that could not be read, saying why.
+fn body_refusal(error: BodyError) -> Refusal {
+    match error {
+        BodyError::TooLarge => Refusal::BodyTooLarge,
+        BodyError::Incomplete => Refusal::BodyCut,
+        BodyError::TimedOut => Refusal::BodyTimedOut,
     }
 }
 
@@ -806,44 +883,69 @@ fn query_params(query: Option<&str>) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
     query.map(|q| form_urlencoded::parse(q.as_bytes()).collect()).unwrap_or_default()
 }
 
-fn query_ai(query: &[(Cow<'_, str>, Cow<'_, str>)]) -> Result<String, StatusCode> {
-    let ai = query.iter().find(|(k, _)| k == "ai").map(|(_, v)| v.to_string()).ok_or(StatusCode::ParamCheckError)?;
+fn query_ai(query: &[(Cow<'_, str>, Cow<'_, str>)]) -> Result<String, Refusal> {
+    let ai = query.iter().find(|(k, _)| k == "ai").map(|(_, v)| v.to_string()).ok_or(Refusal::QueryWithoutAi)?;
     if ai::is_valid(&ai) {
         Ok(ai)
     } else {
-        Err(StatusCode::ParamCheckError)
+        Err(Refusal::AiLength { chars: ai.chars().count() })
     }
 }
 
 /// R-SIG-1/2/3, R-HDR-2 and R-KEY-1: the sign over the system parameters, query parameters and raw body,
 /// by one of the keys valid now; that key opens the body.
 fn signature_valid<'k>(
-    mut keys: impl Iterator<Item = &'k SecretKey>,
+    keys: &'k KeyRing,
+    now_ms: u64,
     params: &SystemParams<'_>,
     query: &[(Cow<'_, str>, Cow<'_, str>)],
     body: &[u8],
-) -> Result<&'k SecretKey, StatusCode> {
+) -> Result<&'k SecretKey, Refusal> {
     if !sign::is_well_formed(&params.sign) {
-        return Err(StatusCode::PartnerAuthError);
+        return Err(Refusal::SignMalformed { chars: params.sign.chars().count() });
     }
     let mut signed: Vec<(&str, &str)> =
         vec![("appId", &params.app_id), ("bizId", &params.biz_id), ("timestamps", &params.timestamps)];
     signed.extend(query.iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
-    keys.find(|key| sign::verify(key.as_hex(), &signed, body, &params.sign)).ok_or(StatusCode::PartnerAuthError)
+    let verifies = |key: &&SecretKey| sign::verify(key.as_hex(), &signed, body, &params.sign);
+    if let Some(key) = keys.valid_at(now_ms).find(verifies) {
+        return Ok(key);
+    }
+    // Refused: was it a key of this enterprise that is not valid now, or no key at all?
+    if keys.all().any(|key| verifies(&key)) {
+        return Err(Refusal::KeyOutsideValidity);
+    }
+    let with_ai = query.iter().any(|(k, _)| k == "ai");
+    Err(Refusal::SignMismatch {
+        signed: if with_ai { "ai, appId, bizId, timestamps" } else { "appId, bizId, timestamps" },
+    })
 }
 
 /// R-ENC-1: `{"data":"…"}` (1001 when not), then AES-128-GCM (1011 when it does not decrypt).
-fn open_envelope(key: &SecretKey, body: &[u8]) -> Result<Vec<u8>, StatusCode> {
-    let envelope = DataBody::parse(body).ok_or(StatusCode::SysError)?;
-    key.open(&envelope.data).map_err(|_| StatusCode::PartnerAuthError)
+fn open_envelope(key: &SecretKey, body: &[u8]) -> Result<Vec<u8>, Refusal> {
+    let envelope = DataBody::parse(body).ok_or(Refusal::NotEnvelope)?;
+    key.open(&envelope.data).map_err(Refusal::NotSealed)
 }
 
-/// Not JSON → 1001; JSON of the wrong shape → 1012.
-fn json_error_code(error: serde_json::Error) -> StatusCode {
-    match error.classify() {
-        serde_json::error::Category::Data => StatusCode::ParamCheckError,
-        _ => StatusCode::SysError,
+/// Not JSON → 1001; JSON of the wrong shape → 1012, naming the field (parsed again, on this refusal only, to find
+/// its path).
+fn json_refusal<T: serde::de::DeserializeOwned>(error: &serde_json::Error, bytes: &[u8]) -> Refusal {
+    if error.classify() != serde_json::error::Category::Data {
+        return Refusal::PlaintextNotJson;
     }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let detail = match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
+        Err(error) if error.path().iter().next().is_some() => {
+            format!("`{}`: {}", error.path(), strip_position(&error.inner().to_string()))
+        }
+        _ => strip_position(&error.to_string()).to_owned(),
+    };
+    Refusal::Shape { detail }
+}
+
+/// serde_json's message without its " at line 1 column 40".
+fn strip_position(message: &str) -> &str {
+    message.rfind(" at line ").map_or(message, |at| &message[..at])
 }
 
 fn render(reply: Reply) -> (StatusCode, Vec<u8>) {
@@ -852,9 +954,9 @@ fn render(reply: Reply) -> (StatusCode, Vec<u8>) {
         Reply::Auth(result) => (StatusCode::Ok, to_json(&Answer::with_data(StatusCode::Ok, AuthData { result }))),
         // SPEC §3: loginout success answers with `data` as the empty string, as the V2.1 example does.
         Reply::LoginoutAccepted => (StatusCode::Ok, to_json(&Answer::with_data(StatusCode::Ok, ""))),
-        Reply::LoginoutPartial(results) => (
+        Reply::LoginoutPartial { rejected, .. } => (
             StatusCode::PartialError,
-            to_json(&Answer::with_data(StatusCode::PartialError, LoginoutResults { results })),
+            to_json(&Answer::with_data(StatusCode::PartialError, LoginoutResults { results: rejected })),
         ),
     }
 }

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use nppa_protocol::messages::{ct, AuthResult, AuthStatus, BehaviourRecord, CheckRequest};
-use nppa_protocol::{Interface, SecretKey, StatusCode};
+use nppa_protocol::{Interface, SecretKey};
 
 use crate::admin_api::{SecretKeys, TestAccountState, TestCaseState, TestSystemState};
 use crate::config::Config;
@@ -14,6 +14,15 @@ use crate::error::StartError;
 use crate::identity::Presets;
 use crate::keys::KeyRing;
 use crate::tenants::Enterprise;
+
+/// Why a test code does not stand for a case of this interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeError {
+    /// 4002: unknown, or another enterprise's.
+    Unknown,
+    /// 4003: the code of this case, of another interface.
+    OtherInterface { case: usize },
+}
 
 /// One of the 8 cases.
 #[derive(Debug, Clone, Copy)]
@@ -153,17 +162,28 @@ impl TestSystem {
 
     /// The case a code stands for: 4002 when the code is unknown (or another enterprise's), 4003 when it is
     /// a code of another interface.
-    pub fn case_for(&self, account: usize, code: &str, interface: Interface) -> Result<usize, StatusCode> {
+    pub fn case_for(&self, account: usize, code: &str, interface: Interface) -> Result<usize, CodeError> {
         match self.by_code.get(code) {
             Some(&(owner, case)) if owner == account => {
                 if CASES[case].interface == interface {
                     Ok(case)
                 } else {
-                    Err(StatusCode::TestParamInvalid)
+                    Err(CodeError::OtherInterface { case })
                 }
             }
-            _ => Err(StatusCode::TestTaskNotExist),
+            _ => Err(CodeError::Unknown),
         }
+    }
+
+    /// How many of the 8 cases the test account of this production enterprise has passed in this run.
+    pub fn cases_passed(&self, production: usize) -> usize {
+        let account = self.account_of.get(production).copied().flatten();
+        account.map_or(0, |a| self.accounts[a].passed.iter().filter(|p| p.load(Ordering::Acquire)).count())
+    }
+
+    /// Is this bizId a test account's?
+    pub fn is_test_biz_id(&self, biz_id: &str) -> bool {
+        self.accounts.iter().any(|a| a.biz_id == biz_id)
     }
 
     /// SPEC §8: production is open for this enterprise (passed before, or all 8 cases passed in this run).
@@ -185,8 +205,8 @@ impl TestSystem {
     }
 
     /// The test system's answer to a query: by preset ai; any other ai has no record (2003, our choice).
-    pub fn query(&self, ai: &str) -> Result<AuthResult, StatusCode> {
-        self.query_answers.get(ai).cloned().ok_or(StatusCode::NoAuthRecord)
+    pub fn query(&self, ai: &str) -> Option<AuthResult> {
+        self.query_answers.get(ai).cloned()
     }
 
     /// Is this pi one of the test system's presets? (ct=0 records must carry one: 3010 otherwise.)

@@ -27,7 +27,35 @@ pub fn valid_no(no: i64) -> bool {
     (1..=MAX_RECORDS as i64).contains(&no)
 }
 
-/// Validates a batch. `Err` is a whole-request code (3002, 3003, 1012); `Ok` holds the rejected records
+/// Why a whole batch is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum BatchError {
+    /// 3002.
+    #[error("`collections` is empty")]
+    Empty,
+    /// 3003.
+    #[error("{0} records, more than 128 in one report")]
+    OverLimit(usize),
+    /// 1012 (choice): si is required, 1–32 characters.
+    #[error("record no {no}: `si` has {chars} characters (1–32)")]
+    Si { no: i64, chars: usize },
+    /// 1012 (choice): di at most 32 characters.
+    #[error("record no {no}: `di` has {chars} characters (at most 32)")]
+    Di { no: i64, chars: usize },
+}
+
+impl BatchError {
+    /// The errcode it answers.
+    pub const fn code(self) -> StatusCode {
+        match self {
+            BatchError::Empty => StatusCode::BehaviorNull,
+            BatchError::OverLimit(_) => StatusCode::OverLimitCount,
+            BatchError::Si { .. } | BatchError::Di { .. } => StatusCode::ParamCheckError,
+        }
+    }
+}
+
+/// Validates a batch. `Err` is a whole-request refusal (3002, 3003, 1012); `Ok` holds the rejected records
 /// (empty: all accepted, answer 0; otherwise answer 3001 with them). `issued` tells whether the server issued a
 /// pi (only consulted in strict mode).
 pub fn validate(
@@ -35,17 +63,23 @@ pub fn validate(
     timestamps_ms: u64,
     strict_pi: bool,
     issued: impl Fn(&str) -> bool,
-) -> Result<Vec<RecordResult>, StatusCode> {
+) -> Result<Vec<RecordResult>, BatchError> {
     if records.is_empty() {
-        return Err(StatusCode::BehaviorNull);
+        return Err(BatchError::Empty);
     }
     if records.len() > MAX_RECORDS {
-        return Err(StatusCode::OverLimitCount);
+        return Err(BatchError::OverLimit(records.len()));
     }
     // Shape (1012, choice): si required 1..=32 characters, di at most 32.
-    let too_long = |s: &str| s.chars().count() > MAX_ID_CHARS;
-    if records.iter().any(|r| r.si.is_empty() || too_long(&r.si) || r.device_id().is_some_and(too_long)) {
-        return Err(StatusCode::ParamCheckError);
+    for record in records {
+        let si = record.si.chars().count();
+        if si == 0 || si > MAX_ID_CHARS {
+            return Err(BatchError::Si { no: record.no, chars: si });
+        }
+        let di = record.device_id().map_or(0, |di| di.chars().count());
+        if di > MAX_ID_CHARS {
+            return Err(BatchError::Di { no: record.no, chars: di });
+        }
     }
     let mut seen = HashSet::with_capacity(records.len());
     let rejected = records
@@ -136,9 +170,9 @@ mod tests {
             record(0, 0, now_s),
         ];
         assert_eq!(codes(&batch), vec![(1, 3004), (3, 3007), (4, 3008), (5, 3009), (6, 3010), (7, 3006), (0, 3004)]);
-        assert_eq!(validate(&[], TS, false, |_| true), Err(StatusCode::BehaviorNull));
+        assert_eq!(validate(&[], TS, false, |_| true), Err(BatchError::Empty));
         let many: Vec<_> = (1..=MAX_RECORDS as i64 + 1).map(|n| record(n, 0, now_s)).collect();
-        assert_eq!(validate(&many, TS, false, |_| true), Err(StatusCode::OverLimitCount));
+        assert_eq!(validate(&many, TS, false, |_| true), Err(BatchError::OverLimit(129)));
         assert!(validate(&many[..MAX_RECORDS], TS, false, |_| true).is_ok_and(|r| r.is_empty()));
     }
 }
