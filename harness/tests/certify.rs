@@ -494,4 +494,29 @@ async fn an_official_case_refused_for_its_envelope_or_by_a_fault_points_to_the_c
     let results = verdicts(&mock, Profile::Official);
     assert!(failed(&results, "OFFICIAL-01").contains("see ENV-SIGN"), "{results:#?}");
     assert!(failed(&results, "OFFICIAL-02").contains("a fault injected by --profile faults"), "{results:#?}");
+    // The reports put the cause first: ENV-SIGN's section comes before the official cases it explains.
+    let report = judge(&entries(&mock), mock.server.service().config(), Profile::Official, vec![], vec![]);
+    let markdown = nppa_harness::certify::report::markdown(&report);
+    let at = |text: &str, needle: &str| text.find(needle).unwrap_or_else(|| panic!("no {needle:?} in {text}"));
+    assert!(at(&markdown, "### `ENV-SIGN`") < at(&markdown, "### `OFFICIAL-01`"), "{markdown}");
+    assert!(markdown.contains("_The cause of `OFFICIAL-01`: read this first._"), "{markdown}");
+    // OFFICIAL-02 failed by a fault, pointing nowhere: after ENV-SIGN, in catalogue order with OFFICIAL-01.
+    assert!(at(&markdown, "### `OFFICIAL-01`") < at(&markdown, "### `OFFICIAL-02`"));
+    let html = nppa_harness::certify::report::html(&report, &entries(&mock)).unwrap();
+    assert!(at(&html, "<section id=\"ENV-SIGN\">") < at(&html, "<section id=\"OFFICIAL-01\">"));
+    assert!(html.contains("The cause of OFFICIAL-01: read this first."));
+}
+
+#[tokio::test]
+async fn the_html_report_escapes_what_the_client_sent_and_lets_long_strings_wrap() {
+    let mock = start().await;
+    mock.client().query("<script>alert(1)</script>").await.unwrap();
+    let report = judge(&entries(&mock), mock.server.service().config(), Profile::All, vec![], vec![Some(0)]);
+    assert!(failed(&report.rules, "RN-QUERY").contains("<script>alert(1)</script>"), "{:#?}", report.rules);
+    let html = nppa_harness::certify::report::html(&report, &entries(&mock)).unwrap();
+    // Quoted as text (escaped), never as a tag the browser would run.
+    assert!(!html.contains("<script"), "{html}");
+    assert!(html.contains("script&#62;alert(1)&#60;/script"), "{html}");
+    // Sign strings, base64 bodies and evidence have no spaces to break at: the page lets them wrap anywhere.
+    assert!(html.contains("white-space:pre-wrap;overflow-wrap:anywhere"));
 }

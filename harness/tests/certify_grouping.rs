@@ -60,7 +60,7 @@ async fn thirty_swapped_sessions_in_three_reports_are_one_finding_with_its_count
     let markdown = report::markdown(&judged);
     assert_eq!(markdown.matches("is logged out").count(), 1, "{markdown}");
     assert!(markdown.contains(&format!("30 times in all; later #{}, #{}", report_ids[4], report_ids[5])), "{markdown}");
-    let junit = report::junit(&judged);
+    let junit = report::junit(&judged).unwrap();
     assert_eq!(junit.matches("is logged out (request").count(), 2, "the failure's message and its text: {junit}");
     assert!(junit.contains("30 times in all"));
     let json = serde_json::to_value(&judged).unwrap();

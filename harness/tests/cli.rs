@@ -178,9 +178,20 @@ fn certify_writes_reports_and_exits_0_1_or_2() {
     let failures: Vec<_> = xml.descendants().filter(|n| n.has_tag_name("failure")).collect();
     assert_eq!(failures.len(), 8);
     assert!(failures[0].attribute("message").unwrap().contains("never attempted"));
+    // The suite says when the run started and how long it took; every testcase has a time (its judging's).
+    let suite = xml.descendants().find(|n| n.has_tag_name("testsuite")).unwrap();
+    let started = suite.attribute("timestamp").expect("a timestamp");
+    assert!(chrono::DateTime::parse_from_rfc3339(started).is_ok(), "{started}");
+    let seconds = |node: roxmltree::Node| node.attribute("time").map(|t| t.parse::<f64>().unwrap());
+    assert!(seconds(suite).is_some_and(|t| t > 0.0), "{junit}");
+    assert!(suite.children().filter(|n| n.has_tag_name("testcase")).all(|case| seconds(case).is_some()));
+    // The client's output: shown live by certify, and kept in the JUnit file.
+    assert!(String::from_utf8_lossy(&partial.stdout).contains("\"errcode\": 2003"));
+    let system_out = suite.children().find(|n| n.has_tag_name("system-out")).and_then(|n| n.text()).unwrap();
+    assert!(system_out.contains("the client's standard output") && system_out.contains("\"errcode\": 2003"));
 
     // A client that sends nothing: exit 2.
-    let nothing = certify(&["--out", &out("nothing"), "--", "true"]);
+    let nothing = certify(&["--out", &out("nothing"), "--", "sh", "-c", "echo no NPPA_BASE_URL here >&2"]);
     assert_eq!(nothing.status.code(), Some(2));
     // It still writes JUnit: one error testcase, in plain words (no Rust debug text such as `[Some(0)]`).
     let junit = std::fs::read_to_string(out("nothing/junit.xml")).unwrap();
@@ -188,6 +199,9 @@ fn certify_writes_reports_and_exits_0_1_or_2() {
     let error = doc.descendants().find(|n| n.has_tag_name("error")).expect("an error testcase");
     let message = error.attribute("message").unwrap();
     assert_eq!(message, "the client sent no request (it exited with code 0); nothing to judge");
+    // What the client said is there to read.
+    let system_err = doc.descendants().find(|n| n.has_tag_name("system-err")).and_then(|n| n.text()).unwrap();
+    assert!(system_err.contains("no NPPA_BASE_URL here"), "{junit}");
     let missing = certify(&["--out", &out("missing"), "--", "/no/such/client"]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/no/such/client"));

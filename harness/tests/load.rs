@@ -25,11 +25,53 @@ fn load(dir: &Path, args: &[&str]) -> (Output, Option<LoadReport>) {
     (output, report)
 }
 
-fn assert_report_files(dir: &Path) {
+fn assert_report_files(dir: &Path, report: &LoadReport) {
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(html.contains("<svg") && html.contains("Latency over time"), "HTML has its plots");
     let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
     assert!(md.contains("## Latency (ms)"));
+    assert_charts(&html, report);
+}
+
+/// The texts of an SVG chart with their alignment: plotters centres the title and the x axis's tick labels,
+/// right-aligns the y axis's and left-aligns the legend's.
+fn svg_texts(svg: &str) -> Vec<(&str, &str)> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|t| {
+            let anchor = t.split_once("text-anchor=\"")?.1.split_once('"')?.0;
+            let text = t.split_once('>')?.1.split_once("</text>")?.0.trim();
+            Some((anchor, text))
+        })
+        .collect()
+}
+
+/// What a reader checks in the charts of a real run: the seconds on the x axis are whole and none repeats, no chart
+/// shows only zeros, the latency chart has a p50 and a p99 line per interface of the run and says what warm-up it
+/// left out.
+fn assert_charts(html: &str, report: &LoadReport) {
+    let charts: Vec<Vec<(&str, &str)>> =
+        html.split("<svg").skip(1).map(|c| svg_texts(c.split("</svg>").next().unwrap())).collect();
+    let title = |texts: &[(&str, &str)]| texts[0].1.to_owned();
+    for texts in &charts {
+        let ticks: Vec<&str> =
+            texts.iter().filter(|(anchor, t)| *anchor == "middle" && t.parse::<f64>().is_ok()).map(|t| t.1).collect();
+        let seconds: Vec<u64> =
+            ticks.iter().map(|t| t.parse().unwrap_or_else(|_| panic!("tick {t} is whole"))).collect();
+        assert!(seconds.len() >= 2 && seconds.windows(2).all(|w| w[0] < w[1]), "{}: ticks {ticks:?}", title(texts));
+    }
+    let titles: Vec<String> = charts.iter().map(|texts| title(texts)).collect();
+    let timeline = &report.timeline;
+    let has = |name: &str| titles.iter().any(|t| t == name);
+    assert_eq!(has("1006 and 3005"), timeline.iter().any(|p| p.errors_1006 + p.records_3005 > 0), "{titles:?}");
+    assert_eq!(has("Behaviour records per second"), timeline.iter().any(|p| p.records > 0), "{titles:?}");
+    let latency = charts.iter().find(|texts| title(texts).starts_with("Latency over time")).expect("a latency chart");
+    let legend: Vec<&str> = latency.iter().filter(|(anchor, _)| *anchor == "start").map(|t| t.1).collect();
+    let expected: Vec<String> = report.latency.keys().flat_map(|i| [format!("{i} p99"), format!("{i} p50")]).collect();
+    assert_eq!(legend, expected, "one p99 and one p50 line per interface");
+    if timeline.iter().any(|p| p.t >= 1 && !p.interfaces.is_empty()) {
+        assert_eq!(title(latency), "Latency over time (the first 1 s left out: warm-up)");
+    }
 }
 
 #[test]
@@ -70,7 +112,7 @@ fn each_scenario_runs_briefly_and_its_report_parses() {
         assert!(report.summary.requests > 0, "{scenario}");
         assert_eq!(report.summary.unexpected_errors, 0, "{scenario}: {:?}", report.summary.by_errcode);
         assert!(!report.timeline.is_empty());
-        assert_report_files(&out);
+        assert_report_files(&out, &report);
         match *scenario {
             "realname" => {
                 assert_eq!(report.summary.requests, 300);

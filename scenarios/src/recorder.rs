@@ -85,12 +85,19 @@ impl SecondLatency {
     }
 }
 
+/// An open second's histogram: latencies up to a minute.
+fn second_histogram() -> SecondLatency {
+    SecondLatency::Open(Box::new(hdr(60_000_000)))
+}
+
 /// Seconds further back than this are closed (answers arrive at most a few seconds after their send).
 const OPEN_SECONDS: usize = 10;
 
 #[derive(Debug)]
 struct SecondBucket {
     latency: SecondLatency,
+    /// The same, per interface: interfaces differ (a loginout of 128 records is slower than a query).
+    by_interface: BTreeMap<&'static str, SecondLatency>,
     requests: u64,
     ok: u64,
     errors_1006: u64,
@@ -134,7 +141,8 @@ impl Inner {
         let index = usize::try_from(second).unwrap_or(usize::MAX).min(1_000_000);
         while self.seconds.len() <= index {
             self.seconds.push(SecondBucket {
-                latency: SecondLatency::Open(Box::new(hdr(60_000_000))),
+                latency: second_histogram(),
+                by_interface: BTreeMap::new(),
                 requests: 0,
                 ok: 0,
                 errors_1006: 0,
@@ -144,7 +152,9 @@ impl Inner {
             });
         }
         while self.closed + OPEN_SECONDS < index {
-            self.seconds[self.closed].latency.close();
+            let closing = &mut self.seconds[self.closed];
+            closing.latency.close();
+            closing.by_interface.values_mut().for_each(SecondLatency::close);
             self.closed += 1;
         }
         &mut self.seconds[index]
@@ -169,6 +179,9 @@ impl Recorder {
         inner.corrected.entry(sample.interface).or_insert_with(histogram).saturating_record(corrected);
         let bucket = inner.second(sample.second);
         if let SecondLatency::Open(h) = &mut bucket.latency {
+            h.saturating_record(service);
+        }
+        if let SecondLatency::Open(h) = bucket.by_interface.entry(sample.interface).or_insert_with(second_histogram) {
             h.saturating_record(service);
         }
         bucket.requests += 1;
@@ -249,6 +262,14 @@ impl Recorder {
                 records_3005: b.records_3005,
                 p50_ms: ms(b.latency.quantile_us(0.5), b.requests),
                 p99_ms: ms(b.latency.quantile_us(0.99), b.requests),
+                interfaces: b
+                    .by_interface
+                    .iter()
+                    .map(|(interface, l)| {
+                        let at = |q: f64| l.quantile_us(q) as f64 / 1000.0;
+                        ((*interface).to_owned(), SecondLatencyMs { p50_ms: at(0.5), p99_ms: at(0.99) })
+                    })
+                    .collect(),
                 gauges: b.gauges,
             })
             .collect();
@@ -337,7 +358,17 @@ pub struct SecondPoint {
     pub records_3005: u64,
     pub p50_ms: Option<f64>,
     pub p99_ms: Option<f64>,
+    /// The second's latency per interface that had answers in it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub interfaces: BTreeMap<String, SecondLatencyMs>,
     pub gauges: Option<Gauges>,
+}
+
+/// One interface's latency in one second.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SecondLatencyMs {
+    pub p50_ms: f64,
+    pub p99_ms: f64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -385,6 +416,8 @@ mod tests {
         assert_eq!(m.timeline.len(), 2);
         assert_eq!(m.timeline[1].errors_1006, 1);
         assert_eq!(m.timeline[0].ok, 1000);
+        assert_eq!(m.timeline[1].interfaces.keys().collect::<Vec<_>>(), ["check", "query"], "per interface");
+        assert!((m.timeline[0].interfaces["check"].p99_ms - 9.9).abs() < 0.01);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! - [`model`]: the result model; [`report`]: JUnit XML, Markdown, JSON, HTML from it
 
 pub mod choices;
+pub mod client_output;
 pub mod model;
 pub mod outcomes;
 pub mod reference;
@@ -23,6 +24,7 @@ use nppa_mockserver::{Config, MockServer};
 use nppa_protocol::interface::CLIENT_TIMEOUT_MS;
 use nppa_protocol::{Interface, StatusCode};
 
+use client_output::ClientOutput;
 use model::CertifyReport;
 use outcomes::Outcomes;
 use rules::Profile;
@@ -173,7 +175,7 @@ pub fn judge_with(
     deployment.thresholds = thresholds;
     deployment.client_exits = runs.clone();
     let requests = traffic::read(entries, &deployment);
-    let rules = rules::judge(&requests, &deployment, profile);
+    let (rules, judging) = rules::judge(&requests, &deployment, profile);
     let mut notes = Vec::new();
     if profile == Profile::Faults && entries.iter().all(|e| e.fault.is_none()) {
         notes.push(
@@ -193,7 +195,21 @@ pub fn judge_with(
         rules,
         notes,
         overhead_s: 0.0,
+        started_at: None,
+        wall_s: 0.0,
+        judging,
+        client_output: Default::default(),
     }
+}
+
+/// Judges the outcomes the client reported and adds their rules to the report. The two rules are judged together:
+/// each shows the time both took.
+fn add_outcomes(report: &mut CertifyReport, entries: &[JournalEntry], outcomes: &Outcomes) {
+    let started = Instant::now();
+    let rules = outcomes::judge(entries, outcomes);
+    let took = started.elapsed();
+    report.judging.extend(rules.iter().map(|r| (r.id, took)));
+    report.rules.extend(rules);
 }
 
 /// Judges each run's requests on their own and merges the verdicts: a rule fails when it fails in any run.
@@ -223,6 +239,9 @@ pub fn judge_runs(
     }
     for (k, report) in reports.enumerate() {
         merged.requests += report.requests;
+        for (id, took) in report.judging {
+            *merged.judging.entry(id).or_default() += took;
+        }
         merged.notes.extend(report.notes.iter().map(|n| format!("run {}: {n}", k + 2)));
         for (into, rule) in merged.rules.iter_mut().zip(report.rules) {
             use model::Verdict::{Failed, NotExercised, Passed};
@@ -272,10 +291,14 @@ pub async fn run(args: CertifyArgs) -> anyhow::Result<i32> {
     let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from("reports").join(format!("certify-{}", chrono::Local::now().format("%Y%m%d-%H%M%S")))
     });
-    let result = run_into(args, &out).await;
+    let started = Started::now();
+    let mut client_output = ClientOutput::default();
+    let result = run_into(args, &out, started, &mut client_output).await;
     if let Err(error) = &result {
+        let junit = report::could_not_judge(&format!("{error:#}"), started, &client_output);
         let written = std::fs::create_dir_all(&out).and_then(|()| {
-            nppa_mockserver::private_file::write(&out.join("junit.xml"), report::could_not_judge(&format!("{error:#}")))
+            let junit = junit.map_err(std::io::Error::other)?;
+            nppa_mockserver::private_file::write(&out.join("junit.xml"), junit)
         });
         if let Err(e) = written {
             eprintln!("nppa certify: could not write {}: {e}", out.join("junit.xml").display());
@@ -284,8 +307,25 @@ pub async fn run(args: CertifyArgs) -> anyhow::Result<i32> {
     result
 }
 
-async fn run_into(args: CertifyArgs, out: &Path) -> anyhow::Result<i32> {
-    let started = Instant::now();
+/// When a run started, on the wall clock (for the reports) and the monotonic one (for its length).
+#[derive(Debug, Clone, Copy)]
+pub struct Started {
+    pub at: chrono::DateTime<chrono::FixedOffset>,
+    pub instant: Instant,
+}
+
+impl Started {
+    pub fn now() -> Started {
+        Started { at: chrono::Local::now().fixed_offset(), instant: Instant::now() }
+    }
+}
+
+async fn run_into(
+    args: CertifyArgs,
+    out: &Path,
+    started: Started,
+    client_output: &mut ClientOutput,
+) -> anyhow::Result<i32> {
     let config = crate::mock_cmd::load_config(args.config.as_deref())?;
     // A tolerance given on the command line, else the recorded one (with --journal), else the default.
     let tolerance = |given: &Option<String>, recorded: Option<u64>, default: u64| -> anyhow::Result<u64> {
@@ -343,13 +383,16 @@ async fn run_into(args: CertifyArgs, out: &Path) -> anyhow::Result<i32> {
             Some(path) => {
                 let outcomes = Outcomes::read(&path).with_context(|| format!("reading {}", path.display()))?;
                 eprintln!("nppa certify: outcome assertions from {}", path.display());
-                report.rules.extend(outcomes.map(|o| outcomes::judge(&entries, &o)).unwrap_or_default());
+                if let Some(outcomes) = outcomes {
+                    add_outcomes(&mut report, &entries, &outcomes);
+                }
             }
             None => {
                 eprintln!("nppa certify: no outcomes.jsonl beside the journal: OUT-ANSWER and OUT-RECORDS not judged")
             }
         }
-        return finish(report, &out, &entries, started.elapsed().as_secs_f64());
+        report.overhead_s = started.instant.elapsed().as_secs_f64();
+        return finish(report, &out, &entries, started);
     }
     if args.command.is_empty() {
         bail!("give the client command after `--`, e.g. nppa certify -- python3 my_client.py (or --journal FILE)");
@@ -411,18 +454,23 @@ async fn run_into(args: CertifyArgs, out: &Path) -> anyhow::Result<i32> {
             }
         }
         eprintln!("nppa certify: run {run}/{} of {:?} against {base_url}", args.repeat, args.command.join(" "));
+        if args.repeat > 1 {
+            client_output.run_starts(run);
+        }
         let run_started = Instant::now();
+        // Its output is piped, shown live and kept for the JUnit file.
         let mut child = tokio::process::Command::new(&args.command[0])
             .args(&args.command[1..])
             .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .with_context(|| format!("cannot run {:?}", args.command[0]))?;
-        let status = match tokio::time::timeout(timeout, child.wait()).await {
-            Ok(status) => status.ok().and_then(|s| s.code()),
-            Err(_) => {
+        let status = match client_output.wait_for(&mut child, timeout).await {
+            Ok(status) => status.code(),
+            Err(()) => {
                 eprintln!("nppa certify: the client ran past {} and was stopped", args.timeout);
-                let _ = child.kill().await;
                 None
             }
         };
@@ -461,15 +509,16 @@ async fn run_into(args: CertifyArgs, out: &Path) -> anyhow::Result<i32> {
     match Outcomes::read(&outcomes_path).with_context(|| format!("reading {}", outcomes_path.display()))? {
         Some(outcomes) => {
             eprintln!("nppa certify: {} outcomes reported by the client", outcomes.lines.len());
-            report.rules.extend(outcomes::judge(&entries, &outcomes));
+            add_outcomes(&mut report, &entries, &outcomes);
         }
         None => eprintln!(
             "nppa certify: no outcomes reported (write them to ${} to judge what your library returned)",
             outcomes::ENV
         ),
     }
-    let overhead = started.elapsed().saturating_sub(client_time).as_secs_f64();
-    finish(report, &out, &entries, overhead)
+    report.overhead_s = started.instant.elapsed().saturating_sub(client_time).as_secs_f64();
+    report.client_output = client_output.clone();
+    finish(report, &out, &entries, started)
 }
 
 /// Each run's entries: those with journal ids above its start and up to the next run's.
@@ -518,8 +567,10 @@ fn exits_text(runs: &[Option<i32>]) -> String {
     }
 }
 
-fn finish(mut report: CertifyReport, out: &Path, entries: &[JournalEntry], overhead_s: f64) -> anyhow::Result<i32> {
-    report.overhead_s = overhead_s;
+fn finish(mut report: CertifyReport, out: &Path, entries: &[JournalEntry], started: Started) -> anyhow::Result<i32> {
+    report.started_at = Some(started.at);
+    // Up to the reports' writing: the JUnit file's suite time, the client's runs included.
+    report.wall_s = started.instant.elapsed().as_secs_f64();
     let written =
         report::write_all(&report, entries, out).with_context(|| format!("writing reports to {}", out.display()))?;
     let journal_path = out.join("journal.jsonl");

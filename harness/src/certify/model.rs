@@ -41,6 +41,10 @@ pub struct Finding {
     /// For a cause seen more than once: the request that showed each later time, the first few of them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub later_ids: Vec<u64>,
+    /// The rules whose findings explain this one (an official case answered 1011 points to ENV-SIGN): the reports
+    /// show those rules first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub see: Vec<&'static str>,
     /// What makes two findings one cause: the message without the details of one request. `None`: the message.
     #[serde(skip)]
     cause: Option<String>,
@@ -58,6 +62,7 @@ impl Finding {
             choice: None,
             count: 1,
             later_ids: vec![],
+            see: vec![],
             cause: None,
         }
     }
@@ -65,6 +70,12 @@ impl Finding {
     /// A finding that rests on a SPEC choice.
     pub fn resting_on(mut self, choice: Option<super::choices::Choice>) -> Finding {
         self.choice = choice;
+        self
+    }
+
+    /// Names the rules that diagnose what this finding only shows.
+    pub fn see(mut self, rules: &[&'static str]) -> Finding {
+        self.see = rules.to_vec();
         self
     }
 
@@ -141,12 +152,41 @@ pub struct CertifyReport {
     pub notes: Vec<String>,
     /// Seconds certify spent beyond the client's own run (mock start, judging, reports).
     pub overhead_s: f64,
+    /// When the run started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// Seconds the whole run took, the client's runs included.
+    pub wall_s: f64,
+    /// How long judging each rule took, by rule id (the JUnit testcases' time).
+    #[serde(skip)]
+    pub judging: JudgingTimes,
+    /// What the client wrote to its stdout and stderr (the JUnit file's system-out and system-err).
+    #[serde(skip)]
+    pub client_output: super::client_output::ClientOutput,
 }
+
+/// How long judging each rule took, by rule id.
+pub type JudgingTimes = std::collections::BTreeMap<&'static str, std::time::Duration>;
 
 impl CertifyReport {
     /// Rules that failed.
     pub fn failed(&self) -> impl Iterator<Item = &RuleResult> {
         self.rules.iter().filter(|r| r.verdict == Verdict::Failed)
+    }
+
+    /// The failed rules in the order to read them: first those another failure points to (its root cause, e.g.
+    /// ENV-SIGN for official cases answered 1011), then the others, each group in catalogue order.
+    pub fn failed_causes_first(&self) -> Vec<&RuleResult> {
+        let pointed: std::collections::HashSet<&str> =
+            self.failed().flat_map(|r| r.findings.iter().flat_map(|f| f.see.iter().copied())).collect();
+        let (causes, others): (Vec<&RuleResult>, Vec<&RuleResult>) =
+            self.failed().partition(|r| pointed.contains(r.id));
+        causes.into_iter().chain(others).collect()
+    }
+
+    /// The failed rules whose findings point to `rule` (what it explains).
+    pub fn explained_by(&self, rule: &str) -> Vec<&'static str> {
+        self.failed().filter(|r| r.findings.iter().any(|f| f.see.contains(&rule))).map(|r| r.id).collect()
     }
 
     /// True when every rule passed or was not exercised.

@@ -1,81 +1,126 @@
 //! The reports, all from one [`CertifyReport`]: JUnit XML, Markdown, JSON and a self-contained HTML page.
+//!
+//! JUnit is written by quick-junit (it escapes, and drops what XML 1.0 cannot hold); the page by an askama template
+//! (`harness/templates/certify.html`): askama checks the template against these types when the crate builds and
+//! escapes every value unless told otherwise, where minijinja would find a misspelt field only when a report is
+//! written.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
+use askama::Template;
 use nppa_mockserver::journal::JournalEntry;
+use quick_junit::{NonSuccessKind, Report, SerializeError, TestCase, TestCaseStatus, TestSuite};
 
+use super::client_output::ClientOutput;
 use super::model::{CertifyReport, Finding, Severity, Verdict};
+use super::Started;
 
-fn xml_escape(text: &str) -> String {
-    text.chars()
-        .filter(|c| !matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}'))
-        .map(|c| match c {
-            '&' => "&amp;".to_owned(),
-            '<' => "&lt;".to_owned(),
-            '>' => "&gt;".to_owned(),
-            '"' => "&quot;".to_owned(),
-            '\'' => "&apos;".to_owned(),
-            other => other.to_string(),
-        })
-        .collect()
-}
-
-/// JUnit XML: one testcase per rule; a failure quotes every finding and its evidence.
-pub fn junit(report: &CertifyReport) -> String {
-    let failures = report.failed().count();
-    let skipped = report.rules.iter().filter(|r| r.verdict == Verdict::NotExercised).count();
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        out,
-        // junit-10.xsd (the common Jenkins/Surefire schema) allows `skipped` on <testsuite> only.
-        "<testsuites name=\"nppa certify\" tests=\"{}\" failures=\"{failures}\" errors=\"0\">",
-        report.rules.len()
-    );
-    let _ = writeln!(
-        out,
-        "  <testsuite name=\"nppa certify ({})\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" time=\"{:.3}\">",
-        xml_escape(&report.profile),
-        report.rules.len(),
-        report.overhead_s
-    );
+/// JUnit XML: one testcase per rule; a failure quotes every finding and its evidence. The suite carries the run's
+/// start and its whole length (the client's runs included), and the client's own output.
+pub fn junit(report: &CertifyReport) -> Result<String, SerializeError> {
+    let mut suite = TestSuite::new(format!("nppa certify ({})", report.profile));
     for rule in &report.rules {
-        let name = xml_escape(&format!("{} {}", rule.id, rule.title));
-        let _ = write!(out, "    <testcase classname=\"nppa.certify.{}\" name=\"{name}\">", xml_escape(rule.id));
-        match rule.verdict {
-            Verdict::Passed => {}
-            Verdict::NotExercised => out.push_str("<skipped message=\"the traffic gave this rule nothing to judge\"/>"),
+        let status = match rule.verdict {
+            Verdict::Passed => TestCaseStatus::success(),
+            Verdict::NotExercised => {
+                let mut status = TestCaseStatus::skipped();
+                status.set_message("the traffic gave this rule nothing to judge");
+                status
+            }
             Verdict::Failed => {
                 let first = rule.findings.first().map(|f| f.message.as_str()).unwrap_or("");
-                let mut text = String::new();
-                for f in &rule.findings {
-                    let _ = writeln!(text, "- {}{}{}", f.message, journal_ids(&f.journal_ids), repeats(f));
-                    if let Some(choice) = &f.choice {
-                        let _ = writeln!(text, "    ({choice})");
-                    }
-                    for line in &f.evidence {
-                        let _ = writeln!(text, "    {line}");
-                    }
-                }
-                let _ = write!(
-                    out,
-                    "\n      <failure message=\"{}\" type=\"{} {:?}\">{}</failure>\n    ",
-                    xml_escape(first),
-                    rule.spec,
-                    rule.severity,
-                    xml_escape(&text)
-                );
+                let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                status
+                    .set_message(first)
+                    .set_type(format!("{} {:?}", rule.spec, rule.severity))
+                    .set_description(rule.findings.iter().map(finding_text).collect::<String>());
+                status
             }
-        }
-        out.push_str("</testcase>\n");
+        };
+        let mut case = TestCase::new(format!("{} {}", rule.id, rule.title), status);
+        case.set_classname(format!("nppa.certify.{}", rule.id));
+        // A rule does not run anything: it reads the traffic the client sent. Its time is how long judging that
+        // traffic took (the client's own time is the suite's).
+        case.set_time(report.judging.get(rule.id).copied().unwrap_or_default());
+        suite.add_test_case(case);
     }
-    if !report.notes.is_empty() {
-        let notes: String = report.notes.iter().map(|n| format!("Note: {n}\n")).collect();
-        let _ = writeln!(out, "    <system-out>{}</system-out>", xml_escape(&notes));
+    let notes: String = report.notes.iter().map(|n| format!("Note: {n}\n")).collect();
+    to_xml(suite, report.started_at, seconds(report.wall_s), &notes, &report.client_output)
+}
+
+/// A finding as the JUnit failure's text quotes it.
+fn finding_text(f: &Finding) -> String {
+    let mut text = format!("- {}{}{}\n", f.message, journal_ids(&f.journal_ids), repeats(f));
+    if let Some(choice) = &f.choice {
+        let _ = writeln!(text, "    ({choice})");
     }
-    out.push_str("  </testsuite>\n</testsuites>\n");
-    out
+    for line in &f.evidence {
+        let _ = writeln!(text, "    {line}");
+    }
+    text
+}
+
+/// JUnit XML for a run that could not be judged (exit code 2): one error testcase with the reason, and what the
+/// client wrote, if it ran.
+pub fn could_not_judge(reason: &str, started: Started, client: &ClientOutput) -> Result<String, SerializeError> {
+    let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+    status
+        .set_message(reason)
+        .set_type("could not judge")
+        .set_description(format!("nppa certify could not judge the client: {reason}"));
+    let mut case = TestCase::new("certify judged the client", status);
+    case.set_classname("nppa.certify").set_time(Duration::ZERO);
+    let mut suite = TestSuite::new("nppa certify");
+    suite.add_test_case(case);
+    to_xml(suite, Some(started.at), started.instant.elapsed(), "", client)
+}
+
+/// The suite inside its `<testsuites>`, with its start, its length and the output.
+fn to_xml(
+    mut suite: TestSuite,
+    started_at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    wall: Duration,
+    notes: &str,
+    client: &ClientOutput,
+) -> Result<String, SerializeError> {
+    if let Some(at) = started_at {
+        suite.set_timestamp(at);
+    }
+    suite.set_time(wall);
+    let stdout = match client.stdout.is_empty() {
+        true => notes.to_owned(),
+        false => format!("{notes}── the client's standard output ──\n{}", client.stdout.text()),
+    };
+    if !stdout.is_empty() {
+        suite.set_system_out(stdout);
+    }
+    if !client.stderr.is_empty() {
+        suite.set_system_err(format!("── the client's standard error ──\n{}", client.stderr.text()));
+    }
+    let skipped = suite.skipped;
+    let mut report = Report::new("nppa certify");
+    report.set_time(wall).add_test_suite(suite);
+    let xml = report.to_string()?;
+    Ok(without_skipped_on_testsuites(xml, skipped))
+}
+
+/// junit-10.xsd (the Jenkins/Surefire schema CI validates against) allows `skipped` on `<testsuite>` only, where it
+/// stays; quick-junit also writes it on `<testsuites>`, whose start tag comes first in the document.
+fn without_skipped_on_testsuites(xml: String, skipped: usize) -> String {
+    let attribute = format!(" skipped=\"{skipped}\"");
+    let root_end = xml.find("<testsuites").and_then(|start| xml[start..].find('>').map(|end| start + end));
+    match root_end.and_then(|end| xml[..end].find(&attribute)) {
+        Some(at) => format!("{}{}", &xml[..at], &xml[at + attribute.len()..]),
+        None => xml,
+    }
+}
+
+/// Seconds as a duration; a value no duration holds (negative, NaN) as zero.
+fn seconds(value: f64) -> Duration {
+    Duration::try_from_secs_f64(value).unwrap_or_default()
 }
 
 fn verdict_mark(verdict: Verdict) -> &'static str {
@@ -83,15 +128,6 @@ fn verdict_mark(verdict: Verdict) -> &'static str {
         Verdict::Passed => "✅ passed",
         Verdict::Failed => "❌ failed",
         Verdict::NotExercised => "➖ not exercised",
-    }
-}
-
-/// Plain words for pages where emoji fonts may be missing; the row colour carries the verdict too.
-fn verdict_word(verdict: Verdict) -> &'static str {
-    match verdict {
-        Verdict::Passed => "passed",
-        Verdict::Failed => "<strong>FAILED</strong>",
-        Verdict::NotExercised => "not exercised",
     }
 }
 
@@ -121,8 +157,12 @@ pub fn markdown(report: &CertifyReport) -> String {
             rule.title
         );
     }
-    for rule in report.failed() {
+    for rule in report.failed_causes_first() {
         let _ = writeln!(out, "\n### `{}` {}\n", rule.id, rule.title);
+        let explained = report.explained_by(rule.id);
+        if !explained.is_empty() {
+            let _ = writeln!(out, "_The cause of {}: read this first._\n", code_list(&explained));
+        }
         for f in &rule.findings {
             let _ = writeln!(out, "- {}{}{}", f.message, journal_ids(&f.journal_ids), repeats(f));
             if let Some(choice) = &f.choice {
@@ -136,7 +176,6 @@ pub fn markdown(report: &CertifyReport) -> String {
     out
 }
 
-/// A self-contained HTML page: verdicts first, then each finding with its evidence.
 /// Pretty JSON when the text is JSON, the text itself otherwise.
 fn pretty(text: &str) -> String {
     serde_json::from_str::<serde_json::Value>(text)
@@ -145,105 +184,147 @@ fn pretty(text: &str) -> String {
         .unwrap_or_else(|| text.to_owned())
 }
 
+/// report.html (`harness/templates/certify.html`): verdicts first, then each failed rule, root causes first, with
+/// its findings, their evidence and the exchanges they name.
+#[derive(Template)]
+#[template(path = "certify.html")]
+struct Page<'a> {
+    profile: &'a str,
+    total: usize,
+    failed: usize,
+    requests: usize,
+    command: String,
+    notes: &'a [String],
+    rows: Vec<Row<'a>>,
+    sections: Vec<Section<'a>>,
+}
+
+/// A rule's line in the table of verdicts.
+struct Row<'a> {
+    id: &'a str,
+    /// The row's class: pass, fail or skip.
+    class: &'static str,
+    verdict: &'static str,
+    spec: &'a str,
+    title: &'a str,
+}
+
+/// A failed rule.
+struct Section<'a> {
+    id: &'a str,
+    title: &'a str,
+    /// The failed rules it is the cause of.
+    explains: String,
+    findings: Vec<FindingView<'a>>,
+}
+
+struct FindingView<'a> {
+    message: &'a str,
+    repeats: String,
+    choice: Option<String>,
+    ids: String,
+    evidence: String,
+    exchanges: Vec<Exchange<'a>>,
+}
+
 /// One journaled exchange, folded: request line, headers, body, decrypted plaintext, answer.
-fn exchange_html(entry: &JournalEntry) -> String {
-    let target = match &entry.query {
-        Some(query) => format!("{}?{query}", entry.path),
-        None => entry.path.clone(),
-    };
-    let headers: String = entry.headers.iter().map(|(k, v)| format!("{k}: {v}\n")).collect();
-    let body =
-        entry.body.clone().or_else(|| entry.body_base64.as_ref().map(|b| format!("(base64) {b}"))).unwrap_or_default();
-    let plaintext = entry.plaintext.as_deref().map(pretty).unwrap_or_else(|| "(not decrypted)".to_owned());
-    let answer =
-        if entry.connection_reset { "(connection closed without an answer)".to_owned() } else { pretty(&entry.answer) };
-    format!(
-        "<details><summary>#{} {} {} → HTTP {}{}</summary><pre>{}\n{}\n{}</pre><p>decrypted plaintext</p><pre>{}</pre><p>answer</p><pre>{}</pre></details>",
-        entry.id,
-        xml_escape(&entry.method),
-        xml_escape(&target),
-        entry.http_status,
-        entry.errcode.map(|c| format!(", errcode {c}")).unwrap_or_default(),
-        xml_escape(&format!("{} {target}", entry.method)),
-        xml_escape(&headers),
-        xml_escape(&body),
-        xml_escape(&plaintext),
-        xml_escape(&answer),
-    )
+struct Exchange<'a> {
+    id: u64,
+    method: &'a str,
+    target: String,
+    http_status: u16,
+    errcode: Option<u16>,
+    headers: String,
+    body: String,
+    plaintext: String,
+    answer: String,
+}
+
+impl<'a> Exchange<'a> {
+    fn of(entry: &'a JournalEntry) -> Exchange<'a> {
+        let target = match &entry.query {
+            Some(query) => format!("{}?{query}", entry.path),
+            None => entry.path.clone(),
+        };
+        let body = entry
+            .body
+            .clone()
+            .or_else(|| entry.body_base64.as_ref().map(|b| format!("(base64) {b}")))
+            .unwrap_or_default();
+        Exchange {
+            id: entry.id,
+            method: &entry.method,
+            target,
+            http_status: entry.http_status,
+            errcode: entry.errcode,
+            headers: entry.headers.iter().map(|(k, v)| format!("{k}: {v}\n")).collect(),
+            body,
+            plaintext: entry.plaintext.as_deref().map(pretty).unwrap_or_else(|| "(not decrypted)".to_owned()),
+            answer: match entry.connection_reset {
+                true => "(connection closed without an answer)".to_owned(),
+                false => pretty(&entry.answer),
+            },
+        }
+    }
 }
 
 /// A self-contained HTML page: verdicts first, then each finding with its evidence and the exchanges it names.
-pub fn html(report: &CertifyReport, entries: &[JournalEntry]) -> String {
+pub fn html(report: &CertifyReport, entries: &[JournalEntry]) -> Result<String, askama::Error> {
     let by_id: HashMap<u64, &JournalEntry> = entries.iter().map(|e| (e.id, e)).collect();
-    let mut rows = String::new();
-    for rule in &report.rules {
-        let class = match rule.verdict {
-            Verdict::Passed => "pass",
-            Verdict::Failed => "fail",
-            Verdict::NotExercised => "skip",
-        };
-        let _ = write!(
-            rows,
-            "<tr class=\"{class}\"><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            xml_escape(rule.id),
-            verdict_word(rule.verdict),
-            xml_escape(rule.spec),
-            xml_escape(rule.title)
-        );
+    let rows = report
+        .rules
+        .iter()
+        .map(|rule| {
+            let (class, verdict) = match rule.verdict {
+                Verdict::Passed => ("pass", "passed"),
+                Verdict::Failed => ("fail", "FAILED"),
+                Verdict::NotExercised => ("skip", "not exercised"),
+            };
+            Row { id: rule.id, class, verdict, spec: rule.spec, title: rule.title }
+        })
+        .collect();
+    let sections = report
+        .failed_causes_first()
+        .into_iter()
+        .map(|rule| Section {
+            id: rule.id,
+            title: rule.title,
+            explains: report.explained_by(rule.id).join(", "),
+            findings: rule
+                .findings
+                .iter()
+                .map(|f| FindingView {
+                    message: &f.message,
+                    repeats: repeats(f),
+                    choice: f.choice.map(|c| c.to_string()),
+                    ids: journal_ids(&f.journal_ids).trim().trim_start_matches('(').trim_end_matches(')').to_owned(),
+                    evidence: f.evidence.join("\n"),
+                    exchanges: f.journal_ids.iter().filter_map(|id| by_id.get(id)).map(|e| Exchange::of(e)).collect(),
+                })
+                .collect(),
+        })
+        .collect();
+    Page {
+        profile: &report.profile,
+        total: report.rules.len(),
+        failed: report.failed().count(),
+        requests: report.requests,
+        command: report.command.join(" "),
+        notes: &report.notes,
+        rows,
+        sections,
     }
-    let mut details = String::new();
-    for rule in report.failed() {
-        let _ = write!(
-            details,
-            "<section id=\"{0}\"><h2><code>{0}</code> {1}</h2>",
-            xml_escape(rule.id),
-            xml_escape(rule.title)
-        );
-        for f in &rule.findings {
-            let _ = write!(
-                details,
-                "<div class=\"finding\"><p>{}{}</p>{}<p class=\"ids\">{}</p>",
-                xml_escape(&f.message),
-                xml_escape(&repeats(f)),
-                f.choice
-                    .map(|c| format!("<p class=\"choice\"><em>{}</em></p>", xml_escape(&c.to_string())))
-                    .unwrap_or_default(),
-                journal_ids(&f.journal_ids).trim().trim_start_matches('(').trim_end_matches(')')
-            );
-            if !f.evidence.is_empty() {
-                let _ = write!(details, "<pre>{}</pre>", xml_escape(&f.evidence.join("\n")));
-            }
-            for entry in f.journal_ids.iter().filter_map(|id| by_id.get(id)) {
-                details.push_str(&exchange_html(entry));
-            }
-            details.push_str("</div>");
-        }
-        details.push_str("</section>");
-    }
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>nppa certify — {profile}</title>\
-<style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:80em}}table{{border-collapse:collapse}}td,th{{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}}\
-tr.fail td{{background:#fde8e8}}tr.pass td{{background:#e8f6e8}}tr.skip td{{color:#777}}pre{{background:#f6f6f6;padding:.8em;overflow-x:auto;white-space:pre-wrap}}details{{margin:.4em 0 .4em 1em}}summary{{cursor:pointer;font-family:monospace}}.finding{{margin:1em 0}}.ids{{color:#666;font-size:.9em}}</style></head>\
-<body><h1>nppa certify — {profile}</h1><p id=\"summary\">{total} rules, <strong>{failed} failed</strong>; requests judged: {requests}; command <code>{command}</code></p>\
-{notes}<table><thead><tr><th>rule</th><th>verdict</th><th>spec</th><th>what it checks</th></tr></thead><tbody>{rows}</tbody></table>{details}</body></html>\n",
-        profile = xml_escape(&report.profile),
-        total = report.rules.len(),
-        failed = report.failed().count(),
-        requests = report.requests,
-        command = xml_escape(&report.command.join(" ")),
-        notes = report.notes.iter().map(|n| format!("<p class=\"note\"><strong>Note:</strong> {}</p>", xml_escape(n))).collect::<String>(),
-    )
+    .render()
 }
 
 /// Writes every report into `dir`; returns the paths written.
 pub fn write_all(report: &CertifyReport, entries: &[JournalEntry], dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
-    let json = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
     let files = [
-        ("junit.xml", junit(report)),
+        ("junit.xml", junit(report).map_err(std::io::Error::other)?),
         ("report.md", markdown(report)),
-        ("report.json", json),
-        ("report.html", html(report, entries)),
+        ("report.json", serde_json::to_string_pretty(report).map_err(std::io::Error::other)?),
+        ("report.html", html(report, entries).map_err(std::io::Error::other)?),
     ];
     let mut written = Vec::new();
     for (name, text) in files {
@@ -253,18 +334,6 @@ pub fn write_all(report: &CertifyReport, entries: &[JournalEntry], dir: &Path) -
         written.push(path);
     }
     Ok(written)
-}
-
-/// JUnit XML for a run that could not be judged (exit code 2): one error testcase with the reason.
-pub fn could_not_judge(reason: &str) -> String {
-    let reason = xml_escape(reason);
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"nppa certify\" tests=\"1\" failures=\"0\" errors=\"1\">\n  \
-         <testsuite name=\"nppa certify\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\" time=\"0.000\">\n    \
-         <testcase classname=\"nppa.certify\" name=\"certify judged the client\">\n      \
-         <error message=\"{reason}\" type=\"could not judge\">nppa certify could not judge the client: {reason}</error>\n    \
-         </testcase>\n  </testsuite>\n</testsuites>\n"
-    )
 }
 
 /// The notes, one "Note: …" line each.
@@ -292,4 +361,9 @@ fn journal_ids(ids: &[u64]) -> String {
     }
     let ids: Vec<String> = ids.iter().map(|id| format!("#{id}")).collect();
     format!(" (journal {})", ids.join(", "))
+}
+
+/// "`OFFICIAL-01`, `OFFICIAL-02`".
+fn code_list(ids: &[&str]) -> String {
+    ids.iter().map(|id| format!("`{id}`")).collect::<Vec<_>>().join(", ")
 }

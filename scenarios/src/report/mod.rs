@@ -76,6 +76,17 @@ pub struct LoadReport {
     pub thresholds: Vec<ThresholdResult>,
     #[serde(default)]
     pub baseline: Option<BaselineComparison>,
+    /// The first seconds the latency chart leaves out (`--warm-up`): connections being opened and caches filling
+    /// would set its scale and flatten the rest. The tables count every request.
+    #[serde(default = "default_warm_up_s")]
+    pub warm_up_s: u64,
+}
+
+/// The warm-up when none is given: the first second.
+pub const DEFAULT_WARM_UP_S: u64 = 1;
+
+fn default_warm_up_s() -> u64 {
+    DEFAULT_WARM_UP_S
 }
 
 /// What `build` needs besides the run itself.
@@ -86,6 +97,8 @@ pub struct ReportContext {
     pub target: String,
     pub options: serde_json::Value,
     pub model: Option<SizingResult>,
+    /// Whole seconds the latency chart leaves out at the start.
+    pub warm_up_s: u64,
 }
 
 pub fn build(context: ReportContext, run: RunResult) -> LoadReport {
@@ -127,6 +140,7 @@ pub fn build(context: ReportContext, run: RunResult) -> LoadReport {
         report: run.report,
         thresholds: Vec::new(),
         baseline: None,
+        warm_up_s: context.warm_up_s,
     }
 }
 
@@ -145,7 +159,7 @@ impl LoadReport {
         let files = [
             ("report.json", serde_json::to_string_pretty(self)?),
             ("report.md", self.markdown()),
-            ("report.html", self.html()),
+            ("report.html", self.html()?),
         ];
         let mut written = Vec::new();
         for (name, text) in files {

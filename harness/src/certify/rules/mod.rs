@@ -14,7 +14,7 @@ mod official;
 mod plaintext;
 mod realname;
 
-use super::model::{group_by_cause, Finding, RuleResult, Severity, Verdict};
+use super::model::{group_by_cause, Finding, JudgingTimes, RuleResult, Severity, Verdict};
 use super::traffic::{Deployment, Traffic};
 
 /// Which rules a run judges.
@@ -113,21 +113,25 @@ pub fn catalogue() -> Vec<Rule> {
     .concat()
 }
 
-/// Judges the traffic under a profile.
-pub fn judge(traffic: &Traffic<'_>, deployment: &Deployment, profile: Profile) -> Vec<RuleResult> {
-    catalogue()
+/// Judges the traffic under a profile; also says how long each rule took.
+pub fn judge(traffic: &Traffic<'_>, deployment: &Deployment, profile: Profile) -> (Vec<RuleResult>, JudgingTimes) {
+    let mut times = JudgingTimes::new();
+    let results = catalogue()
         .into_iter()
         .filter(|rule| rule.group.in_profile(profile))
         .map(|rule| {
+            let started = std::time::Instant::now();
             let judgement = (rule.judge)(traffic, deployment);
             let (verdict, findings) = match judgement {
                 None => (Verdict::NotExercised, vec![]),
                 Some(findings) if findings.is_empty() => (Verdict::Passed, findings),
                 Some(findings) => (Verdict::Failed, group_by_cause(findings)),
             };
+            times.insert(rule.id, started.elapsed());
             RuleResult { id: rule.id, title: rule.summary, severity: rule.severity, spec: rule.spec, verdict, findings }
         })
-        .collect()
+        .collect();
+    (results, times)
 }
 
 #[cfg(test)]

@@ -48,28 +48,39 @@ fn official_case(case: usize, requests: &[Request<'_>]) -> Judgement {
     if tries.iter().any(passes) {
         return Some(vec![]);
     }
-    let message = match tries.last() {
-        None => format!(
-            "{} was never attempted: no request used its test code",
-            CASES[case].1.split(':').next().unwrap_or("")
+    let (message, see) = match tries.last() {
+        None => (
+            format!(
+                "{} was never attempted: no request used its test code",
+                CASES[case].1.split(':').next().unwrap_or("")
+            ),
+            &[][..],
         ),
-        Some(last) => format!("not passed; the last attempt was answered {}{}", last.entry.answer, root_cause(last)),
+        Some(last) => {
+            let (why, see) = root_cause(last);
+            (format!("not passed; the last attempt was answered {}{why}", last.entry.answer), see)
+        }
     };
     let ids = tries.iter().map(|r| r.entry.id).collect();
-    Some(vec![finding(message, ids, tries.last().map(|r| describe(r)).into_iter().collect())])
+    Some(vec![finding(message, ids, tries.last().map(|r| describe(r)).into_iter().collect()).see(see)])
 }
 
 /// Where to look when the answer was not the test system's verdict on the case: a fault the run injected, or an
-/// envelope another rule diagnoses.
-fn root_cause(last: &Request<'_>) -> &'static str {
+/// envelope other rules diagnose (named, so that the reports show them first).
+fn root_cause(last: &Request<'_>) -> (&'static str, &'static [&'static str]) {
     if last.entry.fault.is_some() {
-        return " (a fault injected by --profile faults, not the test system's answer: the client may try the case again)";
+        return (
+            " (a fault injected by --profile faults, not the test system's answer: the client may try the case again)",
+            &[],
+        );
     }
     match last.entry.errcode.and_then(StatusCode::from_code) {
-        Some(StatusCode::PartnerAuthError) => " (its signature or sealing was refused: see ENV-SIGN and ENV-ENCRYPT)",
-        Some(StatusCode::Expire) => " (its timestamps was refused: see ENV-TIMESTAMPS)",
-        Some(StatusCode::HeaderMiss) => " (a header is missing: appId, bizId, timestamps and sign)",
-        _ => "",
+        Some(StatusCode::PartnerAuthError) => {
+            (" (its signature or sealing was refused: see ENV-SIGN and ENV-ENCRYPT)", &["ENV-SIGN", "ENV-ENCRYPT"])
+        }
+        Some(StatusCode::Expire) => (" (its timestamps was refused: see ENV-TIMESTAMPS)", &["ENV-TIMESTAMPS"]),
+        Some(StatusCode::HeaderMiss) => (" (a header is missing: appId, bizId, timestamps and sign)", &[]),
+        _ => ("", &[]),
     }
 }
 
