@@ -10,6 +10,9 @@ Each figure is the difference between two runs of the same process, one handling
   errcode 0 every time, with no record left. Journal on keeps every entry in its ring (the ring is larger than 3N).
 - plain hyper: `benches/src/bin/hello.rs` (the same runtime and HTTP stack, a fixed answer, no protocol work) under
   callgrind, the same requests: the floor any server on this stack pays.
+- goose floor: `benches/examples/goose_floor.rs` under callgrind, one goose user sending one prebuilt check through
+  `GooseUser::request` and reading nothing, against the same native mock (clock frozen, so the check stays valid),
+  for two durations: what any goose-based driver pays per request.
 - driver: `nppa load realname --rate 0 --users 1 --target <mock>` under callgrind against a native mock, run for two
   durations; instructions over requests between them (build, sign, seal, send through goose's HTTP client, read the
   answer). The mock it loads is not counted.
@@ -153,14 +156,26 @@ def driver_run(work, mock_port, seconds):
     return total_instructions(out_file), summary["requests"]
 
 
+def goose_floor_run(work, mock_port, request, seconds):
+    """Instructions and requests of one goose_floor run of `seconds` under callgrind."""
+    path, headers, body = request
+    out_file = work / f"callgrind.floor-{seconds}"
+    floor = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_file}",
+                              RELEASE / "examples" / "goose_floor", f"http://127.0.0.1:{mock_port}", str(seconds), path,
+                              body.decode(), *[f"{k}: {v}" for k, v in headers.items()]],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    sent = int(floor.communicate(timeout=seconds * 20 + 300)[0].strip().splitlines()[-1])
+    return total_instructions(out_file), sent
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=1000, help="N (the second run of each server answers 3N)")
     parser.add_argument("--driver-seconds", type=int, default=10, help="the driver's short run (the long one: 3×)")
     parser.add_argument("--json", type=pathlib.Path, help="also write the figures to this file")
     args = parser.parse_args()
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "nppa-harness", "-p", "nppa-benches", "--bins"],
-                   cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--release", "-q", "-p", "nppa-harness", "-p", "nppa-benches", "--bins",
+                    "--example", "goose_floor"], cwd=ROOT, check=True)
     figures = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = pathlib.Path(tmp)
@@ -189,14 +204,22 @@ def main():
             wait_for_port(port)
             short = driver_run(work, port, args.driver_seconds)
             long = driver_run(work, port, 3 * args.driver_seconds)
+            admin(port, "/__admin/clock", {"freeze": True})
+            admin(port, "/__admin/clock", {"set_ms": FROZEN_MS})
+            floor = [goose_floor_run(work, port, request_for(port), s) for s in (args.driver_seconds,
+                                                                                  3 * args.driver_seconds)]
         finally:
             stop(mock)
+        figures["goose floor"] = (floor[1][0] - floor[0][0]) / (floor[1][1] - floor[0][1])
+        print(f"{'goose floor':24} {figures['goose floor']:>10,.0f} instructions per prebuilt request "
+              f"({floor[0][1]} and {floor[1][1]} requests)", flush=True)
         figures["driver"] = (long[0] - short[0]) / (long[1] - short[1])
         print(f"{'driver (nppa load)':24} {figures['driver']:>10,.0f} instructions per signed check "
               f"({short[1]} and {long[1]} requests)", flush=True)
     mock_off, mock_on, plain = figures["mock, journal off"], figures["mock, journal on"], figures["plain hyper"]
     print(f"journal: {mock_on - mock_off:,.0f} instructions per request; mock/plain hyper {mock_off / plain:.2f}× "
-          f"(journal off); driver/mock {figures['driver'] / mock_off:.2f}×")
+          f"(journal off); driver/mock {figures['driver'] / mock_off:.2f}×; driver above goose's floor "
+          f"{figures['driver'] - figures['goose floor']:,.0f}")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
 

@@ -7,18 +7,17 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use goose::config::GooseConfiguration;
-use goose::goose::{GooseMethod, GooseRequest, GooseUser, Scenario as GooseScenario, Transaction, TransactionFunction};
+use goose::goose::{GooseUser, Scenario as GooseScenario, Transaction, TransactionFunction};
 use goose::prelude::TransactionResult;
 use goose::GooseAttack;
 use nppa_protocol::behaviour::MAX_RECORDS;
-use nppa_protocol::request::SignedRequest;
 use nppa_protocol::Interface;
 use serde::{Deserialize, Serialize};
 
-use crate::answer::{self, Answer};
 use crate::burst::{Burst, BurstPlan, BurstTotals, Slot};
 use crate::recorder::{Measured, Outcome, Percentiles, Recorder, Sample};
 use crate::schedule::{Schedule, Shape};
+use crate::sender::Sender;
 use crate::target::{LoadTarget, Signer};
 use crate::workloads::{Probe, ProbeFinding, Realname, RealnameStats, Report, ReportStats};
 
@@ -245,6 +244,7 @@ struct Engine {
     report: OnceLock<Report>,
     probe: Probe,
     burst: Option<Burst>,
+    sender: Sender,
 }
 
 /// Second 0 of a run: the next whole second of the target's clock at least 300 ms away, so that every user has
@@ -271,7 +271,8 @@ pub fn process_cpu_seconds() -> f64 {
 /// killswitch is process-wide).
 pub async fn run(options: LoadOptions, target: LoadTarget, recorder: Arc<Recorder>) -> anyhow::Result<RunResult> {
     anyhow::ensure!(!target.games.is_empty(), "the target needs the credentials of at least one game");
-    let engine = Arc::new(Engine::new(options, target, recorder));
+    let sender = Sender::new(&target.base_url)?;
+    let engine = Arc::new(Engine::new(options, target, recorder, sender));
     let cpu_before = process_cpu_seconds();
     let wall = Instant::now();
     let ticker = engine.burst.is_some().then(|| tokio::spawn(gauge_ticker(engine.clone())));
@@ -298,7 +299,18 @@ pub async fn run(options: LoadOptions, target: LoadTarget, recorder: Arc<Recorde
             Box::pin(async move { engine.step(user).await })
         })
     };
-    let scenario = GooseScenario::new(engine.options.scenario.name()).register_transaction(Transaction::new(step));
+    // Every user sends with the sender's lean client instead of goose's default one: one client, built once
+    // (building one per user reads the TLS roots each time and slows the users' start).
+    let lean_client: TransactionFunction = {
+        let client = engine.sender.client().clone();
+        Arc::new(move |user| {
+            user.client = client.clone();
+            Box::pin(async { Ok(()) })
+        })
+    };
+    let scenario = GooseScenario::new(engine.options.scenario.name())
+        .register_transaction(Transaction::new(lean_client).set_on_start())
+        .register_transaction(Transaction::new(step));
     goose::reset_killswitch();
     let attack = GooseAttack::initialize_with_config(config).map_err(|e| anyhow::anyhow!("goose: {e}"))?;
     let outcome = attack.register_scenario(scenario).execute().await;
@@ -329,7 +341,7 @@ async fn gauge_ticker(engine: Arc<Engine>) {
 }
 
 impl Engine {
-    fn new(options: LoadOptions, target: LoadTarget, recorder: Arc<Recorder>) -> Engine {
+    fn new(options: LoadOptions, target: LoadTarget, recorder: Arc<Recorder>, sender: Sender) -> Engine {
         let shape = match options.scenario {
             ScenarioKind::QuotaProbe => Shape::Ramp { start: options.rate.max(1.0), step: options.probe_step },
             _ if options.rate > 0.0 => Shape::Constant(options.rate),
@@ -351,6 +363,7 @@ impl Engine {
             start,
             in_flight: AtomicU64::new(0),
             spent: AtomicBool::new(false),
+            sender,
             options,
             target,
         }
@@ -439,8 +452,8 @@ impl Engine {
             ScenarioKind::QuotaProbe => self.probe.next(n, now_ms, &self.signer, credentials),
             ScenarioKind::LogoutBurst => None,
         };
-        if let Some(action) = action {
-            let (answer, service_us) = send(user, &action.request).await;
+        if let Some(mut action) = action {
+            let (answer, service_us) = self.sender.send(user, &mut action.request).await;
             let corrected_us = service_us + late.as_micros() as u64;
             let records_3005 = match (self.options.scenario, action.request.interface) {
                 (ScenarioKind::QuotaProbe, _) => {
@@ -489,8 +502,8 @@ impl Engine {
         let Some(batch) = burst.take(game, now_ms) else { return };
         let credentials = &self.target.games[game as usize];
         let body = nppa_protocol::messages::LoginoutRequest::new(burst.records(&batch));
-        let request = self.signer.loginout(credentials, &body, now_ms);
-        let (answer, service_us) = send(user, &request).await;
+        let mut request = self.signer.loginout(credentials, &body, now_ms);
+        let (answer, service_us) = self.sender.send(user, &mut request).await;
         let lost = burst.settle(&batch, &answer, timeline.now_ms());
         self.recorder.record(Sample {
             interface: Interface::Loginout.name(),
@@ -523,27 +536,6 @@ impl Engine {
             report: uses_report.then(|| self.report().stats()),
         }
     }
-}
-
-/// Send a signed request through goose; the answer and the service time in µs.
-async fn send(user: &mut GooseUser, signed: &SignedRequest) -> (Answer, u64) {
-    let method = if signed.method == "GET" { GooseMethod::Get } else { GooseMethod::Post };
-    let started = Instant::now();
-    let Ok(mut builder) = user.get_request_builder(&method, &signed.path_and_query) else {
-        return (Answer::transport(), 0);
-    };
-    for (name, value) in &signed.headers {
-        builder = builder.header(*name, value.as_str());
-    }
-    if !signed.body.is_empty() {
-        builder = builder.body(signed.body.clone());
-    }
-    let request = GooseRequest::builder().set_request_builder(builder).name(signed.interface.name()).build();
-    let answer = match user.request(request).await {
-        Ok(goose) => answer::read(goose.response).await,
-        Err(_) => Answer::transport(),
-    };
-    (answer, started.elapsed().as_micros() as u64)
 }
 
 /// Whether an answer is one the scenario does not expect (anything but OK, a 3001 of a burst, or the probe's

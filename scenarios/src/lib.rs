@@ -13,6 +13,7 @@ pub mod plots;
 pub mod recorder;
 pub mod report;
 pub mod schedule;
+pub mod sender;
 pub mod simulate;
 pub mod sizing;
 pub mod target;
