@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::crafted::*;
 use common::*;
 use nppa_harness::client::{Client, Exchange};
 use nppa_harness::{DEFAULT_APP_ID, DEFAULT_BIZ_ID, DEFAULT_SECRET_KEY};
@@ -13,9 +14,9 @@ use nppa_mockserver::config::ChannelConfig;
 use nppa_mockserver::faults::{FaultRequest, FaultRule};
 use nppa_mockserver::journal::{JournalEntry, JournalQuery};
 use nppa_mockserver::rules::RULES;
-use nppa_protocol::messages::{BehaviourRecord, CheckRequest};
-use nppa_protocol::request::{self, SignedRequest, Target};
-use nppa_protocol::{sign, Permission, SecretKey};
+use nppa_protocol::messages::BehaviourRecord;
+use nppa_protocol::request::{self, Target};
+use nppa_protocol::{Permission, SecretKey};
 
 const TEST_APP_ID: &str = "7e57a99c0de0466b9d1c3f5e8a2b4d60";
 const TEST_KEY: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
@@ -54,38 +55,6 @@ impl Seen {
     fn record(&mut self, rule: &str, code: u16) {
         self.0.push((rule.to_owned(), code));
     }
-}
-
-fn check_request(now_ms: u64) -> SignedRequest {
-    let (ai, name, id) = PRESET_OK;
-    let body = CheckRequest { ai: ai.into(), name: name.into(), id_num: id.into() };
-    request::check(&credentials(), &Target::Production, &body, now_ms, [7; 12])
-}
-
-fn set_header(request: &mut SignedRequest, name: &str, value: &str) {
-    for (n, v) in request.headers.iter_mut() {
-        if *n == name {
-            *v = value.to_owned();
-        }
-    }
-}
-
-/// Signs again after a test changed the body or headers, so that only the intended fault remains.
-fn resign(request: &mut SignedRequest, key_hex: &str) {
-    let header = |name: &str| request.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone()).unwrap();
-    let (app_id, biz_id, ts) = (header("appId"), header("bizId"), header("timestamps"));
-    let params = [("appId", app_id.as_str()), ("bizId", biz_id.as_str()), ("timestamps", ts.as_str())];
-    let signature = sign::sign(key_hex, &params, &request.body);
-    set_header(request, "sign", &signature);
-}
-
-/// A POST whose plaintext is exactly `plaintext`, sealed and signed correctly.
-fn sealed(path: &str, plaintext: &str, now_ms: u64) -> SignedRequest {
-    let mut built = check_request(now_ms);
-    built.path_and_query = path.into();
-    built.body = format!(r#"{{"data":"{}"}}"#, credentials().key.seal(plaintext.as_bytes(), [9; 12])).into_bytes();
-    resign(&mut built, DEFAULT_SECRET_KEY);
-    built
 }
 
 fn test_client(mock: &Mock, code: &str) -> Client {

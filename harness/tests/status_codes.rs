@@ -4,43 +4,11 @@
 
 mod common;
 
+use common::crafted::*;
 use common::*;
-use nppa_protocol::messages::{BehaviourRecord, CheckRequest, LoginoutRequest};
-use nppa_protocol::request::{self, SignedRequest, Target};
+use nppa_protocol::messages::{BehaviourRecord, LoginoutRequest};
+use nppa_protocol::request::{self, Target};
 use nppa_protocol::{sign, SecretKey};
-
-fn check_request(now_ms: u64) -> SignedRequest {
-    let (ai, name, id) = PRESET_OK;
-    let body = CheckRequest { ai: ai.into(), name: name.into(), id_num: id.into() };
-    request::check(&credentials(), &Target::Production, &body, now_ms, [7; 12])
-}
-
-fn set_header(request: &mut SignedRequest, name: &str, value: &str) {
-    for (n, v) in request.headers.iter_mut() {
-        if *n == name {
-            *v = value.to_owned();
-        }
-    }
-}
-
-/// Re-signs a request whose body or headers a test changed, so that only the intended fault remains.
-fn resign(request: &mut SignedRequest, key_hex: &str) {
-    let header = |name: &str| request.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone()).unwrap();
-    let (app_id, biz_id, ts) = (header("appId"), header("bizId"), header("timestamps"));
-    let params = [("appId", app_id.as_str()), ("bizId", biz_id.as_str()), ("timestamps", ts.as_str())];
-    let signature = sign::sign(key_hex, &params, &request.body);
-    set_header(request, "sign", &signature);
-}
-
-/// A POST whose plaintext is exactly `plaintext`, sealed and signed correctly.
-fn sealed(interface_path: &str, plaintext: &str, now_ms: u64) -> SignedRequest {
-    let mut built = check_request(now_ms);
-    let key = credentials().key;
-    built.path_and_query = interface_path.into();
-    built.body = format!(r#"{{"data":"{}"}}"#, key.seal(plaintext.as_bytes(), [9; 12])).into_bytes();
-    resign(&mut built, nppa_harness::DEFAULT_SECRET_KEY);
-    built
-}
 
 const CHECK: &str = "/idcard/authentication/check";
 const LOGINOUT: &str = "/behavior/collection/loginout";

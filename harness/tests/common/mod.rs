@@ -11,6 +11,7 @@ use nppa_protocol::messages::BehaviourRecord;
 use nppa_protocol::Permission;
 use serde_json::Value;
 
+pub mod crafted;
 pub mod judging;
 
 /// 2026-01-15 12:00:00 Beijing time: far from the 00:00–04:00 outage, so results do not depend on when CI runs.
