@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -166,6 +167,19 @@ pub struct MockService {
     faults: Faults,
     issued_pis: DashSet<String>,
     test_system: TestSystem,
+    /// Answers a fault's delay holds back, not yet served nor journaled.
+    held: AtomicUsize,
+}
+
+/// One answer held back by a fault's delay, counted until it is served and journaled (see
+/// [`MockService::answers_held`]).
+#[derive(Debug)]
+pub struct HeldAnswer(Arc<MockService>);
+
+impl Drop for HeldAnswer {
+    fn drop(&mut self) {
+        self.0.held.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl std::fmt::Debug for MockService {
@@ -211,10 +225,24 @@ impl MockService {
             faults,
             issued_pis: DashSet::new(),
             test_system,
+            held: AtomicUsize::new(0),
         })
     }
 
     /// The configuration being served.
+    /// Counts an answer a fault's delay holds back until the returned guard is dropped (after it is journaled).
+    pub fn hold_answer(self: &Arc<Self>) -> HeldAnswer {
+        self.held.fetch_add(1, Ordering::AcqRel);
+        HeldAnswer(Arc::clone(self))
+    }
+
+    /// Answers held back by a fault's delay and not yet journaled: a request that arrived but whose journal entry
+    /// is still to come. `nppa certify --repeat` waits for 0 between runs, so that a slow answer of one run is not
+    /// taken for the next run's.
+    pub fn answers_held(&self) -> usize {
+        self.held.load(Ordering::Acquire)
+    }
+
     pub fn config(&self) -> &Config {
         &self.config
     }

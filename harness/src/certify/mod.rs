@@ -433,6 +433,9 @@ async fn run_into(
     // client is a new client, not the first one re-checking its people).
     let mut boundaries = Vec::new();
     for run in 1..=args.repeat {
+        if let Some(server) = &server {
+            wait_for_held_answers(server.service()).await;
+        }
         boundaries.push(match (&server, &remote) {
             (Some(server), _) => server.service().journal().stats().recorded,
             (None, Some(admin)) => recorded(admin).await?,
@@ -519,6 +522,15 @@ async fn run_into(
     report.overhead_s = started.instant.elapsed().saturating_sub(client_time).as_secs_f64();
     report.client_output = client_output.clone();
     finish(report, &out, &entries, started)
+}
+
+/// Waits (at most 10 s, beyond the longest fault delay) until no answer a fault holds back is still to be journaled:
+/// the journal ids after this point are the next run's, not a slow answer of the last one.
+async fn wait_for_held_answers(service: &nppa_mockserver::service::MockService) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while service.answers_held() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// Each run's entries: those with journal ids above its start and up to the next run's.

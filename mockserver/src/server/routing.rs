@@ -114,9 +114,12 @@ async fn route(
             // waiting and closes the connection.
             // Tracked with the connections, so that a shutdown waits for it (up to 5 s).
             let (service, parts) = (Arc::clone(service), parts.clone());
+            let held = service.hold_answer();
             let delayed = transport.connections.spawn(async move {
                 tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-                serve_protocol(&service, peer, &parts, &body, &arrival, injection.as_ref())
+                let served = serve_protocol(&service, peer, &parts, &body, &arrival, injection.as_ref());
+                drop(held);
+                served
             });
             match delayed.await {
                 Ok(served) => served,
