@@ -18,7 +18,7 @@ use crate::answer::{self, Answer};
 /// The URLs and header names of one target, made once for the whole run.
 #[derive(Debug)]
 pub struct Sender {
-    /// Each interface's production URL, in `Interface::ALL` order (query without its `?ai=`).
+    /// Each interface's production URL, by `Interface::index` (query without its `?ai=`).
     urls: [Url; 3],
     /// The lower-case names of the headers a signed request carries, in `SignedRequest::headers` order.
     names: Vec<(&'static str, HeaderName)>,
@@ -32,7 +32,8 @@ impl Sender {
         let url = |interface: Interface| {
             base.join(interface.production_path()).map_err(|e| anyhow::anyhow!("{base_url}: {e}"))
         };
-        let urls = [url(Interface::Check)?, url(Interface::Query)?, url(Interface::Loginout)?];
+        let [check, query, loginout] = Interface::ALL.map(url);
+        let urls = [check?, query?, loginout?];
         let names = ["appId", "bizId", "timestamps", "sign", "content-type"]
             .into_iter()
             .map(|name| Ok((name, HeaderName::from_bytes(name.as_bytes())?)))
@@ -53,8 +54,7 @@ impl Sender {
     }
 
     fn url(&self, signed: &SignedRequest) -> Url {
-        let index = Interface::ALL.iter().position(|i| *i == signed.interface).unwrap_or(0);
-        let mut url = self.urls[index].clone();
+        let mut url = self.urls[signed.interface.index()].clone();
         if let Some((_, query)) = signed.path_and_query.split_once('?') {
             url.set_query(Some(query));
         }
