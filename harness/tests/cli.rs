@@ -396,3 +396,38 @@ async fn mock_flags_whitelist_a_network_and_let_the_admin_token_in() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("ip_whitelist"), "{}", String::from_utf8_lossy(&bad.stderr));
 }
+
+/// `--repeat` under `--profile faults`, in-process: every run meets the whole plan, and a careful client passes
+/// every run. The plan's slow answer (held past the client's 5 s timeout) is journaled after the client moved on;
+/// certify waits for it before run 2 begins, so it is judged in run 1 and no run is said to have met no fault.
+#[test]
+fn certify_repeat_under_faults_leaves_a_careful_client_clean_in_every_run() {
+    let dir = std::env::temp_dir().join(format!("nppa-certify-repeat-faults-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = dir.join("faults").display().to_string();
+    let run = certify(&["--profile", "faults", "--repeat", "2", "--out", &out, "--", NPPA, "client", "flow"]);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(run.status.code(), Some(0), "{stdout}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("faults/report.json")).unwrap()).unwrap();
+    assert_eq!(report["runs"], serde_json::json!([0, 0]));
+    let notes = report["notes"].to_string();
+    assert!(!notes.contains("no fault"), "a run met no fault: {notes}");
+    // Each run's entries (ids above its boundary) hold the plan's slow answer: none leaked into the next run.
+    let boundaries: Vec<u64> =
+        report["runs_after_id"].as_array().unwrap().iter().map(|id| id.as_u64().unwrap()).collect();
+    assert_eq!(boundaries.len(), 2);
+    let journal = std::fs::read_to_string(dir.join("faults/journal.jsonl")).unwrap();
+    let delayed_ids: Vec<u64> = journal
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .filter(|entry| {
+            let note = entry["fault"].as_str().and_then(|f| f.parse::<nppa_mockserver::faults::FaultNote>().ok());
+            note.and_then(|n| n.delay_ms).is_some_and(|ms| ms > 5_000)
+        })
+        .map(|entry| entry["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(delayed_ids.len(), 2, "one slow answer per run: {delayed_ids:?}");
+    assert!(delayed_ids[0] <= boundaries[1] && delayed_ids[1] > boundaries[1], "{delayed_ids:?} vs {boundaries:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
