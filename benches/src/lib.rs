@@ -107,6 +107,7 @@ impl Prepared {
             method: self.signed.method,
             path: &self.path,
             query: self.query.as_deref(),
+            authority: None,
             headers: &self.headers,
             body: Ok(&self.signed.body),
         }

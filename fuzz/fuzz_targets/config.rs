@@ -31,6 +31,7 @@ fuzz_target!(|input: &[u8]| {
         method: "GET",
         path: "/idcard/authentication/query",
         query: Some("ai=x"),
+        authority: None,
         headers: &headers,
         body: Ok(b""),
     };

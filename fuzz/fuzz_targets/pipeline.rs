@@ -72,6 +72,7 @@ fuzz_target!(|input: &[u8]| {
         method,
         path,
         query,
+        authority: None,
         headers: &map,
         body: if body.len() > 65_536 { Err(BodyError::TooLarge) } else { Ok(body) },
     };

@@ -58,6 +58,7 @@ fn main() {
             method: "POST",
             path: &signed.path_and_query,
             query: None,
+            authority: None,
             headers: &headers,
             body: Ok(&signed.body),
         };

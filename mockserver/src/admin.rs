@@ -31,7 +31,7 @@ use crate::admin_api::{
 use crate::admin_guard::Admission;
 
 use crate::faults::{FaultAction, FaultRequest, FaultRule};
-use crate::journal::{JournalEntry, JournalQuery};
+use crate::journal::{JournalQuery, Kept};
 use crate::keys::KeySpec;
 use crate::service::MockService;
 use nppa_protocol::{beijing, Interface, StatusCode};
@@ -48,7 +48,7 @@ pub enum AdminAnswer {
     },
     /// `GET /__admin/journal/stream`: one JSON entry per line (or per SSE event) as requests arrive.
     Stream {
-        entries: broadcast::Receiver<Arc<JournalEntry>>,
+        entries: broadcast::Receiver<Arc<Kept>>,
         sse: bool,
     },
 }
@@ -306,7 +306,6 @@ fn journal(service: &MockService, query: Option<&str>) -> AdminAnswer {
         }
     };
     let entries = service.journal().query(&filter);
-    let entries: Vec<&JournalEntry> = entries.iter().map(|e| &**e).collect();
     ok(&JournalPage { entries, stats: service.journal().stats() })
 }
 

@@ -25,7 +25,7 @@ use crate::error::StartError;
 use crate::faults::{self, FaultAction, FaultRequest, FaultRule, Faults, Injection};
 use crate::http_error::{HttpError, HttpErrorKind};
 use crate::identity::{IdentityBook, Verdict};
-use crate::journal::{Journal, JournalEntry};
+use crate::journal::{self, ExchangeBytes, ExchangeParts, Journal, JournalEntry, Record};
 use crate::keys::KeyRing;
 use crate::metrics::Metrics;
 use crate::quota::{self, QuotaTable};
@@ -52,6 +52,8 @@ pub struct Incoming<'a> {
     pub method: &'a str,
     pub path: &'a str,
     pub query: Option<&'a str>,
+    /// The host the client addressed: the absolute-form target's (`http_proxy`) or the `Host` header's.
+    pub authority: Option<&'a str>,
     pub headers: &'a HeaderMap,
     pub body: Result<&'a [u8], BodyError>,
 }
@@ -72,12 +74,13 @@ pub struct Outcome {
 }
 
 /// When and where a request arrived: the instant its head was read (for latency), the mock-clock time then (for
-/// every rule), and the scheme and host it was addressed to (`https://api.wlc.nppa.gov.cn`, for the journal).
+/// every rule), and the scheme it was addressed with (`https`, for the journal's `target`, with the request's
+/// authority).
 #[derive(Debug, Clone)]
 pub struct Arrival {
     pub received: Instant,
     pub arrived_ms: u64,
-    pub target: Option<String>,
+    pub scheme: &'static str,
 }
 
 /// What the transport sends for one request.
@@ -383,23 +386,26 @@ impl MockService {
         }
         if self.journal.enabled() {
             // What was sent, even when a gate before decryption or a fault answered: certify and people read it.
-            let plaintext = match outcome.as_ref().and_then(|o| o.plaintext.clone()) {
+            let peeked;
+            let plaintext = match outcome.as_ref().and_then(|o| o.plaintext.as_deref()) {
                 Some(plaintext) => Some(plaintext),
-                None => self.peek_plaintext(request, arrival.arrived_ms),
+                None => {
+                    peeked = self.peek_plaintext(request, arrival.arrived_ms);
+                    peeked.as_deref()
+                }
             };
-            let exchange = Exchange {
+            let exchanged = Exchanged {
                 request,
                 outcome: outcome.as_ref(),
-                plaintext: plaintext.as_deref(),
+                plaintext,
                 served: &served,
                 fault: rule,
-                arrived_ms: arrival.arrived_ms,
-                target: arrival.target.as_deref(),
+                arrival,
                 latency,
             };
             // The journal numbers the entry as it records it.
             let body_timeout_s = self.config.server.body_timeout_s;
-            self.journal.record(journal_entry(0, self.clock.now_ms(), body_timeout_s, &exchange));
+            self.journal.record(journal_record(self.clock.now_ms(), body_timeout_s, &exchanged));
         }
         served
     }
@@ -409,13 +415,8 @@ impl MockService {
     pub fn record_http_error(&self, peer: IpAddr, error: HttpError, http_status: u16, raw: &[u8]) {
         self.metrics.http_error(error.kind);
         if self.journal.enabled() {
-            self.journal.record(JournalEntry::http_error(
-                peer.to_string(),
-                self.clock.now_ms(),
-                error,
-                http_status,
-                raw,
-            ));
+            let entry = JournalEntry::http_error(peer.to_string(), self.clock.now_ms(), error, http_status, raw);
+            self.journal.record(Record::Entry(Box::new(entry)));
         }
     }
 
@@ -769,10 +770,8 @@ impl MockService {
     }
 }
 
-/// The interface and environment of a path: production, or a test path with its code (1002 otherwise).
-/// The journal's record of one exchange.
 /// What happened to one request, for its journal entry.
-struct Exchange<'a> {
+struct Exchanged<'a> {
     request: &'a Incoming<'a>,
     /// The pipeline's outcome, unless a fault answered instead (reset, HTTP status).
     outcome: Option<&'a Outcome>,
@@ -780,67 +779,51 @@ struct Exchange<'a> {
     plaintext: Option<&'a [u8]>,
     served: &'a Served,
     fault: Option<&'a FaultRule>,
-    arrived_ms: u64,
-    target: Option<&'a str>,
+    arrival: &'a Arrival,
     latency: Duration,
 }
 
-/// The journal's record of one exchange.
-fn journal_entry(id: u64, time_ms: u64, body_timeout_s: f64, exchange: &Exchange<'_>) -> JournalEntry {
-    let request = exchange.request;
-    let outcome = exchange.outcome;
-    let headers = request
-        .headers
-        .iter()
-        .map(|(name, value)| (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
-        .collect();
-    let mut entry = JournalEntry {
-        id,
-        arrived_ms: exchange.arrived_ms,
+/// The journal's record of one exchange: the bytes copied as they are, typed values as they are; the journal
+/// renders text only when it is read.
+fn journal_record(time_ms: u64, body_timeout_s: f64, exchanged: &Exchanged<'_>) -> Record {
+    let request = exchanged.request;
+    let outcome = exchanged.outcome;
+    let bytes = ExchangeBytes::new(&ExchangeParts {
+        path: request.path,
+        query: request.query,
+        authority: request.authority,
+        headers: request.headers,
+        body: request.body.ok(),
+        plaintext: exchanged.plaintext,
+        answer: &exchanged.served.body,
+    });
+    Record::Exchange(journal::Exchange {
+        arrived_ms: exchanged.arrival.arrived_ms,
         time_ms,
-        peer: request.peer.to_string(),
-        method: request.method.to_owned(),
-        target: exchange.target.map(str::to_owned),
-        path: request.path.to_owned(),
-        query: request.query.map(str::to_owned),
-        headers,
-        body: None,
-        body_base64: None,
-        plaintext: exchange.plaintext.map(|p| String::from_utf8_lossy(p).into_owned()),
+        latency_us: exchanged.latency.as_micros() as u64,
+        peer: request.peer,
+        method: method_name(request.method),
+        scheme: exchanged.arrival.scheme,
         // The pipeline's route when it ran; the path's when a fault answered instead.
         interface: outcome.map_or_else(|| route_interface(request.path), |o| o.interface),
         sign_ok: outcome.and_then(|o| o.sign_ok),
-        http_status: exchange.served.http_status,
+        http_status: exchanged.served.http_status,
         errcode: outcome.map(|o| o.code.code()),
-        answer: String::from_utf8_lossy(&exchange.served.body).into_owned(),
-        fault: exchange.fault.map(FaultRule::note),
-        rule: None,
-        cause: None,
-        connection_reset: exchange.served.reset,
-        latency_us: exchange.latency.as_micros() as u64,
-        http_error: None,
-        raw: None,
-        raw_base64: None,
-    };
-    // Written here, on refusals only: a request that passed allocates nothing for it.
-    let injected = entry.fault.as_ref().and_then(|f| f.effect.map(|effect| (f.rule, effect)));
-    match (injected, outcome.and_then(|o| o.refusal.as_ref())) {
-        (Some((rule, effect)), _) => entry.cause = Some(format!("injected by fault rule #{rule}: {effect}")),
-        (None, Some(refusal)) => {
-            entry.rule = Some(refusal.rule().id.to_owned());
-            entry.cause = Some(refusal.to_string());
-        }
-        (None, None) => {}
+        connection_reset: exchanged.served.reset,
+        fault: exchanged.fault.map(FaultRule::note),
+        refusal: outcome.and_then(|o| o.refusal.clone()),
+        body_timeout_s: (request.body == Err(BodyError::TimedOut)).then_some(body_timeout_s),
+        bytes,
+    })
+}
+
+/// The method's name, without an allocation for the usual ones.
+fn method_name(method: &str) -> Cow<'static, str> {
+    match method {
+        "POST" => Cow::Borrowed("POST"),
+        "GET" => Cow::Borrowed("GET"),
+        other => Cow::Owned(other.to_owned()),
     }
-    match request.body {
-        Ok(body) => entry.set_body(body),
-        Err(BodyError::TimedOut) => {
-            let detail = format!("request body not received within {body_timeout_s} s");
-            entry.http_error = Some(HttpError { kind: HttpErrorKind::BodyTimeout, detail });
-        }
-        Err(BodyError::TooLarge | BodyError::Incomplete) => {}
-    }
-    entry
 }
 
 /// The interface a production or test path names.

@@ -44,10 +44,15 @@ pub fn sign(secret_key_hex: &str, params: &SignParams<'_>, body: &[u8]) -> Strin
     hex::encode(digest(secret_key_hex, params, body))
 }
 
-/// Checks a received `sign` header in constant time. Only 64 lowercase hex characters can match.
+/// Checks a received `sign` header: its 32 bytes against the digest, in constant time. Only 64 lowercase hex
+/// characters can match ([`sign`] writes lowercase).
 pub fn verify(secret_key_hex: &str, params: &SignParams<'_>, body: &[u8], received: &str) -> bool {
-    let expected = sign(secret_key_hex, params, body);
-    expected.as_bytes().ct_eq(received.as_bytes()).into()
+    let lowercase_hex = received.len() == 64 && received.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    let mut sent = [0u8; 32];
+    if !lowercase_hex || hex::decode_to_slice(received, &mut sent).is_err() {
+        return false;
+    }
+    digest(secret_key_hex, params, body).ct_eq(&sent).into()
 }
 
 /// R-HDR-2: a `sign` header is well-formed when it is 64 hexadecimal characters.
@@ -75,6 +80,13 @@ mod tests {
         assert!(verify("00", &params, b"", &good));
         assert!(!verify("00", &params, b"", &good.to_uppercase()));
         assert!(!verify("00", &params, b"", &good[..63]));
+        assert!(!verify("00", &params, b"", &format!("{good}0")));
+        assert!(!verify("00", &params, b"", &"g".repeat(64)), "not hex");
+        let mut one_digit_off = good.clone().into_bytes();
+        one_digit_off[40] = if one_digit_off[40] == b'0' { b'1' } else { b'0' };
+        let one_digit_off = String::from_utf8(one_digit_off).expect("ascii");
+        assert!(!verify("00", &params, b"", &one_digit_off));
+        assert!(!verify("01", &params, b"", &good), "another key");
         assert!(is_well_formed(&good));
         assert!(!is_well_formed("xyz"));
     }

@@ -495,7 +495,7 @@ async fn run_into(
                     stats.evicted
                 );
             }
-            service.journal().query(&query).iter().map(|e| (**e).clone()).collect()
+            service.journal().query(&query)
         }
         (None, Some(admin)) => {
             let query = JournalQuery { after_id: Some(baseline), limit: Some(100_000_000), ..JournalQuery::default() };

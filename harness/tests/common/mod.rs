@@ -160,7 +160,7 @@ pub fn id_num(n: u32) -> String {
 /// Every journal entry of the in-process mock, oldest first (what certify judges).
 pub fn entries(mock: &Mock) -> Vec<nppa_mockserver::journal::JournalEntry> {
     let query = nppa_mockserver::journal::JournalQuery { limit: Some(usize::MAX), ..Default::default() };
-    mock.server.service().journal().query(&query).iter().map(|e| (**e).clone()).collect()
+    mock.server.service().journal().query(&query)
 }
 
 /// The environment `nppa certify` gives a client, for the built-in reference flows; they sign with the mock

@@ -49,8 +49,8 @@ pub(super) async fn answer(
     let (parts, body) = request.into_parts();
     let body = read_body(body, &transport.service.config().server).await;
     let late = body == Err(BodyError::TimedOut);
-    let arrival = Arrival { received, arrived_ms, target: None };
-    let mut answer = route(&transport, peer, scheme, parts, body, arrival).await;
+    let arrival = Arrival { received, arrived_ms, scheme: scheme.as_str() };
+    let mut answer = route(&transport, peer, parts, body, arrival).await;
     if let (true, Ok(response)) = (late, &mut answer) {
         // The rest of a late body may still be on its way: the connection cannot carry another request.
         let close = hyper::header::HeaderValue::from_static("close");
@@ -78,7 +78,6 @@ async fn read_body(body: HyperBody, server: &ServerSection) -> Result<Bytes, Bod
 async fn route(
     transport: &Arc<Transport>,
     peer: IpAddr,
-    scheme: Scheme,
     parts: hyper::http::request::Parts,
     body: Result<Bytes, BodyError>,
     mut arrival: Arrival,
@@ -105,8 +104,10 @@ async fn route(
         test_system: nppa_protocol::Interface::from_test_path(path).is_some(),
     };
     let injection = service.faults().decide(&target, arrival.arrived_ms);
-    // Only the journal reads the target: no string is made for it when the journal is off.
-    arrival.target = service.journal().enabled().then(|| addressed(&parts, scheme)).flatten();
+    if let Some(uri_scheme) = parts.uri.scheme() {
+        // An absolute-form target (`http_proxy`) names the scheme the client meant.
+        arrival.scheme = if *uri_scheme == hyper::http::uri::Scheme::HTTPS { "https" } else { "http" };
+    }
     let served = match injection.as_ref().and_then(|i| i.rule.delay_ms) {
         None => serve_protocol(service, peer, &parts, &body, &arrival, injection.as_ref()),
         Some(delay_ms) => {
@@ -136,14 +137,13 @@ async fn route(
     Ok(response(served.http_status, content_type, served.body))
 }
 
-/// The scheme and host the client addressed: the absolute-form target (`http_proxy`), or the connection's scheme
-/// and the `Host` header (CONNECT tunnels, direct calls).
-fn addressed(parts: &hyper::http::request::Parts, scheme: Scheme) -> Option<String> {
-    if let (Some(uri_scheme), Some(authority)) = (parts.uri.scheme_str(), parts.uri.authority()) {
-        return Some(format!("{uri_scheme}://{authority}"));
+/// The host the client addressed: the absolute-form target's (`http_proxy`), or the `Host` header's (CONNECT
+/// tunnels, direct calls).
+fn authority(parts: &hyper::http::request::Parts) -> Option<&str> {
+    match parts.uri.authority() {
+        Some(authority) => Some(authority.as_str()),
+        None => parts.headers.get(hyper::header::HOST)?.to_str().ok(),
     }
-    let host = parts.headers.get(hyper::header::HOST)?.to_str().ok()?;
-    Some(format!("{}://{host}", scheme.as_str()))
 }
 
 /// One protocol request through the service (journal and metrics included).
@@ -160,6 +160,7 @@ fn serve_protocol(
         method: parts.method.as_str(),
         path: parts.uri.path(),
         query: parts.uri.query(),
+        authority: authority(parts),
         headers: &parts.headers,
         body: body.as_deref().map_err(|e| *e),
     };

@@ -11,7 +11,7 @@ use hyper::Response;
 
 use super::response::Body;
 use crate::admin_api::StreamLine;
-use crate::journal::JournalEntry;
+use crate::journal::Kept;
 use crate::service::MockService;
 
 /// How often a quiet journal stream says it is alive.
@@ -30,13 +30,13 @@ fn frame(sse: bool, json: &str) -> String {
 /// it missed.
 pub(super) fn journal_stream(
     service: Arc<MockService>,
-    entries: tokio::sync::broadcast::Receiver<Arc<JournalEntry>>,
+    entries: tokio::sync::broadcast::Receiver<Arc<Kept>>,
     sse: bool,
 ) -> Response<Body> {
     use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
     use tokio_stream::StreamExt as _;
     enum Item {
-        Entry(Result<Arc<JournalEntry>, BroadcastStreamRecvError>),
+        Entry(Result<Arc<Kept>, BroadcastStreamRecvError>),
         Heartbeat,
     }
     let entries = tokio_stream::wrappers::BroadcastStream::new(entries).map(Item::Entry);
@@ -48,7 +48,7 @@ pub(super) fn journal_stream(
     .map(|_| Item::Heartbeat);
     let lines = entries.merge(heartbeats).map(move |item| {
         let framed = match item {
-            Item::Entry(Ok(entry)) => frame(sse, &serde_json::to_string(&*entry).unwrap_or_default()),
+            Item::Entry(Ok(entry)) => frame(sse, &serde_json::to_string(&entry.render()).unwrap_or_default()),
             Item::Entry(Err(BroadcastStreamRecvError::Lagged(missed))) => {
                 service.journal().note_lagged(missed);
                 frame(sse, &json(&StreamLine::Lagged { lagged: missed }))

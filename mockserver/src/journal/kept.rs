@@ -1,0 +1,339 @@
+//! What the ring keeps of one request: the bytes as they arrived and the pipeline's typed results, the bytes
+//! copied into one buffer. Text and JSON ([`JournalEntry`]) are made only when the journal is read, streamed or
+//! written to its file, so that recording costs a copy and two allocations, not a dozen owned strings.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+use hyper::HeaderMap;
+use nppa_protocol::Interface;
+
+use super::entry::JournalEntry;
+use crate::faults::FaultNote;
+use crate::http_error::{HttpError, HttpErrorKind};
+use crate::refusal::Refusal;
+
+/// One journaled request, numbered.
+#[derive(Debug)]
+pub struct Kept {
+    id: u64,
+    what: Record,
+}
+
+/// What the journal records.
+#[derive(Debug)]
+// The ring holds these behind an `Arc` already: boxing the common variant would cost an allocation per request.
+#[expect(clippy::large_enum_variant, reason = "an exchange is the common case and lives behind an Arc")]
+pub enum Record {
+    /// A request that reached the protocol (the pipeline or a fault answered it).
+    Exchange(Exchange),
+    /// A request the HTTP layer ended (rare: made as an entry already).
+    Entry(Box<JournalEntry>),
+}
+
+impl Kept {
+    pub(super) fn new(id: u64, what: Record) -> Kept {
+        Kept { id, what }
+    }
+
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Mock-clock time of the answer (Unix ms).
+    pub fn time_ms(&self) -> u64 {
+        match &self.what {
+            Record::Exchange(exchange) => exchange.time_ms,
+            Record::Entry(entry) => entry.time_ms,
+        }
+    }
+
+    pub fn interface(&self) -> Option<Interface> {
+        match &self.what {
+            Record::Exchange(exchange) => exchange.interface,
+            Record::Entry(entry) => entry.interface,
+        }
+    }
+
+    pub fn errcode(&self) -> Option<u16> {
+        match &self.what {
+            Record::Exchange(exchange) => exchange.errcode,
+            Record::Entry(entry) => entry.errcode,
+        }
+    }
+
+    /// True when the request's `sign` header is exactly `sign`.
+    pub fn signed(&self, sign: &str) -> bool {
+        match &self.what {
+            Record::Exchange(exchange) => exchange.bytes.header("sign") == Some(sign.as_bytes()),
+            Record::Entry(entry) => entry.header("sign") == Some(sign),
+        }
+    }
+
+    /// The entry as people and tools read it.
+    pub fn render(&self) -> JournalEntry {
+        match &self.what {
+            Record::Exchange(exchange) => exchange.render(self.id),
+            Record::Entry(entry) => JournalEntry { id: self.id, ..(**entry).clone() },
+        }
+    }
+}
+
+/// One protocol exchange as it happened.
+#[derive(Debug)]
+pub struct Exchange {
+    pub arrived_ms: u64,
+    pub time_ms: u64,
+    pub latency_us: u64,
+    pub peer: IpAddr,
+    pub method: Cow<'static, str>,
+    /// The scheme the client addressed (its host is in the bytes), for `target`.
+    pub scheme: &'static str,
+    pub interface: Option<Interface>,
+    pub sign_ok: Option<bool>,
+    pub http_status: u16,
+    pub errcode: Option<u16>,
+    pub connection_reset: bool,
+    pub fault: Option<FaultNote>,
+    /// Why the pipeline refused: `rule` and `cause` are written from it when read.
+    pub refusal: Option<Refusal>,
+    /// The body did not arrive within this many seconds.
+    pub body_timeout_s: Option<f64>,
+    pub bytes: ExchangeBytes,
+}
+
+impl Exchange {
+    fn render(&self, id: u64) -> JournalEntry {
+        let bytes = &self.bytes;
+        let text = |part| bytes.part(part).map(|b| String::from_utf8_lossy(b).into_owned());
+        let mut entry = JournalEntry {
+            id,
+            arrived_ms: self.arrived_ms,
+            time_ms: self.time_ms,
+            peer: self.peer.to_string(),
+            method: self.method.clone().into_owned(),
+            target: text(Part::Authority).map(|authority| format!("{}://{authority}", self.scheme)),
+            path: text(Part::Path).unwrap_or_default(),
+            query: text(Part::Query),
+            headers: bytes
+                .headers()
+                .map(|(name, value)| {
+                    (String::from_utf8_lossy(name).into_owned(), String::from_utf8_lossy(value).into_owned())
+                })
+                .collect(),
+            body: None,
+            body_base64: None,
+            plaintext: text(Part::Plaintext),
+            interface: self.interface,
+            sign_ok: self.sign_ok,
+            http_status: self.http_status,
+            errcode: self.errcode,
+            answer: text(Part::Answer).unwrap_or_default(),
+            fault: self.fault,
+            rule: None,
+            cause: None,
+            connection_reset: self.connection_reset,
+            latency_us: self.latency_us,
+            http_error: None,
+            raw: None,
+            raw_base64: None,
+        };
+        let injected = self.fault.and_then(|f| f.effect.map(|effect| (f.rule, effect)));
+        match (injected, &self.refusal) {
+            (Some((rule, effect)), _) => entry.cause = Some(format!("injected by fault rule #{rule}: {effect}")),
+            (None, Some(refusal)) => {
+                entry.rule = Some(refusal.rule().id.to_owned());
+                entry.cause = Some(refusal.to_string());
+            }
+            (None, None) => {}
+        }
+        if let Some(body) = bytes.part(Part::Body) {
+            entry.set_body(body);
+        }
+        if let Some(seconds) = self.body_timeout_s {
+            let detail = format!("request body not received within {seconds} s");
+            entry.http_error = Some(HttpError { kind: HttpErrorKind::BodyTimeout, detail });
+        }
+        entry
+    }
+}
+
+/// The variable-length parts of a request and its answer, as they are given to [`ExchangeBytes::new`].
+#[derive(Debug, Clone, Copy)]
+pub struct ExchangeParts<'a> {
+    pub path: &'a str,
+    pub query: Option<&'a str>,
+    /// The host the client addressed (absolute-form target or `Host` header).
+    pub authority: Option<&'a str>,
+    pub headers: &'a HeaderMap,
+    /// Absent when the body could not be read.
+    pub body: Option<&'a [u8]>,
+    pub plaintext: Option<&'a [u8]>,
+    pub answer: &'a [u8],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Path,
+    Query,
+    Authority,
+    Headers,
+    Body,
+    Plaintext,
+    Answer,
+}
+
+const PARTS: usize = 7;
+
+/// [`ExchangeParts`] copied into one buffer, one after the other; headers as (length, name, length, value), with
+/// little-endian `u32` lengths.
+#[derive(Debug)]
+pub struct ExchangeBytes {
+    buffer: Box<[u8]>,
+    /// Where each part ends in `buffer`.
+    ends: [u32; PARTS],
+    /// Bit `part` set when the part is present (a present part may be empty).
+    present: u8,
+}
+
+impl ExchangeBytes {
+    pub fn new(parts: &ExchangeParts<'_>) -> ExchangeBytes {
+        let headers_len: usize = parts.headers.iter().map(|(name, value)| 8 + name.as_str().len() + value.len()).sum();
+        let given: [Option<&[u8]>; PARTS] = [
+            Some(parts.path.as_bytes()),
+            parts.query.map(str::as_bytes),
+            parts.authority.map(str::as_bytes),
+            None,
+            parts.body,
+            parts.plaintext,
+            Some(parts.answer),
+        ];
+        let total = headers_len + given.iter().flatten().map(|part| part.len()).sum::<usize>();
+        let mut buffer = Vec::with_capacity(total);
+        let (mut ends, mut present) = ([0u32; PARTS], 0u8);
+        for (index, part) in given.iter().enumerate() {
+            if index == Part::Headers as usize {
+                for (name, value) in parts.headers {
+                    for bytes in [name.as_str().as_bytes(), value.as_bytes()] {
+                        buffer.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+                        buffer.extend_from_slice(bytes);
+                    }
+                }
+                present |= 1 << index;
+            } else if let Some(part) = part {
+                buffer.extend_from_slice(part);
+                present |= 1 << index;
+            }
+            // Bodies are bounded by `server.max_body_bytes` and heads by hyper: far below 4 GiB.
+            ends[index] = buffer.len() as u32;
+        }
+        ExchangeBytes { buffer: buffer.into_boxed_slice(), ends, present }
+    }
+
+    fn part(&self, part: Part) -> Option<&[u8]> {
+        let index = part as usize;
+        if self.present & (1 << index) == 0 {
+            return None;
+        }
+        let start = if index == 0 { 0 } else { self.ends[index - 1] as usize };
+        self.buffer.get(start..self.ends[index] as usize)
+    }
+
+    /// The headers, in the order they arrived.
+    fn headers(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        let mut rest = self.part(Part::Headers).unwrap_or_default();
+        let mut next = move || {
+            let (length, tail) = rest.split_first_chunk::<4>()?;
+            let length = u32::from_le_bytes(*length) as usize;
+            let (bytes, tail) = tail.split_at_checked(length)?;
+            rest = tail;
+            Some(bytes)
+        };
+        std::iter::from_fn(move || Some((next()?, next()?)))
+    }
+
+    /// The value of a header by its lower-case name.
+    fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers().find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes())).map(|(_, value)| value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hyper::header::{HeaderName, HeaderValue};
+
+    fn headers(pairs: &[(&str, &[u8])]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            let value = HeaderValue::from_bytes(value).expect("value");
+            map.append(HeaderName::from_bytes(name.as_bytes()).expect("name"), value);
+        }
+        map
+    }
+
+    #[test]
+    fn every_part_reads_back_as_given_and_absent_parts_stay_absent() {
+        let map = headers(&[("appid", b"a1"), ("sign", b"ff"), ("x-twice", b"1"), ("x-twice", b"2"), ("e", b"")]);
+        let parts = ExchangeParts {
+            path: "/idcard/authentication/check",
+            query: None,
+            authority: Some("api.wlc.nppa.gov.cn"),
+            headers: &map,
+            body: Some(b""),
+            plaintext: None,
+            answer: br#"{"errcode":0}"#,
+        };
+        let bytes = ExchangeBytes::new(&parts);
+        assert_eq!(bytes.part(Part::Path), Some(&b"/idcard/authentication/check"[..]));
+        assert_eq!(bytes.part(Part::Query), None);
+        assert_eq!(bytes.part(Part::Authority), Some(&b"api.wlc.nppa.gov.cn"[..]));
+        assert_eq!(bytes.part(Part::Body), Some(&b""[..]), "an empty body is present, not absent");
+        assert_eq!(bytes.part(Part::Plaintext), None);
+        assert_eq!(bytes.part(Part::Answer), Some(&br#"{"errcode":0}"#[..]));
+        let read: Vec<(&[u8], &[u8])> = bytes.headers().collect();
+        let expected: Vec<(&[u8], &[u8])> =
+            vec![(b"appid", b"a1"), (b"sign", b"ff"), (b"x-twice", b"1"), (b"x-twice", b"2"), (b"e", b"")];
+        assert_eq!(read, expected);
+        assert_eq!(bytes.header("SIGN"), Some(&b"ff"[..]));
+        assert_eq!(bytes.header("bizid"), None);
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_survive_to_the_entry() {
+        let map = headers(&[("x-raw", &[0xff, 0x41])]);
+        let exchange = Exchange {
+            arrived_ms: 1,
+            time_ms: 2,
+            latency_us: 3,
+            peer: "127.0.0.1".parse().expect("ip"),
+            method: Cow::Borrowed("POST"),
+            scheme: "http",
+            interface: Some(Interface::Check),
+            sign_ok: Some(false),
+            http_status: 200,
+            errcode: Some(1011),
+            connection_reset: false,
+            fault: None,
+            refusal: Some(Refusal::UnknownPath),
+            body_timeout_s: None,
+            bytes: ExchangeBytes::new(&ExchangeParts {
+                path: "/p",
+                query: Some("ai=1"),
+                authority: None,
+                headers: &map,
+                body: Some(&[0x80, 0x81]),
+                plaintext: Some(b"{}"),
+                answer: b"{}",
+            }),
+        };
+        let entry = Kept::new(7, Record::Exchange(exchange)).render();
+        assert_eq!(entry.id, 7);
+        assert_eq!(entry.body, None);
+        assert_eq!(entry.body_base64.as_deref(), Some("gIE="));
+        assert_eq!(entry.header("x-raw"), Some("\u{fffd}A"), "header values are shown lossily, as before");
+        assert_eq!(entry.query.as_deref(), Some("ai=1"));
+        assert_eq!(entry.target, None, "no Host, no target");
+        assert_eq!(entry.rule.as_deref(), Some(Refusal::UnknownPath.rule().id));
+    }
+}
