@@ -496,7 +496,7 @@ impl Faults {
 
     /// The first matching rule whose draw hits, if any. Cheap when there are no rules.
     pub fn decide(&self, target: &FaultTarget<'_>, now_ms: u64) -> Option<Injection> {
-        if !self.any.load(Ordering::Acquire) {
+        if !self.armed() {
             return None;
         }
         let mut state = self.state();
@@ -513,6 +513,11 @@ impl Faults {
             return Some(Injection { rule: rule.clone() });
         }
         None
+    }
+
+    /// True when some rule is set: without one, a request need not be described for [`Faults::decide`].
+    pub fn armed(&self) -> bool {
+        self.any.load(Ordering::Acquire)
     }
 
     /// `GET /__admin/faults`.

@@ -4,8 +4,9 @@
 //! `process_*` families (CPU, memory, file descriptors, threads, start time) of the process that serves it.
 
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
+use nppa_protocol::{Interface, StatusCode};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
@@ -80,6 +81,27 @@ pub struct Metrics {
     http_errors: Family<KindLabel, Counter>,
     refused: Family<ReasonLabel, Counter>,
     open_connections: Arc<AtomicI64>,
+    series: SeriesHandles,
+}
+
+/// The interfaces, and "unknown" for paths that name none.
+const INTERFACE_SLOTS: usize = Interface::ALL.len() + 1;
+
+/// Handles of the request series once used: counting a request is then an atomic add, not hashing its labels under
+/// the family's lock. A series still enters its family on first use, so `/metrics` lists the same series.
+#[derive(Debug)]
+struct SeriesHandles {
+    /// By (interface slot, environment, errcode).
+    requests: Box<[OnceLock<Counter>]>,
+    /// By interface slot.
+    latency: [OnceLock<Histogram>; INTERFACE_SLOTS],
+}
+
+impl SeriesHandles {
+    fn new() -> SeriesHandles {
+        let requests = (0..INTERFACE_SLOTS * 2 * StatusCode::ALL.len()).map(|_| OnceLock::new()).collect();
+        SeriesHandles { requests, latency: std::array::from_fn(|_| OnceLock::new()) }
+    }
 }
 
 /// Values that live elsewhere, read on each scrape.
@@ -217,7 +239,7 @@ impl Metrics {
         for refusal in Refusal::ALL {
             drop(refused.get_or_create(&ReasonLabel { reason: refusal.as_str() }));
         }
-        for interface in nppa_protocol::Interface::ALL.map(nppa_protocol::Interface::name) {
+        for interface in Interface::ALL.map(Interface::name) {
             drop(requests.get_or_create(&RequestLabels { interface, errcode: 0, environment: "production" }));
             drop(latency.get_or_create(&InterfaceLabel { interface }));
         }
@@ -229,15 +251,31 @@ impl Metrics {
             open_connections: Arc::clone(&open_connections),
         }));
         registry.register_collector(Box::new(ProcessCollector));
-        Metrics { registry, requests, latency, faults, http_errors, refused, open_connections }
+        let series = SeriesHandles::new();
+        Metrics { registry, requests, latency, faults, http_errors, refused, open_connections, series }
     }
 
-    /// Counts one answered request. `interface` is "unknown" for paths that name none; `test_system` for the test
-    /// system's paths.
-    pub fn observe(&self, interface: &'static str, errcode: u16, test_system: bool, seconds: f64) {
-        let environment = if test_system { "test" } else { "production" };
-        self.requests.get_or_create(&RequestLabels { interface, errcode, environment }).inc();
-        self.latency.get_or_create(&InterfaceLabel { interface }).observe(seconds);
+    /// Counts one answered request. `interface` is `None` (label "unknown") for paths that name none;
+    /// `test_system` for the test system's paths.
+    pub fn observe(&self, interface: Option<Interface>, code: StatusCode, test_system: bool, seconds: f64) {
+        let slot = interface.map_or(Interface::ALL.len(), Interface::index);
+        let name = interface.map_or("unknown", Interface::name);
+        let request_labels = || RequestLabels {
+            interface: name,
+            errcode: code.code(),
+            environment: if test_system { "test" } else { "production" },
+        };
+        // `StatusCode::ALL` lists every variant in declaration order: `code as usize` is its place there.
+        let index = (slot * 2 + usize::from(test_system)) * StatusCode::ALL.len() + code as usize;
+        match self.series.requests.get(index) {
+            Some(cell) => cell.get_or_init(|| self.requests.get_or_create(&request_labels()).clone()).inc(),
+            None => self.requests.get_or_create(&request_labels()).inc(),
+        };
+        let latency = || self.latency.get_or_create(&InterfaceLabel { interface: name }).clone();
+        match self.series.latency.get(slot) {
+            Some(cell) => cell.get_or_init(latency).observe(seconds),
+            None => latency().observe(seconds),
+        }
     }
 
     /// Counts one injected fault.

@@ -374,9 +374,8 @@ impl MockService {
         };
         let latency = arrival.received.elapsed();
         if let Some(outcome) = &outcome {
-            let interface = outcome.interface.map_or("unknown", Interface::name);
             let test_system = Interface::from_test_path(request.path).is_some();
-            self.metrics.observe(interface, outcome.code.code(), test_system, latency.as_secs_f64());
+            self.metrics.observe(outcome.interface, outcome.code, test_system, latency.as_secs_f64());
         }
         if let Some(rule) = rule {
             self.metrics.fault_injected(rule.kind());
@@ -864,7 +863,9 @@ fn method_allowed(interface: Interface, method: &str) -> Result<(), Refusal> {
 
 fn system_params(headers: &HeaderMap) -> Result<SystemParams<'_>, Refusal> {
     let get = |name: &'static str, header: &'static str| {
-        let value = headers.get(name).map(|v| String::from_utf8_lossy(v.as_bytes()));
+        // Visible ASCII borrows as it is; anything else is read lossily (and will not verify).
+        let value =
+            headers.get(name).map(|v| v.to_str().map_or_else(|_| String::from_utf8_lossy(v.as_bytes()), Cow::Borrowed));
         value.filter(|v| !v.is_empty()).ok_or(Refusal::HeaderMissing { header })
     };
     Ok(SystemParams {
@@ -918,7 +919,9 @@ fn signature_valid<'k>(
     let mut signed: Vec<(&str, &str)> =
         vec![("appId", &params.app_id), ("bizId", &params.biz_id), ("timestamps", &params.timestamps)];
     signed.extend(query.iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
-    let verifies = |key: &&SecretKey| sign::verify(key.as_hex(), &signed, body, &params.sign);
+    // Upper-case hex is well-formed (R-HDR-2) but never matches: no key verifies it.
+    let sent = sign::decode(&params.sign);
+    let verifies = |key: &&SecretKey| sent.is_some_and(|sent| sign::verify_decoded(key.as_hex(), &signed, body, &sent));
     if let Some(key) = keys.valid_at(now_ms).find(verifies) {
         return Ok(key);
     }

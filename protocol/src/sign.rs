@@ -47,12 +47,27 @@ pub fn sign(secret_key_hex: &str, params: &SignParams<'_>, body: &[u8]) -> Strin
 /// Checks a received `sign` header: its 32 bytes against the digest, in constant time. Only 64 lowercase hex
 /// characters can match ([`sign`] writes lowercase).
 pub fn verify(secret_key_hex: &str, params: &SignParams<'_>, body: &[u8], received: &str) -> bool {
-    let lowercase_hex = received.len() == 64 && received.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-    let mut sent = [0u8; 32];
-    if !lowercase_hex || hex::decode_to_slice(received, &mut sent).is_err() {
-        return false;
+    decode(received).is_some_and(|sent| verify_decoded(secret_key_hex, params, body, &sent))
+}
+
+/// [`verify`] of a sign [`decode`]d once (a server trying several keys decodes it once).
+pub fn verify_decoded(secret_key_hex: &str, params: &SignParams<'_>, body: &[u8], sent: &[u8; 32]) -> bool {
+    digest(secret_key_hex, params, body).ct_eq(sent).into()
+}
+
+/// The 32 bytes of a sign written as [`sign`] writes it: 64 lowercase hex characters; `None` for anything else.
+pub fn decode(received: &str) -> Option<[u8; 32]> {
+    let nibble = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    let hex: &[u8; 64] = received.as_bytes().try_into().ok()?;
+    let mut bytes = [0u8; 32];
+    for (byte, pair) in bytes.iter_mut().zip(hex.chunks_exact(2)) {
+        *byte = (nibble(pair[0])? << 4) | nibble(pair[1])?;
     }
-    digest(secret_key_hex, params, body).ct_eq(&sent).into()
+    Some(bytes)
 }
 
 /// R-HDR-2: a `sign` header is well-formed when it is 64 hexadecimal characters.
@@ -87,6 +102,7 @@ mod tests {
         let one_digit_off = String::from_utf8(one_digit_off).expect("ascii");
         assert!(!verify("00", &params, b"", &one_digit_off));
         assert!(!verify("01", &params, b"", &good), "another key");
+        assert_eq!(decode(&good).map(hex::encode), Some(good.clone()), "decode undoes sign's hex");
         assert!(is_well_formed(&good));
         assert!(!is_well_formed("xyz"));
     }

@@ -96,14 +96,9 @@ async fn route(
             admin::AdminAnswer::Stream { entries, sse } => journal_stream(Arc::clone(service), entries, sse),
         });
     }
-    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
-    let target = FaultTarget {
-        interface: route_interface(path),
-        app_id: header("appid"),
-        biz_id: header("bizid"),
-        test_system: nppa_protocol::Interface::from_test_path(path).is_some(),
-    };
-    let injection = service.faults().decide(&target, arrival.arrived_ms);
+    // Described for the fault rules only when there are some.
+    let faults = service.faults();
+    let injection = if faults.armed() { faults.decide(&fault_target(&parts), arrival.arrived_ms) } else { None };
     if let Some(uri_scheme) = parts.uri.scheme() {
         // An absolute-form target (`http_proxy`) names the scheme the client meant.
         arrival.scheme = if *uri_scheme == hyper::http::uri::Scheme::HTTPS { "https" } else { "http" };
@@ -135,6 +130,18 @@ async fn route(
     }
     let content_type = if served.http_status == 200 || served.body.first() == Some(&b'{') { JSON } else { TEXT };
     Ok(response(served.http_status, content_type, served.body))
+}
+
+/// What fault rules match on.
+fn fault_target(parts: &hyper::http::request::Parts) -> FaultTarget<'_> {
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let path = parts.uri.path();
+    FaultTarget {
+        interface: route_interface(path),
+        app_id: header("appid"),
+        biz_id: header("bizid"),
+        test_system: nppa_protocol::Interface::from_test_path(path).is_some(),
+    }
 }
 
 /// The host the client addressed: the absolute-form target's (`http_proxy`), or the `Host` header's (CONNECT
