@@ -243,7 +243,7 @@ mod tests {
     #[test]
     fn a_deadline_shortened_by_the_first_final_query_frees_the_record_when_swept() {
         let store = RealNameStore::new(1);
-        let forty_eight_hours = 172_800_000;
+        let forty_eight_hours = nppa_protocol::record::PENDING_TTL_MS;
         store.insert_pending("a", 0, 10, pending(forty_eight_hours)).expect("insert");
         assert_eq!(store.query("a", 0, 100, 300).map(|r| r.status), Some(AuthStatus::Success));
         assert_eq!(store.sweep(399), 0);
