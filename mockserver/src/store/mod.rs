@@ -77,7 +77,8 @@ impl RealNameStore {
         // The shard's index takes its buckets from the hash's low bits and its tags from the top 7: the shard
         // number comes from bits between, so that neither is skewed within a shard.
         let index = ((key.hash >> 32) as usize) % SHARDS;
-        // A poisoned shard only means another request panicked mid-update; the shard itself is still sound.
+        // A poisoned lock only means another request panicked while holding it; a shard's updates do not panic
+        // (no unwrap, places and slots kept in range), so the shard is still sound.
         self.shards[index].lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
