@@ -77,23 +77,26 @@ def bench_config(work, journal):
 
 
 def signed_check(port):
-    """One check of a preset person signed at FROZEN_MS, as the reference client builds it: (path, headers, body)."""
+    """One check of a preset person signed at FROZEN_MS, as the reference client builds it: (path, headers, body,
+    length of its sign string in bytes)."""
     trace = subprocess.run(
         [RELEASE / "nppa", "client", "--base-url", f"http://127.0.0.1:{port}", "--mock-clock", "-v", "check",
          "--ai", "100000000000000001", "--name", "某一一", "--id-num", "110000190101010001"],
         check=True, capture_output=True, text=True).stderr
-    headers, body = {}, ""
+    headers, body, sign_string = {}, "", ""
     for line in trace.splitlines():
         if line.startswith("> body: "):
             body = line[len("> body: "):]
+        elif line.startswith("> sign string: "):
+            sign_string = line[len("> sign string: "):]
         elif line.startswith("> ") and ": " in line[2:] and not line.startswith(("> plaintext", "> sign string")):
             name, value = line[2:].split(": ", 1)
             headers[name] = value
-    return "/idcard/authentication/check", headers, body.encode()
+    return "/idcard/authentication/check", headers, body.encode(), len(sign_string.encode())
 
 
 def send(port, request, n, expect_ok):
-    path, headers, body = request
+    path, headers, body, _ = request
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     for _ in range(n):
         connection.request("POST", path, body=body, headers=headers)
@@ -143,6 +146,17 @@ def per_request(work, command, n, request_for, freeze):
     return (large - small) / (2 * n)
 
 
+def sha256_per_sign(work, sign_string_bytes, n):
+    """Instructions of one SHA-256 over a sign string of this length (`examples/handle_instructions.rs sha256`)."""
+    def run(count):
+        out_file = work / f"callgrind.sha256-{count}"
+        subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_file}",
+                        RELEASE / "examples" / "handle_instructions", "sha256", str(sign_string_bytes), str(count)],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return total_instructions(out_file)
+    return (run(3 * n) - run(n)) / (2 * n)
+
+
 def driver_run(work, mock_port, seconds):
     """Instructions and requests of one `nppa load realname` run of `seconds` under callgrind."""
     out_dir = work / f"load-{seconds}"
@@ -158,7 +172,7 @@ def driver_run(work, mock_port, seconds):
 
 def goose_floor_run(work, mock_port, request, seconds):
     """Instructions and requests of one goose_floor run of `seconds` under callgrind."""
-    path, headers, body = request
+    path, headers, body, _ = request
     out_file = work / f"callgrind.floor-{seconds}"
     floor = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_file}",
                               RELEASE / "examples" / "goose_floor", f"http://127.0.0.1:{mock_port}", str(seconds), path,
@@ -178,7 +192,7 @@ def main():
     args = parser.parse_args()
     wanted = set(args.only or ["mock", "hyper", "driver"])
     subprocess.run(["cargo", "build", "--release", "-q", "-p", "nppa-harness", "-p", "nppa-benches", "--bins",
-                    "--example", "goose_floor"], cwd=ROOT, check=True)
+                    "--example", "goose_floor", "--example", "handle_instructions"], cwd=ROOT, check=True)
     figures = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = pathlib.Path(tmp)
@@ -195,6 +209,11 @@ def main():
             command = lambda address, config=config: [RELEASE / "nppa", "mock", "--config", config, "--listen", address]
             figures[name] = per_request(work, command, args.requests, request_for, freeze=True)
             print(f"{name:24} {figures[name]:>10,.0f} instructions per check", flush=True)
+        if "mock" in wanted:
+            sign_string_bytes = request["check"][3]
+            figures["sha256 of the sign"] = sha256_per_sign(work, sign_string_bytes, args.requests)
+            print(f"{'sha256 of the sign':24} {figures['sha256 of the sign']:>10,.0f} instructions "
+                  f"({sign_string_bytes}-byte sign string; valgrind runs SHA-256 in software)", flush=True)
         if "hyper" in wanted:
             figures["plain hyper"] = per_request(work, lambda address: [RELEASE / "hello", address], args.requests,
                                                  request_for, freeze=False)
@@ -239,6 +258,10 @@ def summarize(figures):
         print(f"journal: {mock_on - mock_off:,.0f} instructions per request")
     if mock_off and plain:
         print(f"mock/plain hyper: {mock_off / plain:.2f}× (journal off)")
+        sha = figures.get("sha256 of the sign")
+        if sha:
+            print(f"mock/plain hyper, SHA-256 excluded: {(mock_off - sha) / plain:.2f}× (journal off); "
+                  f"{(mock_on - sha) / plain:.2f}× (journal on)")
     if mock_off and driver:
         print(f"driver/mock: {driver / mock_off:.2f}×")
     if driver and floor:

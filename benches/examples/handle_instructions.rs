@@ -8,6 +8,9 @@
 //!   valgrind --tool=callgrind --callgrind-out-file=/dev/null target/release/examples/handle_instructions check $n 2>&1 | grep Collected
 //! done   # (second − first) / 2000 = instructions per check; also `query`, `loginout`
 //! ```
+//!
+//! `handle_instructions sha256 BYTES N` hashes BYTES bytes N times instead: the SHA-256 of a sign string of that
+//! length, which `benches/instructions.py` subtracts to compare the mock with plain hyper "SHA-256 excluded".
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use nppa_benches::*;
@@ -16,6 +19,21 @@ use nppa_protocol::request::{self, Target};
 fn main() {
     let mut args = std::env::args().skip(1);
     let kind = args.next().unwrap_or_else(|| "check".into());
+    if kind == "sha256" {
+        let bytes: usize = args.next().and_then(|n| n.parse().ok()).expect("sha256 BYTES N");
+        let n: usize = args.next().and_then(|n| n.parse().ok()).expect("sha256 BYTES N");
+        let sign_string = vec![b'a'; bytes];
+        let mut first_bytes = 0u64;
+        for _ in 0..n {
+            let digest = sha2::Digest::finalize(sha2::Digest::chain_update(
+                sha2::Sha256::default(),
+                std::hint::black_box(&sign_string),
+            ));
+            first_bytes += u64::from(digest[0]);
+        }
+        println!("sha256: {n} digests of {bytes} bytes ({first_bytes})");
+        return;
+    }
     let n: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(1000);
     let service = bench_service();
     let now = service.clock().now_ms();
