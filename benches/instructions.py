@@ -157,6 +157,18 @@ def sha256_per_sign(work, sign_string_bytes, n):
     return (run(3 * n) - run(n)) / (2 * n)
 
 
+def journal_in_process(work, n):
+    """Instructions the journal adds to `MockService::serve` (in-process, `examples/handle_instructions.rs`)."""
+    def run(journal, count):
+        out_file = work / f"callgrind.serve-{journal}-{count}"
+        subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_file}",
+                        RELEASE / "examples" / "handle_instructions", f"serve-journal-{journal}", str(count)],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return total_instructions(out_file)
+    per = {journal: (run(journal, 3 * n) - run(journal, n)) / (2 * n) for journal in ("off", "on")}
+    return per["on"] - per["off"]
+
+
 def driver_run(work, mock_port, seconds):
     """Instructions and requests of one `nppa load realname` run of `seconds` under callgrind."""
     out_dir = work / f"load-{seconds}"
@@ -210,6 +222,10 @@ def main():
             figures[name] = per_request(work, command, args.requests, request_for, freeze=True)
             print(f"{name:24} {figures[name]:>10,.0f} instructions per check", flush=True)
         if "mock" in wanted:
+            # 20 000 and 60 000 requests: past the default ring of 10 000, so that evictions are counted too.
+            figures["journal, in-process"] = journal_in_process(work, 20_000)
+            print(f"{'journal, in-process':24} {figures['journal, in-process']:>10,.0f} instructions per request "
+                  "(MockService::serve with the journal on, minus off)", flush=True)
             sign_string_bytes = request["check"][3]
             figures["sha256 of the sign"] = sha256_per_sign(work, sign_string_bytes, args.requests)
             print(f"{'sha256 of the sign':24} {figures['sha256 of the sign']:>10,.0f} instructions "
@@ -255,7 +271,8 @@ def summarize(figures):
     mock_off, mock_on = figures.get("mock, journal off"), figures.get("mock, journal on")
     plain, driver, floor = figures.get("plain hyper"), figures.get("driver"), figures.get("goose floor")
     if mock_off and mock_on:
-        print(f"journal: {mock_on - mock_off:,.0f} instructions per request")
+        print(f"journal: {mock_on - mock_off:,.0f} instructions per request over HTTP (two runs' difference: ±2 000), "
+              f"{figures['journal, in-process']:,.0f} in-process")
     if mock_off and plain:
         print(f"mock/plain hyper: {mock_off / plain:.2f}× (journal off)")
         sha = figures.get("sha256 of the sign")

@@ -9,6 +9,12 @@
 //! done   # (second − first) / 2000 = instructions per check; also `query`, `loginout`
 //! ```
 //!
+//! `handle_instructions serve-journal-on N` (and `-off`) runs `MockService::serve` instead of `handle`: the pipeline,
+//! the metrics and the journal (its default ring, so that a run longer than the ring pays for evictions too), with a
+//! signed check whose headers are those of a real client (`Host`, `Content-Length`, `User-Agent` added); the
+//! difference between on and off is the journal's cost per request, without the thread wake-ups that make the
+//! over-HTTP counts vary.
+//!
 //! `handle_instructions sha256 BYTES N` hashes BYTES bytes N times instead: the SHA-256 of a sign string of that
 //! length, which `benches/instructions.py` subtracts to compare the mock with plain hyper "SHA-256 excluded".
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -35,6 +41,10 @@ fn main() {
         return;
     }
     let n: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(1000);
+    if let Some(journal) = kind.strip_prefix("serve-journal-") {
+        serve(journal == "on", n);
+        return;
+    }
     let service = bench_service();
     let now = service.clock().now_ms();
     let credentials = credentials();
@@ -51,4 +61,30 @@ fn main() {
         codes += u64::from(std::hint::black_box(service.handle(std::hint::black_box(&incoming))).code.code());
     }
     println!("{kind}: {n} requests handled (errcodes summed: {codes})");
+}
+
+/// `MockService::serve` n times on one signed check, with the journal on or off.
+fn serve(journal: bool, n: usize) {
+    use hyper::header::{HeaderValue, CONTENT_LENGTH, HOST, USER_AGENT};
+    let service = bench_service_journaled(journal);
+    let now = service.clock().now_ms();
+    let signed = request::check(&credentials(), &Target::Production, &check_request(), now, [7; 12]);
+    let mut prepared = Prepared::new(signed);
+    let length = prepared.signed.body.len().to_string();
+    prepared.headers.insert(HOST, HeaderValue::from_static("127.0.0.1:8080"));
+    prepared.headers.insert(CONTENT_LENGTH, HeaderValue::from_str(&length).unwrap());
+    prepared.headers.insert(USER_AGENT, HeaderValue::from_static("reqwest/0.13"));
+    let incoming = nppa_mockserver::service::Incoming { authority: Some("127.0.0.1:8080"), ..prepared.incoming() };
+    let arrival =
+        nppa_mockserver::service::Arrival { received: std::time::Instant::now(), arrived_ms: now, scheme: "http" };
+    let mut statuses = 0u64;
+    for _ in 0..n {
+        statuses +=
+            u64::from(std::hint::black_box(service.serve(std::hint::black_box(&incoming), &arrival, None)).http_status);
+    }
+    let recorded = service.journal().stats().recorded;
+    println!(
+        "serve, journal {}: {n} requests served (statuses summed: {statuses}; journaled: {recorded})",
+        if journal { "on" } else { "off" }
+    );
 }

@@ -70,7 +70,13 @@ pub fn raw_cipher() -> Aes128Gcm {
 /// The mock as the pipeline benches run it: no quotas (a bench sends far more than 500 a second), the clock frozen
 /// at noon Beijing time.
 pub fn bench_service() -> nppa_mockserver::MockService {
+    bench_service_journaled(false)
+}
+
+/// [`bench_service`] with the journal on (its default ring) or off.
+pub fn bench_service_journaled(journal: bool) -> nppa_mockserver::MockService {
     let mut config = nppa_mockserver::Config::embedded_default();
+    config.journal.enabled = journal;
     config.server.quotas = false;
     config.clock.start = Some("2026-01-15T12:00:00+08:00".into());
     let service = nppa_mockserver::MockService::new(config).unwrap();

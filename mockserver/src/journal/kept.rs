@@ -185,11 +185,15 @@ enum Part {
 
 const PARTS: usize = 7;
 
-/// [`ExchangeParts`] copied into one buffer, one after the other; headers as (length, name, length, value), with
-/// little-endian `u32` lengths.
+/// Bytes set aside per header before they are copied.
+const HEADER_ROOM: usize = 48;
+
+/// [`ExchangeParts`] copied into one buffer, one after the other; headers as name, NUL, value, NUL (neither a header
+/// name nor a `HeaderValue` can hold a NUL: `http` refuses control characters in both).
 #[derive(Debug)]
 pub struct ExchangeBytes {
-    buffer: Box<[u8]>,
+    /// Not shrunk to fit: that would copy it again.
+    buffer: Vec<u8>,
     /// Where each part ends in `buffer`.
     ends: [u32; PARTS],
     /// Bit `part` set when the part is present (a present part may be empty).
@@ -198,7 +202,6 @@ pub struct ExchangeBytes {
 
 impl ExchangeBytes {
     pub fn new(parts: &ExchangeParts<'_>) -> ExchangeBytes {
-        let headers_len: usize = parts.headers.iter().map(|(name, value)| 8 + name.as_str().len() + value.len()).sum();
         let given: [Option<&[u8]>; PARTS] = [
             Some(parts.path.as_bytes()),
             parts.query.map(str::as_bytes),
@@ -208,16 +211,17 @@ impl ExchangeBytes {
             parts.plaintext,
             Some(parts.answer),
         ];
-        let total = headers_len + given.iter().flatten().map(|part| part.len()).sum::<usize>();
-        let mut buffer = Vec::with_capacity(total);
+        // Headers are walked once, as they are copied: their room is a guess (a client's are about 40 bytes each).
+        let guess = HEADER_ROOM * parts.headers.len() + given.iter().flatten().map(|part| part.len()).sum::<usize>();
+        let mut buffer = Vec::with_capacity(guess);
         let (mut ends, mut present) = ([0u32; PARTS], 0u8);
         for (index, part) in given.iter().enumerate() {
             if index == Part::Headers as usize {
                 for (name, value) in parts.headers {
-                    for bytes in [name.as_str().as_bytes(), value.as_bytes()] {
-                        buffer.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-                        buffer.extend_from_slice(bytes);
-                    }
+                    buffer.extend_from_slice(name.as_str().as_bytes());
+                    buffer.push(0);
+                    buffer.extend_from_slice(value.as_bytes());
+                    buffer.push(0);
                 }
                 present |= 1 << index;
             } else if let Some(part) = part {
@@ -227,7 +231,7 @@ impl ExchangeBytes {
             // Bodies are bounded by `server.max_body_bytes` and heads by hyper: far below 4 GiB.
             ends[index] = buffer.len() as u32;
         }
-        ExchangeBytes { buffer: buffer.into_boxed_slice(), ends, present }
+        ExchangeBytes { buffer, ends, present }
     }
 
     fn part(&self, part: Part) -> Option<&[u8]> {
@@ -241,15 +245,8 @@ impl ExchangeBytes {
 
     /// The headers, in the order they arrived.
     fn headers(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        let mut rest = self.part(Part::Headers).unwrap_or_default();
-        let mut next = move || {
-            let (length, tail) = rest.split_first_chunk::<4>()?;
-            let length = u32::from_le_bytes(*length) as usize;
-            let (bytes, tail) = tail.split_at_checked(length)?;
-            rest = tail;
-            Some(bytes)
-        };
-        std::iter::from_fn(move || Some((next()?, next()?)))
+        let mut fields = self.part(Part::Headers).unwrap_or_default().split(|&b| b == 0);
+        std::iter::from_fn(move || Some((fields.next()?, fields.next()?)))
     }
 
     /// The value of a header by its lower-case name.
