@@ -30,6 +30,7 @@ pub mod server;
 pub mod service;
 pub mod store;
 pub mod tenants;
+pub mod test_cases;
 pub mod testsystem;
 pub mod tls;
 pub mod whitelist;

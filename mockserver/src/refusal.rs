@@ -15,7 +15,7 @@ use nppa_protocol::{Interface, StatusCode};
 
 use crate::config::TimestampsClock;
 use crate::rules::{self, Rule};
-use crate::testsystem::CASES;
+use crate::test_cases::CASES;
 
 /// Below this, a `timestamps` reads as Unix seconds rather than milliseconds (year 5138 in seconds).
 const SECONDS_BELOW: u64 = 100_000_000_000;

@@ -180,7 +180,7 @@ fn records(entry: &JournalEntry) -> Vec<Value> {
     body["collections"].as_array().cloned().unwrap_or_default()
 }
 
-fn loginouts(server: &RunningServer) -> Vec<std::sync::Arc<JournalEntry>> {
+fn loginouts(server: &RunningServer) -> Vec<JournalEntry> {
     let query = JournalQuery { interface: Some(Interface::Loginout), limit: Some(1_000_000), ..Default::default() };
     server.service().journal().query(&query)
 }
