@@ -15,6 +15,7 @@ pub mod admin_api;
 pub mod admin_guard;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod error;
 pub mod faults;
 pub mod http_error;
