@@ -144,8 +144,8 @@ fn secret_keys(admission: Admission, query: Option<&str>) -> Result<SecretKeys, 
 fn console(method: &str, path: &str, rest: &str) -> AdminAnswer {
     use crate::console::ConsoleFile;
     match (method, crate::console::file(rest)) {
-        ("GET", Some(ConsoleFile::Asset(asset))) => AdminAnswer::Page(asset),
-        ("GET", Some(ConsoleFile::Codes)) => ok(&crate::console::codes()),
+        ("GET" | "HEAD", Some(ConsoleFile::Asset(asset))) => AdminAnswer::Page(asset),
+        ("GET" | "HEAD", Some(ConsoleFile::Codes)) => ok(&crate::console::codes()),
         (_, Some(_)) => error(405, format!("{method} is not allowed on {path}")),
         (_, None) => error(404, format!("the console has no file {path}; open {}", crate::console::PATH)),
     }

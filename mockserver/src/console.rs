@@ -34,6 +34,7 @@ pub fn file(rest: &str) -> Option<ConsoleFile> {
         "" | "/index.html" => asset("text/html; charset=utf-8", include_bytes!("../console/index.html")),
         "/console.js" => asset("text/javascript; charset=utf-8", include_bytes!("../console/console.js")),
         "/console.css" => asset("text/css; charset=utf-8", include_bytes!("../console/console.css")),
+        "/favicon.svg" => asset("image/svg+xml", include_bytes!("../console/favicon.svg")),
         "/codes.json" => Some(ConsoleFile::Codes),
         _ => None,
     }
@@ -51,7 +52,7 @@ mod tests {
 
     #[test]
     fn the_page_its_files_and_codes_are_served_and_nothing_else() {
-        for rest in ["", "/index.html", "/console.js", "/console.css", "/codes.json"] {
+        for rest in ["", "/index.html", "/console.js", "/console.css", "/favicon.svg", "/codes.json"] {
             assert!(file(rest).is_some(), "{rest:?}");
         }
         assert_eq!(file("/../admin.rs"), None);
