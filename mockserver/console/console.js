@@ -221,12 +221,13 @@ function exchangesView(codes) {
 
   function row(entry) {
     const caller = [header(entry, "appid"), header(entry, "bizid")].filter(Boolean).join(" / ");
-    const result = el("td", { class: entry.errcode === 0 ? "passed" : "refused" }, resultText(entry));
+    const target = entry.path + (entry.query ? `?${entry.query}` : "");
+    const result = el("td", { class: `result ${entry.errcode === 0 ? "passed" : "refused"}` }, resultText(entry));
     const tr = el("tr", { tabindex: "0", "data-id": entry.id, "aria-selected": "false" },
       el("td", { class: "mono" }, beijingTime(entry.arrived_ms || entry.time_ms)),
       el("td", {}, entry.interface ?? "—"),
-      el("td", { class: "mono" }, entry.path + (entry.query ? `?${entry.query}` : "")),
-      el("td", { class: "mono" }, caller || "—"),
+      el("td", { class: "mono cut", title: target }, target),
+      el("td", { class: "mono cut", title: caller }, caller || "—"),
       result,
       el("td", { class: "num" }, `${(entry.latency_us / 1000).toFixed(1)} ms`),
       el("td", {}, entry.fault ?? ""));
