@@ -27,12 +27,14 @@ struct Browser {
 }
 
 fn chromedriver() -> PathBuf {
-    let found = std::env::var_os("CHROMEDRIVER").map(PathBuf::from).or_else(|| {
-        std::env::split_paths(&std::env::var_os("PATH")?).map(|dir| dir.join("chromedriver")).find(|p| p.is_file())
-    });
+    let found = match std::env::var_os("CHROMEDRIVER") {
+        Some(path) => Some(PathBuf::from(path)).filter(|p| p.is_file()),
+        None => std::env::var_os("PATH")
+            .and_then(|path| std::env::split_paths(&path).map(|dir| dir.join("chromedriver")).find(|p| p.is_file())),
+    };
     found.unwrap_or_else(|| {
         panic!(
-            "chromedriver not found on the PATH (nor $CHROMEDRIVER): the console's browser tests need it. \
+            "chromedriver not found on the PATH (or $CHROMEDRIVER is not a file): the console's browser tests need it. \
              Install Debian's chromium-driver (apt-get install -y chromium chromium-driver) or set CHROMEDRIVER"
         )
     })
