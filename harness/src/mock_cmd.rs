@@ -33,6 +33,7 @@ pub fn banner(server: &RunningServer, config_origin: &str) -> String {
     out.push_str("  endpoints   POST /idcard/authentication/check\n");
     out.push_str("              GET  /idcard/authentication/query?ai=…\n");
     out.push_str("              POST /behavior/collection/loginout\n");
+    out.push_str(&format!("  console     {base}{}\n", nppa_mockserver::console::PATH));
     let tenants = service.tenants();
     for enterprise in tenants.enterprises() {
         out.push_str(&format!(

@@ -58,6 +58,9 @@ fn mock_with_no_config_serves_the_spec_example_and_the_client_reaches_it() {
     {
         assert!(mock.banner.contains(needle), "banner lacks {needle}:\n{}", mock.banner);
     }
+    // The web console's URL (harness/tests/console.rs opens it in a browser).
+    let console = format!("console     {}/__admin/console", mock.base_url);
+    assert!(mock.banner.lines().any(|l| l.trim() == console), "banner lacks {console:?}:\n{}", mock.banner);
     let ok =
         client(&mock.base_url, &["-v", "check", "--ai", "cli-1", "--name", "某一一", "--id-num", "110000190101010001"]);
     let stdout = String::from_utf8_lossy(&ok.stdout);

@@ -13,6 +13,7 @@
 //!   secretKeys redacted unless the token or `?reveal=keys` from loopback (`Admission::secret_keys`)
 //! - `GET/POST/DELETE /__admin/faults`, `DELETE /__admin/faults/{id}`; `POST /__admin/scenarios/mps-outage`,
 //!   `POST /__admin/scenarios/pending-ratio`
+//! - `GET  /__admin/console` (and its files below it): the live web console, [`crate::console`]
 //! - `GET  /__admin/testsystem`  test credentials (keys as for enterprises), codes and each case's state;
 //!   `POST /__admin/testsystem/reset`
 
@@ -51,6 +52,8 @@ pub enum AdminAnswer {
         entries: broadcast::Receiver<Arc<Kept>>,
         sse: bool,
     },
+    /// A file of the console, served with its content type and `console::CONTENT_SECURITY_POLICY`.
+    Page(crate::console::Asset),
 }
 
 fn answer(status: u16, value: &impl Serialize) -> AdminAnswer {
@@ -94,6 +97,9 @@ pub fn handle(
             Err(refusal) => refusal,
         };
     }
+    if let Some(rest) = path.strip_prefix(crate::console::PATH) {
+        return console(method, path, rest);
+    }
     if let Some(rest) = path.strip_prefix("/__admin/faults") {
         return faults(service, method, rest, body);
     }
@@ -132,6 +138,17 @@ pub fn handle(
 /// Whether this request's answer shows secretKeys (400 for a query other than `?reveal=keys`).
 fn secret_keys(admission: Admission, query: Option<&str>) -> Result<SecretKeys, AdminAnswer> {
     RevealQuery::parse(query).map(|reveal| admission.secret_keys(reveal)).map_err(|reason| error(400, reason))
+}
+
+/// `/__admin/console…`: the console's page, its files and the codes it labels answers with.
+fn console(method: &str, path: &str, rest: &str) -> AdminAnswer {
+    use crate::console::ConsoleFile;
+    match (method, crate::console::file(rest)) {
+        ("GET" | "HEAD", Some(ConsoleFile::Asset(asset))) => AdminAnswer::Page(asset),
+        ("GET" | "HEAD", Some(ConsoleFile::Codes)) => ok(&crate::console::codes()),
+        (_, Some(_)) => error(405, format!("{method} is not allowed on {path}")),
+        (_, None) => error(404, format!("the console has no file {path}; open {}", crate::console::PATH)),
+    }
 }
 
 /// `/__admin/testsystem…`: the test accounts and their cases (SPEC §8).

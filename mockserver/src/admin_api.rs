@@ -243,3 +243,17 @@ pub enum StreamLine {
     /// An entry, as it was recorded.
     Entry(Box<JournalEntry>),
 }
+
+/// `GET /__admin/console/codes.json`: every errcode and its errmsg as the protocol spells them, for the console's
+/// labels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleCodes {
+    pub codes: Vec<CodeLabel>,
+}
+
+/// One errcode and its errmsg.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeLabel {
+    pub code: u16,
+    pub errmsg: String,
+}

@@ -7,6 +7,7 @@
 //! - [`store`], [`quota`], [`identity`], [`tenants`], [`whitelist`]: the state and rules behind it (loginout
 //!   validation is `nppa_protocol::behaviour`)
 //! - [`clock`], [`admin`]: the mock's own controls; [`admin_api`]: the admin API's request and answer types
+//! - [`console`]: the live web console the admin API serves at `/__admin/console`
 //! - [`rules`]: the catalogue of enforced rules (the README's table is checked against it); [`refusal`]: which rule
 //!   refused a request and why, in one line (the journal entry's `rule` and `cause`)
 
@@ -15,6 +16,7 @@ pub mod admin_api;
 pub mod admin_guard;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod error;
 pub mod faults;
 pub mod http_error;

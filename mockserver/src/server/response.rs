@@ -20,3 +20,19 @@ pub(super) fn response(status: u16, content_type: &'static str, body: Vec<u8>) -
     response.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static(content_type));
     response
 }
+
+/// A console file: its content type, a policy that lets it load nothing from elsewhere, and no caching, so that a
+/// new binary's console is the one seen.
+pub(super) fn page(asset: crate::console::Asset) -> Response<Body> {
+    use hyper::header::{
+        HeaderValue, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
+    };
+    let mut response = Response::new(Full::new(Bytes::from_static(asset.body)).boxed());
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(asset.content_type));
+    headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(crate::console::CONTENT_SECURITY_POLICY));
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}

@@ -11,7 +11,7 @@ use hyper::body::Incoming as HyperBody;
 use hyper::{Request, Response};
 
 use super::connection::Scheme;
-use super::response::{response, Body, JSON, TEXT};
+use super::response::{page, response, Body, JSON, TEXT};
 use super::stream::journal_stream;
 use super::tunnel::tunnel;
 use super::Transport;
@@ -94,6 +94,7 @@ async fn route(
         return Ok(match reply {
             admin::AdminAnswer::Json { status, body } => response(status, JSON, body),
             admin::AdminAnswer::Stream { entries, sse } => journal_stream(Arc::clone(service), entries, sse),
+            admin::AdminAnswer::Page(asset) => page(asset),
         });
     }
     // Described for the fault rules only when there are some.

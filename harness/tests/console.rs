@@ -1,0 +1,248 @@
+//! The web console (`/__admin/console`) in a real headless Chromium driven through chromedriver (WebDriver), against
+//! the real mock on a loopback port: what a vendor sees while their client runs. Needs Debian's `chromium` and
+//! `chromium-driver` (`.ci/run` installs them); without chromedriver these tests fail and say so.
+//!
+//! `NPPA_CONSOLE_SCREENSHOTS=docs/console cargo test -p nppa-harness --test console` also writes the README's
+//! screenshots (the path is relative to the workspace).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::crafted::{check_request, resign};
+use common::{guest, Mock, OTHER_KEY, PRESET_OK};
+use thirtyfour::components::SelectElement;
+use thirtyfour::prelude::*;
+
+/// How long the browser may take to show something (a bound on the wait, not a speed the test asserts).
+const BOUND: Duration = Duration::from_secs(15);
+
+/// chromedriver (`$CHROMEDRIVER`, or on the PATH) and a headless Chromium session through it; both end on drop.
+struct Browser {
+    driver: WebDriver,
+    _chromedriver: tokio::process::Child,
+}
+
+fn chromedriver() -> PathBuf {
+    let found = match std::env::var_os("CHROMEDRIVER") {
+        Some(path) => Some(PathBuf::from(path)).filter(|p| p.is_file()),
+        None => std::env::var_os("PATH")
+            .and_then(|path| std::env::split_paths(&path).map(|dir| dir.join("chromedriver")).find(|p| p.is_file())),
+    };
+    found.unwrap_or_else(|| {
+        panic!(
+            "chromedriver not found on the PATH (or $CHROMEDRIVER is not a file): the console's browser tests need it. \
+             Install Debian's chromium-driver (apt-get install -y chromium chromium-driver) or set CHROMEDRIVER"
+        )
+    })
+}
+
+async fn browser() -> Browser {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let chromedriver = tokio::process::Command::new(chromedriver())
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start chromedriver");
+    let url = format!("http://127.0.0.1:{port}");
+    // Wait (bounded) until chromedriver answers: it is another process starting, not the mock's time.
+    let http = reqwest::Client::new();
+    let deadline = tokio::time::Instant::now() + BOUND;
+    while !http.get(format!("{url}/status")).send().await.is_ok_and(|r| r.status().is_success()) {
+        assert!(tokio::time::Instant::now() < deadline, "chromedriver did not answer on {url} within {BOUND:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut caps = DesiredCapabilities::chrome();
+    for arg in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,800"]
+    {
+        caps.add_arg(arg).unwrap();
+    }
+    if std::path::Path::new("/usr/bin/chromium").is_file() {
+        caps.set_binary("/usr/bin/chromium").unwrap();
+    }
+    let driver = WebDriver::new(url, caps).await.expect("a Chromium session through chromedriver");
+    Browser { driver, _chromedriver: chromedriver }
+}
+
+impl Browser {
+    /// Opens the console and waits until it follows the journal stream.
+    async fn open_console(&self, mock: &Mock) {
+        self.driver.goto(format!("{}/__admin/console", mock.base)).await.unwrap();
+        self.driver
+            .query(By::Css("#stream-state[data-state='live']"))
+            .wait(BOUND, Duration::from_millis(20))
+            .first()
+            .await
+            .expect("the console follows the journal stream");
+    }
+
+    /// The first element matching `css` whose text contains every one of `needles`, waiting for it (bounded).
+    async fn showing(&self, css: &str, needles: &[&str]) -> WebElement {
+        let deadline = tokio::time::Instant::now() + BOUND;
+        let mut seen = Vec::new();
+        loop {
+            seen.clear();
+            for element in self.driver.find_all(By::Css(css)).await.unwrap() {
+                let text = element.text().await.unwrap_or_default();
+                if needles.iter().all(|n| text.contains(n)) {
+                    return element;
+                }
+                seen.push(text);
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no {css} showing {needles:?} within {BOUND:?}; the page showed {seen:#?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// With `NPPA_CONSOLE_SCREENSHOTS=DIR`, the page as a PNG in DIR (relative to the workspace).
+    async fn screenshot(&self, name: &str) {
+        let Some(dir) = std::env::var_os("NPPA_CONSOLE_SCREENSHOTS") else { return };
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        self.driver.screenshot(&dir.join(name)).await.unwrap();
+    }
+
+    async fn quit(self) {
+        self.driver.quit().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_signed_check_appears_live_and_opens_to_its_decrypted_plaintext() {
+    let mock = common::start().await;
+    let browser = browser().await;
+    browser.open_console(&mock).await;
+
+    let (ai, name, id_num) = PRESET_OK;
+    let client = mock.client();
+    assert_eq!(common::code(&client.check(ai, name, id_num).await.unwrap()), 0);
+    let row =
+        browser.showing("#exchanges tbody tr", &["check", "/idcard/authentication/check", "0 OK", "1101999999"]).await;
+    // More traffic for the screenshot: a query, a loginout, and a request whose sign is wrong.
+    client.query(ai).await.unwrap();
+    let now = mock.now_ms().await;
+    client.loginout(vec![guest(1, "session-1", 1, now)]).await.unwrap();
+    let mut wrong = check_request(now);
+    resign(&mut wrong, OTHER_KEY);
+    client.send(wrong).await.unwrap();
+    browser.showing("#exchanges tbody tr", &["1011 SYS REQ PARTNER AUTH ERROR"]).await;
+    browser.screenshot("exchanges.png").await;
+
+    row.click().await.unwrap();
+    let plaintext = browser.showing("#detail [data-part='plaintext']", &[name, id_num, ai]).await;
+    assert!(plaintext.text().await.unwrap().contains("\"idNum\": \"110000190101010001\""), "pretty-printed");
+    browser.showing("#detail [data-part='answer']", &["\"errcode\": 0", "\"status\": 0"]).await;
+    browser.showing("#detail [data-part='body']", &["{\"data\":\""]).await;
+    browser.showing("#detail [data-part='headers']", &["appid", "fdc6688637bc468e9aea874654cbead2", "sign"]).await;
+    assert!(browser.driver.find_all(By::Css("#detail [data-part='refusal']")).await.unwrap().is_empty());
+    browser.screenshot("exchange-opened.png").await;
+    browser.quit().await;
+}
+
+#[tokio::test]
+async fn the_console_opens_with_earlier_exchanges_and_a_wrong_sign_shows_its_rule_and_cause() {
+    let mock = common::start().await;
+    let (ai, name, id_num) = PRESET_OK;
+    // Sent before the console opens: the journal's recent entries fill the table first.
+    assert_eq!(common::code(&mock.client().check(ai, name, id_num).await.unwrap()), 0);
+    let browser = browser().await;
+    browser.open_console(&mock).await;
+    browser.showing("#exchanges tbody tr", &["/idcard/authentication/check", "0 OK"]).await;
+
+    let mut wrong = check_request(mock.now_ms().await);
+    resign(&mut wrong, OTHER_KEY);
+    assert_eq!(common::code(&mock.client().send(wrong).await.unwrap()), 1011);
+    let row = browser.showing("#exchanges tbody tr", &["1011 SYS REQ PARTNER AUTH ERROR"]).await;
+    // Keyboard: focus the row and press Enter.
+    row.focus().await.unwrap();
+    row.send_keys(Key::Enter).await.unwrap();
+    browser.showing("#detail [data-part='rule']", &["R-SIG-3"]).await;
+    browser.showing("#detail [data-part='cause']", &["sign mismatch"]).await;
+
+    // The errcode filter keeps only the refused row.
+    let filter = browser.driver.find(By::Css("#filter-errcode")).await.unwrap();
+    SelectElement::new(&filter).await.unwrap().select_by_value("1011").await.unwrap();
+    browser.showing("#count", &["1 ", "/ 2"]).await;
+    // The page asked the mock for nothing but the admin API (no /favicon.ico among the exchanges).
+    let paths: Vec<String> = common::entries(&mock).into_iter().map(|e| e.path).collect();
+    assert_eq!(paths, ["/idcard/authentication/check"; 2], "the journal holds the client's requests only");
+
+    // Chinese labels; errmsg stays as the protocol spells it.
+    browser.driver.find(By::Css("#language")).await.unwrap().click().await.unwrap();
+    browser.showing("#exchanges thead", &["接口", "耗时"]).await;
+    browser.showing("#detail", &["拒绝", "SYS REQ PARTNER AUTH ERROR"]).await;
+    browser.quit().await;
+}
+
+#[tokio::test]
+async fn the_console_is_refused_to_foreign_hosts_and_origins_as_the_admin_api_is() {
+    let mock = common::start().await;
+    let http = reqwest::Client::new();
+    let get = |path: &str, headers: &[(&'static str, &'static str)]| {
+        let mut request = http.get(format!("{}{path}", mock.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send()
+    };
+    let foreign: [&[(&str, &str)]; 3] = [
+        &[("host", "rebind.evil.example")],
+        &[("origin", "https://evil.example")],
+        &[("sec-fetch-site", "cross-site")],
+    ];
+    for headers in foreign {
+        let api = get("/__admin/journal", headers).await.unwrap();
+        let (api_status, api_body) = (api.status(), api.text().await.unwrap());
+        for path in ["/__admin/console", "/__admin/console/console.js", "/__admin/console/codes.json"] {
+            let page = get(path, headers).await.unwrap();
+            assert_eq!(page.status(), api_status, "{path} with {headers:?}");
+            assert_eq!(api_status, 403, "{headers:?}");
+            assert_eq!(page.text().await.unwrap(), api_body, "{path} with {headers:?}: the admin API's own refusal");
+        }
+    }
+
+    let page = get("/__admin/console", &[]).await.unwrap();
+    assert_eq!(page.status(), 200);
+    let header = |name: &str| page.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    assert_eq!(header("content-type"), "text/html; charset=utf-8");
+    assert!(header("content-security-policy").contains("script-src 'self'"), "{}", header("content-security-policy"));
+    assert!(!header("content-security-policy").contains("unsafe"), "no inline scripts or eval");
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    assert!(page.text().await.unwrap().contains("/__admin/console/console.js"));
+    let script = get("/__admin/console/console.js", &[]).await.unwrap();
+    assert_eq!(script.headers()["content-type"], "text/javascript; charset=utf-8");
+
+    let codes: nppa_mockserver::admin_api::ConsoleCodes =
+        get("/__admin/console/codes.json", &[]).await.unwrap().json().await.unwrap();
+    let partner_auth = codes.codes.iter().find(|c| c.code == 1011).expect("1011 listed");
+    assert_eq!(partner_auth.errmsg, nppa_protocol::StatusCode::PartnerAuthError.errmsg());
+    assert_eq!(codes.codes.len(), nppa_protocol::StatusCode::ALL.len());
+}
+
+#[tokio::test]
+async fn with_an_admin_token_the_console_is_refused_a_wrong_one_and_shows_why() {
+    let mock = common::start_with(|config| config.server.admin_token = Some("s3cret".into())).await;
+    let browser = browser().await;
+    browser.driver.goto(format!("{}/__admin/console#token=wrong", mock.base)).await.unwrap();
+    browser.showing("#problem", &["401", "does not match server.admin_token"]).await;
+    // The right token, given once in the fragment, is kept for the tab and sent with every call.
+    browser.driver.goto(format!("{}/__admin/console#token=s3cret", mock.base)).await.unwrap();
+    browser.driver.refresh().await.unwrap();
+    browser
+        .driver
+        .query(By::Css("#stream-state[data-state='live']"))
+        .wait(BOUND, Duration::from_millis(20))
+        .first()
+        .await
+        .expect("with the right token the console follows the stream");
+    assert!(!browser.driver.current_url().await.unwrap().as_str().contains("s3cret"), "the token leaves the URL");
+    browser.quit().await;
+}
