@@ -103,7 +103,7 @@ async fn report_pairs_logins_with_logouts() {
     // Every logout the mock accepted has a login with the same si before it (R-BEH-3).
     let journal = server.service().journal().query(&JournalQuery { limit: Some(100_000), ..Default::default() });
     let mut logged_in = std::collections::HashSet::new();
-    for record in journal.iter().flat_map(|e| records(e)) {
+    for record in journal.iter().flat_map(records) {
         let si = record["si"].as_str().unwrap().to_owned();
         if record["bt"] == 1 {
             assert!(logged_in.insert(si));
@@ -193,7 +193,7 @@ fn header<'a>(entry: &'a JournalEntry, name: &str) -> &'a str {
 /// per second (R-RL-1) and so no 1006 of the mock's own, and a record sent again only when the answer that carried
 /// it did not accept it (R-BEH-4): a 1006, an answer the client could not read, or a 3001 naming it with a code
 /// other than 3005.
-fn assert_journal_rules(entries: &[std::sync::Arc<JournalEntry>], quota: usize) -> usize {
+fn assert_journal_rules(entries: &[JournalEntry], quota: usize) -> usize {
     let mut per_second: HashMap<(String, u64), usize> = HashMap::new();
     let mut last_answer: HashMap<String, (u64, bool)> = HashMap::new();
     let mut resent = 0;
