@@ -1,6 +1,6 @@
 //! Synthetic players: valid names, idNums, pis and ais, the same for the same number, unique up to 10 M.
 
-use chrono::{Duration, NaiveDate};
+use chrono::{Datelike, Duration, NaiveDate};
 use nppa_protocol::messages::CheckRequest;
 use nppa_protocol::{idnum, pi};
 
@@ -18,17 +18,17 @@ pub fn person(n: u64) -> (String, String) {
     let day = (n / 1000) % 10_950;
     let birth = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default() + Duration::days(day as i64);
     let area = 110_101 + (n / 10_950_000) % 8;
-    let first17 = format!("{area}{}{:03}", birth.format("%Y%m%d"), n % 1000);
+    // Field by field: chrono's `format("%Y%m%d")` parses its pattern on every call (a check per request).
+    let first17 = format!("{area}{:04}{:02}{:02}{:03}", birth.year(), birth.month(), birth.day(), n % 1000);
     let id_num = idnum::complete(&first17).unwrap_or_default();
     // n read in mixed radix: family (8), then two given characters (16 each).
     let (family, given) = (FAMILY.len() as u64, GIVEN.len() as u64);
-    let name = format!(
-        "{}{}{}",
+    let parts = [
         FAMILY[(n % family) as usize],
         GIVEN[((n / family) % given) as usize],
-        GIVEN[((n / family / given) % given) as usize]
-    );
-    (name, id_num)
+        GIVEN[((n / family / given) % given) as usize],
+    ];
+    (parts.concat(), id_num)
 }
 
 /// A check of a new player: the `n`-th of a run tagged `run`, so that runs against the same mock use other people
@@ -67,5 +67,12 @@ mod tests {
         }
         assert!(pi::parse(&player_pi(42)).is_ok());
         assert!(nppa_protocol::ai::is_valid(&ai(0xdead_beef, 123_456_789)));
+    }
+
+    #[test]
+    fn the_same_number_is_the_same_person() {
+        assert_eq!(person(0), ("王伟伟".to_owned(), idnum::complete("11010119700101000").unwrap()));
+        let n = 10_950_000 * 3 + 1000 * 400 + 17;
+        assert_eq!(person(n).1, idnum::complete("11010419710205017").unwrap());
     }
 }
