@@ -17,7 +17,9 @@ Each figure is the difference between two runs of the same process, one handling
   durations; instructions over requests between them (build, sign, seal, send through goose's HTTP client, read the
   answer). The mock it loads is not counted.
 
-    python3 benches/instructions.py [--requests N] [--json FILE]
+    python3 benches/instructions.py [--requests N] [--json FILE] [--only mock|hyper|driver …]
+
+`--only driver` counts the driver and goose's floor alone (a few minutes instead of about fifteen).
 
 Needs valgrind (apt install valgrind). Builds what it needs (`cargo build --release`). Bounded: a few minutes.
 """
@@ -173,6 +175,8 @@ def main():
     parser.add_argument("--requests", type=int, default=1000, help="N (the second run of each server answers 3N)")
     parser.add_argument("--driver-seconds", type=int, default=10, help="the driver's short run (the long one: 3×)")
     parser.add_argument("--json", type=pathlib.Path, help="also write the figures to this file")
+    parser.add_argument("--only", nargs="+", choices=["mock", "hyper", "driver"], default=["mock", "hyper", "driver"],
+                        help="count only these (driver: the driver and goose's floor)")
     args = parser.parse_args()
     subprocess.run(["cargo", "build", "--release", "-q", "-p", "nppa-harness", "-p", "nppa-benches", "--bins",
                     "--example", "goose_floor"], cwd=ROOT, check=True)
@@ -186,14 +190,18 @@ def main():
                 request["check"] = signed_check(port)
             return request["check"]
 
-        for journal in (False, True):
+        for journal in (False, True) if "mock" in args.only else ():
             name = f"mock, journal {'on' if journal else 'off'}"
             config = bench_config(work, journal)
             command = lambda address, config=config: [RELEASE / "nppa", "mock", "--config", config, "--listen", address]
             figures[name] = per_request(work, command, args.requests, request_for, freeze=True)
             print(f"{name:24} {figures[name]:>10,.0f} instructions per check", flush=True)
-        figures["plain hyper"] = per_request(work, lambda address: [RELEASE / "hello", address], args.requests, request_for, freeze=False)
-        print(f"{'plain hyper':24} {figures['plain hyper']:>10,.0f} instructions per request", flush=True)
+        if "hyper" in args.only:
+            figures["plain hyper"] = per_request(work, lambda address: [RELEASE / "hello", address], args.requests,
+                                                 request_for, freeze=False)
+            print(f"{'plain hyper':24} {figures['plain hyper']:>10,.0f} instructions per request", flush=True)
+        if "driver" not in args.only:
+            return finish(figures, args)
 
         # The driver, against a native mock (quotas off, real clock: the driver signs with its own).
         port = free_port()
@@ -216,10 +224,24 @@ def main():
         figures["driver"] = (long[0] - short[0]) / (long[1] - short[1])
         print(f"{'driver (nppa load)':24} {figures['driver']:>10,.0f} instructions per signed check "
               f"({short[1]} and {long[1]} requests)", flush=True)
-    mock_off, mock_on, plain = figures["mock, journal off"], figures["mock, journal on"], figures["plain hyper"]
-    print(f"journal: {mock_on - mock_off:,.0f} instructions per request; mock/plain hyper {mock_off / plain:.2f}× "
-          f"(journal off); driver/mock {figures['driver'] / mock_off:.2f}×; driver above goose's floor "
-          f"{figures['driver'] - figures['goose floor']:,.0f}")
+    finish(figures, args)
+
+
+def finish(figures, args):
+    """The ratios between the figures counted, and the JSON file."""
+    mock_off, mock_on = figures.get("mock, journal off"), figures.get("mock, journal on")
+    plain, driver, floor = figures.get("plain hyper"), figures.get("driver"), figures.get("goose floor")
+    ratios = []
+    if mock_off and mock_on:
+        ratios.append(f"journal: {mock_on - mock_off:,.0f} instructions per request")
+    if mock_off and plain:
+        ratios.append(f"mock/plain hyper {mock_off / plain:.2f}× (journal off)")
+    if mock_off and driver:
+        ratios.append(f"driver/mock {driver / mock_off:.2f}×")
+    if driver and floor:
+        ratios.append(f"driver above goose's floor {driver - floor:,.0f}")
+    if ratios:
+        print("; ".join(ratios))
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
 
