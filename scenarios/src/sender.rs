@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use goose::goose::{GooseRequest, GooseUser};
 use nppa_protocol::interface::CLIENT_TIMEOUT_MS;
-use nppa_protocol::request::SignedRequest;
+use nppa_protocol::request::{SignedRequest, CONTENT_TYPE};
 use nppa_protocol::Interface;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, Url};
@@ -67,9 +67,16 @@ impl Sender {
 
     /// The request's headers, their values taken from `signed` (not copied).
     fn headers(&self, signed: &mut SignedRequest) -> HeaderMap {
-        let mut headers = HeaderMap::with_capacity(signed.headers.len());
+        // Room for the headers reqwest and hyper add (user-agent, accept, host, content-length): a map that grows
+        // rehashes every entry.
+        let mut headers = HeaderMap::with_capacity(signed.headers.len() + 4);
         for (name, value) in &mut signed.headers {
-            let Ok(value) = HeaderValue::try_from(std::mem::take(value)) else { continue };
+            let value = if value == CONTENT_TYPE {
+                HeaderValue::from_static(CONTENT_TYPE)
+            } else {
+                let Ok(value) = HeaderValue::try_from(std::mem::take(value)) else { continue };
+                value
+            };
             match self.names.iter().find(|(known, _)| known.eq_ignore_ascii_case(name)) {
                 Some((_, header)) => headers.insert(header.clone(), value),
                 None => HeaderName::from_bytes(name.as_bytes()).ok().and_then(|header| headers.insert(header, value)),
