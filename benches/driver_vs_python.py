@@ -17,6 +17,9 @@ errcode 0 count, and a run with any other answer stops the script. It prints eve
 ratios. The mock's CPU is not counted on either side.
 
     python3 benches/driver_vs_python.py [--rounds 5] [--seconds 5] [--users 16] [--json FILE] [--no-build]
+                                        [--driver OTHER/nppa]
+
+`--driver` measures another build's `nppa load` (an earlier commit's, to compare) against this build's mock.
 
 Bounded: about rounds × (2 × seconds + start-up) plus one release build; loopback only.
 """
@@ -46,9 +49,9 @@ def cpu_of(command, timeout):
     return done.stdout, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def driver(port, users, seconds, out):
+def driver(nppa, port, users, seconds, out):
     """One `nppa load` run: (requests answered errcode 0, CPU seconds of the process, of its run alone)."""
-    _, cpu = cpu_of([RELEASE / "nppa", "load", "realname", "--rate", "0", "--users", users, "--duration",
+    _, cpu = cpu_of([nppa, "load", "realname", "--rate", "0", "--users", users, "--duration",
                      f"{seconds}s", "--target", f"http://127.0.0.1:{port}", "--out", out], timeout=seconds * 10 + 120)
     summary = json.loads((out / "report.json").read_text())["summary"]
     ok = summary["by_errcode"].get("0", 0)
@@ -75,6 +78,8 @@ def main():
     parser.add_argument("--users", type=int, default=16, help="the driver's --users and the baseline's connections")
     parser.add_argument("--json", type=pathlib.Path, help="also write every round and the medians to this file")
     parser.add_argument("--no-build", action="store_true", help="use target/release/nppa as it is")
+    parser.add_argument("--driver", type=pathlib.Path, default=RELEASE / "nppa",
+                        help="the nppa binary whose `load` is measured (default: this build's)")
     args = parser.parse_args()
     if not args.no_build:
         subprocess.run(["cargo", "build", "--release", "-q", "-p", "nppa-harness"], cwd=ROOT, check=True)
@@ -93,11 +98,11 @@ def main():
                 out = work / f"load-{r}"
                 # Alternate who goes first, so that a change in the machine's load falls on both sides.
                 if r % 2 == 0 or requests is None:
-                    d_ok, d_cpu, d_run = driver(port, args.users, args.seconds, out)
+                    d_ok, d_cpu, d_run = driver(args.driver, port, args.users, args.seconds, out)
                     p_ok, p_cpu, p_run = python(port, args.users, d_ok)
                 else:
                     p_ok, p_cpu, p_run = python(port, args.users, requests)
-                    d_ok, d_cpu, d_run = driver(port, args.users, args.seconds, out)
+                    d_ok, d_cpu, d_run = driver(args.driver, port, args.users, args.seconds, out)
                 requests = d_ok
                 row = {"driver_requests": d_ok, "driver_cpu_s": d_cpu, "driver_run_cpu_s": d_run,
                        "python_requests": p_ok, "python_cpu_s": p_cpu, "python_run_cpu_s": p_run,
