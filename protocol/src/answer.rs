@@ -2,8 +2,17 @@
 //! records a 3001 rejected. It reads whatever a server (or a fault) sends without failing on odd fields: a
 //! field of an unexpected type is taken as absent, and the shape of `data` is reported, since clients differ in
 //! how they cope with `"data":""`, `null` and a missing `data`.
+//!
+//! It reads in one pass, each field straight into its type (no intermediate JSON tree, no buffering of a value to
+//! try it as several types), and [`parse_borrowed`] keeps the strings in the body: a load driver reads every
+//! answer, so this is on its per-request path.
 
-use serde::de::IgnoredAny;
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 use crate::messages::AuthStatus;
@@ -63,19 +72,53 @@ impl ParsedAnswer {
     }
 }
 
+/// What an answer says, its strings borrowed from the body when they hold no escapes: [`ParsedAnswer`] without
+/// the copies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerRef<'a> {
+    pub errcode: u16,
+    pub errmsg: Option<Cow<'a, str>>,
+    pub data: DataShape,
+    pub status: Option<AuthStatus>,
+    pub pi: Option<Cow<'a, str>>,
+    pub rejected: Vec<Rejected>,
+}
+
+impl AnswerRef<'_> {
+    /// The same answer, owning its strings.
+    pub fn into_owned(self) -> ParsedAnswer {
+        let AnswerRef { errcode, errmsg, data, status, pi, rejected } = self;
+        ParsedAnswer {
+            errcode,
+            errmsg: errmsg.map(Cow::into_owned),
+            data,
+            status,
+            pi: pi.map(Cow::into_owned),
+            rejected,
+        }
+    }
+}
+
 /// Reads an answer body. `None` when it is not a JSON object with a numeric `errcode`: not a protocol answer
 /// (an HTML error page, a truncated body, an empty one).
 pub fn parse(body: &[u8]) -> Option<ParsedAnswer> {
-    let MapOnly(raw) = serde_json::from_slice::<MapOnly<RawAnswer>>(body).ok()?;
+    parse_borrowed(body).map(AnswerRef::into_owned)
+}
+
+/// [`parse`], borrowing the strings from `body`.
+pub fn parse_borrowed(body: &[u8]) -> Option<AnswerRef<'_>> {
+    let Lenient(Some(Object(raw))) = serde_json::from_slice::<Lenient<Object<RawAnswer<'_>>>>(body).ok()? else {
+        return None;
+    };
     let errcode = raw.errcode.0?;
     let (data, status, pi, rejected) = match raw.data {
         None => (DataShape::Absent, None, None, Vec::new()),
-        Some(RawData::Null(())) => (DataShape::Null, None, None, Vec::new()),
-        Some(RawData::Text(text)) if text.is_empty() => (DataShape::EmptyString, None, None, Vec::new()),
+        Some(RawData::Null) => (DataShape::Null, None, None, Vec::new()),
+        Some(RawData::Text(empty)) if empty => (DataShape::EmptyString, None, None, Vec::new()),
         Some(RawData::Text(_)) => (DataShape::Text, None, None, Vec::new()),
-        Some(RawData::Other(IgnoredAny)) => (DataShape::Other, None, None, Vec::new()),
-        Some(RawData::Object(MapOnly(object))) => {
-            let result = object.result.0.map(|MapOnly(r)| r);
+        Some(RawData::Other) => (DataShape::Other, None, None, Vec::new()),
+        Some(RawData::Object(object)) => {
+            let result = object.result.0.map(|Object(r)| r);
             let status = result.as_ref().and_then(|r| r.status.0).and_then(|s| AuthStatus::try_from(s).ok());
             let pi = result.and_then(|r| r.pi.0);
             let rejected = object
@@ -83,18 +126,19 @@ pub fn parse(body: &[u8]) -> Option<ParsedAnswer> {
                 .0
                 .unwrap_or_default()
                 .into_iter()
-                .filter_map(|record| {
-                    let MapOnly(record) = record.0?;
+                .filter_map(|Lenient(record)| {
+                    let Object(record) = record?;
                     Some(Rejected { no: record.no.0?, errcode: record.errcode.0? })
                 })
                 .collect();
             (DataShape::Object, status, pi, rejected)
         }
     };
-    Some(ParsedAnswer { errcode, errmsg: raw.errmsg.0, data, status, pi, rejected })
+    Some(AnswerRef { errcode, errmsg: raw.errmsg.0, data, status, pi, rejected })
 }
 
-/// A value of type `T`, or `None` for anything else (a field of the wrong type is taken as absent).
+/// A value of type `T`, or `None` for a JSON value of any other type (a field of the wrong type is taken as
+/// absent). Read in one pass: the JSON type that arrives decides, nothing is buffered.
 #[derive(Debug)]
 struct Lenient<T>(Option<T>);
 
@@ -104,78 +148,181 @@ impl<T> Default for Lenient<T> {
     }
 }
 
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Lenient<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Either<T> {
-            Value(T),
-            Other(IgnoredAny),
+/// What a [`Lenient`] value accepts: each method takes one JSON type; those left out give `None`.
+trait FromJson<'de>: Sized {
+    fn from_u64(_: u64) -> Option<Self> {
+        None
+    }
+    fn from_i64(_: i64) -> Option<Self> {
+        None
+    }
+    fn from_str(_: Cow<'de, str>) -> Option<Self> {
+        None
+    }
+    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn from_seq<A: SeqAccess<'de>>(mut seq: A) -> Result<Option<Self>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+}
+
+macro_rules! integer_from_json {
+    ($($t:ty),*) => {$(
+        impl FromJson<'_> for $t {
+            fn from_u64(v: u64) -> Option<Self> {
+                <$t>::try_from(v).ok()
+            }
+            fn from_i64(v: i64) -> Option<Self> {
+                <$t>::try_from(v).ok()
+            }
         }
-        Ok(Lenient(match Either::deserialize(deserializer)? {
-            Either::Value(value) => Some(value),
-            Either::Other(IgnoredAny) => None,
-        }))
+    )*};
+}
+integer_from_json!(u8, u16, i64);
+
+impl<'de: 'a, 'a> FromJson<'de> for Cow<'a, str> {
+    fn from_str(v: Cow<'de, str>) -> Option<Self> {
+        Some(v)
     }
 }
 
 /// A `T` read from a JSON object only (serde would also read a struct from an array).
-struct MapOnly<T>(T);
+struct Object<T>(T);
 
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for MapOnly<T> {
+impl<'de, T: Deserialize<'de>> FromJson<'de> for Object<T> {
+    fn from_map<A: MapAccess<'de>>(map: A) -> Result<Option<Self>, A::Error> {
+        T::deserialize(MapAccessDeserializer::new(map)).map(|t| Some(Object(t)))
+    }
+}
+
+impl<'de, T: FromJson<'de>> FromJson<'de> for Vec<Lenient<T>> {
+    fn from_seq<A: SeqAccess<'de>>(mut seq: A) -> Result<Option<Self>, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<Lenient<T>>()? {
+            items.push(item);
+        }
+        Ok(Some(items))
+    }
+}
+
+impl<'de, T: FromJson<'de>> Deserialize<'de> for Lenient<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor<T>(std::marker::PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Visitor<T> {
-            type Value = MapOnly<T>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object")
+        struct LenientVisitor<T>(PhantomData<T>);
+        impl<'de, T: FromJson<'de>> Visitor<'de> for LenientVisitor<T> {
+            type Value = Lenient<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(MapOnly)
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Lenient(None))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Lenient(T::from_u64(v)))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Lenient(T::from_i64(v)))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Lenient(None))
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Lenient(T::from_str(Cow::Borrowed(v))))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Lenient(T::from_str(Cow::Owned(v.to_owned()))))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Lenient(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                T::from_map(map).map(Lenient)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                T::from_seq(seq).map(Lenient)
             }
         }
-        deserializer.deserialize_map(Visitor(std::marker::PhantomData))
+        deserializer.deserialize_any(LenientVisitor(PhantomData))
     }
 }
 
 #[derive(Deserialize)]
-struct RawAnswer {
+struct RawAnswer<'a> {
     #[serde(default)]
     errcode: Lenient<u16>,
-    #[serde(default)]
-    errmsg: Lenient<String>,
+    #[serde(default, borrow)]
+    errmsg: Lenient<Cow<'a, str>>,
     /// `Some` whenever the field is present, `null` included.
-    #[serde(default, deserialize_with = "present")]
-    data: Option<RawData>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    data: Option<RawData<'a>>,
 }
 
-fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<RawData>, D::Error> {
+fn present<'de: 'a, 'a, D: Deserializer<'de>>(deserializer: D) -> Result<Option<RawData<'a>>, D::Error> {
     RawData::deserialize(deserializer).map(Some)
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum RawData {
-    Null(()),
-    Text(String),
-    Object(MapOnly<RawDataObject>),
-    Other(IgnoredAny),
+/// `data`, by its JSON type; a string keeps only whether it was empty.
+enum RawData<'a> {
+    Null,
+    Text(bool),
+    Object(RawDataObject<'a>),
+    Other,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawData<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct DataVisitor<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for DataVisitor<'a> {
+            type Value = RawData<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(RawData::Null)
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(RawData::Text(v.is_empty()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                RawDataObject::deserialize(MapAccessDeserializer::new(map)).map(RawData::Object)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(RawData::Other)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(RawData::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(RawData::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(RawData::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(RawData::Other)
+            }
+        }
+        deserializer.deserialize_any(DataVisitor(PhantomData))
+    }
 }
 
 #[derive(Deserialize)]
-struct RawDataObject {
+struct RawDataObject<'a> {
+    #[serde(default, borrow)]
+    result: Lenient<Object<RawResult<'a>>>,
     #[serde(default)]
-    result: Lenient<MapOnly<RawResult>>,
-    #[serde(default)]
-    results: Lenient<Vec<Lenient<MapOnly<RawRecord>>>>,
+    results: Lenient<Vec<Lenient<Object<RawRecord>>>>,
 }
 
 #[derive(Deserialize)]
-struct RawResult {
+struct RawResult<'a> {
     #[serde(default)]
     status: Lenient<u8>,
-    #[serde(default)]
-    pi: Lenient<String>,
+    #[serde(default, borrow)]
+    pi: Lenient<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -206,6 +353,18 @@ mod tests {
         assert_eq!(ok.pi.as_deref(), Some("1fffbjzos82bs9cnyj1dna7d6d29zg4esnh99u"));
         let pending = read(r#"{"errcode":0,"errmsg":"ok","data":{"result":{"status":1}}}"#);
         assert_eq!((pending.status, pending.pi), (Some(AuthStatus::Pending), None));
+    }
+
+    #[test]
+    fn strings_are_borrowed_from_the_body_unless_escaped() {
+        let body = br#"{"errcode":0,"errmsg":"OK","data":{"result":{"status":0,"pi":"1fffbjzos82bs9cnyj1dna7d6d29zg4esnh99u"}}}"#;
+        let plain = parse_borrowed(body).unwrap_or_else(|| panic!("an answer"));
+        assert!(matches!(plain.errmsg, Some(Cow::Borrowed("OK"))));
+        assert!(matches!(plain.pi, Some(Cow::Borrowed("1fffbjzos82bs9cnyj1dna7d6d29zg4esnh99u"))));
+        let escaped = parse_borrowed(br#"{"errcode":0,"errmsg":"O\u004b","data":{"result":{"status":1}}}"#);
+        let escaped = escaped.unwrap_or_else(|| panic!("an answer"));
+        assert!(matches!(escaped.errmsg, Some(Cow::Owned(ref text)) if text == "OK"));
+        assert_eq!(escaped.into_owned(), read(r#"{"errcode":0,"errmsg":"OK","data":{"result":{"status":1}}}"#));
     }
 
     #[test]

