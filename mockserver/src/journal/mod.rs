@@ -199,35 +199,11 @@ fn spawn_writer(path: &Path, dropped: Arc<AtomicU64>) -> std::io::Result<SyncSen
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http_error::{HttpError, HttpErrorKind};
 
     fn entry() -> JournalEntry {
-        JournalEntry {
-            id: 0,
-            arrived_ms: 1,
-            time_ms: 1,
-            peer: "127.0.0.1".into(),
-            method: "GET".into(),
-            target: None,
-            path: "/".into(),
-            query: None,
-            headers: vec![],
-            body: None,
-            body_base64: None,
-            plaintext: None,
-            interface: None,
-            sign_ok: None,
-            http_status: 200,
-            errcode: None,
-            answer: String::new(),
-            fault: None,
-            rule: None,
-            cause: None,
-            connection_reset: false,
-            latency_us: 0,
-            http_error: None,
-            raw: None,
-            raw_base64: None,
-        }
+        let error = HttpError { kind: HttpErrorKind::Malformed, detail: "invalid HTTP header parsed".into() };
+        JournalEntry::http_error("127.0.0.1".into(), 1, error, 400, b"")
     }
 
     #[test]
