@@ -123,7 +123,13 @@ fn each_scenario_runs_briefly_and_its_report_parses() {
                 assert_eq!(burst.totals.accepted, 3000);
                 assert!(report.model.is_some(), "the model's prediction is in the report");
             }
-            "quota-probe" => assert_eq!(report.probe.unwrap().limit_found, Some(100), "V1 check quota"),
+            // V1's check quota is 100 a second (R-RL-1). The probe runs in real time and counts by its own seconds:
+            // on a loaded machine a few requests sent near a second's end reach the mock in its next window, so the
+            // count found may be a few off 100 (96 seen under CI-like load). A wrong quota (50, 150) still fails.
+            "quota-probe" => {
+                let found = report.probe.unwrap().limit_found;
+                assert!(found.is_some_and(|limit| (90..=110).contains(&limit)), "V1 check quota: found {found:?}");
+            }
             "report" => assert!(report.report.unwrap().logouts > 0),
             _ => assert!(report.latency.contains_key("check") && report.latency.contains_key("loginout")),
         }
