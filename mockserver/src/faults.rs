@@ -39,7 +39,7 @@ pub enum FaultAction {
 }
 
 /// Shapes of `data` in an accepted loginout answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DataShape {
     Absent,
