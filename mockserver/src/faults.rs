@@ -34,7 +34,8 @@ pub enum FaultAction {
     Corrupt,
     /// Process; an accepted loginout answers with `data` in this shape instead of `""`.
     LoginoutData { shape: DataShape },
-    /// Process, then answer with these changes (those that fit the answer; a rule none fits is not spent).
+    /// Process, then answer with these changes; a rule is spent only on an answer all of them fit (`pi_null` waits
+    /// for a pending or failed result, `every_record_rejected` for an accepted report).
     Vary { changes: Changes },
 }
 
@@ -531,7 +532,7 @@ impl Faults {
         None
     }
 
-    /// Gives a hit back to rule `id`: its action fitted nothing in the answer (a `vary` whose changes did not
+    /// Gives a hit back to rule `id`: its action did not fit the answer (a `vary` whose changes did not all
     /// apply), so the next matching request gets it instead.
     pub fn refund(&self, id: u64) {
         let mut state = self.state();

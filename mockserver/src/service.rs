@@ -355,7 +355,6 @@ impl MockService {
     /// when the answer comes, never what it says.
     pub fn serve(&self, request: &Incoming<'_>, arrival: &Arrival, injection: Option<&Injection>) -> Served {
         let mut rule = injection.map(|i| &i.rule);
-        let narrowed: FaultRule;
         let (outcome, served) = match rule.and_then(|r| r.action.as_ref()) {
             Some(FaultAction::Status { errcode }) => {
                 let code = *errcode;
@@ -373,27 +372,26 @@ impl MockService {
             Some(FaultAction::Vary { changes }) => {
                 let mut outcome = self.handle_at(request, arrival.arrived_ms);
                 let varied = vary_answer(*changes, &outcome);
-                if let Some(code) = varied.code {
-                    outcome.code = code;
-                }
-                // Journaled and counted as what was done: the changes that fitted, or none (the rule not spent).
-                match (rule, varied.applied) {
-                    (Some(r), applied) if applied.is_empty() => {
+                if varied.applied == *changes {
+                    if let Some(code) = varied.code {
+                        outcome.code = code;
+                    }
+                    let served = Served {
+                        content_type: varied.content_type,
+                        framing: varied.framing,
+                        ..Served::answer(varied.body)
+                    };
+                    (Some(outcome), served)
+                } else {
+                    // Not every change fits this answer (`pi: null` on a success): the plain answer, and the rule
+                    // waits for one they all fit, so that what it promised is what a client meets.
+                    if let Some(r) = rule {
                         self.faults.refund(r.id);
-                        rule = None;
                     }
-                    (Some(r), applied) if applied != *changes => {
-                        narrowed = FaultRule { action: Some(FaultAction::Vary { changes: applied }), ..r.clone() };
-                        rule = Some(&narrowed);
-                    }
-                    _ => {}
+                    rule = None;
+                    let served = Served::answer(outcome.body.clone());
+                    (Some(outcome), served)
                 }
-                let served = Served {
-                    content_type: varied.content_type,
-                    framing: varied.framing,
-                    ..Served::answer(varied.body)
-                };
-                (Some(outcome), served)
             }
             mangling => {
                 let outcome = self.handle_at(request, arrival.arrived_ms);

@@ -4,7 +4,8 @@
 //! rejected (a 3001, FAQ 241); and sent another way: another content type, chunked, trickled, or cut off mid-body.
 //!
 //! A fault rule's `vary` action carries a set of [`Change`]s; [`vary`] applies the ones that fit the answer the
-//! mock gave, and says which did, so that a change that cannot apply (`pi: null` on a success) is not spent.
+//! mock gave, and says which did: the rule is spent only on an answer they all fit (`pi: null` waits for a pending
+//! result), so that a set of changes reaches the client whole.
 
 use std::io;
 

@@ -88,6 +88,8 @@ struct Run {
     applied: Vec<Pick>,
     /// Journal id of the first request each pick answered.
     answered: HashMap<Pick, u64>,
+    /// The client's exit code (`None`: stopped at the time limit).
+    exit: Option<i32>,
     output: ClientOutput,
 }
 
@@ -149,7 +151,7 @@ impl Runner<'_> {
             }
         }
         let applied = picks.iter().filter(|p| answered.contains_key(*p)).cloned().collect();
-        Ok(Run { report, entries, applied, answered, output })
+        Ok(Run { report, entries, applied, answered, exit, output })
     }
 }
 
@@ -229,7 +231,7 @@ async fn shrink_failure(
     eprintln!("nppa certify: {rule} failed; running once without variations to see whether they caused it");
     let bare = runner.run(&[], true).await?;
     runs += 1;
-    if fails(&bare.report, rule) {
+    if fails(&bare, rule) {
         return Ok(minimal_of(runner.plan, &bare, rule, &[], runs, true, true, command));
     }
     let mut failing: HashMap<Vec<Pick>, Run> = HashMap::new();
@@ -245,7 +247,7 @@ async fn shrink_failure(
             picks.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
         );
         match runner.run(picks, true).await {
-            Ok(run) if fails(&run.report, rule) => {
+            Ok(run) if fails(&run, rule) => {
                 failing.insert(picks.to_vec(), run);
                 Trial::Fails
             }
@@ -265,9 +267,14 @@ async fn shrink_failure(
     Ok(minimal_of(runner.plan, smallest, rule, &shrunk.picks, runs, shrunk.finished, false, command))
 }
 
-fn fails(report: &CertifyReport, rule: &str) -> bool {
-    report.failed().any(|r| r.id == rule)
+/// Does this run fail as the first did? A client that does not exit 0 fails survival even where no variation
+/// reached it (FLT-SURVIVES then judges nothing): that is how a run without variations shows a crash of its own.
+fn fails(run: &Run, rule: &str) -> bool {
+    run.report.failed().any(|r| r.id == rule) || (rule == SURVIVES && run.exit != Some(0))
 }
+
+/// The rule of surviving what was injected.
+const SURVIVES: &str = "FLT-SURVIVES";
 
 #[allow(clippy::too_many_arguments)]
 fn minimal_of(

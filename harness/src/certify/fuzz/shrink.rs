@@ -75,8 +75,7 @@ pub async fn shrink(plan: &Plan, picks: Vec<Pick>, mut trial: impl AsyncFnMut(&[
 
     // Then each pick made simpler while it still fails.
     for index in 0..current.len() {
-        loop {
-            let Some(variation) = plan.get(current[index].id) else { break };
+        while let Some(variation) = plan.get(current[index].id) {
             let answer = current[index].answer.clone().unwrap_or_else(|| variation.answer.clone());
             let mut simplified = false;
             for simpler in answer.simpler() {
