@@ -246,3 +246,198 @@ async fn with_an_admin_token_the_console_is_refused_a_wrong_one_and_shows_why() 
     assert!(!browser.driver.current_url().await.unwrap().as_str().contains("s3cret"), "the token leaves the URL");
     browser.quit().await;
 }
+
+impl Browser {
+    /// Shows the view whose navigation button is `view`.
+    async fn view(&self, view: &str) {
+        self.driver.find(By::Css(&format!("#views button[data-view='{view}']"))).await.unwrap().click().await.unwrap();
+    }
+
+    async fn fill(&self, css: &str, value: &str) {
+        let input = self.driver.find(By::Css(css)).await.unwrap();
+        input.clear().await.unwrap();
+        input.send_keys(value).await.unwrap();
+    }
+
+    async fn select(&self, css: &str, value: &str) {
+        let select = self.driver.find(By::Css(css)).await.unwrap();
+        SelectElement::new(&select).await.unwrap().select_by_value(value).await.unwrap();
+    }
+
+    async fn click(&self, css: &str) {
+        self.driver.find(By::Css(css)).await.unwrap().click().await.unwrap();
+    }
+}
+
+/// Sets the `sign` header of a request to `sign`.
+fn sign_with(request: &mut nppa_protocol::request::SignedRequest, sign: String) {
+    common::crafted::set_header(request, "sign", &sign);
+}
+
+#[tokio::test]
+async fn a_wrongly_signed_request_opens_to_the_expected_sign_string_and_the_probable_mistake() {
+    use nppa_protocol::sign;
+    let mock = common::start().await;
+    mock.freeze().await;
+    let browser = browser().await;
+    browser.open_console(&mock).await;
+    let now = mock.now_ms().await;
+    let key = nppa_harness::DEFAULT_SECRET_KEY;
+    let ts = now.to_string();
+    let params = [("appId", nppa_harness::DEFAULT_APP_ID), ("bizId", nppa_harness::DEFAULT_BIZ_ID), ("timestamps", &ts)];
+
+    // The sign string begun with the key's 16 decoded bytes instead of its 32 hex characters.
+    let mut key_bytes = check_request(now);
+    let mut text = hex::decode(key).unwrap();
+    text.extend_from_slice(&sign::sign_string("", &params, &key_bytes.body));
+    sign_with(&mut key_bytes, hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&text)));
+    assert_eq!(common::code(&mock.client().send(key_bytes).await.unwrap()), 1011);
+    // The plaintext signed, then sealed.
+    let mut before_sealing = check_request(now);
+    let plaintext = before_sealing.plaintext.clone().unwrap();
+    sign_with(&mut before_sealing, sign::sign(key, &params, plaintext.as_bytes()));
+    assert_eq!(common::code(&mock.client().send(before_sealing).await.unwrap()), 1011);
+
+    browser.showing("#exchanges tbody tr:nth-child(2)", &["1011"]).await;
+    let rows = browser.driver.find_all(By::Css("#exchanges tbody tr")).await.unwrap();
+    assert_eq!(rows.len(), 2);
+    // Newest first: the second request is the first row.
+    rows[1].click().await.unwrap();
+    browser.showing("#detail [data-part='sign-mistake']", &["the key's 16 decoded bytes"]).await;
+    // The key stays out of the page: the strings show where it goes.
+    browser.showing("#detail [data-part='expected-sign-string']", &["{secretKey}appId", "bizId1101999999"]).await;
+    browser.showing("#detail [data-part='client-sign-string']", &["{secretKey as 16 bytes}appId"]).await;
+    assert!(!browser.driver.source().await.unwrap().contains(key), "the secretKey is not on the page");
+
+    rows[0].click().await.unwrap();
+    browser.showing("#detail [data-part='sign-mistake']", &["plaintext was signed before it was sealed"]).await;
+    browser.showing("#detail [data-part='client-sign-string']", &["{secretKey}appId", "\"idNum\""]).await;
+    browser.screenshot("sign-diagnosis.png").await;
+
+    // The same diagnosis in Chinese labels; a correct exchange has no diagnosis.
+    browser.click("#language").await;
+    browser.showing("#detail", &["签名诊断", "plaintext was signed before it was sealed"]).await;
+    let (ai, name, id_num) = PRESET_OK;
+    assert_eq!(common::code(&mock.client().check(ai, name, id_num).await.unwrap()), 0);
+    browser.showing("#exchanges tbody tr", &["0 OK"]).await.click().await.unwrap();
+    browser.showing("#detail [data-part='answer']", &["\"errcode\": 0"]).await;
+    assert!(browser.driver.find_all(By::Css("#detail [data-part='sign-diagnosis']")).await.unwrap().is_empty());
+    browser.quit().await;
+}
+
+#[tokio::test]
+async fn advancing_the_clock_in_the_console_resolves_a_pending_check() {
+    let mock = common::start().await;
+    mock.freeze().await;
+    let client = mock.client();
+    let (ai, name, id_num) = common::PRESET_PENDING;
+    assert_eq!(client.check(ai, name, id_num).await.unwrap().status(), Some(1), "the check pends (30 s)");
+    assert_eq!(client.query(ai).await.unwrap().status(), Some(1));
+    let before = mock.now_ms().await;
+
+    let browser = browser().await;
+    browser.open_console(&mock).await;
+    browser.view("clock").await;
+    browser.showing("#clock-state", &["frozen"]).await;
+    browser.showing("#clock-now", &[&beijing(before)]).await;
+    browser.fill("#clock-advance-amount", "1").await;
+    browser.select("#clock-advance-unit", "60000").await;
+    browser.click("#clock-advance").await;
+    browser.showing("#clock-now", &[&beijing(before + 60_000)]).await;
+    assert_eq!(mock.now_ms().await, before + 60_000, "the mock clock moved by the minute asked");
+    let resolved = client.query(ai).await.unwrap();
+    assert_eq!(resolved.status(), Some(0), "resolved once the clock passed the 30 s delay");
+    assert!(resolved.pi().is_some());
+
+    // Unfreeze and freeze again from the console.
+    browser.click("#clock-freeze").await;
+    browser.showing("#clock-state", &["running"]).await;
+    assert!(!mock.admin_api().clock().await.unwrap().frozen);
+    browser.click("#clock-freeze").await;
+    browser.showing("#clock-state", &["frozen"]).await;
+    assert!(mock.admin_api().clock().await.unwrap().frozen);
+    // Set the clock to a Beijing time.
+    browser.fill("#clock-set-value", "2026-01-15 12:00:00").await;
+    browser.click("#clock-set").await;
+    browser.showing("#clock-now", &["2026-01-15 12:00:00"]).await;
+    assert_eq!(mock.now_ms().await, common::NOON_BEIJING_MS);
+    browser.quit().await;
+}
+
+/// `ms` as the console prints it to the second (Beijing time).
+fn beijing(ms: u64) -> String {
+    let time = chrono::DateTime::from_timestamp_millis(ms as i64 + 8 * 3_600_000).unwrap();
+    time.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+#[tokio::test]
+async fn a_fault_added_from_the_form_fails_the_next_request_and_removing_it_ends_that() {
+    let mock = common::start().await;
+    let browser = browser().await;
+    browser.open_console(&mock).await;
+    browser.view("clock").await;
+    browser.showing("#no-faults", &["No fault rules"]).await;
+    // Every action kind the mock describes is offered.
+    let offered = browser.driver.find_all(By::Css("#fault-kind option")).await.unwrap();
+    let mut kinds = Vec::new();
+    for option in offered {
+        kinds.push(option.value().await.unwrap().unwrap_or_default());
+    }
+    assert_eq!(kinds, ["", "status", "http_status", "reset", "truncate", "corrupt", "loginout_data"]);
+
+    browser.select("#fault-kind", "status").await;
+    browser.select("#fault-errcode", "2007").await;
+    browser.select("#fault-interface", "check").await;
+    browser.click("#fault-add").await;
+    browser.showing("#faults tbody tr", &["status 2007", "interface=check"]).await;
+    let (ai, name, id_num) = PRESET_OK;
+    let client = mock.client();
+    assert_eq!(common::code(&client.check(ai, name, id_num).await.unwrap()), 2007, "the fault answers");
+    // The rule's hits follow the journal.
+    browser.showing("#faults tbody tr td.num", &["1"]).await;
+    browser.screenshot("clock-faults.png").await;
+
+    browser.click("#faults tbody tr button[data-remove]").await;
+    browser.showing("#no-faults", &["No fault rules"]).await;
+    assert!(mock.admin_api().faults().await.unwrap().rules.is_empty());
+    assert_eq!(common::code(&client.check(ai, name, id_num).await.unwrap()), 0, "no fault after removing it");
+
+    // An HTTP status fault: its fields come from the description too.
+    browser.select("#fault-kind", "http_status").await;
+    browser.select("#fault-interface", "").await;
+    browser.fill("#fault-status", "503").await;
+    browser.click("#fault-add").await;
+    browser.showing("#faults tbody tr", &["http_status 503"]).await;
+    let answered = reqwest::get(format!("{}/idcard/authentication/query?ai=x", mock.base)).await.unwrap();
+    assert_eq!(answered.status(), 503);
+    browser.quit().await;
+}
+
+#[tokio::test]
+async fn passing_the_eight_cases_fills_the_test_system_view_with_the_exchanges_that_passed_them() {
+    let mock = common::start().await;
+    let browser = browser().await;
+    browser.open_console(&mock).await;
+    browser.view("testsystem").await;
+    browser.showing("#testsystem tr[data-case='testcase01']", &["testcase01", "not yet"]).await;
+
+    nppa_harness::certify::reference::official_cases(&common::flow_env(&mock)).await.unwrap();
+    browser.showing("#testsystem .summary", &["all 8 cases passed", "production unlocked"]).await;
+    let rows = browser.driver.find_all(By::Css("#testsystem tr[data-case]")).await.unwrap();
+    assert_eq!(rows.len(), 8);
+    for row in &rows {
+        assert_eq!(row.attr("data-passed").await.unwrap().as_deref(), Some("true"));
+    }
+    browser.screenshot("testsystem.png").await;
+
+    // Each case names the exchange that passed it; opening one shows it in Exchanges.
+    let state = mock.admin_api().test_system().await.unwrap();
+    let case = &state.accounts[0].cases[6];
+    let id = case.passed_by.expect("testcase07 names its exchange");
+    let entry = common::entries(&mock).into_iter().find(|e| e.id == id).unwrap();
+    assert_eq!(entry.path, case.path, "the exchange that passed testcase07 went to its path");
+    assert_eq!(entry.errcode, Some(0));
+    browser.click(&format!("#testsystem tr[data-case='testcase07'] button[data-exchange='{id}']")).await;
+    browser.showing("#detail h2", &[&format!("#{id}"), &case.path]).await;
+    browser.quit().await;
+}

@@ -7,7 +7,9 @@
 //! - `POST /__admin/reset`  drops all protocol state
 //! - `GET  /__admin/stats`  live records, quota blocks
 //! - `GET  /__admin/journal?interface=&errcode=&since=&after_id=&limit=`, `DELETE /__admin/journal`,
-//!   `GET /__admin/journal/stream` (JSONL, or SSE with `Accept: text/event-stream`)
+//!   `GET /__admin/journal/stream` (JSONL, or SSE with `Accept: text/event-stream`),
+//!   `GET /__admin/journal/{id}/sign`: why that request's sign is wrong ([`crate::sign_diagnosis`]; keys as for
+//!   enterprises)
 //! - `GET  /__admin/enterprises`, `POST /__admin/enterprises/{appId}` (`enabled`, `ip_whitelist`),
 //!   `POST /__admin/enterprises/{appId}/keys` (`refresh`, `invalidate`, `add`): the portal's settings (R-IP-1, R-KEY-1);
 //!   secretKeys redacted unless the token or `?reveal=keys` from loopback (`Admission::secret_keys`)
@@ -97,6 +99,12 @@ pub fn handle(
             Err(refusal) => refusal,
         };
     }
+    if let Some(id) = path.strip_prefix("/__admin/journal/").and_then(|rest| rest.strip_suffix("/sign")) {
+        return match secret_keys(admission, query) {
+            Ok(shown) => sign_diagnosis(service, method, id, shown),
+            Err(refusal) => refusal,
+        };
+    }
     if let Some(rest) = path.strip_prefix(crate::console::PATH) {
         return console(method, path, rest);
     }
@@ -140,12 +148,25 @@ fn secret_keys(admission: Admission, query: Option<&str>) -> Result<SecretKeys, 
     RevealQuery::parse(query).map(|reveal| admission.secret_keys(reveal)).map_err(|reason| error(400, reason))
 }
 
+/// `GET /__admin/journal/{id}/sign`.
+fn sign_diagnosis(service: &MockService, method: &str, id: &str, shown: SecretKeys) -> AdminAnswer {
+    if method != "GET" {
+        return error(405, format!("{method} is not allowed on /__admin/journal/{id}/sign"));
+    }
+    let Ok(id) = id.parse::<u64>() else { return error(404, format!("no journal entry {id:?}: ids are numbers")) };
+    match crate::sign_diagnosis::diagnose(service, id, shown) {
+        Ok(view) => ok(&view),
+        Err(no) => error(no.status, no.reason),
+    }
+}
+
 /// `/__admin/console…`: the console's page, its files and the codes it labels answers with.
 fn console(method: &str, path: &str, rest: &str) -> AdminAnswer {
     use crate::console::ConsoleFile;
     match (method, crate::console::file(rest)) {
         ("GET" | "HEAD", Some(ConsoleFile::Asset(asset))) => AdminAnswer::Page(asset),
         ("GET" | "HEAD", Some(ConsoleFile::Codes)) => ok(&crate::console::codes()),
+        ("GET" | "HEAD", Some(ConsoleFile::FaultForm)) => ok(&crate::faults::describe()),
         (_, Some(_)) => error(405, format!("{method} is not allowed on {path}")),
         (_, None) => error(404, format!("the console has no file {path}; open {}", crate::console::PATH)),
     }
@@ -153,11 +174,16 @@ fn console(method: &str, path: &str, rest: &str) -> AdminAnswer {
 
 /// `/__admin/testsystem…`: the test accounts and their cases (SPEC §8).
 fn test_system(service: &MockService, method: &str, path: &str, shown: SecretKeys) -> AdminAnswer {
+    // The exchange that passed a case: the first journal entry with its sign.
+    let exchange = |sign: &str| {
+        let query = JournalQuery { sign: Some(sign.to_owned()), limit: Some(1), ..JournalQuery::default() };
+        service.journal().query(&query).first().map(|entry| entry.id)
+    };
     match (method, path) {
-        ("GET", "/__admin/testsystem") => ok(&service.test_system().state(shown)),
+        ("GET", "/__admin/testsystem") => ok(&service.test_system().state(shown, exchange)),
         ("POST", "/__admin/testsystem/reset") => {
             service.test_system().reset();
-            ok(&service.test_system().state(shown))
+            ok(&service.test_system().state(shown, exchange))
         }
         _ => error(405, format!("{method} is not allowed on {path}")),
     }
