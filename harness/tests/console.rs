@@ -441,3 +441,37 @@ async fn passing_the_eight_cases_fills_the_test_system_view_with_the_exchanges_t
     browser.showing("#detail h2", &[&format!("#{id}"), &case.path]).await;
     browser.quit().await;
 }
+
+#[tokio::test]
+async fn fifty_one_loginouts_in_one_second_show_the_quota_full_and_the_block_counting_down() {
+    let mock = common::start().await;
+    mock.freeze().await;
+    let browser = browser().await;
+    browser.open_console(&mock).await;
+    browser.view("quotas").await;
+    let row = "#quotas tr[data-interface='loginout'][data-biz-id='1101999999']";
+    browser.showing(row, &["0", "50", "—"]).await;
+
+    // The frozen clock keeps all 51 in one second: the 51st is refused and starts the 60 s block (R-RL-1/2).
+    let client = mock.client();
+    let now = mock.now_ms().await;
+    for n in 0..50 {
+        let answer = client.loginout(vec![guest(1, &format!("s{n}"), 1, now)]).await.unwrap();
+        assert_eq!(common::code(&answer), 0, "loginout {n}");
+    }
+    assert_eq!(common::code(&client.loginout(vec![guest(1, "s50", 1, now)]).await.unwrap()), 1006);
+    browser.showing(row, &["51 (full)", "blocked, 60 s left"]).await;
+    let state = mock.admin_api().quotas().await.unwrap();
+    let cell = state.cells.iter().find(|c| c.interface == nppa_protocol::Interface::Loginout).unwrap();
+    assert_eq!((cell.count, cell.limit, cell.block_remaining_ms), (51, Some(50), Some(60_000)));
+    browser.screenshot("quotas.png").await;
+
+    // The countdown follows the mock clock.
+    mock.advance(45_000).await;
+    client.query(PRESET_OK.0).await.unwrap(); // an exchange: the view fetches again
+    browser.showing(row, &["blocked, 15 s left"]).await;
+    mock.advance(15_000).await;
+    client.query(PRESET_OK.0).await.unwrap();
+    browser.showing(&format!("{row}[data-blocked='false']"), &["—"]).await;
+    browser.quit().await;
+}

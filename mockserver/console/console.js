@@ -29,7 +29,7 @@ async function main() {
       return exchanges.openEntry(id);
     },
   };
-  const views = [exchanges, clockView(context), testSystemView(context)];
+  const views = [exchanges, quotasView(context), testSystemView(context), clockView(context)];
   let current = null;
   function show(view) {
     if (current !== view) current?.hidden?.();

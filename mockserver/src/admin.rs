@@ -6,6 +6,7 @@
 //!   the clock keeps ticking from the new value unless frozen
 //! - `POST /__admin/reset`  drops all protocol state
 //! - `GET  /__admin/stats`  live records, quota blocks
+//! - `GET  /__admin/quotas`  each (appId, bizId, interface): requests this second, its limit, a block's end
 //! - `GET  /__admin/journal?interface=&errcode=&since=&after_id=&limit=`, `DELETE /__admin/journal`,
 //!   `GET /__admin/journal/stream` (JSONL, or SSE with `Accept: text/event-stream`),
 //!   `GET /__admin/journal/{id}/sign`: why that request's sign is wrong ([`crate::sign_diagnosis`]; keys as for
@@ -28,8 +29,8 @@ use tokio::sync::broadcast;
 
 use crate::admin_api::{
     AdminError, ClockChange, ClockState, EnterpriseChange, EnterpriseList, EnterpriseView, FaultsAdded, JournalCleared,
-    JournalPage, KeyAction, OutageScenario, OutageStarted, PendingRatioSet, PendingScenario, ResetDone, RevealQuery,
-    SecretKeys, Stats,
+    JournalPage, KeyAction, OutageScenario, OutageStarted, PendingRatioSet, PendingScenario, QuotaCell, QuotaState,
+    ResetDone, RevealQuery, SecretKeys, Stats,
 };
 use crate::admin_guard::Admission;
 
@@ -130,6 +131,7 @@ pub fn handle(
             let sse = accept.contains("text/event-stream") || query.is_some_and(|q| q.contains("format=sse"));
             AdminAnswer::Stream { entries: service.journal().subscribe(), sse }
         }
+        ("GET", "/__admin/quotas") => ok(&quota_state(service)),
         ("GET", "/__admin/stats") => ok(&Stats {
             now_ms: service.clock().now_ms(),
             live_records: service.store().live(),
@@ -137,7 +139,12 @@ pub fn handle(
         }),
         (
             _,
-            "/__admin/clock" | "/__admin/reset" | "/__admin/stats" | "/__admin/journal" | "/__admin/journal/stream",
+            "/__admin/clock"
+            | "/__admin/reset"
+            | "/__admin/stats"
+            | "/__admin/quotas"
+            | "/__admin/journal"
+            | "/__admin/journal/stream",
         ) => error(405, format!("{method} is not allowed on {path}")),
         _ => error(404, format!("no admin route {path}; see README.md, section \"Admin API\"")),
     }
@@ -350,6 +357,33 @@ fn journal(service: &MockService, query: Option<&str>) -> AdminAnswer {
     };
     let entries = service.journal().query(&filter);
     ok(&JournalPage { entries, stats: service.journal().stats() })
+}
+
+/// `GET /__admin/quotas`: every binding's three interfaces, read at the mock clock's now.
+fn quota_state(service: &MockService) -> QuotaState {
+    let now_ms = service.clock().now_ms();
+    let tenants = service.tenants();
+    let enterprises = tenants.enterprises();
+    let games = tenants.games();
+    let mut cells = Vec::new();
+    for binding in tenants.bindings() {
+        let (Some(enterprise), Some(game)) = (enterprises.get(binding.enterprise), games.get(binding.game)) else {
+            continue;
+        };
+        for interface in Interface::ALL {
+            let state = service.quotas().peek(binding.id, interface.index(), now_ms);
+            cells.push(QuotaCell {
+                app_id: enterprise.app_id.clone(),
+                biz_id: game.biz_id.clone(),
+                interface,
+                limit: binding.limits[interface.index()],
+                count: state.count,
+                blocked_until_ms: state.blocked_until_ms,
+                block_remaining_ms: state.blocked_until_ms.map(|until| until - now_ms),
+            });
+        }
+    }
+    QuotaState { now_ms, frozen: service.clock().is_frozen(), cells }
 }
 
 fn clock_state(service: &MockService) -> AdminAnswer {

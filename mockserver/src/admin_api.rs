@@ -282,3 +282,31 @@ pub struct SignDiagnosisView {
     pub expected_sign: String,
     pub sent_sign: String,
 }
+
+/// `GET /__admin/quotas`: every (appId, bizId, interface) with its requests in the current second of the mock clock
+/// against its limit, and a 1006 block still running (R-RL-1/2). Read-only: reading counts nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuotaState {
+    pub now_ms: u64,
+    /// The mock clock is frozen (the current second does not end by itself).
+    pub frozen: bool,
+    pub cells: Vec<QuotaCell>,
+}
+
+/// One (appId, bizId, interface).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuotaCell {
+    pub app_id: String,
+    pub biz_id: String,
+    pub interface: nppa_protocol::Interface,
+    /// Requests per second allowed; absent when unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// Requests counted in the current second (the one over the limit included).
+    pub count: u32,
+    /// While a block runs: when it ends (mock ms), and how long that is from `now_ms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked_until_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_remaining_ms: Option<u64>,
+}

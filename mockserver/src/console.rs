@@ -40,6 +40,7 @@ pub fn file(rest: &str) -> Option<ConsoleFile> {
         "/exchanges.js" => asset(JS, include_bytes!("../console/exchanges.js")),
         "/clock.js" => asset(JS, include_bytes!("../console/clock.js")),
         "/testsystem.js" => asset(JS, include_bytes!("../console/testsystem.js")),
+        "/quotas.js" => asset(JS, include_bytes!("../console/quotas.js")),
         "/console.js" => asset(JS, include_bytes!("../console/console.js")),
         "/console.css" => asset("text/css; charset=utf-8", include_bytes!("../console/console.css")),
         "/favicon.svg" => asset("image/svg+xml", include_bytes!("../console/favicon.svg")),
