@@ -250,7 +250,7 @@ async fn with_an_admin_token_the_console_is_refused_a_wrong_one_and_shows_why() 
 impl Browser {
     /// Shows the view whose navigation button is `view`.
     async fn view(&self, view: &str) {
-        self.driver.find(By::Css(&format!("#views button[data-view='{view}']"))).await.unwrap().click().await.unwrap();
+        self.driver.find(By::Css(format!("#views button[data-view='{view}']"))).await.unwrap().click().await.unwrap();
     }
 
     async fn fill(&self, css: &str, value: &str) {
@@ -284,7 +284,8 @@ async fn a_wrongly_signed_request_opens_to_the_expected_sign_string_and_the_prob
     let now = mock.now_ms().await;
     let key = nppa_harness::DEFAULT_SECRET_KEY;
     let ts = now.to_string();
-    let params = [("appId", nppa_harness::DEFAULT_APP_ID), ("bizId", nppa_harness::DEFAULT_BIZ_ID), ("timestamps", &ts)];
+    let params =
+        [("appId", nppa_harness::DEFAULT_APP_ID), ("bizId", nppa_harness::DEFAULT_BIZ_ID), ("timestamps", &ts)];
 
     // The sign string begun with the key's 16 decoded bytes instead of its 32 hex characters.
     let mut key_bytes = check_request(now);

@@ -62,7 +62,9 @@ mod tests {
 
     #[test]
     fn the_page_its_files_and_codes_are_served_and_nothing_else() {
-        for rest in ["", "/index.html", "/console.js", "/core.js", "/clock.js", "/console.css", "/codes.json", "/faults.json"] {
+        for rest in
+            ["", "/index.html", "/console.js", "/core.js", "/clock.js", "/console.css", "/codes.json", "/faults.json"]
+        {
             assert!(file(rest).is_some(), "{rest:?}");
         }
         assert_eq!(file("/../admin.rs"), None);

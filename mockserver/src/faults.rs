@@ -587,10 +587,15 @@ pub enum FieldInput {
     /// An errcode of the protocol (`GET /__admin/console/codes.json` lists them).
     Errcode,
     /// A whole number in `min..=max`.
-    Number { min: u64, max: u64 },
+    Number {
+        min: u64,
+        max: u64,
+    },
     Text,
     /// One of these words.
-    Choice { choices: Vec<String> },
+    Choice {
+        choices: Vec<String>,
+    },
 }
 
 /// The form of every action kind (the match is exhaustive: a new kind must say its fields here).

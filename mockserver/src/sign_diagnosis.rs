@@ -62,11 +62,8 @@ struct SealedAi {
 }
 
 fn view(entry: &JournalEntry, app_id: &str, key: &str, shown: SecretKeys) -> SignDiagnosisView {
-    let query: Vec<(String, String)> = entry
-        .query
-        .as_deref()
-        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-        .unwrap_or_default();
+    let query: Vec<(String, String)> =
+        entry.query.as_deref().map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default();
     let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let plaintext = entry.plaintext.as_deref().map(str::as_bytes);
     let sealed_ai = plaintext.and_then(|p| serde_json::from_slice::<SealedAi>(p).ok()).map(|s| s.ai);

@@ -124,7 +124,10 @@ pub fn diagnose(request: &Signed<'_>, key: &str) -> Diagnosis {
                 raw_key,
             ));
         }
-        mistakes.push(("the secretKey is missing from the start of the sign string".into(), sign_string("", &params, body)));
+        mistakes.push((
+            "the secretKey is missing from the start of the sign string".into(),
+            sign_string("", &params, body),
+        ));
         if body.is_empty() {
             mistakes.push(("a GET was signed with a body".into(), sign_string(key, &params, b"{}")));
         } else if request.method == "GET" {
