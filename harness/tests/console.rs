@@ -450,8 +450,8 @@ async fn fifty_one_loginouts_in_one_second_show_the_quota_full_and_the_block_cou
     let browser = browser().await;
     browser.open_console(&mock).await;
     browser.view("quotas").await;
-    let row = "#quotas tr[data-interface='loginout'][data-biz-id='1101999999']";
-    browser.showing(row, &["0", "50", "—"]).await;
+    let row = "#quotas tr[data-app-id='fdc6688637bc468e9aea874654cbead2'][data-biz-id='1101999999'][data-interface='loginout']";
+    browser.showing(&format!("{row}[data-full='false'][data-blocked='false']"), &["0", "50", "—"]).await;
 
     // The frozen clock keeps all 51 in one second: the 51st is refused and starts the 60 s block (R-RL-1/2).
     let client = mock.client();

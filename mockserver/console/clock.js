@@ -6,7 +6,7 @@
 addLabels({
   en: {
     clockFaults: "Clock & faults", clock: "Mock clock", frozen: "frozen", running: "running",
-    inOutage: "in the 00:00–04:00 outage (R-PEND-2)", offset: "ahead of real time by",
+    inOutage: "in the 00:00–04:00 outage (R-PEND-2)", offset: "mock clock − real time:",
     advanceBy: "Advance by", advance: "Advance", seconds: "seconds", minutes: "minutes", hours: "hours",
     days: "days", setTo: "Set to (Beijing)", set: "Set", freeze: "Freeze", unfreeze: "Unfreeze",
     reset: "Reset all state", resetHint: "records, quotas, test cases, journal",
@@ -19,7 +19,7 @@ addLabels({
   },
   zh: {
     clockFaults: "时钟与故障", clock: "模拟时钟", frozen: "已冻结", running: "运行中",
-    inOutage: "处于 00:00–04:00 维护时段（R-PEND-2）", offset: "比真实时间快",
+    inOutage: "处于 00:00–04:00 维护时段（R-PEND-2）", offset: "模拟时钟 − 真实时间：",
     advanceBy: "前进", advance: "前进", seconds: "秒", minutes: "分钟", hours: "小时", days: "天",
     setTo: "设为（北京时间）", set: "设置", freeze: "冻结", unfreeze: "解冻",
     reset: "重置全部状态", resetHint: "记录、配额、测试用例、请求日志",
@@ -31,6 +31,19 @@ addLabels({
     badTime: "不是 YYYY-MM-DD HH:MM:SS 格式的时间（北京时间）",
   },
 });
+
+/// A signed span of milliseconds as days, hours, minutes and seconds ("-3 d 2 h 0 min 5.0 s").
+function span(ms) {
+  const sign = ms < 0 ? "-" : "+";
+  let rest = Math.abs(ms) / 1000;
+  const parts = [];
+  for (const [unit, seconds] of [["d", 86400], ["h", 3600], ["min", 60]]) {
+    if (rest >= seconds || parts.length) parts.push(`${Math.floor(rest / seconds)} ${unit}`);
+    rest %= seconds;
+  }
+  parts.push(`${rest.toFixed(1)} s`);
+  return `${sign}${parts.join(" ")}`;
+}
 
 function clockView({ codes }) {
   let clock = null;
@@ -52,7 +65,7 @@ function clockView({ codes }) {
     freeze.dataset.label = clock.frozen ? "unfreeze" : "freeze";
     freeze.textContent = t(freeze.dataset.label);
     const words = [labelled("span", clock.frozen ? "frozen" : "running")];
-    words.push(" · ", labelled("span", "offset"), ` ${(clock.offset_from_wall_ms / 1000).toFixed(1)} s`);
+    words.push(" · ", labelled("span", "offset"), ` ${span(clock.offset_from_wall_ms)}`);
     if (clock.in_mps_outage) words.push(" · ", labelled("span", "inOutage"));
     state.replaceChildren(...words);
     state.dataset.frozen = String(clock.frozen);
