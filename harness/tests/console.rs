@@ -476,3 +476,32 @@ async fn fifty_one_loginouts_in_one_second_show_the_quota_full_and_the_block_cou
     browser.showing(&format!("{row}[data-blocked='false']"), &["—"]).await;
     browser.quit().await;
 }
+
+#[tokio::test]
+async fn the_sign_diagnosis_endpoint_redacts_the_key_unless_asked_and_says_why_it_cannot_diagnose() {
+    let mock = common::start().await;
+    let key = nppa_harness::DEFAULT_SECRET_KEY;
+    let (ai, name, id_num) = PRESET_OK;
+    assert_eq!(common::code(&mock.client().check(ai, name, id_num).await.unwrap()), 0);
+    let mut wrong = check_request(mock.now_ms().await);
+    resign(&mut wrong, OTHER_KEY);
+    assert_eq!(common::code(&mock.client().send(wrong).await.unwrap()), 1011);
+
+    let admin = mock.admin_api();
+    let redacted = admin.sign_diagnosis(2).await.unwrap();
+    assert_eq!(redacted.secret_keys, nppa_mockserver::admin_api::SecretKeys::Redacted);
+    assert!(redacted.expected_sign_string.starts_with("{secretKey}appIdfdc6688637bc468e9aea874654cbead2"));
+    assert!(!redacted.expected_sign_string.contains(key));
+    assert!(!redacted.identified, "another key's sign is no known mistake: {redacted:?}");
+    assert_eq!(redacted.client_sign_string, None);
+    let shown = admin.clone().revealing_keys().sign_diagnosis(2).await.unwrap();
+    assert!(shown.expected_sign_string.starts_with(key));
+    assert_eq!(shown.expected_sign, redacted.expected_sign);
+
+    let (status, body) = mock.admin("GET", "/__admin/journal/1/sign", None).await;
+    assert_eq!(status, 409, "a correctly signed entry: {body}");
+    let (status, body) = mock.admin("GET", "/__admin/journal/99/sign", None).await;
+    assert_eq!(status, 404, "{body}");
+    let (status, _) = mock.admin("POST", "/__admin/journal/2/sign", None).await;
+    assert_eq!(status, 405);
+}

@@ -139,9 +139,10 @@ pub fn diagnose(request: &Signed<'_>, key: &str) -> Diagnosis {
         mistakes
     };
     let shifted = |delta: i64| -> Option<(String, String)> {
-        let t = ts.parse::<i64>().ok()?;
+        // Checked: the mock diagnoses whatever timestamps a request carried.
+        let other = ts.parse::<i64>().ok()?.checked_add(delta)?;
         let side = if delta < 0 { "before" } else { "after" };
-        Some(((t + delta).to_string(), format!("{} ms {side} the value sent", delta.abs())))
+        Some((other.to_string(), format!("{} ms {side} the value sent", delta.abs())))
     };
     // A timestamps other than the one sent: any shift within the 5 s window alone, or a small one (the usual
     // "read the clock twice") together with one of the mistakes above.
@@ -239,6 +240,14 @@ mod tests {
         let found = diagnose(&post(&sent), KEY);
         assert!(found.diagnosis.contains("plaintext was signed before it was sealed"), "{found:?}");
         assert_eq!(found.client_string.as_deref(), Some(sign_string(KEY, &params(), PLAINTEXT).as_slice()));
+    }
+
+    #[test]
+    fn timestamps_at_the_ends_of_i64_do_not_overflow() {
+        for ts in [i64::MAX.to_string(), i64::MIN.to_string()] {
+            let request = Signed { timestamps: &ts, ..post("x") };
+            assert!(!diagnose(&request, KEY).identified);
+        }
     }
 
     #[test]
