@@ -362,6 +362,14 @@ async fn advancing_the_clock_in_the_console_resolves_a_pending_check() {
     browser.click("#clock-set").await;
     browser.showing("#clock-now", &["2026-01-15 12:00:00"]).await;
     assert_eq!(mock.now_ms().await, common::NOON_BEIJING_MS);
+
+    // Reset drops the records and the journal; the Exchanges table empties with it.
+    assert_eq!(mock.live_records().await, 1);
+    browser.click("#reset").await;
+    browser.showing("#reset-done", &["Reset"]).await;
+    assert_eq!(mock.live_records().await, 0);
+    browser.view("exchanges").await;
+    browser.showing("#count", &["0 ", "/ 0"]).await;
     browser.quit().await;
 }
 
@@ -440,6 +448,13 @@ async fn passing_the_eight_cases_fills_the_test_system_view_with_the_exchanges_t
     assert_eq!(entry.errcode, Some(0));
     browser.click(&format!("#testsystem tr[data-case='testcase07'] button[data-exchange='{id}']")).await;
     browser.showing("#detail h2", &[&format!("#{id}"), &case.path]).await;
+
+    // In Chinese.
+    browser.click("#language").await;
+    browser.view("testsystem").await;
+    browser.showing("#views", &["测试系统", "配额", "时钟与故障"]).await;
+    browser.showing("#testsystem tr[data-case='testcase08']", &["已通过"]).await;
+    browser.showing("#testsystem .summary", &["8 个用例全部通过"]).await;
     browser.quit().await;
 }
 

@@ -45,7 +45,7 @@ function span(ms) {
   return `${sign}${parts.join(" ")}`;
 }
 
-function clockView({ codes }) {
+function clockView({ codes, journalCleared }) {
   let clock = null;
   let fetchedAt = 0;
 
@@ -109,6 +109,7 @@ function clockView({ codes }) {
   const reset = labelled("button", "reset", { type: "button", id: "reset" });
   reset.addEventListener("click", act(async () => {
     await adminSend("POST", "/__admin/reset");
+    journalCleared();
     problem(null);
     notice.hidden = false;
     refresh();

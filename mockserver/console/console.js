@@ -28,6 +28,10 @@ async function main() {
       show(exchanges);
       return exchanges.openEntry(id);
     },
+    /// After POST /__admin/reset: the journal's ring is empty, and so is the table.
+    journalCleared() {
+      exchanges.clear();
+    },
   };
   const views = [exchanges, quotasView(context), testSystemView(context), clockView(context)];
   let current = null;

@@ -189,6 +189,13 @@ function exchangesView(codes) {
       for (const entry of await recentEntries(500)) add(entry);
     },
     onEntry: add,
+    /// Empties the table (the journal was reset).
+    clear() {
+      close();
+      entries.clear();
+      body.replaceChildren();
+      refilter();
+    },
     /// Opens entry `id` when it is in the table (another view's link to an exchange).
     openEntry(id) {
       const tr = [...body.rows].find((r) => Number(r.dataset.id) === id);
