@@ -12,6 +12,8 @@ use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
+use crate::variation::Changes;
+
 /// What a rule does to a matching request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
@@ -32,10 +34,12 @@ pub enum FaultAction {
     Corrupt,
     /// Process; an accepted loginout answers with `data` in this shape instead of `""`.
     LoginoutData { shape: DataShape },
+    /// Process, then answer with these changes (those that fit the answer; a rule none fits is not spent).
+    Vary { changes: Changes },
 }
 
 /// Shapes of `data` in an accepted loginout answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DataShape {
     Absent,
@@ -135,6 +139,8 @@ pub enum FaultRuleError {
     NothingToDo,
     #[error("{0} is not an HTTP status")]
     HttpStatus(u16),
+    #[error("a vary action needs at least one change")]
+    NoChange,
 }
 
 impl FaultRule {
@@ -149,6 +155,7 @@ impl FaultRule {
             Some(FaultAction::HttpStatus { status, .. }) if !(100..=599).contains(status) => {
                 Err(FaultRuleError::HttpStatus(*status))
             }
+            Some(FaultAction::Vary { changes }) if changes.is_empty() => Err(FaultRuleError::NoChange),
             _ => Ok(()),
         }
     }
@@ -176,6 +183,7 @@ impl FaultRule {
             FaultAction::Truncate => FaultEffect::Truncate,
             FaultAction::Corrupt => FaultEffect::Corrupt,
             FaultAction::LoginoutData { shape } => FaultEffect::LoginoutData(*shape),
+            FaultAction::Vary { changes } => FaultEffect::Vary(*changes),
         });
         FaultNote { rule: self.id, effect, delay_ms: self.delay_ms }
     }
@@ -192,11 +200,12 @@ pub enum FaultKind {
     Truncate,
     Corrupt,
     LoginoutData,
+    Vary,
 }
 
 impl FaultKind {
     /// Every kind, for the metrics' zero series.
-    pub const ALL: [FaultKind; 7] = [
+    pub const ALL: [FaultKind; 8] = [
         FaultKind::Delay,
         FaultKind::Status,
         FaultKind::HttpStatus,
@@ -204,6 +213,7 @@ impl FaultKind {
         FaultKind::Truncate,
         FaultKind::Corrupt,
         FaultKind::LoginoutData,
+        FaultKind::Vary,
     ];
 
     /// The label value: the action's `kind` in a rule, or `delay`.
@@ -216,6 +226,7 @@ impl FaultKind {
             FaultKind::Truncate => "truncate",
             FaultKind::Corrupt => "corrupt",
             FaultKind::LoginoutData => "loginout_data",
+            FaultKind::Vary => "vary",
         }
     }
 }
@@ -235,6 +246,8 @@ pub enum FaultEffect {
     Corrupt,
     /// Answered an accepted loginout with `data` in this shape.
     LoginoutData(DataShape),
+    /// Answered with these changes.
+    Vary(Changes),
 }
 
 impl FaultEffect {
@@ -247,6 +260,7 @@ impl FaultEffect {
             FaultEffect::Truncate => FaultKind::Truncate,
             FaultEffect::Corrupt => FaultKind::Corrupt,
             FaultEffect::LoginoutData(_) => FaultKind::LoginoutData,
+            FaultEffect::Vary(_) => FaultKind::Vary,
         }
     }
 }
@@ -255,7 +269,7 @@ impl FaultEffect {
 ///
 /// In JSON it is one string, as people read it and tools match it (a contract, SPEC §9):
 /// `"fault #2: status 2007"`, `"fault #3: reset after 100 ms"`, `"fault #4: delay 250 ms"`,
-/// `"fault #5: http_status 503"`, `"fault #6: loginout_data emptystring"`.
+/// `"fault #5: http_status 503"`, `"fault #6: loginout_data emptystring"`, `"fault #7: vary keys_reversed+chunked"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FaultNote {
     /// The rule's id.
@@ -290,6 +304,7 @@ impl std::fmt::Display for FaultEffect {
             FaultEffect::Status(code) => write!(f, "status {}", code.code()),
             FaultEffect::HttpStatus(status) => write!(f, "http_status {status}"),
             FaultEffect::LoginoutData(shape) => write!(f, "loginout_data {}", shape_word(*shape)),
+            FaultEffect::Vary(changes) => write!(f, "vary {changes}"),
             other => f.write_str(other.kind().as_str()),
         }
     }
@@ -345,6 +360,7 @@ fn parse_effect(text: &str) -> Option<FaultEffect> {
         ("loginout_data", Some(shape)) => {
             FaultEffect::LoginoutData(DataShape::ALL.into_iter().find(|s| shape_word(*s) == shape)?)
         }
+        ("vary", Some(changes)) => FaultEffect::Vary(changes.parse().ok()?),
         ("reset", None) => FaultEffect::Reset,
         ("truncate", None) => FaultEffect::Truncate,
         ("corrupt", None) => FaultEffect::Corrupt,
@@ -513,6 +529,15 @@ impl Faults {
             return Some(Injection { rule: rule.clone() });
         }
         None
+    }
+
+    /// Gives a hit back to rule `id`: its action fitted nothing in the answer (a `vary` whose changes did not
+    /// apply), so the next matching request gets it instead.
+    pub fn refund(&self, id: u64) {
+        let mut state = self.state();
+        if let Some(active) = state.rules.iter_mut().find(|a| a.rule.id == id) {
+            active.hits = active.hits.saturating_sub(1);
+        }
     }
 
     /// True when some rule is set: without one, a request need not be described for [`Faults::decide`].

@@ -11,6 +11,7 @@
 //!   journaled request's sign is wrong, for it
 //! - [`rules`]: the catalogue of enforced rules (the README's table is checked against it); [`refusal`]: which rule
 //!   refused a request and why, in one line (the journal entry's `rule` and `cause`)
+//! - [`faults`]: misbehaving on purpose; [`variation`]: the varied answers of `nppa certify --profile fuzz`
 
 pub mod admin;
 pub mod admin_api;
@@ -37,6 +38,7 @@ pub mod tenants;
 pub mod test_cases;
 pub mod testsystem;
 pub mod tls;
+pub mod variation;
 pub mod whitelist;
 
 pub use config::Config;

@@ -33,6 +33,7 @@ use crate::refusal::Refusal;
 use crate::store::{PendingRecord, RealNameStore};
 use crate::tenants::{Binding, Enterprise, Tenants};
 use crate::testsystem::{CodeError, TestAnswer, TestSystem};
+use crate::variation::{self, Changes, Framing};
 
 /// Why the body could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,12 +92,20 @@ pub struct Served {
     pub body: Vec<u8>,
     /// Close the connection without an answer (a fault).
     pub reset: bool,
+    /// Another content type than the one the transport gives this status (a `vary` fault).
+    pub content_type: Option<&'static str>,
+    /// How the body goes out (a `vary` fault may chunk, trickle or cut it).
+    pub framing: Framing,
 }
 
 impl Served {
     fn answer(body: Vec<u8>) -> Served {
         // SPEC §3 (choice): HTTP 200 for every protocol outcome; the errcode says what happened.
-        Served { http_status: 200, body, reset: false }
+        Served::with_status(200, body)
+    }
+
+    fn with_status(http_status: u16, body: Vec<u8>) -> Served {
+        Served { http_status, body, reset: false, content_type: None, framing: Framing::Whole }
     }
 }
 
@@ -345,7 +354,8 @@ impl MockService {
     /// records it in the journal and the metrics. Every rule judges it at its arrival, so that a delay changes
     /// when the answer comes, never what it says.
     pub fn serve(&self, request: &Incoming<'_>, arrival: &Arrival, injection: Option<&Injection>) -> Served {
-        let rule = injection.map(|i| &i.rule);
+        let mut rule = injection.map(|i| &i.rule);
+        let narrowed: FaultRule;
         let (outcome, served) = match rule.and_then(|r| r.action.as_ref()) {
             Some(FaultAction::Status { errcode }) => {
                 let code = *errcode;
@@ -357,9 +367,34 @@ impl MockService {
             }
             Some(FaultAction::HttpStatus { status, body }) => {
                 let body = body.clone().unwrap_or_default().into_bytes();
-                (None, Served { http_status: *status, body, reset: false })
+                (None, Served::with_status(*status, body))
             }
-            Some(FaultAction::Reset) => (None, Served { http_status: 0, body: Vec::new(), reset: true }),
+            Some(FaultAction::Reset) => (None, Served { reset: true, ..Served::with_status(0, Vec::new()) }),
+            Some(FaultAction::Vary { changes }) => {
+                let mut outcome = self.handle_at(request, arrival.arrived_ms);
+                let varied = vary_answer(*changes, &outcome);
+                if let Some(code) = varied.code {
+                    outcome.code = code;
+                }
+                // Journaled and counted as what was done: the changes that fitted, or none (the rule not spent).
+                match (rule, varied.applied) {
+                    (Some(r), applied) if applied.is_empty() => {
+                        self.faults.refund(r.id);
+                        rule = None;
+                    }
+                    (Some(r), applied) if applied != *changes => {
+                        narrowed = FaultRule { action: Some(FaultAction::Vary { changes: applied }), ..r.clone() };
+                        rule = Some(&narrowed);
+                    }
+                    _ => {}
+                }
+                let served = Served {
+                    content_type: varied.content_type,
+                    framing: varied.framing,
+                    ..Served::answer(varied.body)
+                };
+                (Some(outcome), served)
+            }
             mangling => {
                 let outcome = self.handle_at(request, arrival.arrived_ms);
                 let body = match mangling {
@@ -781,6 +816,20 @@ struct Exchanged<'a> {
     fault: Option<&'a FaultRule>,
     arrival: &'a Arrival,
     latency: Duration,
+}
+
+/// A `vary` fault's answer: the changes that fit the one the pipeline gave.
+fn vary_answer(changes: Changes, outcome: &Outcome) -> variation::Varied {
+    // The `no` of each record of a report, for a 3001 that lists them all.
+    let numbers: Vec<i64> = match (changes.contains(variation::Change::EveryRecordRejected), &outcome.plaintext) {
+        (true, Some(plaintext)) => serde_json::from_slice::<LoginoutRequest>(plaintext)
+            .ok()
+            .and_then(|r| r.collections)
+            .map(|records| records.iter().map(|r| r.no).collect())
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    variation::vary(changes, outcome.interface, &outcome.body, &numbers)
 }
 
 /// The journal's record of one exchange: the bytes copied as they are, typed values as they are; the journal

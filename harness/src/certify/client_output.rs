@@ -54,6 +54,8 @@ impl Kept {
 pub struct ClientOutput {
     pub stdout: Kept,
     pub stderr: Kept,
+    /// Keep the output without showing it (the many runs of shrinking).
+    pub quiet: bool,
 }
 
 impl ClientOutput {
@@ -68,11 +70,15 @@ impl ClientOutput {
     /// `Err(())` when the client ran past the limit: it is then killed.
     pub async fn wait_for(&mut self, child: &mut Child, limit: Duration) -> Result<std::process::ExitStatus, ()> {
         let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+        let shown = !self.quiet;
         let (kept_out, kept_err) = (&mut self.stdout, &mut self.stderr);
         let exited = Notify::new();
         let copy = async {
             let both = async {
-                tokio::join!(tee(stdout, tokio::io::stdout(), kept_out), tee(stderr, tokio::io::stderr(), kept_err))
+                tokio::join!(
+                    tee(stdout, shown.then(tokio::io::stdout), kept_out),
+                    tee(stderr, shown.then(tokio::io::stderr), kept_err)
+                )
             };
             let grace = async {
                 exited.notified().await;
@@ -102,7 +108,7 @@ impl ClientOutput {
 }
 
 /// Copies `from` to `to` until the end, keeping what passes.
-async fn tee(from: Option<impl AsyncRead + Unpin>, mut to: impl AsyncWrite + Unpin, kept: &mut Kept) {
+async fn tee(from: Option<impl AsyncRead + Unpin>, mut to: Option<impl AsyncWrite + Unpin>, kept: &mut Kept) {
     let Some(mut from) = from else { return };
     let mut buffer = vec![0; 16 * 1024];
     loop {
@@ -111,8 +117,10 @@ async fn tee(from: Option<impl AsyncRead + Unpin>, mut to: impl AsyncWrite + Unp
             Ok(n) => {
                 kept.push(&buffer[..n]);
                 // Our own terminal gone (a closed pipe) must not stop the client or the capture.
-                let _ = to.write_all(&buffer[..n]).await;
-                let _ = to.flush().await;
+                if let Some(to) = to.as_mut() {
+                    let _ = to.write_all(&buffer[..n]).await;
+                    let _ = to.flush().await;
+                }
             }
         }
     }

@@ -5,6 +5,7 @@
 
 pub mod choices;
 pub mod client_output;
+pub mod fuzz;
 pub mod model;
 pub mod outcomes;
 pub mod reference;
@@ -61,6 +62,24 @@ pub struct CertifyArgs {
     /// RN-QUERY flags queries of one ai closer together than this [default: 1s; with --journal, as recorded]
     #[arg(long)]
     pub query_spacing: Option<String>,
+    /// With --profile fuzz: the seed the variations are drawn from [default: a random one, printed and written to
+    /// every report].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// With --profile fuzz: how many variations to draw (the client meets those its requests reach).
+    #[arg(long, default_value_t = 16)]
+    pub cases: u32,
+    /// With --profile fuzz: kinds of variation to leave out, e.g. `--skip busy` (each 1006 costs a careful client
+    /// 60 s of waiting).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub skip: Vec<fuzz::Kind>,
+    /// With --profile fuzz: apply only these variations of the seed's plan, as a failing run prints them (`7`,
+    /// `7:chunked`, `3,9`), and do not shrink.
+    #[arg(long)]
+    pub replay: Option<String>,
+    /// With --profile fuzz: at most this many runs of the client to shrink a failure.
+    #[arg(long, default_value_t = 40)]
+    pub max_runs: u32,
     /// Judge a recorded journal (JSONL, e.g. `journal.jsonl` of an earlier certify run) instead of running a client.
     #[arg(long, conflicts_with_all = ["mock_url", "command"])]
     pub journal: Option<PathBuf>,
@@ -177,7 +196,7 @@ pub fn judge_with(
     let requests = traffic::read(entries, &deployment);
     let (rules, judging) = rules::judge(&requests, &deployment, profile);
     let mut notes = Vec::new();
-    if profile == Profile::Faults && entries.iter().all(|e| e.fault.is_none()) {
+    if matches!(profile, Profile::Faults | Profile::Fuzz) && entries.iter().all(|e| e.fault.is_none()) {
         notes.push(
             "no fault was injected: the client sent no request a fault rule matched, so the fault rules judged \
              nothing (they are not exercised, not passed)"
@@ -194,6 +213,7 @@ pub fn judge_with(
         requests: entries.len(),
         rules,
         notes,
+        fuzz: None,
         overhead_s: 0.0,
         started_at: None,
         wall_s: 0.0,
@@ -399,6 +419,9 @@ async fn run_into(
     }
     let profile = args.profile.unwrap_or(Profile::All);
     let timeout = Duration::from_millis(crate::admin_cmd::parse_duration_ms(&args.timeout)?.max(1) as u64);
+    if profile == Profile::Fuzz {
+        return run_fuzz(&args, &config, timeout, thresholds, &out, started, client_output).await;
+    }
     let remote = args.mock_url.as_deref().map(AdminClient::new);
     let recorded = |admin: &AdminClient| {
         let admin = admin.clone();
@@ -461,22 +484,10 @@ async fn run_into(
             client_output.run_starts(run);
         }
         let run_started = Instant::now();
-        // Its output is piped, shown live and kept for the JUnit file.
-        let mut child = tokio::process::Command::new(&args.command[0])
-            .args(&args.command[1..])
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("cannot run {:?}", args.command[0]))?;
-        let status = match client_output.wait_for(&mut child, timeout).await {
-            Ok(status) => status.code(),
-            Err(()) => {
-                eprintln!("nppa certify: the client ran past {} and was stopped", args.timeout);
-                None
-            }
-        };
+        let status = run_client(&args.command, &env, timeout, client_output).await?;
+        if status.is_none() {
+            eprintln!("nppa certify: the client ran past {} and was stopped", args.timeout);
+        }
         client_time += run_started.elapsed();
         runs.push(status);
     }
@@ -524,9 +535,69 @@ async fn run_into(
     finish(report, &out, &entries, started)
 }
 
+/// `--profile fuzz`: runs, shrinks a failure, and writes the first run's reports.
+async fn run_fuzz(
+    args: &CertifyArgs,
+    config: &Config,
+    timeout: Duration,
+    thresholds: Thresholds,
+    out: &Path,
+    started: Started,
+    client_output: &mut ClientOutput,
+) -> anyhow::Result<i32> {
+    if args.mock_url.is_some() {
+        bail!(
+            "--profile fuzz runs its own mock for each run of the client (it varies the answers): leave out --mock-url"
+        );
+    }
+    if args.repeat > 1 {
+        bail!("--profile fuzz runs the client as often as shrinking needs (--max-runs): leave out --repeat");
+    }
+    let replay = match &args.replay {
+        Some(text) => Some(fuzz::parse_picks(text).map_err(|e| anyhow::anyhow!("--replay {e}"))?),
+        None => None,
+    };
+    let options = fuzz::FuzzOptions {
+        seed: args.seed.unwrap_or_else(rand::random),
+        cases: args.cases,
+        skip: args.skip.clone(),
+        replay,
+        max_runs: args.max_runs,
+        timeout,
+    };
+    let (mut report, entries, output) = fuzz::run(config, &args.command, &options, thresholds, out).await?;
+    *client_output = output;
+    report.overhead_s = 0.0;
+    report.client_output = client_output.clone();
+    finish(report, out, &entries, started)
+}
+
+/// Runs the client once with `env`, its output piped, shown (unless quiet) and kept for the JUnit file; its exit code,
+/// or `None` when it ran past `timeout` and was stopped.
+pub async fn run_client(
+    command: &[String],
+    env: &[(String, String)],
+    timeout: Duration,
+    output: &mut ClientOutput,
+) -> anyhow::Result<Option<i32>> {
+    let Some((program, arguments)) = command.split_first() else { bail!("no client command") };
+    let mut child = tokio::process::Command::new(program)
+        .args(arguments)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("cannot run {program:?}"))?;
+    Ok(match output.wait_for(&mut child, timeout).await {
+        Ok(status) => status.code(),
+        Err(()) => None,
+    })
+}
+
 /// Waits (at most 10 s, beyond the longest fault delay) until no answer a fault holds back is still to be journaled:
 /// the journal ids after this point are the next run's, not a slow answer of the last one.
-async fn wait_for_held_answers(service: &nppa_mockserver::service::MockService) {
+pub(crate) async fn wait_for_held_answers(service: &nppa_mockserver::service::MockService) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while service.answers_held() > 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;

@@ -150,6 +150,9 @@ pub struct CertifyReport {
     /// report.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// `--profile fuzz`: the seed, the variations met, and the smallest failing set found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fuzz: Option<super::fuzz::FuzzReport>,
     /// Seconds certify spent beyond the client's own run (mock start, judging, reports).
     pub overhead_s: f64,
     /// When the run started.

@@ -8,13 +8,15 @@
 //! - `head`: the request head's deadline, and a connection's first bytes kept until its first request parsed
 //! - `tunnel`: the CONNECT tunnels of proxy mode
 //! - `routing`: one request to the protocol, the admin API or `/metrics`, with fault delays and resets
-//! - `stream`: the live journal stream's framing; `response`: bodies and content types
+//! - `stream`: the live journal stream's framing; `response`: bodies and content types; `paced`: a `vary` fault's
+//!   chunked, trickled or cut-off body
 //! - `sweep`: freeing expired records while no request comes
 
 mod accept;
 mod connection;
 mod head;
 mod limits;
+mod paced;
 mod response;
 mod routing;
 mod stream;

@@ -11,6 +11,7 @@ use hyper::body::Incoming as HyperBody;
 use hyper::{Request, Response};
 
 use super::connection::Scheme;
+use super::paced;
 use super::response::{page, response, Body, JSON, TEXT};
 use super::stream::journal_stream;
 use super::tunnel::tunnel;
@@ -19,6 +20,7 @@ use crate::admin;
 use crate::config::ServerSection;
 use crate::faults::{FaultTarget, Injection};
 use crate::service::{route_interface, Arrival, BodyError, Incoming, MockService, Served};
+use crate::variation::Framing;
 
 /// A fault rule asked to close the connection without an answer.
 #[derive(Debug)]
@@ -129,8 +131,15 @@ async fn route(
         // hyper closes the connection without an answer when the service fails.
         return Err(InjectedReset);
     }
-    let content_type = if served.http_status == 200 || served.body.first() == Some(&b'{') { JSON } else { TEXT };
-    Ok(response(served.http_status, content_type, served.body))
+    let content_type = match served.content_type {
+        Some(content_type) => content_type,
+        None if served.http_status == 200 || served.body.first() == Some(&b'{') => JSON,
+        None => TEXT,
+    };
+    Ok(match served.framing {
+        Framing::Whole => response(served.http_status, content_type, served.body),
+        framing => paced::frame(response(served.http_status, content_type, Vec::new()), served.body, framing),
+    })
 }
 
 /// What fault rules match on.

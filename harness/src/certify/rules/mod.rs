@@ -30,6 +30,9 @@ pub enum Profile {
     Faults,
     /// Every rule, without injecting faults.
     All,
+    /// The faults profile's rules and the outcome assertions, under answers varied as the real system or a network
+    /// could (seeded; a failure is shrunk to the smallest set of variations that still fails).
+    Fuzz,
 }
 
 impl Profile {
@@ -40,6 +43,7 @@ impl Profile {
             Profile::Behaviour => "behaviour",
             Profile::Faults => "faults",
             Profile::All => "all",
+            Profile::Fuzz => "fuzz",
         }
     }
 }
@@ -65,7 +69,7 @@ impl Group {
             Profile::All => true,
             Profile::Official => matches!(self, Group::Official | Group::Envelope),
             Profile::Behaviour => matches!(self, Group::Envelope | Group::Behaviour | Group::Errors),
-            Profile::Faults => matches!(self, Group::Envelope | Group::Errors | Group::Faults),
+            Profile::Faults | Profile::Fuzz => matches!(self, Group::Envelope | Group::Errors | Group::Faults),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! What a client got from one request, as a careful library reads it: NPPA's answer only over HTTP 200, whole, in
 //! time. The judge's survival, re-send and outcome rules all ask this one question.
 
+use nppa_mockserver::faults::FaultEffect;
 use nppa_mockserver::journal::JournalEntry;
 use nppa_protocol::answer::{self, ParsedAnswer};
 use nppa_protocol::interface::CLIENT_TIMEOUT_MS;
@@ -20,6 +21,11 @@ impl Seen {
     pub fn of(entry: &JournalEntry) -> Seen {
         if entry.connection_reset {
             return Seen::Failure("the connection reset without an answer".into());
+        }
+        if let Some(FaultEffect::Vary(changes)) = entry.fault.and_then(|note| note.effect) {
+            if changes.leave_no_answer() {
+                return Seen::Failure("an answer cut off mid-body".into());
+            }
         }
         if entry.http_status != 200 {
             return Seen::Failure(format!("HTTP {}", entry.http_status));
