@@ -392,7 +392,7 @@ async fn a_fault_added_from_the_form_fails_the_next_request_and_removing_it_ends
     for option in offered {
         kinds.push(option.value().await.unwrap().unwrap_or_default());
     }
-    assert_eq!(kinds, ["", "status", "http_status", "reset", "truncate", "corrupt", "loginout_data"]);
+    assert_eq!(kinds, ["", "status", "http_status", "reset", "truncate", "corrupt", "loginout_data", "vary"]);
 
     browser.select("#fault-kind", "status").await;
     browser.select("#fault-errcode", "2007").await;
@@ -419,6 +419,18 @@ async fn a_fault_added_from_the_form_fails_the_next_request_and_removing_it_ends
     browser.showing("#faults tbody tr", &["http_status 503"]).await;
     let answered = reqwest::get(format!("{}/idcard/authentication/query?ai=x", mock.base)).await.unwrap();
     assert_eq!(answered.status(), 503);
+
+    // A vary action takes several changes: a list.
+    browser.click("#faults-clear").await;
+    browser.showing("#no-faults", &["No fault rules"]).await;
+    browser.select("#fault-kind", "vary").await;
+    browser.select("#fault-changes", "keys_reversed").await;
+    browser.select("#fault-changes", "chunked").await;
+    browser.click("#fault-add").await;
+    browser.showing("#faults tbody tr", &["vary keys_reversed+chunked"]).await;
+    let rules = mock.admin_api().faults().await.unwrap().rules;
+    let action = serde_json::to_value(rules[0].rule.action.as_ref().unwrap()).unwrap();
+    assert_eq!(action, serde_json::json!({"kind": "vary", "changes": ["keys_reversed", "chunked"]}));
     browser.quit().await;
 }
 

@@ -130,7 +130,9 @@ function clockView({ codes, journalCleared }) {
   const none = labelled("p", "noFaults", { id: "no-faults" });
   function actionText(rule) {
     const action = rule.action;
-    const words = action ? [action.kind, ...Object.entries(action).filter(([k]) => k !== "kind").map(([, v]) => v)]
+    const value = (v) => (Array.isArray(v) ? v.join("+") : v);
+    const words = action
+      ? [action.kind, ...Object.entries(action).filter(([k]) => k !== "kind").map(([, v]) => value(v))]
       : [t("delayOnly")];
     if (action?.kind === "status") words[1] = `${action.errcode} ${codes.get(action.errcode) ?? ""}`.trim();
     if (rule.delay_ms) words.push(`+${rule.delay_ms} ms`);
@@ -171,8 +173,9 @@ function clockView({ codes, journalCleared }) {
     if (field.input.type === "errcode") {
       input = el("select", attrs);
       for (const [code, errmsg] of codes) if (code !== 0) input.append(el("option", { value: code }, `${code} ${errmsg}`));
-    } else if (field.input.type === "choice") {
-      input = el("select", attrs, ...field.input.choices.map((c) => el("option", { value: c }, c)));
+    } else if (field.input.type === "choice" || field.input.type === "choices") {
+      const several = field.input.type === "choices" ? { multiple: "", size: "4" } : {};
+      input = el("select", { ...attrs, ...several }, ...field.input.choices.map((c) => el("option", { value: c }, c)));
     } else if (field.input.type === "number") {
       input = el("input", { ...attrs, type: "number", min: field.input.min, max: field.input.max });
     } else {
@@ -207,6 +210,10 @@ function clockView({ codes, journalCleared }) {
     if (kind.value) {
       rule.action = { kind: kind.value };
       for (const input of actionFields.querySelectorAll("[name]")) {
+        if (input.dataset.input === "choices") {
+          rule.action[input.name] = [...input.selectedOptions].map((option) => option.value);
+          continue;
+        }
         if (input.value === "") continue;
         const numeric = input.dataset.input === "errcode" || input.dataset.input === "number";
         rule.action[input.name] = numeric ? Number(input.value) : input.value;

@@ -621,6 +621,10 @@ pub enum FieldInput {
     Choice {
         choices: Vec<String>,
     },
+    /// A list of some of these words (at least one).
+    Choices {
+        choices: Vec<String>,
+    },
 }
 
 /// The form of every action kind (the match is exhaustive: a new kind must say its fields here).
@@ -640,6 +644,10 @@ pub fn describe() -> FaultForm {
                 FaultKind::LoginoutData => {
                     let choices = DataShape::ALL.iter().map(|shape| shape_name(*shape).to_owned()).collect();
                     vec![field("shape", FieldInput::Choice { choices }, true)]
+                }
+                FaultKind::Vary => {
+                    let choices = crate::variation::Change::ALL.iter().map(|c| c.word().to_owned()).collect();
+                    vec![field("changes", FieldInput::Choices { choices }, true)]
                 }
             };
             Some(ActionForm { kind: kind.as_str().to_owned(), fields })
@@ -805,7 +813,7 @@ mod tests {
         assert_eq!(kinds, expected);
         for action in &form.actions {
             let choices: Vec<String> = match action.fields.iter().find_map(|f| match &f.input {
-                FieldInput::Choice { choices } => Some(choices.clone()),
+                FieldInput::Choice { choices } | FieldInput::Choices { choices } => Some(choices.clone()),
                 _ => None,
             }) {
                 Some(choices) => choices,
@@ -820,6 +828,7 @@ mod tests {
                         FieldInput::Number { min, .. } => (*min).into(),
                         FieldInput::Text => "x".into(),
                         FieldInput::Choice { .. } => choice.clone().into(),
+                        FieldInput::Choices { .. } => vec![Value::from(choice.clone())].into(),
                     };
                     rule.insert(f.name.clone(), value);
                 }
