@@ -114,6 +114,9 @@ def write_admin_seeds():
         "outage": ("POST /__admin/scenarios/mps-outage", '{"duration_ms":600000}'),
         "pending": ("POST /__admin/scenarios/pending-ratio", '{"fraction":0.3}'),
         "testsystem": ("GET /__admin/testsystem?reveal=keys", ""),
+        "quotas": ("GET /__admin/quotas", ""),
+        "journal-sign": ("GET /__admin/journal/1/sign?reveal=keys", ""),
+        "console-faults": ("GET /__admin/console/faults.json", ""),
         "reset": ("POST /__admin/reset", ""),
     }
     for name, (line, body) in calls.items():

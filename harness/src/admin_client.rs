@@ -8,8 +8,8 @@
 use anyhow::{bail, Context as _};
 use nppa_mockserver::admin_api::{
     AdminError, ClockChange, ClockState, EnterpriseChange, EnterpriseList, FaultList, FaultsAdded, JournalCleared,
-    JournalPage, KeyAction, OutageScenario, OutageStarted, PendingRatioSet, PendingScenario, ResetDone, RevealQuery,
-    Stats, TestSystemState,
+    JournalPage, KeyAction, OutageScenario, OutageStarted, PendingRatioSet, PendingScenario, QuotaState, ResetDone,
+    RevealQuery, SignDiagnosisView, Stats, TestSystemState,
 };
 use nppa_mockserver::faults::FaultRequest;
 use nppa_mockserver::journal::JournalQuery;
@@ -138,6 +138,16 @@ impl AdminClient {
     /// `POST /__admin/scenarios/pending-ratio`.
     pub async fn pending_ratio(&self, fraction: f64) -> anyhow::Result<PendingRatioSet> {
         self.call(Method::POST, "/__admin/scenarios/pending-ratio", Some(&PendingScenario { fraction })).await
+    }
+
+    /// `GET /__admin/quotas`: each (appId, bizId, interface)'s requests this second and a running block.
+    pub async fn quotas(&self) -> anyhow::Result<QuotaState> {
+        self.call(Method::GET, "/__admin/quotas", None::<&()>).await
+    }
+
+    /// `GET /__admin/journal/{id}/sign`: why entry `id`'s sign is wrong.
+    pub async fn sign_diagnosis(&self, id: u64) -> anyhow::Result<SignDiagnosisView> {
+        self.call(Method::GET, &self.with_reveal(&format!("/__admin/journal/{id}/sign"))?, None::<&()>).await
     }
 
     /// `GET /__admin/testsystem`.

@@ -246,3 +246,289 @@ async fn with_an_admin_token_the_console_is_refused_a_wrong_one_and_shows_why() 
     assert!(!browser.driver.current_url().await.unwrap().as_str().contains("s3cret"), "the token leaves the URL");
     browser.quit().await;
 }
+
+impl Browser {
+    /// Shows the view whose navigation button is `view`.
+    async fn view(&self, view: &str) {
+        self.driver.find(By::Css(format!("#views button[data-view='{view}']"))).await.unwrap().click().await.unwrap();
+    }
+
+    async fn fill(&self, css: &str, value: &str) {
+        let input = self.driver.find(By::Css(css)).await.unwrap();
+        input.clear().await.unwrap();
+        input.send_keys(value).await.unwrap();
+    }
+
+    async fn select(&self, css: &str, value: &str) {
+        let select = self.driver.find(By::Css(css)).await.unwrap();
+        SelectElement::new(&select).await.unwrap().select_by_value(value).await.unwrap();
+    }
+
+    async fn click(&self, css: &str) {
+        self.driver.find(By::Css(css)).await.unwrap().click().await.unwrap();
+    }
+}
+
+/// Sets the `sign` header of a request to `sign`.
+fn sign_with(request: &mut nppa_protocol::request::SignedRequest, sign: String) {
+    common::crafted::set_header(request, "sign", &sign);
+}
+
+#[tokio::test]
+async fn a_wrongly_signed_request_opens_to_the_expected_sign_string_and_the_probable_mistake() {
+    use nppa_protocol::sign;
+    let mock = common::start().await;
+    mock.freeze().await;
+    let browser = browser().await;
+    browser.open_console(&mock).await;
+    let now = mock.now_ms().await;
+    let key = nppa_harness::DEFAULT_SECRET_KEY;
+    let ts = now.to_string();
+    let params =
+        [("appId", nppa_harness::DEFAULT_APP_ID), ("bizId", nppa_harness::DEFAULT_BIZ_ID), ("timestamps", &ts)];
+
+    // The sign string begun with the key's 16 decoded bytes instead of its 32 hex characters.
+    let mut key_bytes = check_request(now);
+    let mut text = hex::decode(key).unwrap();
+    text.extend_from_slice(&sign::sign_string("", &params, &key_bytes.body));
+    sign_with(&mut key_bytes, hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&text)));
+    assert_eq!(common::code(&mock.client().send(key_bytes).await.unwrap()), 1011);
+    // The plaintext signed, then sealed.
+    let mut before_sealing = check_request(now);
+    let plaintext = before_sealing.plaintext.clone().unwrap();
+    sign_with(&mut before_sealing, sign::sign(key, &params, plaintext.as_bytes()));
+    assert_eq!(common::code(&mock.client().send(before_sealing).await.unwrap()), 1011);
+
+    browser.showing("#exchanges tbody tr:nth-child(2)", &["1011"]).await;
+    let rows = browser.driver.find_all(By::Css("#exchanges tbody tr")).await.unwrap();
+    assert_eq!(rows.len(), 2);
+    // Newest first: the second request is the first row.
+    rows[1].click().await.unwrap();
+    browser.showing("#detail [data-part='sign-mistake']", &["the key's 16 decoded bytes"]).await;
+    // The key stays out of the page: the strings show where it goes.
+    browser.showing("#detail [data-part='expected-sign-string']", &["{secretKey}appId", "bizId1101999999"]).await;
+    browser.showing("#detail [data-part='client-sign-string']", &["{secretKey as 16 bytes}appId"]).await;
+    assert!(!browser.driver.source().await.unwrap().contains(key), "the secretKey is not on the page");
+
+    rows[0].click().await.unwrap();
+    browser.showing("#detail [data-part='sign-mistake']", &["plaintext was signed before it was sealed"]).await;
+    browser.showing("#detail [data-part='client-sign-string']", &["{secretKey}appId", "\"idNum\""]).await;
+    browser.screenshot("sign-diagnosis.png").await;
+
+    // The same diagnosis in Chinese labels; a correct exchange has no diagnosis.
+    browser.click("#language").await;
+    browser.showing("#detail", &["签名诊断", "plaintext was signed before it was sealed"]).await;
+    let (ai, name, id_num) = PRESET_OK;
+    assert_eq!(common::code(&mock.client().check(ai, name, id_num).await.unwrap()), 0);
+    browser.showing("#exchanges tbody tr", &["0 OK"]).await.click().await.unwrap();
+    browser.showing("#detail [data-part='answer']", &["\"errcode\": 0"]).await;
+    assert!(browser.driver.find_all(By::Css("#detail [data-part='sign-diagnosis']")).await.unwrap().is_empty());
+    browser.quit().await;
+}
+
+#[tokio::test]
+async fn advancing_the_clock_in_the_console_resolves_a_pending_check() {
+    let mock = common::start().await;
+    mock.freeze().await;
+    let client = mock.client();
+    let (ai, name, id_num) = common::PRESET_PENDING;
+    assert_eq!(client.check(ai, name, id_num).await.unwrap().status(), Some(1), "the check pends (30 s)");
+    assert_eq!(client.query(ai).await.unwrap().status(), Some(1));
+    let before = mock.now_ms().await;
+
+    let browser = browser().await;
+    browser.open_console(&mock).await;
+    browser.view("clock").await;
+    browser.showing("#clock-state", &["frozen"]).await;
+    browser.showing("#clock-now", &[&beijing(before)]).await;
+    browser.fill("#clock-advance-amount", "1").await;
+    browser.select("#clock-advance-unit", "60000").await;
+    browser.click("#clock-advance").await;
+    browser.showing("#clock-now", &[&beijing(before + 60_000)]).await;
+    assert_eq!(mock.now_ms().await, before + 60_000, "the mock clock moved by the minute asked");
+    let resolved = client.query(ai).await.unwrap();
+    assert_eq!(resolved.status(), Some(0), "resolved once the clock passed the 30 s delay");
+    assert!(resolved.pi().is_some());
+
+    // Unfreeze and freeze again from the console.
+    browser.click("#clock-freeze").await;
+    browser.showing("#clock-state", &["running"]).await;
+    assert!(!mock.admin_api().clock().await.unwrap().frozen);
+    browser.click("#clock-freeze").await;
+    browser.showing("#clock-state", &["frozen"]).await;
+    assert!(mock.admin_api().clock().await.unwrap().frozen);
+    // Set the clock to a Beijing time.
+    browser.fill("#clock-set-value", "2026-01-15 12:00:00").await;
+    browser.click("#clock-set").await;
+    browser.showing("#clock-now", &["2026-01-15 12:00:00"]).await;
+    assert_eq!(mock.now_ms().await, common::NOON_BEIJING_MS);
+
+    // Reset drops the records and the journal; the Exchanges table empties with it.
+    assert_eq!(mock.live_records().await, 1);
+    browser.click("#reset").await;
+    browser.showing("#reset-done", &["Reset"]).await;
+    assert_eq!(mock.live_records().await, 0);
+    browser.view("exchanges").await;
+    browser.showing("#count", &["0 ", "/ 0"]).await;
+    browser.quit().await;
+}
+
+/// `ms` as the console prints it to the second (Beijing time).
+fn beijing(ms: u64) -> String {
+    let time = chrono::DateTime::from_timestamp_millis(ms as i64 + 8 * 3_600_000).unwrap();
+    time.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+#[tokio::test]
+async fn a_fault_added_from_the_form_fails_the_next_request_and_removing_it_ends_that() {
+    let mock = common::start().await;
+    let browser = browser().await;
+    browser.open_console(&mock).await;
+    browser.view("clock").await;
+    browser.showing("#no-faults", &["No fault rules"]).await;
+    // Every action kind the mock describes is offered.
+    let offered = browser.driver.find_all(By::Css("#fault-kind option")).await.unwrap();
+    let mut kinds = Vec::new();
+    for option in offered {
+        kinds.push(option.value().await.unwrap().unwrap_or_default());
+    }
+    assert_eq!(kinds, ["", "status", "http_status", "reset", "truncate", "corrupt", "loginout_data", "vary"]);
+
+    browser.select("#fault-kind", "status").await;
+    browser.select("#fault-errcode", "2007").await;
+    browser.select("#fault-interface", "check").await;
+    browser.click("#fault-add").await;
+    browser.showing("#faults tbody tr", &["status 2007", "interface=check"]).await;
+    let (ai, name, id_num) = PRESET_OK;
+    let client = mock.client();
+    assert_eq!(common::code(&client.check(ai, name, id_num).await.unwrap()), 2007, "the fault answers");
+    // The rule's hits follow the journal.
+    browser.showing("#faults tbody tr td.num", &["1"]).await;
+    browser.screenshot("clock-faults.png").await;
+
+    browser.click("#faults tbody tr button[data-remove]").await;
+    browser.showing("#no-faults", &["No fault rules"]).await;
+    assert!(mock.admin_api().faults().await.unwrap().rules.is_empty());
+    assert_eq!(common::code(&client.check(ai, name, id_num).await.unwrap()), 0, "no fault after removing it");
+
+    // An HTTP status fault: its fields come from the description too.
+    browser.select("#fault-kind", "http_status").await;
+    browser.select("#fault-interface", "").await;
+    browser.fill("#fault-status", "503").await;
+    browser.click("#fault-add").await;
+    browser.showing("#faults tbody tr", &["http_status 503"]).await;
+    let answered = reqwest::get(format!("{}/idcard/authentication/query?ai=x", mock.base)).await.unwrap();
+    assert_eq!(answered.status(), 503);
+
+    // A vary action takes several changes: a list.
+    browser.click("#faults-clear").await;
+    browser.showing("#no-faults", &["No fault rules"]).await;
+    browser.select("#fault-kind", "vary").await;
+    browser.select("#fault-changes", "keys_reversed").await;
+    browser.select("#fault-changes", "chunked").await;
+    browser.click("#fault-add").await;
+    browser.showing("#faults tbody tr", &["vary keys_reversed+chunked"]).await;
+    let rules = mock.admin_api().faults().await.unwrap().rules;
+    let action = serde_json::to_value(rules[0].rule.action.as_ref().unwrap()).unwrap();
+    assert_eq!(action, serde_json::json!({"kind": "vary", "changes": ["keys_reversed", "chunked"]}));
+    browser.quit().await;
+}
+
+#[tokio::test]
+async fn passing_the_eight_cases_fills_the_test_system_view_with_the_exchanges_that_passed_them() {
+    let mock = common::start().await;
+    let browser = browser().await;
+    browser.open_console(&mock).await;
+    browser.view("testsystem").await;
+    browser.showing("#testsystem tr[data-case='testcase01']", &["testcase01", "not yet"]).await;
+
+    nppa_harness::certify::reference::official_cases(&common::flow_env(&mock)).await.unwrap();
+    browser.showing("#testsystem .summary", &["all 8 cases passed", "production unlocked"]).await;
+    let rows = browser.driver.find_all(By::Css("#testsystem tr[data-case]")).await.unwrap();
+    assert_eq!(rows.len(), 8);
+    for row in &rows {
+        assert_eq!(row.attr("data-passed").await.unwrap().as_deref(), Some("true"));
+    }
+    browser.screenshot("testsystem.png").await;
+
+    // Each case names the exchange that passed it; opening one shows it in Exchanges.
+    let state = mock.admin_api().test_system().await.unwrap();
+    let case = &state.accounts[0].cases[6];
+    let id = case.passed_by.expect("testcase07 names its exchange");
+    let entry = common::entries(&mock).into_iter().find(|e| e.id == id).unwrap();
+    assert_eq!(entry.path, case.path, "the exchange that passed testcase07 went to its path");
+    assert_eq!(entry.errcode, Some(0));
+    browser.click(&format!("#testsystem tr[data-case='testcase07'] button[data-exchange='{id}']")).await;
+    browser.showing("#detail h2", &[&format!("#{id}"), &case.path]).await;
+
+    // In Chinese.
+    browser.click("#language").await;
+    browser.view("testsystem").await;
+    browser.showing("#views", &["测试系统", "配额", "时钟与故障"]).await;
+    browser.showing("#testsystem tr[data-case='testcase08']", &["已通过"]).await;
+    browser.showing("#testsystem .summary", &["8 个用例全部通过"]).await;
+    browser.quit().await;
+}
+
+#[tokio::test]
+async fn fifty_one_loginouts_in_one_second_show_the_quota_full_and_the_block_counting_down() {
+    let mock = common::start().await;
+    mock.freeze().await;
+    let browser = browser().await;
+    browser.open_console(&mock).await;
+    browser.view("quotas").await;
+    let row = "#quotas tr[data-app-id='fdc6688637bc468e9aea874654cbead2'][data-biz-id='1101999999'][data-interface='loginout']";
+    browser.showing(&format!("{row}[data-full='false'][data-blocked='false']"), &["0", "50", "—"]).await;
+
+    // The frozen clock keeps all 51 in one second: the 51st is refused and starts the 60 s block (R-RL-1/2).
+    let client = mock.client();
+    let now = mock.now_ms().await;
+    for n in 0..50 {
+        let answer = client.loginout(vec![guest(1, &format!("s{n}"), 1, now)]).await.unwrap();
+        assert_eq!(common::code(&answer), 0, "loginout {n}");
+    }
+    assert_eq!(common::code(&client.loginout(vec![guest(1, "s50", 1, now)]).await.unwrap()), 1006);
+    browser.showing(row, &["51 (full)", "blocked, 60 s left"]).await;
+    let state = mock.admin_api().quotas().await.unwrap();
+    let cell = state.cells.iter().find(|c| c.interface == nppa_protocol::Interface::Loginout).unwrap();
+    assert_eq!((cell.count, cell.limit, cell.block_remaining_ms), (51, Some(50), Some(60_000)));
+    browser.screenshot("quotas.png").await;
+
+    // The countdown follows the mock clock.
+    mock.advance(45_000).await;
+    client.query(PRESET_OK.0).await.unwrap(); // an exchange: the view fetches again
+    browser.showing(row, &["blocked, 15 s left"]).await;
+    mock.advance(15_000).await;
+    client.query(PRESET_OK.0).await.unwrap();
+    browser.showing(&format!("{row}[data-blocked='false']"), &["—"]).await;
+    browser.quit().await;
+}
+
+#[tokio::test]
+async fn the_sign_diagnosis_endpoint_redacts_the_key_unless_asked_and_says_why_it_cannot_diagnose() {
+    let mock = common::start().await;
+    let key = nppa_harness::DEFAULT_SECRET_KEY;
+    let (ai, name, id_num) = PRESET_OK;
+    assert_eq!(common::code(&mock.client().check(ai, name, id_num).await.unwrap()), 0);
+    let mut wrong = check_request(mock.now_ms().await);
+    resign(&mut wrong, OTHER_KEY);
+    assert_eq!(common::code(&mock.client().send(wrong).await.unwrap()), 1011);
+
+    let admin = mock.admin_api();
+    let redacted = admin.sign_diagnosis(2).await.unwrap();
+    assert_eq!(redacted.secret_keys, nppa_mockserver::admin_api::SecretKeys::Redacted);
+    assert!(redacted.expected_sign_string.starts_with("{secretKey}appIdfdc6688637bc468e9aea874654cbead2"));
+    assert!(!redacted.expected_sign_string.contains(key));
+    assert!(!redacted.identified, "another key's sign is no known mistake: {redacted:?}");
+    assert_eq!(redacted.client_sign_string, None);
+    let shown = admin.clone().revealing_keys().sign_diagnosis(2).await.unwrap();
+    assert!(shown.expected_sign_string.starts_with(key));
+    assert_eq!(shown.expected_sign, redacted.expected_sign);
+
+    let (status, body) = mock.admin("GET", "/__admin/journal/1/sign", None).await;
+    assert_eq!(status, 409, "a correctly signed entry: {body}");
+    let (status, body) = mock.admin("GET", "/__admin/journal/99/sign", None).await;
+    assert_eq!(status, 404, "{body}");
+    let (status, _) = mock.admin("POST", "/__admin/journal/2/sign", None).await;
+    assert_eq!(status, 405);
+}

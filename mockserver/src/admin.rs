@@ -6,8 +6,11 @@
 //!   the clock keeps ticking from the new value unless frozen
 //! - `POST /__admin/reset`  drops all protocol state
 //! - `GET  /__admin/stats`  live records, quota blocks
+//! - `GET  /__admin/quotas`  each (appId, bizId, interface): requests this second, its limit, a block's end
 //! - `GET  /__admin/journal?interface=&errcode=&since=&after_id=&limit=`, `DELETE /__admin/journal`,
-//!   `GET /__admin/journal/stream` (JSONL, or SSE with `Accept: text/event-stream`)
+//!   `GET /__admin/journal/stream` (JSONL, or SSE with `Accept: text/event-stream`),
+//!   `GET /__admin/journal/{id}/sign`: why that request's sign is wrong ([`crate::sign_diagnosis`]; keys as for
+//!   enterprises)
 //! - `GET  /__admin/enterprises`, `POST /__admin/enterprises/{appId}` (`enabled`, `ip_whitelist`),
 //!   `POST /__admin/enterprises/{appId}/keys` (`refresh`, `invalidate`, `add`): the portal's settings (R-IP-1, R-KEY-1);
 //!   secretKeys redacted unless the token or `?reveal=keys` from loopback (`Admission::secret_keys`)
@@ -26,8 +29,8 @@ use tokio::sync::broadcast;
 
 use crate::admin_api::{
     AdminError, ClockChange, ClockState, EnterpriseChange, EnterpriseList, EnterpriseView, FaultsAdded, JournalCleared,
-    JournalPage, KeyAction, OutageScenario, OutageStarted, PendingRatioSet, PendingScenario, ResetDone, RevealQuery,
-    SecretKeys, Stats,
+    JournalPage, KeyAction, OutageScenario, OutageStarted, PendingRatioSet, PendingScenario, QuotaCell, QuotaState,
+    ResetDone, RevealQuery, SecretKeys, Stats,
 };
 use crate::admin_guard::Admission;
 
@@ -97,6 +100,12 @@ pub fn handle(
             Err(refusal) => refusal,
         };
     }
+    if let Some(id) = path.strip_prefix("/__admin/journal/").and_then(|rest| rest.strip_suffix("/sign")) {
+        return match secret_keys(admission, query) {
+            Ok(shown) => sign_diagnosis(service, method, id, shown),
+            Err(refusal) => refusal,
+        };
+    }
     if let Some(rest) = path.strip_prefix(crate::console::PATH) {
         return console(method, path, rest);
     }
@@ -122,6 +131,7 @@ pub fn handle(
             let sse = accept.contains("text/event-stream") || query.is_some_and(|q| q.contains("format=sse"));
             AdminAnswer::Stream { entries: service.journal().subscribe(), sse }
         }
+        ("GET", "/__admin/quotas") => ok(&quota_state(service)),
         ("GET", "/__admin/stats") => ok(&Stats {
             now_ms: service.clock().now_ms(),
             live_records: service.store().live(),
@@ -129,7 +139,12 @@ pub fn handle(
         }),
         (
             _,
-            "/__admin/clock" | "/__admin/reset" | "/__admin/stats" | "/__admin/journal" | "/__admin/journal/stream",
+            "/__admin/clock"
+            | "/__admin/reset"
+            | "/__admin/stats"
+            | "/__admin/quotas"
+            | "/__admin/journal"
+            | "/__admin/journal/stream",
         ) => error(405, format!("{method} is not allowed on {path}")),
         _ => error(404, format!("no admin route {path}; see README.md, section \"Admin API\"")),
     }
@@ -140,12 +155,25 @@ fn secret_keys(admission: Admission, query: Option<&str>) -> Result<SecretKeys, 
     RevealQuery::parse(query).map(|reveal| admission.secret_keys(reveal)).map_err(|reason| error(400, reason))
 }
 
+/// `GET /__admin/journal/{id}/sign`.
+fn sign_diagnosis(service: &MockService, method: &str, id: &str, shown: SecretKeys) -> AdminAnswer {
+    if method != "GET" {
+        return error(405, format!("{method} is not allowed on /__admin/journal/{id}/sign"));
+    }
+    let Ok(id) = id.parse::<u64>() else { return error(404, format!("no journal entry {id:?}: ids are numbers")) };
+    match crate::sign_diagnosis::diagnose(service, id, shown) {
+        Ok(view) => ok(&view),
+        Err(no) => error(no.status, no.reason),
+    }
+}
+
 /// `/__admin/console…`: the console's page, its files and the codes it labels answers with.
 fn console(method: &str, path: &str, rest: &str) -> AdminAnswer {
     use crate::console::ConsoleFile;
     match (method, crate::console::file(rest)) {
         ("GET" | "HEAD", Some(ConsoleFile::Asset(asset))) => AdminAnswer::Page(asset),
         ("GET" | "HEAD", Some(ConsoleFile::Codes)) => ok(&crate::console::codes()),
+        ("GET" | "HEAD", Some(ConsoleFile::FaultForm)) => ok(&crate::faults::describe()),
         (_, Some(_)) => error(405, format!("{method} is not allowed on {path}")),
         (_, None) => error(404, format!("the console has no file {path}; open {}", crate::console::PATH)),
     }
@@ -153,11 +181,16 @@ fn console(method: &str, path: &str, rest: &str) -> AdminAnswer {
 
 /// `/__admin/testsystem…`: the test accounts and their cases (SPEC §8).
 fn test_system(service: &MockService, method: &str, path: &str, shown: SecretKeys) -> AdminAnswer {
+    // The exchange that passed a case: the first journal entry with its sign.
+    let exchange = |sign: &str| {
+        let query = JournalQuery { sign: Some(sign.to_owned()), limit: Some(1), ..JournalQuery::default() };
+        service.journal().query(&query).first().map(|entry| entry.id)
+    };
     match (method, path) {
-        ("GET", "/__admin/testsystem") => ok(&service.test_system().state(shown)),
+        ("GET", "/__admin/testsystem") => ok(&service.test_system().state(shown, exchange)),
         ("POST", "/__admin/testsystem/reset") => {
             service.test_system().reset();
-            ok(&service.test_system().state(shown))
+            ok(&service.test_system().state(shown, exchange))
         }
         _ => error(405, format!("{method} is not allowed on {path}")),
     }
@@ -324,6 +357,33 @@ fn journal(service: &MockService, query: Option<&str>) -> AdminAnswer {
     };
     let entries = service.journal().query(&filter);
     ok(&JournalPage { entries, stats: service.journal().stats() })
+}
+
+/// `GET /__admin/quotas`: every binding's three interfaces, read at the mock clock's now.
+fn quota_state(service: &MockService) -> QuotaState {
+    let now_ms = service.clock().now_ms();
+    let tenants = service.tenants();
+    let enterprises = tenants.enterprises();
+    let games = tenants.games();
+    let mut cells = Vec::new();
+    for binding in tenants.bindings() {
+        let (Some(enterprise), Some(game)) = (enterprises.get(binding.enterprise), games.get(binding.game)) else {
+            continue;
+        };
+        for interface in Interface::ALL {
+            let state = service.quotas().peek(binding.id, interface.index(), now_ms);
+            cells.push(QuotaCell {
+                app_id: enterprise.app_id.clone(),
+                biz_id: game.biz_id.clone(),
+                interface,
+                limit: binding.limits[interface.index()],
+                count: state.count,
+                blocked_until_ms: state.blocked_until_ms,
+                block_remaining_ms: state.blocked_until_ms.map(|until| until - now_ms),
+            });
+        }
+    }
+    QuotaState { now_ms, frozen: service.clock().is_frozen(), cells }
 }
 
 fn clock_state(service: &MockService) -> AdminAnswer {

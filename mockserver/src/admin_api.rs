@@ -224,6 +224,9 @@ pub struct TestCaseState {
     pub code: String,
     pub passes_when: String,
     pub passed: bool,
+    /// The journal id of the exchange that first passed the case, while the journal holds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passed_by: Option<u64>,
 }
 
 /// Every refusal of the admin API: HTTP 4xx with `{"error": "…"}`.
@@ -256,4 +259,54 @@ pub struct ConsoleCodes {
 pub struct CodeLabel {
     pub code: u16,
     pub errmsg: String,
+}
+
+/// `GET /__admin/journal/{id}/sign`: for a request refused for its sign, the sign string the mock hashed beside the
+/// one the client probably hashed, and the mistake that explains it (certify's ENV-SIGN diagnosis). The sign strings
+/// begin with the secretKey: `"redacted"` answers show `{secretKey}` in its place (ask as for the enterprises' keys).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignDiagnosisView {
+    /// The journal entry's id.
+    pub id: u64,
+    pub app_id: String,
+    pub secret_keys: SecretKeys,
+    /// The mistake, with the request's own values.
+    pub diagnosis: String,
+    /// The mistake without them.
+    pub cause: String,
+    /// True when a known mistake explains the sign sent (then `client_sign_string` is present).
+    pub identified: bool,
+    pub expected_sign_string: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_sign_string: Option<String>,
+    pub expected_sign: String,
+    pub sent_sign: String,
+}
+
+/// `GET /__admin/quotas`: every (appId, bizId, interface) with its requests in the current second of the mock clock
+/// against its limit, and a 1006 block still running (R-RL-1/2). Read-only: reading counts nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuotaState {
+    pub now_ms: u64,
+    /// The mock clock is frozen (the current second does not end by itself).
+    pub frozen: bool,
+    pub cells: Vec<QuotaCell>,
+}
+
+/// One (appId, bizId, interface).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuotaCell {
+    pub app_id: String,
+    pub biz_id: String,
+    pub interface: nppa_protocol::Interface,
+    /// Requests per second allowed; absent when unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// Requests counted in the current second (the one over the limit included).
+    pub count: u32,
+    /// While a block runs: when it ends (mock ms), and how long that is from `now_ms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked_until_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_remaining_ms: Option<u64>,
 }

@@ -1,6 +1,6 @@
 //! The live web console at `/__admin/console`: plain HTML, CSS and JS embedded in the binary (no CDN, no build
 //! step), and `codes.json`, the errcodes and errmsgs the page labels answers with, from `StatusCode::ALL` so that
-//! the page never spells them. `admin::handle` serves it behind the same admission as every admin route.
+//! the page never spells them, and `faults.json`, the fault actions its form offers. `admin::handle` serves it behind the same admission as every admin route.
 
 use nppa_protocol::StatusCode;
 
@@ -25,17 +25,27 @@ pub struct Asset {
 pub enum ConsoleFile {
     Asset(Asset),
     Codes,
+    /// `faults.json`: the fault rules' actions and their fields ([`crate::faults::describe`]).
+    FaultForm,
 }
+
+const JS: &str = "text/javascript; charset=utf-8";
 
 /// The file at `rest`, the path after [`PATH`] ("" is the page itself).
 pub fn file(rest: &str) -> Option<ConsoleFile> {
     let asset = |content_type, body| Some(ConsoleFile::Asset(Asset { content_type, body }));
     match rest {
         "" | "/index.html" => asset("text/html; charset=utf-8", include_bytes!("../console/index.html")),
-        "/console.js" => asset("text/javascript; charset=utf-8", include_bytes!("../console/console.js")),
+        "/core.js" => asset(JS, include_bytes!("../console/core.js")),
+        "/exchanges.js" => asset(JS, include_bytes!("../console/exchanges.js")),
+        "/clock.js" => asset(JS, include_bytes!("../console/clock.js")),
+        "/testsystem.js" => asset(JS, include_bytes!("../console/testsystem.js")),
+        "/quotas.js" => asset(JS, include_bytes!("../console/quotas.js")),
+        "/console.js" => asset(JS, include_bytes!("../console/console.js")),
         "/console.css" => asset("text/css; charset=utf-8", include_bytes!("../console/console.css")),
         "/favicon.svg" => asset("image/svg+xml", include_bytes!("../console/favicon.svg")),
         "/codes.json" => Some(ConsoleFile::Codes),
+        "/faults.json" => Some(ConsoleFile::FaultForm),
         _ => None,
     }
 }
@@ -52,7 +62,9 @@ mod tests {
 
     #[test]
     fn the_page_its_files_and_codes_are_served_and_nothing_else() {
-        for rest in ["", "/index.html", "/console.js", "/console.css", "/favicon.svg", "/codes.json"] {
+        for rest in
+            ["", "/index.html", "/console.js", "/core.js", "/clock.js", "/console.css", "/codes.json", "/faults.json"]
+        {
             assert!(file(rest).is_some(), "{rest:?}");
         }
         assert_eq!(file("/../admin.rs"), None);

@@ -582,6 +582,92 @@ pub fn mangle(action: &FaultAction, body: Vec<u8>, accepted_loginout: bool) -> V
     }
 }
 
+/// `GET /__admin/console/faults.json`: every action a rule may take and the fields each needs, so that a form (the
+/// console's) offers them all without a copy of [`FaultAction`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultForm {
+    /// Every kind of action, in [`FaultKind::ALL`]'s order; a delay alone is `delay_ms` without an action.
+    pub actions: Vec<ActionForm>,
+}
+
+/// One kind of action and its fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionForm {
+    /// The action's `kind` in a rule.
+    pub kind: String,
+    pub fields: Vec<ActionField>,
+}
+
+/// A field of an action: its name in the rule and what it takes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionField {
+    pub name: String,
+    pub input: FieldInput,
+    pub required: bool,
+}
+
+/// What a field takes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum FieldInput {
+    /// An errcode of the protocol (`GET /__admin/console/codes.json` lists them).
+    Errcode,
+    /// A whole number in `min..=max`.
+    Number {
+        min: u64,
+        max: u64,
+    },
+    Text,
+    /// One of these words.
+    Choice {
+        choices: Vec<String>,
+    },
+    /// A list of some of these words (at least one).
+    Choices {
+        choices: Vec<String>,
+    },
+}
+
+/// The form of every action kind (the match is exhaustive: a new kind must say its fields here).
+pub fn describe() -> FaultForm {
+    let field = |name: &str, input: FieldInput, required: bool| ActionField { name: name.to_owned(), input, required };
+    let actions = FaultKind::ALL
+        .iter()
+        .filter_map(|kind| {
+            let fields = match kind {
+                FaultKind::Delay => return None,
+                FaultKind::Status => vec![field("errcode", FieldInput::Errcode, true)],
+                FaultKind::HttpStatus => vec![
+                    field("status", FieldInput::Number { min: 100, max: 599 }, true),
+                    field("body", FieldInput::Text, false),
+                ],
+                FaultKind::Reset | FaultKind::Truncate | FaultKind::Corrupt => vec![],
+                FaultKind::LoginoutData => {
+                    let choices = DataShape::ALL.iter().map(|shape| shape_name(*shape).to_owned()).collect();
+                    vec![field("shape", FieldInput::Choice { choices }, true)]
+                }
+                FaultKind::Vary => {
+                    let choices = crate::variation::Change::ALL.iter().map(|c| c.word().to_owned()).collect();
+                    vec![field("changes", FieldInput::Choices { choices }, true)]
+                }
+            };
+            Some(ActionForm { kind: kind.as_str().to_owned(), fields })
+        })
+        .collect();
+    FaultForm { actions }
+}
+
+/// A shape's name in a rule (`"empty_string"`), as serde writes it.
+fn shape_name(shape: DataShape) -> &'static str {
+    match shape {
+        DataShape::Absent => "absent",
+        DataShape::Null => "null",
+        DataShape::Object => "object",
+        DataShape::EmptyString => "empty_string",
+        DataShape::EmptyResults => "empty_results",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -716,6 +802,40 @@ mod tests {
             assert_eq!((read.errcode, read.data, read.rejected.len()), (0, expected, 0), "{shape:?}");
             let note = FaultNote { rule: 1, effect: Some(FaultEffect::LoginoutData(shape)), delay_ms: None };
             assert_eq!(note.to_string().parse::<FaultNote>(), Ok(note), "{shape:?} round-trips in the journal");
+        }
+    }
+
+    #[test]
+    fn the_form_describes_every_action_kind_and_each_description_makes_a_rule() {
+        let form = describe();
+        let kinds: Vec<&str> = form.actions.iter().map(|a| a.kind.as_str()).collect();
+        let expected: Vec<&str> =
+            FaultKind::ALL.iter().filter(|k| **k != FaultKind::Delay).map(|k| k.as_str()).collect();
+        assert_eq!(kinds, expected);
+        for action in &form.actions {
+            let choices: Vec<String> = match action.fields.iter().find_map(|f| match &f.input {
+                FieldInput::Choice { choices } | FieldInput::Choices { choices } => Some(choices.clone()),
+                _ => None,
+            }) {
+                Some(choices) => choices,
+                None => vec![String::new()],
+            };
+            for choice in choices {
+                let mut rule = serde_json::Map::new();
+                rule.insert("kind".into(), action.kind.clone().into());
+                for f in action.fields.iter().filter(|f| f.required) {
+                    let value: Value = match &f.input {
+                        FieldInput::Errcode => 2007.into(),
+                        FieldInput::Number { min, .. } => (*min).into(),
+                        FieldInput::Text => "x".into(),
+                        FieldInput::Choice { .. } => choice.clone().into(),
+                        FieldInput::Choices { .. } => vec![Value::from(choice.clone())].into(),
+                    };
+                    rule.insert(f.name.clone(), value);
+                }
+                let parsed: Result<FaultAction, _> = serde_json::from_value(Value::Object(rule.clone()));
+                assert!(parsed.is_ok(), "{rule:?}: {parsed:?}");
+            }
         }
     }
 }

@@ -7,7 +7,8 @@
 //! - [`store`], [`quota`], [`identity`], [`tenants`], [`whitelist`]: the state and rules behind it (loginout
 //!   validation is `nppa_protocol::behaviour`)
 //! - [`clock`], [`admin`]: the mock's own controls; [`admin_api`]: the admin API's request and answer types
-//! - [`console`]: the live web console the admin API serves at `/__admin/console`
+//! - [`console`]: the live web console the admin API serves at `/__admin/console`; [`sign_diagnosis`]: why a
+//!   journaled request's sign is wrong, for it
 //! - [`rules`]: the catalogue of enforced rules (the README's table is checked against it); [`refusal`]: which rule
 //!   refused a request and why, in one line (the journal entry's `rule` and `cause`)
 //! - [`faults`]: misbehaving on purpose; [`variation`]: the varied answers of `nppa certify --profile fuzz`
@@ -31,6 +32,7 @@ pub mod refusal;
 pub mod rules;
 pub mod server;
 pub mod service;
+pub mod sign_diagnosis;
 pub mod store;
 pub mod tenants;
 pub mod test_cases;

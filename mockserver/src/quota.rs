@@ -23,6 +23,15 @@ pub struct QuotaTable {
     blocks_started: AtomicU64,
 }
 
+/// What [`QuotaTable::peek`] reads of a cell.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CellState {
+    /// Requests counted in the current one-second window (the one over the limit included).
+    pub count: u32,
+    /// The end of the block running now, if one is.
+    pub blocked_until_ms: Option<u64>,
+}
+
 /// Why a request was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
@@ -69,6 +78,17 @@ impl QuotaTable {
         Err(Refusal::OverLimit { blocked_until_ms: until })
     }
 
+    /// A cell as it stands at `now_ms`, read without counting: the requests in the current window and the end of a
+    /// block still running (`GET /__admin/quotas`).
+    pub fn peek(&self, binding: usize, interface: usize, now_ms: u64) -> CellState {
+        let Some(cell) = self.cells.get(binding * 3 + interface) else { return CellState::default() };
+        let packed = cell.window.load(Ordering::Acquire);
+        let second = (now_ms / quota::WINDOW_MS) & 0xFFFF_FFFF;
+        let count = if packed >> 32 == second { (packed & 0xFFFF_FFFF) as u32 } else { 0 };
+        let blocked_until_ms = Some(cell.blocked_until_ms.load(Ordering::Acquire)).filter(|until| now_ms < *until);
+        CellState { count, blocked_until_ms }
+    }
+
     /// How many 1006 blocks have started.
     pub fn blocks_started(&self) -> u64 {
         self.blocks_started.load(Ordering::Relaxed)
@@ -95,7 +115,11 @@ mod tests {
         for _ in 0..50 {
             assert_eq!(table.admit(0, 2, 50, t), Ok(()));
         }
+        assert_eq!(table.peek(0, 2, t), CellState { count: 50, blocked_until_ms: None });
         assert_eq!(table.admit(0, 2, 50, t + 1), Err(Refusal::OverLimit { blocked_until_ms: t + 1 + quota::BLOCK_MS }));
+        let until = Some(t + 1 + quota::BLOCK_MS);
+        assert_eq!(table.peek(0, 2, t + 2), CellState { count: 51, blocked_until_ms: until });
+        assert_eq!(table.peek(0, 2, t + 1_000), CellState { count: 0, blocked_until_ms: until }, "the next second");
         // Other interfaces of the same binding are not affected.
         assert_eq!(table.admit(0, 0, 50, t + 2), Ok(()));
         assert!(matches!(table.admit(0, 2, 50, t + quota::BLOCK_MS), Err(Refusal::Blocked { .. })));

@@ -533,7 +533,7 @@ impl MockService {
                 Plaintext::Loginout(records) => self.loginout(admitted.timestamps_ms, &records),
             },
             Caller::Test { account, case, .. } => {
-                self.test_answer(account, case, plaintext, admitted.timestamps_ms, now_ms)
+                self.test_answer(account, case, &params.sign, plaintext, admitted.timestamps_ms, now_ms)
             }
         }
     }
@@ -606,6 +606,7 @@ impl MockService {
         &self,
         account: usize,
         case: usize,
+        sign: &str,
         plaintext: Plaintext,
         timestamps_ms: u64,
         now_ms: u64,
@@ -614,12 +615,12 @@ impl MockService {
             Plaintext::Check(check) => {
                 self.validate_person(&check, now_ms)?;
                 let result = self.test_system.check(&check);
-                self.test_system.record(account, case, &TestAnswer::Auth(&result));
+                self.test_system.record(account, case, &TestAnswer::Auth(&result), sign);
                 Reply::Auth(result)
             }
             Plaintext::Query(ai) => {
                 let result = self.test_system.query(&ai).ok_or(Refusal::NotPresetAi)?;
-                self.test_system.record(account, case, &TestAnswer::Auth(&result));
+                self.test_system.record(account, case, &TestAnswer::Auth(&result), sign);
                 Reply::Auth(result)
             }
             Plaintext::Loginout(records) => {
@@ -630,7 +631,7 @@ impl MockService {
                 if !rejected.is_empty() {
                     return Ok(Reply::LoginoutPartial { total: records.len(), rejected });
                 }
-                self.test_system.record(account, case, &TestAnswer::LoginoutAccepted(&records));
+                self.test_system.record(account, case, &TestAnswer::LoginoutAccepted(&records), sign);
                 Reply::LoginoutAccepted
             }
         };

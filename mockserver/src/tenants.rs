@@ -188,6 +188,11 @@ impl Tenants {
         game.bindings.iter().map(|&b| &self.bindings[b]).find(|b| b.enterprise == enterprise)
     }
 
+    /// Every binding of an enterprise to a game (index = [`Binding::id`]).
+    pub fn bindings(&self) -> &[Binding] {
+        &self.bindings
+    }
+
     /// Number of bindings (size of per-binding tables).
     pub fn binding_count(&self) -> usize {
         self.bindings.len()

@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 
 use nppa_protocol::messages::{ct, AuthResult, AuthStatus, BehaviourRecord, CheckRequest};
 use nppa_protocol::{Interface, SecretKey};
@@ -37,6 +38,8 @@ pub struct TestAccount {
     pub biz_id: String,
     pub codes: Vec<String>,
     passed: [AtomicBool; 8],
+    /// The `sign` of the request that first passed each case: the journal finds its exchange by it.
+    passed_by: [Mutex<Option<String>>; 8],
 }
 
 impl TestAccount {
@@ -94,6 +97,7 @@ impl TestSystem {
                 biz_id: test.biz_id.clone(),
                 codes: test.codes.clone(),
                 passed: Default::default(),
+                passed_by: Default::default(),
             };
             account
                 .enterprise
@@ -188,8 +192,9 @@ impl TestSystem {
         self.preset_pis.contains(pi)
     }
 
-    /// Marks a case passed when the answer meets its condition.
-    pub fn record(&self, account: usize, case: usize, answer: &TestAnswer<'_>) {
+    /// Marks a case passed when the answer meets its condition, remembering the `sign` of the first request that
+    /// passed it.
+    pub fn record(&self, account: usize, case: usize, answer: &TestAnswer<'_>, sign: &str) {
         let passed = match (case, answer) {
             (0..=5, TestAnswer::Auth(result)) => u8::from(result.status) as usize == case % 3,
             (6, TestAnswer::LoginoutAccepted(records)) => records.iter().any(|r| r.ct == ct::GUEST),
@@ -199,6 +204,8 @@ impl TestSystem {
         if passed {
             if let Some(account) = self.accounts.get(account) {
                 account.passed[case].store(true, Ordering::Release);
+                let mut by = account.passed_by[case].lock().unwrap_or_else(|p| p.into_inner());
+                by.get_or_insert_with(|| sign.to_owned());
             }
         }
     }
@@ -209,6 +216,9 @@ impl TestSystem {
             for case in &account.passed {
                 case.store(false, Ordering::Release);
             }
+            for by in &account.passed_by {
+                *by.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            }
         }
     }
 
@@ -217,8 +227,9 @@ impl TestSystem {
         &self.accounts
     }
 
-    /// `GET /__admin/testsystem`: credentials (the key only when `shown`), codes and each case's state.
-    pub fn state(&self, shown: SecretKeys) -> TestSystemState {
+    /// `GET /__admin/testsystem`: credentials (the key only when `shown`), codes and each case's state, with the
+    /// journal id of the exchange that passed it (`exchange` finds it by the request's sign).
+    pub fn state(&self, shown: SecretKeys, exchange: impl Fn(&str) -> Option<u64>) -> TestSystemState {
         let accounts = self
             .accounts
             .iter()
@@ -226,14 +237,15 @@ impl TestSystem {
                 let cases = CASES
                     .iter()
                     .zip(&a.codes)
-                    .zip(&a.passed)
-                    .map(|((case, code), passed)| TestCaseState {
+                    .zip(a.passed.iter().zip(&a.passed_by))
+                    .map(|((case, code), (passed, by))| TestCaseState {
                         case: case.name.to_owned(),
                         interface: case.interface,
                         path: format!("{}{code}", case.interface.test_path_prefix()),
                         code: code.clone(),
                         passes_when: case.passes_when.to_owned(),
                         passed: passed.load(Ordering::Acquire),
+                        passed_by: by.lock().unwrap_or_else(|p| p.into_inner()).as_deref().and_then(&exchange),
                     })
                     .collect();
                 TestAccountState {

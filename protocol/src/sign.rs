@@ -5,6 +5,8 @@
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+pub mod diagnosis;
+
 /// The parameters that take part in a signature: `appId`, `bizId`, `timestamps` and the query parameters.
 /// Order does not matter; they are sorted by key (byte order, stable for repeated keys) when signing.
 pub type SignParams<'a> = [(&'a str, &'a str)];

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use nppa_mockserver::http_error::HttpErrorKind;
-use nppa_protocol::{ai as ai_rule, sign, Interface, SecretKey, StatusCode};
-use serde_json::Value;
+use nppa_protocol::sign::diagnosis::{self, Diagnosis, Signed};
+use nppa_protocol::{ai as ai_rule, Interface, SecretKey, StatusCode};
 
 use super::{finding, Group, Judgement, Rule};
 use crate::certify::choices::{self, Choice};
@@ -95,158 +95,32 @@ pub(super) const RULES: &[Rule] = &[
     },
 ];
 
-/// Why a request's sign is wrong, as far as the traffic shows.
-struct SignDiagnosis {
-    /// The mistake, with this request's values (the timestamps it signed, the body it re-serialised).
-    diagnosis: String,
-    /// The mistake without them: what reports group by.
-    cause: String,
-    /// The expected sign string and sign beside the client's probable ones.
-    evidence: Vec<String>,
+/// The diagnosis of a request's sign (`nppa_protocol::sign::diagnosis`), from what the traffic shows.
+fn sign_diagnosis(request: &Request<'_>, key: &str) -> Diagnosis {
+    let query: Vec<(&str, &str)> = request.query.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let signed = Signed {
+        method: &request.entry.method,
+        app_id: request.headers.app_id.unwrap_or(""),
+        biz_id: request.headers.biz_id.unwrap_or(""),
+        timestamps: request.headers.timestamps.unwrap_or(""),
+        sign: request.headers.sign.unwrap_or(""),
+        query: &query,
+        body: request.body().as_bytes(),
+        sealed_ai: request.plaintext.as_ref().and_then(|p| p.ai()),
+        plaintext: request.entry.plaintext.as_deref().map(str::as_bytes),
+    };
+    diagnosis::diagnose(&signed, key)
 }
 
-/// The signature every request should carry, and a diagnosis when it does not.
-fn sign_diagnosis(request: &Request<'_>, key: &str) -> SignDiagnosis {
-    let (app_id, biz_id, ts, sent) = (
-        request.headers.app_id.unwrap_or(""),
-        request.headers.biz_id.unwrap_or(""),
-        request.headers.timestamps.unwrap_or(""),
-        request.headers.sign.unwrap_or(""),
-    );
-    let body = request.body().as_bytes();
-    let query_pairs: Vec<(&str, &str)> = request.query.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    fn system<'a>(app_id: &'a str, biz_id: &'a str, ts: &'a str) -> Vec<(&'a str, &'a str)> {
-        vec![("appId", app_id), ("bizId", biz_id), ("timestamps", ts)]
+/// The expected sign string and sign beside the client's probable ones.
+fn evidence(diagnosis: &Diagnosis, sent: &str) -> Vec<String> {
+    let mut evidence = vec![format!("expected sign string: {}", String::from_utf8_lossy(&diagnosis.expected_string))];
+    if let Some(text) = &diagnosis.client_string {
+        evidence.push(format!("client's sign string:  {}", String::from_utf8_lossy(text)));
     }
-    fn with<'a>(mut pairs: Vec<(&'a str, &'a str)>, more: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
-        pairs.extend_from_slice(more);
-        pairs
-    }
-    let expected_string = sign::sign_string(key, &with(system(app_id, biz_id, ts), &query_pairs), body);
-    let expected = sign::sign(key, &with(system(app_id, biz_id, ts), &query_pairs), body);
-    // `key` + pairs in the given order + tail, for the unsorted variants.
-    let in_order = |pairs: &[(&str, &str)], tail: &[u8]| {
-        let mut text = key.as_bytes().to_vec();
-        for (k, v) in pairs {
-            text.extend_from_slice(k.as_bytes());
-            text.extend_from_slice(v.as_bytes());
-        }
-        text.extend_from_slice(tail);
-        text
-    };
-    // The ai of a sealed check, which a client may wrongly add to the signed parameters.
-    let sealed_ai = (request.entry.method == "POST").then(|| request.plaintext.as_ref().and_then(|p| p.ai())).flatten();
-    // Each known mistake, with the string a client making it would have hashed, when it signed `ts`.
-    let mistakes_at = |ts: &str| -> Vec<(String, Vec<u8>)> {
-        let (system, params) = (system(app_id, biz_id, ts), with(system(app_id, biz_id, ts), &query_pairs));
-        let mut mistakes: Vec<(String, Vec<u8>)> = Vec::new();
-        if !query_pairs.is_empty() {
-            let appended: Vec<u8> =
-                query_pairs.iter().flat_map(|(k, v)| [k.as_bytes(), v.as_bytes()].concat()).collect();
-            mistakes.push((
-                "parameters not sorted by key: the query parameters (ai) must sort before appId".into(),
-                in_order(&params, body),
-            ));
-            mistakes.push((
-                "the URL query parameters (ai) were left out of the sign string".into(),
-                sign::sign_string(key, &system, body),
-            ));
-            mistakes.push((
-                "the query parameters were appended after the body instead of sorted among the parameters".into(),
-                in_order(&system, &[body, appended.as_slice()].concat()),
-            ));
-        }
-        if let Some(ai) = sealed_ai {
-            let with_ai: Vec<(&str, &str)> = params.iter().copied().chain([("ai", ai)]).collect();
-            mistakes.push((
-                "an ai parameter the request does not carry was signed: a POST has no query parameters; its ai is in the sealed body only".into(),
-                sign::sign_string(key, &with_ai, body),
-            ));
-        }
-        for variant in reserialised_bodies(body) {
-            // The client's sign string in the evidence shows the body it signed.
-            mistakes.push((
-                "the body was re-serialised before signing; sign the raw bytes you send (R-SIG-2)".into(),
-                sign::sign_string(key, &params, &variant),
-            ));
-        }
-        if let Ok(mut raw_key) = hex::decode(key) {
-            raw_key.extend_from_slice(&sign::sign_string("", &params, body));
-            mistakes.push((
-                "the sign string starts with the key's 16 decoded bytes; it starts with the secretKey as issued (32 hex characters)".into(),
-                raw_key,
-            ));
-        }
-        mistakes.push((
-            "the secretKey is missing from the start of the sign string".into(),
-            sign::sign_string("", &params, body),
-        ));
-        if body.is_empty() {
-            mistakes.push(("a GET was signed with a body".into(), sign::sign_string(key, &params, b"{}")));
-        } else if request.entry.method == "GET" {
-            mistakes.push((
-                "the body this GET carries was left out of the sign string: send a GET without a body".into(),
-                sign::sign_string(key, &params, b""),
-            ));
-        }
-        mistakes
-    };
-    let hash = |text: &[u8]| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text));
-    let shifted = |delta: i64| -> Option<(String, String)> {
-        let t = ts.parse::<i64>().ok()?;
-        let side = if delta < 0 { "before" } else { "after" };
-        Some(((t + delta).to_string(), format!("{} ms {side} the value sent", delta.abs())))
-    };
-    // A timestamps other than the one sent: any shift within the 5 s window alone, or a small one (the usual
-    // "read the clock twice") together with one of the mistakes above.
-    let off_by = || {
-        (-5000i64..=5000).filter(|d| *d != 0).find_map(|delta| {
-            let (other, how) = shifted(delta)?;
-            let text = sign::sign_string(key, &with(system(app_id, biz_id, &other), &query_pairs), body);
-            (hash(&text) == sent)
-                .then(|| (format!("signed with timestamps {other} ({how}): sign the exact string you send"), text))
-        })
-    };
-    let off_by_and_a_mistake = || {
-        (-50i64..=50).filter(|d| *d != 0).find_map(|delta| {
-            let (other, how) = shifted(delta)?;
-            mistakes_at(&other).into_iter().find(|(_, text)| hash(text) == sent).map(|(mistake, text)| {
-                let diagnosis =
-                    format!("two mistakes: {mistake}; and signed with timestamps {other} ({how}), not the value sent");
-                (diagnosis, mistake, text)
-            })
-        })
-    };
-    const OTHER_TIMESTAMPS: &str = "signed with a timestamps other than the one sent: sign the exact string you send";
-    let (diagnosis, cause, client_string) = if sent != expected && sent.eq_ignore_ascii_case(&expected) {
-        let diagnosis = "the sign is upper-case hex; the server compares lower-case hex".to_owned();
-        (diagnosis.clone(), diagnosis, Some(expected_string.clone()))
-    } else if let Some((diagnosis, text)) = mistakes_at(ts).into_iter().find(|(_, text)| hash(text) == sent) {
-        (diagnosis.clone(), diagnosis, Some(text))
-    } else if let Some((diagnosis, text)) = off_by() {
-        (diagnosis, OTHER_TIMESTAMPS.to_owned(), Some(text))
-    } else if let Some((diagnosis, mistake, text)) = off_by_and_a_mistake() {
-        (diagnosis, format!("two mistakes: {mistake}; and {OTHER_TIMESTAMPS}"), Some(text))
-    } else {
-        let diagnosis = "the sign matches none of the known mistakes: check the key, and the exact bytes signed";
-        (diagnosis.to_owned(), diagnosis.to_owned(), None)
-    };
-    let mut evidence = vec![format!("expected sign string: {}", String::from_utf8_lossy(&expected_string))];
-    if let Some(text) = client_string {
-        evidence.push(format!("client's sign string:  {}", String::from_utf8_lossy(&text)));
-    }
-    evidence.push(format!("expected sign: {expected}"));
+    evidence.push(format!("expected sign: {}", diagnosis.expected_sign));
     evidence.push(format!("sent sign:     {sent}"));
-    SignDiagnosis { diagnosis, cause, evidence }
-}
-
-/// Bodies a client may have signed instead of the raw one: spaced or pretty JSON, or compact when sent spaced.
-fn reserialised_bodies(body: &[u8]) -> Vec<Vec<u8>> {
-    let Ok(value) = serde_json::from_slice::<Value>(body) else { return vec![] };
-    let compact = serde_json::to_vec(&value).unwrap_or_default();
-    let pretty = serde_json::to_vec_pretty(&value).unwrap_or_default();
-    let spaced = String::from_utf8_lossy(&compact).replace("\":\"", "\": \"").into_bytes();
-    [compact, pretty, spaced].into_iter().filter(|b| b.as_slice() != body).collect()
+    evidence
 }
 
 fn env_sign(requests: &Traffic<'_>, deployment: &Deployment) -> Judgement {
@@ -260,9 +134,10 @@ fn env_sign(requests: &Traffic<'_>, deployment: &Deployment) -> Judgement {
             .filter(|r| r.entry.sign_ok == Some(false))
             .filter_map(|r| {
                 let key = deployment.keys.get(r.headers.app_id?)?;
-                let SignDiagnosis { diagnosis, cause, evidence } = sign_diagnosis(r, key);
-                let finding = finding(format!("request #{}: {diagnosis}", r.entry.id), vec![r.entry.id], evidence);
-                Some(finding.because(cause).resting_on(sign_choice(r)))
+                let found = sign_diagnosis(r, key);
+                let evidence = evidence(&found, r.headers.sign.unwrap_or(""));
+                let message = format!("request #{}: {}", r.entry.id, found.diagnosis);
+                Some(finding(message, vec![r.entry.id], evidence).because(found.cause).resting_on(sign_choice(r)))
             })
             .collect(),
     )
