@@ -46,7 +46,8 @@ async fn rewritten_answers_read_the_same_and_are_journaled_as_sent() {
     vary(&mock, Interface::Check, &[Change::KeysReversed, Change::Spaced, Change::EscapedStrings, Change::ExtraFields]);
     let exchange = client.check(PRESET_OK.0, PRESET_OK.1, PRESET_OK.2).await.unwrap();
     assert_eq!((exchange.errcode(), exchange.status(), exchange.pi()), (Some(0), Some(0), Some(PRESET_OK_PI)));
-    assert!(exchange.response_body.starts_with("{\r\n\t\"\\u0064\\u0061"), "{}", exchange.response_body);
+    // The unknown fields added, then every key reversed: the added `traceId` comes first, spelled in escapes.
+    assert!(exchange.response_body.starts_with("{\r\n\t\"\\u0074\\u0072"), "{}", exchange.response_body);
     let journaled = entries(&mock).pop().unwrap();
     assert_eq!(journaled.answer, exchange.response_body, "the journal keeps the bytes the client got");
     assert_eq!(
@@ -68,6 +69,20 @@ async fn a_change_that_fits_no_answer_waits_for_one_it_fits() {
     assert_eq!(pending.status(), Some(1));
     assert!(pending.response_body.contains(r#""pi":null"#), "{}", pending.response_body);
     assert_eq!(last_fault(&mock), Some(FaultEffect::Vary(Changes::of(&[Change::PiNull]))));
+}
+
+#[tokio::test]
+async fn a_set_of_changes_is_spent_only_on_an_answer_they_all_fit() {
+    let mock = start().await;
+    let client = mock.client();
+    vary(&mock, Interface::Check, &[Change::KeysReversed, Change::PiNull]);
+    // A success fits keys_reversed but not pi_null: answered plainly, the rule kept for the pending check.
+    let ok = client.check(PRESET_OK.0, PRESET_OK.1, PRESET_OK.2).await.unwrap();
+    assert!(ok.response_body.starts_with(r#"{"errcode":0"#), "{}", ok.response_body);
+    assert_eq!(last_fault(&mock), None);
+    let pending = client.check(PRESET_PENDING.0, PRESET_PENDING.1, PRESET_PENDING.2).await.unwrap();
+    assert_eq!(pending.response_body, r#"{"data":{"result":{"pi":null,"status":1}},"errmsg":"OK","errcode":0}"#);
+    assert_eq!(last_fault(&mock), Some(FaultEffect::Vary(Changes::of(&[Change::KeysReversed, Change::PiNull]))));
 }
 
 #[tokio::test]

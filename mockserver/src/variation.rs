@@ -208,7 +208,17 @@ pub fn vary(changes: Changes, interface: Option<Interface>, body: &[u8], record_
     let mut code = None;
     let mut body_out = body.to_vec();
     if let Ok(Value::Object(mut answer)) = serde_json::from_slice::<Value>(body) {
-        for change in changes.iter().filter(|c| !c.is_transport()) {
+        // What the answer says first, then how it is spelled: the keys reversed are all of them.
+        const ORDER: [Change; 7] = [
+            Change::EveryRecordRejected,
+            Change::PiNull,
+            Change::ExtraFields,
+            Change::ErrmsgLowercase,
+            Change::KeysReversed,
+            Change::Spaced,
+            Change::EscapedStrings,
+        ];
+        for change in ORDER.into_iter().filter(|c| changes.contains(*c)) {
             let fitted = match change {
                 Change::EveryRecordRejected => {
                     let fits = interface == Some(Interface::Loginout) && errcode(&answer) == Some(0);

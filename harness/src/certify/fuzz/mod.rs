@@ -180,15 +180,17 @@ pub async fn run(
     let first = runner.run(&picks, false).await?;
     let mut report = first.report.clone();
     let applied: Vec<String> = first.applied.iter().map(ToString::to_string).collect();
+    let met = if applied.is_empty() { "none".to_owned() } else { applied.join(", ") };
+    let verdict = if report.all_passed() {
+        format!("survived {} variations (seed {})", first.applied.len(), plan.seed)
+    } else {
+        format!("fuzz seed {}: the client met {} of the {} variations", plan.seed, first.applied.len(), picks.len())
+    };
     report.notes.insert(
         0,
         format!(
-            "fuzz seed {}: the client met {} of the {} variations{} ({}); replay any of them with --seed {} --replay IDS",
-            plan.seed,
-            first.applied.len(),
-            picks.len(),
-            if replaying { " replayed" } else { "" },
-            if applied.is_empty() { "none".to_owned() } else { applied.join(", ") },
+            "{verdict}{}: {met}; `--seed {} --replay IDS` runs any of them alone",
+            if replaying { " (replayed)" } else { "" },
             plan.seed
         ),
     );

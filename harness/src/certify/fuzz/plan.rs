@@ -3,7 +3,8 @@
 //!
 //! - legal but unusual (SPEC §3): keys reordered, whitespace, `\u` escapes, `errmsg` `ok`, `pi: null` on a pending
 //!   or failed result, unknown fields, every loginout `data` shape, a 3001 listing every record;
-//! - transport: HTTP 500/502/503 with and without a JSON body, `text/html`, chunked, trickled, cut mid-body, reset;
+//! - transport: HTTP 500/502/503 with and without a JSON body, `text/html`, chunked, trickled, cut mid-body, a
+//!   truncated body, reset;
 //! - protocol: any code of SPEC §4 answered to a valid request, a 1006 burst.
 
 use std::collections::HashMap;
@@ -22,7 +23,7 @@ use serde::{Deserialize, Serialize};
 pub enum Kind {
     /// Legal rewrites of the answer: key order, whitespace, escapes, `errmsg` case, `pi: null`, unknown fields.
     Rewrite,
-    /// How the answer is sent: `text/html`, chunked, trickled, cut mid-body.
+    /// How the answer is sent: `text/html`, chunked, trickled, cut mid-body, truncated.
     Transport,
     /// HTTP 500, 502 or 503, with or without a JSON body.
     Http,
@@ -55,6 +56,8 @@ pub enum Answer {
     Http { status: u16, json_body: bool },
     /// The connection closed without an answer.
     Reset,
+    /// Half of the answer's JSON, with a `Content-Length` that says so.
+    Truncated,
     /// An accepted loginout with `data` in this shape.
     LoginoutData { shape: DataShape },
 }
@@ -74,6 +77,7 @@ impl Answer {
                 (FaultAction::HttpStatus { status: *status, body }, 1)
             }
             Answer::Reset => (FaultAction::Reset, 1),
+            Answer::Truncated => (FaultAction::Truncate, 1),
             Answer::LoginoutData { shape } => (FaultAction::LoginoutData { shape: *shape }, 1),
         };
         FaultRule { interface: Some(interface), count: Some(count), action: Some(action), ..FaultRule::default() }
@@ -85,7 +89,7 @@ impl Answer {
         match self {
             Answer::Changed { changes } => changes.leave_no_answer(),
             Answer::Code { errcode } => errcode.is_transient(),
-            Answer::Busy { .. } | Answer::Http { .. } | Answer::Reset => true,
+            Answer::Busy { .. } | Answer::Http { .. } | Answer::Reset | Answer::Truncated => true,
             Answer::LoginoutData { .. } => false,
         }
     }
@@ -111,6 +115,7 @@ impl Answer {
             Answer::Http { status, json_body: true } => format!("HTTP {status} with the JSON body {HTTP_ERROR_JSON}"),
             Answer::Http { status, json_body: false } => format!("HTTP {status} with an empty body"),
             Answer::Reset => "the connection closed without an answer".to_owned(),
+            Answer::Truncated => "half of its JSON (a Content-Length that says so)".to_owned(),
             Answer::LoginoutData { shape } => format!("an accepted loginout with data {}", shape_json(*shape)),
         }
     }
@@ -230,6 +235,10 @@ fn draw(rng: &mut StdRng, kind: Kind, interface: Interface, busy_drawn: bool) ->
             Answer::Changed { changes: Changes::of(&chosen) }
         }
         Kind::Transport => {
+            // One in five: the JSON cut in half, whole as HTTP goes.
+            if rng.random_bool(0.2) {
+                return Some(Answer::Truncated);
+            }
             let transport = *TRANSPORT.choose(rng)?;
             // Sometimes with a rewrite, as a real gateway's answer would differ in both.
             let mut changes = Changes::of(&[transport]);
