@@ -5,6 +5,8 @@
 //! real waiting; ERR-BUSY is tested both ways on the mock clock in `certify.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -75,6 +77,30 @@ proptest! {
         let fuzz = report.fuzz.as_ref().unwrap();
         prop_assert!(fuzz.applied.len() >= 8, "seed {seed}: met only {:?}", fuzz.applied);
         prop_assert!(fuzz.minimal.is_none());
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// The reference client, in-process on the mock clock (so that a 1006's minute costs nothing), survives every
+    /// kind of variation the grammar has, one at a time, drawn by the library's own strategy; a failure shrinks to
+    /// the simplest variation that breaks it.
+    #[test]
+    fn the_reference_client_survives_each_variation_of_the_grammar(variation in fuzz::plan::strategy::variation()) {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let mock = common::start().await;
+            let plan = Plan { seed: 0, variations: vec![variation.clone()] };
+            let rules = plan.rules(&plan.all()).into_iter().map(|(_, rule)| rule).collect();
+            mock.server.service().faults().add(nppa_mockserver::faults::FaultRequest::Many { seed: None, rules }).unwrap();
+            nppa_harness::certify::reference::run(&common::flow_env(&mock)).await.unwrap();
+            let entries = common::entries(&mock);
+            assert!(entries.iter().any(|e| e.fault.is_some()), "{variation:?} met no request");
+            let config = mock.server.service().config();
+            let report = nppa_harness::certify::judge(&entries, config, nppa_harness::certify::rules::Profile::Fuzz, vec![], vec![Some(0)]);
+            assert!(report.all_passed(), "{variation:?}: {:#?}", failures(&report));
+        });
     }
 }
 

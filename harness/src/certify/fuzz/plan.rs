@@ -310,6 +310,56 @@ pub fn parse_picks(text: &str) -> Result<Vec<Pick>, String> {
         .collect()
 }
 
+/// The grammar as proptest strategies, for tests of any client that can run in-process (`--features proptest`).
+#[cfg(feature = "proptest")]
+pub mod strategy {
+    use proptest::prelude::*;
+    use proptest::sample::{select, subsequence};
+
+    use super::*;
+
+    /// A plan of `cases` variations from any seed, without the kinds in `skip` (what `--profile fuzz` draws).
+    pub fn plan(cases: u32, skip: Vec<Kind>) -> impl Strategy<Value = Plan> {
+        any::<u64>().prop_map(move |seed| Plan::generate(seed, cases, &skip))
+    }
+
+    /// One variation of any kind for any interface, drawn from the grammar's parts, so that a failure shrinks to a
+    /// simpler variation.
+    pub fn variation() -> impl Strategy<Value = Variation> {
+        select(vec![Interface::Check, Interface::Query, Interface::Loginout])
+            .prop_flat_map(|interface| answer(interface).prop_map(move |answer| Variation { id: 1, interface, answer }))
+    }
+
+    /// Any answer the grammar has for `interface`.
+    pub fn answer(interface: Interface) -> BoxedStrategy<Answer> {
+        let changed = |changes: Vec<Change>| Answer::Changed { changes: Changes::of(&changes) };
+        let rewrite = subsequence(rewrites(interface), 1..=3).prop_map(changed);
+        let transport = (select(TRANSPORT.to_vec()), proptest::option::of(select(rewrites(interface))))
+            .prop_map(move |(t, r)| changed(std::iter::once(t).chain(r).collect()));
+        let http = (select(vec![500u16, 502, 503]), any::<bool>())
+            .prop_map(|(status, json_body)| Answer::Http { status, json_body });
+        let code = select(codes()).prop_map(|errcode| Answer::Code { errcode });
+        let busy = (1u8..=2).prop_map(|burst| Answer::Busy { burst });
+        let common = prop_oneof![
+            3 => rewrite,
+            2 => transport,
+            1 => Just(Answer::Truncated),
+            2 => http,
+            1 => Just(Answer::Reset),
+            2 => code,
+            1 => busy,
+        ];
+        if interface != Interface::Loginout {
+            return common.boxed();
+        }
+        let data = prop_oneof![
+            4 => select(DataShape::ALL.to_vec()).prop_map(|shape| Answer::LoginoutData { shape }),
+            1 => Just(changed(vec![Change::EveryRecordRejected])),
+        ];
+        prop_oneof![4 => common, 1 => data].boxed()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
