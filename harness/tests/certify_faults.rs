@@ -136,3 +136,33 @@ async fn the_careful_reference_client_passes_faults_and_all_with_no_finding_run_
         }
     }
 }
+
+#[tokio::test]
+async fn an_injected_code_is_not_held_against_the_request_it_answered_and_a_real_one_is() {
+    use nppa_mockserver::faults::{FaultAction, FaultRequest, FaultRule};
+    use nppa_protocol::{Interface, StatusCode};
+    // An injected 1007 says nothing of the client's timestamps (fuzz answers any code to a valid request).
+    let mock = start().await;
+    let injected = FaultRule {
+        interface: Some(Interface::Query),
+        count: Some(1),
+        action: Some(FaultAction::Status { errcode: StatusCode::Expire }),
+        ..FaultRule::default()
+    };
+    mock.server.service().faults().add(FaultRequest::One(injected)).unwrap();
+    assert_eq!(code(&mock.client().query("any").await.unwrap()), 1007);
+    let report = judge(&entries(&mock), mock.server.service().config(), Profile::Fuzz, vec![], vec![Some(0)]);
+    assert_eq!(rule(&report.rules, "ENV-TIMESTAMPS").verdict, Verdict::Passed);
+
+    // A timestamps 10 s stale is the client's, and is found.
+    let mock = start().await;
+    let stale = nppa_protocol::request::query(
+        mock.client().credentials(),
+        &nppa_protocol::request::Target::Production,
+        "any",
+        mock.now_ms().await - 10_000,
+    );
+    assert_eq!(code(&mock.client().send(stale).await.unwrap()), 1007);
+    let report = judge(&entries(&mock), mock.server.service().config(), Profile::Fuzz, vec![], vec![Some(0)]);
+    assert_eq!(rule(&report.rules, "ENV-TIMESTAMPS").verdict, Verdict::Failed);
+}

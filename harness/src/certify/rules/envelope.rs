@@ -161,7 +161,7 @@ fn env_encryption(requests: &Traffic<'_>, deployment: &Deployment) -> Judgement 
     Some(
         sealed
             .iter()
-            .filter(|r| r.entry.plaintext.is_none() && r.entry.errcode == Some(StatusCode::PartnerAuthError.code()))
+            .filter(|r| r.entry.plaintext.is_none() && r.own_errcode() == Some(StatusCode::PartnerAuthError.code()))
             .map(|r| {
                 let data = r.sealed.as_ref().map_or("", |s| s.data.as_str());
                 let key = r.headers.app_id.and_then(|a| deployment.keys.get(a)).cloned().unwrap_or_default();
@@ -185,7 +185,7 @@ fn env_timestamps(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
     Some(
         stamped
             .iter()
-            .filter(|r| r.entry.errcode == Some(StatusCode::Expire.code()))
+            .filter(|r| r.own_errcode() == Some(StatusCode::Expire.code()))
             .map(|r| {
                 let ts = r.headers.timestamps.unwrap_or("");
                 let (cause, message) = match ts.parse::<u64>() {

@@ -23,7 +23,7 @@ fn plaintext_shape(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
     let mut findings = Vec::new();
     for r in parsed {
         let plaintext = r.entry.plaintext.as_deref().unwrap_or("");
-        if r.entry.errcode == Some(StatusCode::ParamCheckError.code()) {
+        if r.own_errcode() == Some(StatusCode::ParamCheckError.code()) {
             findings.push(finding(format!("request #{}: the plaintext has the wrong shape (1012): numbers must be JSON numbers, every field present, ai and name at most 32 characters", r.entry.id), vec![r.entry.id], vec![plaintext.to_owned()]).because("plaintexts of the wrong shape"));
         }
         if r.plaintext.as_ref().and_then(Plaintext::id_num).is_some_and(|id| id.ends_with('x')) {

@@ -172,7 +172,7 @@ fn realname_queries(requests: &Traffic<'_>, deployment: &Deployment) -> Judgemen
         match check {
             // No check of it in this traffic, and NPPA knows no record of this enterprise by it (R-QRY-5): a run
             // may query what an earlier run left pending, which NPPA answers.
-            None if r.entry.errcode == Some(StatusCode::NoAuthRecord.code()) => findings.push(finding(format!("request #{} queries ai {ai:?}, which no check submitted: query the ai of your own pending check", r.entry.id), vec![r.entry.id], vec![]).because("queries of ais no check submitted")),
+            None if r.own_errcode() == Some(StatusCode::NoAuthRecord.code()) => findings.push(finding(format!("request #{} queries ai {ai:?}, which no check submitted: query the ai of your own pending check", r.entry.id), vec![r.entry.id], vec![]).because("queries of ais no check submitted")),
             // R-QRY-4: only a result the client read as final is known; a check whose answer it could not read (cut,
             // late, reset) is rightly queried.
             Some(check) if matches!(seen_status, Some(AuthStatus::Success | AuthStatus::Failure)) => findings.push(finding(

@@ -9,7 +9,9 @@ mod seen;
 
 use std::collections::HashMap;
 
+use nppa_mockserver::faults::FaultEffect;
 use nppa_mockserver::journal::JournalEntry;
+use nppa_mockserver::variation::Change;
 use nppa_protocol::answer::{self, ParsedAnswer};
 use nppa_protocol::messages::AuthStatus;
 use nppa_protocol::Interface;
@@ -145,8 +147,6 @@ impl<'a> Request<'a> {
         }
     }
 
-    /// When the request arrived on the mock clock: every rule judges "before", "after" and ages by arrival, since
-    /// a delayed answer finishes after requests that arrived later (journals from before `arrived_ms` existed fall
     /// The game it speaks for: (appId, bizId). Sessions (si) and accounts (ai) are the game's own names (V2.1: si
     /// "游戏内部会话标识", ai "游戏内部成员标识"), so two games may use the same ones.
     pub fn game(&self) -> (&'a str, &'a str) {
@@ -177,12 +177,29 @@ impl<'a> Request<'a> {
             && self.at_ms().saturating_sub(earlier.at_ms()) < 1_000
     }
 
+    /// When the request arrived on the mock clock: every rule judges "before", "after" and ages by arrival, since
+    /// a delayed answer finishes after requests that arrived later (journals from before `arrived_ms` existed fall
     /// back to the answer time).
     pub fn at_ms(&self) -> u64 {
         if self.entry.arrived_ms > 0 {
             self.entry.arrived_ms
         } else {
             self.entry.time_ms
+        }
+    }
+
+    /// The errcode the mock's own rules gave this request; `None` when a fault answered in their place (an
+    /// injected 1007 or a 3001 of every record says nothing of what the client sent).
+    pub fn own_errcode(&self) -> Option<u16> {
+        let injected = match self.entry.fault.and_then(|note| note.effect) {
+            Some(FaultEffect::Status(_)) => true,
+            Some(FaultEffect::Vary(changes)) => changes.contains(Change::EveryRecordRejected),
+            _ => false,
+        };
+        if injected {
+            None
+        } else {
+            self.entry.errcode
         }
     }
 
