@@ -69,7 +69,7 @@ enum Command {
     /// Run your client against the mock and judge its traffic: the 8 official cases, the envelope, behaviour
     /// reporting, real-name discipline, error handling. Writes JUnit XML, Markdown, JSON and HTML reports.
     #[command(
-        after_help = "Example:\n  nppa certify -- python3 my_client.py\n  nppa certify --profile official --repeat 3 -- ./gradlew nppaTest\nExit codes: 0 every rule passed, 1 findings, 2 could not run."
+        after_help = "Example:\n  nppa certify -- python3 my_client.py\n  nppa certify --profile official --repeat 3 -- ./gradlew nppaTest\n  nppa certify --profile fuzz --skip busy -- python3 my_client.py   # varied answers; a failure shrunk to its cause\n  nppa certify --profile fuzz --seed 11 --replay 13:keys_reversed -- python3 my_client.py   # one variation alone\nExit codes: 0 every rule passed, 1 findings, 2 could not run."
     )]
     Certify(nppa_harness::certify::CertifyArgs),
     /// Drive a running mock: clock, reset, journal, faults, scenarios, test system, enterprises and keys.

@@ -223,3 +223,25 @@ fn a_client_that_dies_on_the_specs_own_loginout_answer_fails_without_any_variati
         .iter()
         .any(|n| n.as_str().unwrap().contains("even without any variation")));
 }
+
+#[test]
+fn fuzz_refuses_what_it_cannot_do_and_says_what_to_do_instead() {
+    for (args, says) in [
+        (vec!["--mock-url", "http://127.0.0.1:9"], "leave out --mock-url"),
+        (vec!["--repeat", "2"], "leave out --repeat"),
+        (vec!["--replay", "x"], "a variation is named by its number"),
+        (vec!["--replay", "3:nonsense"], "\"nonsense\" is not a change"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let output = Command::new(NPPA)
+            .args(["certify", "--profile", "fuzz", "--out"])
+            .arg(dir.path())
+            .args(&args)
+            .args(["--", "true"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+}
