@@ -128,6 +128,16 @@ async fn transport_changes_reach_the_wire() {
     assert!(raw.contains("\r\n4\r\n"), "sent 4 bytes at a time: {raw}");
     assert!(raw.ends_with("0\r\n\r\n"), "and finished: {raw}");
 
+    vary(&mock, Interface::Check, &[Change::CloseDelimited]);
+    let raw = raw_answer(&mock, check("close-delimited", mock.now_ms().await)).await;
+    let lower = raw.to_ascii_lowercase();
+    assert!(raw.starts_with("HTTP/1.0 200"), "{raw}");
+    assert!(!lower.contains("content-length") && !lower.contains("transfer-encoding"), "{raw}");
+    assert!(raw.ends_with("\"errcode\":0}") || raw.ends_with('}'), "the whole body, ended by the close: {raw}");
+    vary(&mock, Interface::Check, &[Change::CloseDelimited]);
+    let exchange = client.check("close-delimited-2", PRESET_OK.1, PRESET_OK.2).await.unwrap();
+    assert_eq!(exchange.errcode(), Some(0), "a client library reads it whole");
+
     vary(&mock, Interface::Check, &[Change::CutMidBody]);
     let raw = raw_answer(&mock, check("cut", mock.now_ms().await)).await;
     let (head, body) = raw.split_once("\r\n\r\n").unwrap();

@@ -1,7 +1,8 @@
 //! Answers varied the way the real system or a network could vary them (`nppa certify --profile fuzz`): the same
 //! answer with its keys in another order, spaced, its strings escaped, `errmsg` in lower case (the V2.1 examples
 //! print `ok`, SPEC §3), `pi: null` on a pending or failed result, unknown fields, every record of a report
-//! rejected (a 3001, FAQ 241); and sent another way: another content type, chunked, trickled, or cut off mid-body.
+//! rejected (a 3001, FAQ 241); and sent another way: another content type, chunked, ended by the connection's close,
+//! trickled, or cut off mid-body.
 //!
 //! A fault rule's `vary` action carries a set of [`Change`]s; [`vary`] applies the ones that fit the answer the
 //! mock gave, and says which did: the rule is spent only on an answer they all fit (`pi: null` waits for a pending
@@ -40,11 +41,13 @@ pub enum Change {
     Trickled,
     /// `Content-Length` of the whole answer, half of it sent, then the connection closed.
     CutMidBody,
+    /// Neither `Content-Length` nor chunks: an HTTP/1.0 answer whose body ends when the connection closes.
+    CloseDelimited,
 }
 
 impl Change {
     /// Every change, in the order of their words in a journal note.
-    pub const ALL: [Change; 11] = [
+    pub const ALL: [Change; 12] = [
         Change::KeysReversed,
         Change::Spaced,
         Change::EscapedStrings,
@@ -56,6 +59,7 @@ impl Change {
         Change::Chunked,
         Change::Trickled,
         Change::CutMidBody,
+        Change::CloseDelimited,
     ];
 
     /// Its name in JSON and in journal notes.
@@ -72,6 +76,7 @@ impl Change {
             Change::Chunked => "chunked",
             Change::Trickled => "trickled",
             Change::CutMidBody => "cut_mid_body",
+            Change::CloseDelimited => "close_delimited",
         }
     }
 
@@ -82,7 +87,10 @@ impl Change {
 
     /// True for changes of how the answer is sent rather than of what it says.
     pub const fn is_transport(self) -> bool {
-        matches!(self, Change::HtmlContentType | Change::Chunked | Change::Trickled | Change::CutMidBody)
+        matches!(
+            self,
+            Change::HtmlContentType | Change::Chunked | Change::Trickled | Change::CutMidBody | Change::CloseDelimited
+        )
     }
 
     /// True when a client cannot read the answer it makes: only a cut-off body.
@@ -184,6 +192,8 @@ pub enum Framing {
     Trickled,
     /// `Content-Length` of the whole, half of it sent, then the connection closed.
     CutMidBody,
+    /// HTTP/1.0, no length: the body ends when the connection closes.
+    CloseDelimited,
 }
 
 /// The content type of [`Change::HtmlContentType`].
@@ -253,6 +263,8 @@ pub fn vary(changes: Changes, interface: Option<Interface>, body: &[u8], record_
         Framing::CutMidBody
     } else if changes.contains(Change::Trickled) {
         Framing::Trickled
+    } else if changes.contains(Change::CloseDelimited) {
+        Framing::CloseDelimited
     } else if changes.contains(Change::Chunked) {
         Framing::Chunked
     } else {

@@ -36,6 +36,12 @@ pub(super) fn frame(mut response: Response<Body>, body: Vec<u8>, framing: Framin
             let chunk = body.len().div_ceil(3).max(1);
             Paced::new(body, chunk, Duration::ZERO)
         }
+        Framing::CloseDelimited => {
+            // hyper frames a body of unknown length by the connection's close when the answer is HTTP/1.0.
+            *response.version_mut() = hyper::Version::HTTP_10;
+            let chunk = body.len().div_ceil(2).max(1);
+            Paced::new(body, chunk, Duration::ZERO)
+        }
         Framing::Trickled => {
             let chunks = body.len().div_ceil(TRICKLE_CHUNK).max(1) as u32;
             Paced::new(body, TRICKLE_CHUNK, TRICKLE_TOTAL / chunks)

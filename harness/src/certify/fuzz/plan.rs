@@ -3,8 +3,8 @@
 //!
 //! - legal but unusual (SPEC §3): keys reordered, whitespace, `\u` escapes, `errmsg` `ok`, `pi: null` on a pending
 //!   or failed result, unknown fields, every loginout `data` shape, a 3001 listing every record;
-//! - transport: HTTP 500/502/503 with and without a JSON body, `text/html`, chunked, trickled, cut mid-body, a
-//!   truncated body, reset;
+//! - transport: HTTP 500/502/503 with and without a JSON body, `text/html`, chunked, close-delimited, trickled,
+//!   cut mid-body, a truncated body, reset;
 //! - protocol: any code of SPEC §4 answered to a valid request, a 1006 burst.
 
 use std::collections::HashMap;
@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 pub enum Kind {
     /// Legal rewrites of the answer: key order, whitespace, escapes, `errmsg` case, `pi: null`, unknown fields.
     Rewrite,
-    /// How the answer is sent: `text/html`, chunked, trickled, cut mid-body, truncated.
+    /// How the answer is sent: `text/html`, chunked, close-delimited, trickled, cut mid-body, truncated.
     Transport,
     /// HTTP 500, 502 or 503, with or without a JSON body.
     Http,
@@ -162,7 +162,8 @@ fn rewrites(interface: Interface) -> Vec<Change> {
     changes
 }
 
-const TRANSPORT: [Change; 4] = [Change::HtmlContentType, Change::Chunked, Change::Trickled, Change::CutMidBody];
+const TRANSPORT: [Change; 5] =
+    [Change::HtmlContentType, Change::Chunked, Change::Trickled, Change::CutMidBody, Change::CloseDelimited];
 
 /// Codes a valid request can be answered: every code of SPEC §4 but success, 1006 (`Busy`) and 3001 (`Data`).
 fn codes() -> Vec<StatusCode> {
