@@ -205,7 +205,8 @@ pub async fn run(
         ),
         Some(&rule) => {
             let minimal = if replaying {
-                minimal_of(&plan, &first, rule, &first.applied, 0, true, false, command)
+                let search = Search { runs: 0, finished: true, fails_without_variations: false };
+                minimal_of(&plan, &first, rule, &first.applied, search, command)
             } else {
                 shrink_failure(&runner, &first, rule, options.max_runs, command).await?
             };
@@ -234,7 +235,8 @@ async fn shrink_failure(
     let bare = runner.run(&[], true).await?;
     runs += 1;
     if fails(&bare, rule) {
-        return Ok(minimal_of(runner.plan, &bare, rule, &[], runs, true, true, command));
+        let search = Search { runs, finished: true, fails_without_variations: true };
+        return Ok(minimal_of(runner.plan, &bare, rule, &[], search, command));
     }
     let mut failing: HashMap<Vec<Pick>, Run> = HashMap::new();
     let mut error = None;
@@ -266,7 +268,8 @@ async fn shrink_failure(
     }
     eprintln!("nppa certify: shrinking took {runs} runs, {:.1} s", started.elapsed().as_secs_f64());
     let smallest = failing.get(&shrunk.picks).unwrap_or(first);
-    Ok(minimal_of(runner.plan, smallest, rule, &shrunk.picks, runs, shrunk.finished, false, command))
+    let search = Search { runs, finished: shrunk.finished, fails_without_variations: false };
+    Ok(minimal_of(runner.plan, smallest, rule, &shrunk.picks, search, command))
 }
 
 /// Does this run fail as the first did? A client that does not exit 0 fails survival even where no variation
@@ -278,17 +281,16 @@ fn fails(run: &Run, rule: &str) -> bool {
 /// The rule of surviving what was injected.
 const SURVIVES: &str = "FLT-SURVIVES";
 
-#[allow(clippy::too_many_arguments)]
-fn minimal_of(
-    plan: &Plan,
-    run: &Run,
-    rule: &str,
-    picks: &[Pick],
+/// How the search for a minimal set went.
+#[derive(Debug, Clone, Copy)]
+struct Search {
     runs: u32,
     finished: bool,
     fails_without_variations: bool,
-    command: &[String],
-) -> Minimal {
+}
+
+/// The minimal failing set `picks`, as the client got it in `run`.
+fn minimal_of(plan: &Plan, run: &Run, rule: &str, picks: &[Pick], search: Search, command: &[String]) -> Minimal {
     let answers = picks
         .iter()
         .filter_map(|pick| {
@@ -311,7 +313,14 @@ fn minimal_of(
         if ids.is_empty() { "none".to_owned() } else { ids.join(",") },
         shell_words(command)
     );
-    Minimal { rule: rule.to_owned(), answers, runs, finished, replay, fails_without_variations }
+    Minimal {
+        rule: rule.to_owned(),
+        answers,
+        runs: search.runs,
+        finished: search.finished,
+        replay,
+        fails_without_variations: search.fails_without_variations,
+    }
 }
 
 /// "your client fails when the check answer is …", in one paragraph.
