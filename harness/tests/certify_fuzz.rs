@@ -159,6 +159,7 @@ fn found_and_shrunk(mutant: &str, rule: &str, wanted: impl Fn(&Variation) -> boo
     let minimal = &report["fuzz"]["minimal"];
     assert_eq!(minimal["rule"], rule, "{mutant} (seed {seed}): {minimal:#}");
     assert_eq!(minimal["fails_without_variations"], false, "{minimal:#}");
+    eprintln!("{mutant}: seed {seed}, shrunk in {} runs to {}", minimal["runs"], minimal["answers"]);
     let answers = minimal["answers"].as_array().unwrap();
     assert_eq!(answers.len(), 1, "{mutant} (seed {seed}) shrinks to one variation: {minimal:#}");
     let pick = fuzz::parse_picks(answers[0]["pick"].as_str().unwrap()).unwrap().remove(0);
