@@ -743,6 +743,23 @@ impl MockService {
         Ok(born)
     }
 
+    /// What only the configured keys tell of a request forwarded upstream, for its journal entry: its plaintext, and
+    /// whether its sign verifies with a key its appId's enterprise holds now. It decides nothing: the upstream answers.
+    pub fn read_forwarded(&self, request: &Incoming<'_>, now_ms: u64) -> (Option<Vec<u8>>, Option<bool>) {
+        (self.peek_plaintext(request, now_ms), self.forwarded_sign_ok(request, now_ms))
+    }
+
+    fn forwarded_sign_ok(&self, request: &Incoming<'_>, now_ms: u64) -> Option<bool> {
+        let params = system_params(request.headers).ok()?;
+        let body = request.body.ok()?;
+        let tenants = self.tenants_at(now_ms);
+        let keys = match tenants.enterprise(&params.app_id) {
+            Some((_, enterprise)) => &enterprise.keys,
+            None => &self.test_system.account(&params.app_id)?.1.enterprise.keys,
+        };
+        Some(signature_valid(keys, now_ms, &params, &query_params(request.query), body).is_ok())
+    }
+
     /// The plaintext of a POST that was answered before its body was opened (an earlier gate, a fault): opened
     /// with any key the enterprise its appId names has had, so that the journal shows what the client sent.
     fn peek_plaintext(&self, request: &Incoming<'_>, now_ms: u64) -> Option<Vec<u8>> {
@@ -812,6 +829,7 @@ fn journal_record(time_ms: u64, body_timeout_s: f64, exchanged: &Exchanged<'_>) 
         fault: exchanged.fault.map(FaultRule::note),
         refusal: outcome.and_then(|o| o.refusal.clone()),
         body_timeout_s: (request.body == Err(BodyError::TimedOut)).then_some(body_timeout_s),
+        upstream: None,
         bytes,
     })
 }

@@ -82,6 +82,25 @@ pub struct JournalEntry {
     /// … or their standard base64 when not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raw_base64: Option<String>,
+    /// Upstream mode: the request was forwarded, and `http_status`, `errcode` and `answer` are the upstream's (or,
+    /// when it could not be reached, the mock's 502). Absent when the mock answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<UpstreamExchange>,
+}
+
+/// What the upstream did with a forwarded request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UpstreamExchange {
+    /// Where it was sent: the upstream URL with the request's path and query.
+    pub url: String,
+    /// The upstream's HTTP status; absent when no answer came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// From sending the request to the end of the upstream's answer (or its failure), in milliseconds.
+    pub latency_ms: f64,
+    /// Why no answer came (connection refused, TLS, timeout), or why the request was not forwarded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 impl JournalEntry {
@@ -126,6 +145,7 @@ impl JournalEntry {
             http_error: Some(error),
             raw,
             raw_base64,
+            upstream: None,
         }
     }
 }

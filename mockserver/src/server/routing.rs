@@ -1,12 +1,12 @@
-//! One request to where it belongs: CONNECT to the tunnel, `/metrics`, the admin API, or the protocol through
-//! the service — with a fault rule's delay waited and its reset carried out.
+//! One request to where it belongs: CONNECT to the tunnel, `/metrics`, the admin API, the upstream (upstream mode),
+//! or the protocol through the service — with a fault rule's delay waited and its reset carried out.
 
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Limited};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming as HyperBody;
 use hyper::{Request, Response};
 
@@ -97,13 +97,19 @@ async fn route(
             admin::AdminAnswer::Page(asset) => page(asset),
         });
     }
-    // Described for the fault rules only when there are some.
-    let faults = service.faults();
-    let injection = if faults.armed() { faults.decide(&fault_target(&parts), arrival.arrived_ms) } else { None };
     if let Some(uri_scheme) = parts.uri.scheme() {
         // An absolute-form target (`http_proxy`) names the scheme the client meant.
         arrival.scheme = if *uri_scheme == hyper::http::uri::Scheme::HTTPS { "https" } else { "http" };
     }
+    // Upstream mode: forwarded as it came, in place of the mock's own rules (and its fault rules).
+    if let Some((upstreams, target)) = transport.upstream.as_ref().and_then(|u| Some((u, u.target(path)?))) {
+        let request = incoming(peer, &parts, &body);
+        let answer = upstreams.pass(service, &request, &parts.extensions, &arrival, target).await;
+        return Ok(answer.map(|bytes| Full::new(bytes).boxed()));
+    }
+    // Described for the fault rules only when there are some.
+    let faults = service.faults();
+    let injection = if faults.armed() { faults.decide(&fault_target(&parts), arrival.arrived_ms) } else { None };
     let served = match injection.as_ref().and_then(|i| i.rule.delay_ms) {
         None => serve_protocol(service, peer, &parts, &body, &arrival, injection.as_ref()),
         Some(delay_ms) => {
@@ -163,7 +169,16 @@ fn serve_protocol(
     arrival: &Arrival,
     injection: Option<&Injection>,
 ) -> Served {
-    let incoming = Incoming {
+    service.serve(&incoming(peer, parts, body), arrival, injection)
+}
+
+/// The request as the service reads it.
+fn incoming<'a>(
+    peer: IpAddr,
+    parts: &'a hyper::http::request::Parts,
+    body: &'a Result<Bytes, BodyError>,
+) -> Incoming<'a> {
+    Incoming {
         peer,
         method: parts.method.as_str(),
         path: parts.uri.path(),
@@ -171,6 +186,5 @@ fn serve_protocol(
         authority: authority(parts),
         headers: &parts.headers,
         body: body.as_deref().map_err(|e| *e),
-    };
-    service.serve(&incoming, arrival, injection)
+    }
 }
