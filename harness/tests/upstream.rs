@@ -210,3 +210,25 @@ async fn recording_then_certifying_gives_the_verdicts_of_certifying_live() {
     assert_eq!(json["answered_by"], serde_json::json!([upstream.base]));
     assert!(said("junit.xml").contains(&format!(r#"<property name="nppa.answered_by" value="{}"/>"#, upstream.base)));
 }
+
+#[tokio::test]
+async fn https_upstreams_are_verified_against_the_systems_roots_and_upstream_ca_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let tls_dir = dir.path().to_owned();
+    // An upstream with a CA of its own, unknown to the system.
+    let upstream = start_with(move |c| {
+        c.server.tls = true;
+        c.server.tls_dir = tls_dir;
+    })
+    .await;
+    assert!(upstream.base.starts_with("https://"));
+    let untrusting = front_of(&upstream, |_| {}).await;
+    let refused = untrusting.client().query("x").await.unwrap();
+    assert_eq!(refused.http_status, 502);
+    assert!(refused.response_body.contains("certificate"), "{}", refused.response_body);
+    assert!(entries(&upstream).is_empty(), "nothing reached an upstream whose certificate did not verify");
+    let ca_file = upstream.server.ca_path().unwrap().to_owned();
+    let trusting = front_of(&upstream, move |c| c.upstream.ca_file = Some(ca_file)).await;
+    assert_eq!(code(&trusting.client().query("x").await.unwrap()), 2003);
+    assert_eq!(entries(&upstream).len(), 1);
+}

@@ -264,3 +264,71 @@ fn not_whole(error: BodyError) -> &'static str {
         BodyError::TimedOut => "the request body did not arrive within server.body_timeout_s",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn section(edit: impl FnOnce(&mut UpstreamSection)) -> UpstreamSection {
+        let mut section = UpstreamSection::default();
+        edit(&mut section);
+        section
+    }
+
+    #[test]
+    fn nothing_is_forwarded_unless_an_upstream_is_given() {
+        assert!(Routes::from_config(&UpstreamSection::default()).expect("valid").is_none());
+        assert!(crate::Config::embedded_default().upstream.urls().next().is_none(), "the embedded default forwards");
+    }
+
+    #[test]
+    fn each_interface_goes_to_its_own_upstream_else_to_url_and_other_paths_stay_here() {
+        let routes = Routes::from_config(&section(|s| {
+            s.url = Some("https://gateway.example/nppa/".into());
+            s.check = Some("https://api.wlc.nppa.gov.cn".into());
+            s.test = Some("https://wlc.nppa.gov.cn".into());
+        }))
+        .expect("valid")
+        .expect("configured");
+        let url = |path: &str| routes.target(path).map(|t| t.url(path));
+        assert_eq!(
+            url("/idcard/authentication/check").as_deref(),
+            Some("https://api.wlc.nppa.gov.cn/idcard/authentication/check")
+        );
+        assert_eq!(
+            url("/behavior/collection/loginout").as_deref(),
+            Some("https://gateway.example/nppa/behavior/collection/loginout"),
+            "url, with its prefix"
+        );
+        assert_eq!(
+            url("/test/authentication/check/abc").as_deref(),
+            Some("https://wlc.nppa.gov.cn/test/authentication/check/abc")
+        );
+        assert_eq!(url("/__admin/clock"), None);
+        assert_eq!(url("/nowhere"), None, "a path that names no interface is the mock's (1002)");
+    }
+
+    #[test]
+    fn only_the_interfaces_given_are_forwarded() {
+        let routes = Routes::from_config(&section(|s| s.query = Some("http://127.0.0.1:9".into())))
+            .expect("valid")
+            .expect("configured");
+        assert!(routes.target("/idcard/authentication/query").is_some());
+        assert!(routes.target("/idcard/authentication/check").is_none());
+        assert!(routes.target("/test/authentication/query/abc").is_none());
+        assert_eq!(routes.describe(), [("query", "http://127.0.0.1:9")]);
+    }
+
+    #[test]
+    fn an_upstream_that_is_not_an_http_url_is_refused_with_its_field() {
+        for bad in ["ftp://host", "/just/a/path", "https://host/?q=1", "not a url"] {
+            let mut config = crate::Config::embedded_default();
+            config.upstream.loginout = Some(bad.into());
+            let error = config.validate().expect_err(bad).to_string();
+            assert!(error.starts_with("upstream.loginout: "), "{error}");
+        }
+        let mut config = crate::Config::embedded_default();
+        config.upstream.timeout_s = 0.0;
+        assert!(config.validate().is_err());
+    }
+}
