@@ -232,3 +232,37 @@ async fn https_upstreams_are_verified_against_the_systems_roots_and_upstream_ca_
     assert_eq!(code(&trusting.client().query("x").await.unwrap()), 2003);
     assert_eq!(entries(&upstream).len(), 1);
 }
+
+/// What reaches the upstream on the wire can only be seen below HTTP: here the upstream is a socket that keeps the
+/// bytes it is sent and answers once, so that header names' case is visible both ways.
+#[tokio::test]
+async fn header_names_keep_the_case_the_client_and_the_upstream_wrote() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream_addr = socket.local_addr().unwrap();
+    let upstream = tokio::spawn(async move {
+        let (mut stream, _) = socket.accept().await.unwrap();
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(n > 0, "the forwarder closed before its head was whole");
+            seen.extend_from_slice(&buf[..n]);
+        }
+        let answer =
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Nppa-Trace: t1\r\nContent-Length: 2\r\n\r\n{}";
+        stream.write_all(answer.as_bytes()).await.unwrap();
+        String::from_utf8(seen).unwrap()
+    });
+    let front = start_with(move |c| c.upstream.url = Some(format!("http://{upstream_addr}"))).await;
+    let mut client = tokio::net::TcpStream::connect(front.server.local_addr()).await.unwrap();
+    let request = "GET /idcard/authentication/query?ai=x HTTP/1.1\r\nHost: 127.0.0.1\r\nappId: a1\r\nbizId: b1\r\nConnection: close\r\n\r\n";
+    client.write_all(request.as_bytes()).await.unwrap();
+    let answer = String::from_utf8(read_to_close(&mut client).await).unwrap();
+    let forwarded = upstream.await.unwrap();
+    assert!(forwarded.starts_with("GET /idcard/authentication/query?ai=x HTTP/1.1\r\n"), "{forwarded}");
+    assert!(forwarded.contains("\r\nappId: a1\r\n") && forwarded.contains("\r\nbizId: b1\r\n"), "{forwarded}");
+    assert!(forwarded.contains(&format!("\r\nHost: {upstream_addr}\r\n")), "Host is the upstream's: {forwarded}");
+    assert!(!forwarded.to_ascii_lowercase().contains("connection: close"), "hop-by-hop: {forwarded}");
+    assert!(answer.contains("\r\nX-Nppa-Trace: t1\r\n") && answer.ends_with("\r\n\r\n{}"), "{answer}");
+}
