@@ -65,6 +65,11 @@ enum Command {
         /// through. Per-interface URLs: [upstream] in --config. Without it, nothing is ever forwarded.
         #[arg(long, value_name = "URL", value_parser = upstream_url)]
         upstream: Option<String>,
+        /// Shadow mode: the mock answers, and every production and test-system request is also sent to this URL;
+        /// the two answers are compared by meaning, differences journaled (`upstream.differences`) and counted in
+        /// /metrics. Real credentials and identity data then pass through.
+        #[arg(long, value_name = "URL", value_parser = upstream_url, conflicts_with = "upstream")]
+        shadow: Option<String>,
         /// Print the embedded default configuration and exit.
         #[arg(long)]
         print_config: bool,
@@ -116,10 +121,19 @@ fn main() -> ExitCode {
                 admin_token,
                 allow_client_ip,
                 upstream,
+                shadow,
                 ..
             } => {
-                let flags =
-                    mock_cmd::MockFlags { tls, proxy, tls_dir, journal, admin_token, allow_client_ip, upstream };
+                let flags = mock_cmd::MockFlags {
+                    tls,
+                    proxy,
+                    tls_dir,
+                    journal,
+                    admin_token,
+                    allow_client_ip,
+                    upstream,
+                    shadow,
+                };
                 mock_cmd::run(config.as_deref(), flags, listen).await.map(|()| 0)
             }
             Command::Client(args) => client_cmd::run(args).await,

@@ -74,7 +74,10 @@ pub fn banner(server: &RunningServer, config_origin: &str) -> String {
     }
     let upstream = &service.config().upstream;
     if let Ok(Some(upstreams)) = nppa_mockserver::upstream::Routes::from_config(upstream) {
-        out.push_str("\n  UPSTREAM    requests are forwarded, not answered here; the journal keeps both sides:\n");
+        out.push_str(match upstream.shadow {
+            true => "\n  SHADOW      the mock answers; requests are also sent upstream and the answers compared:\n",
+            false => "\n  UPSTREAM    requests are forwarded, not answered here; the journal keeps both sides:\n",
+        });
         for (paths, url) in upstreams.describe() {
             out.push_str(&format!("    {paths:<11} → {url}\n"));
         }
@@ -120,6 +123,8 @@ pub struct MockFlags {
     pub allow_client_ip: Vec<String>,
     /// `upstream.url`: every interface forwarded there.
     pub upstream: Option<String>,
+    /// `upstream.url` with `upstream.shadow`: every interface also sent there, the answers compared.
+    pub shadow: Option<String>,
 }
 
 impl MockFlags {
@@ -137,6 +142,10 @@ impl MockFlags {
         }
         if self.upstream.is_some() {
             config.upstream.url = self.upstream;
+        }
+        if self.shadow.is_some() {
+            config.upstream.url = self.shadow;
+            config.upstream.shadow = true;
         }
         for enterprise in &mut config.enterprises {
             let lists = std::iter::once(&mut enterprise.ip_whitelist)

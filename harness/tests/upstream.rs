@@ -266,3 +266,52 @@ async fn header_names_keep_the_case_the_client_and_the_upstream_wrote() {
     assert!(!forwarded.to_ascii_lowercase().contains("connection: close"), "hop-by-hop: {forwarded}");
     assert!(answer.contains("\r\nX-Nppa-Trace: t1\r\n") && answer.ends_with("\r\n\r\n{}"), "{answer}");
 }
+
+#[tokio::test]
+async fn shadow_mode_answers_from_the_mock_and_reports_exactly_the_planted_differences() {
+    use nppa_mockserver::faults::{FaultAction, FaultRequest, FaultRule};
+    use nppa_mockserver::journal::{Difference, DifferenceKind};
+    // Planted: another missing_collections_code, and a 1006 for every query.
+    let upstream = start_with(|c| c.rules.missing_collections_code = 1011).await;
+    let busy = FaultRule {
+        interface: Some(nppa_protocol::Interface::Query),
+        action: Some(FaultAction::Status { errcode: nppa_protocol::StatusCode::Busy }),
+        ..FaultRule::default()
+    };
+    upstream.admin_api().add_faults(&FaultRequest::One(busy)).await.unwrap();
+    let url = upstream.base.clone();
+    let front = start_with(move |c| {
+        c.upstream.url = Some(url);
+        c.upstream.shadow = true;
+    })
+    .await;
+    let client = front.client();
+    let check = client.check(PRESET_PENDING.0, PRESET_PENDING.1, PRESET_PENDING.2).await.unwrap();
+    let query = client.query("never-checked").await.unwrap();
+    let now = client.now_ms().await.unwrap();
+    let loginout = client.loginout(vec![guest(1, "s-1", 1, now)]).await.unwrap();
+    let refused = client.send(without_collections(now)).await.unwrap();
+    let codes = [&check, &query, &loginout, &refused].map(code);
+    assert_eq!(codes, [0, 2003, 0, 1001], "the client got the mock's answers");
+    assert_eq!(front.live_records().await, 1, "the mock's state follows its own answers (the pending check)");
+    assert_eq!(entries(&upstream).len(), 4, "each request went upstream once");
+
+    let errcode = |mock: &str, upstream: &str| Difference {
+        kind: DifferenceKind::Errcode,
+        mock: mock.into(),
+        upstream: upstream.into(),
+    };
+    let seen: Vec<Vec<Difference>> =
+        entries(&front).into_iter().map(|e| e.upstream.expect("a shadow note")).map(|u| u.differences).collect();
+    assert_eq!(seen, [vec![], vec![errcode("2003", "1006")], vec![], vec![errcode("1001", "1011")]]);
+    let note = entries(&front).pop().unwrap().upstream.unwrap();
+    assert!(note.shadow && note.status == Some(200) && note.answer.is_some_and(|a| a.contains("1011")));
+    assert_eq!(metric(&front, r#"nppa_shadow_differences_total{kind="errcode"}"#).await, 2.0);
+    for kind in DifferenceKind::ALL.into_iter().filter(|k| *k != DifferenceKind::Errcode) {
+        let series = format!(r#"nppa_shadow_differences_total{{kind="{}"}}"#, kind.as_str());
+        assert_eq!(metric(&front, &series).await, 0.0, "{series}");
+    }
+    // Its journal certifies as the mock's: the answers judged were the mock's.
+    let report = judge(&entries(&front), front.server.service().config(), Profile::All, vec![], vec![Some(0)]);
+    assert!(report.answered_by.is_empty());
+}

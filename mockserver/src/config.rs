@@ -197,6 +197,9 @@ pub struct UpstreamSection {
     pub ca_file: Option<PathBuf>,
     /// Seconds to wait for the upstream's whole answer before the client gets a 502.
     pub timeout_s: f64,
+    /// Shadow mode: the mock answers; each request the upstreams above would get is also sent there, and the two
+    /// answers are compared by meaning (differences journaled and counted). `nppa mock --shadow URL`.
+    pub shadow: bool,
 }
 
 impl Default for UpstreamSection {
@@ -209,6 +212,7 @@ impl Default for UpstreamSection {
             test: None,
             ca_file: None,
             timeout_s: 10.0,
+            shadow: false,
         }
     }
 }

@@ -25,7 +25,7 @@ use crate::error::StartError;
 use crate::faults::{self, FaultAction, FaultRequest, FaultRule, Faults, Injection};
 use crate::http_error::{HttpError, HttpErrorKind};
 use crate::identity::{IdentityBook, Verdict};
-use crate::journal::{self, ExchangeBytes, ExchangeParts, Journal, JournalEntry, Record};
+use crate::journal::{self, ExchangeBytes, ExchangeParts, Journal, JournalEntry, Record, UpstreamExchange};
 use crate::keys::KeyRing;
 use crate::metrics::Metrics;
 use crate::quota::{self, QuotaTable};
@@ -345,6 +345,18 @@ impl MockService {
     /// records it in the journal and the metrics. Every rule judges it at its arrival, so that a delay changes
     /// when the answer comes, never what it says.
     pub fn serve(&self, request: &Incoming<'_>, arrival: &Arrival, injection: Option<&Injection>) -> Served {
+        self.serve_beside(request, arrival, injection, None)
+    }
+
+    /// [`serve`](Self::serve), with the upstream's answer to the same request beside it (shadow mode): the client
+    /// gets the mock's answer, and `beside` makes the journal entry's `upstream` from it (and counts differences).
+    pub fn serve_beside(
+        &self,
+        request: &Incoming<'_>,
+        arrival: &Arrival,
+        injection: Option<&Injection>,
+        beside: Option<&dyn Fn(&Served) -> UpstreamExchange>,
+    ) -> Served {
         let rule = injection.map(|i| &i.rule);
         let (outcome, served) = match rule.and_then(|r| r.action.as_ref()) {
             Some(FaultAction::Status { errcode }) => {
@@ -383,6 +395,7 @@ impl MockService {
         if request.body == Err(BodyError::TimedOut) {
             self.metrics.http_error(HttpErrorKind::BodyTimeout);
         }
+        let upstream = beside.map(|beside| Box::new(beside(&served)));
         if self.journal.enabled() {
             // What was sent, even when a gate before decryption or a fault answered: certify and people read it.
             let peeked;
@@ -404,7 +417,11 @@ impl MockService {
             };
             // The journal numbers the entry as it records it.
             let body_timeout_s = self.config.server.body_timeout_s;
-            self.journal.record(journal_record(self.clock.now_ms(), body_timeout_s, &exchanged));
+            let mut record = journal_record(self.clock.now_ms(), body_timeout_s, &exchanged);
+            if let Record::Exchange(exchange) = &mut record {
+                exchange.upstream = upstream;
+            }
+            self.journal.record(record);
         }
         served
     }

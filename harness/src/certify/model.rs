@@ -215,7 +215,8 @@ impl AnsweredBy {
     pub fn of(entries: &[nppa_mockserver::journal::JournalEntry]) -> AnsweredBy {
         let mut answered = AnsweredBy { requests: entries.len(), ..AnsweredBy::default() };
         for entry in entries {
-            let Some(upstream) = &entry.upstream else { continue };
+            // Shadow mode's entries hold the mock's answer: the upstream's was only compared with it.
+            let Some(upstream) = entry.upstream.as_ref().filter(|u| !u.shadow) else { continue };
             answered.forwarded += 1;
             answered.unanswered += usize::from(upstream.status.is_none());
             let sent = match &entry.query {

@@ -6,9 +6,11 @@
 //! - this file: [`Routes`], which upstream a path goes to; [`Upstreams`], one request passed through (journal, metrics)
 //! - `client`: the HTTP(S) client and one exchange, never retried
 //! - `hop`: the hop-by-hop headers that stay behind
+//! - `shadow`: shadow mode's comparison of two answers by meaning
 
 mod client;
 mod hop;
+mod shadow;
 
 use std::borrow::Cow;
 use std::time::Instant;
@@ -102,13 +104,15 @@ impl Routes {
 pub struct Upstreams {
     routes: Routes,
     forwarder: client::Forwarder,
+    /// Shadow mode (`upstream.shadow`).
+    shadow: bool,
 }
 
 impl Upstreams {
     /// `None` when no upstream is configured (the mock answers everything itself).
     pub fn from_config(section: &UpstreamSection) -> Result<Option<Upstreams>, String> {
         let Some(routes) = Routes::from_config(section)? else { return Ok(None) };
-        Ok(Some(Upstreams { routes, forwarder: client::Forwarder::new(section)? }))
+        Ok(Some(Upstreams { routes, forwarder: client::Forwarder::new(section)?, shadow: section.shadow }))
     }
 
     /// The upstream of a production or test-system path; `None` for a path the mock answers itself.
@@ -116,9 +120,40 @@ impl Upstreams {
         self.routes.target(path)
     }
 
-    /// Forwards `request` to `target` once and returns the upstream's answer as it came (hop-by-hop headers aside),
-    /// or a 502 that says why there is none; journals and counts the exchange either way. `extensions` are the
-    /// request's (with the header names' case, when the server kept it).
+    /// True in shadow mode: the mock answers, and the upstream's answer is only compared with it.
+    pub fn shadows(&self) -> bool {
+        self.shadow
+    }
+
+    /// Sends `request` to `target` once and reads the whole answer (hop-by-hop headers aside) or why none came,
+    /// counted in `/metrics`. `extensions` are the request's (with the header names' case, when the server kept it).
+    pub async fn send(
+        &self,
+        service: &MockService,
+        request: &Incoming<'_>,
+        extensions: &Extensions,
+        target: &Target,
+    ) -> Sent {
+        let path_and_query = match request.query {
+            Some(query) => format!("{}?{query}", request.path),
+            None => request.path.to_owned(),
+        };
+        let url = target.url(&path_and_query);
+        let started = Instant::now();
+        let result = match request.body {
+            Ok(body) => match outgoing(request, body, extensions, &url, target) {
+                Ok(outgoing) => self.forwarder.exchange(outgoing).await.map(answered).map_err(Failed::Upstream),
+                Err(reason) => Err(Failed::NotForwarded(reason)),
+            },
+            Err(error) => Err(Failed::NotForwarded(not_whole(error).to_owned())),
+        };
+        let sent = Sent { url, result, latency: started.elapsed() };
+        service.metrics().upstream(sent.outcome());
+        sent
+    }
+
+    /// Forwards `request` to `target` once and returns the upstream's answer as it came, or a 502 that says why there
+    /// is none; journals the exchange either way.
     pub async fn pass(
         &self,
         service: &MockService,
@@ -127,40 +162,11 @@ impl Upstreams {
         arrival: &Arrival,
         target: &Target,
     ) -> Response<Bytes> {
-        let path_and_query = match request.query {
-            Some(query) => format!("{}?{query}", request.path),
-            None => request.path.to_owned(),
-        };
-        let url = target.url(&path_and_query);
-        let sent = Instant::now();
-        let result = match request.body {
-            Ok(body) => match outgoing(request, body, extensions, &url, target) {
-                Ok(outgoing) => self.forwarder.exchange(outgoing).await.map_err(Failed::Upstream),
-                Err(reason) => Err(Failed::NotForwarded(reason)),
-            },
-            Err(error) => Err(Failed::NotForwarded(not_whole(error).to_owned())),
-        };
-        let upstream_latency = sent.elapsed();
-        let (response, outcome, error) = match result {
-            Ok(answer) => (answered(answer), UpstreamOutcome::Answered, None),
-            Err(failed) => {
-                let outcome = match &failed {
-                    Failed::Upstream(Failure::Unreachable(_)) => UpstreamOutcome::Unreachable,
-                    Failed::Upstream(Failure::TimedOut(_)) => UpstreamOutcome::TimedOut,
-                    Failed::NotForwarded(_) => UpstreamOutcome::NotForwarded,
-                };
-                let why = match &failed {
-                    Failed::Upstream(failure) => format!("the upstream {url} {failure}"),
-                    Failed::NotForwarded(reason) => format!("not forwarded to the upstream {url}: {reason}"),
-                };
-                (bad_gateway(&why), outcome, Some(why))
-            }
-        };
-        service.metrics().upstream(outcome);
+        let sent = self.send(service, request, extensions, target).await;
+        let (note, response) = sent.into_parts();
         let interface = route_interface(request.path);
-        let errcode = (outcome == UpstreamOutcome::Answered)
-            .then(|| nppa_protocol::answer::parse_borrowed(response.body()).map(|a| a.errcode))
-            .flatten();
+        let errcode =
+            note.status.and_then(|_| nppa_protocol::answer::parse_borrowed(response.body()).map(|a| a.errcode));
         let latency = arrival.received.elapsed();
         if let Some(code) = errcode.and_then(StatusCode::from_code) {
             let test_system = Interface::from_test_path(request.path).is_some();
@@ -168,8 +174,6 @@ impl Upstreams {
         }
         if service.journal().enabled() {
             let (plaintext, sign_ok) = service.read_forwarded(request, arrival.arrived_ms);
-            let status = (outcome == UpstreamOutcome::Answered).then(|| response.status().as_u16());
-            let note = UpstreamExchange { url, status, latency_ms: upstream_latency.as_secs_f64() * 1e3, error };
             let exchange = Exchange {
                 arrived_ms: arrival.arrived_ms,
                 time_ms: service.clock().now_ms(),
@@ -203,7 +207,81 @@ impl Upstreams {
     }
 }
 
+/// One request sent upstream: where, what came back (or why nothing did), and how long it took.
+#[derive(Debug)]
+pub struct Sent {
+    url: String,
+    result: Result<Response<Bytes>, Failed>,
+    latency: std::time::Duration,
+}
+
+impl Sent {
+    fn outcome(&self) -> UpstreamOutcome {
+        match &self.result {
+            Ok(_) => UpstreamOutcome::Answered,
+            Err(Failed::Upstream(Failure::Unreachable(_))) => UpstreamOutcome::Unreachable,
+            Err(Failed::Upstream(Failure::TimedOut(_))) => UpstreamOutcome::TimedOut,
+            Err(Failed::NotForwarded(_)) => UpstreamOutcome::NotForwarded,
+        }
+    }
+
+    /// Why no answer came, in one line naming the upstream.
+    fn why(&self) -> Option<String> {
+        match &self.result {
+            Ok(_) => None,
+            Err(Failed::Upstream(failure)) => Some(format!("the upstream {} {failure}", self.url)),
+            Err(Failed::NotForwarded(reason)) => Some(format!("not forwarded to the upstream {}: {reason}", self.url)),
+        }
+    }
+
+    /// The journal's note, and the answer for the client: the upstream's, or the mock's 502.
+    fn into_parts(self) -> (UpstreamExchange, Response<Bytes>) {
+        let error = self.why();
+        let note = UpstreamExchange {
+            url: self.url,
+            status: self.result.as_ref().ok().map(|r| r.status().as_u16()),
+            latency_ms: self.latency.as_secs_f64() * 1e3,
+            error: error.clone(),
+            shadow: false,
+            answer: None,
+            differences: Vec::new(),
+        };
+        let response = match (self.result, error) {
+            (Ok(response), _) => response,
+            (Err(_), why) => bad_gateway(why.as_deref().unwrap_or("no answer")),
+        };
+        (note, response)
+    }
+
+    /// Shadow mode: the journal's note on the upstream's answer beside the mock's (`served`), its differences counted.
+    pub fn beside(&self, served: &crate::service::Served, metrics: &crate::metrics::Metrics) -> UpstreamExchange {
+        let error = self.why();
+        let (status, answer, differences) = match &self.result {
+            Ok(response) => {
+                let differences =
+                    shadow::differences(served.http_status, &served.body, response.status().as_u16(), response.body());
+                for difference in &differences {
+                    metrics.shadow_difference(difference.kind);
+                }
+                let answer = String::from_utf8_lossy(response.body()).into_owned();
+                (Some(response.status().as_u16()), Some(answer), differences)
+            }
+            Err(_) => (None, None, Vec::new()),
+        };
+        UpstreamExchange {
+            url: self.url.clone(),
+            status,
+            latency_ms: self.latency.as_secs_f64() * 1e3,
+            error,
+            shadow: true,
+            answer,
+            differences,
+        }
+    }
+}
+
 /// Why a forwarded request got no answer from the upstream.
+#[derive(Debug)]
 enum Failed {
     Upstream(Failure),
     NotForwarded(String),
