@@ -314,4 +314,29 @@ async fn shadow_mode_answers_from_the_mock_and_reports_exactly_the_planted_diffe
     // Its journal certifies as the mock's: the answers judged were the mock's.
     let report = judge(&entries(&front), front.server.service().config(), Profile::All, vec![], vec![Some(0)]);
     assert!(report.answered_by.is_empty());
+
+    // `nppa admin shadow report`: the planted differences, each kind once with its count, and no others.
+    // The mock serves on this test's runtime: the command is awaited, not waited for.
+    let admin = |json: bool| {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_nppa"));
+        command.args(["admin", "--base-url", &front.base, "shadow", "report"]);
+        if json {
+            command.arg("--json");
+        }
+        command.output()
+    };
+    let (markdown, json) = (admin(false).await.unwrap(), admin(true).await.unwrap());
+    let markdown = String::from_utf8(markdown.stdout).unwrap();
+    assert!(markdown.starts_with("## nppa shadow — 4 answers compared, 2 agreed, 2 differed"), "{markdown}");
+    assert!(markdown.contains("| `errcode` | 2 |"), "{markdown}");
+    assert!(markdown.contains("GET /idcard/authentication/query: mock `2003`, upstream `1006`"), "{markdown}");
+    assert!(markdown.contains("POST /behavior/collection/loginout: mock `1001`, upstream `1011`"), "{markdown}");
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let kinds: Vec<(&str, u64)> = json["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| (k["kind"].as_str().unwrap(), k["count"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(kinds, [("errcode", 2)]);
 }
