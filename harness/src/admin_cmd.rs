@@ -56,6 +56,12 @@ pub enum AdminCommand {
         #[arg(long)]
         reset: bool,
     },
+    /// Shadow mode (`nppa mock --shadow URL`): `shadow report` counts each kind of difference between the upstream's
+    /// answers and the mock's in the journal, with the first exchanges that showed it (Markdown; --json).
+    Shadow {
+        #[command(subcommand)]
+        action: ShadowAction,
+    },
     /// Enterprises and their keys (the secretKeys with `--reveal-keys`); `enterprises refresh-key APPID`,
     /// `enterprises invalidate-key APPID KEY`, `enterprises disable APPID`, `enterprises enable APPID`.
     Enterprises {
@@ -98,6 +104,16 @@ pub struct JournalArgs {
     /// Print whole entries as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ShadowAction {
+    /// Each kind of difference with its count and first exchanges, from the journal's ring.
+    Report {
+        /// The report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -187,6 +203,13 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<i32> {
         AdminCommand::Reset => print_json(&admin.reset().await?),
         AdminCommand::Stats => print_json(&admin.stats().await?),
         AdminCommand::Journal(journal) => return run_journal(&admin, journal).await,
+        AdminCommand::Shadow { action: ShadowAction::Report { json } } => {
+            let report = crate::shadow_report::ShadowReport::of(&whole_journal(&admin).await?);
+            match json {
+                true => print_json(&report),
+                false => print!("{}", report.markdown()),
+            }
+        }
         AdminCommand::Faults { change } => match change {
             None => print_json(&admin.faults().await?),
             Some(FaultsChange::Add { rule }) => {
@@ -260,6 +283,19 @@ pub fn entry_line(entry: &JournalEntry) -> String {
         _ => String::new(),
     };
     format!("#{} {time} {head} → {result}{sign}{fault}{broken} ({} µs){why}", entry.id, entry.latency_us)
+}
+
+/// Every entry in the journal's ring, page by page.
+async fn whole_journal(admin: &AdminClient) -> anyhow::Result<Vec<JournalEntry>> {
+    let mut entries: Vec<JournalEntry> = Vec::new();
+    loop {
+        let query = JournalQuery { after_id: entries.last().map(|e| e.id), ..JournalQuery::default() };
+        let page = admin.journal(&query).await?.entries;
+        if page.is_empty() {
+            return Ok(entries);
+        }
+        entries.extend(page);
+    }
 }
 
 async fn run_journal(admin: &AdminClient, args: JournalArgs) -> anyhow::Result<i32> {

@@ -7,6 +7,7 @@ pub mod client;
 pub mod client_cmd;
 pub mod load_cmd;
 pub mod mock_cmd;
+pub mod shadow_report;
 
 /// The V2.1 spec's example credentials, served by the embedded default configuration.
 pub const DEFAULT_APP_ID: &str = "fdc6688637bc468e9aea874654cbead2";

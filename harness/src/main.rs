@@ -60,6 +60,16 @@ enum Command {
         /// its bridge network's range.
         #[arg(long, env = "NPPA_ALLOW_CLIENT_IPS", value_delimiter = ',', value_name = "NET")]
         allow_client_ip: Vec<String>,
+        /// Upstream mode: forward every production and test-system request unchanged to this URL (e.g. the real
+        /// NPPA's) and pass its answers back, journaling both sides. Real credentials and identity data then pass
+        /// through. Per-interface URLs: [upstream] in --config. Without it, nothing is ever forwarded.
+        #[arg(long, value_name = "URL", value_parser = upstream_url)]
+        upstream: Option<String>,
+        /// Shadow mode: the mock answers, and every production and test-system request is also sent to this URL;
+        /// the two answers are compared by meaning, differences journaled (`upstream.differences`) and counted in
+        /// /metrics. Real credentials and identity data then pass through.
+        #[arg(long, value_name = "URL", value_parser = upstream_url, conflicts_with = "upstream")]
+        shadow: Option<String>,
         /// Print the embedded default configuration and exit.
         #[arg(long)]
         print_config: bool,
@@ -101,8 +111,29 @@ fn main() -> ExitCode {
                 print!("{}", nppa_mockserver::config::DEFAULT_TOML);
                 Ok(0)
             }
-            Command::Mock { listen, config, journal, tls, proxy, tls_dir, admin_token, allow_client_ip, .. } => {
-                let flags = mock_cmd::MockFlags { tls, proxy, tls_dir, journal, admin_token, allow_client_ip };
+            Command::Mock {
+                listen,
+                config,
+                journal,
+                tls,
+                proxy,
+                tls_dir,
+                admin_token,
+                allow_client_ip,
+                upstream,
+                shadow,
+                ..
+            } => {
+                let flags = mock_cmd::MockFlags {
+                    tls,
+                    proxy,
+                    tls_dir,
+                    journal,
+                    admin_token,
+                    allow_client_ip,
+                    upstream,
+                    shadow,
+                };
                 mock_cmd::run(config.as_deref(), flags, listen).await.map(|()| 0)
             }
             Command::Client(args) => client_cmd::run(args).await,
@@ -119,4 +150,9 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `--upstream URL`: http or https, a host, perhaps a path prefix.
+fn upstream_url(text: &str) -> Result<String, String> {
+    nppa_mockserver::config::upstream_url(text).map(|_| text.to_owned())
 }

@@ -72,6 +72,17 @@ pub fn banner(server: &RunningServer, config_origin: &str) -> String {
             "  proxy mode  http_proxy={base} https_proxy={base} — NPPA's own hosts reach this mock\n"
         ));
     }
+    let upstream = &service.config().upstream;
+    if let Ok(Some(upstreams)) = nppa_mockserver::upstream::Routes::from_config(upstream) {
+        out.push_str(match upstream.shadow {
+            true => "\n  SHADOW      the mock answers; requests are also sent upstream and the answers compared:\n",
+            false => "\n  UPSTREAM    requests are forwarded, not answered here; the journal keeps both sides:\n",
+        });
+        for (paths, url) in upstreams.describe() {
+            out.push_str(&format!("    {paths:<11} → {url}\n"));
+        }
+        out.push_str("    real credentials and real identity data pass through this mock and its journal\n");
+    }
     out.push_str(&format!("\n  mock clock  {beijing} (Beijing time; move it with POST {base}/__admin/clock)\n"));
     if service.config().rules.mps_outage && beijing::in_mps_outage(now) {
         out.push_str("  note        it is 00:00–04:00 in Beijing: every check pends until 04:00 (R-PEND-2)\n");
@@ -110,6 +121,10 @@ pub struct MockFlags {
     pub admin_token: Option<String>,
     /// Whitelist entries added to every enterprise and test account.
     pub allow_client_ip: Vec<String>,
+    /// `upstream.url`: every interface forwarded there.
+    pub upstream: Option<String>,
+    /// `upstream.url` with `upstream.shadow`: every interface also sent there, the answers compared.
+    pub shadow: Option<String>,
 }
 
 impl MockFlags {
@@ -124,6 +139,13 @@ impl MockFlags {
         }
         if self.admin_token.is_some() {
             config.server.admin_token = self.admin_token;
+        }
+        if self.upstream.is_some() {
+            config.upstream.url = self.upstream;
+        }
+        if self.shadow.is_some() {
+            config.upstream.url = self.shadow;
+            config.upstream.shadow = true;
         }
         for enterprise in &mut config.enterprises {
             let lists = std::iter::once(&mut enterprise.ip_whitelist)

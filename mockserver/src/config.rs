@@ -27,6 +27,9 @@ pub struct Config {
     pub journal: JournalSection,
     #[serde(default)]
     pub faults: FaultsSection,
+    /// Upstream mode: requests forwarded to the real NPPA (or another upstream) instead of answered here.
+    #[serde(default)]
+    pub upstream: UpstreamSection,
     #[serde(default, rename = "enterprise")]
     pub enterprises: Vec<EnterpriseConfig>,
     #[serde(default, rename = "game")]
@@ -175,6 +178,51 @@ pub struct FaultsSection {
     pub seed: u64,
     #[serde(rename = "rule")]
     pub rules: Vec<crate::faults::FaultRule>,
+}
+
+/// `[upstream]`: where production and test-system requests are forwarded (issue #17). Nothing is forwarded unless
+/// a URL is given here or by `nppa mock --upstream URL`; a request whose path has no upstream is answered by the mock.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpstreamSection {
+    /// Every interface's upstream (`scheme://host[:port][/prefix]`), unless one of the fields below names another.
+    pub url: Option<String>,
+    /// The real hosts differ by interface (SPEC §1): check's, query's, loginout's, and the test system's (`/test/…`).
+    pub check: Option<String>,
+    pub query: Option<String>,
+    pub loginout: Option<String>,
+    pub test: Option<String>,
+    /// PEM certificates trusted besides the system's roots (an upstream with a CA of its own); certificates are
+    /// always checked.
+    pub ca_file: Option<PathBuf>,
+    /// Seconds to wait for the upstream's whole answer before the client gets a 502.
+    pub timeout_s: f64,
+    /// Shadow mode: the mock answers; each request the upstreams above would get is also sent there, and the two
+    /// answers are compared by meaning (differences journaled and counted). `nppa mock --shadow URL`.
+    pub shadow: bool,
+}
+
+impl Default for UpstreamSection {
+    fn default() -> Self {
+        UpstreamSection {
+            url: None,
+            check: None,
+            query: None,
+            loginout: None,
+            test: None,
+            ca_file: None,
+            timeout_s: 10.0,
+            shadow: false,
+        }
+    }
+}
+
+impl UpstreamSection {
+    /// The URLs given, each with its field's name.
+    pub fn urls(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        let fields = [("url", &self.url), ("check", &self.check), ("query", &self.query), ("loginout", &self.loginout)];
+        fields.into_iter().chain([("test", &self.test)]).filter_map(|(name, url)| Some((name, url.as_deref()?)))
+    }
 }
 
 /// `[clock]`.
@@ -348,7 +396,12 @@ impl Config {
         let mut config: Config =
             toml::from_str(text).map_err(|e| ConfigError::Syntax { path: origin.to_owned(), reason: e.to_string() })?;
         if let Some(dir) = base_dir {
-            for file in [config.identities.fixtures_file.as_mut(), config.journal.file.as_mut()].into_iter().flatten() {
+            let files = [
+                config.identities.fixtures_file.as_mut(),
+                config.journal.file.as_mut(),
+                config.upstream.ca_file.as_mut(),
+            ];
+            for file in files.into_iter().flatten() {
                 if file.is_relative() {
                     *file = dir.join(&*file);
                 }
@@ -499,6 +552,12 @@ impl Config {
         if self.server.max_connections == 0 {
             return Err(field("server.max_connections", "must be at least 1"));
         }
+        for (name, url) in self.upstream.urls() {
+            upstream_url(url).map_err(|reason| field(format!("upstream.{name}"), reason))?;
+        }
+        if !(self.upstream.timeout_s > 0.0 && self.upstream.timeout_s <= MAX_TIMEOUT_S) {
+            return Err(field("upstream.timeout_s", "must be positive seconds, at most one year"));
+        }
         if let Some(start) = &self.clock.start {
             chrono::DateTime::parse_from_rfc3339(start).map_err(|e| {
                 field("clock.start", format!("not an RFC 3339 time ({e}), e.g. 2026-01-15T12:00:00+08:00"))
@@ -522,6 +581,22 @@ impl Config {
     pub fn clock_start_ms(&self) -> Option<u64> {
         rfc3339_ms(self.clock.start.as_deref()?)
     }
+}
+
+/// An upstream URL: `http` or `https`, a host, and perhaps a path prefix; no query. The request's path and query
+/// are appended to it.
+pub fn upstream_url(text: &str) -> Result<hyper::Uri, String> {
+    let uri: hyper::Uri = text.parse().map_err(|e| format!("{text:?} is not a URL ({e})"))?;
+    if !matches!(uri.scheme_str(), Some("http" | "https")) {
+        return Err(format!("{text:?}: the scheme must be http or https"));
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(format!("{text:?}: no host"));
+    }
+    if uri.query().is_some() {
+        return Err(format!("{text:?}: a query does not belong in an upstream URL"));
+    }
+    Ok(uri)
 }
 
 /// The longest transport timeout a configuration may set, in seconds (a year: longer is no timeout at all).

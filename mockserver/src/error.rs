@@ -68,6 +68,9 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
+    /// Upstream mode's HTTPS client cannot be set up: `upstream.ca_file` unreadable, or no certificate roots.
+    #[error("[upstream]: {reason}")]
+    Upstream { reason: String },
     /// A `[[faults.rule]]` of the configuration is refused.
     #[error("faults.rule")]
     FaultRule(#[source] FaultRuleError),

@@ -7,6 +7,7 @@
 //! - [`store`], [`quota`], [`identity`], [`tenants`], [`whitelist`]: the state and rules behind it (loginout
 //!   validation is `nppa_protocol::behaviour`)
 //! - [`clock`], [`admin`]: the mock's own controls; [`admin_api`]: the admin API's request and answer types
+//! - [`upstream`]: upstream mode, requests forwarded to the real NPPA and both sides journaled
 //! - [`console`]: the live web console the admin API serves at `/__admin/console`; [`sign_diagnosis`]: why a
 //!   journaled request's sign is wrong, for it
 //! - [`rules`]: the catalogue of enforced rules (the README's table is checked against it); [`refusal`]: which rule
@@ -38,6 +39,7 @@ pub mod tenants;
 pub mod test_cases;
 pub mod testsystem;
 pub mod tls;
+pub mod upstream;
 pub mod variation;
 pub mod whitelist;
 

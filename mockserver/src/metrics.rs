@@ -1,7 +1,8 @@
 //! `GET /metrics` in Prometheus text format (prometheus-client): requests by interface and errcode, a latency
 //! histogram per interface, injected faults by kind, requests the HTTP layer ended by kind, connections refused by
-//! reason, and, read at scrape time, live records, quota blocks, journal losses, connections, and the standard
-//! `process_*` families (CPU, memory, file descriptors, threads, start time) of the process that serves it.
+//! reason, requests forwarded to the upstream by outcome and shadow differences by kind, and, read at scrape time, live records, quota blocks,
+//! journal losses, connections, and the standard `process_*` families (CPU, memory, file descriptors, threads, start
+//! time) of the process that serves it.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -17,7 +18,7 @@ use prometheus_client::registry::Registry;
 
 use crate::faults::FaultKind;
 use crate::http_error::HttpErrorKind;
-use crate::journal::Journal;
+use crate::journal::{DifferenceKind, Journal};
 use crate::quota::QuotaTable;
 use crate::store::RealNameStore;
 
@@ -66,6 +67,44 @@ impl Refusal {
     }
 }
 
+/// What became of a request forwarded to the upstream (upstream mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamOutcome {
+    /// The upstream answered (whatever its status or errcode).
+    Answered,
+    /// No answer: the connection, TLS or HTTP failed.
+    Unreachable,
+    /// No whole answer within `upstream.timeout_s`.
+    TimedOut,
+    /// Not sent: the client's body did not arrive whole.
+    NotForwarded,
+}
+
+impl UpstreamOutcome {
+    /// Every outcome, for the metrics' zero series.
+    pub const ALL: [UpstreamOutcome; 4] = [
+        UpstreamOutcome::Answered,
+        UpstreamOutcome::Unreachable,
+        UpstreamOutcome::TimedOut,
+        UpstreamOutcome::NotForwarded,
+    ];
+
+    /// The `outcome` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpstreamOutcome::Answered => "answered",
+            UpstreamOutcome::Unreachable => "unreachable",
+            UpstreamOutcome::TimedOut => "timed_out",
+            UpstreamOutcome::NotForwarded => "not_forwarded",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabel {
+    outcome: &'static str,
+}
+
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct InterfaceLabel {
     interface: &'static str,
@@ -80,6 +119,8 @@ pub struct Metrics {
     faults: Family<KindLabel, Counter>,
     http_errors: Family<KindLabel, Counter>,
     refused: Family<ReasonLabel, Counter>,
+    upstream: Family<OutcomeLabel, Counter>,
+    differences: Family<KindLabel, Counter>,
     open_connections: Arc<AtomicI64>,
     series: SeriesHandles,
 }
@@ -225,6 +266,18 @@ impl Metrics {
             "Connections closed as soon as accepted, by the limit they met",
             refused.clone(),
         );
+        let upstream = Family::<OutcomeLabel, Counter>::default();
+        registry.register(
+            "nppa_upstream_requests",
+            "Requests forwarded to the upstream (upstream mode), by what became of them",
+            upstream.clone(),
+        );
+        let differences = Family::<KindLabel, Counter>::default();
+        registry.register(
+            "nppa_shadow_differences",
+            "Shadow mode: answers of the upstream that differ from the mock's by meaning, by what differs",
+            differences.clone(),
+        );
         let build_info = Family::<VersionLabel, Gauge>::default();
         registry.register("nppa_build_info", "The mock's version (always 1)", build_info.clone());
         build_info.get_or_create(&VersionLabel { version: env!("CARGO_PKG_VERSION") }).set(1);
@@ -239,6 +292,12 @@ impl Metrics {
         for refusal in Refusal::ALL {
             drop(refused.get_or_create(&ReasonLabel { reason: refusal.as_str() }));
         }
+        for outcome in UpstreamOutcome::ALL {
+            drop(upstream.get_or_create(&OutcomeLabel { outcome: outcome.as_str() }));
+        }
+        for kind in DifferenceKind::ALL {
+            drop(differences.get_or_create(&KindLabel { kind: kind.as_str() }));
+        }
         for interface in Interface::ALL.map(Interface::name) {
             drop(requests.get_or_create(&RequestLabels { interface, errcode: 0, environment: "production" }));
             drop(latency.get_or_create(&InterfaceLabel { interface }));
@@ -252,7 +311,18 @@ impl Metrics {
         }));
         registry.register_collector(Box::new(ProcessCollector));
         let series = SeriesHandles::new();
-        Metrics { registry, requests, latency, faults, http_errors, refused, open_connections, series }
+        Metrics {
+            registry,
+            requests,
+            latency,
+            faults,
+            http_errors,
+            refused,
+            upstream,
+            differences,
+            open_connections,
+            series,
+        }
     }
 
     /// Counts one answered request. `interface` is `None` (label "unknown") for paths that name none;
@@ -291,6 +361,16 @@ impl Metrics {
     /// Counts one connection closed as soon as it was accepted.
     pub fn connection_refused(&self, refusal: Refusal) {
         self.refused.get_or_create(&ReasonLabel { reason: refusal.as_str() }).inc();
+    }
+
+    /// Counts one request forwarded to the upstream (or not, when its body did not arrive whole).
+    pub fn upstream(&self, outcome: UpstreamOutcome) {
+        self.upstream.get_or_create(&OutcomeLabel { outcome: outcome.as_str() }).inc();
+    }
+
+    /// Counts one difference between the upstream's answer and the mock's (shadow mode).
+    pub fn shadow_difference(&self, kind: DifferenceKind) {
+        self.differences.get_or_create(&KindLabel { kind: kind.as_str() }).inc();
     }
 
     /// A connection opened (+1) or closed (-1).

@@ -25,7 +25,7 @@ use crate::error::StartError;
 use crate::faults::{self, FaultAction, FaultRequest, FaultRule, Faults, Injection};
 use crate::http_error::{HttpError, HttpErrorKind};
 use crate::identity::{IdentityBook, Verdict};
-use crate::journal::{self, ExchangeBytes, ExchangeParts, Journal, JournalEntry, Record};
+use crate::journal::{self, ExchangeBytes, ExchangeParts, Journal, JournalEntry, Record, UpstreamExchange};
 use crate::keys::KeyRing;
 use crate::metrics::Metrics;
 use crate::quota::{self, QuotaTable};
@@ -354,6 +354,18 @@ impl MockService {
     /// records it in the journal and the metrics. Every rule judges it at its arrival, so that a delay changes
     /// when the answer comes, never what it says.
     pub fn serve(&self, request: &Incoming<'_>, arrival: &Arrival, injection: Option<&Injection>) -> Served {
+        self.serve_beside(request, arrival, injection, None)
+    }
+
+    /// [`serve`](Self::serve), with the upstream's answer to the same request beside it (shadow mode): the client
+    /// gets the mock's answer, and `beside` makes the journal entry's `upstream` from it (and counts differences).
+    pub fn serve_beside(
+        &self,
+        request: &Incoming<'_>,
+        arrival: &Arrival,
+        injection: Option<&Injection>,
+        beside: Option<&dyn Fn(&Served) -> UpstreamExchange>,
+    ) -> Served {
         let mut rule = injection.map(|i| &i.rule);
         let (outcome, served) = match rule.and_then(|r| r.action.as_ref()) {
             Some(FaultAction::Status { errcode }) => {
@@ -416,6 +428,7 @@ impl MockService {
         if request.body == Err(BodyError::TimedOut) {
             self.metrics.http_error(HttpErrorKind::BodyTimeout);
         }
+        let upstream = beside.map(|beside| Box::new(beside(&served)));
         if self.journal.enabled() {
             // What was sent, even when a gate before decryption or a fault answered: certify and people read it.
             let peeked;
@@ -437,7 +450,11 @@ impl MockService {
             };
             // The journal numbers the entry as it records it.
             let body_timeout_s = self.config.server.body_timeout_s;
-            self.journal.record(journal_record(self.clock.now_ms(), body_timeout_s, &exchanged));
+            let mut record = journal_record(self.clock.now_ms(), body_timeout_s, &exchanged);
+            if let Record::Exchange(exchange) = &mut record {
+                exchange.upstream = upstream;
+            }
+            self.journal.record(record);
         }
         served
     }
@@ -777,6 +794,23 @@ impl MockService {
         Ok(born)
     }
 
+    /// What only the configured keys tell of a request forwarded upstream, for its journal entry: its plaintext, and
+    /// whether its sign verifies with a key its appId's enterprise holds now. It decides nothing: the upstream answers.
+    pub fn read_forwarded(&self, request: &Incoming<'_>, now_ms: u64) -> (Option<Vec<u8>>, Option<bool>) {
+        (self.peek_plaintext(request, now_ms), self.forwarded_sign_ok(request, now_ms))
+    }
+
+    fn forwarded_sign_ok(&self, request: &Incoming<'_>, now_ms: u64) -> Option<bool> {
+        let params = system_params(request.headers).ok()?;
+        let body = request.body.ok()?;
+        let tenants = self.tenants_at(now_ms);
+        let keys = match tenants.enterprise(&params.app_id) {
+            Some((_, enterprise)) => &enterprise.keys,
+            None => &self.test_system.account(&params.app_id)?.1.enterprise.keys,
+        };
+        Some(signature_valid(keys, now_ms, &params, &query_params(request.query), body).is_ok())
+    }
+
     /// The plaintext of a POST that was answered before its body was opened (an earlier gate, a fault): opened
     /// with any key the enterprise its appId names has had, so that the journal shows what the client sent.
     fn peek_plaintext(&self, request: &Incoming<'_>, now_ms: u64) -> Option<Vec<u8>> {
@@ -860,6 +894,7 @@ fn journal_record(time_ms: u64, body_timeout_s: f64, exchanged: &Exchanged<'_>) 
         fault: exchanged.fault.map(FaultRule::note),
         refusal: outcome.and_then(|o| o.refusal.clone()),
         body_timeout_s: (request.body == Err(BodyError::TimedOut)).then_some(body_timeout_s),
+        upstream: None,
         bytes,
     })
 }

@@ -203,6 +203,9 @@ pub fn judge_with(
                 .to_owned(),
         );
     }
+    // Upstream mode: the answers were the upstream's (issue #17).
+    let answered_by = model::AnsweredBy::of(entries);
+    notes.extend(answered_by.note());
     let profile = profile.name().to_owned();
     CertifyReport {
         profile,
@@ -212,6 +215,7 @@ pub fn judge_with(
         thresholds: Some(thresholds),
         requests: entries.len(),
         rules,
+        answered_by: answered_by.upstreams,
         notes,
         fuzz: None,
         overhead_s: 0.0,
@@ -263,6 +267,9 @@ pub fn judge_runs(
             *merged.judging.entry(id).or_default() += took;
         }
         merged.notes.extend(report.notes.iter().map(|n| format!("run {}: {n}", k + 2)));
+        for url in report.answered_by.into_iter().filter(|url| !merged.answered_by.contains(url)).collect::<Vec<_>>() {
+            merged.answered_by.push(url);
+        }
         for (into, rule) in merged.rules.iter_mut().zip(report.rules) {
             use model::Verdict::{Failed, NotExercised, Passed};
             into.verdict = match (into.verdict, rule.verdict) {

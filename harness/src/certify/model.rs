@@ -146,6 +146,10 @@ pub struct CertifyReport {
     pub thresholds: Option<super::traffic::Thresholds>,
     pub requests: usize,
     pub rules: Vec<RuleResult>,
+    /// Upstream mode: the answers judged were not the mock's but those of these upstreams (the real NPPA's, when
+    /// recorded against it), each URL once. Empty when the mock answered everything.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub answered_by: Vec<String>,
     /// What a reader must know to read the verdicts right (e.g. "no fault was injected"), shown first in every
     /// report.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -195,5 +199,57 @@ impl CertifyReport {
     /// True when every rule passed or was not exercised.
     pub fn all_passed(&self) -> bool {
         self.failed().next().is_none()
+    }
+}
+
+/// Who answered a recorded journal: the upstreams of its forwarded requests (upstream mode), each once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AnsweredBy {
+    /// The upstreams' URLs (scheme, host, prefix), in the order first seen.
+    pub upstreams: Vec<String>,
+    /// Requests forwarded, of `requests`.
+    pub forwarded: usize,
+    /// Forwarded requests the upstream did not answer (the client got the mock's 502).
+    pub unanswered: usize,
+    pub requests: usize,
+}
+
+impl AnsweredBy {
+    pub fn of(entries: &[nppa_mockserver::journal::JournalEntry]) -> AnsweredBy {
+        let mut answered = AnsweredBy { requests: entries.len(), ..AnsweredBy::default() };
+        for entry in entries {
+            // Shadow mode's entries hold the mock's answer: the upstream's was only compared with it.
+            let Some(upstream) = entry.upstream.as_ref().filter(|u| !u.shadow) else { continue };
+            answered.forwarded += 1;
+            answered.unanswered += usize::from(upstream.status.is_none());
+            let sent = match &entry.query {
+                Some(query) => format!("{}?{query}", entry.path),
+                None => entry.path.clone(),
+            };
+            let base = upstream.url.strip_suffix(&sent).unwrap_or(&upstream.url).to_owned();
+            if !answered.upstreams.contains(&base) {
+                answered.upstreams.push(base);
+            }
+        }
+        answered
+    }
+
+    /// The report's note: whose answers the verdicts rest on. `None` when the mock answered everything.
+    pub fn note(&self) -> Option<String> {
+        if self.forwarded == 0 {
+            return None;
+        }
+        let share = match self.forwarded == self.requests {
+            true => "every request".to_owned(),
+            false => format!("{} of {} requests", self.forwarded, self.requests),
+        };
+        let unanswered = match self.unanswered {
+            0 => String::new(),
+            n => format!("; {n} got no answer from it (the client got the mock's HTTP 502)"),
+        };
+        Some(format!(
+            "recorded in upstream mode: the answers judged are the upstream's, not the mock's ({share} forwarded to {}{unanswered}); when that is the real NPPA, the verdicts judge the client against the real system",
+            self.upstreams.join(", ")
+        ))
     }
 }

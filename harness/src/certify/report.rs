@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use askama::Template;
 use nppa_mockserver::journal::JournalEntry;
-use quick_junit::{NonSuccessKind, Report, SerializeError, TestCase, TestCaseStatus, TestSuite};
+use quick_junit::{NonSuccessKind, Property, Report, SerializeError, TestCase, TestCaseStatus, TestSuite};
 
 use super::client_output::ClientOutput;
 use super::model::{CertifyReport, Finding, Severity, Verdict};
@@ -46,6 +46,10 @@ pub fn junit(report: &CertifyReport) -> Result<String, SerializeError> {
         // traffic took (the client's own time is the suite's).
         case.set_time(report.judging.get(rule.id).copied().unwrap_or_default());
         suite.add_test_case(case);
+    }
+    // Upstream mode: whose answers were judged, for tools that read the suite's properties.
+    for url in &report.answered_by {
+        suite.add_property(Property::new("nppa.answered_by", url.as_str()));
     }
     let notes: String = report.notes.iter().map(|n| format!("Note: {n}\n")).collect();
     to_xml(suite, report.started_at, seconds(report.wall_s), &notes, &report.client_output)

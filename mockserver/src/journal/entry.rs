@@ -82,6 +82,88 @@ pub struct JournalEntry {
     /// … or their standard base64 when not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raw_base64: Option<String>,
+    /// Upstream mode: the request was forwarded, and `http_status`, `errcode` and `answer` are the upstream's (or,
+    /// when it could not be reached, the mock's 502). Absent when the mock answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<UpstreamExchange>,
+}
+
+/// What the upstream did with a forwarded request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UpstreamExchange {
+    /// Where it was sent: the upstream URL with the request's path and query.
+    pub url: String,
+    /// The upstream's HTTP status; absent when no answer came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// From sending the request to the end of the upstream's answer (or its failure), in milliseconds.
+    pub latency_ms: f64,
+    /// Why no answer came (connection refused, TLS, timeout), or why the request was not forwarded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Shadow mode: the client got the mock's answer (the entry's `http_status`, `errcode` and `answer`); the
+    /// upstream's is `answer` here, compared with it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shadow: bool,
+    /// Shadow mode: the upstream's answer body, when it answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
+    /// Shadow mode: where the two answers differ by meaning (errmsg's wording, key order and spacing aside). Empty
+    /// when they agree, or when the upstream gave no answer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub differences: Vec<Difference>,
+}
+
+/// One way the upstream's answer differs from the mock's (shadow mode).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Difference {
+    pub kind: DifferenceKind,
+    /// The mock's value and the upstream's, as text (`"1001"`, `"1011"`; `"(none)"` when absent).
+    pub mock: String,
+    pub upstream: String,
+}
+
+/// What differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DifferenceKind {
+    HttpStatus,
+    /// One answer is an NPPA answer (JSON with an errcode), the other is not.
+    Readable,
+    Errcode,
+    /// check/query's `data.result.status`.
+    Status,
+    /// Whether a `pi` came, and which: the same person has the same pi everywhere (R-PI), but the mock's are its own.
+    Pi,
+    /// loginout's rejected records (`no` and errcode).
+    Rejected,
+    /// The shape of `data` (absent, null, "", an object…).
+    DataShape,
+}
+
+impl DifferenceKind {
+    pub const ALL: [DifferenceKind; 7] = [
+        DifferenceKind::HttpStatus,
+        DifferenceKind::Readable,
+        DifferenceKind::Errcode,
+        DifferenceKind::Status,
+        DifferenceKind::Pi,
+        DifferenceKind::Rejected,
+        DifferenceKind::DataShape,
+    ];
+
+    /// The name in JSON and in `/metrics`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DifferenceKind::HttpStatus => "http_status",
+            DifferenceKind::Readable => "readable",
+            DifferenceKind::Errcode => "errcode",
+            DifferenceKind::Status => "status",
+            DifferenceKind::Pi => "pi",
+            DifferenceKind::Rejected => "rejected",
+            DifferenceKind::DataShape => "data_shape",
+        }
+    }
 }
 
 impl JournalEntry {
@@ -126,6 +208,7 @@ impl JournalEntry {
             http_error: Some(error),
             raw,
             raw_base64,
+            upstream: None,
         }
     }
 }

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use hyper::HeaderMap;
 use nppa_protocol::Interface;
 
-use super::entry::JournalEntry;
+use super::entry::{JournalEntry, UpstreamExchange};
 use crate::faults::FaultNote;
 use crate::http_error::{HttpError, HttpErrorKind};
 use crate::refusal::Refusal;
@@ -99,6 +99,8 @@ pub struct Exchange {
     pub refusal: Option<Refusal>,
     /// The body did not arrive within this many seconds.
     pub body_timeout_s: Option<f64>,
+    /// Upstream mode: what the upstream did (boxed: a pointer's room when no upstream is configured).
+    pub upstream: Option<Box<UpstreamExchange>>,
     pub bytes: ExchangeBytes,
 }
 
@@ -137,6 +139,7 @@ impl Exchange {
             http_error: None,
             raw: None,
             raw_base64: None,
+            upstream: self.upstream.as_deref().cloned(),
         };
         let injected = self.fault.and_then(|f| f.effect.map(|effect| (f.rule, effect)));
         match (injected, &self.refusal) {
@@ -314,6 +317,7 @@ mod tests {
             fault: None,
             refusal: Some(Refusal::UnknownPath),
             body_timeout_s: None,
+            upstream: None,
             bytes: ExchangeBytes::new(&ExchangeParts {
                 path: "/p",
                 query: Some("ai=1"),

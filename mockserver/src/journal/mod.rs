@@ -17,7 +17,7 @@ use tokio::sync::broadcast;
 mod entry;
 mod kept;
 
-pub use entry::JournalEntry;
+pub use entry::{Difference, DifferenceKind, JournalEntry, UpstreamExchange};
 pub use kept::{Exchange, ExchangeBytes, ExchangeParts, Kept, Record};
 
 /// Counts that say what the journal could not keep.

@@ -59,7 +59,12 @@ where
             }
         })
     };
-    let connection = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(io), handler).with_upgrades();
+    // Upstream mode forwards header names in the case the client wrote them (`appId`), and answers in the upstream's.
+    let connection = http1::Builder::new()
+        .keep_alive(true)
+        .preserve_header_case(transport.upstream.is_some())
+        .serve_connection(TokioIo::new(io), handler)
+        .with_upgrades();
     tokio::pin!(connection);
     let ended = tokio::select! {
         ended = connection.as_mut() => ended,

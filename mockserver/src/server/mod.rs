@@ -36,6 +36,7 @@ use crate::config::Config;
 use crate::error::StartError;
 use crate::service::MockService;
 use crate::tls::LocalCa;
+use crate::upstream::Upstreams;
 
 pub use routing::InjectedReset;
 
@@ -76,6 +77,8 @@ impl MockServer {
             Some(ca) => Some(ca.acceptor()?),
             None => None,
         };
+        let upstream = Upstreams::from_config(&self.service.config().upstream)
+            .map_err(|reason| StartError::Upstream { reason })?;
         let bind_error = |source| StartError::Bind { addr, source };
         let listener = TcpListener::bind(addr).await.map_err(bind_error)?;
         let addr = listener.local_addr().map_err(bind_error)?;
@@ -87,6 +90,7 @@ impl MockServer {
             stopped,
             connections: TaskTracker::new(),
             limiter: limits::ConnectionLimiter::new(server.max_connections, server.max_connections_per_ip),
+            upstream,
         });
         let ca_path = ca.as_ref().map(|ca| ca.ca_path().to_owned());
         let task = tokio::spawn(accept::serve(listener, transport));
@@ -136,4 +140,6 @@ struct Transport {
     /// R-CONN-1 and the limit of all connections: every accepted connection holds a place, and so does every
     /// CONNECT tunnel once its own connection has handed its socket over.
     limiter: Arc<limits::ConnectionLimiter>,
+    /// Upstream mode: where production and test-system requests are forwarded (`None`: the mock answers them).
+    upstream: Option<Upstreams>,
 }

@@ -1,12 +1,12 @@
-//! One request to where it belongs: CONNECT to the tunnel, `/metrics`, the admin API, or the protocol through
-//! the service — with a fault rule's delay waited and its reset carried out.
+//! One request to where it belongs: CONNECT to the tunnel, `/metrics`, the admin API, the upstream (upstream mode),
+//! or the protocol through the service — with a fault rule's delay waited and its reset carried out.
 
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Limited};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming as HyperBody;
 use hyper::{Request, Response};
 
@@ -19,7 +19,9 @@ use super::Transport;
 use crate::admin;
 use crate::config::ServerSection;
 use crate::faults::{FaultTarget, Injection};
+use crate::journal::UpstreamExchange;
 use crate::service::{route_interface, Arrival, BodyError, Incoming, MockService, Served};
+use crate::upstream::Sent;
 use crate::variation::Framing;
 
 /// A fault rule asked to close the connection without an answer.
@@ -99,15 +101,29 @@ async fn route(
             admin::AdminAnswer::Page(asset) => page(asset),
         });
     }
-    // Described for the fault rules only when there are some.
-    let faults = service.faults();
-    let injection = if faults.armed() { faults.decide(&fault_target(&parts), arrival.arrived_ms) } else { None };
     if let Some(uri_scheme) = parts.uri.scheme() {
         // An absolute-form target (`http_proxy`) names the scheme the client meant.
         arrival.scheme = if *uri_scheme == hyper::http::uri::Scheme::HTTPS { "https" } else { "http" };
     }
+    let upstream = transport.upstream.as_ref().and_then(|u| Some((u, u.target(path)?)));
+    // Upstream mode: forwarded as it came, in place of the mock's own rules (and its fault rules).
+    if let Some((upstreams, target)) = upstream.filter(|(u, _)| !u.shadows()) {
+        let request = incoming(peer, &parts, &body);
+        let answer = upstreams.pass(service, &request, &parts.extensions, &arrival, target).await;
+        return Ok(answer.map(|bytes| Full::new(bytes).boxed()));
+    }
+    // Shadow mode: the same request to the upstream first; the mock still judges it at its arrival, and answers.
+    let shadow = match upstream {
+        Some((upstreams, target)) => {
+            Some(upstreams.send(service, &incoming(peer, &parts, &body), &parts.extensions, target).await)
+        }
+        None => None,
+    };
+    // Described for the fault rules only when there are some.
+    let faults = service.faults();
+    let injection = if faults.armed() { faults.decide(&fault_target(&parts), arrival.arrived_ms) } else { None };
     let served = match injection.as_ref().and_then(|i| i.rule.delay_ms) {
-        None => serve_protocol(service, peer, &parts, &body, &arrival, injection.as_ref()),
+        None => serve_protocol(service, peer, &parts, &body, &arrival, injection.as_ref(), shadow.as_ref()),
         Some(delay_ms) => {
             // A slow answer is served by its own task, so that it is journaled even when the client gives up
             // waiting and closes the connection.
@@ -116,7 +132,8 @@ async fn route(
             let held = service.hold_answer();
             let delayed = transport.connections.spawn(async move {
                 tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-                let served = serve_protocol(&service, peer, &parts, &body, &arrival, injection.as_ref());
+                let served =
+                    serve_protocol(&service, peer, &parts, &body, &arrival, injection.as_ref(), shadow.as_ref());
                 drop(held);
                 served
             });
@@ -163,7 +180,8 @@ fn authority(parts: &hyper::http::request::Parts) -> Option<&str> {
     }
 }
 
-/// One protocol request through the service (journal and metrics included).
+/// One protocol request through the service (journal and metrics included), beside the upstream's answer to it in
+/// shadow mode.
 fn serve_protocol(
     service: &MockService,
     peer: IpAddr,
@@ -171,8 +189,20 @@ fn serve_protocol(
     body: &Result<Bytes, BodyError>,
     arrival: &Arrival,
     injection: Option<&Injection>,
+    shadow: Option<&Sent>,
 ) -> Served {
-    let incoming = Incoming {
+    let beside = shadow.map(|sent| move |served: &Served| sent.beside(served, service.metrics()));
+    let beside = beside.as_ref().map(|f| f as &dyn Fn(&Served) -> UpstreamExchange);
+    service.serve_beside(&incoming(peer, parts, body), arrival, injection, beside)
+}
+
+/// The request as the service reads it.
+fn incoming<'a>(
+    peer: IpAddr,
+    parts: &'a hyper::http::request::Parts,
+    body: &'a Result<Bytes, BodyError>,
+) -> Incoming<'a> {
+    Incoming {
         peer,
         method: parts.method.as_str(),
         path: parts.uri.path(),
@@ -180,6 +210,5 @@ fn serve_protocol(
         authority: authority(parts),
         headers: &parts.headers,
         body: body.as_deref().map_err(|e| *e),
-    };
-    service.serve(&incoming, arrival, injection)
+    }
 }

@@ -1,0 +1,102 @@
+//! `nppa admin shadow report`: what shadow mode found, from the journal: each kind of difference between the
+//! upstream's answers and the mock's, with its count and the first exchanges that showed it (Markdown or JSON).
+
+use std::fmt::Write as _;
+
+use nppa_mockserver::journal::{DifferenceKind, JournalEntry};
+use serde::Serialize;
+
+/// How many exchanges a kind of difference names.
+const FIRST_SHOWN: usize = 5;
+
+/// The report, from one model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ShadowReport {
+    /// Requests whose answer was compared with an upstream's (shadow entries).
+    pub compared: usize,
+    /// Of those, the ones where both answers meant the same.
+    pub agreed: usize,
+    /// Shadow entries where the upstream gave no answer (nothing to compare).
+    pub unanswered: usize,
+    /// Each kind of difference seen, in the order of `DifferenceKind::ALL`.
+    pub differences: Vec<KindSeen>,
+}
+
+/// One kind of difference: how often, and where first.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KindSeen {
+    pub kind: DifferenceKind,
+    pub count: usize,
+    pub first: Vec<Example>,
+}
+
+/// One exchange that showed a difference.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Example {
+    pub journal_id: u64,
+    /// `POST /behavior/collection/loginout`.
+    pub request: String,
+    pub mock: String,
+    pub upstream: String,
+}
+
+impl ShadowReport {
+    pub fn of(entries: &[JournalEntry]) -> ShadowReport {
+        let shadowed = entries.iter().filter_map(|e| Some((e, e.upstream.as_ref().filter(|u| u.shadow)?)));
+        let mut report = ShadowReport { compared: 0, agreed: 0, unanswered: 0, differences: Vec::new() };
+        let mut seen: Vec<KindSeen> =
+            DifferenceKind::ALL.into_iter().map(|kind| KindSeen { kind, count: 0, first: Vec::new() }).collect();
+        for (entry, upstream) in shadowed {
+            if upstream.status.is_none() {
+                report.unanswered += 1;
+                continue;
+            }
+            report.compared += 1;
+            report.agreed += usize::from(upstream.differences.is_empty());
+            for difference in &upstream.differences {
+                let Some(kind) = seen.iter_mut().find(|k| k.kind == difference.kind) else { continue };
+                kind.count += 1;
+                if kind.first.len() < FIRST_SHOWN {
+                    kind.first.push(Example {
+                        journal_id: entry.id,
+                        request: format!("{} {}", entry.method, entry.path),
+                        mock: difference.mock.clone(),
+                        upstream: difference.upstream.clone(),
+                    });
+                }
+            }
+        }
+        report.differences = seen.into_iter().filter(|k| k.count > 0).collect();
+        report
+    }
+
+    /// Markdown: a line of totals, then a table of the kinds, then each kind's first exchanges.
+    pub fn markdown(&self) -> String {
+        let mut out = format!(
+            "## nppa shadow — {} answers compared, {} agreed, {} differed; {} without an upstream answer\n\n",
+            self.compared,
+            self.agreed,
+            self.compared - self.agreed,
+            self.unanswered
+        );
+        if self.differences.is_empty() {
+            out.push_str("No differences: the mock answered as the upstream did.\n");
+            return out;
+        }
+        out.push_str("| difference | count |\n|---|---|\n");
+        for kind in &self.differences {
+            let _ = writeln!(out, "| `{}` | {} |", kind.kind.as_str(), kind.count);
+        }
+        for kind in &self.differences {
+            let _ = writeln!(out, "\n### `{}`\n", kind.kind.as_str());
+            for example in &kind.first {
+                let _ = writeln!(
+                    out,
+                    "- #{} {}: mock `{}`, upstream `{}`",
+                    example.journal_id, example.request, example.mock, example.upstream
+                );
+            }
+        }
+        out
+    }
+}

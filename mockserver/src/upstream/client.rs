@@ -1,0 +1,103 @@
+//! The forwarder's HTTP(S) client and one exchange with the upstream: hyper-util's pooled client over hyper-rustls,
+//! certificates checked by the platform verifier (the system's roots, and `upstream.ca_file`'s). It never retries:
+//! a request the upstream did not answer is the client's to send again, or not.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::{Request, Response};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::CertificateDer;
+
+use crate::config::UpstreamSection;
+
+/// The largest answer taken from the upstream (an NPPA answer is under a kilobyte; a loginout's 3001 a few).
+const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
+
+/// Why the upstream gave no answer.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Failure {
+    /// Connection, TLS (a certificate that does not verify) or HTTP failed.
+    #[error("could not be reached: {0}")]
+    Unreachable(String),
+    /// No whole answer in time.
+    #[error("did not answer within {0} s")]
+    TimedOut(f64),
+}
+
+/// The client, shared by every forwarded request.
+#[derive(Debug)]
+pub(super) struct Forwarder {
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    timeout: Duration,
+}
+
+impl Forwarder {
+    pub(super) fn new(section: &UpstreamSection) -> Result<Forwarder, String> {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let extra_roots = match &section.ca_file {
+            Some(path) => CertificateDer::pem_file_iter(path)
+                .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| format!("upstream.ca_file {}: {e}", path.display()))?,
+            None => Vec::new(),
+        };
+        let verifier = rustls_platform_verifier::Verifier::new_with_extra_roots(extra_roots, Arc::clone(&provider))
+            .map_err(|e| format!("certificate verifier: {e}"))?;
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("TLS: {e}"))?
+            // The platform verifier checks certificates fully; `dangerous` is only rustls's name for plugging one in.
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verifier))
+            .with_no_client_auth();
+        let connector =
+            hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1().build();
+        let client = Client::builder(TokioExecutor::new())
+            // Never sent twice, not even on a pooled connection the upstream closed as it was taken.
+            .retry_canceled_requests(false)
+            // The forwarder writes `Host` itself, the upstream's.
+            .set_host(false)
+            // Header names go out as the client wrote them (`appId`), when the server kept their case.
+            .http1_preserve_header_case(true)
+            .build(connector);
+        Ok(Forwarder { client, timeout: Duration::from_secs_f64(section.timeout_s) })
+    }
+
+    /// Sends `request` once and reads the whole answer.
+    pub(super) async fn exchange(&self, request: Request<Full<Bytes>>) -> Result<Response<Bytes>, Failure> {
+        let exchange = async {
+            let response = self.client.request(request).await.map_err(|e| Failure::Unreachable(chain(&e)))?;
+            let (parts, body) = response.into_parts();
+            let body = Limited::new(body, MAX_ANSWER_BYTES)
+                .collect()
+                .await
+                .map_err(|e| Failure::Unreachable(format!("the answer's body: {e}")))?;
+            Ok(Response::from_parts(parts, body.to_bytes()))
+        };
+        match tokio::time::timeout(self.timeout, exchange).await {
+            Ok(result) => result,
+            Err(_) => Err(Failure::TimedOut(self.timeout.as_secs_f64())),
+        }
+    }
+}
+
+/// An error and its causes, in one line (`client error (Connect): tcp connect error: Connection refused`).
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
