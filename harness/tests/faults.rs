@@ -205,3 +205,20 @@ async fn rules_are_listed_removed_and_refused_when_wrong() {
     assert_eq!(error["error"], "probability is between 0 and 1");
     assert_eq!(code(&mock.client().query("x").await.unwrap()), 2003);
 }
+
+#[tokio::test]
+async fn a_delay_does_not_age_timestamps_checked_against_real_time() {
+    // R-TS-1 judges a request at its arrival; with `timestamps_clock = "wall"` that is real time at arrival, not
+    // when a fault's delay ends (certify's in-process mock inside the 00:00–04:00 outage runs so).
+    use nppa_harness::client::TimeSource;
+    use nppa_mockserver::faults::{FaultRequest, FaultRule};
+    let mock = start_with(|config| {
+        config.rules.timestamps_clock = nppa_mockserver::config::TimestampsClock::Wall;
+        config.rules.timestamp_window_ms = 1_000;
+    })
+    .await;
+    let delayed = FaultRule { count: Some(1), delay_ms: Some(2_500), ..FaultRule::default() };
+    mock.server.service().faults().add(FaultRequest::One(delayed)).unwrap();
+    let client = mock.client().with_time(TimeSource::System);
+    assert_eq!(code(&client.query("delayed").await.unwrap()), 2003, "judged at arrival, within the 1 s window");
+}

@@ -84,6 +84,13 @@ pub struct Arrival {
     pub scheme: &'static str,
 }
 
+impl Arrival {
+    /// Real time when the request arrived (Unix ms): now, less the time since.
+    pub fn wall_ms(&self) -> u64 {
+        clock::wall_ms().saturating_sub(self.received.elapsed().as_millis() as u64)
+    }
+}
+
 /// What the transport sends for one request.
 #[derive(Debug, Clone)]
 pub struct Served {
@@ -382,7 +389,7 @@ impl MockService {
             }
             Some(FaultAction::Reset) => (None, Served { reset: true, ..Served::with_status(0, Vec::new()) }),
             Some(FaultAction::Vary { changes }) => {
-                let mut outcome = self.handle_at(request, arrival.arrived_ms);
+                let mut outcome = self.handle_arrived(request, arrival.arrived_ms, arrival.wall_ms());
                 let varied = vary_answer(*changes, &outcome);
                 if varied.applied == *changes {
                     if let Some(code) = varied.code {
@@ -406,7 +413,7 @@ impl MockService {
                 }
             }
             mangling => {
-                let outcome = self.handle_at(request, arrival.arrived_ms);
+                let outcome = self.handle_arrived(request, arrival.arrived_ms, arrival.wall_ms());
                 let body = match mangling {
                     Some(action) => {
                         let accepted_loginout = outcome.interface == Some(Interface::Loginout) && outcome.code.is_ok();
@@ -476,6 +483,12 @@ impl MockService {
 
     /// Answers one request as of `now_ms`, its arrival on the mock clock.
     pub fn handle_at(&self, request: &Incoming<'_>, now_ms: u64) -> Outcome {
+        self.handle_arrived(request, now_ms, clock::wall_ms())
+    }
+
+    /// Answers one request as of its arrival: `now_ms` on the mock clock, `wall_ms` in real time (what
+    /// `rules.timestamps_clock = "wall"` compares `timestamps` with, so that a fault's delay does not age them).
+    fn handle_arrived(&self, request: &Incoming<'_>, now_ms: u64, wall_ms: u64) -> Outcome {
         let mut outcome = Outcome {
             interface: None,
             code: StatusCode::Ok,
@@ -485,7 +498,7 @@ impl MockService {
             refusal: None,
         };
         let tenants = self.tenants_at(now_ms);
-        let reply = self.pipeline(&tenants, request, now_ms, &mut outcome);
+        let reply = self.pipeline(&tenants, request, (now_ms, wall_ms), &mut outcome);
         let (code, body) = match reply {
             Ok(reply) => {
                 if let Reply::LoginoutPartial { total, rejected } = &reply {
@@ -509,7 +522,7 @@ impl MockService {
         &self,
         tenants: &Tenants,
         request: &Incoming<'_>,
-        now_ms: u64,
+        (now_ms, wall_ms): (u64, u64),
         outcome: &mut Outcome,
     ) -> Result<Reply, Refusal> {
         let (interface, environment) = route(request.path).ok_or(Refusal::UnknownPath)?; // 1002
@@ -526,7 +539,7 @@ impl MockService {
             // the same, then 4002, 4003 (SPEC §8)
             Environment::Test { code } => self.test_caller(tenants, &params, interface, request.peer, code)?,
         };
-        let timestamps_ms = self.timestamps_fresh(&params.timestamps, now_ms)?; // 1011 (R-HDR-2), 1007 (R-TS-1)
+        let timestamps_ms = self.timestamps_fresh(&params.timestamps, now_ms, wall_ms)?; // 1011 (R-HDR-2), 1007 (R-TS-1)
         let admitted = Admitted { interface, caller, timestamps_ms };
         self.within_quota(&admitted, now_ms)?; // 1006 (R-RL-1/2)
         let body = request.body.map_err(body_refusal)?; // 1001: body too large or cut short
@@ -655,12 +668,12 @@ impl MockService {
         Ok(reply)
     }
 
-    fn timestamps_fresh(&self, timestamps: &str, now_ms: u64) -> Result<u64, Refusal> {
+    fn timestamps_fresh(&self, timestamps: &str, now_ms: u64, wall_ms: u64) -> Result<u64, Refusal> {
         let sent = timestamps::parse(timestamps).ok_or(Refusal::TimestampsNotNumber)?;
         let clock = self.config.rules.timestamps_clock;
         let server_ms = match clock {
             TimestampsClock::Mock => now_ms,
-            TimestampsClock::Wall => clock::wall_ms(),
+            TimestampsClock::Wall => wall_ms,
         };
         let window_ms = self.config.rules.timestamp_window_ms;
         if !timestamps::is_fresh(sent, server_ms, window_ms) {
