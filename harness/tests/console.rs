@@ -532,3 +532,110 @@ async fn the_sign_diagnosis_endpoint_redacts_the_key_unless_asked_and_says_why_i
     let (status, _) = mock.admin("POST", "/__admin/journal/2/sign", None).await;
     assert_eq!(status, 405);
 }
+
+#[tokio::test]
+async fn a_pending_check_shows_its_times_and_after_the_clock_and_a_query_its_deletion() {
+    let mock = common::start().await;
+    mock.freeze().await;
+    let browser = browser().await;
+    browser.open_console(&mock).await;
+    let client = mock.client();
+    let (ai, name, id_num) = common::PRESET_PENDING;
+    let checked = mock.now_ms().await;
+    assert_eq!(client.check(ai, name, id_num).await.unwrap().status(), Some(1), "the check pends (30 s)");
+
+    // Reached from the check's exchange.
+    browser.showing("#exchanges tbody tr", &["check", "0 OK"]).await.click().await.unwrap();
+    browser.click(&format!("#detail button[data-record='{ai}']")).await;
+    let record = "#record section.record[data-biz-id='1101999999']";
+    browser.showing(&format!("{record}[data-status='1'] [data-part='status']"), &["1 pending"]).await;
+    browser.showing(&format!("{record} tr[data-event='checked'][data-when='past']"), &[&beijing(checked)]).await;
+    let resolves = beijing(checked + 30_000);
+    browser
+        .showing(&format!("{record} tr[data-event='resolves'][data-when='future']"), &[&resolves, "+30 s", "0 success"])
+        .await;
+    let expires = beijing(checked + 48 * 3_600_000);
+    browser.showing(&format!("{record} tr[data-event='deleted']"), &["Expires", "48 h", &expires]).await;
+    browser.showing("#record-counts tr[data-biz-id='1101999999'] [data-part='live']", &["1"]).await;
+
+    // A minute later the first query answers the result and starts the 300 s (R-QRY-2).
+    mock.advance(60_000).await;
+    let queried = checked + 60_000;
+    assert_eq!(client.query(ai).await.unwrap().status(), Some(0));
+    browser.showing(&format!("{record}[data-status='0'] [data-part='status']"), &["0 success"]).await;
+    browser
+        .showing(&format!("{record} tr[data-event='first-final-query'][data-when='past']"), &[&beijing(queried)])
+        .await;
+    let deleted = beijing(queried + 300_000);
+    browser
+        .showing(
+            &format!("{record} tr[data-event='deleted'][data-when='future']"),
+            &["Deleted", "300 s", &deleted, "+300 s"],
+        )
+        .await;
+    // The store no longer holds the check's time; the check's exchange does, and links to it.
+    browser.showing(&format!("{record} tr[data-event='checked'] button[data-exchange]"), &["#1"]).await;
+    browser.showing(&format!("{record} tr[data-event='checked']"), &[&beijing(checked)]).await;
+    browser.screenshot("records.png").await;
+    // Reading the record started nothing: the deletion is the query's, as the admin API says too.
+    let answer = mock.admin_api().records(ai).await.unwrap();
+    assert_eq!(answer.records.len(), 1);
+    assert_eq!(answer.records[0].deleted_at_ms, queried + 300_000);
+
+    // 300 s later the record is gone: the query answers 2003, and the view says so.
+    mock.advance(300_000).await;
+    assert_eq!(common::code(&client.query(ai).await.unwrap()), 2003);
+    browser.showing("#record-none", &["2003"]).await;
+    browser.showing("#record-counts tr[data-biz-id='1101999999'] [data-part='live']", &["0"]).await;
+
+    // In Chinese.
+    browser.click("#language").await;
+    browser.showing("#views", &["实名记录"]).await;
+    browser.showing("#record-none", &["没有有效记录"]).await;
+    browser.quit().await;
+}
+
+#[tokio::test]
+async fn the_records_endpoint_reads_without_starting_the_deletion_and_counts_per_game() {
+    use nppa_mockserver::admin_api::RecordEnd;
+    use nppa_protocol::messages::AuthStatus;
+    let mock = common::start().await;
+    mock.freeze().await;
+    let admin = mock.admin_api();
+    let (ai, name, id_num) = common::PRESET_PENDING;
+    let checked = mock.now_ms().await;
+    assert_eq!(mock.client().check(ai, name, id_num).await.unwrap().status(), Some(1));
+
+    let pending = admin.records(ai).await.unwrap();
+    assert_eq!(pending.ai, ai);
+    let record = &pending.records[0];
+    assert_eq!(
+        (record.biz_id.as_str(), record.app_id.as_str()),
+        (nppa_harness::DEFAULT_BIZ_ID, nppa_harness::DEFAULT_APP_ID)
+    );
+    assert_eq!((record.status, record.resolves_to), (AuthStatus::Pending, AuthStatus::Success));
+    assert_eq!((record.checked_ms, record.resolves_at_ms), (Some(checked), checked + 30_000));
+    assert_eq!((record.deleted_at_ms, record.deleted_by), (checked + 48 * 3_600_000, RecordEnd::PendingTtl));
+
+    // Read after it resolved, many times: no deletion starts until a query asks.
+    mock.advance(60_000).await;
+    for _ in 0..3 {
+        let read = admin.records(ai).await.unwrap();
+        assert_eq!((read.records[0].status, read.records[0].deleted_by), (AuthStatus::Success, RecordEnd::PendingTtl));
+    }
+    mock.advance(1_000).await;
+    assert_eq!(mock.client().query(ai).await.unwrap().status(), Some(0));
+    let queried = admin.records(ai).await.unwrap().records[0].clone();
+    assert_eq!((queried.first_final_query_ms, queried.checked_ms), (Some(checked + 61_000), None));
+    assert_eq!((queried.deleted_at_ms, queried.deleted_by), (checked + 361_000, RecordEnd::FinalQuery));
+
+    let counts = admin.record_counts().await.unwrap();
+    assert_eq!(counts.cap, 10_000_000);
+    assert_eq!(counts.games.iter().map(|g| (g.biz_id.as_str(), g.live)).collect::<Vec<_>>()[0], ("1101999999", 1));
+    // An ai that needs percent-encoding in the path, and one never checked.
+    assert!(admin.records("玩家/1 x").await.unwrap().records.is_empty());
+    let (status, _) = mock.admin("POST", "/__admin/records", None).await;
+    assert_eq!(status, 405);
+    let (status, _) = mock.admin("GET", "/__admin/records/a/b", None).await;
+    assert_eq!(status, 404);
+}

@@ -20,9 +20,17 @@ async function main() {
   }
   const nav = document.getElementById("views");
   const main = document.getElementById("view");
-  const exchanges = exchangesView(codes);
   const context = {
     codes,
+    /// Shows the Records view with the record of `ai`.
+    showRecord(ai) {
+      records.find(ai);
+      show(records);
+    },
+    /// The exchanges of `ai` the table holds.
+    exchangesAbout(ai) {
+      return exchanges.about(ai);
+    },
     /// Shows the Exchanges view with entry `id` opened (false when the table does not hold it).
     showExchange(id) {
       show(exchanges);
@@ -33,7 +41,9 @@ async function main() {
       exchanges.clear();
     },
   };
-  const views = [exchanges, quotasView(context), testSystemView(context), clockView(context)];
+  const exchanges = exchangesView(codes, context);
+  const records = recordsView(context);
+  const views = [exchanges, quotasView(context), records, testSystemView(context), clockView(context)];
   let current = null;
   function show(view) {
     if (current !== view) current?.hidden?.();

@@ -1,5 +1,5 @@
 /// The Exchanges view: every request the mock answered, live, and one opened in full.
-function exchangesView(codes) {
+function exchangesView(codes, { showRecord }) {
   const MAX_ROWS = 2000;
   const entries = new Map();
   let selected = null;
@@ -106,6 +106,12 @@ function exchangesView(codes) {
       labelled("dt", "signOk"), el("dd", {}, entry.sign_ok === undefined ? "—" : String(entry.sign_ok)),
       labelled("dt", "latency"), el("dd", {}, `${(entry.latency_us / 1000).toFixed(3)} ms`));
     if (entry.fault) facts.append(labelled("dt", "fault"), el("dd", {}, entry.fault));
+    const ai = aiOf(entry);
+    if (ai) {
+      const record = labelled("button", "recordOfAi", { type: "button", class: "link", "data-record": ai });
+      record.addEventListener("click", () => showRecord(ai));
+      facts.append(el("dt", {}, "ai"), el("dd", { class: "mono" }, `${ai} `, record));
+    }
     const closer = labelled("button", "close", { type: "button" });
     closer.addEventListener("click", () => close());
     const parts = [
@@ -195,6 +201,10 @@ function exchangesView(codes) {
       entries.clear();
       body.replaceChildren();
       refilter();
+    },
+    /// The entries in the table about this ai (checks and queries), oldest first.
+    about(ai) {
+      return [...entries.values()].filter((entry) => aiOf(entry) === ai).sort((a, b) => a.id - b.id);
     },
     /// Opens entry `id` when it is in the table (another view's link to an exchange).
     openEntry(id) {

@@ -41,6 +41,7 @@ pub fn file(rest: &str) -> Option<ConsoleFile> {
         "/clock.js" => asset(JS, include_bytes!("../console/clock.js")),
         "/testsystem.js" => asset(JS, include_bytes!("../console/testsystem.js")),
         "/quotas.js" => asset(JS, include_bytes!("../console/quotas.js")),
+        "/records.js" => asset(JS, include_bytes!("../console/records.js")),
         "/console.js" => asset(JS, include_bytes!("../console/console.js")),
         "/console.css" => asset("text/css; charset=utf-8", include_bytes!("../console/console.css")),
         "/favicon.svg" => asset("image/svg+xml", include_bytes!("../console/favicon.svg")),
@@ -62,9 +63,17 @@ mod tests {
 
     #[test]
     fn the_page_its_files_and_codes_are_served_and_nothing_else() {
-        for rest in
-            ["", "/index.html", "/console.js", "/core.js", "/clock.js", "/console.css", "/codes.json", "/faults.json"]
-        {
+        for rest in [
+            "",
+            "/index.html",
+            "/console.js",
+            "/core.js",
+            "/clock.js",
+            "/records.js",
+            "/console.css",
+            "/codes.json",
+            "/faults.json",
+        ] {
             assert!(file(rest).is_some(), "{rest:?}");
         }
         assert_eq!(file("/../admin.rs"), None);
