@@ -639,3 +639,47 @@ async fn the_records_endpoint_reads_without_starting_the_deletion_and_counts_per
     let (status, _) = mock.admin("GET", "/__admin/records/a/b", None).await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn the_throughput_view_counts_the_requests_the_page_saw_with_their_latency_percentiles() {
+    let mock = common::start().await;
+    let client = mock.client();
+    let (ai, name, id_num) = PRESET_OK;
+    // Before the page opens: the Exchanges table shows it, the throughput (counted live) does not.
+    assert_eq!(common::code(&client.check(ai, name, id_num).await.unwrap()), 0);
+    let browser = browser().await;
+    browser.open_console(&mock).await;
+    browser.view("throughput").await;
+    browser.showing("#throughput tr[data-interface='all'] [data-part='count']", &["0"]).await;
+
+    for _ in 0..5 {
+        assert_eq!(common::code(&client.check(ai, name, id_num).await.unwrap()), 0);
+    }
+    for _ in 0..2 {
+        client.query("no-such-ai").await.unwrap();
+    }
+    let now = mock.now_ms().await;
+    client.loginout(vec![guest(1, "session-1", 1, now)]).await.unwrap();
+
+    let count = |interface: &str| format!("#throughput tr[data-interface='{interface}'] [data-part='count']");
+    browser.showing(&count("all"), &["8"]).await;
+    for (interface, n) in [("check", "5"), ("query", "2"), ("loginout", "1")] {
+        assert_eq!(browser.showing(&count(interface), &[]).await.text().await.unwrap(), n, "{interface}");
+    }
+    // Percentiles of the journal's latencies, in ms, and no entry missed by the stream.
+    let journal = common::entries(&mock);
+    let mut latencies: Vec<u64> = journal.iter().skip(1).map(|e| e.latency_us).collect();
+    latencies.sort_unstable();
+    let p99 = format!("{:.1} ms", latencies[latencies.len() - 1] as f64 / 1000.0);
+    browser.showing("#throughput tr[data-interface='all'] [data-part='p99']", &[&p99]).await;
+    let p50 = format!("{:.1} ms", latencies[3] as f64 / 1000.0);
+    browser.showing("#throughput tr[data-interface='all'] [data-part='p50']", &[&p50]).await;
+    browser.showing("p[data-missed='0']", &["since this page opened"]).await;
+    browser.showing("figure[data-chart='rpsChart']", &["Requests per second"]).await;
+    browser.screenshot("throughput.png").await;
+
+    browser.click("#language").await;
+    browser.showing("#views", &["吞吐量"]).await;
+    browser.showing("figure[data-chart='latencyChart']", &["每秒耗时"]).await;
+    browser.quit().await;
+}

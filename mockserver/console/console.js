@@ -43,7 +43,8 @@ async function main() {
   };
   const exchanges = exchangesView(codes, context);
   const records = recordsView(context);
-  const views = [exchanges, quotasView(context), records, testSystemView(context), clockView(context)];
+  const views = [exchanges, quotasView(context), records, throughputView(context), testSystemView(context),
+    clockView(context)];
   let current = null;
   function show(view) {
     if (current !== view) current?.hidden?.();
@@ -66,7 +67,10 @@ async function main() {
     problem(null);
   }, (line) => {
     if (line.id !== undefined) for (const view of views) view.onEntry?.(line);
-    else if (line.lagged !== undefined) problem(`${t("lagged")} ${line.lagged}`);
+    else if (line.lagged !== undefined) {
+      problem(`${t("lagged")} ${line.lagged}`);
+      for (const view of views) view.onLagged?.(line.lagged);
+    }
   });
 }
 

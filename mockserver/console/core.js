@@ -1,7 +1,7 @@
 // The nppa mock console, its shared part: labels in English and Chinese, building elements, calling the admin API,
 // following the journal stream. Each view is its own file (exchanges.js, clock.js, testsystem.js, quotas.js,
-// records.js), a function returning { id, label, root, opened?, onEntry?, shown? }; console.js lists them and starts
-// the page.
+// records.js, throughput.js), a function returning { id, label, root, opened?, onEntry?, onLagged?, shown?, hidden? };
+// console.js lists them and starts the page.
 // Everything is built with textContent, never innerHTML: journal entries hold whatever clients sent.
 "use strict";
 

@@ -42,6 +42,7 @@ pub fn file(rest: &str) -> Option<ConsoleFile> {
         "/testsystem.js" => asset(JS, include_bytes!("../console/testsystem.js")),
         "/quotas.js" => asset(JS, include_bytes!("../console/quotas.js")),
         "/records.js" => asset(JS, include_bytes!("../console/records.js")),
+        "/throughput.js" => asset(JS, include_bytes!("../console/throughput.js")),
         "/console.js" => asset(JS, include_bytes!("../console/console.js")),
         "/console.css" => asset("text/css; charset=utf-8", include_bytes!("../console/console.css")),
         "/favicon.svg" => asset("image/svg+xml", include_bytes!("../console/favicon.svg")),
