@@ -166,7 +166,16 @@ async fn the_console_opens_with_earlier_exchanges_and_a_wrong_sign_shows_its_rul
     row.send_keys(Key::Enter).await.unwrap();
     browser.showing("#detail [data-part='rule']", &["R-SIG-3"]).await;
     browser.showing("#detail [data-part='cause']", &["sign mismatch"]).await;
+    // Beside the errmsg, the V2.1 spec's own Chinese description of the code, in either language.
+    browser
+        .showing("#detail [data-part='errcode']", &["1011 SYS REQ PARTNER AUTH ERROR", "接口请求方身份核验错误"])
+        .await;
+    browser.showing("#exchanges tbody tr", &["0 OK", "请求成功"]).await;
 
+    // The text filter reads the descriptions too.
+    browser.fill("#filter-text", "身份核验").await;
+    browser.showing("#count", &["1 ", "/ 2"]).await;
+    browser.fill("#filter-text", "").await;
     // The errcode filter keeps only the refused row.
     let filter = browser.driver.find(By::Css("#filter-errcode")).await.unwrap();
     SelectElement::new(&filter).await.unwrap().select_by_value("1011").await.unwrap();
@@ -224,6 +233,7 @@ async fn the_console_is_refused_to_foreign_hosts_and_origins_as_the_admin_api_is
         get("/__admin/console/codes.json", &[]).await.unwrap().json().await.unwrap();
     let partner_auth = codes.codes.iter().find(|c| c.code == 1011).expect("1011 listed");
     assert_eq!(partner_auth.errmsg, nppa_protocol::StatusCode::PartnerAuthError.errmsg());
+    assert_eq!(partner_auth.description_zh.as_deref(), Some("接口请求方身份核验错误"), "the spec's words");
     assert_eq!(codes.codes.len(), nppa_protocol::StatusCode::ALL.len());
 }
 

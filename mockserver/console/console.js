@@ -11,8 +11,12 @@ async function main() {
     relabel();
   });
   let codes;
+  let descriptions;
   try {
-    codes = new Map((await adminJson("/__admin/console/codes.json")).codes.map((c) => [c.code, c.errmsg]));
+    const labels = (await adminJson("/__admin/console/codes.json")).codes;
+    codes = new Map(labels.map((c) => [c.code, c.errmsg]));
+    // The V2.1 spec's own Chinese description of each code, shown beside its errmsg in either language.
+    descriptions = new Map(labels.filter((c) => c.description_zh).map((c) => [c.code, c.description_zh]));
   } catch (error) {
     problem(error.message);
     streamState("down");
@@ -22,6 +26,7 @@ async function main() {
   const main = document.getElementById("view");
   const context = {
     codes,
+    descriptions,
     /// Shows the Records view with the record of `ai`.
     showRecord(ai) {
       records.find(ai);

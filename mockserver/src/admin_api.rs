@@ -254,11 +254,13 @@ pub struct ConsoleCodes {
     pub codes: Vec<CodeLabel>,
 }
 
-/// One errcode and its errmsg.
+/// One errcode, its errmsg, and the V2.1 spec's Chinese description of it (absent where the spec gives none).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CodeLabel {
     pub code: u16,
     pub errmsg: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description_zh: Option<String>,
 }
 
 /// `GET /__admin/journal/{id}/sign`: for a request refused for its sign, the sign string the mock hashed beside the

@@ -52,9 +52,16 @@ pub fn file(rest: &str) -> Option<ConsoleFile> {
     }
 }
 
-/// Every errcode with its errmsg, as the protocol spells it.
+/// Every errcode with its errmsg, as the protocol spells it, and the spec's Chinese description.
 pub fn codes() -> ConsoleCodes {
-    let codes = StatusCode::ALL.iter().map(|c| CodeLabel { code: c.code(), errmsg: c.errmsg().to_owned() }).collect();
+    let codes = StatusCode::ALL
+        .iter()
+        .map(|c| CodeLabel {
+            code: c.code(),
+            errmsg: c.errmsg().to_owned(),
+            description_zh: c.description_zh().map(str::to_owned),
+        })
+        .collect();
     ConsoleCodes { codes }
 }
 
@@ -82,5 +89,7 @@ mod tests {
         let codes = codes();
         assert_eq!(codes.codes.len(), StatusCode::ALL.len());
         assert!(codes.codes.iter().any(|c| c.code == 2005 && c.errmsg == "BUS AUTH NAME ILLEGA"));
+        let partner_auth = codes.codes.iter().find(|c| c.code == 1011).map(|c| c.description_zh.as_deref());
+        assert_eq!(partner_auth, Some(Some("接口请求方身份核验错误")));
     }
 }
