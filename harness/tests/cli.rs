@@ -131,6 +131,15 @@ fn nppa_admin_moves_the_clock_injects_faults_and_reads_the_journal() {
     let bad = admin(&mock.base_url, &["clock", "advance", "soon"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("300s"));
+    // A pending check's record, read without changing it, and the game's count.
+    let pending = ["--mock-clock", "check", "--ai", "p1", "--name", "某二一", "--id-num", "110000190201010009"];
+    assert!(String::from_utf8_lossy(&client(&mock.base_url, &pending).stdout).contains("\"status\": 1"));
+    let record = json_of(&admin(&mock.base_url, &["records", "p1"]));
+    assert_eq!(
+        (record["records"][0]["status"].as_u64(), record["records"][0]["deleted_by"].as_str()),
+        (Some(1), Some("pending_ttl"))
+    );
+    assert_eq!(json_of(&admin(&mock.base_url, &["records"]))["games"][0]["live"], 1);
     // The keys are printed only when asked for (#13 item 3).
     let listed = admin(&mock.base_url, &["enterprises"]);
     assert!(!String::from_utf8_lossy(&listed.stdout).contains(nppa_harness::DEFAULT_SECRET_KEY));
