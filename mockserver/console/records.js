@@ -59,17 +59,33 @@ function recordsView({ showExchange, exchangesAbout }) {
       el("td", { class: "num mono" }, at === undefined ? "" : signedDuration(at - now)), el("td", {}, ...extra));
   }
 
-  function record(view, now, exchanges) {
-    const checks = exchanges.filter((e) => e.interface === "check" && e.errcode === 0);
-    const check = checks.findLast((e) => (e.arrived_ms || e.time_ms) <= view.resolves_at_ms) ?? checks.at(-1);
-    const checkedAt = view.checked_ms ?? (check ? check.arrived_ms || check.time_ms : undefined);
+  const arrival = (entry) => entry.arrived_ms || entry.time_ms;
+
+  /// The status an exchange's answer gave (`data.result.status`), if it gave one.
+  function answered(entry) {
+    try {
+      return JSON.parse(entry.answer).data?.result?.status;
+    } catch {
+      return undefined;
+    }
+  }
+
+  function record(view, now, all) {
+    // This record's exchanges: its game's, and the check that pended at its time (an ai may be checked again once
+    // its record is gone).
+    const exchanges = all.filter((e) => header(e, "bizid") === view.biz_id);
+    const pended = exchanges.filter((e) => e.interface === "check" && e.errcode === 0 && answered(e) === 1);
+    const check = view.checked_ms === undefined
+      ? pended.findLast((e) => arrival(e) <= view.first_final_query_ms)
+      : pended.find((e) => arrival(e) === view.checked_ms);
+    const checkedAt = view.checked_ms ?? (check ? arrival(check) : undefined);
     const rows = [
       event("checked", [labelled("span", "checked")], checkedAt, now,
         check ? [exchangeLink(check)] : view.checked_ms === undefined ? [labelled("span", "checkedNotHeld", { class: "muted" })] : []),
       event("resolves", [labelled("span", "resolves"), " ", labelled("span", `st${view.resolves_to}`)], view.resolves_at_ms, now),
     ];
     if (view.first_final_query_ms !== undefined) {
-      const query = exchanges.find((e) => e.interface === "query" && (e.arrived_ms || e.time_ms) === view.first_final_query_ms);
+      const query = exchanges.find((e) => e.interface === "query" && arrival(e) === view.first_final_query_ms);
       rows.push(event("first-final-query", [labelled("span", "firstFinalQuery")], view.first_final_query_ms, now,
         query ? [exchangeLink(query)] : []));
     }
