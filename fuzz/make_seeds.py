@@ -115,6 +115,8 @@ def write_admin_seeds():
         "pending": ("POST /__admin/scenarios/pending-ratio", '{"fraction":0.3}'),
         "testsystem": ("GET /__admin/testsystem?reveal=keys", ""),
         "quotas": ("GET /__admin/quotas", ""),
+        "records": ("GET /__admin/records", ""),
+        "record": ("GET /__admin/records/%E7%8E%A9%2F200000000000000001", ""),
         "journal-sign": ("GET /__admin/journal/1/sign?reveal=keys", ""),
         "console-faults": ("GET /__admin/console/faults.json", ""),
         "reset": ("POST /__admin/reset", ""),

@@ -8,8 +8,8 @@
 use anyhow::{bail, Context as _};
 use nppa_mockserver::admin_api::{
     AdminError, ClockChange, ClockState, EnterpriseChange, EnterpriseList, FaultList, FaultsAdded, JournalCleared,
-    JournalPage, KeyAction, OutageScenario, OutageStarted, PendingRatioSet, PendingScenario, QuotaState, ResetDone,
-    RevealQuery, SignDiagnosisView, Stats, TestSystemState,
+    JournalPage, KeyAction, OutageScenario, OutageStarted, PendingRatioSet, PendingScenario, QuotaState, RecordCounts,
+    RecordsOfAi, ResetDone, RevealQuery, SignDiagnosisView, Stats, TestSystemState,
 };
 use nppa_mockserver::faults::FaultRequest;
 use nppa_mockserver::journal::JournalQuery;
@@ -143,6 +143,17 @@ impl AdminClient {
     /// `GET /__admin/quotas`: each (appId, bizId, interface)'s requests this second and a running block.
     pub async fn quotas(&self) -> anyhow::Result<QuotaState> {
         self.call(Method::GET, "/__admin/quotas", None::<&()>).await
+    }
+
+    /// `GET /__admin/records/{ai}`: the ai's live records and their times, read without changing them.
+    pub async fn records(&self, ai: &str) -> anyhow::Result<RecordsOfAi> {
+        let ai = percent_encoding::utf8_percent_encode(ai, percent_encoding::NON_ALPHANUMERIC);
+        self.call(Method::GET, &format!("/__admin/records/{ai}"), None::<&()>).await
+    }
+
+    /// `GET /__admin/records`: live records per game.
+    pub async fn record_counts(&self) -> anyhow::Result<RecordCounts> {
+        self.call(Method::GET, "/__admin/records", None::<&()>).await
     }
 
     /// `GET /__admin/journal/{id}/sign`: why entry `id`'s sign is wrong.

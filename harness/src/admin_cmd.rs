@@ -38,6 +38,9 @@ pub enum AdminCommand {
     Reset,
     /// Live records and quota blocks.
     Stats,
+    /// Live records per game, or with an ai its records and their times (checked, resolves, deleted), read
+    /// without changing them.
+    Records { ai: Option<String> },
     /// List journal entries (one line each; --json for the whole entries), or `journal tail` / `journal clear`.
     Journal(JournalArgs),
     /// List fault rules, or `faults add …`, `faults remove ID`, `faults clear`.
@@ -202,6 +205,8 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<i32> {
         }
         AdminCommand::Reset => print_json(&admin.reset().await?),
         AdminCommand::Stats => print_json(&admin.stats().await?),
+        AdminCommand::Records { ai: None } => print_json(&admin.record_counts().await?),
+        AdminCommand::Records { ai: Some(ai) } => print_json(&admin.records(&ai).await?),
         AdminCommand::Journal(journal) => return run_journal(&admin, journal).await,
         AdminCommand::Shadow { action: ShadowAction::Report { json } } => {
             let report = crate::shadow_report::ShadowReport::of(&whole_journal(&admin).await?);

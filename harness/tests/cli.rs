@@ -131,6 +131,15 @@ fn nppa_admin_moves_the_clock_injects_faults_and_reads_the_journal() {
     let bad = admin(&mock.base_url, &["clock", "advance", "soon"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("300s"));
+    // A pending check's record, read without changing it, and the game's count.
+    let pending = ["--mock-clock", "check", "--ai", "p1", "--name", "某二一", "--id-num", "110000190201010009"];
+    assert!(String::from_utf8_lossy(&client(&mock.base_url, &pending).stdout).contains("\"status\": 1"));
+    let record = json_of(&admin(&mock.base_url, &["records", "p1"]));
+    assert_eq!(
+        (record["records"][0]["status"].as_u64(), record["records"][0]["deleted_by"].as_str()),
+        (Some(1), Some("pending_ttl"))
+    );
+    assert_eq!(json_of(&admin(&mock.base_url, &["records"]))["games"][0]["live"], 1);
     // The keys are printed only when asked for (#13 item 3).
     let listed = admin(&mock.base_url, &["enterprises"]);
     assert!(!String::from_utf8_lossy(&listed.stdout).contains(nppa_harness::DEFAULT_SECRET_KEY));
@@ -432,5 +441,38 @@ fn certify_repeat_under_faults_leaves_a_careful_client_clean_in_every_run() {
         .collect();
     assert_eq!(delayed_ids.len(), 2, "one slow answer per run: {delayed_ids:?}");
     assert!(delayed_ids[0] <= boundaries[1] && delayed_ids[1] > boundaries[1], "{delayed_ids:?} vs {boundaries:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn certify_console_prints_the_console_url_and_the_client_gets_the_page_from_it_while_it_runs() {
+    let dir = std::env::temp_dir().join(format!("nppa-certify-console-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = dir.join("run").display().to_string();
+    // The client: one protocol call, then the console's page from the URL it is told; its exit code says whether
+    // the page came (a refused or missing page raises: exit 1).
+    let fetch = "import os, sys, urllib.request\n\
+                 page = urllib.request.urlopen(os.environ['NPPA_CONSOLE_URL']).read().decode()\n\
+                 sys.exit(0 if 'nppa mock console' in page and '/__admin/console/console.js' in page else 3)";
+    let client = r#""$NPPA_BIN" client query --ai x > /dev/null; exec python3 -c "$FETCH""#;
+    let run = Command::new(NPPA)
+        .args(["certify", "--console", "--out", &out, "--", "sh", "-c", client])
+        .env("NPPA_BIN", NPPA)
+        .env("FETCH", fetch)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    let printed = stderr
+        .lines()
+        .find_map(|line| line.strip_prefix("nppa certify: watch the exchanges live in the console: "))
+        .unwrap_or_else(|| panic!("no console URL printed:\n{stderr}"));
+    assert!(printed.starts_with("http://127.0.0.1:") && printed.ends_with("/__admin/console"), "{printed}");
+    let before_client = stderr.find(printed).unwrap() < stderr.find("nppa certify: run 1/1").unwrap();
+    assert!(before_client, "the URL comes before the client starts:\n{stderr}");
+    let recorded = nppa_harness::certify::RecordedRuns::beside(&dir.join("run/journal.jsonl")).expect("report.json");
+    assert_eq!(recorded.runs, [Some(0)], "the client got the console's page:\n{stderr}");
+    // Without a terminal on stdin (here, and in CI) it does not wait after the verdict.
+    assert!(stderr.contains("stdin is not a terminal"), "{stderr}");
+    assert_eq!(run.status.code(), Some(1), "the verdict's exit code (a client that skips the test system)");
     let _ = std::fs::remove_dir_all(&dir);
 }

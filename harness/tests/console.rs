@@ -166,7 +166,16 @@ async fn the_console_opens_with_earlier_exchanges_and_a_wrong_sign_shows_its_rul
     row.send_keys(Key::Enter).await.unwrap();
     browser.showing("#detail [data-part='rule']", &["R-SIG-3"]).await;
     browser.showing("#detail [data-part='cause']", &["sign mismatch"]).await;
+    // Beside the errmsg, the V2.1 spec's own Chinese description of the code, in either language.
+    browser
+        .showing("#detail [data-part='errcode']", &["1011 SYS REQ PARTNER AUTH ERROR", "接口请求方身份核验错误"])
+        .await;
+    browser.showing("#exchanges tbody tr", &["0 OK", "请求成功"]).await;
 
+    // The text filter reads the descriptions too.
+    browser.fill("#filter-text", "身份核验").await;
+    browser.showing("#count", &["1 ", "/ 2"]).await;
+    browser.fill("#filter-text", "").await;
     // The errcode filter keeps only the refused row.
     let filter = browser.driver.find(By::Css("#filter-errcode")).await.unwrap();
     SelectElement::new(&filter).await.unwrap().select_by_value("1011").await.unwrap();
@@ -224,6 +233,7 @@ async fn the_console_is_refused_to_foreign_hosts_and_origins_as_the_admin_api_is
         get("/__admin/console/codes.json", &[]).await.unwrap().json().await.unwrap();
     let partner_auth = codes.codes.iter().find(|c| c.code == 1011).expect("1011 listed");
     assert_eq!(partner_auth.errmsg, nppa_protocol::StatusCode::PartnerAuthError.errmsg());
+    assert_eq!(partner_auth.description_zh.as_deref(), Some("接口请求方身份核验错误"), "the spec's words");
     assert_eq!(codes.codes.len(), nppa_protocol::StatusCode::ALL.len());
 }
 
@@ -531,4 +541,155 @@ async fn the_sign_diagnosis_endpoint_redacts_the_key_unless_asked_and_says_why_i
     assert_eq!(status, 404, "{body}");
     let (status, _) = mock.admin("POST", "/__admin/journal/2/sign", None).await;
     assert_eq!(status, 405);
+}
+
+#[tokio::test]
+async fn a_pending_check_shows_its_times_and_after_the_clock_and_a_query_its_deletion() {
+    let mock = common::start().await;
+    mock.freeze().await;
+    let browser = browser().await;
+    browser.open_console(&mock).await;
+    let client = mock.client();
+    let (ai, name, id_num) = common::PRESET_PENDING;
+    let checked = mock.now_ms().await;
+    assert_eq!(client.check(ai, name, id_num).await.unwrap().status(), Some(1), "the check pends (30 s)");
+
+    // Reached from the check's exchange.
+    browser.showing("#exchanges tbody tr", &["check", "0 OK"]).await.click().await.unwrap();
+    browser.click(&format!("#detail button[data-record='{ai}']")).await;
+    let record = "#record section.record[data-biz-id='1101999999']";
+    browser.showing(&format!("{record}[data-status='1'] [data-part='status']"), &["1 pending"]).await;
+    browser.showing(&format!("{record} tr[data-event='checked'][data-when='past']"), &[&beijing(checked)]).await;
+    let resolves = beijing(checked + 30_000);
+    browser
+        .showing(&format!("{record} tr[data-event='resolves'][data-when='future']"), &[&resolves, "+30 s", "0 success"])
+        .await;
+    let expires = beijing(checked + 48 * 3_600_000);
+    browser.showing(&format!("{record} tr[data-event='deleted']"), &["Expires", "48 h", &expires]).await;
+    browser.showing("#record-counts tr[data-biz-id='1101999999'] [data-part='live']", &["1"]).await;
+
+    // A minute later the first query answers the result and starts the 300 s (R-QRY-2).
+    mock.advance(60_000).await;
+    let queried = checked + 60_000;
+    assert_eq!(client.query(ai).await.unwrap().status(), Some(0));
+    browser.showing(&format!("{record}[data-status='0'] [data-part='status']"), &["0 success"]).await;
+    browser
+        .showing(&format!("{record} tr[data-event='first-final-query'][data-when='past']"), &[&beijing(queried)])
+        .await;
+    let deleted = beijing(queried + 300_000);
+    browser
+        .showing(
+            &format!("{record} tr[data-event='deleted'][data-when='future']"),
+            &["Deleted", "300 s", &deleted, "+300 s"],
+        )
+        .await;
+    // The store no longer holds the check's time; the check's exchange does, and links to it.
+    browser.showing(&format!("{record} tr[data-event='checked'] button[data-exchange]"), &["#1"]).await;
+    browser.showing(&format!("{record} tr[data-event='checked']"), &[&beijing(checked)]).await;
+    browser.screenshot("records.png").await;
+    // Reading the record started nothing: the deletion is the query's, as the admin API says too.
+    let answer = mock.admin_api().records(ai).await.unwrap();
+    assert_eq!(answer.records.len(), 1);
+    assert_eq!(answer.records[0].deleted_at_ms, queried + 300_000);
+
+    // 300 s later the record is gone: the query answers 2003, and the view says so.
+    mock.advance(300_000).await;
+    assert_eq!(common::code(&client.query(ai).await.unwrap()), 2003);
+    browser.showing("#record-none", &["2003"]).await;
+    browser.showing("#record-counts tr[data-biz-id='1101999999'] [data-part='live']", &["0"]).await;
+
+    // In Chinese.
+    browser.click("#language").await;
+    browser.showing("#views", &["实名记录"]).await;
+    browser.showing("#record-none", &["没有有效记录"]).await;
+    browser.quit().await;
+}
+
+#[tokio::test]
+async fn the_records_endpoint_reads_without_starting_the_deletion_and_counts_per_game() {
+    use nppa_mockserver::admin_api::RecordEnd;
+    use nppa_protocol::messages::AuthStatus;
+    let mock = common::start().await;
+    mock.freeze().await;
+    let admin = mock.admin_api();
+    let (ai, name, id_num) = common::PRESET_PENDING;
+    let checked = mock.now_ms().await;
+    assert_eq!(mock.client().check(ai, name, id_num).await.unwrap().status(), Some(1));
+
+    let pending = admin.records(ai).await.unwrap();
+    assert_eq!(pending.ai, ai);
+    let record = &pending.records[0];
+    assert_eq!(
+        (record.biz_id.as_str(), record.app_id.as_str()),
+        (nppa_harness::DEFAULT_BIZ_ID, nppa_harness::DEFAULT_APP_ID)
+    );
+    assert_eq!((record.status, record.resolves_to), (AuthStatus::Pending, AuthStatus::Success));
+    assert_eq!((record.checked_ms, record.resolves_at_ms), (Some(checked), checked + 30_000));
+    assert_eq!((record.deleted_at_ms, record.deleted_by), (checked + 48 * 3_600_000, RecordEnd::PendingTtl));
+
+    // Read after it resolved, many times: no deletion starts until a query asks.
+    mock.advance(60_000).await;
+    for _ in 0..3 {
+        let read = admin.records(ai).await.unwrap();
+        assert_eq!((read.records[0].status, read.records[0].deleted_by), (AuthStatus::Success, RecordEnd::PendingTtl));
+    }
+    mock.advance(1_000).await;
+    assert_eq!(mock.client().query(ai).await.unwrap().status(), Some(0));
+    let queried = admin.records(ai).await.unwrap().records[0].clone();
+    assert_eq!((queried.first_final_query_ms, queried.checked_ms), (Some(checked + 61_000), None));
+    assert_eq!((queried.deleted_at_ms, queried.deleted_by), (checked + 361_000, RecordEnd::FinalQuery));
+
+    let counts = admin.record_counts().await.unwrap();
+    assert_eq!(counts.cap, 10_000_000);
+    assert_eq!(counts.games.iter().map(|g| (g.biz_id.as_str(), g.live)).collect::<Vec<_>>()[0], ("1101999999", 1));
+    // An ai that needs percent-encoding in the path, and one never checked.
+    assert!(admin.records("玩家/1 x").await.unwrap().records.is_empty());
+    let (status, _) = mock.admin("POST", "/__admin/records", None).await;
+    assert_eq!(status, 405);
+    let (status, _) = mock.admin("GET", "/__admin/records/a/b", None).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn the_throughput_view_counts_the_requests_the_page_saw_with_their_latency_percentiles() {
+    let mock = common::start().await;
+    let client = mock.client();
+    let (ai, name, id_num) = PRESET_OK;
+    // Before the page opens: the Exchanges table shows it, the throughput (counted live) does not.
+    assert_eq!(common::code(&client.check(ai, name, id_num).await.unwrap()), 0);
+    let browser = browser().await;
+    browser.open_console(&mock).await;
+    browser.view("throughput").await;
+    browser.showing("#throughput tr[data-interface='all'] [data-part='count']", &["0"]).await;
+
+    for _ in 0..5 {
+        assert_eq!(common::code(&client.check(ai, name, id_num).await.unwrap()), 0);
+    }
+    for _ in 0..2 {
+        client.query("no-such-ai").await.unwrap();
+    }
+    let now = mock.now_ms().await;
+    client.loginout(vec![guest(1, "session-1", 1, now)]).await.unwrap();
+
+    let count = |interface: &str| format!("#throughput tr[data-interface='{interface}'] [data-part='count']");
+    browser.showing(&count("all"), &["8"]).await;
+    for (interface, n) in [("check", "5"), ("query", "2"), ("loginout", "1")] {
+        assert_eq!(browser.showing(&count(interface), &[]).await.text().await.unwrap(), n, "{interface}");
+    }
+    // Percentiles of the journal's latencies, in ms, and no entry missed by the stream.
+    let journal = common::entries(&mock);
+    let mut latencies: Vec<u64> = journal.iter().skip(1).map(|e| e.latency_us).collect();
+    latencies.sort_unstable();
+    let p99 = format!("{:.1} ms", latencies[latencies.len() - 1] as f64 / 1000.0);
+    browser.showing("#throughput tr[data-interface='all'] [data-part='p99']", &[&p99]).await;
+    let p50 = format!("{:.1} ms", latencies[3] as f64 / 1000.0);
+    browser.showing("#throughput tr[data-interface='all'] [data-part='p50']", &[&p50]).await;
+    browser.showing("p[data-missed='0']", &["since this page opened"]).await;
+    browser.showing("figure[data-chart='rpsChart']", &["Requests per second"]).await;
+    browser.screenshot("throughput.png").await;
+
+    browser.click("#language").await;
+    browser.showing("#views", &["吞吐量"]).await;
+    browser.showing("figure[data-chart='latencyChart']", &["每秒耗时"]).await;
+    browser.quit().await;
 }

@@ -11,8 +11,12 @@ async function main() {
     relabel();
   });
   let codes;
+  let descriptions;
   try {
-    codes = new Map((await adminJson("/__admin/console/codes.json")).codes.map((c) => [c.code, c.errmsg]));
+    const labels = (await adminJson("/__admin/console/codes.json")).codes;
+    codes = new Map(labels.map((c) => [c.code, c.errmsg]));
+    // The V2.1 spec's own Chinese description of each code, shown beside its errmsg in either language.
+    descriptions = new Map(labels.filter((c) => c.description_zh).map((c) => [c.code, c.description_zh]));
   } catch (error) {
     problem(error.message);
     streamState("down");
@@ -20,9 +24,18 @@ async function main() {
   }
   const nav = document.getElementById("views");
   const main = document.getElementById("view");
-  const exchanges = exchangesView(codes);
   const context = {
     codes,
+    descriptions,
+    /// Shows the Records view with the record of `ai`.
+    showRecord(ai) {
+      records.find(ai);
+      show(records);
+    },
+    /// The exchanges of `ai` the table holds.
+    exchangesAbout(ai) {
+      return exchanges.about(ai);
+    },
     /// Shows the Exchanges view with entry `id` opened (false when the table does not hold it).
     showExchange(id) {
       show(exchanges);
@@ -33,7 +46,10 @@ async function main() {
       exchanges.clear();
     },
   };
-  const views = [exchanges, quotasView(context), testSystemView(context), clockView(context)];
+  const exchanges = exchangesView(codes, context);
+  const records = recordsView(context);
+  const views = [exchanges, quotasView(context), records, throughputView(context), testSystemView(context),
+    clockView(context)];
   let current = null;
   function show(view) {
     if (current !== view) current?.hidden?.();
@@ -56,7 +72,10 @@ async function main() {
     problem(null);
   }, (line) => {
     if (line.id !== undefined) for (const view of views) view.onEntry?.(line);
-    else if (line.lagged !== undefined) problem(`${t("lagged")} ${line.lagged}`);
+    else if (line.lagged !== undefined) {
+      problem(`${t("lagged")} ${line.lagged}`);
+      for (const view of views) view.onLagged?.(line.lagged);
+    }
   });
 }
 

@@ -1,6 +1,7 @@
 // The nppa mock console, its shared part: labels in English and Chinese, building elements, calling the admin API,
-// following the journal stream. Each view is its own file (exchanges.js, clock.js, testsystem.js, quotas.js), a
-// function returning { id, label, root, opened?, onEntry?, shown? }; console.js lists them and starts the page.
+// following the journal stream. Each view is its own file (exchanges.js, clock.js, testsystem.js, quotas.js,
+// records.js, throughput.js), a function returning { id, label, root, opened?, onEntry?, onLagged?, shown?, hidden? };
+// console.js lists them and starts the page.
 // Everything is built with textContent, never innerHTML: journal entries hold whatever clients sent.
 "use strict";
 
@@ -198,6 +199,33 @@ async function recentEntries(limit) {
 
 function beijingTime(ms) {
   return new Date(ms + 8 * 3600 * 1000).toISOString().replace("T", " ").slice(0, 23);
+}
+
+/// A span of milliseconds as people say them: "30 s", "300 s", "48 h", "20 min", else "1 h 5 min 3 s".
+function duration(ms) {
+  if (ms > 0 && ms % 3600000 === 0) return `${ms / 3600000} h`;
+  if (ms < 1000000) return `${Number((ms / 1000).toFixed(3))} s`;
+  if (ms % 60000 === 0 && ms < 3600000) return `${ms / 60000} min`;
+  const hours = Math.floor(ms / 3600000);
+  const minutes = Math.floor((ms % 3600000) / 60000);
+  return `${hours} h ${minutes} min ${Number(((ms % 60000) / 1000).toFixed(3))} s`;
+}
+
+/// A time from now: "+30 s", "−5 min", "0 s".
+function signedDuration(ms) {
+  return ms === 0 ? "0 s" : `${ms > 0 ? "+" : "−"}${duration(Math.abs(ms))}`;
+}
+
+/// The ai a check or query exchange is about: the check's decrypted plaintext, or the query's `ai` parameter.
+function aiOf(entry) {
+  if (entry.interface === "query") return new URLSearchParams(entry.query ?? "").get("ai");
+  if (entry.interface !== "check" || !entry.plaintext) return null;
+  try {
+    const { ai } = JSON.parse(entry.plaintext);
+    return typeof ai === "string" ? ai : null;
+  } catch {
+    return null;
+  }
 }
 
 function pretty(text) {

@@ -1,5 +1,5 @@
 /// The Exchanges view: every request the mock answered, live, and one opened in full.
-function exchangesView(codes) {
+function exchangesView(codes, { showRecord, descriptions }) {
   const MAX_ROWS = 2000;
   const entries = new Map();
   let selected = null;
@@ -37,7 +37,7 @@ function exchangesView(codes) {
     const text = textFilter.value.trim().toLowerCase();
     if (!text) return true;
     const haystack = [entry.path, entry.query, entry.plaintext, entry.body, entry.rule, entry.cause, entry.fault,
-      entry.answer, ...entry.headers.map(([, v]) => v)];
+      entry.answer, descriptions.get(entry.errcode), ...entry.headers.map(([, v]) => v)];
     return haystack.some((part) => part && part.toLowerCase().includes(text));
   }
 
@@ -57,10 +57,17 @@ function exchangesView(codes) {
     return `${entry.errcode} ${codes.get(entry.errcode) ?? ""}`.trim();
   }
 
+  /// The spec's Chinese description of the entry's errcode, beside its errmsg (none when the spec gives none).
+  function described(entry) {
+    const description = descriptions.get(entry.errcode);
+    return description ? [" ", el("span", { class: "description", lang: "zh-CN" }, description)] : [];
+  }
+
   function row(entry) {
     const caller = [header(entry, "appid"), header(entry, "bizid")].filter(Boolean).join(" / ");
     const target = entry.path + (entry.query ? `?${entry.query}` : "");
-    const result = el("td", { class: `result ${entry.errcode === 0 ? "passed" : "refused"}` }, resultText(entry));
+    const result = el("td", { class: `result ${entry.errcode === 0 ? "passed" : "refused"}` }, resultText(entry),
+      ...described(entry));
     const tr = el("tr", { tabindex: "0", "data-id": entry.id, "aria-selected": "false" },
       el("td", { class: "mono" }, beijingTime(entry.arrived_ms || entry.time_ms)),
       el("td", {}, entry.interface ?? "—"),
@@ -102,10 +109,16 @@ function exchangesView(codes) {
       labelled("dt", "arrived"), el("dd", {}, beijingTime(entry.arrived_ms || entry.time_ms)),
       labelled("dt", "peer"), el("dd", {}, entry.peer),
       labelled("dt", "httpStatus"), el("dd", {}, entry.http_status),
-      el("dt", {}, "errcode"), el("dd", {}, resultText(entry)),
+      el("dt", {}, "errcode"), el("dd", { "data-part": "errcode" }, resultText(entry), ...described(entry)),
       labelled("dt", "signOk"), el("dd", {}, entry.sign_ok === undefined ? "—" : String(entry.sign_ok)),
       labelled("dt", "latency"), el("dd", {}, `${(entry.latency_us / 1000).toFixed(3)} ms`));
     if (entry.fault) facts.append(labelled("dt", "fault"), el("dd", {}, entry.fault));
+    const ai = aiOf(entry);
+    if (ai) {
+      const record = labelled("button", "recordOfAi", { type: "button", class: "link", "data-record": ai });
+      record.addEventListener("click", () => showRecord(ai));
+      facts.append(el("dt", {}, "ai"), el("dd", { class: "mono" }, `${ai} `, record));
+    }
     const closer = labelled("button", "close", { type: "button" });
     closer.addEventListener("click", () => close());
     const parts = [
@@ -195,6 +208,10 @@ function exchangesView(codes) {
       entries.clear();
       body.replaceChildren();
       refilter();
+    },
+    /// The entries in the table about this ai (checks and queries), oldest first.
+    about(ai) {
+      return [...entries.values()].filter((entry) => aiOf(entry) === ai).sort((a, b) => a.id - b.id);
     },
     /// Opens entry `id` when it is in the table (another view's link to an exchange).
     openEntry(id) {

@@ -7,6 +7,8 @@
 //! - `POST /__admin/reset`  drops all protocol state
 //! - `GET  /__admin/stats`  live records, quota blocks
 //! - `GET  /__admin/quotas`  each (appId, bizId, interface): requests this second, its limit, a block's end
+//! - `GET  /__admin/records`  live records per game; `GET /__admin/records/{ai}` an ai's records and their times
+//!   ([`crate::records`], read-only)
 //! - `GET  /__admin/journal?interface=&errcode=&since=&after_id=&limit=`, `DELETE /__admin/journal`,
 //!   `GET /__admin/journal/stream` (JSONL, or SSE with `Accept: text/event-stream`),
 //!   `GET /__admin/journal/{id}/sign`: why that request's sign is wrong ([`crate::sign_diagnosis`]; keys as for
@@ -109,6 +111,9 @@ pub fn handle(
     if let Some(rest) = path.strip_prefix(crate::console::PATH) {
         return console(method, path, rest);
     }
+    if let Some(rest) = path.strip_prefix("/__admin/records") {
+        return records(service, method, path, rest);
+    }
     if let Some(rest) = path.strip_prefix("/__admin/faults") {
         return faults(service, method, rest, body);
     }
@@ -164,6 +169,30 @@ fn sign_diagnosis(service: &MockService, method: &str, id: &str, shown: SecretKe
     match crate::sign_diagnosis::diagnose(service, id, shown) {
         Ok(view) => ok(&view),
         Err(no) => error(no.status, no.reason),
+    }
+}
+
+/// `/__admin/records…`: live records per game, or one ai's (its path segment percent-decoded).
+fn records(service: &MockService, method: &str, path: &str, rest: &str) -> AdminAnswer {
+    let ai = match rest.strip_prefix('/') {
+        None if rest.is_empty() => None,
+        Some(encoded) if !encoded.is_empty() && !encoded.contains('/') => {
+            match percent_encoding::percent_decode_str(encoded).decode_utf8() {
+                Ok(ai) => Some(ai),
+                Err(_) => return error(400, format!("{path}: the ai is not UTF-8 once percent-decoded")),
+            }
+        }
+        _ => {
+            return error(
+                404,
+                format!("no admin route {path}; records are at /__admin/records and /__admin/records/{{ai}}"),
+            )
+        }
+    };
+    match (method, ai) {
+        ("GET", None) => ok(&crate::records::per_game(service)),
+        ("GET", Some(ai)) => ok(&crate::records::of_ai(service, &ai)),
+        _ => error(405, format!("{method} is not allowed on {path}")),
     }
 }
 

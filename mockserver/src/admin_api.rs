@@ -254,11 +254,13 @@ pub struct ConsoleCodes {
     pub codes: Vec<CodeLabel>,
 }
 
-/// One errcode and its errmsg.
+/// One errcode, its errmsg, and the V2.1 spec's Chinese description of it (absent where the spec gives none).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CodeLabel {
     pub code: u16,
     pub errmsg: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description_zh: Option<String>,
 }
 
 /// `GET /__admin/journal/{id}/sign`: for a request refused for its sign, the sign string the mock hashed beside the
@@ -309,4 +311,65 @@ pub struct QuotaCell {
     pub blocked_until_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub block_remaining_ms: Option<u64>,
+}
+
+/// `GET /__admin/records/{ai}`: the ai's live records on the mock clock (R-CHK-3, R-PEND-1/3, R-QRY-2), read without
+/// changing them (no query's deletion countdown starts). One record in the global ai namespace; in the per-game one,
+/// one per game that holds the ai. None when the ai has no live record: a query answers 2003.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordsOfAi {
+    pub now_ms: u64,
+    pub ai: String,
+    pub records: Vec<RecordView>,
+}
+
+/// One live record and its life: checked (answered pending) → resolved → deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordView {
+    /// The game it was checked for, and the enterprise that submitted the check: only it may query (R-QRY-5).
+    pub biz_id: String,
+    pub app_id: String,
+    /// What a query by the owner answers now: 1 pending, then 0 or 2 (R-QRY-1).
+    pub status: nppa_protocol::messages::AuthStatus,
+    /// The final answer it resolves to (0 or 2).
+    pub resolves_to: nppa_protocol::messages::AuthStatus,
+    /// When the check was answered pending. Known until the first final query replaces the check's deadline
+    /// (`rules.pending_ttl_s` after it); then the check's journal entry holds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_ms: Option<u64>,
+    pub resolves_at_ms: u64,
+    /// The owner's first query that returned the final answer (R-QRY-2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_final_query_ms: Option<u64>,
+    /// When the record is deleted, and why then.
+    pub deleted_at_ms: u64,
+    pub deleted_by: RecordEnd,
+}
+
+/// Why a record is deleted when it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordEnd {
+    /// No final query yet: it expires `rules.pending_ttl_s` (48 h) after the check (R-PEND-3).
+    PendingTtl,
+    /// `rules.query_delete_after_s` (300 s) after the first final query (R-QRY-2).
+    FinalQuery,
+}
+
+/// `GET /__admin/records`: live records per game, against the cap a check meets with 2002.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordCounts {
+    pub now_ms: u64,
+    /// `rules.live_record_cap`, per game.
+    pub cap: u64,
+    pub games: Vec<GameRecords>,
+}
+
+/// One game's live records: pending, or final and waiting for their deletion. A record past its deadline is
+/// counted until the next sweep (each second).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GameRecords {
+    pub biz_id: String,
+    pub name: String,
+    pub live: u64,
 }

@@ -41,6 +41,8 @@ pub fn file(rest: &str) -> Option<ConsoleFile> {
         "/clock.js" => asset(JS, include_bytes!("../console/clock.js")),
         "/testsystem.js" => asset(JS, include_bytes!("../console/testsystem.js")),
         "/quotas.js" => asset(JS, include_bytes!("../console/quotas.js")),
+        "/records.js" => asset(JS, include_bytes!("../console/records.js")),
+        "/throughput.js" => asset(JS, include_bytes!("../console/throughput.js")),
         "/console.js" => asset(JS, include_bytes!("../console/console.js")),
         "/console.css" => asset("text/css; charset=utf-8", include_bytes!("../console/console.css")),
         "/favicon.svg" => asset("image/svg+xml", include_bytes!("../console/favicon.svg")),
@@ -50,9 +52,16 @@ pub fn file(rest: &str) -> Option<ConsoleFile> {
     }
 }
 
-/// Every errcode with its errmsg, as the protocol spells it.
+/// Every errcode with its errmsg, as the protocol spells it, and the spec's Chinese description.
 pub fn codes() -> ConsoleCodes {
-    let codes = StatusCode::ALL.iter().map(|c| CodeLabel { code: c.code(), errmsg: c.errmsg().to_owned() }).collect();
+    let codes = StatusCode::ALL
+        .iter()
+        .map(|c| CodeLabel {
+            code: c.code(),
+            errmsg: c.errmsg().to_owned(),
+            description_zh: c.description_zh().map(str::to_owned),
+        })
+        .collect();
     ConsoleCodes { codes }
 }
 
@@ -62,9 +71,17 @@ mod tests {
 
     #[test]
     fn the_page_its_files_and_codes_are_served_and_nothing_else() {
-        for rest in
-            ["", "/index.html", "/console.js", "/core.js", "/clock.js", "/console.css", "/codes.json", "/faults.json"]
-        {
+        for rest in [
+            "",
+            "/index.html",
+            "/console.js",
+            "/core.js",
+            "/clock.js",
+            "/records.js",
+            "/console.css",
+            "/codes.json",
+            "/faults.json",
+        ] {
             assert!(file(rest).is_some(), "{rest:?}");
         }
         assert_eq!(file("/../admin.rs"), None);
@@ -72,5 +89,7 @@ mod tests {
         let codes = codes();
         assert_eq!(codes.codes.len(), StatusCode::ALL.len());
         assert!(codes.codes.iter().any(|c| c.code == 2005 && c.errmsg == "BUS AUTH NAME ILLEGA"));
+        let partner_auth = codes.codes.iter().find(|c| c.code == 1011).map(|c| c.description_zh.as_deref());
+        assert_eq!(partner_auth, Some(Some("接口请求方身份核验错误")));
     }
 }

@@ -29,6 +29,7 @@ pub mod keys;
 pub mod metrics;
 pub mod private_file;
 pub mod quota;
+pub mod records;
 pub mod refusal;
 pub mod rules;
 pub mod server;

@@ -723,7 +723,7 @@ impl MockService {
     }
 
     /// The ai's key in the record store (R-CHK-3: global namespace by default).
-    fn record_key<'a>(&self, biz_id: &str, ai: &'a str) -> Cow<'a, str> {
+    pub(crate) fn record_key<'a>(&self, biz_id: &str, ai: &'a str) -> Cow<'a, str> {
         match self.config.rules.ai_namespace {
             AiNamespace::Global => Cow::Borrowed(ai),
             AiNamespace::PerGame => Cow::Owned(format!("{biz_id}\u{0}{ai}")),

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 macro_rules! status_codes {
-    ($( $(#[$doc:meta])* $variant:ident = $code:literal, $msg:literal; )*) => {
+    ($( $(#[$doc:meta])* $variant:ident = $code:literal, $msg:literal, $zh:literal; )*) => {
         /// A protocol status code (`errcode`) with its errmsg (SPEC §4).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum StatusCode {
@@ -24,6 +24,12 @@ macro_rules! status_codes {
                 match self { $(StatusCode::$variant => $msg,)* }
             }
 
+            /// The code's description in Chinese as the V2.1 interface spec gives it (接口对接技术规范 V2.1, section
+            /// "(五) 接口返回状态码", the 状态说明 column), quoted exactly; `None` for a code it does not describe.
+            pub const fn description_zh(self) -> Option<&'static str> {
+                match self { $(StatusCode::$variant => if $zh.is_empty() { None } else { Some($zh) },)* }
+            }
+
             /// The code for a numeric `errcode`, if it is one of SPEC §4.
             pub const fn from_code(code: u16) -> Option<StatusCode> {
                 match code { $($code => Some(StatusCode::$variant),)* _ => None }
@@ -32,75 +38,77 @@ macro_rules! status_codes {
     };
 }
 
+// Each code: its variant, errcode, errmsg, and the V2.1 interface spec's 状态说明 quoted from its table in
+// "(五) 接口返回状态码" ("" would mean the spec describes the code nowhere: none is made up; today it describes all 34).
 status_codes! {
     /// Success.
-    Ok = 0, "OK";
+    Ok = 0, "OK", "请求成功";
     /// Malformed JSON, body not `{"data":…}`, loginout without `collections`.
-    SysError = 1001, "SYS ERROR";
+    SysError = 1001, "SYS ERROR", "系统错误";
     /// Unknown path.
-    ResourceNotExist = 1002, "SYS REQ RESOURCE NOT EXIST";
+    ResourceNotExist = 1002, "SYS REQ RESOURCE NOT EXIST", "接口请求的资源不存在";
     /// Wrong HTTP method for a known path.
-    MethodError = 1003, "SYS REQ METHOD ERROR";
+    MethodError = 1003, "SYS REQ METHOD ERROR", "接口请求方式错误";
     /// A required header missing or empty (R-HDR-1).
-    HeaderMiss = 1004, "SYS REQ HEADER MISS ERROR";
+    HeaderMiss = 1004, "SYS REQ HEADER MISS ERROR", "接口请求核心参数缺失";
     /// Client IP not whitelisted (R-IP-1).
-    IpError = 1005, "SYS REQ IP ERROR";
+    IpError = 1005, "SYS REQ IP ERROR", "接口请求IP地址非法";
     /// Rate limit exceeded (R-RL-1/2).
-    Busy = 1006, "SYS REQ BUSY ERROR";
+    Busy = 1006, "SYS REQ BUSY ERROR", "接口请求超出流量限制";
     /// `timestamps` outside the 5 s window (R-TS-1).
-    Expire = 1007, "SYS REQ EXPIRE ERROR";
+    Expire = 1007, "SYS REQ EXPIRE ERROR", "接口请求过期";
     /// Unknown appId, mixed test/production credentials, production before the test cases pass.
-    PartnerError = 1008, "SYS REQ PARTNER ERROR";
+    PartnerError = 1008, "SYS REQ PARTNER ERROR", "接口请求方身份非法";
     /// Enterprise disabled.
-    PartnerAuthDisable = 1009, "SYS REQ PARTNER AUTH DISABLE";
+    PartnerAuthDisable = 1009, "SYS REQ PARTNER AUTH DISABLE", "接口请求方权限未启用";
     /// bizId not bound to the appId, or the binding lacks the interface's permission (R-ENT-1).
-    AuthError = 1010, "SYS REQ AUTH ERROR";
+    AuthError = 1010, "SYS REQ AUTH ERROR", "接口请求方无该接口权限";
     /// Signature, key or decryption failure; malformed header (R-SIG-3, R-HDR-2).
-    PartnerAuthError = 1011, "SYS REQ PARTNER AUTH ERROR";
+    PartnerAuthError = 1011, "SYS REQ PARTNER AUTH ERROR", "接口请求方身份核验错误";
     /// Decrypted JSON of the wrong shape.
-    ParamCheckError = 1012, "SYS REQ PARAM CHECK ERROR";
+    ParamCheckError = 1012, "SYS REQ PARAM CHECK ERROR", "接口请求报文核验失败";
     /// idNum fails R-ID.
-    IdNumIllegal = 2001, "BUS AUTH IDNUM ILLEGAL";
+    IdNumIllegal = 2001, "BUS AUTH IDNUM ILLEGAL", "身份证号格式校验失败";
     /// Live records at the cap.
-    ResourceLimit = 2002, "BUS AUTH RESOURCE LIMIT";
+    ResourceLimit = 2002, "BUS AUTH RESOURCE LIMIT", "实名认证条目已达上限";
     /// No live record for the ai (R-QRY-3).
-    NoAuthRecord = 2003, "BUS AUTH CODE NO AUTH RECODE";
+    NoAuthRecord = 2003, "BUS AUTH CODE NO AUTH RECODE", "无该编码提交的实名认证记录";
     /// The ai is still in use (R-CHK-3).
-    AiInUse = 2004, "BUS AUTH CODE ALREADY IN USE";
+    AiInUse = 2004, "BUS AUTH CODE ALREADY IN USE", "编码已经被占用";
     /// name fails R-NAME. The real errmsg is spelled "ILLEGA".
-    NameIllegal = 2005, "BUS AUTH NAME ILLEGA";
+    NameIllegal = 2005, "BUS AUTH NAME ILLEGA", "姓名合法性校验错误";
     /// PlayerId generation error (fault injection only).
-    PlayerIdError = 2006, "BUS AUTH PLAYERID ERROR";
+    PlayerIdError = 2006, "BUS AUTH PLAYERID ERROR", "PlayerId生成错误";
     /// Ministry of Public Security state error (fault injection only).
-    RemoteStateError = 2007, "BUS AUTH REMOTE STATE ERROR";
+    RemoteStateError = 2007, "BUS AUTH REMOTE STATE ERROR", "公安部状态异常";
     /// Ministry of Public Security call error (fault injection only).
-    RemoteExecuteError = 2008, "BUS AUTH REMOTE EXECUTE ERROR";
+    RemoteExecuteError = 2008, "BUS AUTH REMOTE EXECUTE ERROR", "公安部调用错误";
     /// Some behaviour records rejected (R-BEH-2).
-    PartialError = 3001, "BUS COLL PARTIAL ERROR";
+    PartialError = 3001, "BUS COLL PARTIAL ERROR", "行为数据部分上报失败";
     /// `collections` empty (R-BEH-1).
-    BehaviorNull = 3002, "BUS COLL BEHAVIOR NULL ERROR";
+    BehaviorNull = 3002, "BUS COLL BEHAVIOR NULL ERROR", "行为数据为空";
     /// More than 128 records (R-BEH-1).
-    OverLimitCount = 3003, "BUS COLL OVER LIMIT COUNT";
+    OverLimitCount = 3003, "BUS COLL OVER LIMIT COUNT", "行为数据超出条目数量限制";
     /// `no` outside 1..=128 or repeated.
-    NoInvalid = 3004, "BUS COLL NO INVALID";
+    NoInvalid = 3004, "BUS COLL NO INVALID", "行为数据编码错误";
     /// R-BEH-TIME.
-    BehaviorTimeError = 3005, "BUS COLL BEHAVIOR TIME ERROR";
+    BehaviorTimeError = 3005, "BUS COLL BEHAVIOR TIME ERROR", "行为发生时间错误";
     /// `ct` not 0 or 2.
-    PlayerModeInvalid = 3006, "BUS COLL PLAYER MODE INVALID";
+    PlayerModeInvalid = 3006, "BUS COLL PLAYER MODE INVALID", "用户类型无效";
     /// `bt` not 0 or 1.
-    BehaviorModeInvalid = 3007, "BUS COLL BEHAVIOR MODE INVALID";
+    BehaviorModeInvalid = 3007, "BUS COLL BEHAVIOR MODE INVALID", "行为类型无效";
     /// ct=0 without pi.
-    PlayerIdMiss = 3008, "BUS COLL PLAYERID MISS";
+    PlayerIdMiss = 3008, "BUS COLL PLAYERID MISS", "缺失PI值";
     /// ct=2 without di.
-    DeviceIdMiss = 3009, "BUS COLL DEVICEID MISS";
+    DeviceIdMiss = 3009, "BUS COLL DEVICEID MISS", "缺失DI值";
     /// pi not a well-formed PI (R-PI).
-    PlayerIdInvalid = 3010, "BUS COLL PLAYERID INVALID";
+    PlayerIdInvalid = 3010, "BUS COLL PLAYERID INVALID", "PI值无效";
     /// Test system error (fault injection only).
-    TestSysError = 4001, "TEST SYS ERROR";
+    TestSysError = 4001, "TEST SYS ERROR", "测试系统错误";
     /// Unknown or expired test code.
-    TestTaskNotExist = 4002, "TEST TASK NOT EXIST";
+    TestTaskNotExist = 4002, "TEST TASK NOT EXIST", "测试任务不存在";
     /// Test code used on the wrong interface.
-    TestParamInvalid = 4003, "TEST PARAM INVALID ERROR";
+    TestParamInvalid = 4003, "TEST PARAM INVALID ERROR", "测试参数无效";
 }
 
 impl StatusCode {
@@ -184,6 +192,16 @@ mod tests {
             ];
             assert_eq!(kinds.iter().filter(|k| **k).count(), 1, "{code} is exactly one kind");
         }
+    }
+
+    #[test]
+    fn the_chinese_descriptions_are_the_specs_words() {
+        // Quoted from the V2.1 spec's table (接口对接技术规范 V2.1, "(五) 接口返回状态码"), not translated.
+        assert_eq!(StatusCode::Ok.description_zh(), Some("请求成功"));
+        assert_eq!(StatusCode::PartnerAuthError.description_zh(), Some("接口请求方身份核验错误"));
+        assert_eq!(StatusCode::PlayerIdError.description_zh(), Some("PlayerId生成错误"));
+        assert_eq!(StatusCode::TestParamInvalid.description_zh(), Some("测试参数无效"));
+        assert!(StatusCode::ALL.iter().all(|c| c.description_zh().is_some()), "the spec describes every code");
     }
 
     #[test]

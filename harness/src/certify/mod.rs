@@ -5,6 +5,7 @@
 
 pub mod choices;
 pub mod client_output;
+pub mod console;
 pub mod fuzz;
 pub mod model;
 pub mod outcomes;
@@ -80,6 +81,10 @@ pub struct CertifyArgs {
     /// With --profile fuzz: at most this many runs of the client to shrink a failure.
     #[arg(long, default_value_t = 40)]
     pub max_runs: u32,
+    /// Print the mock's web console URL before the client starts (the client gets it as NPPA_CONSOLE_URL) and,
+    /// after the verdict, keep the in-process mock up until Enter or Ctrl-C (not without a terminal on stdin).
+    #[arg(long, conflicts_with = "journal")]
+    pub console: bool,
     /// Judge a recorded journal (JSONL, e.g. `journal.jsonl` of an earlier certify run) instead of running a client.
     #[arg(long, conflicts_with_all = ["mock_url", "command"])]
     pub journal: Option<PathBuf>,
@@ -427,6 +432,9 @@ async fn run_into(
     let profile = args.profile.unwrap_or(Profile::All);
     let timeout = Duration::from_millis(crate::admin_cmd::parse_duration_ms(&args.timeout)?.max(1) as u64);
     if profile == Profile::Fuzz {
+        if args.console {
+            bail!("--profile fuzz starts a mock for each run of the client: --console has no one mock to show");
+        }
         return run_fuzz(&args, &config, timeout, thresholds, &out, started, client_output).await;
     }
     let remote = args.mock_url.as_deref().map(AdminClient::new);
@@ -450,6 +458,10 @@ async fn run_into(
         }
     };
     let mut env = client_environment(&config, &base_url);
+    let console = args.console.then(|| console::Console::new(&base_url, config.server.admin_token.as_deref()));
+    if let Some(console) = &console {
+        console.announce(&mut env);
+    }
     // Outcome assertions: the client may say what its library returned for each call (see `outcomes`).
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let outcomes_path = std::path::absolute(out.join("outcomes.jsonl")).context("the outcomes file's path")?;
@@ -500,9 +512,19 @@ async fn run_into(
     }
     // Stop the in-process mock first: requests still in flight (a slow faulted answer) finish and are journaled.
     let service = server.as_ref().map(|server| std::sync::Arc::clone(server.service()));
-    if let Some(server) = server {
-        server.shutdown().await;
-    }
+    // With --console the mock stays up for the console until after the verdict: the answers a fault held are waited
+    // for instead.
+    let server = match server {
+        Some(server) if console.is_some() => {
+            wait_for_held_answers(server.service()).await;
+            Some(server)
+        }
+        Some(server) => {
+            server.shutdown().await;
+            None
+        }
+        None => None,
+    };
     let entries = match (&service, &remote) {
         (Some(service), _) => {
             let query = JournalQuery { limit: Some(usize::MAX), ..JournalQuery::default() };
@@ -539,7 +561,12 @@ async fn run_into(
     }
     report.overhead_s = started.instant.elapsed().saturating_sub(client_time).as_secs_f64();
     report.client_output = client_output.clone();
-    finish(report, &out, &entries, started)
+    let verdict = finish(report, &out, &entries, started);
+    if let (Some(server), Some(console)) = (server, console) {
+        console.linger().await;
+        server.shutdown().await;
+    }
+    verdict
 }
 
 /// `--profile fuzz`: runs, shrinks a failure, and writes the first run's reports.

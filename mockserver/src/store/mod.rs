@@ -42,6 +42,37 @@ pub struct QueryResult {
     pub id_num: Option<u64>,
 }
 
+/// A live record as it stands, read without touching it ([`RealNameStore::peek`]): for the admin API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordPeek {
+    pub resolves_at_ms: u64,
+    /// When the record is deleted: the check's TTL (R-PEND-3), or the first final query's 300 s (R-QRY-2).
+    pub deadline_ms: u64,
+    pub then_success: bool,
+    /// A query by its owner has returned the final answer (the deadline is then that query's).
+    pub final_queried: bool,
+    pub game: usize,
+    pub owner: usize,
+}
+
+impl RecordPeek {
+    /// What a query by its owner would answer at `now_ms` (R-QRY-1).
+    pub fn status(&self, now_ms: u64) -> AuthStatus {
+        status_at(self.resolves_at_ms, self.then_success, now_ms)
+    }
+}
+
+/// A record's status at `now_ms`: pending until it resolves, then its final answer (R-PEND-1, R-QRY-1).
+fn status_at(resolves_at_ms: u64, then_success: bool, now_ms: u64) -> AuthStatus {
+    if now_ms < resolves_at_ms {
+        AuthStatus::Pending
+    } else if then_success {
+        AuthStatus::Success
+    } else {
+        AuthStatus::Failure
+    }
+}
+
 /// The store.
 pub struct RealNameStore {
     shards: Box<[Mutex<Shard>]>,
@@ -138,19 +169,32 @@ impl RealNameStore {
         if record.deadline_ms() <= now_ms || record.owner as usize != asker {
             return None;
         }
-        if now_ms < record.resolves_at_ms {
-            return Some(QueryResult { status: AuthStatus::Pending, id_num: None });
+        let status = status_at(record.resolves_at_ms, record.then_success, now_ms);
+        if status == AuthStatus::Pending {
+            return Some(QueryResult { status, id_num: None });
         }
-        let answer = if record.then_success {
-            QueryResult { status: AuthStatus::Success, id_num: Some(record.id_num) }
-        } else {
-            QueryResult { status: AuthStatus::Failure, id_num: None }
-        };
+        let answer = QueryResult { status, id_num: (status == AuthStatus::Success).then_some(record.id_num) };
         if !record.final_queried {
             record.final_queried = true;
             shard.set_deadline(slot, now_ms.saturating_add(delete_after_ms));
         }
         Some(answer)
+    }
+
+    /// The live record for a key, as it stands: unlike [`query`](Self::query) it starts no deletion and moves no
+    /// deadline, whoever asks (the admin API's view of the store).
+    pub fn peek(&self, key: &str, now_ms: u64) -> Option<RecordPeek> {
+        let key = self.hashed(key);
+        let shard = self.shard(&key);
+        let record = shard.find(&key).and_then(|slot| shard.record(slot))?;
+        (record.deadline_ms() > now_ms).then(|| RecordPeek {
+            resolves_at_ms: record.resolves_at_ms,
+            deadline_ms: record.deadline_ms(),
+            then_success: record.then_success,
+            final_queried: record.final_queried,
+            game: record.game as usize,
+            owner: record.owner as usize,
+        })
     }
 
     /// Deletes every record whose deadline has passed, taking due deadlines only. Returns how many.
@@ -174,7 +218,8 @@ impl RealNameStore {
         self.live_total.fetch_sub(1, Ordering::Relaxed);
     }
 
-    fn live_in_game(&self, game: usize) -> u64 {
+    /// Records held for game `game` (live, or expired and not yet swept): what the 2002 cap counts.
+    pub fn live_in_game(&self, game: usize) -> u64 {
         self.live_per_game.get(game).map_or(0, |c| c.load(Ordering::Relaxed))
     }
 
@@ -217,6 +262,28 @@ mod tests {
         assert_eq!(store.live(), 1);
         assert_eq!(store.sweep(400), 1);
         assert_eq!(store.live(), 0);
+    }
+
+    #[test]
+    fn peeking_starts_no_deletion_and_shows_the_first_final_querys() {
+        let store = RealNameStore::new(1);
+        store.insert_pending("a", 0, 10, pending(1_000_000)).expect("insert");
+        let pending_now = store.peek("a", 50).expect("live");
+        assert_eq!((pending_now.status(50), pending_now.final_queried), (AuthStatus::Pending, false));
+        // Resolved (at 100) and read many times: still the check's deadline.
+        for now in [100, 200, 300] {
+            let peeked = store.peek("a", now).expect("live");
+            assert_eq!(
+                (peeked.status(now), peeked.deadline_ms, peeked.final_queried),
+                (AuthStatus::Success, 1_000_000, false)
+            );
+        }
+        // The first final query's 300 count from the query, not from a read.
+        assert!(store.query("a", 0, 500, 300).is_some());
+        let queried = store.peek("a", 501).expect("live");
+        assert_eq!((queried.deadline_ms, queried.final_queried), (800, true));
+        assert_eq!(store.peek("a", 800), None);
+        assert_eq!(store.peek("b", 0), None);
     }
 
     #[test]
@@ -325,7 +392,8 @@ mod tests {
     }
 
     impl Model {
-        fn live_in_game(&self, game: usize) -> u64 {
+        /// Records held for game `game` (live, or expired and not yet swept): what the 2002 cap counts.
+        pub fn live_in_game(&self, game: usize) -> u64 {
             self.records.values().filter(|(r, _)| r.game == game).count() as u64
         }
 
@@ -390,6 +458,10 @@ mod tests {
         IsLive {
             key: usize,
         },
+        /// Reading a record changes nothing the next query or sweep sees.
+        Peek {
+            key: usize,
+        },
         Sweep,
         /// The mock's clock may also be set back.
         Clock(i64),
@@ -424,7 +496,8 @@ mod tests {
                 asker,
                 delete_after
             }),
-            key.prop_map(|key| Op::IsLive { key }),
+            key.clone().prop_map(|key| Op::IsLive { key }),
+            key.prop_map(|key| Op::Peek { key }),
             Just(Op::Sweep),
             (-100..300i64).prop_map(Op::Clock),
         ]
@@ -458,6 +531,19 @@ mod tests {
                     Op::IsLive { key } => {
                         let expected = model.records.get(KEYS[key]).is_some_and(|(r, _)| r.deadline_ms > now);
                         proptest::prop_assert_eq!(store.is_live(KEYS[key], now), expected);
+                    }
+                    Op::Peek { key } => {
+                        let expected = model.records.get(KEYS[key]).filter(|(r, _)| r.deadline_ms > now).map(
+                            |&(r, final_queried)| RecordPeek {
+                                resolves_at_ms: r.resolves_at_ms,
+                                deadline_ms: r.deadline_ms,
+                                then_success: r.then_success,
+                                final_queried,
+                                game: r.game,
+                                owner: r.owner,
+                            },
+                        );
+                        proptest::prop_assert_eq!(store.peek(KEYS[key], now), expected);
                     }
                     Op::Sweep => proptest::prop_assert_eq!(store.sweep(now), model.sweep(now)),
                     Op::Clock(delta) => now = now.saturating_add_signed(delta).max(1_000),
