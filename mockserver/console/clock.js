@@ -241,7 +241,6 @@ function clockView({ codes, journalCleared }) {
     showFaults(list);
   }
   const refresh = throttled(fetchState);
-  let visible = false;
 
   return {
     id: "clock",
@@ -253,15 +252,6 @@ function clockView({ codes, journalCleared }) {
         kind.append(...actions.map((a) => el("option", { value: a.kind }, a.kind)));
       }
     },
-    shown() {
-      visible = true;
-      refresh();
-    },
-    hidden() {
-      visible = false;
-    },
-    onEntry() {
-      if (visible) refresh();
-    },
+    ...whileShown(refresh),
   };
 }

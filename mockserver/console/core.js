@@ -137,6 +137,24 @@ function throttled(fetchState) {
   };
 }
 
+/// A view's lifecycle when all it does on screen is `refresh`: refreshed when shown and on each journal event while
+/// shown, never while hidden. Spread into the view: `{ id, label, root, ...whileShown(refresh) }`.
+function whileShown(refresh) {
+  let visible = false;
+  return {
+    shown() {
+      visible = true;
+      refresh();
+    },
+    hidden() {
+      visible = false;
+    },
+    onEntry() {
+      if (visible) refresh();
+    },
+  };
+}
+
 function problem(message) {
   const box = document.getElementById("problem");
   box.textContent = message ?? "";

@@ -78,6 +78,7 @@ function quotasView() {
     id: "quotas",
     label: "quotas",
     root: el("div", {}, note, el("div", { class: "table-box" }, table)),
+    // Its own lifecycle: the countdown ticks only while shown.
     shown() {
       visible = true;
       refresh();

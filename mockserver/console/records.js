@@ -138,7 +138,6 @@ function recordsView({ showExchange, exchangesAbout }) {
     ai = input.value.trim();
     refresh();
   });
-  let visible = false;
 
   return {
     id: "records",
@@ -146,16 +145,7 @@ function recordsView({ showExchange, exchangesAbout }) {
     root: el("div", { class: "panels main-first" },
       el("section", { class: "panel" }, labelled("h2", "findAi"), form, found),
       el("section", { class: "panel" }, labelled("h2", "liveRecords"), counts)),
-    shown() {
-      visible = true;
-      refresh();
-    },
-    hidden() {
-      visible = false;
-    },
-    onEntry() {
-      if (visible) refresh();
-    },
+    ...whileShown(refresh),
     /// Shows the record of `wanted` (another view's link to an ai).
     find(wanted) {
       input.value = wanted;

@@ -58,21 +58,11 @@ function testSystemView({ showExchange }) {
     problem(null);
   }
   const refresh = throttled(async () => show(await adminJson("/__admin/testsystem")));
-  let visible = false;
 
   return {
     id: "testsystem",
     label: "testSystem",
     root: el("div", {}, el("div", { class: "row" }, resetCases), accounts),
-    shown() {
-      visible = true;
-      refresh();
-    },
-    hidden() {
-      visible = false;
-    },
-    onEntry() {
-      if (visible) refresh();
-    },
+    ...whileShown(refresh),
   };
 }
