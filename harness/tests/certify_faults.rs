@@ -90,9 +90,12 @@ async fn flt_survives_a_client_that_gives_a_call_up_and_goes_on_survived_and_a_f
 async fn err_retry_catches_a_retry_after_an_injected_final_code_and_leaves_a_careful_client_clean() {
     use nppa_mockserver::faults::{FaultAction, FaultRequest, FaultRule};
     use nppa_protocol::{Interface, StatusCode};
+    // A retry after an injected 1005 is caught; none, or one after an injected 1011 (re-signing fixes a real one,
+    // and a client cannot tell them apart), is clean.
     for (retries, final_code) in
         [(false, StatusCode::IpError), (true, StatusCode::IpError), (true, StatusCode::PartnerAuthError)]
     {
+        let caught = retries && final_code == StatusCode::IpError;
         let mock = start().await;
         let injected = FaultRule {
             interface: Some(Interface::Query),
@@ -104,13 +107,13 @@ async fn err_retry_catches_a_retry_after_an_injected_final_code_and_leaves_a_car
         let client = mock.client();
         assert_eq!(code(&client.query("final-ai").await.unwrap()), final_code.code());
         if retries {
-            mock.advance(1_000).await;
+            mock.advance(200).await;
             client.query("final-ai").await.unwrap();
         }
         client.check("after", PRESET_OK.1, PRESET_OK.2).await.unwrap();
         let report = judge(&entries(&mock), mock.server.service().config(), Profile::Faults, vec![], vec![Some(0)]);
         let verdict = rule(&report.rules, "ERR-RETRY");
-        if retries {
+        if caught {
             assert_eq!(verdict.verdict, Verdict::Failed, "{verdict:#?}");
             assert!(verdict.findings[0].message.contains(&format!("after errcode {}", final_code.code())));
         } else {
@@ -165,4 +168,71 @@ async fn an_injected_code_is_not_held_against_the_request_it_answered_and_a_real
     assert_eq!(code(&mock.client().send(stale).await.unwrap()), 1007);
     let report = judge(&entries(&mock), mock.server.service().config(), Profile::Fuzz, vec![], vec![Some(0)]);
     assert_eq!(rule(&report.rules, "ENV-TIMESTAMPS").verdict, Verdict::Failed);
+}
+
+#[tokio::test]
+async fn flt_resends_counts_a_record_nppa_already_took_as_taken_whatever_came_after() {
+    use nppa_mockserver::faults::{FaultAction, FaultRequest, FaultRule};
+    use nppa_protocol::Interface;
+    let mock = start().await;
+    let client = mock.client();
+    let now = mock.now_ms().await;
+    let report = vec![guest(1, "taken-early", 1, now)];
+    // Accepted, yet sent again (a client that took the answer's content type for a failure); that retry is cut.
+    assert_eq!(code(&client.loginout(report.clone()).await.unwrap()), 0);
+    let cut = FaultRule {
+        interface: Some(Interface::Loginout),
+        count: Some(1),
+        action: Some(FaultAction::HttpStatus { status: 502, body: None }),
+        ..FaultRule::default()
+    };
+    mock.server.service().faults().add(FaultRequest::One(cut)).unwrap();
+    mock.advance(200).await;
+    assert_eq!(client.loginout(report).await.unwrap().http_status, 502);
+    let judged = judge(&entries(&mock), mock.server.service().config(), Profile::Fuzz, vec![], vec![Some(0)]);
+    assert_eq!(
+        rule(&judged.rules, "FLT-RESENDS").verdict,
+        Verdict::Passed,
+        "{:#?}",
+        rule(&judged.rules, "FLT-RESENDS")
+    );
+
+    // A record no answer took and never sent again is still lost.
+    let mock = start().await;
+    let cut = FaultRule {
+        interface: Some(Interface::Loginout),
+        count: Some(1),
+        action: Some(FaultAction::HttpStatus { status: 502, body: None }),
+        ..FaultRule::default()
+    };
+    mock.server.service().faults().add(FaultRequest::One(cut)).unwrap();
+    let now = mock.now_ms().await;
+    assert_eq!(mock.client().loginout(vec![guest(1, "lost", 1, now)]).await.unwrap().http_status, 502);
+    mock.client().check("after", PRESET_OK.1, PRESET_OK.2).await.unwrap();
+    let judged = judge(&entries(&mock), mock.server.service().config(), Profile::Fuzz, vec![], vec![Some(0)]);
+    assert_eq!(rule(&judged.rules, "FLT-RESENDS").verdict, Verdict::Failed);
+}
+
+#[tokio::test]
+async fn err_retry_leaves_polling_a_pending_ai_after_an_injected_code_clean_and_catches_a_quick_resend() {
+    use nppa_mockserver::faults::{FaultAction, FaultRequest, FaultRule};
+    use nppa_protocol::{Interface, StatusCode};
+    for (gap_ms, caught) in [(1_500, false), (200, true)] {
+        let mock = start().await;
+        let injected = FaultRule {
+            interface: Some(Interface::Query),
+            count: Some(1),
+            action: Some(FaultAction::Status { errcode: StatusCode::MethodError }),
+            ..FaultRule::default()
+        };
+        mock.server.service().faults().add(FaultRequest::One(injected)).unwrap();
+        let client = mock.client();
+        client.check(PRESET_PENDING.0, PRESET_PENDING.1, PRESET_PENDING.2).await.unwrap();
+        assert_eq!(code(&client.query(PRESET_PENDING.0).await.unwrap()), 1003);
+        mock.advance(gap_ms).await;
+        client.query(PRESET_PENDING.0).await.unwrap();
+        let judged = judge(&entries(&mock), mock.server.service().config(), Profile::Fuzz, vec![], vec![Some(0)]);
+        let verdict = rule(&judged.rules, "ERR-RETRY").verdict;
+        assert_eq!(verdict, if caught { Verdict::Failed } else { Verdict::Passed }, "a query {gap_ms} ms later");
+    }
 }

@@ -50,6 +50,7 @@ async fn fuzz_run(command: Vec<String>, seed: u64, out: &Path) -> nppa_harness::
         replay: None,
         max_runs: 20,
         timeout: std::time::Duration::from_secs(120),
+        replay_flags: vec!["--skip".into(), "busy".into()],
     };
     let (report, _, _) = fuzz::run(&config, &command, &options, Thresholds::default(), out).await.unwrap();
     report
@@ -95,6 +96,13 @@ proptest! {
             let rules = plan.rules(&plan.all()).into_iter().map(|(_, rule)| rule).collect();
             mock.server.service().faults().add(nppa_mockserver::faults::FaultRequest::Many { seed: None, rules }).unwrap();
             nppa_harness::certify::reference::run(&common::flow_env(&mock)).await.unwrap();
+            // A late answer is journaled when its delay ends, after the client gave up on it.
+            for _ in 0..200 {
+                if mock.server.service().answers_held() == 0 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
             let entries = common::entries(&mock);
             assert!(entries.iter().any(|e| e.fault.is_some()), "{variation:?} met no request");
             let config = mock.server.service().config();
@@ -169,6 +177,7 @@ fn found_and_shrunk(mutant: &str, rule: &str, wanted: impl Fn(&Variation) -> boo
     assert!(answers[0]["body"].is_string() || answer == Answer::Reset, "the exact bytes: {minimal:#}");
     // Its replay command, as printed, fails alone with the same rule.
     let replay = minimal["replay"].as_str().unwrap();
+    assert!(replay.contains("--cases 16 --skip busy --timeout 300s --replay"), "the plan's flags: {replay}");
     let ids = replay.split("--replay ").nth(1).unwrap().split(' ').next().unwrap();
     let (code, replayed) = certify(&["--seed", &seed.to_string(), "--replay", ids], mutant, &dir.path().join("replay"));
     assert_eq!(code, 1, "the replay of {ids} fails too: {replayed:#}");
@@ -232,6 +241,8 @@ fn fuzz_refuses_what_it_cannot_do_and_says_what_to_do_instead() {
         (vec!["--repeat", "2"], "leave out --repeat"),
         (vec!["--replay", "x"], "a variation is named by its number"),
         (vec!["--replay", "3:nonsense"], "\"nonsense\" is not a change"),
+        (vec!["--replay", "99"], "has variations 1 to 16"),
+        (vec!["--cases", "0"], "nothing to vary"),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let output = Command::new(NPPA)

@@ -137,7 +137,8 @@ pub fn read_journal(path: &Path) -> anyhow::Result<Vec<JournalEntry>> {
 
 /// The faults `--profile faults` injects while the client runs, each once: one of each kind a client meets in the
 /// wild, and the ones that find the known bugs of public clients — a 5xx whose body says errcode 0 (clients that
-/// ignore the HTTP status), codes no retry changes (1005, 1011 on a valid request), every loginout `data` shape.
+/// ignore the HTTP status), codes no retry changes (1005 on a valid request; a 1011 a client may re-sign once),
+/// every loginout `data` shape.
 /// The test system gets the ones that need no waiting, so that a client that calls only test paths meets faults
 /// too; the official cases are not judged under this profile.
 pub fn fault_plan() -> FaultRequest {
@@ -598,12 +599,27 @@ async fn run_fuzz(
         replay,
         max_runs: args.max_runs,
         timeout,
+        replay_flags: replay_flags(args),
     };
     let (mut report, entries, output) = fuzz::run(config, &args.command, &options, thresholds, out).await?;
     *client_output = output;
     report.overhead_s = 0.0;
     report.client_output = client_output.clone();
     finish(report, out, &entries, started)
+}
+
+/// The flags a fuzz run's replay command repeats: those that shape its plan (`--cases`, `--skip`) and its runs.
+fn replay_flags(args: &CertifyArgs) -> Vec<String> {
+    let mut flags = vec!["--cases".to_owned(), args.cases.to_string()];
+    if !args.skip.is_empty() {
+        let kinds: Vec<&str> = args.skip.iter().map(|k| k.name()).collect();
+        flags.extend(["--skip".to_owned(), kinds.join(",")]);
+    }
+    flags.extend(["--timeout".to_owned(), args.timeout.clone()]);
+    if let Some(config) = &args.config {
+        flags.extend(["--config".to_owned(), config.display().to_string()]);
+    }
+    flags
 }
 
 /// Runs the client once with `env`, its output piped, shown (unless quiet) and kept for the JUnit file; its exit code,

@@ -36,6 +36,8 @@ pub struct FuzzOptions {
     pub max_runs: u32,
     /// Each run's time limit.
     pub timeout: Duration,
+    /// The flags a replay command must repeat to draw the same plan and run as this one (`--cases 16 --skip busy`).
+    pub replay_flags: Vec<String>,
 }
 
 /// What report.json says of a fuzz run.
@@ -100,12 +102,17 @@ struct Runner<'a> {
     plan: &'a Plan,
     timeout: Duration,
     thresholds: Thresholds,
+    /// The first run's outcomes (the report's, beside its journal), and every shrinking run's.
     outcomes_path: PathBuf,
+    shrinking_outcomes_path: PathBuf,
+    replay_flags: &'a [String],
 }
 
 impl Runner<'_> {
     /// Runs the client once against a new mock that gives the variations `picks`, and judges it.
     async fn run(&self, picks: &[Pick], quiet: bool) -> anyhow::Result<Run> {
+        // The report's outcomes stay those of the run it reports (quiet runs are shrinking's).
+        let outcomes_path = if quiet { &self.shrinking_outcomes_path } else { &self.outcomes_path };
         let mut config = self.config.clone();
         if let Some(note) = super::avoid_the_outage(&mut config, nppa_mockserver::clock::wall_ms()) {
             if !quiet {
@@ -123,10 +130,10 @@ impl Runner<'_> {
         let pick_of: HashMap<u64, Pick> =
             added.iter().zip(&rules).map(|(rule, (pick, _))| (rule.id, pick.clone())).collect();
         // Each run's outcomes on their own: made empty and private before the client appends to it.
-        nppa_mockserver::private_file::create(&self.outcomes_path)
-            .with_context(|| format!("creating {}", self.outcomes_path.display()))?;
+        nppa_mockserver::private_file::create(outcomes_path)
+            .with_context(|| format!("creating {}", outcomes_path.display()))?;
         let mut env = super::client_environment(&config, &server.base_url());
-        env.push((outcomes::ENV.to_owned(), self.outcomes_path.display().to_string()));
+        env.push((outcomes::ENV.to_owned(), outcomes_path.display().to_string()));
         let mut output = ClientOutput { quiet, ..ClientOutput::default() };
         let exit = super::run_client(self.command, &env, self.timeout, &mut output).await?;
         super::wait_for_held_answers(server.service()).await;
@@ -141,7 +148,7 @@ impl Runner<'_> {
             vec![exit],
             self.thresholds,
         );
-        if let Some(outcomes) = Outcomes::read(&self.outcomes_path)? {
+        if let Some(outcomes) = Outcomes::read(outcomes_path)? {
             super::add_outcomes(&mut report, &entries, &outcomes);
         }
         let mut answered: HashMap<Pick, u64> = HashMap::new();
@@ -167,7 +174,33 @@ pub async fn run(
     let plan = Plan::generate(options.seed, options.cases, &options.skip);
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let outcomes_path = std::path::absolute(out.join("outcomes.jsonl")).context("the outcomes file's path")?;
-    let runner = Runner { config, command, plan: &plan, timeout: options.timeout, thresholds, outcomes_path };
+    let shrinking_dir = out.join("shrinking");
+    std::fs::create_dir_all(&shrinking_dir).with_context(|| format!("creating {}", shrinking_dir.display()))?;
+    let shrinking_outcomes_path = std::path::absolute(shrinking_dir.join("outcomes.jsonl"))?;
+    let runner = Runner {
+        config,
+        command,
+        plan: &plan,
+        timeout: options.timeout,
+        thresholds,
+        outcomes_path,
+        shrinking_outcomes_path,
+        replay_flags: &options.replay_flags,
+    };
+    if plan.variations.is_empty() {
+        anyhow::bail!(
+            "nothing to vary: --cases {} with --skip {:?} draws no variation; give --cases 1 or more and leave a kind unskipped",
+            options.cases,
+            options.skip
+        );
+    }
+    if let Some(unknown) = options.replay.iter().flatten().find(|p| plan.get(p.id).is_none()) {
+        anyhow::bail!(
+            "--replay {unknown}: the plan of seed {} has variations 1 to {} (with the same --cases and --skip as the run that printed it)",
+            plan.seed,
+            plan.variations.len()
+        );
+    }
     let picks = options.replay.clone().unwrap_or_else(|| plan.all());
     let replaying = options.replay.is_some();
     eprintln!(
@@ -206,7 +239,7 @@ pub async fn run(
         Some(&rule) => {
             let minimal = if replaying {
                 let search = Search { runs: 0, finished: true, fails_without_variations: false };
-                minimal_of(&plan, &first, rule, &first.applied, search, command)
+                minimal_of(&plan, &first, rule, &first.applied, search, command, &options.replay_flags)
             } else {
                 shrink_failure(&runner, &first, rule, options.max_runs, command).await?
             };
@@ -236,7 +269,7 @@ async fn shrink_failure(
     runs += 1;
     if fails(&bare, rule) {
         let search = Search { runs, finished: true, fails_without_variations: true };
-        return Ok(minimal_of(runner.plan, &bare, rule, &[], search, command));
+        return Ok(minimal_of(runner.plan, &bare, rule, &[], search, command, runner.replay_flags));
     }
     let mut failing: HashMap<Vec<Pick>, Run> = HashMap::new();
     let mut error = None;
@@ -269,7 +302,7 @@ async fn shrink_failure(
     eprintln!("nppa certify: shrinking took {runs} runs, {:.1} s", started.elapsed().as_secs_f64());
     let smallest = failing.get(&shrunk.picks).unwrap_or(first);
     let search = Search { runs, finished: shrunk.finished, fails_without_variations: false };
-    Ok(minimal_of(runner.plan, smallest, rule, &shrunk.picks, search, command))
+    Ok(minimal_of(runner.plan, smallest, rule, &shrunk.picks, search, command, runner.replay_flags))
 }
 
 /// Does this run fail as the first did? A client that does not exit 0 fails survival even where no variation
@@ -290,7 +323,15 @@ struct Search {
 }
 
 /// The minimal failing set `picks`, as the client got it in `run`.
-fn minimal_of(plan: &Plan, run: &Run, rule: &str, picks: &[Pick], search: Search, command: &[String]) -> Minimal {
+fn minimal_of(
+    plan: &Plan,
+    run: &Run,
+    rule: &str,
+    picks: &[Pick],
+    search: Search,
+    command: &[String],
+    replay_flags: &[String],
+) -> Minimal {
     let answers = picks
         .iter()
         .filter_map(|pick| {
@@ -308,8 +349,9 @@ fn minimal_of(plan: &Plan, run: &Run, rule: &str, picks: &[Pick], search: Search
         .collect();
     let ids: Vec<String> = picks.iter().map(ToString::to_string).collect();
     let replay = format!(
-        "nppa certify --profile fuzz --seed {} --replay {} -- {}",
+        "nppa certify --profile fuzz --seed {} {}--replay {} -- {}",
         plan.seed,
+        replay_flags.iter().map(|f| format!("{} ", shell_words(std::slice::from_ref(f)))).collect::<String>(),
         if ids.is_empty() { "none".to_owned() } else { ids.join(",") },
         shell_words(command)
     );
@@ -343,10 +385,13 @@ fn minimal_text(minimal: &Minimal) -> String {
         })
         .collect();
     format!(
-        "your client fails {} when {}; {} runs to find it{}. Reproduce it alone: {}",
+        "your client fails {} when {}; {}{}. Reproduce it alone: {}",
         minimal.rule,
         answers.join(", and "),
-        minimal.runs,
+        match minimal.runs {
+            0 => "as replayed".to_owned(),
+            runs => format!("{runs} runs to find it"),
+        },
         if minimal.finished { "" } else { " (stopped by --max-runs: a smaller set may exist)" },
         minimal.replay
     )
@@ -357,7 +402,8 @@ fn describe_applied(plan: &Plan, picks: &[Pick]) -> String {
         .iter()
         .filter_map(|pick| {
             let variation = plan.get(pick.id)?;
-            Some(format!("{} {} → {}", pick, variation.interface, variation.answer.describe()))
+            let answer = pick.answer.as_ref().unwrap_or(&variation.answer);
+            Some(format!("{} {} → {}", pick, variation.interface, answer.describe()))
         })
         .collect();
     if words.is_empty() {

@@ -4,13 +4,14 @@
 //! - legal but unusual (SPEC §3): keys reordered, whitespace, `\u` escapes, `errmsg` `ok`, `pi: null` on a pending
 //!   or failed result, unknown fields, every loginout `data` shape, a 3001 listing every record;
 //! - transport: HTTP 500/502/503 with and without a JSON body, `text/html`, chunked, close-delimited, trickled,
-//!   cut mid-body, a truncated body, reset;
+//!   cut mid-body, a truncated body, an answer past the 5 s client timeout, reset;
 //! - protocol: any code of SPEC §4 answered to a valid request, a 1006 burst.
 
 use std::collections::HashMap;
 
 use nppa_mockserver::faults::{DataShape, FaultAction, FaultRule};
 use nppa_mockserver::variation::{Change, Changes};
+use nppa_protocol::interface::CLIENT_TIMEOUT_MS;
 use nppa_protocol::{Interface, StatusCode};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom as _;
@@ -23,7 +24,7 @@ use serde::{Deserialize, Serialize};
 pub enum Kind {
     /// Legal rewrites of the answer: key order, whitespace, escapes, `errmsg` case, `pi: null`, unknown fields.
     Rewrite,
-    /// How the answer is sent: `text/html`, chunked, close-delimited, trickled, cut mid-body, truncated.
+    /// How the answer is sent: `text/html`, chunked, close-delimited, trickled, cut mid-body, truncated, 5.5 s late.
     Transport,
     /// HTTP 500, 502 or 503, with or without a JSON body.
     Http,
@@ -40,6 +41,19 @@ pub enum Kind {
 impl Kind {
     pub const ALL: [Kind; 7] =
         [Kind::Rewrite, Kind::Transport, Kind::Http, Kind::Reset, Kind::Code, Kind::Busy, Kind::Data];
+
+    /// As `--skip` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Rewrite => "rewrite",
+            Kind::Transport => "transport",
+            Kind::Http => "http",
+            Kind::Reset => "reset",
+            Kind::Code => "code",
+            Kind::Busy => "busy",
+            Kind::Data => "data",
+        }
+    }
 }
 
 /// What the answer to one request becomes.
@@ -58,6 +72,8 @@ pub enum Answer {
     Reset,
     /// Half of the answer's JSON, with a `Content-Length` that says so.
     Truncated,
+    /// The answer, half a second past the 5 s client timeout (SPEC §1): a client without a timeout waits.
+    Late,
     /// An accepted loginout with `data` in this shape.
     LoginoutData { shape: DataShape },
 }
@@ -78,6 +94,10 @@ impl Answer {
             }
             Answer::Reset => (FaultAction::Reset, 1),
             Answer::Truncated => (FaultAction::Truncate, 1),
+            Answer::Late => {
+                let late = FaultRule { delay_ms: Some(CLIENT_TIMEOUT_MS + 500), ..FaultRule::default() };
+                return FaultRule { interface: Some(interface), count: Some(1), ..late };
+            }
             Answer::LoginoutData { shape } => (FaultAction::LoginoutData { shape: *shape }, 1),
         };
         FaultRule { interface: Some(interface), count: Some(count), action: Some(action), ..FaultRule::default() }
@@ -89,7 +109,7 @@ impl Answer {
         match self {
             Answer::Changed { changes } => changes.leave_no_answer(),
             Answer::Code { errcode } => errcode.is_transient(),
-            Answer::Busy { .. } | Answer::Http { .. } | Answer::Reset | Answer::Truncated => true,
+            Answer::Busy { .. } | Answer::Http { .. } | Answer::Reset | Answer::Truncated | Answer::Late => true,
             Answer::LoginoutData { .. } => false,
         }
     }
@@ -116,6 +136,7 @@ impl Answer {
             Answer::Http { status, json_body: false } => format!("HTTP {status} with an empty body"),
             Answer::Reset => "the connection closed without an answer".to_owned(),
             Answer::Truncated => "half of its JSON (a Content-Length that says so)".to_owned(),
+            Answer::Late => format!("the answer {} ms late, past the 5 s client timeout", CLIENT_TIMEOUT_MS + 500),
             Answer::LoginoutData { shape } => format!("an accepted loginout with data {}", shape_json(*shape)),
         }
     }
@@ -236,9 +257,12 @@ fn draw(rng: &mut StdRng, kind: Kind, interface: Interface, busy_drawn: bool) ->
             Answer::Changed { changes: Changes::of(&chosen) }
         }
         Kind::Transport => {
-            // One in five: the JSON cut in half, whole as HTTP goes.
+            // One in five: the JSON cut in half, whole as HTTP goes; one in six, an answer past the client timeout.
             if rng.random_bool(0.2) {
                 return Some(Answer::Truncated);
+            }
+            if rng.random_bool(0.17) {
+                return Some(Answer::Late);
             }
             let transport = *TRANSPORT.choose(rng)?;
             // Sometimes with a rewrite, as a real gateway's answer would differ in both.
@@ -345,6 +369,7 @@ pub mod strategy {
             3 => rewrite,
             2 => transport,
             1 => Just(Answer::Truncated),
+            1 => Just(Answer::Late),
             2 => http,
             1 => Just(Answer::Reset),
             2 => code,

@@ -102,19 +102,21 @@ enum FinalRefusal {
     /// refusal of the envelope (1007, 1011, …) is fixed by re-signing, which sends the same plaintext again,
     /// rightly, so it is not one.
     Content(u16),
-    /// A final code a fault answered to a request the mock would have taken (`--profile faults`: 1005, 1011): a
-    /// careful client does not send it again.
+    /// A final code a fault answered to a request the mock would have taken (`--profile faults`: 1005): a careful
+    /// client does not send it again. Not 1007 or 1011: a client cannot tell an injected one from its own, and
+    /// re-signing after them is right (as after a real one).
     Injected(StatusCode),
 }
 
 fn final_refusal(r: &Request<'_>) -> Option<FinalRefusal> {
     if let Some(FaultEffect::Status(code)) = r.entry.fault.and_then(|note| note.effect) {
-        return code.is_final_error().then_some(FinalRefusal::Injected(code));
+        let fixed_by_resigning = matches!(code, StatusCode::Expire | StatusCode::PartnerAuthError);
+        return (code.is_final_error() && !fixed_by_resigning).then_some(FinalRefusal::Injected(code));
     }
     r.entry.errcode.filter(|c| non_transient(*c) && r.entry.sign_ok == Some(true)).map(FinalRefusal::Content)
 }
 
-fn errors_retry(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
+fn errors_retry(requests: &Traffic<'_>, deployment: &Deployment) -> Judgement {
     if !requests.iter().any(|r| final_refusal(r).is_some()) {
         return None;
     }
@@ -123,11 +125,18 @@ fn errors_retry(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
         let Some(refusal) = final_refusal(r) else { continue };
         // The same call again: the same path and query, and the same plaintext (a query has none; it is only
         // compared for injected codes, so that re-querying an ai after a real 2003 stays RN-QUERY's business).
+        // A query of the same ai later than the query spacing is polling a pending ai, not sending the refused one
+        // again (RN-QUERY judges the spacing).
+        let polling = |later: &Request<'_>| {
+            later.entry.plaintext.is_none()
+                && later.at_ms().saturating_sub(r.at_ms()) >= deployment.thresholds.query_spacing_ms
+        };
         let same = |later: &&Request<'_>| {
             later.entry.path == r.entry.path
                 && later.entry.query == r.entry.query
                 && later.entry.plaintext == r.entry.plaintext
                 && (later.entry.plaintext.is_some() || matches!(refusal, FinalRefusal::Injected(_)))
+                && !polling(later)
         };
         let Some(retry) = requests[i + 1..].iter().find(same) else { continue };
         let message = match refusal {

@@ -56,12 +56,28 @@ fn faults_resent(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
         let (app_id, biz_id) = r.game();
         format!("{app_id}|{biz_id}|{}|{}|{}", rec.si, rec.bt, rec.ct)
     };
+    // Taken by NPPA in any report, earlier ones included: a client that read an acceptance as a failure (another
+    // content type, say) and then met unreadable answers on its retries has lost nothing.
+    let taken: HashSet<String> = reports
+        .iter()
+        .filter_map(|r| Some((r, Seen::of(r.entry).answer()?.clone())))
+        .flat_map(|(r, answer)| {
+            let rejected: HashSet<i64> = answer.rejected.iter().map(|x| x.no).collect();
+            let accepting = answer.is_ok() || answer.errcode == StatusCode::PartialError.code();
+            r.records()
+                .iter()
+                .filter(move |rec| accepting && !rec.no.get().is_some_and(|no| rejected.contains(no)))
+                .map(|rec| key(r, rec))
+                .collect::<Vec<_>>()
+        })
+        .collect();
     let mut findings = Vec::new();
     for i in unread {
         let r = reports[i];
         let later: HashSet<String> =
             reports[i + 1..].iter().flat_map(|l| l.records().iter().map(|rec| key(l, rec))).collect();
-        let lost: Vec<String> = r.records().iter().map(|rec| key(r, rec)).filter(|k| !later.contains(k)).collect();
+        let lost: Vec<String> =
+            r.records().iter().map(|rec| key(r, rec)).filter(|k| !later.contains(k) && !taken.contains(k)).collect();
         if !lost.is_empty() {
             let seen = Seen::of(r.entry).describe();
             findings.push(
