@@ -236,3 +236,58 @@ async fn err_retry_leaves_polling_a_pending_ai_after_an_injected_code_clean_and_
         assert_eq!(verdict, if caught { Verdict::Failed } else { Verdict::Passed }, "a query {gap_ms} ms later");
     }
 }
+
+#[tokio::test]
+async fn a_report_answered_late_was_still_taken_for_flt_resends_and_out_records() {
+    // A library without the suggested 5 s timeout waits for a late acceptance and returns errcode 0: NPPA took the
+    // record, so nothing was lost and nothing was hidden.
+    use nppa_harness::certify::outcomes::{self, Outcome, OutcomeRecord, Outcomes};
+    use nppa_mockserver::faults::{FaultRequest, FaultRule};
+    use nppa_protocol::interface::CLIENT_TIMEOUT_MS;
+    use nppa_protocol::Interface;
+    let mock = start().await;
+    let late = FaultRule {
+        interface: Some(Interface::Loginout),
+        count: Some(1),
+        delay_ms: Some(CLIENT_TIMEOUT_MS + 500),
+        ..FaultRule::default()
+    };
+    mock.server.service().faults().add(FaultRequest::One(late)).unwrap();
+    let now = mock.now_ms().await;
+    let report = nppa_protocol::messages::LoginoutRequest::new(vec![guest(1, "late-but-taken", 1, now)]);
+    let signed = nppa_protocol::request::loginout(
+        mock.client().credentials(),
+        &nppa_protocol::request::Target::Production,
+        &report,
+        now,
+        rand::random(),
+    );
+    // `mock.http` has no timeout: it waits for the late answer.
+    let mut request = mock.http.post(format!("{}{}", mock.base, signed.path_and_query)).body(signed.body.clone());
+    for (name, value) in &signed.headers {
+        request = request.header(*name, value);
+    }
+    let answer = request.send().await.unwrap().text().await.unwrap();
+    assert!(answer.starts_with(r#"{"errcode":0"#), "{answer}");
+    mock.client().check("after", PRESET_OK.1, PRESET_OK.2).await.unwrap();
+    let entries = entries(&mock);
+    let judged = judge(&entries, mock.server.service().config(), Profile::Fuzz, vec![], vec![Some(0)]);
+    assert_eq!(
+        rule(&judged.rules, "FLT-RESENDS").verdict,
+        Verdict::Passed,
+        "{:#?}",
+        rule(&judged.rules, "FLT-RESENDS")
+    );
+    let returned = Outcome {
+        interface: Interface::Loginout,
+        ai: None,
+        records: vec![OutcomeRecord { si: "late-but-taken".into(), bt: 1 }],
+        errcode: Some(0),
+        status: None,
+        pi: None,
+        error: None,
+    };
+    let rules = outcomes::judge(&entries, &Outcomes { lines: vec![returned], unreadable: vec![] });
+    let records = rules.iter().find(|r| r.id == "OUT-RECORDS").unwrap();
+    assert_eq!(records.verdict, Verdict::Passed, "{records:#?}");
+}

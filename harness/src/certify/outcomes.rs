@@ -352,9 +352,11 @@ fn record_findings(sent: &[Sent<'_>], outcomes: &[Outcome]) -> Vec<Finding> {
     findings
 }
 
-/// Did this report's answer accept the record: errcode 0, or a 3001 that did not list its `no`?
+/// Did this report's answer accept the record: errcode 0, or a 3001 that did not list its `no`? A late answer
+/// counts: NPPA took the record whenever it said so (a library that waited past 5 s for it lost nothing).
 fn accepted(sent: &Sent<'_>, record: &OutcomeRecord) -> bool {
-    let Seen::Answer(answer) = &sent.got else { return false };
+    let late = Seen::late_answer(sent.entry);
+    let Some(answer) = sent.got.answer().or(late.as_ref()) else { return false };
     let Some((_, no)) = sent.records.iter().find(|(r, _)| r == record) else { return false };
     answer.is_ok() || (answer.errcode == 3001 && !answer.rejected.iter().any(|r| r.no == *no))
 }

@@ -56,11 +56,12 @@ fn faults_resent(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
         let (app_id, biz_id) = r.game();
         format!("{app_id}|{biz_id}|{}|{}|{}", rec.si, rec.bt, rec.ct)
     };
-    // Taken by NPPA in any report, earlier ones included: a client that read an acceptance as a failure (another
-    // content type, say) and then met unreadable answers on its retries has lost nothing.
+    // Taken by NPPA in any report, earlier ones included, and late answers too (NPPA took it, whenever it said so):
+    // a client that read an acceptance as a failure (another content type, a timeout) and then met unreadable
+    // answers on its retries has lost nothing.
     let taken: HashSet<String> = reports
         .iter()
-        .filter_map(|r| Some((r, Seen::of(r.entry).answer()?.clone())))
+        .filter_map(|r| Some((r, Seen::of(r.entry).answer().cloned().or_else(|| Seen::late_answer(r.entry))?)))
         .flat_map(|(r, answer)| {
             let rejected: HashSet<i64> = answer.rejected.iter().map(|x| x.no).collect();
             let accepting = answer.is_ok() || answer.errcode == StatusCode::PartialError.code();
