@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::judging::{one_fault, production_fault};
 use common::*;
 use nppa_harness::certify::model::Verdict;
 use nppa_harness::certify::reference::{self};
@@ -142,17 +143,14 @@ async fn the_careful_reference_client_passes_faults_and_all_with_no_finding_run_
 
 #[tokio::test]
 async fn an_injected_code_is_not_held_against_the_request_it_answered_and_a_real_one_is() {
-    use nppa_mockserver::faults::{FaultAction, FaultRequest, FaultRule};
+    use nppa_mockserver::faults::FaultAction;
     use nppa_protocol::{Interface, StatusCode};
     // An injected 1007 says nothing of the client's timestamps (fuzz answers any code to a valid request).
     let mock = start().await;
-    let injected = FaultRule {
-        interface: Some(Interface::Query),
-        count: Some(1),
-        action: Some(FaultAction::Status { errcode: StatusCode::Expire }),
-        ..FaultRule::default()
-    };
-    mock.server.service().faults().add(FaultRequest::One(injected)).unwrap();
+    one_fault(
+        &mock,
+        production_fault(Interface::Query, Some(FaultAction::Status { errcode: StatusCode::Expire }), None, 1),
+    );
     assert_eq!(code(&mock.client().query("any").await.unwrap()), 1007);
     let report = judge(&entries(&mock), mock.server.service().config(), Profile::Fuzz, vec![], vec![Some(0)]);
     assert_eq!(rule(&report.rules, "ENV-TIMESTAMPS").verdict, Verdict::Passed);
@@ -172,7 +170,7 @@ async fn an_injected_code_is_not_held_against_the_request_it_answered_and_a_real
 
 #[tokio::test]
 async fn flt_resends_counts_a_record_nppa_already_took_as_taken_whatever_came_after() {
-    use nppa_mockserver::faults::{FaultAction, FaultRequest, FaultRule};
+    use nppa_mockserver::faults::FaultAction;
     use nppa_protocol::Interface;
     let mock = start().await;
     let client = mock.client();
@@ -180,13 +178,10 @@ async fn flt_resends_counts_a_record_nppa_already_took_as_taken_whatever_came_af
     let report = vec![guest(1, "taken-early", 1, now)];
     // Accepted, yet sent again (a client that took the answer's content type for a failure); that retry is cut.
     assert_eq!(code(&client.loginout(report.clone()).await.unwrap()), 0);
-    let cut = FaultRule {
-        interface: Some(Interface::Loginout),
-        count: Some(1),
-        action: Some(FaultAction::HttpStatus { status: 502, body: None }),
-        ..FaultRule::default()
-    };
-    mock.server.service().faults().add(FaultRequest::One(cut)).unwrap();
+    one_fault(
+        &mock,
+        production_fault(Interface::Loginout, Some(FaultAction::HttpStatus { status: 502, body: None }), None, 1),
+    );
     mock.advance(200).await;
     assert_eq!(client.loginout(report).await.unwrap().http_status, 502);
     let judged = judge(&entries(&mock), mock.server.service().config(), Profile::Fuzz, vec![], vec![Some(0)]);
@@ -199,13 +194,10 @@ async fn flt_resends_counts_a_record_nppa_already_took_as_taken_whatever_came_af
 
     // A record no answer took and never sent again is still lost.
     let mock = start().await;
-    let cut = FaultRule {
-        interface: Some(Interface::Loginout),
-        count: Some(1),
-        action: Some(FaultAction::HttpStatus { status: 502, body: None }),
-        ..FaultRule::default()
-    };
-    mock.server.service().faults().add(FaultRequest::One(cut)).unwrap();
+    one_fault(
+        &mock,
+        production_fault(Interface::Loginout, Some(FaultAction::HttpStatus { status: 502, body: None }), None, 1),
+    );
     let now = mock.now_ms().await;
     assert_eq!(mock.client().loginout(vec![guest(1, "lost", 1, now)]).await.unwrap().http_status, 502);
     mock.client().check("after", PRESET_OK.1, PRESET_OK.2).await.unwrap();
@@ -215,17 +207,14 @@ async fn flt_resends_counts_a_record_nppa_already_took_as_taken_whatever_came_af
 
 #[tokio::test]
 async fn err_retry_leaves_polling_a_pending_ai_after_an_injected_code_clean_and_catches_a_quick_resend() {
-    use nppa_mockserver::faults::{FaultAction, FaultRequest, FaultRule};
+    use nppa_mockserver::faults::FaultAction;
     use nppa_protocol::{Interface, StatusCode};
     for (gap_ms, caught) in [(1_500, false), (200, true)] {
         let mock = start().await;
-        let injected = FaultRule {
-            interface: Some(Interface::Query),
-            count: Some(1),
-            action: Some(FaultAction::Status { errcode: StatusCode::MethodError }),
-            ..FaultRule::default()
-        };
-        mock.server.service().faults().add(FaultRequest::One(injected)).unwrap();
+        one_fault(
+            &mock,
+            production_fault(Interface::Query, Some(FaultAction::Status { errcode: StatusCode::MethodError }), None, 1),
+        );
         let client = mock.client();
         client.check(PRESET_PENDING.0, PRESET_PENDING.1, PRESET_PENDING.2).await.unwrap();
         assert_eq!(code(&client.query(PRESET_PENDING.0).await.unwrap()), 1003);
@@ -242,17 +231,11 @@ async fn a_report_answered_late_was_still_taken_for_flt_resends_and_out_records(
     // A library without the suggested 5 s timeout waits for a late acceptance and returns errcode 0: NPPA took the
     // record, so nothing was lost and nothing was hidden.
     use nppa_harness::certify::outcomes::{self, Outcome, OutcomeRecord, Outcomes};
-    use nppa_mockserver::faults::{FaultRequest, FaultRule};
+
     use nppa_protocol::interface::CLIENT_TIMEOUT_MS;
     use nppa_protocol::Interface;
     let mock = start().await;
-    let late = FaultRule {
-        interface: Some(Interface::Loginout),
-        count: Some(1),
-        delay_ms: Some(CLIENT_TIMEOUT_MS + 500),
-        ..FaultRule::default()
-    };
-    mock.server.service().faults().add(FaultRequest::One(late)).unwrap();
+    one_fault(&mock, production_fault(Interface::Loginout, None, Some(CLIENT_TIMEOUT_MS + 500), 1));
     let now = mock.now_ms().await;
     let report = nppa_protocol::messages::LoginoutRequest::new(vec![guest(1, "late-but-taken", 1, now)]);
     let signed = nppa_protocol::request::loginout(

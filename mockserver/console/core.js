@@ -138,10 +138,12 @@ function throttled(fetchState) {
 }
 
 /// A view's lifecycle when all it does on screen is `refresh`: refreshed when shown and on each journal event while
-/// shown, never while hidden. Spread into the view: `{ id, label, root, ...whileShown(refresh) }`.
+/// shown, never while hidden. Spread into the view: `{ id, label, root, ...whileShown(refresh) }`; `isShown()` tells
+/// a view's own timers whether to run.
 function whileShown(refresh) {
   let visible = false;
   return {
+    isShown: () => visible,
     shown() {
       visible = true;
       refresh();

@@ -54,7 +54,7 @@ function quotasView() {
         : [t("notBlocked")]));
     }
   }
-  setInterval(() => state && !state.frozen && visible && tick(), 250);
+  setInterval(() => state && !state.frozen && lifecycle.isShown() && tick(), 250);
 
   function show(answer) {
     state = answer;
@@ -72,22 +72,12 @@ function quotasView() {
     problem(null);
   }
   const refresh = throttled(async () => show(await adminJson("/__admin/quotas")));
-  let visible = false;
+  const lifecycle = whileShown(refresh);
 
   return {
     id: "quotas",
     label: "quotas",
     root: el("div", {}, note, el("div", { class: "table-box" }, table)),
-    // Its own lifecycle: the countdown ticks only while shown.
-    shown() {
-      visible = true;
-      refresh();
-    },
-    hidden() {
-      visible = false;
-    },
-    onEntry() {
-      if (visible) refresh();
-    },
+    ...lifecycle,
   };
 }
