@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use nppa_harness::{admin_cmd, client_cmd, load_cmd, mock_cmd};
+use nppa_mockserver::config::ShadowServe;
+use nppa_mockserver::journal::DifferenceKind;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -70,6 +72,15 @@ enum Command {
         /// /metrics. Real credentials and identity data then pass through.
         #[arg(long, value_name = "URL", value_parser = upstream_url, conflicts_with = "upstream")]
         shadow: Option<String>,
+        /// Shadow mode: whose answer the client gets. `mock` (default) tests your client against the mock while
+        /// the real system is watched; `upstream` keeps a staging client on the real system's answers while the
+        /// mock answers beside it, its own state following its own answers (fault rules are not applied then).
+        #[arg(long, value_name = "WHOSE", value_parser = shadow_serve)]
+        shadow_serve: Option<ShadowServe>,
+        /// Shadow mode: kinds of difference not compared, e.g. `pi` (the mock's pi are its own). Repeat it, or
+        /// separate with commas: http_status, readable, errcode, status, pi, rejected, data_shape.
+        #[arg(long, value_name = "KIND", value_delimiter = ',', value_parser = difference_kind)]
+        shadow_ignore: Vec<DifferenceKind>,
         /// Print the embedded default configuration and exit.
         #[arg(long)]
         print_config: bool,
@@ -122,6 +133,8 @@ fn main() -> ExitCode {
                 allow_client_ip,
                 upstream,
                 shadow,
+                shadow_serve,
+                shadow_ignore,
                 ..
             } => {
                 let flags = mock_cmd::MockFlags {
@@ -133,6 +146,8 @@ fn main() -> ExitCode {
                     allow_client_ip,
                     upstream,
                     shadow,
+                    shadow_serve,
+                    shadow_ignore,
                 };
                 mock_cmd::run(config.as_deref(), flags, listen).await.map(|()| 0)
             }
@@ -150,6 +165,16 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `--shadow-serve mock|upstream`.
+fn shadow_serve(text: &str) -> Result<ShadowServe, String> {
+    text.parse()
+}
+
+/// `--shadow-ignore KIND`: a kind of difference by its JSON name.
+fn difference_kind(text: &str) -> Result<DifferenceKind, String> {
+    text.parse()
 }
 
 /// `--upstream URL`: http or https, a host, perhaps a path prefix.

@@ -5,7 +5,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use nppa_mockserver::config::{Config, DEFAULT_TOML};
+use nppa_mockserver::config::{Config, ShadowServe, DEFAULT_TOML};
+use nppa_mockserver::journal::DifferenceKind;
 use nppa_mockserver::{MockServer, RunningServer};
 use nppa_protocol::beijing;
 
@@ -74,10 +75,19 @@ pub fn banner(server: &RunningServer, config_origin: &str) -> String {
     }
     let upstream = &service.config().upstream;
     if let Ok(Some(upstreams)) = nppa_mockserver::upstream::Routes::from_config(upstream) {
-        out.push_str(match upstream.shadow {
-            true => "\n  SHADOW      the mock answers; requests are also sent upstream and the answers compared:\n",
-            false => "\n  UPSTREAM    requests are forwarded, not answered here; the journal keeps both sides:\n",
+        out.push_str(match (upstream.shadow, upstream.shadow_serve) {
+            (true, ShadowServe::Mock) => {
+                "\n  SHADOW      the mock answers; requests are also sent upstream and the answers compared:\n"
+            }
+            (true, ShadowServe::Upstream) => {
+                "\n  SHADOW      the upstream answers the client; the mock answers beside it and the answers are compared:\n"
+            }
+            (false, _) => "\n  UPSTREAM    requests are forwarded, not answered here; the journal keeps both sides:\n",
         });
+        if upstream.shadow && !upstream.shadow_ignore.is_empty() {
+            let kinds: Vec<&str> = upstream.shadow_ignore.iter().map(|k| k.as_str()).collect();
+            out.push_str(&format!("    not compared: {}\n", kinds.join(", ")));
+        }
         for (paths, url) in upstreams.describe() {
             out.push_str(&format!("    {paths:<11} → {url}\n"));
         }
@@ -125,6 +135,10 @@ pub struct MockFlags {
     pub upstream: Option<String>,
     /// `upstream.url` with `upstream.shadow`: every interface also sent there, the answers compared.
     pub shadow: Option<String>,
+    /// `upstream.shadow_serve`.
+    pub shadow_serve: Option<ShadowServe>,
+    /// Added to `upstream.shadow_ignore`.
+    pub shadow_ignore: Vec<DifferenceKind>,
 }
 
 impl MockFlags {
@@ -146,6 +160,14 @@ impl MockFlags {
         if self.shadow.is_some() {
             config.upstream.url = self.shadow;
             config.upstream.shadow = true;
+        }
+        if let Some(whose) = self.shadow_serve {
+            config.upstream.shadow_serve = whose;
+        }
+        for kind in self.shadow_ignore {
+            if !config.upstream.shadow_ignore.contains(&kind) {
+                config.upstream.shadow_ignore.push(kind);
+            }
         }
         for enterprise in &mut config.enterprises {
             let lists = std::iter::once(&mut enterprise.ip_whitelist)

@@ -340,3 +340,137 @@ async fn shadow_mode_answers_from_the_mock_and_reports_exactly_the_planted_diffe
         .collect();
     assert_eq!(kinds, [("errcode", 2)]);
 }
+
+#[tokio::test]
+async fn shadow_serving_the_upstream_gives_the_client_its_answers_while_the_mock_keeps_its_own_state() {
+    use nppa_mockserver::config::ShadowServe;
+    use nppa_mockserver::faults::{FaultAction, FaultRequest, FaultRule};
+    use nppa_mockserver::journal::{Difference, DifferenceKind};
+    // Planted as in shadow mode serving the mock's answers: another missing_collections_code, a 1006 for every query.
+    let upstream = start_with(|c| c.rules.missing_collections_code = 1011).await;
+    let busy = FaultRule {
+        interface: Some(nppa_protocol::Interface::Query),
+        action: Some(FaultAction::Status { errcode: nppa_protocol::StatusCode::Busy }),
+        ..FaultRule::default()
+    };
+    upstream.admin_api().add_faults(&FaultRequest::One(busy)).await.unwrap();
+    let url = upstream.base.clone();
+    let front = start_with(move |c| {
+        c.upstream.url = Some(url);
+        c.upstream.shadow = true;
+        c.upstream.shadow_serve = ShadowServe::Upstream;
+    })
+    .await;
+    // The front's fault rules shape answers the client would not get: not applied.
+    let refuse_checks = FaultRule {
+        interface: Some(nppa_protocol::Interface::Check),
+        action: Some(FaultAction::Status { errcode: nppa_protocol::StatusCode::SysError }),
+        ..FaultRule::default()
+    };
+    front.admin_api().add_faults(&FaultRequest::One(refuse_checks)).await.unwrap();
+    let client = front.client();
+    let check = client.check(PRESET_PENDING.0, PRESET_PENDING.1, PRESET_PENDING.2).await.unwrap();
+    let query = client.query("never-checked").await.unwrap();
+    let now = client.now_ms().await.unwrap();
+    let loginout = client.loginout(vec![guest(1, "s-1", 1, now)]).await.unwrap();
+    let refused = client.send(without_collections(now)).await.unwrap();
+    let exchanges = [&check, &query, &loginout, &refused];
+    assert_eq!(exchanges.map(code), [0, 1006, 0, 1011], "the client got the upstream's answers");
+    assert_eq!(front.live_records().await, 1, "the mock's state follows its own answers (the pending check)");
+    assert_eq!(entries(&upstream).len(), 4, "each request went upstream once");
+
+    let journal = entries(&front);
+    let codes: Vec<Option<u16>> = journal.iter().map(|e| e.errcode).collect();
+    assert_eq!(codes, [Some(0), Some(1006), Some(0), Some(1011)], "the journal holds what the client got");
+    for (entry, exchange) in journal.iter().zip(exchanges) {
+        assert_eq!(entry.answer, exchange.response_body, "the journal's answer is the one the client read");
+        assert!(entry.fault.is_none(), "no fault rule of the front's was applied");
+    }
+    assert!(
+        journal[3].rule.is_none() && journal[3].cause.is_none(),
+        "the mock's cause explained its own 1001, which the client did not get"
+    );
+    let notes: Vec<_> = journal.into_iter().map(|e| e.upstream.expect("a shadow note")).collect();
+    let mock_answers: Vec<String> = notes.iter().map(|n| n.mock_answer.clone().expect("the mock's answer")).collect();
+    assert!(mock_answers[0].contains(r#""status":1"#), "the mock pended the check itself: {}", mock_answers[0]);
+    assert!(mock_answers[3].contains(r#""errcode":1001"#), "{}", mock_answers[3]);
+    let errcode = |mock: &str, upstream: &str| Difference {
+        kind: DifferenceKind::Errcode,
+        mock: mock.into(),
+        upstream: upstream.into(),
+    };
+    let seen: Vec<Vec<Difference>> = notes.iter().map(|n| n.differences.clone()).collect();
+    assert_eq!(seen, [vec![], vec![errcode("2003", "1006")], vec![], vec![errcode("1001", "1011")]]);
+    assert_eq!(metric(&front, r#"nppa_shadow_differences_total{kind="errcode"}"#).await, 2.0);
+    // Certified, the answers judged are the upstream's, and the report says so.
+    let report = judge(&entries(&front), front.server.service().config(), Profile::All, vec![], vec![Some(0)]);
+    assert_eq!(report.answered_by, std::slice::from_ref(&upstream.base));
+}
+
+#[tokio::test]
+async fn shadow_serving_an_unreachable_upstream_gives_the_client_the_502_and_journals_it() {
+    use nppa_mockserver::config::ShadowServe;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let front = start_with(move |c| {
+        c.upstream.url = Some(format!("http://{closed}"));
+        c.upstream.shadow = true;
+        c.upstream.shadow_serve = ShadowServe::Upstream;
+    })
+    .await;
+    let query = front.client().query("never-checked").await.unwrap();
+    assert_eq!(query.http_status, 502);
+    assert!(query.response_body.contains("could not be reached"), "{}", query.response_body);
+    let entry = entries(&front).pop().expect("journaled");
+    assert_eq!((entry.http_status, entry.errcode), (502, None));
+    let note = entry.upstream.expect("a shadow note");
+    assert!(note.error.is_some_and(|e| e.contains("could not be reached")));
+    assert!(note.mock_answer.is_some_and(|a| a.contains(r#""errcode":2003"#)), "the mock answered beside it");
+    assert_eq!(metric(&front, r#"nppa_upstream_requests_total{outcome="unreachable"}"#).await, 1.0);
+}
+
+#[tokio::test]
+async fn shadow_ignore_leaves_the_named_kinds_uncompared_and_uncounted() {
+    use nppa_mockserver::journal::DifferenceKind;
+    // Another server secret: everyone but the presets gets another pi upstream (R-PI).
+    let upstream = start_with(|c| c.identities.pi_secret = Some("another secret".into())).await;
+    let shadow_of = |ignore: Vec<DifferenceKind>| {
+        let url = upstream.base.clone();
+        start_with(move |c| {
+            c.upstream.url = Some(url);
+            c.upstream.shadow = true;
+            c.upstream.shadow_ignore = ignore;
+        })
+    };
+    let (comparing, ignoring) = (shadow_of(vec![]).await, shadow_of(vec![DifferenceKind::Pi]).await);
+    for front in [&comparing, &ignoring] {
+        let check = front.client().check("ai-generated-7", "某七七", &id_num(7)).await.unwrap();
+        assert_eq!(code(&check), 0);
+    }
+    let kinds = |front: &Mock| -> Vec<DifferenceKind> {
+        entries(front).into_iter().flat_map(|e| e.upstream.unwrap().differences).map(|d| d.kind).collect()
+    };
+    assert_eq!(kinds(&comparing), [DifferenceKind::Pi], "the planted difference is seen when compared");
+    assert_eq!(kinds(&ignoring), [], "and not when pi is ignored");
+    let series = r#"nppa_shadow_differences_total{kind="pi"}"#;
+    assert_eq!((metric(&comparing, series).await, metric(&ignoring, series).await), (1.0, 0.0));
+}
+
+#[test]
+fn the_shadow_flags_teach_their_values_and_refuse_unknown_ones() {
+    let nppa = |args: &[&str]| std::process::Command::new(env!("CARGO_BIN_EXE_nppa")).args(args).output().unwrap();
+    let bad_kind = nppa(&["mock", "--shadow", "http://127.0.0.1:9", "--shadow-ignore", "pi,errmsg"]);
+    let stderr = String::from_utf8_lossy(&bad_kind.stderr);
+    assert_eq!(bad_kind.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(r#""errmsg" is no kind of difference; the kinds are http_status, readable"#), "{stderr}");
+    let bad_whose = nppa(&["mock", "--shadow", "http://127.0.0.1:9", "--shadow-serve", "both"]);
+    let stderr = String::from_utf8_lossy(&bad_whose.stderr);
+    assert!(stderr.contains("the answer of `mock` or of `upstream`"), "{stderr}");
+    // Outside shadow mode there is no choice of whose answer: refused with the field, before anything listens.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("upstream.toml");
+    std::fs::write(&config, "[upstream]\nurl = \"http://127.0.0.1:9\"\nshadow_serve = \"upstream\"\n").unwrap();
+    let outside = nppa(&["mock", "--listen", "127.0.0.1:0", "--config", config.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&outside.stderr);
+    assert_eq!(outside.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("upstream.shadow_serve: only shadow mode chooses"), "{stderr}");
+}

@@ -200,6 +200,37 @@ pub struct UpstreamSection {
     /// Shadow mode: the mock answers; each request the upstreams above would get is also sent there, and the two
     /// answers are compared by meaning (differences journaled and counted). `nppa mock --shadow URL`.
     pub shadow: bool,
+    /// Shadow mode: whose answer the client gets, the mock's (`"mock"`, the default) or the upstream's
+    /// (`"upstream"`: a staging client keeps talking to the real system while the mock follows along, its own state
+    /// following its own answers). `nppa mock --shadow-serve`.
+    pub shadow_serve: ShadowServe,
+    /// Shadow mode: kinds of difference not compared (`"pi"`: the mock's pi are its own, not the real system's;
+    /// `"http_status"`, `"readable"`, `"errcode"`, `"status"`, `"rejected"`, `"data_shape"`). `nppa mock
+    /// --shadow-ignore`.
+    pub shadow_ignore: Vec<crate::difference::DifferenceKind>,
+}
+
+/// Shadow mode: whose answer the client gets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ShadowServe {
+    /// The mock's; the upstream's is only compared with it.
+    #[default]
+    Mock,
+    /// The upstream's, as upstream mode passes it; the mock answers too, for its state and the comparison.
+    Upstream,
+}
+
+impl std::str::FromStr for ShadowServe {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "mock" => Ok(ShadowServe::Mock),
+            "upstream" => Ok(ShadowServe::Upstream),
+            other => Err(format!("{other:?}: the client gets the answer of `mock` or of `upstream`")),
+        }
+    }
 }
 
 impl Default for UpstreamSection {
@@ -213,6 +244,8 @@ impl Default for UpstreamSection {
             ca_file: None,
             timeout_s: 10.0,
             shadow: false,
+            shadow_serve: ShadowServe::Mock,
+            shadow_ignore: Vec::new(),
         }
     }
 }
@@ -557,6 +590,12 @@ impl Config {
         }
         if !(self.upstream.timeout_s > 0.0 && self.upstream.timeout_s <= MAX_TIMEOUT_S) {
             return Err(field("upstream.timeout_s", "must be positive seconds, at most one year"));
+        }
+        if !self.upstream.shadow && self.upstream.shadow_serve != ShadowServe::Mock {
+            let reason =
+                "only shadow mode chooses whose answer the client gets (set upstream.shadow = true); upstream \
+                          mode always passes the upstream's";
+            return Err(field("upstream.shadow_serve", reason));
         }
         if let Some(start) = &self.clock.start {
             chrono::DateTime::parse_from_rfc3339(start).map_err(|e| {

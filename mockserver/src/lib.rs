@@ -20,6 +20,7 @@ pub mod admin_guard;
 pub mod clock;
 pub mod config;
 pub mod console;
+pub mod difference;
 pub mod error;
 pub mod faults;
 pub mod http_error;

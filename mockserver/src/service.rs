@@ -111,9 +111,18 @@ impl Served {
         Served::with_status(200, body)
     }
 
-    fn with_status(http_status: u16, body: Vec<u8>) -> Served {
+    pub(crate) fn with_status(http_status: u16, body: Vec<u8>) -> Served {
         Served { http_status, body, reset: false, content_type: None, framing: Framing::Whole }
     }
+}
+
+/// Shadow mode: the upstream's answer to a request beside the mock's.
+pub struct Beside {
+    /// The journal entry's `upstream`: the upstream's answer and where it differs.
+    pub note: UpstreamExchange,
+    /// With `upstream.shadow_serve = "upstream"`: what the client gets instead of the mock's answer (the upstream's,
+    /// or a 502 when none came) and its errcode, for the journal; the mock's state still follows its own answer.
+    pub served_instead: Option<(Served, Option<u16>)>,
 }
 
 /// What a successful request answers.
@@ -364,14 +373,15 @@ impl MockService {
         self.serve_beside(request, arrival, injection, None)
     }
 
-    /// [`serve`](Self::serve), with the upstream's answer to the same request beside it (shadow mode): the client
-    /// gets the mock's answer, and `beside` makes the journal entry's `upstream` from it (and counts differences).
+    /// [`serve`](Self::serve), with the upstream's answer to the same request beside it (shadow mode): `beside`
+    /// makes the journal entry's `upstream` from the mock's answer (and counts differences). The mock's answer is
+    /// returned; when the client gets the upstream's instead (`served_instead`), the journal records that one.
     pub fn serve_beside(
         &self,
         request: &Incoming<'_>,
         arrival: &Arrival,
         injection: Option<&Injection>,
-        beside: Option<&dyn Fn(&Served) -> UpstreamExchange>,
+        beside: Option<&dyn Fn(&Served) -> Beside>,
     ) -> Served {
         let mut rule = injection.map(|i| &i.rule);
         let (outcome, served) = match rule.and_then(|r| r.action.as_ref()) {
@@ -435,7 +445,10 @@ impl MockService {
         if request.body == Err(BodyError::TimedOut) {
             self.metrics.http_error(HttpErrorKind::BodyTimeout);
         }
-        let upstream = beside.map(|beside| Box::new(beside(&served)));
+        let (upstream, served_instead) = match beside.map(|beside| beside(&served)) {
+            Some(Beside { note, served_instead }) => (Some(Box::new(note)), served_instead),
+            None => (None, None),
+        };
         if self.journal.enabled() {
             // What was sent, even when a gate before decryption or a fault answered: certify and people read it.
             let peeked;
@@ -450,7 +463,8 @@ impl MockService {
                 request,
                 outcome: outcome.as_ref(),
                 plaintext,
-                served: &served,
+                // What the client got.
+                served: served_instead.as_ref().map_or(&served, |(instead, _)| instead),
                 fault: rule,
                 arrival,
                 latency,
@@ -460,6 +474,10 @@ impl MockService {
             let mut record = journal_record(self.clock.now_ms(), body_timeout_s, &exchanged);
             if let Record::Exchange(exchange) = &mut record {
                 exchange.upstream = upstream;
+                if let Some((_, errcode)) = served_instead {
+                    // The mock's refusal explained its own answer, which the client did not get.
+                    (exchange.errcode, exchange.refusal) = (errcode, None);
+                }
             }
             self.journal.record(record);
         }

@@ -218,8 +218,9 @@ impl AnsweredBy {
     pub fn of(entries: &[nppa_mockserver::journal::JournalEntry]) -> AnsweredBy {
         let mut answered = AnsweredBy { requests: entries.len(), ..AnsweredBy::default() };
         for entry in entries {
-            // Shadow mode's entries hold the mock's answer: the upstream's was only compared with it.
-            let Some(upstream) = entry.upstream.as_ref().filter(|u| !u.shadow) else { continue };
+            // Shadow mode's entries hold the mock's answer unless the client got the upstream's
+            // (`shadow_serve = "upstream"`).
+            let Some(upstream) = entry.upstream.as_ref().filter(|u| u.answered_the_client()) else { continue };
             answered.forwarded += 1;
             answered.unanswered += usize::from(upstream.status.is_none());
             let sent = match &entry.query {
@@ -248,7 +249,7 @@ impl AnsweredBy {
             n => format!("; {n} got no answer from it (the client got the mock's HTTP 502)"),
         };
         Some(format!(
-            "recorded in upstream mode: the answers judged are the upstream's, not the mock's ({share} forwarded to {}{unanswered}); when that is the real NPPA, the verdicts judge the client against the real system",
+            "recorded in upstream mode (or shadow mode serving the upstream's answers): the answers judged are the upstream's, not the mock's ({share} forwarded to {}{unanswered}); when that is the real NPPA, the verdicts judge the client against the real system",
             self.upstreams.join(", ")
         ))
     }

@@ -5,6 +5,7 @@ use base64::Engine as _;
 use nppa_protocol::Interface;
 use serde::{Deserialize, Serialize};
 
+use crate::difference::Difference;
 use crate::faults::FaultNote;
 use crate::http_error::HttpError;
 
@@ -108,61 +109,22 @@ pub struct UpstreamExchange {
     /// Shadow mode: the upstream's answer body, when it answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answer: Option<String>,
+    /// Shadow mode with `upstream.shadow_serve = "upstream"`: the client got the upstream's answer (the entry's
+    /// `http_status`, `errcode` and `answer` are the upstream's, or the mock's 502 when none came), and this is the
+    /// mock's own answer, the one its state follows. Absent when the client got the mock's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mock_answer: Option<String>,
     /// Shadow mode: where the two answers differ by meaning (errmsg's wording, key order and spacing aside). Empty
     /// when they agree, or when the upstream gave no answer.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub differences: Vec<Difference>,
 }
 
-/// One way the upstream's answer differs from the mock's (shadow mode).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Difference {
-    pub kind: DifferenceKind,
-    /// The mock's value and the upstream's, as text (`"1001"`, `"1011"`; `"(none)"` when absent).
-    pub mock: String,
-    pub upstream: String,
-}
-
-/// What differs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DifferenceKind {
-    HttpStatus,
-    /// One answer is an NPPA answer (JSON with an errcode), the other is not.
-    Readable,
-    Errcode,
-    /// check/query's `data.result.status`.
-    Status,
-    /// Whether a `pi` came, and which: the same person has the same pi everywhere (R-PI), but the mock's are its own.
-    Pi,
-    /// loginout's rejected records (`no` and errcode).
-    Rejected,
-    /// The shape of `data` (absent, null, "", an object…).
-    DataShape,
-}
-
-impl DifferenceKind {
-    pub const ALL: [DifferenceKind; 7] = [
-        DifferenceKind::HttpStatus,
-        DifferenceKind::Readable,
-        DifferenceKind::Errcode,
-        DifferenceKind::Status,
-        DifferenceKind::Pi,
-        DifferenceKind::Rejected,
-        DifferenceKind::DataShape,
-    ];
-
-    /// The name in JSON and in `/metrics`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DifferenceKind::HttpStatus => "http_status",
-            DifferenceKind::Readable => "readable",
-            DifferenceKind::Errcode => "errcode",
-            DifferenceKind::Status => "status",
-            DifferenceKind::Pi => "pi",
-            DifferenceKind::Rejected => "rejected",
-            DifferenceKind::DataShape => "data_shape",
-        }
+impl UpstreamExchange {
+    /// True when the client got the upstream's answer (upstream mode, or shadow mode serving the upstream's): the
+    /// entry's answer is then the upstream's, not the mock's.
+    pub fn answered_the_client(&self) -> bool {
+        !self.shadow || self.mock_answer.is_some()
     }
 }
 

@@ -17,7 +17,8 @@ use tokio::sync::broadcast;
 mod entry;
 mod kept;
 
-pub use entry::{Difference, DifferenceKind, JournalEntry, UpstreamExchange};
+pub use crate::difference::{Difference, DifferenceKind};
+pub use entry::{JournalEntry, UpstreamExchange};
 pub use kept::{Exchange, ExchangeBytes, ExchangeParts, Kept, Record};
 
 /// Counts that say what the journal could not keep.

@@ -17,11 +17,10 @@ use super::stream::journal_stream;
 use super::tunnel::tunnel;
 use super::Transport;
 use crate::admin;
-use crate::config::ServerSection;
+use crate::config::{ServerSection, ShadowServe};
 use crate::faults::{FaultTarget, Injection};
-use crate::journal::UpstreamExchange;
-use crate::service::{route_interface, Arrival, BodyError, Incoming, MockService, Served};
-use crate::upstream::Sent;
+use crate::service::{route_interface, Arrival, Beside, BodyError, Incoming, MockService, Served};
+use crate::upstream::{Sent, Shadow};
 use crate::variation::Framing;
 
 /// A fault rule asked to close the connection without an answer.
@@ -107,23 +106,30 @@ async fn route(
     }
     let upstream = transport.upstream.as_ref().and_then(|u| Some((u, u.target(path)?)));
     // Upstream mode: forwarded as it came, in place of the mock's own rules (and its fault rules).
-    if let Some((upstreams, target)) = upstream.filter(|(u, _)| !u.shadows()) {
+    if let Some((upstreams, target)) = upstream.filter(|(u, _)| u.shadow().is_none()) {
         let request = incoming(peer, &parts, &body);
         let answer = upstreams.pass(service, &request, &parts.extensions, &arrival, target).await;
         return Ok(answer.map(|bytes| Full::new(bytes).boxed()));
     }
     // Shadow mode: the same request to the upstream first; the mock still judges it at its arrival, and answers.
-    let shadow = match upstream {
-        Some((upstreams, target)) => {
-            Some(upstreams.send(service, &incoming(peer, &parts, &body), &parts.extensions, target).await)
+    let mut shadow = match upstream.and_then(|(upstreams, target)| Some((upstreams, upstreams.shadow()?, target))) {
+        Some((upstreams, choices, target)) => {
+            let sent = upstreams.send(service, &incoming(peer, &parts, &body), &parts.extensions, target).await;
+            Some((sent, choices.clone()))
         }
         None => None,
     };
+    // Serving the upstream's answer: the mock answers too (its state follows its own answers), without fault rules,
+    // which shape answers the client would not get.
+    if let Some((sent, choices)) = shadow.take_if(|(_, choices)| choices.serve == ShadowServe::Upstream) {
+        serve_protocol(service, peer, &parts, &body, &arrival, None, Some((&sent, &choices)));
+        return Ok(sent.into_answer().map(|bytes| Full::new(bytes).boxed()));
+    }
     // Described for the fault rules only when there are some.
     let faults = service.faults();
     let injection = if faults.armed() { faults.decide(&fault_target(&parts), arrival.arrived_ms) } else { None };
     let served = match injection.as_ref().and_then(|i| i.rule.delay_ms) {
-        None => serve_protocol(service, peer, &parts, &body, &arrival, injection.as_ref(), shadow.as_ref()),
+        None => serve_protocol(service, peer, &parts, &body, &arrival, injection.as_ref(), shadowed(&shadow)),
         Some(delay_ms) => {
             // A slow answer is served by its own task, so that it is journaled even when the client gives up
             // waiting and closes the connection.
@@ -133,7 +139,7 @@ async fn route(
             let delayed = transport.connections.spawn(async move {
                 tokio::time::sleep(Duration::from_millis(delay_ms)).await;
                 let served =
-                    serve_protocol(&service, peer, &parts, &body, &arrival, injection.as_ref(), shadow.as_ref());
+                    serve_protocol(&service, peer, &parts, &body, &arrival, injection.as_ref(), shadowed(&shadow));
                 drop(held);
                 served
             });
@@ -189,11 +195,16 @@ fn serve_protocol(
     body: &Result<Bytes, BodyError>,
     arrival: &Arrival,
     injection: Option<&Injection>,
-    shadow: Option<&Sent>,
+    shadow: Option<(&Sent, &Shadow)>,
 ) -> Served {
-    let beside = shadow.map(|sent| move |served: &Served| sent.beside(served, service.metrics()));
-    let beside = beside.as_ref().map(|f| f as &dyn Fn(&Served) -> UpstreamExchange);
+    let beside = shadow.map(|(sent, choices)| move |served: &Served| sent.beside(served, choices, service.metrics()));
+    let beside = beside.as_ref().map(|f| f as &dyn Fn(&Served) -> Beside);
     service.serve_beside(&incoming(peer, parts, body), arrival, injection, beside)
+}
+
+/// The upstream's answer and shadow mode's choices, borrowed.
+fn shadowed(shadow: &Option<(Sent, Shadow)>) -> Option<(&Sent, &Shadow)> {
+    shadow.as_ref().map(|(sent, choices)| (sent, choices))
 }
 
 /// The request as the service reads it.

@@ -22,10 +22,10 @@ use hyper::http::Extensions;
 use hyper::{Request, Response};
 use nppa_protocol::{Interface, StatusCode};
 
-use crate::config::{upstream_url, UpstreamSection};
-use crate::journal::{Exchange, ExchangeBytes, ExchangeParts, Record, UpstreamExchange};
-use crate::metrics::UpstreamOutcome;
-use crate::service::{route_interface, Arrival, BodyError, Incoming, MockService};
+use crate::config::{upstream_url, ShadowServe, UpstreamSection};
+use crate::journal::{DifferenceKind, Exchange, ExchangeBytes, ExchangeParts, Record, UpstreamExchange};
+use crate::metrics::{Metrics, UpstreamOutcome};
+use crate::service::{route_interface, Arrival, Beside, BodyError, Incoming, MockService, Served};
 
 pub use client::Failure;
 
@@ -104,15 +104,24 @@ impl Routes {
 pub struct Upstreams {
     routes: Routes,
     forwarder: client::Forwarder,
-    /// Shadow mode (`upstream.shadow`).
-    shadow: bool,
+    /// Shadow mode (`upstream.shadow`), and its choices; `None` in upstream mode.
+    shadow: Option<Shadow>,
+}
+
+/// Shadow mode's choices: whose answer the client gets, and what is not compared.
+#[derive(Debug, Clone)]
+pub struct Shadow {
+    pub serve: ShadowServe,
+    pub ignore: Vec<DifferenceKind>,
 }
 
 impl Upstreams {
     /// `None` when no upstream is configured (the mock answers everything itself).
     pub fn from_config(section: &UpstreamSection) -> Result<Option<Upstreams>, String> {
         let Some(routes) = Routes::from_config(section)? else { return Ok(None) };
-        Ok(Some(Upstreams { routes, forwarder: client::Forwarder::new(section)?, shadow: section.shadow }))
+        let shadow =
+            section.shadow.then(|| Shadow { serve: section.shadow_serve, ignore: section.shadow_ignore.clone() });
+        Ok(Some(Upstreams { routes, forwarder: client::Forwarder::new(section)?, shadow }))
     }
 
     /// The upstream of a production or test-system path; `None` for a path the mock answers itself.
@@ -120,9 +129,9 @@ impl Upstreams {
         self.routes.target(path)
     }
 
-    /// True in shadow mode: the mock answers, and the upstream's answer is only compared with it.
-    pub fn shadows(&self) -> bool {
-        self.shadow
+    /// Shadow mode's choices; `None` in upstream mode (the upstream answers, the mock's rules do not run).
+    pub fn shadow(&self) -> Option<&Shadow> {
+        self.shadow.as_ref()
     }
 
     /// Sends `request` to `target` once and reads the whole answer (hop-by-hop headers aside) or why none came,
@@ -244,22 +253,28 @@ impl Sent {
             error: error.clone(),
             shadow: false,
             answer: None,
+            mock_answer: None,
             differences: Vec::new(),
         };
-        let response = match (self.result, error) {
-            (Ok(response), _) => response,
-            (Err(_), why) => bad_gateway(why.as_deref().unwrap_or("no answer")),
-        };
-        (note, response)
+        (note, client_answer(self.result, error))
     }
 
-    /// Shadow mode: the journal's note on the upstream's answer beside the mock's (`served`), its differences counted.
-    pub fn beside(&self, served: &crate::service::Served, metrics: &crate::metrics::Metrics) -> UpstreamExchange {
+    /// The answer for the client: the upstream's as it came, or the mock's 502 that says why none came.
+    pub fn into_answer(self) -> Response<Bytes> {
+        let error = self.why();
+        client_answer(self.result, error)
+    }
+
+    /// Shadow mode: the journal's note on the upstream's answer beside the mock's (`served`), its differences
+    /// counted (but the kinds `shadow.ignore` names); with `shadow_serve = "upstream"`, also what the client gets
+    /// instead of the mock's answer, as the journal records it.
+    pub fn beside(&self, served: &Served, shadow: &Shadow, metrics: &Metrics) -> Beside {
         let error = self.why();
         let (status, answer, differences) = match &self.result {
             Ok(response) => {
-                let differences =
+                let mut differences =
                     shadow::differences(served.http_status, &served.body, response.status().as_u16(), response.body());
+                differences.retain(|d| !shadow.ignore.contains(&d.kind));
                 for difference in &differences {
                     metrics.shadow_difference(difference.kind);
                 }
@@ -268,15 +283,30 @@ impl Sent {
             }
             Err(_) => (None, None, Vec::new()),
         };
-        UpstreamExchange {
+        let serves_upstream = shadow.serve == ShadowServe::Upstream;
+        let served_instead = serves_upstream.then(|| {
+            let (http_status, body) = match &self.result {
+                Ok(response) => (response.status().as_u16(), response.body().to_vec()),
+                Err(_) => {
+                    let why = error.as_deref().unwrap_or("no answer");
+                    let answer = bad_gateway(why);
+                    (answer.status().as_u16(), answer.into_body().to_vec())
+                }
+            };
+            let errcode = nppa_protocol::answer::parse_borrowed(&body).map(|a| a.errcode);
+            (Served::with_status(http_status, body), errcode)
+        });
+        let note = UpstreamExchange {
             url: self.url.clone(),
             status,
             latency_ms: self.latency.as_secs_f64() * 1e3,
             error,
             shadow: true,
             answer,
+            mock_answer: serves_upstream.then(|| String::from_utf8_lossy(&served.body).into_owned()),
             differences,
-        }
+        };
+        Beside { note, served_instead }
     }
 }
 
@@ -325,6 +355,14 @@ fn answered(answer: Response<Bytes>) -> Response<Bytes> {
     // The header names' case as the upstream wrote them.
     *response.extensions_mut() = parts.extensions;
     response
+}
+
+/// What the client gets of an upstream's result: its answer as it came, or the mock's 502 that says why none came.
+fn client_answer(result: Result<Response<Bytes>, Failed>, why: Option<String>) -> Response<Bytes> {
+    match result {
+        Ok(response) => response,
+        Err(_) => bad_gateway(why.as_deref().unwrap_or("no answer")),
+    }
 }
 
 /// The mock's own answer when the upstream gave none: 502 and a line that says why.
