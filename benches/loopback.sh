@@ -26,7 +26,8 @@ start_mock() { # $1 = journal on|off
   $nppa mock --listen "127.0.0.1:$port" --config "$work/bench.toml" > "$work/mock.log" 2>&1 &
   mock=$!
   for _ in $(seq 1 100); do curl -sf "$base/__admin/clock" > /dev/null && break; sleep 0.1; done
-  curl -sf -X POST "$base/__admin/clock" -d '{"freeze": true}' > /dev/null
+  curl -sS --fail-with-body -X POST "$base/__admin/clock" -H 'Content-Type: application/json' -d '{"freeze": true}' \
+    > /dev/null || { echo "loopback.sh: the mock did not freeze its clock (above: why)" >&2; exit 1; }
 }
 
 stop_mock() { kill -TERM "$mock"; wait "$mock" || true; mock=""; }
