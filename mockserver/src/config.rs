@@ -635,6 +635,10 @@ pub fn upstream_url(text: &str) -> Result<hyper::Uri, String> {
     if uri.query().is_some() {
         return Err(format!("{text:?}: a query does not belong in an upstream URL"));
     }
+    // It would become the forwarded `Host` and be printed and journaled: NPPA signs requests, it takes no password.
+    if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+        return Err("a user or password does not belong in an upstream URL (it would be sent as Host)".to_owned());
+    }
     Ok(uri)
 }
 

@@ -437,7 +437,7 @@ mod tests {
 
     #[test]
     fn an_upstream_that_is_not_an_http_url_is_refused_with_its_field() {
-        for bad in ["ftp://host", "/just/a/path", "https://host/?q=1", "not a url"] {
+        for bad in ["ftp://host", "/just/a/path", "https://host/?q=1", "not a url", "http://user:secret@host"] {
             let mut config = crate::Config::embedded_default();
             config.upstream.loginout = Some(bad.into());
             let error = config.validate().expect_err(bad).to_string();
