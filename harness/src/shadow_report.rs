@@ -79,6 +79,14 @@ impl ShadowReport {
             self.compared - self.agreed,
             self.unanswered
         );
+        if self.compared == 0 {
+            // Nothing to agree with: not shadow mode, or no upstream answered.
+            out.push_str(
+                "Nothing compared: no journal entry holds both the mock's and an upstream's answer (is the mock \
+                          in shadow mode, `nppa mock --shadow URL`, and does the upstream answer?).\n",
+            );
+            return out;
+        }
         if self.differences.is_empty() {
             out.push_str("No differences: the mock answered as the upstream did.\n");
             return out;
@@ -98,5 +106,17 @@ impl ShadowReport {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_journal_without_shadow_entries_says_nothing_was_compared_not_that_all_agreed() {
+        let markdown = ShadowReport::of(&[]).markdown();
+        assert!(markdown.contains("Nothing compared"), "{markdown}");
+        assert!(!markdown.contains("No differences"), "{markdown}");
     }
 }
