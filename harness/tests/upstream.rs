@@ -267,11 +267,10 @@ async fn header_names_keep_the_case_the_client_and_the_upstream_wrote() {
     assert!(answer.contains("\r\nX-Nppa-Trace: t1\r\n") && answer.ends_with("\r\n\r\n{}"), "{answer}");
 }
 
-#[tokio::test]
-async fn shadow_mode_answers_from_the_mock_and_reports_exactly_the_planted_differences() {
+/// The upstream of the shadow tests, with its differences planted: another missing_collections_code (1011 for a
+/// loginout without `collections`, the front's 1001), and a 1006 for every query.
+async fn planted_upstream() -> Mock {
     use nppa_mockserver::faults::{FaultAction, FaultRequest, FaultRule};
-    use nppa_mockserver::journal::{Difference, DifferenceKind};
-    // Planted: another missing_collections_code, and a 1006 for every query.
     let upstream = start_with(|c| c.rules.missing_collections_code = 1011).await;
     let busy = FaultRule {
         interface: Some(nppa_protocol::Interface::Query),
@@ -279,6 +278,13 @@ async fn shadow_mode_answers_from_the_mock_and_reports_exactly_the_planted_diffe
         ..FaultRule::default()
     };
     upstream.admin_api().add_faults(&FaultRequest::One(busy)).await.unwrap();
+    upstream
+}
+
+#[tokio::test]
+async fn shadow_mode_answers_from_the_mock_and_reports_exactly_the_planted_differences() {
+    use nppa_mockserver::journal::{Difference, DifferenceKind};
+    let upstream = planted_upstream().await;
     let url = upstream.base.clone();
     let front = start_with(move |c| {
         c.upstream.url = Some(url);
@@ -346,14 +352,7 @@ async fn shadow_serving_the_upstream_gives_the_client_its_answers_while_the_mock
     use nppa_mockserver::config::ShadowServe;
     use nppa_mockserver::faults::{FaultAction, FaultRequest, FaultRule};
     use nppa_mockserver::journal::{Difference, DifferenceKind};
-    // Planted as in shadow mode serving the mock's answers: another missing_collections_code, a 1006 for every query.
-    let upstream = start_with(|c| c.rules.missing_collections_code = 1011).await;
-    let busy = FaultRule {
-        interface: Some(nppa_protocol::Interface::Query),
-        action: Some(FaultAction::Status { errcode: nppa_protocol::StatusCode::Busy }),
-        ..FaultRule::default()
-    };
-    upstream.admin_api().add_faults(&FaultRequest::One(busy)).await.unwrap();
+    let upstream = planted_upstream().await;
     let url = upstream.base.clone();
     let front = start_with(move |c| {
         c.upstream.url = Some(url);
