@@ -12,20 +12,7 @@ use nppa_harness::certify::judge;
 use nppa_harness::certify::model::Verdict;
 use nppa_harness::certify::rules::Profile;
 use nppa_mockserver::faults::{FaultAction, FaultRequest, FaultRule};
-use nppa_mockserver::journal::JournalEntry;
 use nppa_protocol::{Interface, StatusCode};
-
-/// Waits (real time: a fault's delay is real time) until the journal holds `n` entries.
-async fn journaled(mock: &Mock, n: usize) -> Vec<JournalEntry> {
-    for _ in 0..100 {
-        let entries = entries(mock);
-        if entries.len() >= n {
-            return entries;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the journal never reached {n} entries: {:#?}", entries(mock));
-}
 
 fn fault(rule: FaultRule) -> FaultRequest {
     FaultRequest::One(rule)

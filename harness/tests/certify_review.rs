@@ -16,7 +16,6 @@ use nppa_harness::certify::rules::Profile;
 use nppa_harness::certify::traffic::Thresholds;
 use nppa_harness::certify::{fault_plan, judge, judge_runs, outcomes};
 use nppa_mockserver::faults::FaultAction;
-use nppa_mockserver::journal::JournalEntry;
 use nppa_protocol::messages::{BehaviourRecord, CheckRequest};
 use nppa_protocol::request::{self, Target};
 use nppa_protocol::Interface;
@@ -29,18 +28,6 @@ fn no_rule_failed(report: &CertifyReport, what: &str) {
 /// Every finding of every failed rule, one line each.
 fn all_findings(report: &CertifyReport) -> String {
     report.failed().map(|r| format!("{}: {}", r.id, text(r))).collect()
-}
-
-/// Waits (real time) until the journal holds `n` entries: a delayed answer is journaled when it leaves.
-async fn journaled(mock: &Mock, n: usize) -> Vec<JournalEntry> {
-    for _ in 0..200 {
-        let entries = entries(mock);
-        if entries.len() >= n {
-            return entries;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the journal never reached {n} entries");
 }
 
 // ------------------------------------------------------------------------------------------------------------------

@@ -133,6 +133,57 @@ async fn an_unreachable_upstream_is_a_clear_502_journaled_and_counted() {
     assert_eq!(metric(&front, r#"nppa_upstream_requests_total{outcome="answered"}"#).await, 0.0);
 }
 
+/// An upstream that takes every query in and answers it only after `delay_ms`, or (`reset`) closes the connection
+/// without answering, having read it.
+async fn slow_or_silent_upstream(delay_ms: Option<u64>, reset: bool) -> Mock {
+    use nppa_mockserver::faults::{FaultAction, FaultRequest, FaultRule};
+    let upstream = start().await;
+    let rule = FaultRule {
+        interface: Some(nppa_protocol::Interface::Query),
+        delay_ms,
+        action: reset.then_some(FaultAction::Reset),
+        ..FaultRule::default()
+    };
+    upstream.admin_api().add_faults(&FaultRequest::One(rule)).await.unwrap();
+    upstream
+}
+
+#[tokio::test]
+async fn a_client_that_hangs_up_before_the_upstream_answers_still_leaves_the_exchange_journaled_and_counted() {
+    // The upstream got the request and acted on it: the record of what went over the wire must not depend on the
+    // client's patience. In upstream mode and in shadow mode.
+    for shadow in [false, true] {
+        let upstream = slow_or_silent_upstream(Some(1_500), false).await;
+        let front = front_of(&upstream, |c| c.upstream.shadow = shadow).await;
+        let impatient = reqwest::Client::builder().timeout(std::time::Duration::from_millis(300)).build().unwrap();
+        let gave_up = front.client().with_http(impatient).query("never-checked").await;
+        assert!(gave_up.is_err(), "the client gave up before the upstream answered");
+        let entry = journaled(&front, 1).await.pop().unwrap();
+        let note = entry.upstream.expect("an upstream note");
+        assert_eq!((note.shadow, note.status, note.error), (shadow, Some(200), None), "shadow mode: {shadow}");
+        assert!(note.latency_ms >= 1_400.0, "the upstream's latency, not the client's: {}", note.latency_ms);
+        assert_eq!(metric(&front, r#"nppa_upstream_requests_total{outcome="answered"}"#).await, 1.0);
+        assert_eq!(entries(&upstream).len(), 1, "sent once");
+    }
+}
+
+#[tokio::test]
+async fn an_upstream_that_takes_the_request_and_closes_is_told_from_one_never_reached() {
+    let upstream = slow_or_silent_upstream(None, true).await;
+    let front = front_of(&upstream, |_| {}).await;
+    let response = front.http.get(format!("{}/idcard/authentication/query?ai=x", front.base)).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 502);
+    let text = response.text().await.unwrap();
+    assert!(text.starts_with("nppa mock: the upstream http://"), "{text}");
+    assert!(text.contains("broke off the exchange after the request went out (it may have acted on it)"), "{text}");
+    assert_eq!(entries(&upstream).len(), 1, "the upstream read the request (and journaled its reset)");
+    let broke_off = metric(&front, r#"nppa_upstream_requests_total{outcome="broke_off"}"#).await;
+    let unreachable = metric(&front, r#"nppa_upstream_requests_total{outcome="unreachable"}"#).await;
+    assert_eq!((broke_off, unreachable), (1.0, 0.0));
+    let note = entries(&front).pop().unwrap().upstream.unwrap();
+    assert!(note.error.is_some_and(|e| e.contains("broke off")));
+}
+
 #[tokio::test]
 async fn proxy_mode_forwards_a_client_with_nppas_hosts_hard_coded() {
     let dir = std::env::temp_dir().join(format!("nppa-upstream-proxy-{}", std::process::id()));
@@ -472,4 +523,11 @@ fn the_shadow_flags_teach_their_values_and_refuse_unknown_ones() {
     let stderr = String::from_utf8_lossy(&outside.stderr);
     assert_eq!(outside.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("upstream.shadow_serve: only shadow mode chooses"), "{stderr}");
+    assert!(stderr.contains("nppa mock --shadow URL"), "the flag is named beside the field: {stderr}");
+    // Nor anything to ignore: upstream mode compares nothing.
+    let ignoring =
+        nppa(&["mock", "--listen", "127.0.0.1:0", "--upstream", "http://127.0.0.1:9", "--shadow-ignore", "pi"]);
+    let stderr = String::from_utf8_lossy(&ignoring.stderr);
+    assert_eq!(ignoring.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("upstream.shadow_ignore: only shadow mode compares answers"), "{stderr}");
 }

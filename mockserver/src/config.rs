@@ -592,10 +592,14 @@ impl Config {
             return Err(field("upstream.timeout_s", "must be positive seconds, at most one year"));
         }
         if !self.upstream.shadow && self.upstream.shadow_serve != ShadowServe::Mock {
-            let reason =
-                "only shadow mode chooses whose answer the client gets (set upstream.shadow = true); upstream \
-                          mode always passes the upstream's";
+            let reason = "only shadow mode chooses whose answer the client gets (nppa mock --shadow URL, or \
+                          upstream.shadow = true); upstream mode always passes the upstream's";
             return Err(field("upstream.shadow_serve", reason));
+        }
+        if !self.upstream.shadow && !self.upstream.shadow_ignore.is_empty() {
+            let reason = "only shadow mode compares answers (nppa mock --shadow URL, or upstream.shadow = true); \
+                          upstream mode compares nothing, so there is nothing to ignore";
+            return Err(field("upstream.shadow_ignore", reason));
         }
         if let Some(start) = &self.clock.start {
             chrono::DateTime::parse_from_rfc3339(start).map_err(|e| {

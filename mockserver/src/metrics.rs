@@ -72,8 +72,10 @@ impl Refusal {
 pub enum UpstreamOutcome {
     /// The upstream answered (whatever its status or errcode).
     Answered,
-    /// No answer: the connection, TLS or HTTP failed.
+    /// Not delivered: the connection or TLS failed.
     Unreachable,
+    /// Delivered, but the connection broke before a whole answer came (the upstream may have acted on it).
+    BrokeOff,
     /// No whole answer within `upstream.timeout_s`.
     TimedOut,
     /// Not sent: the client's body did not arrive whole.
@@ -82,9 +84,10 @@ pub enum UpstreamOutcome {
 
 impl UpstreamOutcome {
     /// Every outcome, for the metrics' zero series.
-    pub const ALL: [UpstreamOutcome; 4] = [
+    pub const ALL: [UpstreamOutcome; 5] = [
         UpstreamOutcome::Answered,
         UpstreamOutcome::Unreachable,
+        UpstreamOutcome::BrokeOff,
         UpstreamOutcome::TimedOut,
         UpstreamOutcome::NotForwarded,
     ];
@@ -94,6 +97,7 @@ impl UpstreamOutcome {
         match self {
             UpstreamOutcome::Answered => "answered",
             UpstreamOutcome::Unreachable => "unreachable",
+            UpstreamOutcome::BrokeOff => "broke_off",
             UpstreamOutcome::TimedOut => "timed_out",
             UpstreamOutcome::NotForwarded => "not_forwarded",
         }

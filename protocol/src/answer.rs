@@ -60,6 +60,26 @@ pub enum DataShape {
     Other,
 }
 
+impl DataShape {
+    /// How a report names it: as JSON where it has one form (`null`, `""`), else in words.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DataShape::Absent => "absent",
+            DataShape::Null => "null",
+            DataShape::EmptyString => "\"\"",
+            DataShape::Text => "a string",
+            DataShape::Object => "an object",
+            DataShape::Other => "of another type",
+        }
+    }
+}
+
+impl std::fmt::Display for DataShape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl ParsedAnswer {
     /// The status code, when `errcode` is one SPEC §4 lists.
     pub fn code(&self) -> Option<StatusCode> {

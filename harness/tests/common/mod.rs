@@ -163,6 +163,19 @@ pub fn entries(mock: &Mock) -> Vec<nppa_mockserver::journal::JournalEntry> {
     mock.server.service().journal().query(&query)
 }
 
+/// Waits (real time, up to 10 s) until the journal holds `n` entries: an answer held by a delay, or forwarded to a
+/// slow upstream, is journaled when it comes, whether or not the client still waits.
+pub async fn journaled(mock: &Mock, n: usize) -> Vec<nppa_mockserver::journal::JournalEntry> {
+    for _ in 0..200 {
+        let entries = entries(mock);
+        if entries.len() >= n {
+            return entries;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the journal never reached {n} entries: {:#?}", entries(mock));
+}
+
 /// The environment `nppa certify` gives a client, for the built-in reference flows; they sign with the mock
 /// clock (the tests' clock starts at a fixed noon).
 pub fn flow_env(mock: &Mock) -> nppa_harness::certify::reference::FlowEnv {

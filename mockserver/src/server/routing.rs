@@ -104,27 +104,62 @@ async fn route(
         // An absolute-form target (`http_proxy`) names the scheme the client meant.
         arrival.scheme = if *uri_scheme == hyper::http::uri::Scheme::HTTPS { "https" } else { "http" };
     }
-    let upstream = transport.upstream.as_ref().and_then(|u| Some((u, u.target(path)?)));
+    let forwarded = transport.upstream.as_ref().is_some_and(|upstreams| upstreams.target(path).is_some());
+    if !forwarded {
+        return protocol(transport, peer, parts, body, arrival, None).await;
+    }
+    // Its own task, so that the exchange is journaled and counted even when the client hangs up before the upstream
+    // answers: the upstream got the request. Tracked with the connections, so that a shutdown waits for it (up to 5 s).
+    let (owned, held) = (Arc::clone(transport), transport.service.hold_answer());
+    let forwarding = transport.connections.spawn(async move {
+        let answer = forward(&owned, peer, parts, body, arrival).await;
+        drop(held);
+        answer
+    });
+    forwarding.await.unwrap_or(Err(InjectedReset))
+}
+
+/// A request for an interface that has an upstream: forwarded as it came (upstream mode), or forwarded and answered
+/// by the mock beside it (shadow mode).
+async fn forward(
+    transport: &Arc<Transport>,
+    peer: IpAddr,
+    parts: hyper::http::request::Parts,
+    body: Result<Bytes, BodyError>,
+    arrival: Arrival,
+) -> Result<Response<Body>, InjectedReset> {
+    let service = &transport.service;
+    let Some((upstreams, target)) = transport.upstream.as_ref().and_then(|u| Some((u, u.target(parts.uri.path())?)))
+    else {
+        return protocol(transport, peer, parts, body, arrival, None).await;
+    };
+    let request = incoming(peer, &parts, &body);
     // Upstream mode: forwarded as it came, in place of the mock's own rules (and its fault rules).
-    if let Some((upstreams, target)) = upstream.filter(|(u, _)| u.shadow().is_none()) {
-        let request = incoming(peer, &parts, &body);
+    let Some(choices) = upstreams.shadow() else {
         let answer = upstreams.pass(service, &request, &parts.extensions, &arrival, target).await;
         return Ok(answer.map(|bytes| Full::new(bytes).boxed()));
-    }
-    // Shadow mode: the same request to the upstream first; the mock still judges it at its arrival, and answers.
-    let mut shadow = match upstream.and_then(|(upstreams, target)| Some((upstreams, upstreams.shadow()?, target))) {
-        Some((upstreams, choices, target)) => {
-            let sent = upstreams.send(service, &incoming(peer, &parts, &body), &parts.extensions, target).await;
-            Some((sent, choices.clone()))
-        }
-        None => None,
     };
-    // Serving the upstream's answer: the mock answers too (its state follows its own answers), without fault rules,
-    // which shape answers the client would not get.
-    if let Some((sent, choices)) = shadow.take_if(|(_, choices)| choices.serve == ShadowServe::Upstream) {
-        serve_protocol(service, peer, &parts, &body, &arrival, None, Some((&sent, &choices)));
+    // Shadow mode: the same request to the upstream first; the mock still judges it at its arrival, and answers.
+    let sent = upstreams.send(service, &request, &parts.extensions, target).await;
+    if choices.serve == ShadowServe::Upstream {
+        // Serving the upstream's answer: the mock answers too (its state follows its own answers), without fault
+        // rules, which shape answers the client would not get.
+        serve_protocol(service, peer, &parts, &body, &arrival, None, Some((&sent, choices)));
         return Ok(sent.into_answer().map(|bytes| Full::new(bytes).boxed()));
     }
+    protocol(transport, peer, parts, body, arrival, Some((sent, choices.clone()))).await
+}
+
+/// A protocol request the mock answers, with its fault rules; in shadow mode, beside the upstream's answer to it.
+async fn protocol(
+    transport: &Arc<Transport>,
+    peer: IpAddr,
+    parts: hyper::http::request::Parts,
+    body: Result<Bytes, BodyError>,
+    arrival: Arrival,
+    shadow: Option<(Sent, Shadow)>,
+) -> Result<Response<Body>, InjectedReset> {
+    let service = &transport.service;
     // Described for the fault rules only when there are some.
     let faults = service.faults();
     let injection = if faults.armed() { faults.decide(&fault_target(&parts), arrival.arrived_ms) } else { None };

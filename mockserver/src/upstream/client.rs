@@ -23,9 +23,13 @@ const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
 /// Why the upstream gave no answer.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Failure {
-    /// Connection, TLS (a certificate that does not verify) or HTTP failed.
+    /// The request never got through: connection or TLS failed (a certificate that does not verify).
     #[error("could not be reached: {0}")]
     Unreachable(String),
+    /// The connection broke after the request went out, before a whole answer came: the upstream may have acted on
+    /// it (a loginout recorded, a check begun), which the client cannot know.
+    #[error("broke off the exchange after the request went out (it may have acted on it): {0}")]
+    BrokeOff(String),
     /// No whole answer in time.
     #[error("did not answer within {0} s")]
     TimedOut(f64),
@@ -72,12 +76,15 @@ impl Forwarder {
     /// Sends `request` once and reads the whole answer.
     pub(super) async fn exchange(&self, request: Request<Full<Bytes>>) -> Result<Response<Bytes>, Failure> {
         let exchange = async {
-            let response = self.client.request(request).await.map_err(|e| Failure::Unreachable(chain(&e)))?;
+            let response = self.client.request(request).await.map_err(|e| match e.is_connect() {
+                true => Failure::Unreachable(chain(&e)),
+                false => Failure::BrokeOff(chain(&e)),
+            })?;
             let (parts, body) = response.into_parts();
             let body = Limited::new(body, MAX_ANSWER_BYTES)
                 .collect()
                 .await
-                .map_err(|e| Failure::Unreachable(format!("the answer's body: {e}")))?;
+                .map_err(|e| Failure::BrokeOff(format!("the answer's body: {e}")))?;
             Ok(Response::from_parts(parts, body.to_bytes()))
         };
         match tokio::time::timeout(self.timeout, exchange).await {

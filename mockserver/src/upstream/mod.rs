@@ -229,6 +229,7 @@ impl Sent {
         match &self.result {
             Ok(_) => UpstreamOutcome::Answered,
             Err(Failed::Upstream(Failure::Unreachable(_))) => UpstreamOutcome::Unreachable,
+            Err(Failed::Upstream(Failure::BrokeOff(_))) => UpstreamOutcome::BrokeOff,
             Err(Failed::Upstream(Failure::TimedOut(_))) => UpstreamOutcome::TimedOut,
             Err(Failed::NotForwarded(_)) => UpstreamOutcome::NotForwarded,
         }
@@ -367,7 +368,7 @@ fn client_answer(result: Result<Response<Bytes>, Failed>, why: Option<String>) -
 
 /// The mock's own answer when the upstream gave none: 502 and a line that says why.
 fn bad_gateway(why: &str) -> Response<Bytes> {
-    let mut response = Response::new(Bytes::from(format!("nppa mock (upstream mode): {why}\n")));
+    let mut response = Response::new(Bytes::from(format!("nppa mock: {why}\n")));
     *response.status_mut() = hyper::StatusCode::BAD_GATEWAY;
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain;charset=UTF-8"));
     response

@@ -254,7 +254,7 @@ fn behaviour_resend(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
                 }
                 Some(answer) => format!(
                     "it answered errcode 0 with data {}, which accepts every record; a client that re-sends after it usually cannot read that answer (SPEC §3: data is the empty string on success)",
-                    data_shape(answer.data)
+                    answer.data.as_str()
                 ),
                 None => String::new(),
             };
@@ -290,18 +290,6 @@ fn visibly_accepting(r: &Request<'_>) -> Option<HashSet<i64>> {
     let answer = seen.answer()?;
     let accepting = answer.is_ok() || answer.errcode == StatusCode::PartialError.code();
     accepting.then(|| answer.rejected.iter().map(|rejected| rejected.no).collect())
-}
-
-fn data_shape(shape: nppa_protocol::answer::DataShape) -> &'static str {
-    use nppa_protocol::answer::DataShape;
-    match shape {
-        DataShape::Absent => "absent",
-        DataShape::Null => "null",
-        DataShape::EmptyString => "\"\"",
-        DataShape::Text => "a string",
-        DataShape::Object => "an object",
-        DataShape::Other => "of another type",
-    }
 }
 
 fn behaviour_pending(requests: &Traffic<'_>, deployment: &Deployment) -> Judgement {
