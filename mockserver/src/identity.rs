@@ -1,7 +1,8 @@
 //! Who is who (R-CHK-1): the official presets, fixtures, and a deterministic rule for everyone else;
 //! and what pi each person gets (R-PI).
 
-use std::collections::HashMap;
+// Looked up on every check by idNum: foldhash, randomly seeded.
+use foldhash::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -122,7 +123,7 @@ impl IdentityBook {
         let delay_min_ms = (ids.pending_delay_min_s * 1000.0) as u64;
         let delay_max_ms = (ids.pending_delay_max_s * 1000.0) as u64;
         let default_pending = Verdict::Pending { delay_ms: delay_min_ms, then_success: true };
-        let mut known = HashMap::new();
+        let mut known = HashMap::default();
         let presets = Presets::embedded();
         for (i, person) in presets.check_success.iter().enumerate() {
             let pi = presets.loginout_pi.get(i).cloned();

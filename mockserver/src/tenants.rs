@@ -1,7 +1,8 @@
 //! Enterprises, games and channel bindings, as an immutable snapshot built from the configuration
 //! (R-ENT-1, R-IP-1). Hot lookups are hash-map reads; nothing here changes while serving.
 
-use std::collections::HashMap;
+// Looked up on every request by appId and bizId, which the configuration names: foldhash, randomly seeded.
+use foldhash::HashMap;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
@@ -117,7 +118,7 @@ impl Tenants {
     /// Builds the snapshot from a validated configuration.
     pub fn from_config(config: &Config) -> Result<Tenants, StartError> {
         let mut enterprises = Vec::new();
-        let mut by_app_id = HashMap::new();
+        let mut by_app_id = HashMap::default();
         for e in &config.enterprises {
             let key = SecretKey::from_hex(&e.secret_key)
                 .map_err(|source| StartError::SecretKey { app_id: e.app_id.clone(), source })?;
@@ -140,7 +141,7 @@ impl Tenants {
         let profile = config.server.quota_profile;
         let quotas_on = config.server.quotas;
         let mut games = Vec::new();
-        let mut by_biz_id = HashMap::new();
+        let mut by_biz_id = HashMap::default();
         let mut bindings = Vec::new();
         for g in &config.games {
             let game = games.len();

@@ -2,7 +2,9 @@
 //! written once, in its slot; the index and the heap hold 4-byte slot numbers. A live record costs its 72 bytes, 4 in
 //! the heap, and 5 per bucket of the index (filled 7/16 to 7/8): 85 to 89 bytes measured (`examples/record_memory`).
 
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
+
+use foldhash::quality::RandomState;
 
 use hashbrown::HashTable;
 use slab::Slab;
