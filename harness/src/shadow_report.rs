@@ -73,8 +73,8 @@ impl ShadowReport {
     /// Markdown: a line of totals, then a table of the kinds, then each kind's first exchanges.
     pub fn markdown(&self) -> String {
         let mut out = format!(
-            "## nppa shadow — {} answers compared, {} agreed, {} differed; {} without an upstream answer\n\n",
-            self.compared,
+            "## nppa shadow — {} compared, {} agreed, {} differed; {} without an upstream answer\n\n",
+            plural(self.compared, "answer"),
             self.agreed,
             self.compared - self.agreed,
             self.unanswered
@@ -100,8 +100,11 @@ impl ShadowReport {
             for example in &kind.first {
                 let _ = writeln!(
                     out,
-                    "- #{} {}: mock `{}`, upstream `{}`",
-                    example.journal_id, example.request, example.mock, example.upstream
+                    "- #{} {}: mock {}, upstream {}",
+                    example.journal_id,
+                    example.request,
+                    code_span(&example.mock),
+                    code_span(&example.upstream)
                 );
             }
         }
@@ -109,9 +112,49 @@ impl ShadowReport {
     }
 }
 
+/// `1 answer`, `2 answers`.
+fn plural(count: usize, noun: &str) -> String {
+    format!("{count} {noun}{}", if count == 1 { "" } else { "s" })
+}
+
+/// `text` as one Markdown code span on one line, whatever it holds: the values come from the upstream, and a line
+/// break or a backtick in them must not end the span or start a heading.
+fn code_span(text: &str) -> String {
+    let flat: String =
+        text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect();
+    let mut longest_run = 0;
+    let mut run = 0;
+    for c in flat.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest_run = longest_run.max(run);
+    }
+    let fence = "`".repeat(longest_run + 1);
+    // A span that starts or ends with a backtick needs a space inside its fence (CommonMark strips one).
+    let pad = if flat.starts_with('`') || flat.ends_with('`') { " " } else { "" };
+    format!("{fence}{pad}{flat}{pad}{fence}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_answer_is_not_answers() {
+        assert_eq!(
+            (plural(1, "answer"), plural(0, "answer"), plural(4, "answer")),
+            ("1 answer".into(), "0 answers".into(), "4 answers".into())
+        );
+    }
+
+    #[test]
+    fn values_from_the_upstream_stay_inside_their_code_span_on_one_line() {
+        assert_eq!(code_span("1006"), "`1006`");
+        assert_eq!(code_span("a`b|c\n## injected"), "``a`b|c\\n## injected``");
+        assert_eq!(code_span("`x"), "`` `x ``");
+        let span = code_span("line\r\n## heading\t");
+        assert!(!span.contains('\n') && !span.contains('\r'), "{span}");
+        assert_eq!(span, "`line\\r\\n## heading\\t`");
+    }
 
     #[test]
     fn a_journal_without_shadow_entries_says_nothing_was_compared_not_that_all_agreed() {

@@ -168,6 +168,33 @@ async fn a_client_that_hangs_up_before_the_upstream_answers_still_leaves_the_exc
 }
 
 #[tokio::test]
+async fn a_forward_still_waiting_when_the_mock_stops_is_given_up_inside_the_grace_journaled_and_answered() {
+    let upstream = slow_or_silent_upstream(Some(60_000), false).await;
+    let Mock { server, base, http } = front_of(&upstream, |_| {}).await;
+    let service = std::sync::Arc::clone(server.service());
+    let waiting =
+        tokio::spawn(async move { http.get(format!("{base}/idcard/authentication/query?ai=x")).send().await });
+    // Stopped once the upstream holds the request (its delayed answer counts as held until it leaves).
+    for _ in 0..200 {
+        if upstream.server.service().answers_held() == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(upstream.server.service().answers_held(), 1, "the upstream never got the request");
+    server.shutdown().await;
+    let answer = waiting.await.unwrap().expect("the client is answered before the mock is gone");
+    assert_eq!(answer.status().as_u16(), 502);
+    assert!(answer.text().await.unwrap().contains("had not answered when the mock stopped"));
+    let query = nppa_mockserver::journal::JournalQuery { limit: Some(10), ..Default::default() };
+    let entry = service.journal().query(&query).pop().expect("journaled before the mock stopped");
+    let note = entry.upstream.expect("an upstream note");
+    assert!(note.error.is_some_and(|e| e.contains("it may have acted on the request")));
+    let outcome = service.metrics().render();
+    assert!(outcome.contains(r#"nppa_upstream_requests_total{outcome="broke_off"} 1"#), "{outcome}");
+}
+
+#[tokio::test]
 async fn an_upstream_that_takes_the_request_and_closes_is_told_from_one_never_reached() {
     let upstream = slow_or_silent_upstream(None, true).await;
     let front = front_of(&upstream, |_| {}).await;
@@ -452,6 +479,13 @@ async fn shadow_serving_the_upstream_gives_the_client_its_answers_while_the_mock
     let seen: Vec<Vec<Difference>> = notes.iter().map(|n| n.differences.clone()).collect();
     assert_eq!(seen, [vec![], vec![errcode("2003", "1006")], vec![], vec![errcode("1001", "1011")]]);
     assert_eq!(metric(&front, r#"nppa_shadow_differences_total{kind="errcode"}"#).await, 2.0);
+    // `/metrics` counts what the client got, as upstream mode does.
+    let requests = |interface: &str, errcode: u16| {
+        format!(r#"nppa_requests_total{{interface="{interface}",errcode="{errcode}",environment="production"}}"#)
+    };
+    assert_eq!(metric(&front, &requests("loginout", 1011)).await, 1.0);
+    assert_eq!(metric(&front, &requests("loginout", 1001)).await, 0.0, "the mock's own 1001 went to nobody");
+    assert_eq!(metric(&front, &requests("query", 1006)).await, 1.0);
     // Certified, the answers judged are the upstream's, and the report says so.
     let report = judge(&entries(&front), front.server.service().config(), Profile::All, vec![], vec![Some(0)]);
     assert_eq!(report.answered_by, std::slice::from_ref(&upstream.base));

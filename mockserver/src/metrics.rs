@@ -67,7 +67,7 @@ impl Refusal {
     }
 }
 
-/// What became of a request forwarded to the upstream (upstream mode).
+/// What became of a request forwarded to the upstream (upstream and shadow modes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UpstreamOutcome {
     /// The upstream answered (whatever its status or errcode).
@@ -273,7 +273,7 @@ impl Metrics {
         let upstream = Family::<OutcomeLabel, Counter>::default();
         registry.register(
             "nppa_upstream_requests",
-            "Requests forwarded to the upstream (upstream mode), by what became of them",
+            "Requests forwarded to the upstream (upstream and shadow modes), by what became of them",
             upstream.clone(),
         );
         let differences = Family::<KindLabel, Counter>::default();

@@ -435,9 +435,20 @@ impl MockService {
             }
         };
         let latency = arrival.received.elapsed();
-        if let Some(outcome) = &outcome {
+        let (upstream, served_instead) = match beside.map(|beside| beside(&served)) {
+            Some(Beside { note, served_instead }) => (Some(Box::new(note)), served_instead),
+            None => (None, None),
+        };
+        // What the client got is counted: with `shadow_serve = "upstream"` the upstream's errcode, as upstream mode
+        // counts it (nothing for an answer that is not an NPPA answer).
+        let counted = match &served_instead {
+            Some((_, errcode)) => errcode.and_then(StatusCode::from_code),
+            None => outcome.as_ref().map(|o| o.code),
+        };
+        if let Some(code) = counted {
+            let interface = outcome.as_ref().map_or_else(|| route_interface(request.path), |o| o.interface);
             let test_system = Interface::from_test_path(request.path).is_some();
-            self.metrics.observe(outcome.interface, outcome.code, test_system, latency.as_secs_f64());
+            self.metrics.observe(interface, code, test_system, latency.as_secs_f64());
         }
         if let Some(rule) = rule {
             self.metrics.fault_injected(rule.kind());
@@ -445,10 +456,6 @@ impl MockService {
         if request.body == Err(BodyError::TimedOut) {
             self.metrics.http_error(HttpErrorKind::BodyTimeout);
         }
-        let (upstream, served_instead) = match beside.map(|beside| beside(&served)) {
-            Some(Beside { note, served_instead }) => (Some(Box::new(note)), served_instead),
-            None => (None, None),
-        };
         if self.journal.enabled() {
             // What was sent, even when a gate before decryption or a fault answered: certify and people read it.
             let peeked;

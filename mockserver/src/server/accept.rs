@@ -64,5 +64,5 @@ pub(super) async fn serve(listener: TcpListener, transport: Arc<Transport>) {
     drop(listener);
     sweeper.abort();
     transport.connections.close();
-    let _ = tokio::time::timeout(Duration::from_secs(5), transport.connections.wait()).await;
+    let _ = tokio::time::timeout(super::SHUTDOWN_GRACE, transport.connections.wait()).await;
 }

@@ -40,6 +40,9 @@ use crate::upstream::Upstreams;
 
 pub use routing::InjectedReset;
 
+/// How long a shutdown lets requests in flight finish (connections, delayed answers, forwards) before it stops.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A configured mock, ready to bind.
 #[derive(Debug)]
 pub struct MockServer {
@@ -77,12 +80,12 @@ impl MockServer {
             Some(ca) => Some(ca.acceptor()?),
             None => None,
         };
-        let upstream = Upstreams::from_config(&self.service.config().upstream)
+        let (stop, stopped) = watch::channel(false);
+        let upstream = Upstreams::from_config(&self.service.config().upstream, stopped.clone(), SHUTDOWN_GRACE)
             .map_err(|reason| StartError::Upstream { reason })?;
         let bind_error = |source| StartError::Bind { addr, source };
         let listener = TcpListener::bind(addr).await.map_err(bind_error)?;
         let addr = listener.local_addr().map_err(bind_error)?;
-        let (stop, stopped) = watch::channel(false);
         let transport = Arc::new(Transport {
             service: Arc::clone(&self.service),
             tls: acceptor.clone().filter(|_| server.tls),
@@ -120,7 +123,7 @@ impl RunningServer {
         &self.service
     }
 
-    /// Stops accepting, lets requests in flight finish (up to 5 s), and returns.
+    /// Stops accepting, lets requests in flight finish (up to [`SHUTDOWN_GRACE`]), and returns.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;

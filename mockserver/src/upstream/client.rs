@@ -11,11 +11,15 @@ use hyper::{Request, Response};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::CertificateDer;
+use tokio::sync::watch;
 
 use crate::config::UpstreamSection;
+
+/// How long an idle connection to the upstream is kept for the next request.
+const POOL_IDLE: Duration = Duration::from_secs(2);
 
 /// The largest answer taken from the upstream (an NPPA answer is under a kilobyte; a loginout's 3001 a few).
 const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
@@ -30,6 +34,9 @@ pub enum Failure {
     /// it (a loginout recorded, a check begun), which the client cannot know.
     #[error("broke off the exchange after the request went out (it may have acted on it): {0}")]
     BrokeOff(String),
+    /// The mock was stopping and no answer had come: given up so that the exchange is journaled before it stops.
+    #[error("had not answered when the mock stopped (it may have acted on the request)")]
+    Abandoned,
     /// No whole answer in time.
     #[error("did not answer within {0} s")]
     TimedOut(f64),
@@ -40,10 +47,19 @@ pub enum Failure {
 pub(super) struct Forwarder {
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     timeout: Duration,
+    /// True once the mock begins to stop.
+    stopping: watch::Receiver<bool>,
+    /// How long a forward may still wait once the mock begins to stop: a second inside the shutdown's grace, so
+    /// that its exchange is journaled and its client answered before the mock is gone.
+    give_up_after: Duration,
 }
 
 impl Forwarder {
-    pub(super) fn new(section: &UpstreamSection) -> Result<Forwarder, String> {
+    pub(super) fn new(
+        section: &UpstreamSection,
+        stopping: watch::Receiver<bool>,
+        grace: Duration,
+    ) -> Result<Forwarder, String> {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let extra_roots = match &section.ca_file {
             Some(path) => CertificateDer::pem_file_iter(path)
@@ -63,14 +79,22 @@ impl Forwarder {
         let connector =
             hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1().build();
         let client = Client::builder(TokioExecutor::new())
-            // Never sent twice, not even on a pooled connection the upstream closed as it was taken.
-            .retry_canceled_requests(false)
+            // A request is resent only when hyper never began to write it (an idle connection found closed as it
+            // was taken): never sent twice.
+            .retry_canceled_requests(true)
+            // An idle connection is dropped well before any server's keep-alive ends (nginx: 75 s, ours: see
+            // `server.idle_timeout_s`), so that a request is not written into a connection the upstream is closing:
+            // that would fail the client's request though the upstream never read it.
+            .pool_idle_timeout(POOL_IDLE)
+            // And closed by then, not left open until the next request (the real system's connections are scarce).
+            .pool_timer(TokioTimer::new())
             // The forwarder writes `Host` itself, the upstream's.
             .set_host(false)
             // Header names go out as the client wrote them (`appId`), when the server kept their case.
             .http1_preserve_header_case(true)
             .build(connector);
-        Ok(Forwarder { client, timeout: Duration::from_secs_f64(section.timeout_s) })
+        let give_up_after = grace.saturating_sub(Duration::from_secs(1));
+        Ok(Forwarder { client, timeout: Duration::from_secs_f64(section.timeout_s), stopping, give_up_after })
     }
 
     /// Sends `request` once and reads the whole answer.
@@ -87,9 +111,23 @@ impl Forwarder {
                 .map_err(|e| Failure::BrokeOff(format!("the answer's body: {e}")))?;
             Ok(Response::from_parts(parts, body.to_bytes()))
         };
-        match tokio::time::timeout(self.timeout, exchange).await {
-            Ok(result) => result,
-            Err(_) => Err(Failure::TimedOut(self.timeout.as_secs_f64())),
+        let (mut stopping, give_up_after) = (self.stopping.clone(), self.give_up_after);
+        let given_up = async move {
+            // A mock that is not stopping (or whose server is gone) never gives up here.
+            if stopping.wait_for(|stopping| *stopping).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            tokio::time::sleep(give_up_after).await;
+        };
+        tokio::select! {
+            result = tokio::time::timeout(self.timeout, exchange) => match result {
+                Ok(result) => result,
+                Err(_) => Err(Failure::TimedOut(self.timeout.as_secs_f64())),
+            },
+            () = given_up => {
+                tracing::warn!("gave up waiting for the upstream: the mock is stopping");
+                Err(Failure::Abandoned)
+            }
         }
     }
 }

@@ -13,7 +13,7 @@ mod hop;
 mod shadow;
 
 use std::borrow::Cow;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -21,6 +21,7 @@ use hyper::header::{HeaderValue, CONTENT_TYPE, HOST};
 use hyper::http::Extensions;
 use hyper::{Request, Response};
 use nppa_protocol::{Interface, StatusCode};
+use tokio::sync::watch;
 
 use crate::config::{upstream_url, ShadowServe, UpstreamSection};
 use crate::journal::{DifferenceKind, Exchange, ExchangeBytes, ExchangeParts, Record, UpstreamExchange};
@@ -117,11 +118,17 @@ pub struct Shadow {
 
 impl Upstreams {
     /// `None` when no upstream is configured (the mock answers everything itself).
-    pub fn from_config(section: &UpstreamSection) -> Result<Option<Upstreams>, String> {
+    /// `stopping` turns true when the mock begins to stop, and `grace` later it is gone: a forward still waiting is
+    /// given up inside the grace, in time to be journaled and answered.
+    pub fn from_config(
+        section: &UpstreamSection,
+        stopping: watch::Receiver<bool>,
+        grace: Duration,
+    ) -> Result<Option<Upstreams>, String> {
         let Some(routes) = Routes::from_config(section)? else { return Ok(None) };
         let shadow =
             section.shadow.then(|| Shadow { serve: section.shadow_serve, ignore: section.shadow_ignore.clone() });
-        Ok(Some(Upstreams { routes, forwarder: client::Forwarder::new(section)?, shadow }))
+        Ok(Some(Upstreams { routes, forwarder: client::Forwarder::new(section, stopping, grace)?, shadow }))
     }
 
     /// The upstream of a production or test-system path; `None` for a path the mock answers itself.
@@ -229,7 +236,7 @@ impl Sent {
         match &self.result {
             Ok(_) => UpstreamOutcome::Answered,
             Err(Failed::Upstream(Failure::Unreachable(_))) => UpstreamOutcome::Unreachable,
-            Err(Failed::Upstream(Failure::BrokeOff(_))) => UpstreamOutcome::BrokeOff,
+            Err(Failed::Upstream(Failure::BrokeOff(_) | Failure::Abandoned)) => UpstreamOutcome::BrokeOff,
             Err(Failed::Upstream(Failure::TimedOut(_))) => UpstreamOutcome::TimedOut,
             Err(Failed::NotForwarded(_)) => UpstreamOutcome::NotForwarded,
         }
