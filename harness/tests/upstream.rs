@@ -195,6 +195,34 @@ async fn a_forward_still_waiting_when_the_mock_stops_is_given_up_inside_the_grac
 }
 
 #[tokio::test]
+async fn forwards_that_outlive_their_clients_stay_within_the_connection_limit() {
+    // One place: a client that hangs up frees its connection, but its forward still holds the place at the upstream.
+    let upstream = slow_or_silent_upstream(Some(1_500), false).await;
+    let front = front_of(&upstream, |c| c.server.max_connections = 1).await;
+    let impatient = reqwest::Client::builder().timeout(std::time::Duration::from_millis(300)).build().unwrap();
+    assert!(front.client().with_http(impatient).query("first").await.is_err(), "the first client gave up");
+    let open = || front.server.service().metrics().render().contains("nppa_open_connections 0");
+    for _ in 0..200 {
+        if open() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(open(), "the first client's connection never closed");
+    let second = front.client().query("second").await.unwrap();
+    assert_eq!(code(&second), 2003, "answered once the first forward was done");
+    let at_upstream = entries(&upstream);
+    let [first, second] = &at_upstream[..] else { panic!("two requests at the upstream: {at_upstream:#?}") };
+    assert!(first.query.as_deref() == Some("ai=first") && second.query.as_deref() == Some("ai=second"));
+    assert!(
+        second.arrived_ms >= first.time_ms,
+        "the second reached the upstream ({}) before the first was answered ({})",
+        second.arrived_ms,
+        first.time_ms
+    );
+}
+
+#[tokio::test]
 async fn an_upstream_that_takes_the_request_and_closes_is_told_from_one_never_reached() {
     let upstream = slow_or_silent_upstream(None, true).await;
     let front = front_of(&upstream, |_| {}).await;

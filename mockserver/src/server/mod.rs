@@ -81,7 +81,7 @@ impl MockServer {
             None => None,
         };
         let (stop, stopped) = watch::channel(false);
-        let upstream = Upstreams::from_config(&self.service.config().upstream, stopped.clone(), SHUTDOWN_GRACE)
+        let upstream = Upstreams::from_config(self.service.config(), stopped.clone(), SHUTDOWN_GRACE)
             .map_err(|reason| StartError::Upstream { reason })?;
         let bind_error = |source| StartError::Bind { addr, source };
         let listener = TcpListener::bind(addr).await.map_err(bind_error)?;

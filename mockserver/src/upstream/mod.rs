@@ -21,9 +21,9 @@ use hyper::header::{HeaderValue, CONTENT_TYPE, HOST};
 use hyper::http::Extensions;
 use hyper::{Request, Response};
 use nppa_protocol::{Interface, StatusCode};
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore};
 
-use crate::config::{upstream_url, ShadowServe, UpstreamSection};
+use crate::config::{upstream_url, Config, ShadowServe, UpstreamSection};
 use crate::journal::{DifferenceKind, Exchange, ExchangeBytes, ExchangeParts, Record, UpstreamExchange};
 use crate::metrics::{Metrics, UpstreamOutcome};
 use crate::service::{route_interface, Arrival, Beside, BodyError, Incoming, MockService, Served};
@@ -107,6 +107,9 @@ pub struct Upstreams {
     forwarder: client::Forwarder,
     /// Shadow mode (`upstream.shadow`), and its choices; `None` in upstream mode.
     shadow: Option<Shadow>,
+    /// A place for each request at the upstream, `server.max_connections` in all: a forward outlives a client that
+    /// hung up, and without a bound a client could keep any number at the real system at once.
+    in_flight: Semaphore,
 }
 
 /// Shadow mode's choices: whose answer the client gets, and what is not compared.
@@ -121,14 +124,17 @@ impl Upstreams {
     /// `stopping` turns true when the mock begins to stop, and `grace` later it is gone: a forward still waiting is
     /// given up inside the grace, in time to be journaled and answered.
     pub fn from_config(
-        section: &UpstreamSection,
+        config: &Config,
         stopping: watch::Receiver<bool>,
         grace: Duration,
     ) -> Result<Option<Upstreams>, String> {
+        let section = &config.upstream;
         let Some(routes) = Routes::from_config(section)? else { return Ok(None) };
         let shadow =
             section.shadow.then(|| Shadow { serve: section.shadow_serve, ignore: section.shadow_ignore.clone() });
-        Ok(Some(Upstreams { routes, forwarder: client::Forwarder::new(section, stopping, grace)?, shadow }))
+        let forwarder = client::Forwarder::new(section, stopping, grace)?;
+        let in_flight = Semaphore::new(config.server.max_connections);
+        Ok(Some(Upstreams { routes, forwarder, shadow, in_flight }))
     }
 
     /// The upstream of a production or test-system path; `None` for a path the mock answers itself.
@@ -155,6 +161,8 @@ impl Upstreams {
             None => request.path.to_owned(),
         };
         let url = target.url(&path_and_query);
+        // Never closed: `None` is not expected, and would only lift the bound.
+        let _place = self.in_flight.acquire().await.ok();
         let started = Instant::now();
         let result = match request.body {
             Ok(body) => match outgoing(request, body, extensions, &url, target) {
