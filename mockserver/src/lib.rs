@@ -23,6 +23,7 @@ pub mod console;
 pub mod difference;
 pub mod error;
 pub mod faults;
+pub mod header_names;
 pub mod http_error;
 pub mod identity;
 pub mod journal;

@@ -10,6 +10,7 @@ use arc_swap::ArcSwap;
 use std::time::{Duration, Instant};
 
 use dashmap::DashSet;
+use hyper::header::HeaderName;
 use hyper::HeaderMap;
 use nppa_protocol::envelope::DataBody;
 use nppa_protocol::idnum::IdNumError;
@@ -23,6 +24,7 @@ use crate::clock::{self, Clock};
 use crate::config::{AiNamespace, Config, TimestampsClock};
 use crate::error::StartError;
 use crate::faults::{self, FaultAction, FaultRequest, FaultRule, Faults, Injection};
+use crate::header_names;
 use crate::http_error::{HttpError, HttpErrorKind};
 use crate::identity::{IdentityBook, Verdict};
 use crate::journal::{self, ExchangeBytes, ExchangeParts, Journal, JournalEntry, Record, UpstreamExchange};
@@ -853,7 +855,7 @@ impl MockService {
     /// with any key the enterprise its appId names has had, so that the journal shows what the client sent.
     fn peek_plaintext(&self, request: &Incoming<'_>, now_ms: u64) -> Option<Vec<u8>> {
         let body = request.body.ok().filter(|b| !b.is_empty())?;
-        let app_id = request.headers.get("appid")?.to_str().ok()?;
+        let app_id = request.headers.get(header_names::APP_ID)?.to_str().ok()?;
         let open = |keys: &crate::keys::KeyRing| keys.all().find_map(|key| open_envelope(key, body).ok());
         let tenants = self.tenants_at(now_ms);
         match tenants.enterprise(app_id) {
@@ -983,17 +985,17 @@ fn method_allowed(interface: Interface, method: &str) -> Result<(), Refusal> {
 }
 
 fn system_params(headers: &HeaderMap) -> Result<SystemParams<'_>, Refusal> {
-    let get = |name: &'static str, header: &'static str| {
+    let get = |name: HeaderName, header: &'static str| {
         // Visible ASCII borrows as it is; anything else is read lossily (and will not verify).
         let value =
             headers.get(name).map(|v| v.to_str().map_or_else(|_| String::from_utf8_lossy(v.as_bytes()), Cow::Borrowed));
         value.filter(|v| !v.is_empty()).ok_or(Refusal::HeaderMissing { header })
     };
     Ok(SystemParams {
-        app_id: get("appid", "appId")?,
-        biz_id: get("bizid", "bizId")?,
-        timestamps: get("timestamps", "timestamps")?,
-        sign: get("sign", "sign")?,
+        app_id: get(header_names::APP_ID, "appId")?,
+        biz_id: get(header_names::BIZ_ID, "bizId")?,
+        timestamps: get(header_names::TIMESTAMPS, "timestamps")?,
+        sign: get(header_names::SIGN, "sign")?,
     })
 }
 

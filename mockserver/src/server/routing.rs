@@ -19,6 +19,7 @@ use super::Transport;
 use crate::admin;
 use crate::config::{ServerSection, ShadowServe};
 use crate::faults::{FaultTarget, Injection};
+use crate::header_names;
 use crate::service::{route_interface, Arrival, Beside, BodyError, Incoming, MockService, Served};
 use crate::upstream::{Sent, Shadow};
 use crate::variation::Framing;
@@ -202,12 +203,12 @@ async fn protocol(
 
 /// What fault rules match on.
 fn fault_target(parts: &hyper::http::request::Parts) -> FaultTarget<'_> {
-    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
     let path = parts.uri.path();
     FaultTarget {
         interface: route_interface(path),
-        app_id: header("appid"),
-        biz_id: header("bizid"),
+        app_id: header(header_names::APP_ID),
+        biz_id: header(header_names::BIZ_ID),
         test_system: nppa_protocol::Interface::from_test_path(path).is_some(),
     }
 }
