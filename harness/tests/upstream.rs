@@ -148,6 +148,17 @@ async fn slow_or_silent_upstream(delay_ms: Option<u64>, reset: bool) -> Mock {
     upstream
 }
 
+/// Waits (real time, up to 5 s) until `done`: what a slow upstream or a closing connection brings about.
+async fn eventually(done: impl Fn() -> bool) {
+    for _ in 0..500 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("never came to pass");
+}
+
 #[tokio::test]
 async fn a_client_that_hangs_up_before_the_upstream_answers_still_leaves_the_exchange_journaled_and_counted() {
     // The upstream got the request and acted on it: the record of what went over the wire must not depend on the
@@ -175,13 +186,7 @@ async fn a_forward_still_waiting_when_the_mock_stops_is_given_up_inside_the_grac
     let waiting =
         tokio::spawn(async move { http.get(format!("{base}/idcard/authentication/query?ai=x")).send().await });
     // Stopped once the upstream holds the request (its delayed answer counts as held until it leaves).
-    for _ in 0..200 {
-        if upstream.server.service().answers_held() == 1 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    assert_eq!(upstream.server.service().answers_held(), 1, "the upstream never got the request");
+    eventually(|| upstream.server.service().answers_held() == 1).await;
     server.shutdown().await;
     let answer = waiting.await.unwrap().expect("the client is answered before the mock is gone");
     assert_eq!(answer.status().as_u16(), 502);
@@ -201,14 +206,7 @@ async fn forwards_that_outlive_their_clients_stay_within_the_connection_limit() 
     let front = front_of(&upstream, |c| c.server.max_connections = 1).await;
     let impatient = reqwest::Client::builder().timeout(std::time::Duration::from_millis(300)).build().unwrap();
     assert!(front.client().with_http(impatient).query("first").await.is_err(), "the first client gave up");
-    let open = || front.server.service().metrics().render().contains("nppa_open_connections 0");
-    for _ in 0..200 {
-        if open() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    assert!(open(), "the first client's connection never closed");
+    eventually(|| front.server.service().metrics().render().contains("nppa_open_connections 0")).await;
     let second = front.client().query("second").await.unwrap();
     assert_eq!(code(&second), 2003, "answered once the first forward was done");
     let at_upstream = entries(&upstream);
@@ -220,6 +218,36 @@ async fn forwards_that_outlive_their_clients_stay_within_the_connection_limit() 
         second.arrived_ms,
         first.time_ms
     );
+}
+
+#[tokio::test]
+async fn a_forward_still_waiting_for_a_place_when_the_mock_stops_is_journaled_and_never_sent() {
+    let upstream = slow_or_silent_upstream(Some(60_000), false).await;
+    let Mock { server, base, .. } = front_of(&upstream, |c| c.server.max_connections = 1).await;
+    let service = std::sync::Arc::clone(server.service());
+    // Two clients that hang up, one after the other (one connection at a time): the first's forward holds the one
+    // place at the upstream, the second's waits for it.
+    let impatient = reqwest::Client::builder().timeout(std::time::Duration::from_millis(300)).build().unwrap();
+    for ai in ["holds", "waits"] {
+        eventually(|| service.metrics().render().contains("nppa_open_connections 0")).await;
+        assert!(impatient.get(format!("{base}/idcard/authentication/query?ai={ai}")).send().await.is_err());
+    }
+    eventually(|| service.answers_held() == 2).await;
+    server.shutdown().await;
+    let query = nppa_mockserver::journal::JournalQuery { limit: Some(10), ..Default::default() };
+    let errors: Vec<(Option<String>, String)> = service
+        .journal()
+        .query(&query)
+        .into_iter()
+        .map(|e| (e.query, e.upstream.and_then(|u| u.error).unwrap_or_default()))
+        .collect();
+    assert_eq!(errors.len(), 2, "both journaled before the mock stopped: {errors:#?}");
+    let error_of = |ai: &str| errors.iter().find(|(q, _)| q.as_deref() == Some(ai)).map(|(_, e)| e.as_str());
+    assert!(error_of("ai=holds").is_some_and(|e| e.contains("had not answered when the mock stopped")), "{errors:#?}");
+    assert!(error_of("ai=waits").is_some_and(|e| e.contains("was not sent: the mock was stopping")), "{errors:#?}");
+    assert_eq!(upstream.server.service().answers_held(), 1, "nothing reached the upstream once the mock was stopping");
+    let metrics = service.metrics().render();
+    assert!(metrics.contains(r#"nppa_upstream_requests_total{outcome="not_forwarded"} 1"#), "{metrics}");
 }
 
 #[tokio::test]

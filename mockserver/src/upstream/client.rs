@@ -2,6 +2,7 @@
 //! certificates checked by the platform verifier (the system's roots, and `upstream.ca_file`'s). It never retries:
 //! a request the upstream did not answer is the client's to send again, or not.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +15,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::CertificateDer;
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore};
 
 use crate::config::UpstreamSection;
 
@@ -40,6 +41,12 @@ pub enum Failure {
     /// No whole answer in time.
     #[error("did not answer within {0} s")]
     TimedOut(f64),
+    /// Not sent: every place at the upstream (`server.max_connections`) stayed taken for `upstream.timeout_s`.
+    #[error("was not sent: no place at the upstream within {0} s (server.max_connections forwards were waiting)")]
+    NoPlace(f64),
+    /// Not sent: the mock began to stop before a place at the upstream was free.
+    #[error("was not sent: the mock was stopping")]
+    Stopped,
 }
 
 /// The client, shared by every forwarded request.
@@ -47,6 +54,9 @@ pub enum Failure {
 pub(super) struct Forwarder {
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     timeout: Duration,
+    /// A place for each request at the upstream, `server.max_connections` in all: a forward outlives a client that
+    /// hung up, and without a bound a client could keep any number at the real system at once.
+    places: Semaphore,
     /// True once the mock begins to stop.
     stopping: watch::Receiver<bool>,
     /// How long a forward may still wait once the mock begins to stop: a second inside the shutdown's grace, so
@@ -57,6 +67,7 @@ pub(super) struct Forwarder {
 impl Forwarder {
     pub(super) fn new(
         section: &UpstreamSection,
+        places: usize,
         stopping: watch::Receiver<bool>,
         grace: Duration,
     ) -> Result<Forwarder, String> {
@@ -94,12 +105,22 @@ impl Forwarder {
             .http1_preserve_header_case(true)
             .build(connector);
         let give_up_after = grace.saturating_sub(Duration::from_secs(1));
-        Ok(Forwarder { client, timeout: Duration::from_secs_f64(section.timeout_s), stopping, give_up_after })
+        let timeout = Duration::from_secs_f64(section.timeout_s);
+        Ok(Forwarder { client, timeout, places: Semaphore::new(places), stopping, give_up_after })
     }
 
-    /// Sends `request` once and reads the whole answer.
+    /// Sends `request` once, when a place at the upstream is free and the mock is not stopping, and reads the whole
+    /// answer; all within `upstream.timeout_s`.
     pub(super) async fn exchange(&self, request: Request<Full<Bytes>>) -> Result<Response<Bytes>, Failure> {
+        let sent = AtomicBool::new(false);
         let exchange = async {
+            // Never closed: `None` is not expected, and would only lift the bound.
+            let _place = self.places.acquire().await.ok();
+            if *self.stopping.borrow() {
+                // Nothing goes to the real system once the mock is stopping.
+                return Err(Failure::Stopped);
+            }
+            sent.store(true, Ordering::Release);
             let response = self.client.request(request).await.map_err(|e| match e.is_connect() {
                 true => Failure::Unreachable(chain(&e)),
                 false => Failure::BrokeOff(chain(&e)),
@@ -122,11 +143,15 @@ impl Forwarder {
         tokio::select! {
             result = tokio::time::timeout(self.timeout, exchange) => match result {
                 Ok(result) => result,
-                Err(_) => Err(Failure::TimedOut(self.timeout.as_secs_f64())),
+                Err(_) if sent.load(Ordering::Acquire) => Err(Failure::TimedOut(self.timeout.as_secs_f64())),
+                Err(_) => Err(Failure::NoPlace(self.timeout.as_secs_f64())),
             },
-            () = given_up => {
-                tracing::warn!("gave up waiting for the upstream: the mock is stopping");
-                Err(Failure::Abandoned)
+            () = given_up => match sent.load(Ordering::Acquire) {
+                true => {
+                    tracing::warn!("gave up waiting for the upstream: the mock is stopping");
+                    Err(Failure::Abandoned)
+                }
+                false => Err(Failure::Stopped),
             }
         }
     }

@@ -21,7 +21,7 @@ use hyper::header::{HeaderValue, CONTENT_TYPE, HOST};
 use hyper::http::Extensions;
 use hyper::{Request, Response};
 use nppa_protocol::{Interface, StatusCode};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::watch;
 
 use crate::config::{upstream_url, Config, ShadowServe, UpstreamSection};
 use crate::journal::{DifferenceKind, Exchange, ExchangeBytes, ExchangeParts, Record, UpstreamExchange};
@@ -107,9 +107,6 @@ pub struct Upstreams {
     forwarder: client::Forwarder,
     /// Shadow mode (`upstream.shadow`), and its choices; `None` in upstream mode.
     shadow: Option<Shadow>,
-    /// A place for each request at the upstream, `server.max_connections` in all: a forward outlives a client that
-    /// hung up, and without a bound a client could keep any number at the real system at once.
-    in_flight: Semaphore,
 }
 
 /// Shadow mode's choices: whose answer the client gets, and what is not compared.
@@ -132,9 +129,8 @@ impl Upstreams {
         let Some(routes) = Routes::from_config(section)? else { return Ok(None) };
         let shadow =
             section.shadow.then(|| Shadow { serve: section.shadow_serve, ignore: section.shadow_ignore.clone() });
-        let forwarder = client::Forwarder::new(section, stopping, grace)?;
-        let in_flight = Semaphore::new(config.server.max_connections);
-        Ok(Some(Upstreams { routes, forwarder, shadow, in_flight }))
+        let forwarder = client::Forwarder::new(section, config.server.max_connections, stopping, grace)?;
+        Ok(Some(Upstreams { routes, forwarder, shadow }))
     }
 
     /// The upstream of a production or test-system path; `None` for a path the mock answers itself.
@@ -161,8 +157,6 @@ impl Upstreams {
             None => request.path.to_owned(),
         };
         let url = target.url(&path_and_query);
-        // Never closed: `None` is not expected, and would only lift the bound.
-        let _place = self.in_flight.acquire().await.ok();
         let started = Instant::now();
         let result = match request.body {
             Ok(body) => match outgoing(request, body, extensions, &url, target) {
@@ -246,6 +240,7 @@ impl Sent {
             Err(Failed::Upstream(Failure::Unreachable(_))) => UpstreamOutcome::Unreachable,
             Err(Failed::Upstream(Failure::BrokeOff(_) | Failure::Abandoned)) => UpstreamOutcome::BrokeOff,
             Err(Failed::Upstream(Failure::TimedOut(_))) => UpstreamOutcome::TimedOut,
+            Err(Failed::Upstream(Failure::NoPlace(_) | Failure::Stopped)) => UpstreamOutcome::NotForwarded,
             Err(Failed::NotForwarded(_)) => UpstreamOutcome::NotForwarded,
         }
     }
