@@ -4,6 +4,7 @@
 # Bounded in time; stops by itself.
 #
 #   benches/loopback.sh [seconds]      # needs wrk (apt install wrk); oha (cargo install oha) for the fixed-rate run
+#   NPPA=other/nppa benches/loopback.sh  # the same against another build of nppa (side by side with this one)
 #
 # The mock runs with quotas off and a frozen clock, so one signed request stays valid (timestamps inside
 # the 5 s window) and can be replayed: a check of a preset person succeeds at once and leaves no record.
@@ -17,7 +18,7 @@ mock=""
 trap '[ -n "$mock" ] && kill $mock 2>/dev/null; rm -rf "$work"' EXIT
 
 cargo build --release -q -p nppa-harness -p nppa-benches --bins
-nppa=./target/release/nppa
+nppa=${NPPA:-./target/release/nppa}
 
 start_mock() { # $1 = journal on|off
   $nppa mock --print-config | sed -e 's/^quotas = true/quotas = false/' \
