@@ -10,11 +10,6 @@ use nppa_harness::{admin_cmd, client_cmd, load_cmd, mock_cmd};
 use nppa_mockserver::config::ShadowServe;
 use nppa_mockserver::journal::DifferenceKind;
 
-/// mimalloc: the mock and the load driver allocate a few dozen small buffers a request, which glibc's allocator
-/// serves at several times the cost (benches/README.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Debug, Parser)]
 #[command(
     name = "nppa",
