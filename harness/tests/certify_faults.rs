@@ -274,3 +274,106 @@ async fn a_report_answered_late_was_still_taken_for_flt_resends_and_out_records(
     let records = rules.iter().find(|r| r.id == "OUT-RECORDS").unwrap();
     assert_eq!(records.verdict, Verdict::Passed, "{records:#?}");
 }
+
+#[tokio::test]
+async fn err_retry_holds_only_a_refusal_the_client_read_against_what_it_sent_after_it() {
+    // Fuzz seed 9763344124547914458 found this false finding: a check answered 5.5 s late was sent again after the
+    // client's 5 s timeout; the retry made the record live, so the late answer (sent after the retry arrived, and
+    // read by nobody) was a 2004.
+    use nppa_protocol::interface::CLIENT_TIMEOUT_MS;
+    use nppa_protocol::Interface;
+    let late = || production_fault(Interface::Check, None, Some(CLIENT_TIMEOUT_MS + 500), 1);
+    let (ai, name, id) = PRESET_PENDING;
+    let judged_retry = |mock: &Mock| {
+        let judged = judge(&entries(mock), mock.server.service().config(), Profile::Fuzz, vec![], vec![Some(0)]);
+        rule(&judged.rules, "ERR-RETRY").clone()
+    };
+
+    // Sent again 200 ms after the timeout, while the late answer was still on its way.
+    let mock = start().await;
+    one_fault(&mock, late());
+    let client = mock.client();
+    assert!(client.check(ai, name, id).await.is_err(), "the client gives up at 5 s");
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(client.check(ai, name, id).await.unwrap().status(), Some(1));
+    let entries_now = journaled(&mock, 2).await;
+    assert_eq!(entries_now.iter().find(|e| e.fault.is_some()).and_then(|e| e.errcode), Some(2004), "the seed's case");
+    let verdict = judged_retry(&mock);
+    assert_eq!(verdict.verdict, Verdict::NotExercised, "no refusal reached the client: {verdict:#?}");
+
+    // Sent again after a late 2004 the client never read: it reads the next 2004 and stops (clean); a client that
+    // sends it once more after reading it is caught.
+    let mock = start().await;
+    let client = mock.client();
+    assert_eq!(client.check(ai, name, id).await.unwrap().status(), Some(1));
+    one_fault(&mock, late());
+    assert!(client.check(ai, name, id).await.is_err(), "the client gives up at 5 s");
+    journaled(&mock, 2).await;
+    assert_eq!(code(&client.check(ai, name, id).await.unwrap()), 2004);
+    let verdict = judged_retry(&mock);
+    assert_eq!(verdict.verdict, Verdict::Passed, "{verdict:#?}");
+    mock.advance(1_000).await;
+    client.check(ai, name, id).await.unwrap();
+    let verdict = judged_retry(&mock);
+    assert_eq!(verdict.verdict, Verdict::Failed, "{verdict:#?}");
+    assert!(verdict.findings[0].message.contains("after errcode 2004"), "{verdict:#?}");
+    assert_eq!(verdict.findings.len(), 1, "only the resend after the 2004 the client read: {verdict:#?}");
+}
+
+#[tokio::test]
+async fn rn_discipline_holds_only_a_pending_answer_the_client_read_against_it() {
+    // A check answered pending 5.5 s late, past the client's timeout, then sent again after a back-off: the retry
+    // meets 2004. The client never read "pending", so checking again was no breach of discipline, and it had no
+    // pending ai to query. One that read "pending" and checks again is still caught.
+    use nppa_protocol::interface::CLIENT_TIMEOUT_MS;
+    use nppa_protocol::Interface;
+    let (ai, name, id) = PRESET_PENDING;
+    for read_pending in [false, true] {
+        let mock = start().await;
+        if !read_pending {
+            one_fault(&mock, production_fault(Interface::Check, None, Some(CLIENT_TIMEOUT_MS + 500), 1));
+        }
+        let client = mock.client();
+        let first = client.check(ai, name, id).await;
+        assert_eq!(first.is_ok(), read_pending, "{first:?}");
+        journaled(&mock, 1).await;
+        assert_eq!(code(&client.check(ai, name, id).await.unwrap()), 2004);
+        let judged = judge(&entries(&mock), mock.server.service().config(), Profile::All, vec![], vec![Some(0)]);
+        let verdict = rule(&judged.rules, "RN-DISCIPLINE");
+        if read_pending {
+            assert_eq!(verdict.verdict, Verdict::Failed, "{verdict:#?}");
+            assert!(verdict.findings.iter().any(|f| f.message.contains("again while its check")), "{verdict:#?}");
+        } else {
+            assert_ne!(verdict.verdict, Verdict::Failed, "{verdict:#?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn rn_query_holds_a_query_against_a_final_check_only_once_the_client_could_read_it() {
+    // A query sent while its check was still being answered (2 s slow, in time) knew nothing of the result; one
+    // sent after the client read status 0 queried a result it already had (R-QRY-4).
+    use nppa_protocol::Interface;
+    let (ai, name, id) = PRESET_OK;
+    for after_reading in [false, true] {
+        let mock = start().await;
+        one_fault(&mock, production_fault(Interface::Check, None, Some(2_000), 1));
+        let client = mock.client();
+        let checking = {
+            let client = client.clone();
+            tokio::spawn(async move { client.check(ai, name, id).await })
+        };
+        if after_reading {
+            assert_eq!(checking.await.unwrap().unwrap().status(), Some(0));
+            client.query(ai).await.unwrap();
+        } else {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            client.query(ai).await.unwrap();
+            assert_eq!(checking.await.unwrap().unwrap().status(), Some(0));
+        }
+        let judged = judge(&entries(&mock), mock.server.service().config(), Profile::All, vec![], vec![Some(0)]);
+        let verdict = rule(&judged.rules, "RN-QUERY");
+        let known = verdict.findings.iter().any(|f| f.message.contains("query only pending results"));
+        assert_eq!(known, after_reading, "{verdict:#?}");
+    }
+}

@@ -9,7 +9,7 @@ use nppa_protocol::{Interface, StatusCode};
 use super::{finding, Group, Judgement, Rule};
 use crate::certify::choices;
 use crate::certify::model::Severity::Error;
-use crate::certify::traffic::{Deployment, Request, Traffic};
+use crate::certify::traffic::{Deployment, Request, Seen, Traffic};
 
 pub(super) const RULES: &[Rule] = &[
     Rule {
@@ -109,6 +109,9 @@ enum FinalRefusal {
 }
 
 fn final_refusal(r: &Request<'_>) -> Option<FinalRefusal> {
+    // Only a refusal the client read: one answered past the 5 s client timeout, over another HTTP status or cut
+    // off was no answer to it, and sending the call again is what it should do (FLT-RETRIES bounds that).
+    Seen::of(r.entry).answer()?;
     if let Some(FaultEffect::Status(code)) = r.entry.fault.and_then(|note| note.effect) {
         let fixed_by_resigning = matches!(code, StatusCode::Expire | StatusCode::PartnerAuthError);
         return (code.is_final_error() && !fixed_by_resigning).then_some(FinalRefusal::Injected(code));
@@ -131,8 +134,11 @@ fn errors_retry(requests: &Traffic<'_>, deployment: &Deployment) -> Judgement {
             later.entry.plaintext.is_none()
                 && later.at_ms().saturating_sub(r.at_ms()) >= deployment.thresholds.query_spacing_ms
         };
+        // Sent after the refusal was answered: a request that arrived while a slow answer was still on its way
+        // (the client had given up waiting, or had not yet heard) did not ignore it.
         let same = |later: &&Request<'_>| {
-            later.entry.path == r.entry.path
+            later.at_ms() >= r.answered_ms()
+                && later.entry.path == r.entry.path
                 && later.entry.query == r.entry.query
                 && later.entry.plaintext == r.entry.plaintext
                 && (later.entry.plaintext.is_some() || matches!(refusal, FinalRefusal::Injected(_)))

@@ -97,7 +97,8 @@ fn realname_recheck(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
 fn pending_ais_rechecked_or_never_queried(requests: &[Request<'_>]) -> Vec<Finding> {
     // By enterprise: (appId, ai). Another enterprise's query of the ai is answered 2003 (R-QRY-5) and tells this one
     // nothing.
-    let mut pending: HashMap<(&str, &str), (u64, u64)> = HashMap::new();
+    // (check id, arrived, answered) of each pending ai.
+    let mut pending: HashMap<(&str, &str), (u64, u64, u64)> = HashMap::new();
     let mut queried: HashSet<(&str, &str)> = HashSet::new();
     let mut findings = Vec::new();
     for r in requests.iter().filter(|r| !r.test_path) {
@@ -105,14 +106,21 @@ fn pending_ais_rechecked_or_never_queried(requests: &[Request<'_>]) -> Vec<Findi
             Some(Interface::Check) => {
                 let Some(ai) = r.plaintext.as_ref().and_then(Plaintext::ai) else { continue };
                 let ai = (r.game().0, ai);
+                // Only a pending answer the client read, and a check sent after it: a check sent again after its
+                // answer came too late to read is a retry, and the 2004 it meets is not the client's doing.
+                let read_pending = Seen::of(r.entry).answer().and_then(|a| a.status) == Some(AuthStatus::Pending);
                 match (pending.get(&ai), r.entry.errcode) {
-                    (Some((first, _)), Some(code)) if code == StatusCode::AiInUse.code() => findings.push(finding(
+                    (Some((first, _, answered_ms)), Some(code))
+                        if code == StatusCode::AiInUse.code() && r.at_ms() >= *answered_ms =>
+                    {
+                        findings.push(finding(
                         format!("request #{} checks ai {:?} again while its check #{first} is pending (answered 2004): query the pending ai instead (V2.1 FAQ 3)", r.entry.id, ai.1),
                         vec![*first, r.entry.id],
                         vec![],
-                    ).because("pending ais checked again")),
-                    _ if r.status() == Some(AuthStatus::Pending) => {
-                        pending.insert(ai, (r.entry.id, r.at_ms()));
+                    ).because("pending ais checked again"))
+                    }
+                    _ if read_pending => {
+                        pending.insert(ai, (r.entry.id, r.at_ms(), r.answered_ms()));
                     }
                     _ => {}
                 }
@@ -129,8 +137,8 @@ fn pending_ais_rechecked_or_never_queried(requests: &[Request<'_>]) -> Vec<Findi
     let answerable = |at_ms: u64| !beijing::in_mps_outage(at_ms) || last_ms >= beijing::outage_end_ms(at_ms);
     let mut never: Vec<(u64, &str)> = pending
         .into_iter()
-        .filter(|(ai, (_, at_ms))| !queried.contains(ai) && answerable(*at_ms))
-        .map(|((_, ai), (id, _))| (id, ai))
+        .filter(|(ai, (_, at_ms, _))| !queried.contains(ai) && answerable(*at_ms))
+        .map(|((_, ai), (id, _, _))| (id, ai))
         .collect();
     never.sort();
     findings.extend(never.into_iter().map(|(id, ai)| {
@@ -168,6 +176,8 @@ fn realname_queries(requests: &Traffic<'_>, deployment: &Deployment) -> Judgemen
         let check = checks
             .get(&of_this_game)
             .and_then(|c| c.iter().rev().find(|c| c.at_ms() <= r.at_ms() && c.entry.id != r.entry.id));
+        // What the client could have read of it when it sent the query: nothing yet if it was still being answered.
+        let read_before = check.is_some_and(|c| c.answered_ms() <= r.at_ms());
         let seen_status = check.and_then(|c| Seen::of(c.entry).answer().and_then(|a| a.status));
         match check {
             // No check of it in this traffic, and NPPA knows no record of this enterprise by it (R-QRY-5): a run
@@ -175,7 +185,7 @@ fn realname_queries(requests: &Traffic<'_>, deployment: &Deployment) -> Judgemen
             None if r.own_errcode() == Some(StatusCode::NoAuthRecord.code()) => findings.push(finding(format!("request #{} queries ai {ai:?}, which no check submitted: query the ai of your own pending check", r.entry.id), vec![r.entry.id], vec![]).because("queries of ais no check submitted")),
             // R-QRY-4: only a result the client read as final is known; a check whose answer it could not read (cut,
             // late, reset) is rightly queried.
-            Some(check) if matches!(seen_status, Some(AuthStatus::Success | AuthStatus::Failure)) => findings.push(finding(
+            Some(check) if read_before && matches!(seen_status, Some(AuthStatus::Success | AuthStatus::Failure)) => findings.push(finding(
                 format!("request #{} queries ai {ai:?} whose check #{} already answered status {}: query only pending results (R-QRY-4)", r.entry.id, check.entry.id, seen_status.map_or(0, u8::from)),
                 vec![check.entry.id, r.entry.id],
                 vec![],

@@ -188,6 +188,12 @@ impl<'a> Request<'a> {
         }
     }
 
+    /// When the mock answered it, on the mock clock: later than [`Request::at_ms`] by the time it took, a fault's
+    /// delay included.
+    pub fn answered_ms(&self) -> u64 {
+        self.entry.time_ms.max(self.at_ms())
+    }
+
     /// The errcode the mock's own rules gave this request; `None` when a fault answered in their place (an
     /// injected 1007 or a 3001 of every record says nothing of what the client sent).
     pub fn own_errcode(&self) -> Option<u16> {
