@@ -43,9 +43,12 @@ fn realname_recheck(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
     let mut findings = pending_ais_rechecked_or_never_queried(requests);
     // Per enterprise (appId): another company checking the same person is its own business (FAQ 169/235). A person
     // is pending from a check answered status 1 until a check or a query of that check's ai gives a result.
+    // Only what the client read, held against the checks it sent after reading it (R-QRY-4, SPEC §8a): a check
+    // answered past its timeout or cut off told it nothing, and sending it again (with a fresh ai, R-AI) is a retry.
+    // (check id, ai, answered) of each pending person; (check id, answered) of each failure.
     type Person<'r> = (&'r str, (&'r str, &'r str));
-    let mut pending: HashMap<Person<'_>, (u64, &str)> = HashMap::new();
-    let mut failed: HashMap<Person<'_>, Vec<u64>> = HashMap::new();
+    let mut pending: HashMap<Person<'_>, (u64, &str, u64)> = HashMap::new();
+    let mut failed: HashMap<Person<'_>, Vec<(u64, u64)>> = HashMap::new();
     let calls =
         requests.iter().filter(|r| !r.test_path && matches!(r.interface, Some(Interface::Check | Interface::Query)));
     for r in calls {
@@ -53,7 +56,7 @@ fn realname_recheck(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
         if r.interface == Some(Interface::Query) {
             if matches!(r.status(), Some(AuthStatus::Success | AuthStatus::Failure)) {
                 let ai = r.query.ai().unwrap_or_default();
-                pending.retain(|(app, _), (_, pending_ai)| !(*app == app_id && *pending_ai == ai));
+                pending.retain(|(app, _), (_, pending_ai, _)| !(*app == app_id && *pending_ai == ai));
             }
             continue;
         }
@@ -63,7 +66,7 @@ fn realname_recheck(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
         let Some(plaintext) = r.plaintext.as_ref() else { continue };
         let Some(person) = plaintext.person() else { continue };
         let who = (app_id, person);
-        if let Some((first, _)) = pending.get(&who) {
+        if let Some((first, ..)) = pending.get(&who).filter(|(.., answered_ms)| *answered_ms <= r.at_ms()) {
             findings.push(finding(
                 format!("request #{} checks {} again while its check #{first} is pending: query the pending ai instead (V2.1 FAQ 3)", r.entry.id, person.0),
                 vec![*first, r.entry.id],
@@ -71,6 +74,8 @@ fn realname_recheck(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
             ).because("people checked again while pending"));
         }
         if let Some(earlier) = failed.get(&who) {
+            let earlier: Vec<u64> =
+                earlier.iter().filter(|(_, answered_ms)| *answered_ms <= r.at_ms()).map(|(id, _)| *id).collect();
             if earlier.len() >= 2 {
                 findings.push(finding(
                     format!("request #{} checks {} a {}th time after it failed: do not re-send identities that failed (V2.1 FAQ 3)", r.entry.id, person.0, earlier.len() + 1),
@@ -79,11 +84,11 @@ fn realname_recheck(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
                 ).because("failed identities checked again"));
             }
         }
-        match r.status() {
+        match Seen::of(r.entry).answer().and_then(|a| a.status) {
             Some(AuthStatus::Pending) => {
-                pending.insert(who, (r.entry.id, plaintext.ai().unwrap_or("")));
+                pending.insert(who, (r.entry.id, plaintext.ai().unwrap_or(""), r.answered_ms()));
             }
-            Some(AuthStatus::Failure) => failed.entry(who).or_default().push(r.entry.id),
+            Some(AuthStatus::Failure) => failed.entry(who).or_default().push((r.entry.id, r.answered_ms())),
             _ => {
                 pending.remove(&who);
             }

@@ -1,0 +1,89 @@
+//! What the client knew, and when: a rule holds an answer against the client only when it could read it (in time,
+//! over HTTP 200, whole) and only against what it sent after that answer came. Each test shows a careful client
+//! that an older judge failed, and the mutant the rule is there for, still caught.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::judging::{one_fault, production_fault};
+use common::*;
+use nppa_harness::certify::judge;
+use nppa_harness::certify::model::RuleResult;
+use nppa_harness::certify::rules::Profile;
+use nppa_protocol::interface::CLIENT_TIMEOUT_MS;
+use nppa_protocol::Interface;
+
+fn rule<'r>(results: &'r [RuleResult], id: &str) -> &'r RuleResult {
+    results.iter().find(|r| r.id == id).unwrap_or_else(|| panic!("no rule {id}"))
+}
+
+fn judged(mock: &Mock, profile: Profile, id: &str) -> RuleResult {
+    let report = judge(&entries(mock), mock.server.service().config(), profile, vec![], vec![Some(0)]);
+    rule(&report.rules, id).clone()
+}
+
+#[tokio::test]
+async fn rn_discipline_holds_a_pending_person_against_the_client_only_once_it_read_pending() {
+    // A check answered pending 5.5 s late, past the client's 5 s timeout: the client never read "pending" and sends
+    // the check again with a fresh ai (R-AI: the first may have reached the server), which is pending too. It then
+    // queries the ai it read. That is no re-check of a pending person. One that read "pending" and checks the
+    // person again with a fresh ai is still caught.
+    let (_, name, id) = PRESET_PENDING;
+    for read_pending in [false, true] {
+        let mock = start().await;
+        if !read_pending {
+            one_fault(&mock, production_fault(Interface::Check, None, Some(CLIENT_TIMEOUT_MS + 500), 1));
+        }
+        let client = mock.client();
+        let first = client.check("fresh-ai-1", name, id).await;
+        assert_eq!(first.is_ok(), read_pending, "{first:?}");
+        if !read_pending {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        assert_eq!(client.check("fresh-ai-2", name, id).await.unwrap().status(), Some(1));
+        let journal = journaled(&mock, 2).await;
+        assert!(journal.iter().all(|e| e.errcode == Some(0)), "both checks made a pending record: {journal:#?}");
+        client.query("fresh-ai-2").await.unwrap();
+        if read_pending {
+            client.query("fresh-ai-1").await.unwrap();
+        }
+        let verdict = judged(&mock, Profile::All, "RN-DISCIPLINE");
+        let rechecked = verdict.findings.iter().any(|f| f.message.contains("again while its check"));
+        assert_eq!(rechecked, read_pending, "{verdict:#?}");
+    }
+}
+
+#[tokio::test]
+async fn rn_discipline_counts_only_the_failures_the_client_read() {
+    // A person whose check fails (status 2). The first two answers come 5.5 s late, past the client's timeout (the
+    // mock took both checks), so the client tries again and reads the failure on the third: one failure read, no
+    // loop. A client that reads two failures and checks a third time is still caught.
+    let id = id_num(7);
+    let failing = |c: &mut nppa_mockserver::config::Config| {
+        c.identities.fixtures.push(nppa_mockserver::config::FixtureConfig {
+            name: "李四".into(),
+            id_num: id.clone(),
+            outcome: nppa_mockserver::config::FixtureOutcome::Failure,
+            delay_s: None,
+            then: None,
+        })
+    };
+    for read_failures in [false, true] {
+        let mock = start_with(failing).await;
+        if !read_failures {
+            one_fault(&mock, production_fault(Interface::Check, None, Some(CLIENT_TIMEOUT_MS + 500), 2));
+        }
+        let client = mock.client();
+        for n in 1..=3 {
+            let exchange = client.check(&format!("ai-{n}"), "李四", &id).await;
+            let read = exchange.as_ref().is_ok_and(|e| e.status() == Some(2));
+            assert_eq!(read, read_failures || n == 3, "check {n}: {exchange:?}");
+            tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        }
+        let journal = journaled(&mock, 3).await;
+        assert!(journal.iter().all(|e| e.errcode == Some(0)), "the mock took all three: {journal:#?}");
+        let verdict = judged(&mock, Profile::All, "RN-DISCIPLINE");
+        let looped = verdict.findings.iter().any(|f| f.message.contains("after it failed"));
+        assert_eq!(looped, read_failures, "{verdict:#?}");
+    }
+}
