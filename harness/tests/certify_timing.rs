@@ -8,10 +8,11 @@ mod common;
 use common::judging::{one_fault, production_fault};
 use common::*;
 use nppa_harness::certify::judge;
-use nppa_harness::certify::model::RuleResult;
+use nppa_harness::certify::model::{RuleResult, Verdict};
 use nppa_harness::certify::rules::Profile;
+use nppa_mockserver::faults::FaultAction;
 use nppa_protocol::interface::CLIENT_TIMEOUT_MS;
-use nppa_protocol::Interface;
+use nppa_protocol::{Interface, StatusCode};
 
 fn rule<'r>(results: &'r [RuleResult], id: &str) -> &'r RuleResult {
     results.iter().find(|r| r.id == id).unwrap_or_else(|| panic!("no rule {id}"))
@@ -85,5 +86,53 @@ async fn rn_discipline_counts_only_the_failures_the_client_read() {
         let verdict = judged(&mock, Profile::All, "RN-DISCIPLINE");
         let looped = verdict.findings.iter().any(|f| f.message.contains("after it failed"));
         assert_eq!(looped, read_failures, "{verdict:#?}");
+    }
+}
+
+#[tokio::test]
+async fn err_busy_holds_only_a_1006_the_client_read_from_when_it_read_it() {
+    let busy = || Some(FaultAction::Status { errcode: StatusCode::Busy });
+    let records = |si: &str, now_ms: u64| vec![guest(1, si, 1, now_ms)];
+
+    // A 1006 answered 5.5 s late, past the client's timeout: the client never read it and re-sends the report
+    // 200 ms after giving up. A 1006 read in time and re-sent 200 ms later is still caught.
+    for read_busy in [false, true] {
+        let mock = start().await;
+        let delay = (!read_busy).then_some(CLIENT_TIMEOUT_MS + 500);
+        one_fault(&mock, production_fault(Interface::Loginout, busy(), delay, 1));
+        let client = mock.client();
+        let report = records("s1", mock.now_ms().await);
+        let first = client.loginout(report.clone()).await;
+        assert_eq!(first.is_ok(), read_busy, "{first:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        client.loginout(report).await.unwrap();
+        journaled(&mock, 2).await;
+        let verdict = judged(&mock, Profile::Fuzz, "ERR-BUSY");
+        assert_eq!(verdict.verdict == Verdict::Failed, read_busy, "{verdict:#?}");
+    }
+
+    // A 1006 answered 3 s slow (in time): another report of the game sent 1.5 s after the refused one arrived was
+    // sent before the client could know of the 1006 (in flight, R-RL-2's tolerance counts from the answer). One
+    // sent 1.5 s after the client read the 1006 is still caught.
+    for after_reading in [false, true] {
+        let mock = start().await;
+        one_fault(&mock, production_fault(Interface::Loginout, busy(), Some(3_000), 1));
+        let client = mock.client();
+        let now = mock.now_ms().await;
+        let mut refused = Some({
+            let client = client.clone();
+            let report = records("s1", now);
+            tokio::spawn(async move { client.loginout(report).await })
+        });
+        if after_reading {
+            assert_eq!(code(&refused.take().unwrap().await.unwrap().unwrap()), 1006);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+        client.loginout(records("s2", mock.now_ms().await)).await.unwrap();
+        if let Some(refused) = refused {
+            assert_eq!(code(&refused.await.unwrap().unwrap()), 1006);
+        }
+        let verdict = judged(&mock, Profile::Fuzz, "ERR-BUSY");
+        assert_eq!(verdict.verdict == Verdict::Failed, after_reading, "{verdict:#?}");
     }
 }

@@ -40,6 +40,8 @@ fn errors_busy(requests: &Traffic<'_>, deployment: &Deployment) -> Judgement {
     struct Episode<'r> {
         first_id: u64,
         start_ms: u64,
+        /// When the client had the 1006: what was sent before then, or within the tolerance of it, was in flight.
+        read_ms: u64,
         until_ms: u64,
         /// The call the 1006 refused: sending it again cannot have been in flight.
         refused: crate::certify::traffic::CallKey<'r>,
@@ -50,22 +52,23 @@ fn errors_busy(requests: &Traffic<'_>, deployment: &Deployment) -> Judgement {
     for r in requests.iter() {
         let key = (r.headers.app_id.unwrap_or(""), r.headers.biz_id.unwrap_or(""), r.interface);
         if let Some(episode) = open.get_mut(&key) {
-            let since = r.at_ms().saturating_sub(episode.start_ms);
+            let since = r.at_ms().saturating_sub(episode.read_ms);
             if r.at_ms() < episode.until_ms {
-                if since > deployment.thresholds.busy_tolerance_ms || r.call_key() == episode.refused {
+                let resent = r.at_ms() >= episode.read_ms && r.call_key() == episode.refused;
+                if since > deployment.thresholds.busy_tolerance_ms || resent {
                     episode.offenders.push(r.entry.id);
                 }
                 continue;
             }
             closed.extend(open.remove(&key));
         }
-        if r.entry.errcode == Some(busy) {
+        // Only a 1006 the client read (R-RL-2): one answered past its 5 s timeout, cut off or over another HTTP
+        // status told it nothing, and it rightly sends the call again.
+        if Seen::of(r.entry).answer().is_some_and(|a| a.errcode == busy) {
             let until_ms = deployment.quota_block.until_ms(r.at_ms());
             let refused = r.call_key();
-            open.insert(
-                key,
-                Episode { first_id: r.entry.id, start_ms: r.at_ms(), until_ms, refused, offenders: vec![] },
-            );
+            let (first_id, start_ms, read_ms) = (r.entry.id, r.at_ms(), r.answered_ms());
+            open.insert(key, Episode { first_id, start_ms, read_ms, until_ms, refused, offenders: vec![] });
         }
     }
     closed.extend(open.into_values());
