@@ -136,3 +136,27 @@ async fn err_busy_holds_only_a_1006_the_client_read_from_when_it_read_it() {
         assert_eq!(verdict.verdict == Verdict::Failed, after_reading, "{verdict:#?}");
     }
 }
+
+#[tokio::test]
+async fn rn_query_takes_a_query_resigned_after_a_1011_for_a_retry_not_polling() {
+    // A query refused 1011 (injected: the client's signature was right) is re-signed and sent again 200 ms later, as
+    // a careful client does once (ERR-RETRY allows it): it had no answer to the first, so this is no polling of the
+    // ai. A client that read the pending result and asks again 200 ms later still polls too often (V2.1 FAQ 3).
+    let (ai, name, id) = PRESET_PENDING;
+    for refused_first in [true, false] {
+        let mock = start().await;
+        let client = mock.client();
+        assert_eq!(client.check(ai, name, id).await.unwrap().status(), Some(1));
+        if refused_first {
+            let refusal = Some(FaultAction::Status { errcode: StatusCode::PartnerAuthError });
+            one_fault(&mock, production_fault(Interface::Query, refusal, None, 1));
+        }
+        let first = client.query(ai).await.unwrap();
+        assert_eq!(code(&first), if refused_first { 1011 } else { 0 });
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert_eq!(client.query(ai).await.unwrap().status(), Some(1));
+        let verdict = judged(&mock, Profile::All, "RN-QUERY");
+        let too_close = verdict.findings.iter().any(|f| f.message.contains("space the queries"));
+        assert_eq!(too_close, !refused_first, "{verdict:#?}");
+    }
+}

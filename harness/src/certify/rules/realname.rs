@@ -205,10 +205,12 @@ fn realname_queries(requests: &Traffic<'_>, deployment: &Deployment) -> Judgemen
         if let Some(previous) = last.get(&of_this_game) {
             let gap = r.at_ms().saturating_sub(previous.at_ms());
             // A query sent again after one whose answer the client could not read, or that was a transient error,
-            // is a retry (FLT-RETRIES judges its spacing), not polling.
-            let retry = Seen::of(previous.entry)
-                .answer()
-                .is_none_or(|a| StatusCode::from_code(a.errcode).is_some_and(|c| c.is_transient() || c.is_busy()));
+            // is a retry (FLT-RETRIES judges its spacing), not polling; so is one re-signed after its envelope was
+            // refused (1007, 1011: re-signing is the fix, as ERR-RETRY allows), which told it nothing of the ai.
+            let resign = |c: StatusCode| matches!(c, StatusCode::Expire | StatusCode::PartnerAuthError);
+            let retry = Seen::of(previous.entry).answer().is_none_or(|a| {
+                StatusCode::from_code(a.errcode).is_some_and(|c| c.is_transient() || c.is_busy() || resign(c))
+            });
             if gap < deployment.thresholds.query_spacing_ms && !retry {
                 findings.push(
                     finding(
