@@ -160,3 +160,58 @@ async fn rn_query_takes_a_query_resigned_after_a_1011_for_a_retry_not_polling() 
         assert_eq!(too_close, !refused_first, "{verdict:#?}");
     }
 }
+
+#[tokio::test]
+async fn out_answer_follows_a_check_retried_with_a_fresh_ai() {
+    // R-AI: a check whose answer was HTTP 503 may have reached NPPA, so a careful library retries it with a fresh ai
+    // (the same check, V2.1 FAQ 2) and returns that answer for the call the game made with the first ai. That hid
+    // nothing. A library that returns status 1 for it, or success when every attempt failed, is still caught.
+    use nppa_harness::certify::outcomes::{self, Outcome, Outcomes};
+    let (_, name, id) = PRESET_OK;
+    let line = |status: u8, pi: Option<&str>| Outcome {
+        interface: Interface::Check,
+        ai: Some("game-ai".into()),
+        records: vec![],
+        errcode: Some(0),
+        status: Some(status),
+        pi: pi.map(Into::into),
+        error: None,
+    };
+    let out_answer = |mock: &Mock, outcome: Outcome| {
+        let results = outcomes::judge(&entries(mock), &Outcomes { lines: vec![outcome], unreadable: vec![] });
+        results.into_iter().find(|r| r.id == "OUT-ANSWER").unwrap()
+    };
+    // An ai is free again after a final result (R-CHK-2): a game that checks another person with it makes another
+    // call, matched with that person's checks.
+    let mock = start().await;
+    let client = mock.client();
+    let mut lines = vec![];
+    for person in [id_num(42), id_num(43)] {
+        let exchange = client.check("game-ai", "张三", &person).await.unwrap();
+        assert_eq!(exchange.status(), Some(0));
+        lines.push(Outcome { pi: exchange.pi().map(Into::into), ..line(0, None) });
+    }
+    let results = outcomes::judge(&entries(&mock), &Outcomes { lines, unreadable: vec![] });
+    let verdict = results.into_iter().find(|r| r.id == "OUT-ANSWER").unwrap();
+    assert_eq!(verdict.verdict, Verdict::Passed, "{verdict:#?}");
+
+    for retried in [true, false] {
+        let mock = start().await;
+        let unavailable = Some(FaultAction::HttpStatus { status: 503, body: None });
+        one_fault(&mock, production_fault(Interface::Check, unavailable, None, 1));
+        let client = mock.client();
+        assert_eq!(client.check("game-ai", name, id).await.unwrap().http_status, 503);
+        if retried {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            assert_eq!(client.check("fresh-ai", name, id).await.unwrap().status(), Some(0));
+            let verdict = out_answer(&mock, line(0, Some(PRESET_OK_PI)));
+            assert_eq!(verdict.verdict, Verdict::Passed, "{verdict:#?}");
+            let verdict = out_answer(&mock, line(1, None));
+            assert_eq!(verdict.verdict, Verdict::Failed, "{verdict:#?}");
+        } else {
+            let verdict = out_answer(&mock, line(0, Some(PRESET_OK_PI)));
+            assert_eq!(verdict.verdict, Verdict::Failed, "{verdict:#?}");
+            assert!(verdict.findings[0].message.contains("an error was reported as success"), "{verdict:#?}");
+        }
+    }
+}

@@ -95,6 +95,8 @@ struct Sent<'a> {
     entry: &'a JournalEntry,
     interface: Interface,
     ai: Option<String>,
+    /// The (name, idNum) of a check.
+    person: Option<(String, String)>,
     records: Vec<(OutcomeRecord, i64)>,
     got: Seen,
 }
@@ -111,10 +113,6 @@ impl Sent<'_> {
 
 fn sent(entries: &[JournalEntry]) -> Vec<Sent<'_>> {
     #[derive(Deserialize)]
-    struct Ai {
-        ai: String,
-    }
-    #[derive(Deserialize)]
     struct Record {
         no: i64,
         si: String,
@@ -129,8 +127,15 @@ fn sent(entries: &[JournalEntry]) -> Vec<Sent<'_>> {
         .filter_map(|entry| {
             let interface = entry.interface?;
             let plaintext = entry.plaintext.as_deref().unwrap_or("");
+            // A check's fields, each read alone: a wrongly typed idNum leaves its ai to match by.
+            let check = match interface {
+                Interface::Check => serde_json::from_str::<serde_json::Value>(plaintext).unwrap_or_default(),
+                _ => serde_json::Value::Null,
+            };
+            let field = |name: &str| check.get(name).and_then(serde_json::Value::as_str).map(str::to_owned);
+            let person = field("name").zip(field("idNum"));
             let ai = match interface {
-                Interface::Check => serde_json::from_str::<Ai>(plaintext).ok().map(|a| a.ai),
+                Interface::Check => field("ai"),
                 Interface::Query => entry
                     .query
                     .as_deref()
@@ -144,7 +149,7 @@ fn sent(entries: &[JournalEntry]) -> Vec<Sent<'_>> {
                     .unwrap_or_default(),
                 _ => Vec::new(),
             };
-            Some(Sent { entry, interface, ai, records, got: Seen::of(entry) })
+            Some(Sent { entry, interface, ai, person, records, got: Seen::of(entry) })
         })
         .collect();
     sent.sort_by_key(Sent::at_ms);
@@ -199,24 +204,43 @@ fn result(id: &'static str, title: &'static str, exercised: bool, findings: Vec<
     }
 }
 
-/// The key a call is matched by: its interface and ai, or for a loginout its first record.
+/// The key a call is matched by: its interface and ai, for a check the person checked, or for a loginout its first
+/// record.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Key {
     Ai(Interface, String),
+    /// A check by (name, idNum): a retry with a fresh ai is the same call (V2.1 FAQ 2), and after an answer the
+    /// library could not read it must use one (R-AI, FAQ 200), so the game's ai is only on its first attempt.
+    Person(String, String),
     Record(OutcomeRecord),
 }
 
-fn key_of_outcome(outcome: &Outcome) -> Option<Key> {
+/// The key of an outcome line. A check's is the person of the first check sent with its ai that no earlier line
+/// took (an ai is free again after a final result, R-CHK-2, and may be another person's next): `people` lists, for
+/// each ai, the person and the place in that person's checks of each check sent with it, in arrival order.
+fn key_of_outcome(
+    outcome: &Outcome,
+    people: &HashMap<&str, Vec<(Key, usize)>>,
+    taken: &HashMap<Key, usize>,
+) -> Option<Key> {
     match outcome.interface {
         Interface::Loginout => outcome.records.first().cloned().map(Key::Record),
+        Interface::Check => outcome.ai.as_deref().map(|ai| {
+            let sent_with = people.get(ai).map(Vec::as_slice).unwrap_or_default();
+            let untaken = sent_with.iter().find(|(key, i)| *i >= taken.get(key).copied().unwrap_or(0));
+            untaken
+                .or(sent_with.first())
+                .map_or_else(|| Key::Ai(Interface::Check, ai.to_owned()), |(key, _)| key.clone())
+        }),
         interface => outcome.ai.clone().map(|ai| Key::Ai(interface, ai)),
     }
 }
 
 fn keys_of_sent(sent: &Sent<'_>) -> Vec<Key> {
-    match sent.interface {
-        Interface::Loginout => sent.records.iter().map(|(r, _)| Key::Record(r.clone())).collect(),
-        interface => sent.ai.iter().map(|ai| Key::Ai(interface, ai.clone())).collect(),
+    match (sent.interface, &sent.person) {
+        (Interface::Loginout, _) => sent.records.iter().map(|(r, _)| Key::Record(r.clone())).collect(),
+        (Interface::Check, Some((name, id_num))) => vec![Key::Person(name.clone(), id_num.clone())],
+        (interface, _) => sent.ai.iter().map(|ai| Key::Ai(interface, ai.clone())).collect(),
     }
 }
 
@@ -253,11 +277,20 @@ fn answer_findings(sent: &[Sent<'_>], outcomes: &[Outcome]) -> Vec<Finding> {
             by_key.entry(key).or_default().push(s);
         }
     }
+    let mut people: HashMap<&str, Vec<(Key, usize)>> = HashMap::new();
+    let mut counted: HashMap<Key, usize> = HashMap::new();
+    for s in sent.iter().filter(|s| s.interface == Interface::Check) {
+        if let (Some(ai), Some(key @ Key::Person(..))) = (s.ai.as_deref(), keys_of_sent(s).pop()) {
+            let place = counted.entry(key.clone()).or_default();
+            people.entry(ai).or_default().push((key, *place));
+            *place += 1;
+        }
+    }
     let mut taken: HashMap<Key, usize> = HashMap::new();
     let mut findings = Vec::new();
     for (line, outcome) in outcomes.iter().enumerate() {
         let line = line + 1;
-        let Some(key) = key_of_outcome(outcome) else {
+        let Some(key) = key_of_outcome(outcome, &people, &taken) else {
             let message =
                 format!("outcome line {line} names no ai (check, query) or records (loginout) to match it by");
             findings.push(Finding::new(message, vec![], vec![]).because("outcomes with nothing to match them by"));
@@ -266,9 +299,9 @@ fn answer_findings(sent: &[Sent<'_>], outcomes: &[Outcome]) -> Vec<Finding> {
         let all = by_key.get(&key).map(Vec::as_slice).unwrap_or_default();
         let from = taken.get(&key).copied().unwrap_or(0).min(all.len());
         let attempts = &all[from..];
-        let who = match &key {
-            Key::Ai(interface, ai) => format!("{interface} of ai {ai:?}"),
-            Key::Record(r) => format!("loginout of session {:?} (bt {})", r.si, r.bt),
+        let who = match (&key, outcome.ai.as_deref()) {
+            (Key::Record(r), _) => format!("loginout of session {:?} (bt {})", r.si, r.bt),
+            (_, ai) => format!("{} of ai {:?}", outcome.interface, ai.unwrap_or_default()),
         };
         if outcome.error.is_some() {
             // The library said it failed; that is never hiding an answer. Its call took the failed attempts at
