@@ -22,7 +22,7 @@ use nppa_protocol::Interface;
 use serde::{Deserialize, Serialize};
 
 use super::model::{group_by_cause, Finding, RuleResult, Severity, Verdict};
-use super::traffic::Seen;
+use super::traffic::{Plaintext, Seen};
 
 /// The environment variable that names the outcomes file.
 pub const ENV: &str = "NPPA_CERTIFY_OUTCOMES";
@@ -127,15 +127,12 @@ fn sent(entries: &[JournalEntry]) -> Vec<Sent<'_>> {
         .filter_map(|entry| {
             let interface = entry.interface?;
             let plaintext = entry.plaintext.as_deref().unwrap_or("");
-            // A check's fields, each read alone: a wrongly typed idNum leaves its ai to match by.
-            let check = match interface {
-                Interface::Check => serde_json::from_str::<serde_json::Value>(plaintext).unwrap_or_default(),
-                _ => serde_json::Value::Null,
-            };
-            let field = |name: &str| check.get(name).and_then(serde_json::Value::as_str).map(str::to_owned);
-            let person = field("name").zip(field("idNum"));
+            // A check's fields, each read alone (the judge's lenient reading): a wrongly typed idNum leaves its ai
+            // to match by.
+            let check = (interface == Interface::Check).then(|| Plaintext::parse(plaintext, Some(interface)));
+            let person = check.as_ref().and_then(Plaintext::person).map(|(n, i)| (n.to_owned(), i.to_owned()));
             let ai = match interface {
-                Interface::Check => field("ai"),
+                Interface::Check => check.as_ref().and_then(Plaintext::ai).map(str::to_owned),
                 Interface::Query => entry
                     .query
                     .as_deref()
