@@ -12,12 +12,10 @@ use std::time::{Duration, Instant};
 use dashmap::DashSet;
 use hyper::header::HeaderName;
 use hyper::HeaderMap;
-use nppa_protocol::envelope::DataBody;
+use nppa_protocol::envelope;
 use nppa_protocol::idnum::IdNumError;
-use nppa_protocol::messages::{
-    AuthData, AuthResult, AuthStatus, BehaviourRecord, CheckRequest, LoginoutRequest, RecordResult,
-};
-use nppa_protocol::{ai, behaviour, beijing, idnum, name, sign, timestamps, Interface, SecretKey, StatusCode};
+use nppa_protocol::messages::{AuthResult, AuthStatus, BehaviourRecord, CheckRequest, LoginoutRequest, RecordResult};
+use nppa_protocol::{ai, behaviour, beijing, idnum, json, name, sign, timestamps, Interface, SecretKey, StatusCode};
 use serde::Serialize;
 
 use crate::clock::{self, Clock};
@@ -729,7 +727,7 @@ impl MockService {
         match interface {
             Interface::Check => {
                 let check: CheckRequest =
-                    serde_json::from_slice(bytes).map_err(|e| json_refusal::<CheckRequest>(&e, bytes))?;
+                    json::from_bytes(bytes).map_err(|e| json_refusal::<CheckRequest>(&e, bytes))?;
                 if !ai::is_valid(&check.ai) {
                     return Err(Refusal::AiLength { chars: check.ai.chars().count() });
                 }
@@ -740,7 +738,7 @@ impl MockService {
             }
             Interface::Loginout => {
                 let report: LoginoutRequest =
-                    serde_json::from_slice(bytes).map_err(|e| json_refusal::<LoginoutRequest>(&e, bytes))?;
+                    json::from_bytes(bytes).map_err(|e| json_refusal::<LoginoutRequest>(&e, bytes))?;
                 let code =
                     StatusCode::from_code(self.config.rules.missing_collections_code).unwrap_or(StatusCode::SysError);
                 report.collections.map(Plaintext::Loginout).ok_or(Refusal::NoCollections { code })
@@ -1060,8 +1058,8 @@ fn signature_valid<'k>(
 
 /// R-ENC-1: `{"data":"…"}` (1001 when not), then AES-128-GCM (1011 when it does not decrypt).
 fn open_envelope(key: &SecretKey, body: &[u8]) -> Result<Vec<u8>, Refusal> {
-    let envelope = DataBody::parse(body).ok_or(Refusal::NotEnvelope)?;
-    key.open(&envelope.data).map_err(Refusal::NotSealed)
+    let data = envelope::data_of(body).ok_or(Refusal::NotEnvelope)?;
+    key.open(&data).map_err(Refusal::NotSealed)
 }
 
 /// Not JSON → 1001; JSON of the wrong shape → 1012, naming the field (parsed again, on this refusal only, to find
@@ -1088,7 +1086,7 @@ fn strip_position(message: &str) -> &str {
 fn render(reply: Reply) -> (StatusCode, Vec<u8>) {
     use nppa_protocol::messages::{Answer, LoginoutResults};
     match reply {
-        Reply::Auth(result) => (StatusCode::Ok, to_json(&Answer::with_data(StatusCode::Ok, AuthData { result }))),
+        Reply::Auth(result) => (StatusCode::Ok, nppa_protocol::messages::auth_answer_json(&result)),
         // SPEC §3: loginout success answers with `data` as the empty string, as the V2.1 example does.
         Reply::LoginoutAccepted => (StatusCode::Ok, to_json(&Answer::with_data(StatusCode::Ok, ""))),
         Reply::LoginoutPartial { rejected, .. } => (

@@ -127,7 +127,7 @@ pub fn parse(body: &[u8]) -> Option<ParsedAnswer> {
 
 /// [`parse`], borrowing the strings from `body`.
 pub fn parse_borrowed(body: &[u8]) -> Option<AnswerRef<'_>> {
-    let Lenient(Some(Object(raw))) = serde_json::from_slice::<Lenient<Object<RawAnswer<'_>>>>(body).ok()? else {
+    let Lenient(Some(Object(raw))) = crate::json::from_bytes::<Lenient<Object<RawAnswer<'_>>>>(body).ok()? else {
         return None;
     };
     let errcode = raw.errcode.0?;

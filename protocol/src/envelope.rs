@@ -114,13 +114,23 @@ impl DataBody {
 
     /// Parses a received body; `None` when it is not a JSON object with a string `data`.
     pub fn parse(body: &[u8]) -> Option<DataBody> {
-        // serde would also read a struct from a JSON array (`["…"]`); only an object is an envelope.
-        let first = body.iter().find(|b| !b.is_ascii_whitespace())?;
-        if *first != b'{' {
-            return None;
-        }
-        serde_json::from_slice(body).ok()
+        data_of(body).map(|data| DataBody { data: data.into_owned() })
     }
+}
+
+/// The `data` string of a received body, borrowed from it when it needs no unescaping (base64 never does); `None`
+/// when the body is not a JSON object with a string `data`.
+pub fn data_of(body: &[u8]) -> Option<std::borrow::Cow<'_, str>> {
+    #[derive(Deserialize)]
+    struct Borrowed<'a> {
+        #[serde(borrow)]
+        data: std::borrow::Cow<'a, str>,
+    }
+    // serde would also read a struct from a JSON array (`["…"]`); only an object is an envelope.
+    if *body.iter().find(|b| !b.is_ascii_whitespace())? != b'{' {
+        return None;
+    }
+    crate::json::from_bytes::<Borrowed<'_>>(body).ok().map(|b| b.data)
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ pub mod beijing;
 pub mod envelope;
 pub mod idnum;
 pub mod interface;
+pub mod json;
 pub mod key_validity;
 pub mod messages;
 pub mod name;

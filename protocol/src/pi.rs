@@ -13,6 +13,10 @@ const BASE36: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
 
 /// Encodes a birth date as the 6-character base-26 prefix (`19010101` → `1fffbj`).
 pub fn encode_birth_date(date: NaiveDate) -> String {
+    birth_date_prefix(date).iter().map(|&b| char::from(b)).collect()
+}
+
+fn birth_date_prefix(date: NaiveDate) -> [u8; BIRTH_LEN] {
     // A year of at most 4 digits keeps YYYYMMDD below 26^6.
     let mut value = date.year().clamp(0, 9999) as u32 * 10_000 + date.month() * 100 + date.day();
     let mut out = [b'0'; BIRTH_LEN];
@@ -20,7 +24,7 @@ pub fn encode_birth_date(date: NaiveDate) -> String {
         *slot = BASE26[(value % 26) as usize];
         value /= 26;
     }
-    out.iter().map(|&b| char::from(b)).collect()
+    out
 }
 
 /// Decodes the 6-character base-26 prefix into a calendar date.
@@ -76,8 +80,10 @@ pub fn parse(pi: &str) -> Result<Pi, PiError> {
 /// whichever appId or game asks (FAQ 129, 150, 151, 206).
 pub fn derive(server_secret: &[u8], id_num: &str, birth_date: NaiveDate) -> String {
     let hash = Sha256::new().chain_update(server_secret).chain_update(b"\0pi\0").chain_update(id_num).finalize();
-    let mut pi = encode_birth_date(birth_date);
-    pi.extend(hash.iter().map(|&b| char::from(BASE36[usize::from(b) % 36])));
+    // Written once into its final size: a success answers with a pi on the mock's path.
+    let mut pi = String::with_capacity(PI_LEN);
+    let code = hash.iter().map(|&b| BASE36[usize::from(b) % 36]);
+    pi.extend(birth_date_prefix(birth_date).into_iter().chain(code).map(char::from));
     pi
 }
 
