@@ -284,10 +284,7 @@ async fn err_retry_holds_only_a_refusal_the_client_read_against_what_it_sent_aft
     use nppa_protocol::Interface;
     let late = || production_fault(Interface::Check, None, Some(CLIENT_TIMEOUT_MS + 500), 1);
     let (ai, name, id) = PRESET_PENDING;
-    let judged_retry = |mock: &Mock| {
-        let judged = judge(&entries(mock), mock.server.service().config(), Profile::Fuzz, vec![], vec![Some(0)]);
-        rule(&judged.rules, "ERR-RETRY").clone()
-    };
+    let judged_retry = |mock: &Mock| common::judging::judged(mock, Profile::Fuzz, "ERR-RETRY");
 
     // Sent again 200 ms after the timeout, while the late answer was still on its way.
     let mock = start().await;
@@ -338,8 +335,7 @@ async fn rn_discipline_holds_only_a_pending_answer_the_client_read_against_it() 
         assert_eq!(first.is_ok(), read_pending, "{first:?}");
         journaled(&mock, 1).await;
         assert_eq!(code(&client.check(ai, name, id).await.unwrap()), 2004);
-        let judged = judge(&entries(&mock), mock.server.service().config(), Profile::All, vec![], vec![Some(0)]);
-        let verdict = rule(&judged.rules, "RN-DISCIPLINE");
+        let verdict = common::judging::judged(&mock, Profile::All, "RN-DISCIPLINE");
         if read_pending {
             assert_eq!(verdict.verdict, Verdict::Failed, "{verdict:#?}");
             assert!(verdict.findings.iter().any(|f| f.message.contains("again while its check")), "{verdict:#?}");
@@ -371,8 +367,7 @@ async fn rn_query_holds_a_query_against_a_final_check_only_once_the_client_could
             client.query(ai).await.unwrap();
             assert_eq!(checking.await.unwrap().unwrap().status(), Some(0));
         }
-        let judged = judge(&entries(&mock), mock.server.service().config(), Profile::All, vec![], vec![Some(0)]);
-        let verdict = rule(&judged.rules, "RN-QUERY");
+        let verdict = common::judging::judged(&mock, Profile::All, "RN-QUERY");
         let known = verdict.findings.iter().any(|f| f.message.contains("query only pending results"));
         assert_eq!(known, after_reading, "{verdict:#?}");
     }

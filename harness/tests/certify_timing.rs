@@ -5,23 +5,13 @@
 
 mod common;
 
-use common::judging::{one_fault, production_fault};
+use common::judging::{judged, one_fault, production_fault};
 use common::*;
-use nppa_harness::certify::judge;
-use nppa_harness::certify::model::{RuleResult, Verdict};
+use nppa_harness::certify::model::Verdict;
 use nppa_harness::certify::rules::Profile;
 use nppa_mockserver::faults::FaultAction;
 use nppa_protocol::interface::CLIENT_TIMEOUT_MS;
 use nppa_protocol::{Interface, StatusCode};
-
-fn rule<'r>(results: &'r [RuleResult], id: &str) -> &'r RuleResult {
-    results.iter().find(|r| r.id == id).unwrap_or_else(|| panic!("no rule {id}"))
-}
-
-fn judged(mock: &Mock, profile: Profile, id: &str) -> RuleResult {
-    let report = judge(&entries(mock), mock.server.service().config(), profile, vec![], vec![Some(0)]);
-    rule(&report.rules, id).clone()
-}
 
 #[tokio::test]
 async fn rn_discipline_holds_a_pending_person_against_the_client_only_once_it_read_pending() {

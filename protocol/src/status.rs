@@ -139,6 +139,12 @@ impl StatusCode {
         matches!(self, StatusCode::Busy)
     }
 
+    /// 1007 and 1011: the envelope was refused (timestamps out of the window, sign or encryption wrong), which a
+    /// fresh timestamp and a new sign fix, so the same plaintext re-signed is a right retry, not a resend (SPEC §8a).
+    pub const fn is_fixed_by_resigning(self) -> bool {
+        matches!(self, StatusCode::Expire | StatusCode::PartnerAuthError)
+    }
+
     /// True when sending the same request again cannot change the answer: an error that is neither transient,
     /// nor 1006, nor the per-record 3001 (ERR-RETRY).
     pub const fn is_final_error(self) -> bool {

@@ -18,6 +18,11 @@ pub fn rule<'r>(report: &'r CertifyReport, id: &str) -> &'r RuleResult {
     report.rules.iter().find(|r| r.id == id).unwrap_or_else(|| panic!("no rule {id}"))
 }
 
+/// One rule of the mock's journal judged under `profile`.
+pub fn judged(mock: &Mock, profile: Profile, id: &str) -> RuleResult {
+    rule(&report(mock, profile), id).clone()
+}
+
 /// A rule's findings, one message a line.
 pub fn text(rule: &RuleResult) -> String {
     rule.findings.iter().map(|f| format!("{}\n", f.message)).collect()

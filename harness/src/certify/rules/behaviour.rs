@@ -9,7 +9,7 @@ use nppa_protocol::{quota, Interface, StatusCode};
 
 use super::{finding, Group, Judgement, Rule};
 use crate::certify::model::Severity::{Error, Warning};
-use crate::certify::traffic::{Deployment, Plaintext, Record, Request, Seen, Traffic};
+use crate::certify::traffic::{Deployment, Plaintext, Record, Request, Traffic};
 
 pub(super) const RULES: &[Rule] = &[
     Rule {
@@ -286,7 +286,7 @@ fn behaviour_resend(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
 /// The numbers a readable accepting answer rejected (none for errcode 0), when the client got one: HTTP 200, in time,
 /// a protocol answer of errcode 0 or 3001 as sent.
 fn visibly_accepting(r: &Request<'_>) -> Option<HashSet<i64>> {
-    let seen = Seen::of(r.entry);
+    let seen = &r.seen;
     let answer = seen.answer()?;
     let accepting = answer.is_ok() || answer.errcode == StatusCode::PartialError.code();
     accepting.then(|| answer.rejected.iter().map(|rejected| rejected.no).collect())

@@ -9,7 +9,7 @@ use nppa_protocol::{Interface, StatusCode};
 use super::{finding, Group, Judgement, Rule};
 use crate::certify::choices;
 use crate::certify::model::Severity::Error;
-use crate::certify::traffic::{Deployment, Request, Seen, Traffic};
+use crate::certify::traffic::{Deployment, Request, Traffic};
 
 pub(super) const RULES: &[Rule] = &[
     Rule {
@@ -64,7 +64,7 @@ fn errors_busy(requests: &Traffic<'_>, deployment: &Deployment) -> Judgement {
         }
         // Only a 1006 the client read (R-RL-2): one answered past its 5 s timeout, cut off or over another HTTP
         // status told it nothing, and it rightly sends the call again.
-        if Seen::of(r.entry).answer().is_some_and(|a| a.errcode == busy) {
+        if r.seen.answer().is_some_and(|a| a.errcode == busy) {
             let until_ms = deployment.quota_block.until_ms(r.at_ms());
             let refused = r.call_key();
             let (first_id, start_ms, read_ms) = (r.entry.id, r.at_ms(), r.answered_ms());
@@ -114,10 +114,9 @@ enum FinalRefusal {
 fn final_refusal(r: &Request<'_>) -> Option<FinalRefusal> {
     // Only a refusal the client read: one answered past the 5 s client timeout, over another HTTP status or cut
     // off was no answer to it, and sending the call again is what it should do (FLT-RETRIES bounds that).
-    Seen::of(r.entry).answer()?;
+    r.seen.answer()?;
     if let Some(FaultEffect::Status(code)) = r.entry.fault.and_then(|note| note.effect) {
-        let fixed_by_resigning = matches!(code, StatusCode::Expire | StatusCode::PartnerAuthError);
-        return (code.is_final_error() && !fixed_by_resigning).then_some(FinalRefusal::Injected(code));
+        return (code.is_final_error() && !code.is_fixed_by_resigning()).then_some(FinalRefusal::Injected(code));
     }
     r.entry.errcode.filter(|c| non_transient(*c) && r.entry.sign_ok == Some(true)).map(FinalRefusal::Content)
 }

@@ -41,7 +41,7 @@ fn faults_resent(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
         requests.iter().filter(|r| r.interface == Some(nppa_protocol::Interface::Loginout)).collect();
     // Not taken, as far as the client knows: an answer it could not read, or a 1006 or transient code for the
     // whole report (FAQ 252: "如果没有上报成功需要重新上报").
-    let untaken = |r: &Request<'_>| match Seen::of(r.entry).answer() {
+    let untaken = |r: &Request<'_>| match r.seen.answer() {
         None => true,
         Some(answer) => StatusCode::from_code(answer.errcode).is_some_and(|c| c.is_busy() || c.is_transient()),
     };
@@ -61,7 +61,7 @@ fn faults_resent(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
     // answers on its retries has lost nothing.
     let taken: HashSet<String> = reports
         .iter()
-        .filter_map(|r| Some((r, Seen::of(r.entry).answer().cloned().or_else(|| Seen::late_answer(r.entry))?)))
+        .filter_map(|r| Some((r, r.seen.answer().cloned().or_else(|| Seen::late_answer(r.entry))?)))
         .flat_map(|(r, answer)| {
             let rejected: HashSet<i64> = answer.rejected.iter().map(|x| x.no).collect();
             let accepting = answer.is_ok() || answer.errcode == StatusCode::PartialError.code();
@@ -80,7 +80,7 @@ fn faults_resent(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
         let lost: Vec<String> =
             r.records().iter().map(|rec| key(r, rec)).filter(|k| !later.contains(k) && !taken.contains(k)).collect();
         if !lost.is_empty() {
-            let seen = Seen::of(r.entry).describe();
+            let seen = r.seen.describe();
             findings.push(
                 finding(
                     format!("request #{}: {} record(s) whose report got {seen} were never sent again: a report the client cannot know NPPA took is sent again (R-BEH-4, FAQ 252), and an answer over another HTTP status is no answer", r.entry.id, lost.len()),
@@ -123,7 +123,7 @@ fn faults_survived(requests: &Traffic<'_>, deployment: &Deployment) -> Judgement
 /// Did the client get a failure: another HTTP status, no answer, broken JSON, an error code, or an answer later
 /// than the spec's 5 s client timeout?
 fn failed_for_client(request: &Request<'_>) -> bool {
-    !Seen::of(request.entry).is_success()
+    !request.seen.is_success()
 }
 
 /// Retries after a failure: at most this many, at least this far apart (mock-clock ms).
@@ -158,7 +158,7 @@ fn faults_retries(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
         let mut attempts: Vec<&Request<'_>> = vec![first];
         for later in requests[i + 1..].iter().filter(|r| r.call_key() == key) {
             let Some(previous) = attempts.last() else { break };
-            if Seen::of(previous.entry).is_success() {
+            if previous.seen.is_success() {
                 break;
             }
             // The HTTP library's own replay after a reset is not the client retrying: it stands for its original.

@@ -10,7 +10,7 @@ use nppa_protocol::{Interface, StatusCode};
 use super::{finding, Group, Judgement, Rule};
 use crate::certify::model::Finding;
 use crate::certify::model::Severity::{Error, Warning};
-use crate::certify::traffic::{Deployment, Plaintext, Request, Seen, Traffic};
+use crate::certify::traffic::{Deployment, Plaintext, Request, Traffic};
 
 pub(super) const RULES: &[Rule] = &[
     Rule {
@@ -84,7 +84,7 @@ fn realname_recheck(requests: &Traffic<'_>, _: &Deployment) -> Judgement {
                 ).because("failed identities checked again"));
             }
         }
-        match Seen::of(r.entry).answer().and_then(|a| a.status) {
+        match r.seen.answer().and_then(|a| a.status) {
             Some(AuthStatus::Pending) => {
                 pending.insert(who, (r.entry.id, plaintext.ai().unwrap_or(""), r.answered_ms()));
             }
@@ -113,7 +113,7 @@ fn pending_ais_rechecked_or_never_queried(requests: &[Request<'_>]) -> Vec<Findi
                 let ai = (r.game().0, ai);
                 // Only a pending answer the client read, and a check sent after it: a check sent again after its
                 // answer came too late to read is a retry, and the 2004 it meets is not the client's doing.
-                let read_pending = Seen::of(r.entry).answer().and_then(|a| a.status) == Some(AuthStatus::Pending);
+                let read_pending = r.seen.answer().and_then(|a| a.status) == Some(AuthStatus::Pending);
                 match (pending.get(&ai), r.entry.errcode) {
                     (Some((first, _, answered_ms)), Some(code))
                         if code == StatusCode::AiInUse.code() && r.at_ms() >= *answered_ms =>
@@ -183,7 +183,7 @@ fn realname_queries(requests: &Traffic<'_>, deployment: &Deployment) -> Judgemen
             .and_then(|c| c.iter().rev().find(|c| c.at_ms() <= r.at_ms() && c.entry.id != r.entry.id));
         // What the client could have read of it when it sent the query: nothing yet if it was still being answered.
         let read_before = check.is_some_and(|c| c.answered_ms() <= r.at_ms());
-        let seen_status = check.and_then(|c| Seen::of(c.entry).answer().and_then(|a| a.status));
+        let seen_status = check.and_then(|c| c.seen.answer().and_then(|a| a.status));
         match check {
             // No check of it in this traffic, and NPPA knows no record of this enterprise by it (R-QRY-5): a run
             // may query what an earlier run left pending, which NPPA answers.
@@ -207,9 +207,9 @@ fn realname_queries(requests: &Traffic<'_>, deployment: &Deployment) -> Judgemen
             // A query sent again after one whose answer the client could not read, or that was a transient error,
             // is a retry (FLT-RETRIES judges its spacing), not polling; so is one re-signed after its envelope was
             // refused (1007, 1011: re-signing is the fix, as ERR-RETRY allows), which told it nothing of the ai.
-            let resign = |c: StatusCode| matches!(c, StatusCode::Expire | StatusCode::PartnerAuthError);
-            let retry = Seen::of(previous.entry).answer().is_none_or(|a| {
-                StatusCode::from_code(a.errcode).is_some_and(|c| c.is_transient() || c.is_busy() || resign(c))
+            let retry = previous.seen.answer().is_none_or(|a| {
+                StatusCode::from_code(a.errcode)
+                    .is_some_and(|c| c.is_transient() || c.is_busy() || c.is_fixed_by_resigning())
             });
             if gap < deployment.thresholds.query_spacing_ms && !retry {
                 findings.push(

@@ -124,6 +124,8 @@ pub struct Request<'a> {
     pub plaintext: Option<Plaintext>,
     /// The answer, read leniently (`None` when it is not a protocol answer).
     pub answer: Option<ParsedAnswer>,
+    /// What the client could read of the answer (nothing when it was late, cut off, reset or over another status).
+    pub seen: Seen,
 }
 
 impl<'a> Request<'a> {
@@ -131,6 +133,7 @@ impl<'a> Request<'a> {
     pub fn read(entry: &'a JournalEntry, deployment: &Deployment) -> Request<'a> {
         let test = Interface::from_test_path(&entry.path);
         let body = entry.body.as_deref().unwrap_or("");
+        let answer = answer::parse(entry.answer.as_bytes());
         Request {
             entry,
             interface: entry.interface,
@@ -143,7 +146,8 @@ impl<'a> Request<'a> {
                 .plaintext
                 .as_deref()
                 .map(|text| Plaintext::parse(text, entry.interface.or(test.map(|(interface, _)| interface)))),
-            answer: answer::parse(entry.answer.as_bytes()),
+            seen: Seen::with(entry, answer.as_ref()),
+            answer,
         }
     }
 

@@ -19,6 +19,11 @@ pub enum Seen {
 impl Seen {
     /// What the client of this journal entry got.
     pub fn of(entry: &JournalEntry) -> Seen {
+        Seen::with(entry, answer::parse(entry.answer.as_bytes()).as_ref())
+    }
+
+    /// [`Seen::of`], given the entry's answer already read (`answer::parse` of its body).
+    pub fn with(entry: &JournalEntry, parsed: Option<&ParsedAnswer>) -> Seen {
         if entry.connection_reset {
             return Seen::Failure("the connection reset without an answer".into());
         }
@@ -36,8 +41,8 @@ impl Seen {
                 entry.latency_us / 1000
             ));
         }
-        match answer::parse(entry.answer.as_bytes()) {
-            Some(answer) => Seen::Answer(answer),
+        match parsed {
+            Some(answer) => Seen::Answer(answer.clone()),
             None => Seen::Failure("a body that is not an NPPA answer".into()),
         }
     }
