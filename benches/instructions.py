@@ -201,13 +201,18 @@ def main():
     parser.add_argument("--json", type=pathlib.Path, help="also write the figures to this file")
     parser.add_argument("--only", action="append", choices=["mock", "hyper", "driver"],
                         help="count only these (repeatable; default: all)")
+    parser.add_argument("--keep", type=pathlib.Path, metavar="DIR",
+                        help="keep callgrind's output files in DIR (made if missing), to read where the instructions "
+                             "go: callgrind_annotate DIR/callgrind.<port>")
     args = parser.parse_args()
     wanted = set(args.only or ["mock", "hyper", "driver"])
     subprocess.run(["cargo", "build", "--release", "-q", "-p", "nppa-harness", "-p", "nppa-benches", "--bins",
                     "--example", "goose_floor", "--example", "handle_instructions"], cwd=ROOT, check=True)
     figures = {}
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        work = pathlib.Path(tmp)
+        work = args.keep or pathlib.Path(tmp)
         request = {}
 
         def request_for(port):

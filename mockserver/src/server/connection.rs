@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -48,15 +49,15 @@ where
         service_fn(move |request: Request<Incoming>| {
             watch.dispatched();
             let connect = request.method() == hyper::Method::CONNECT;
-            let (transport, watch) = (Arc::clone(&transport), Arc::clone(&watch));
-            async move {
-                let answer = answer(transport, peer, scheme, request).await;
+            let watch = Arc::clone(&watch);
+            // A combinator rather than an `async` block, which would hold the answer's future twice.
+            answer(Arc::clone(&transport), peer, scheme, request).map(move |answer| {
                 match &answer {
                     Ok(response) if connect && response.status() == hyper::StatusCode::OK => watch.tunnelled(),
                     _ => watch.answered(),
                 }
                 answer
-            }
+            })
         })
     };
     // Upstream mode forwards header names in the case the client wrote them (`appId`), and answers in the upstream's.

@@ -1,6 +1,7 @@
 //! One request to where it belongs: CONNECT to the tunnel, `/metrics`, the admin API, the upstream (upstream mode),
 //! or the protocol through the service — with a fault rule's delay waited and its reset carried out.
 
+use std::future::Future;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,6 +10,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming as HyperBody;
 use hyper::{Request, Response};
+use tokio::task::JoinHandle;
 
 use super::connection::Scheme;
 use super::paced;
@@ -37,30 +39,38 @@ impl std::fmt::Display for InjectedReset {
 impl std::error::Error for InjectedReset {}
 
 /// Answers one request; `Err` makes hyper close the connection without an answer.
-pub(super) async fn answer(
+///
+/// Not `async` itself: what needs no waiting (a CONNECT, the arrival's times, taking the request apart) is done
+/// before the future is made, so that the future, which hyper moves on every request, holds only the head's parts,
+/// the body being read and the answer.
+pub(super) fn answer(
     transport: Arc<Transport>,
     peer: IpAddr,
     scheme: Scheme,
     mut request: Request<HyperBody>,
-) -> Result<Response<Body>, InjectedReset> {
-    if request.method() == hyper::Method::CONNECT {
-        return Ok(tunnel(transport, peer, &mut request));
-    }
+) -> impl Future<Output = Result<Response<Body>, InjectedReset>> + Send {
+    let tunnelled =
+        (request.method() == hyper::Method::CONNECT).then(|| tunnel(Arc::clone(&transport), peer, &mut request));
     let received = std::time::Instant::now();
     // Arrival is the truth: every rule (R-TS-1, quotas, the fault windows) judges the request at the mock-clock
     // time its head arrived, whatever delays its answer.
     let arrived_ms = transport.service.clock().now_ms();
     let (parts, body) = request.into_parts();
-    let body = read_body(body, &transport.service.config().server).await;
-    let late = body == Err(BodyError::TimedOut);
-    let arrival = Arrival { received, arrived_ms, scheme: scheme.as_str() };
-    let mut answer = route(&transport, peer, parts, body, arrival).await;
-    if let (true, Ok(response)) = (late, &mut answer) {
-        // The rest of a late body may still be on its way: the connection cannot carry another request.
-        let close = hyper::header::HeaderValue::from_static("close");
-        response.headers_mut().insert(hyper::header::CONNECTION, close);
+    async move {
+        if let Some(tunnelled) = tunnelled {
+            return Ok(tunnelled);
+        }
+        let body = read_body(body, &transport.service.config().server).await;
+        let late = body == Err(BodyError::TimedOut);
+        let arrival = Arrival { received, arrived_ms, scheme: scheme.as_str() };
+        let mut answer = route(&transport, peer, parts, body, arrival).answer().await;
+        if let (true, Ok(response)) = (late, &mut answer) {
+            // The rest of a late body may still be on its way: the connection cannot carry another request.
+            let close = hyper::header::HeaderValue::from_static("close");
+            response.headers_mut().insert(hyper::header::CONNECTION, close);
+        }
+        answer
     }
-    answer
 }
 
 /// The whole body, within `server.max_body_bytes` and `server.body_timeout_s` from the end of the head.
@@ -78,28 +88,47 @@ async fn read_body(body: HyperBody, server: &ServerSection) -> Result<Bytes, Bod
     }
 }
 
+/// An answer made now, or one a task makes (a forwarded request, a fault rule's delay).
+///
+/// Routing is not `async`, so that the future of every request holds only the body being read and this: the
+/// forwarding and waiting futures live in their tasks (a request's future was 2.4 KB, moved on every request).
+enum Routed {
+    Now(Result<Response<Body>, InjectedReset>),
+    Later(JoinHandle<Result<Response<Body>, InjectedReset>>),
+}
+
+impl Routed {
+    async fn answer(self) -> Result<Response<Body>, InjectedReset> {
+        match self {
+            Routed::Now(answer) => answer,
+            Routed::Later(task) => task.await.unwrap_or(Err(InjectedReset)),
+        }
+    }
+}
+
 /// One request whose body was read: to `/metrics`, the admin API or the protocol.
-async fn route(
+fn route(
     transport: &Arc<Transport>,
     peer: IpAddr,
     parts: hyper::http::request::Parts,
     body: Result<Bytes, BodyError>,
     mut arrival: Arrival,
-) -> Result<Response<Body>, InjectedReset> {
+) -> Routed {
     let service = &transport.service;
     let path = parts.uri.path();
     if path == "/metrics" && parts.method == hyper::Method::GET {
         let text = service.metrics().render();
-        return Ok(response(200, "application/openmetrics-text; version=1.0.0; charset=utf-8", text.into_bytes()));
+        let metrics = response(200, "application/openmetrics-text; version=1.0.0; charset=utf-8", text.into_bytes());
+        return Routed::Now(Ok(metrics));
     }
     if path.starts_with(admin::PREFIX) {
         let body = body.as_deref().unwrap_or_default();
         let reply = admin::handle(service, peer, parts.method.as_str(), path, parts.uri.query(), &parts.headers, body);
-        return Ok(match reply {
+        return Routed::Now(Ok(match reply {
             admin::AdminAnswer::Json { status, body } => response(status, JSON, body),
             admin::AdminAnswer::Stream { entries, sse } => journal_stream(Arc::clone(service), entries, sse),
             admin::AdminAnswer::Page(asset) => page(asset),
-        });
+        }));
     }
     if let Some(uri_scheme) = parts.uri.scheme() {
         // An absolute-form target (`http_proxy`) names the scheme the client meant.
@@ -107,17 +136,27 @@ async fn route(
     }
     let forwarded = transport.upstream.as_ref().is_some_and(|upstreams| upstreams.target(path).is_some());
     if !forwarded {
-        return protocol(transport, peer, parts, body, arrival, None).await;
+        return protocol(transport, peer, parts, body, arrival, None);
     }
-    // Its own task, so that the exchange is journaled and counted even when the client hangs up before the upstream
-    // answers: the upstream got the request. Tracked with the connections, so that a shutdown waits for it (up to 5 s).
+    Routed::Later(spawn_forward(transport, peer, parts, body, arrival))
+}
+
+/// A forwarded request in its own task, so that the exchange is journaled and counted even when the client hangs up
+/// before the upstream answers: the upstream got the request. Tracked with the connections, so that a shutdown waits
+/// for it (up to 5 s).
+fn spawn_forward(
+    transport: &Arc<Transport>,
+    peer: IpAddr,
+    parts: hyper::http::request::Parts,
+    body: Result<Bytes, BodyError>,
+    arrival: Arrival,
+) -> JoinHandle<Result<Response<Body>, InjectedReset>> {
     let (owned, held) = (Arc::clone(transport), transport.service.hold_answer());
-    let forwarding = transport.connections.spawn(async move {
+    transport.connections.spawn(async move {
         let answer = forward(&owned, peer, parts, body, arrival).await;
         drop(held);
         answer
-    });
-    forwarding.await.unwrap_or(Err(InjectedReset))
+    })
 }
 
 /// A request for an interface that has an upstream: forwarded as it came (upstream mode), or forwarded and answered
@@ -132,7 +171,7 @@ async fn forward(
     let service = &transport.service;
     let Some((upstreams, target)) = transport.upstream.as_ref().and_then(|u| Some((u, u.target(parts.uri.path())?)))
     else {
-        return protocol(transport, peer, parts, body, arrival, None).await;
+        return protocol(transport, peer, parts, body, arrival, None).answer().await;
     };
     let request = incoming(peer, &parts, &body);
     // Upstream mode: forwarded as it came, in place of the mock's own rules (and its fault rules).
@@ -148,43 +187,36 @@ async fn forward(
         serve_protocol(service, peer, &parts, &body, &arrival, None, Some((&sent, choices)));
         return Ok(sent.into_answer().map(|bytes| Full::new(bytes).boxed()));
     }
-    protocol(transport, peer, parts, body, arrival, Some((sent, choices.clone()))).await
+    protocol(transport, peer, parts, body, arrival, Some((sent, choices.clone()))).answer().await
 }
 
 /// A protocol request the mock answers, with its fault rules; in shadow mode, beside the upstream's answer to it.
-async fn protocol(
+fn protocol(
     transport: &Arc<Transport>,
     peer: IpAddr,
     parts: hyper::http::request::Parts,
     body: Result<Bytes, BodyError>,
     arrival: Arrival,
     shadow: Option<(Sent, Shadow)>,
-) -> Result<Response<Body>, InjectedReset> {
+) -> Routed {
     let service = &transport.service;
     // Described for the fault rules only when there are some.
     let faults = service.faults();
     let injection = if faults.armed() { faults.decide(&fault_target(&parts), arrival.arrived_ms) } else { None };
-    let served = match injection.as_ref().and_then(|i| i.rule.delay_ms) {
-        None => serve_protocol(service, peer, &parts, &body, &arrival, injection.as_ref(), shadowed(&shadow)),
-        Some(delay_ms) => {
-            // A slow answer is served by its own task, so that it is journaled even when the client gives up
-            // waiting and closes the connection.
-            // Tracked with the connections, so that a shutdown waits for it (up to 5 s).
-            let (service, parts) = (Arc::clone(service), parts.clone());
-            let held = service.hold_answer();
-            let delayed = transport.connections.spawn(async move {
-                tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-                let served =
-                    serve_protocol(&service, peer, &parts, &body, &arrival, injection.as_ref(), shadowed(&shadow));
-                drop(held);
-                served
-            });
-            match delayed.await {
-                Ok(served) => served,
-                Err(_) => return Err(InjectedReset),
-            }
+    match injection.as_ref().and_then(|i| i.rule.delay_ms) {
+        None => {
+            let served = serve_protocol(service, peer, &parts, &body, &arrival, injection.as_ref(), shadowed(&shadow));
+            Routed::Now(respond(&parts, served))
         }
-    };
+        Some(delay_ms) => {
+            let delayed = DelayedServe { peer, parts, body, arrival, injection, shadow };
+            Routed::Later(spawn_delayed(transport, delay_ms, delayed))
+        }
+    }
+}
+
+/// The HTTP answer to a served protocol request (`Err`: a fault rule's reset).
+fn respond(parts: &hyper::http::request::Parts, served: Served) -> Result<Response<Body>, InjectedReset> {
     tracing::debug!(status = served.http_status, "{} {}", parts.method, parts.uri);
     if served.reset {
         // hyper closes the connection without an answer when the service fails.
@@ -198,6 +230,34 @@ async fn protocol(
     Ok(match served.framing {
         Framing::Whole => response(served.http_status, content_type, served.body),
         framing => paced::frame(response(served.http_status, content_type, Vec::new()), served.body, framing),
+    })
+}
+
+/// A protocol request a fault rule delays: what serving it later needs.
+struct DelayedServe {
+    peer: IpAddr,
+    parts: hyper::http::request::Parts,
+    body: Result<Bytes, BodyError>,
+    arrival: Arrival,
+    injection: Option<Injection>,
+    shadow: Option<(Sent, Shadow)>,
+}
+
+/// A slow answer, served by its own task after `delay_ms`, so that it is journaled even when the client gives up
+/// waiting and closes the connection. Tracked with the connections, so that a shutdown waits for it (up to 5 s).
+fn spawn_delayed(
+    transport: &Arc<Transport>,
+    delay_ms: u64,
+    delayed: DelayedServe,
+) -> JoinHandle<Result<Response<Body>, InjectedReset>> {
+    let service = Arc::clone(&transport.service);
+    let held = service.hold_answer();
+    transport.connections.spawn(async move {
+        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+        let DelayedServe { peer, parts, body, arrival, injection, shadow } = &delayed;
+        let served = serve_protocol(&service, *peer, parts, body, arrival, injection.as_ref(), shadowed(shadow));
+        drop(held);
+        respond(parts, served)
     })
 }
 
