@@ -48,6 +48,35 @@ async fn r_conn_1_idle_connections_are_closed_by_the_server() {
     assert!(text.starts_with("HTTP/1.1 200"), "answered before closing: {text}");
 }
 
+/// Paused time: tokio's clock (which the idle timeout runs on) jumps to the next timer whenever everything waits.
+#[tokio::test(start_paused = true)]
+async fn r_conn_1_a_connection_in_use_is_not_closed_and_closes_120_s_after_its_last_bytes() {
+    let mock = start().await;
+    let mut stream = TcpStream::connect(mock.server.local_addr()).await.unwrap();
+    let request = b"GET /__admin/clock HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n";
+    let mut buf = vec![0u8; 4096];
+    // A request every 50 s for 300 s: never idle for 120 s, so never closed.
+    for _ in 0..6 {
+        stream.write_all(request).await.unwrap();
+        let n = stream.read(&mut buf).await.unwrap();
+        assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"), "answered while in use");
+        tokio::time::sleep(std::time::Duration::from_secs(50)).await;
+    }
+    // 50 s after the last exchange: still open (a request is answered).
+    stream.write_all(request).await.unwrap();
+    let n = stream.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"), "still open 50 s after its last bytes");
+    // 119 s after that: not yet closed; 121 s: closed.
+    let idle_start = tokio::time::Instant::now();
+    tokio::time::sleep(std::time::Duration::from_secs(119)).await;
+    let open = tokio::time::timeout(std::time::Duration::from_millis(10), stream.read(&mut buf)).await;
+    assert!(open.is_err(), "closed before 120 s idle: {open:?}");
+    let closed = stream.read(&mut buf).await;
+    assert!(matches!(closed, Ok(0) | Err(_)), "closed once idle: {closed:?}");
+    let idle = idle_start.elapsed();
+    assert!(idle >= std::time::Duration::from_secs(120) && idle < std::time::Duration::from_secs(121), "{idle:?}");
+}
+
 #[tokio::test]
 async fn keep_alive_serves_many_requests_on_one_connection() {
     let mock = start().await;

@@ -17,6 +17,7 @@ use nppa_protocol::idnum::IdNumError;
 use nppa_protocol::messages::{AuthResult, AuthStatus, BehaviourRecord, CheckRequest, LoginoutRequest, RecordResult};
 use nppa_protocol::{ai, behaviour, beijing, idnum, json, name, sign, timestamps, Interface, SecretKey, StatusCode};
 use serde::Serialize;
+use smallvec::{smallvec, SmallVec};
 
 use crate::clock::{self, Clock};
 use crate::config::{AiNamespace, Config, TimestampsClock};
@@ -1037,8 +1038,9 @@ fn signature_valid<'k>(
     if !sign::is_well_formed(&params.sign) {
         return Err(Refusal::SignMalformed { chars: params.sign.chars().count() });
     }
-    let mut signed: Vec<(&str, &str)> =
-        vec![("appId", &params.app_id), ("bizId", &params.biz_id), ("timestamps", &params.timestamps)];
+    // On the stack: the three system parameters and a query's one (`ai`).
+    let mut signed: SmallVec<[(&str, &str); 4]> =
+        smallvec![("appId", &*params.app_id), ("bizId", &*params.biz_id), ("timestamps", &*params.timestamps)];
     signed.extend(query.iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
     // Upper-case hex is well-formed (R-HDR-2) but never matches: no key verifies it.
     let sent = sign::decode(&params.sign);

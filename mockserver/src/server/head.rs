@@ -135,12 +135,16 @@ pub(super) struct Watched<IO> {
     deadline: Pin<Box<Sleep>>,
     /// The deadline runs: a head is awaited (the first from the start, later ones from their first byte).
     armed: bool,
+    /// A later head's first bytes were read and `deadline` is not yet set for it: it is set when the stream first
+    /// waits for more, in the same poll, so that a head that arrives whole (nearly all) costs no clock read or timer.
+    due_from_next_wait: bool,
 }
 
 impl<IO> Watched<IO> {
     /// Watches `inner` from now: the first head is due within `timeout`.
     pub(super) fn new(inner: IO, watch: Arc<HeadWatch>, timeout: Duration) -> Watched<IO> {
-        Watched { inner, watch, timeout, deadline: Box::pin(tokio::time::sleep(timeout)), armed: true }
+        let deadline = Box::pin(tokio::time::sleep(timeout));
+        Watched { inner, watch, timeout, deadline, armed: true, due_from_next_wait: false }
     }
 
     /// True once the head being read is overdue (registers the timer's wake-up otherwise).
@@ -148,7 +152,14 @@ impl<IO> Watched<IO> {
         if self.armed && self.watch.phase.load(Ordering::Acquire) != HEAD {
             self.armed = false;
         }
-        self.armed && self.deadline.as_mut().poll(cx).is_ready()
+        if !self.armed {
+            return false;
+        }
+        if std::mem::take(&mut self.due_from_next_wait) {
+            let due = Instant::now() + self.timeout;
+            self.deadline.as_mut().reset(due);
+        }
+        self.deadline.as_mut().poll(cx).is_ready()
     }
 }
 
@@ -159,9 +170,8 @@ impl<IO: AsyncRead + Unpin> AsyncRead for Watched<IO> {
             Poll::Ready(Ok(())) => {
                 let arrived = &buf.filled()[before..];
                 if !arrived.is_empty() && self.watch.arrived(arrived) {
-                    let next = Instant::now() + self.timeout;
-                    self.deadline.as_mut().reset(next);
                     self.armed = true;
+                    self.due_from_next_wait = true;
                 }
                 Poll::Ready(Ok(()))
             }

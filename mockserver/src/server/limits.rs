@@ -74,20 +74,38 @@ impl Drop for ConnectionPermit {
 }
 
 /// A TCP stream that fails with `TimedOut` once it has been idle for `timeout`.
+///
+/// Bytes moving only note the time; the timer is moved when it fires early (an exchange since it was set), not on
+/// every read and write: a busy connection costs one timer wake-up per `timeout`, not two timer updates a request.
 pub(super) struct IdleTimeout {
     inner: TcpStream,
     timeout: Duration,
     deadline: Pin<Box<Sleep>>,
+    last_bytes: Instant,
 }
 
 impl IdleTimeout {
     pub(super) fn new(inner: TcpStream, timeout: Duration) -> IdleTimeout {
-        IdleTimeout { inner, timeout, deadline: Box::pin(tokio::time::sleep(timeout)) }
+        let deadline = Box::pin(tokio::time::sleep(timeout));
+        IdleTimeout { inner, timeout, deadline, last_bytes: Instant::now() }
     }
 
     fn touch(&mut self) {
-        let next = Instant::now() + self.timeout;
-        self.deadline.as_mut().reset(next);
+        self.last_bytes = Instant::now();
+    }
+
+    /// True once the connection has been idle for `timeout` (registers the timer's wake-up otherwise).
+    fn idle(&mut self, cx: &mut Context<'_>) -> bool {
+        loop {
+            if self.deadline.as_mut().poll(cx).is_pending() {
+                return false;
+            }
+            let due = self.last_bytes + self.timeout;
+            if due <= self.deadline.deadline() {
+                return true;
+            }
+            self.deadline.as_mut().reset(due);
+        }
     }
 }
 
@@ -101,13 +119,10 @@ impl AsyncRead for IdleTimeout {
                 }
                 Poll::Ready(result)
             }
-            Poll::Pending => match self.deadline.as_mut().poll(cx) {
-                Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    "idle connection closed (R-CONN-1)",
-                ))),
-                Poll::Pending => Poll::Pending,
-            },
+            Poll::Pending if self.idle(cx) => {
+                Poll::Ready(Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "idle connection closed (R-CONN-1)")))
+            }
+            Poll::Pending => Poll::Pending,
         }
     }
 }

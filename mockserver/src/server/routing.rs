@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -79,12 +80,19 @@ async fn read_body(body: HyperBody, server: &ServerSection) -> Result<Bytes, Bod
     if hyper::body::Body::is_end_stream(&body) {
         return Ok(Bytes::new());
     }
-    let deadline = Duration::from_secs_f64(server.body_timeout_s);
-    match tokio::time::timeout(deadline, Limited::new(body, server.max_body_bytes).collect()).await {
-        Err(_) => Err(BodyError::TimedOut),
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(BodyError::TooLarge),
-        Ok(Err(_)) => Err(BodyError::Incomplete),
+    let mut collecting = std::pin::pin!(Limited::new(body, server.max_body_bytes).collect());
+    // Most bodies arrive with their head: polled once first, they need no timer (nor the clock read that sets one).
+    let collected = match std::future::poll_fn(|cx| Poll::Ready(collecting.as_mut().poll(cx))).await {
+        Poll::Ready(collected) => collected,
+        Poll::Pending => {
+            let deadline = Duration::from_secs_f64(server.body_timeout_s);
+            tokio::time::timeout(deadline, collecting).await.map_err(|_| BodyError::TimedOut)?
+        }
+    };
+    match collected {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(BodyError::TooLarge),
+        Err(_) => Err(BodyError::Incomplete),
     }
 }
 
