@@ -8,6 +8,9 @@ Each figure is the difference between two runs of the same process, one handling
   a preset person, sent one after another on one kept-alive connection by this script (not counted: it is another
   process). The mock's clock is frozen and quotas are off, so the one request stays valid and is answered
   errcode 0 every time, with no record left. Journal on keeps every entry in its ring (the ring is larger than 3N).
+- journal, in-process: `examples/handle_instructions.rs serve-journal-on` minus `-off` (`MockService::serve`: the
+  pipeline, metrics and journal, no HTTP, no thread wake-ups), once the default ring is full (every counted request
+  evicts one: the steady state) and while it fills.
 - plain hyper: `benches/src/bin/hello.rs` (the same runtime and HTTP stack, a fixed answer, no protocol work) under
   callgrind, the same requests: the floor any server on this stack pays.
 - goose floor: `benches/examples/goose_floor.rs` under callgrind, one goose user sending one prebuilt check through
@@ -17,7 +20,7 @@ Each figure is the difference between two runs of the same process, one handling
   durations; instructions over requests between them (build, sign, seal, send through goose's HTTP client, read the
   answer). The mock it loads is not counted.
 
-    python3 benches/instructions.py [--requests N] [--json FILE]
+    python3 benches/instructions.py [--requests N] [--json FILE] [--only mock|hyper|driver] [--keep DIR]
 
 Needs valgrind (apt install valgrind). Builds what it needs (`cargo build --release`). Bounded: a few minutes.
 """
@@ -157,8 +160,19 @@ def sha256_per_sign(work, sign_string_bytes, n):
     return (run(3 * n) - run(n)) / (2 * n)
 
 
+def default_ring():
+    """The journal ring's capacity in the embedded default (`[journal] capacity`)."""
+    text = subprocess.run([RELEASE / "nppa", "mock", "--print-config"], check=True, capture_output=True,
+                          text=True).stdout
+    found = re.search(r"(?ms)^\[journal\].*?^capacity = (\d+)", text)
+    if not found:
+        sys.exit("instructions: no [journal] capacity in `nppa mock --print-config`")
+    return int(found.group(1))
+
+
 def journal_in_process(work, n):
-    """Instructions the journal adds to `MockService::serve` (in-process, `examples/handle_instructions.rs`)."""
+    """Instructions the journal adds to `MockService::serve` (in-process, `examples/handle_instructions.rs`), per
+    request between a run of n and one of 3n."""
     def run(journal, count):
         out_file = work / f"callgrind.serve-{journal}-{count}"
         subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_file}",
@@ -227,10 +241,15 @@ def main():
             figures[name] = per_request(work, command, args.requests, request_for, freeze=True)
             print(f"{name:24} {figures[name]:>10,.0f} instructions per check", flush=True)
         if "mock" in wanted:
-            # 20 000 and 60 000 requests: past the default ring of 10 000, so that evictions are counted too.
-            figures["journal, in-process"] = journal_in_process(work, 20_000)
+            # Once the ring is full (every counted request evicts the oldest entry: the steady state), and while it
+            # fills (the first `capacity` requests after a start or a reset: the ring grows).
+            ring = default_ring()
+            figures["journal, in-process"] = journal_in_process(work, ring + 10_000)
             print(f"{'journal, in-process':24} {figures['journal, in-process']:>10,.0f} instructions per request "
-                  "(MockService::serve with the journal on, minus off)", flush=True)
+                  f"(MockService::serve with the journal on, minus off; the ring of {ring:,} full)", flush=True)
+            figures["journal, in-process, filling"] = journal_in_process(work, ring // 5)
+            print(f"{'journal, filling':24} {figures['journal, in-process, filling']:>10,.0f} instructions per request "
+                  f"(the same while the ring fills: {ring // 5:,} and {3 * ring // 5:,} requests)", flush=True)
             sign_string_bytes = request["check"][3]
             figures["sha256 of the sign"] = sha256_per_sign(work, sign_string_bytes, args.requests)
             print(f"{'sha256 of the sign':24} {figures['sha256 of the sign']:>10,.0f} instructions "

@@ -10,7 +10,7 @@ use arc_swap::ArcSwap;
 use std::time::{Duration, Instant};
 
 use dashmap::DashSet;
-use hyper::header::HeaderName;
+use hyper::header::HeaderValue;
 use hyper::HeaderMap;
 use nppa_protocol::envelope;
 use nppa_protocol::idnum::IdNumError;
@@ -479,7 +479,8 @@ impl MockService {
             };
             // The journal numbers the entry as it records it.
             let body_timeout_s = self.config.server.body_timeout_s;
-            let mut record = journal_record(self.clock.now_ms(), body_timeout_s, &exchanged);
+            let buffer = self.journal.spare_buffer();
+            let mut record = journal_record(self.clock.now_ms(), body_timeout_s, &exchanged, buffer);
             if let Record::Exchange(exchange) = &mut record {
                 exchange.upstream = upstream;
                 if let Some((_, errcode)) = served_instead {
@@ -905,18 +906,21 @@ fn vary_answer(changes: Changes, outcome: &Outcome) -> variation::Varied {
 
 /// The journal's record of one exchange: the bytes copied as they are, typed values as they are; the journal
 /// renders text only when it is read.
-fn journal_record(time_ms: u64, body_timeout_s: f64, exchanged: &Exchanged<'_>) -> Record {
+fn journal_record(time_ms: u64, body_timeout_s: f64, exchanged: &Exchanged<'_>, buffer: Vec<u8>) -> Record {
     let request = exchanged.request;
     let outcome = exchanged.outcome;
-    let bytes = ExchangeBytes::new(&ExchangeParts {
-        path: request.path,
-        query: request.query,
-        authority: request.authority,
-        headers: request.headers,
-        body: request.body.ok(),
-        plaintext: exchanged.plaintext,
-        answer: &exchanged.served.body,
-    });
+    let bytes = ExchangeBytes::new_in(
+        buffer,
+        &ExchangeParts {
+            path: request.path,
+            query: request.query,
+            authority: request.authority,
+            headers: request.headers,
+            body: request.body.ok(),
+            plaintext: exchanged.plaintext,
+            answer: &exchanged.served.body,
+        },
+    );
     Record::Exchange(journal::Exchange {
         arrived_ms: exchanged.arrival.arrived_ms,
         time_ms,
@@ -984,17 +988,29 @@ fn method_allowed(interface: Interface, method: &str) -> Result<(), Refusal> {
 }
 
 fn system_params(headers: &HeaderMap) -> Result<SystemParams<'_>, Refusal> {
-    let get = |name: HeaderName, header: &'static str| {
+    // One walk over the headers (a request has about eight) rather than four hashed lookups; the first value of a
+    // name, as `HeaderMap::get` gives it.
+    let [mut app_id, mut biz_id, mut timestamps, mut sign] = [None; 4];
+    for (name, value) in headers {
+        let slot = match name.as_str() {
+            "appid" => &mut app_id,
+            "bizid" => &mut biz_id,
+            "timestamps" => &mut timestamps,
+            "sign" => &mut sign,
+            _ => continue,
+        };
+        slot.get_or_insert(value);
+    }
+    fn read<'a>(value: Option<&'a HeaderValue>, header: &'static str) -> Result<Cow<'a, str>, Refusal> {
         // Visible ASCII borrows as it is; anything else is read lossily (and will not verify).
-        let value =
-            headers.get(name).map(|v| v.to_str().map_or_else(|_| String::from_utf8_lossy(v.as_bytes()), Cow::Borrowed));
+        let value = value.map(|v| v.to_str().map_or_else(|_| String::from_utf8_lossy(v.as_bytes()), Cow::Borrowed));
         value.filter(|v| !v.is_empty()).ok_or(Refusal::HeaderMissing { header })
-    };
+    }
     Ok(SystemParams {
-        app_id: get(header_names::APP_ID, "appId")?,
-        biz_id: get(header_names::BIZ_ID, "bizId")?,
-        timestamps: get(header_names::TIMESTAMPS, "timestamps")?,
-        sign: get(header_names::SIGN, "sign")?,
+        app_id: read(app_id, "appId")?,
+        biz_id: read(biz_id, "bizId")?,
+        timestamps: read(timestamps, "timestamps")?,
+        sign: read(sign, "sign")?,
     })
 }
 

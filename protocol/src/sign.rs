@@ -64,24 +64,42 @@ pub fn verify_decoded(secret_key_hex: &str, params: &SignParams<'_>, body: &[u8]
     digest(secret_key_hex, params, body).ct_eq(sent).into()
 }
 
+/// A byte's value as a hex digit: 0–15 for `0-9 a-f`; [`UPPER`] for `A-F` (well-formed, never matches: [`sign`]
+/// writes lower case); [`NOT_HEX`] for any other byte. A table, so that a sign's 64 characters are read without a
+/// branch each.
+const HEX_VALUE: [u8; 256] = {
+    let mut table = [NOT_HEX; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        table[byte] = match byte as u8 {
+            b @ b'0'..=b'9' => b - b'0',
+            b @ b'a'..=b'f' => b - b'a' + 10,
+            b'A'..=b'F' => UPPER,
+            _ => NOT_HEX,
+        };
+        byte += 1;
+    }
+    table
+};
+const UPPER: u8 = 0x40;
+const NOT_HEX: u8 = 0x80;
+
 /// The 32 bytes of a sign written as [`sign`] writes it: 64 lowercase hex characters; `None` for anything else.
 pub fn decode(received: &str) -> Option<[u8; 32]> {
-    let nibble = |c: u8| match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
-    };
     let hex: &[u8; 64] = received.as_bytes().try_into().ok()?;
-    let mut bytes = [0u8; 32];
+    let (mut bytes, mut flags) = ([0u8; 32], 0u8);
     for (byte, pair) in bytes.iter_mut().zip(hex.chunks_exact(2)) {
-        *byte = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+        let (high, low) = (HEX_VALUE[usize::from(pair[0])], HEX_VALUE[usize::from(pair[1])]);
+        flags |= high | low;
+        // A flagged digit makes a wrong byte here, and `None` below.
+        *byte = (high << 4) | (low & 0x0f);
     }
-    Some(bytes)
+    (flags & (UPPER | NOT_HEX) == 0).then_some(bytes)
 }
 
 /// R-HDR-2: a `sign` header is well-formed when it is 64 hexadecimal characters.
 pub fn is_well_formed(sign: &str) -> bool {
-    sign.len() == 64 && sign.bytes().all(|b| b.is_ascii_hexdigit())
+    sign.len() == 64 && sign.bytes().fold(0, |flags, b| flags | HEX_VALUE[usize::from(b)]) & NOT_HEX == 0
 }
 
 #[cfg(test)]
@@ -95,6 +113,19 @@ mod tests {
         // Upper case sorts before lower case in byte order.
         let text = sign_string("k", &[("b", "1"), ("Z", "2")], b"");
         assert_eq!(text, b"kZ2b1");
+    }
+
+    proptest::proptest! {
+        /// The table reads a sign as the definitions say: 64 hex characters are well-formed; only lower case decodes,
+        /// to the bytes `hex` decodes.
+        #[test]
+        fn decode_and_is_well_formed_follow_their_definitions(text in "[0-9a-fA-F]{64}|[0-9a-f]{64}|[0-9a-g]{63,65}|.{0,70}") {
+            let well_formed = text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit());
+            proptest::prop_assert_eq!(is_well_formed(&text), well_formed);
+            let lower = well_formed && !text.bytes().any(|b| b.is_ascii_uppercase());
+            let expected = lower.then(|| <[u8; 32]>::try_from(hex::decode(&text).unwrap_or_default()).ok()).flatten();
+            proptest::prop_assert_eq!(decode(&text), expected);
+        }
     }
 
     #[test]

@@ -36,6 +36,18 @@ impl Kept {
         Kept { id, what }
     }
 
+    /// The buffer of its bytes, emptied, to be used again.
+    pub(super) fn into_buffer(self) -> Option<Vec<u8>> {
+        match self.what {
+            Record::Exchange(exchange) => {
+                let mut buffer = exchange.bytes.buffer;
+                buffer.clear();
+                Some(buffer)
+            }
+            Record::Entry(_) => None,
+        }
+    }
+
     pub fn id(&self) -> u64 {
         self.id
     }
@@ -205,6 +217,12 @@ pub struct ExchangeBytes {
 
 impl ExchangeBytes {
     pub fn new(parts: &ExchangeParts<'_>) -> ExchangeBytes {
+        ExchangeBytes::new_in(Vec::new(), parts)
+    }
+
+    /// The parts copied into `buffer` (empty; [`Journal::spare_buffer`](super::Journal::spare_buffer)'s, so that
+    /// its allocation is used again).
+    pub fn new_in(mut buffer: Vec<u8>, parts: &ExchangeParts<'_>) -> ExchangeBytes {
         let given: [Option<&[u8]>; PARTS] = [
             Some(parts.path.as_bytes()),
             parts.query.map(str::as_bytes),
@@ -216,7 +234,8 @@ impl ExchangeBytes {
         ];
         // Headers are walked once, as they are copied: their room is a guess (a client's are about 40 bytes each).
         let guess = HEADER_ROOM * parts.headers.len() + given.iter().flatten().map(|part| part.len()).sum::<usize>();
-        let mut buffer = Vec::with_capacity(guess);
+        buffer.clear();
+        buffer.reserve(guess);
         let (mut ends, mut present) = ([0u32; PARTS], 0u8);
         for (index, part) in given.iter().enumerate() {
             if index == Part::Headers as usize {

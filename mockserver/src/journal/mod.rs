@@ -70,12 +70,19 @@ pub struct Journal {
     stream_lagged: AtomicU64,
     stream: broadcast::Sender<Arc<Kept>>,
     file: Option<SyncSender<Arc<Kept>>>,
+    /// Byte buffers of evicted entries nothing else held, for the next entries' bytes: once the ring is full, a
+    /// request's entry costs no allocation (its `Arc` is the evicted one's, its buffer one of these).
+    spare: Mutex<Vec<Vec<u8>>>,
 }
 
 /// How many entries may wait for the JSONL writer before new ones are counted as dropped.
 const FILE_QUEUE: usize = 65_536;
 /// How many entries a stream subscriber may fall behind before it misses some.
 const STREAM_QUEUE: usize = 16_384;
+/// Spare buffers kept at most (one per request recorded at the same moment is enough).
+const SPARES: usize = 8;
+/// A buffer larger than this (a large body's) is freed rather than passed on, so that it does not stay in the ring.
+const SPARE_MAX_BYTES: usize = 4096;
 
 impl Journal {
     /// A journal keeping `capacity` entries in memory, and every entry in `file` (JSONL) when given.
@@ -95,6 +102,7 @@ impl Journal {
             stream_lagged: AtomicU64::new(0),
             stream: broadcast::channel(STREAM_QUEUE).0,
             file,
+            spare: Mutex::new(Vec::new()),
         })
     }
 
@@ -108,7 +116,23 @@ impl Journal {
     /// nothing, however many connections write at once. (When each request arrived is `arrived_ms`.)
     pub fn record(&self, record: Record) {
         let mut ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = Arc::new(Kept::new(self.next_id.fetch_add(1, Ordering::Relaxed), record));
+        let kept = Kept::new(self.next_id.fetch_add(1, Ordering::Relaxed), record);
+        let mut evicted = None;
+        if ring.len() >= self.capacity {
+            evicted = ring.pop_front();
+            self.evicted.fetch_add(1, Ordering::Relaxed);
+        }
+        // The evicted entry's allocation takes the new one, unless a reader, the file or the stream still holds it.
+        let (entry, replaced) = match evicted {
+            Some(mut evicted) => match Arc::get_mut(&mut evicted) {
+                Some(slot) => {
+                    let replaced = std::mem::replace(slot, kept);
+                    (evicted, Some(replaced))
+                }
+                None => (Arc::new(kept), None),
+            },
+            None => (Arc::new(kept), None),
+        };
         if let Some(file) = &self.file {
             if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = file.try_send(Arc::clone(&entry)) {
                 self.file_dropped.fetch_add(1, Ordering::Relaxed);
@@ -117,11 +141,21 @@ impl Journal {
         if self.stream.receiver_count() > 0 {
             let _ = self.stream.send(Arc::clone(&entry));
         }
-        if ring.len() >= self.capacity {
-            ring.pop_front();
-            self.evicted.fetch_add(1, Ordering::Relaxed);
-        }
         ring.push_back(entry);
+        drop(ring);
+        if let Some(buffer) = replaced.and_then(Kept::into_buffer) {
+            if buffer.capacity() <= SPARE_MAX_BYTES {
+                let mut spare = self.spare.lock().unwrap_or_else(|p| p.into_inner());
+                if spare.len() < SPARES {
+                    spare.push(buffer);
+                }
+            }
+        }
+    }
+
+    /// An empty buffer for a new entry's bytes ([`ExchangeBytes::new_in`]): an evicted entry's when there is one.
+    pub fn spare_buffer(&self) -> Vec<u8> {
+        self.spare.lock().unwrap_or_else(|p| p.into_inner()).pop().unwrap_or_default()
     }
 
     /// Entries matching the filters, oldest first.
@@ -205,6 +239,57 @@ mod tests {
     fn entry() -> JournalEntry {
         let error = HttpError { kind: HttpErrorKind::Malformed, detail: "invalid HTTP header parsed".into() };
         JournalEntry::http_error("127.0.0.1".into(), 1, error, 400, b"")
+    }
+
+    fn exchange(journal: &Journal, path: &str, body: &[u8]) -> Record {
+        let headers = hyper::HeaderMap::new();
+        let parts = ExchangeParts {
+            path,
+            query: None,
+            authority: None,
+            headers: &headers,
+            body: Some(body),
+            plaintext: None,
+            answer: b"{}",
+        };
+        Record::Exchange(Exchange {
+            arrived_ms: 1,
+            time_ms: 1,
+            latency_us: 1,
+            peer: "127.0.0.1".parse().expect("ip"),
+            method: "POST".into(),
+            scheme: "http",
+            interface: None,
+            sign_ok: None,
+            http_status: 200,
+            errcode: None,
+            connection_reset: false,
+            fault: None,
+            refusal: None,
+            body_timeout_s: None,
+            upstream: None,
+            bytes: ExchangeBytes::new_in(journal.spare_buffer(), &parts),
+        })
+    }
+
+    #[test]
+    fn a_full_ring_passes_evicted_buffers_on_and_every_entry_reads_back_its_own_bytes() {
+        let journal = Journal::new(true, 3, None).expect("journal");
+        for n in 0..10 {
+            // Shorter and shorter bodies: a buffer used again must not show an earlier entry's bytes.
+            let body = "x".repeat(20 - n);
+            journal.record(exchange(&journal, &format!("/{n}"), body.as_bytes()));
+        }
+        let kept = journal.query(&JournalQuery::default());
+        let read: Vec<(u64, String, Option<String>)> =
+            kept.iter().map(|e| (e.id, e.path.clone(), e.body.clone())).collect();
+        let expected: Vec<(u64, String, Option<String>)> =
+            (7..10).map(|n| (n + 1, format!("/{n}"), Some("x".repeat(20 - n as usize)))).collect();
+        assert_eq!(read, expected);
+        assert_eq!(journal.stats().evicted, 7);
+        // An evicted entry's buffer waits for the next one: empty, its allocation kept.
+        let spare = journal.spare_buffer();
+        assert!(spare.is_empty() && spare.capacity() > 0, "{spare:?}");
     }
 
     #[test]
