@@ -68,13 +68,21 @@ if '"errcode":0' not in answer:
 PY
 }
 
-declare -A rps
+# CPU time (user + system, in clock ticks) the process has used: its CPU per request under the same load is a
+# figure that depends less than req/s on how the 2 cores are shared with wrk.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+ticks_per_s=$(getconf CLK_TCK)
+
+declare -A rps cpu_us
 for journal in off on; do
   start_mock $journal
   prepare_request
   echo "== journal $journal — wrk: maximum check throughput, ${seconds}s, 2 threads, 64 connections"
+  before=$(cpu_ticks "$mock")
   wrk -t2 -c64 -d"${seconds}s" --latency -s "$work/check.lua" "$base/idcard/authentication/check" | tee "$work/wrk-$journal.txt"
   rps[$journal]=$(awk '/^Requests\/sec/ {print $2}' "$work/wrk-$journal.txt")
+  cpu_us[$journal]=$(awk -v t="$(( $(cpu_ticks "$mock") - before ))" -v hz="$ticks_per_s" \
+    '/requests in/ {printf "%.2f", t / hz * 1e6 / $1}' "$work/wrk-$journal.txt")
   if [ "$journal" = on ]; then
     if command -v oha > /dev/null; then
       echo "== journal on — oha: fixed 500 req/s for ${seconds}s, latency percentiles"
@@ -92,7 +100,11 @@ echo "== plain hyper (benches/src/bin/hello.rs): the same wrk load, a fixed answ
 ./target/release/hello "127.0.0.1:$((port + 1))" 2> /dev/null &
 mock=$!
 sleep 0.5
+before=$(cpu_ticks "$mock")
 wrk -t2 -c64 -d"${seconds}s" --latency -s "$work/check.lua" "http://127.0.0.1:$((port + 1))/idcard/authentication/check" | tee "$work/wrk-plain.txt"
 rps[plain]=$(awk '/^Requests\/sec/ {print $2}' "$work/wrk-plain.txt")
+cpu_us[plain]=$(awk -v t="$(( $(cpu_ticks "$mock") - before ))" -v hz="$ticks_per_s" \
+  '/requests in/ {printf "%.2f", t / hz * 1e6 / $1}' "$work/wrk-plain.txt")
 stop_mock
 python3 -c "off, on, plain = float('${rps[off]}'), float('${rps[on]}'), float('${rps[plain]}'); print(f'== check req/s: journal off {off:.0f}, on {on:.0f} ({(off - on) / off * 100:.1f}% cost, {(1 / on - 1 / off) * 1e6:.2f} µs more a request); plain hyper {plain:.0f}; mock/plain {off / plain * 100:.0f}% (journal off), {on / plain * 100:.0f}% (on)')"
+python3 -c "off, on, plain = float('${cpu_us[off]}'), float('${cpu_us[on]}'), float('${cpu_us[plain]}'); print(f'== server CPU per request (user + system): journal off {off:.2f} µs, on {on:.2f} µs; plain hyper {plain:.2f} µs; mock/plain {off / plain:.2f}× (journal off), {on / plain:.2f}× (on)')"
