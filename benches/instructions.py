@@ -68,13 +68,17 @@ def admin(port, path, body=None):
         return json.loads(answer.read())
 
 
+def printed_config():
+    """The embedded default configuration, as `nppa mock --print-config` writes it."""
+    return subprocess.run([RELEASE / "nppa", "mock", "--print-config"], check=True, capture_output=True,
+                          text=True).stdout
+
+
 def bench_config(work, journal):
     """The embedded default with quotas off, the journal on or off, and no MPS outage: a mock on the real clock would
     otherwise answer every check `pending` between 00:00 and 04:00 Beijing time (R-PEND-2; 16:00–20:00 UTC), and the
     counts would depend on the hour they were taken."""
-    text = subprocess.run([RELEASE / "nppa", "mock", "--print-config"], check=True, capture_output=True,
-                          text=True).stdout
-    text = re.sub(r"(?m)^quotas = true", "quotas = false", text)
+    text = re.sub(r"(?m)^quotas = true", "quotas = false", printed_config())
     text = re.sub(r"(?m)^mps_outage = true", "mps_outage = false", text)
     text = re.sub(r"(?ms)(^\[journal\].*?^enabled = )true", rf"\g<1>{'true' if journal else 'false'}", text)
     path = work / f"bench-journal-{'on' if journal else 'off'}.toml"
@@ -165,9 +169,7 @@ def sha256_per_sign(work, sign_string_bytes, n):
 
 def default_ring():
     """The journal ring's capacity in the embedded default (`[journal] capacity`)."""
-    text = subprocess.run([RELEASE / "nppa", "mock", "--print-config"], check=True, capture_output=True,
-                          text=True).stdout
-    found = re.search(r"(?ms)^\[journal\].*?^capacity = (\d+)", text)
+    found = re.search(r"(?ms)^\[journal\].*?^capacity = (\d+)", printed_config())
     if not found:
         sys.exit("instructions: no [journal] capacity in `nppa mock --print-config`")
     return int(found.group(1))

@@ -992,12 +992,16 @@ fn system_params(headers: &HeaderMap) -> Result<SystemParams<'_>, Refusal> {
     // name, as `HeaderMap::get` gives it.
     let [mut app_id, mut biz_id, mut timestamps, mut sign] = [None; 4];
     for (name, value) in headers {
-        let slot = match name.as_str() {
-            "appid" => &mut app_id,
-            "bizid" => &mut biz_id,
-            "timestamps" => &mut timestamps,
-            "sign" => &mut sign,
-            _ => continue,
+        let slot = if *name == header_names::APP_ID {
+            &mut app_id
+        } else if *name == header_names::BIZ_ID {
+            &mut biz_id
+        } else if *name == header_names::TIMESTAMPS {
+            &mut timestamps
+        } else if *name == header_names::SIGN {
+            &mut sign
+        } else {
+            continue;
         };
         slot.get_or_insert(value);
     }

@@ -122,17 +122,7 @@ impl Journal {
             evicted = ring.pop_front();
             self.evicted.fetch_add(1, Ordering::Relaxed);
         }
-        // The evicted entry's allocation takes the new one, unless a reader, the file or the stream still holds it.
-        let (entry, replaced) = match evicted {
-            Some(mut evicted) => match Arc::get_mut(&mut evicted) {
-                Some(slot) => {
-                    let replaced = std::mem::replace(slot, kept);
-                    (evicted, Some(replaced))
-                }
-                None => (Arc::new(kept), None),
-            },
-            None => (Arc::new(kept), None),
-        };
+        let (entry, replaced) = in_place_of(evicted, kept);
         if let Some(file) = &self.file {
             if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = file.try_send(Arc::clone(&entry)) {
                 self.file_dropped.fetch_add(1, Ordering::Relaxed);
@@ -143,12 +133,10 @@ impl Journal {
         }
         ring.push_back(entry);
         drop(ring);
-        if let Some(buffer) = replaced.and_then(Kept::into_buffer) {
-            if buffer.capacity() <= SPARE_MAX_BYTES {
-                let mut spare = self.spare.lock().unwrap_or_else(|p| p.into_inner());
-                if spare.len() < SPARES {
-                    spare.push(buffer);
-                }
+        if let Some(buffer) = replaced.and_then(Kept::into_buffer).filter(|b| b.capacity() <= SPARE_MAX_BYTES) {
+            let mut spare = self.spare.lock().unwrap_or_else(|p| p.into_inner());
+            if spare.len() < SPARES {
+                spare.push(buffer);
             }
         }
     }
@@ -203,6 +191,18 @@ impl Journal {
             stream_lagged: self.stream_lagged.load(Ordering::Relaxed),
         }
     }
+}
+
+/// `kept` in the evicted entry's allocation, unless a reader, the file or the stream still holds it (then in a new
+/// one), and what the evicted entry held.
+fn in_place_of(evicted: Option<Arc<Kept>>, kept: Kept) -> (Arc<Kept>, Option<Kept>) {
+    if let Some(mut evicted) = evicted {
+        if let Some(slot) = Arc::get_mut(&mut evicted) {
+            let replaced = std::mem::replace(slot, kept);
+            return (evicted, Some(replaced));
+        }
+    }
+    (Arc::new(kept), None)
 }
 
 /// The JSONL writer: its own thread, so that file I/O never blocks the runtime.

@@ -146,22 +146,21 @@ fn route(
     if !forwarded {
         return protocol(transport, peer, parts, body, arrival, None);
     }
-    Routed::Later(spawn_forward(transport, peer, parts, body, arrival))
+    // In a task of its own: the client may hang up before the upstream answers, and the upstream got the request.
+    let owned = Arc::clone(transport);
+    Routed::Later(spawn_answer(transport, async move { forward(&owned, peer, parts, body, arrival).await }))
 }
 
-/// A forwarded request in its own task, so that the exchange is journaled and counted even when the client hangs up
-/// before the upstream answers: the upstream got the request. Tracked with the connections, so that a shutdown waits
-/// for it (up to 5 s).
-fn spawn_forward(
-    transport: &Arc<Transport>,
-    peer: IpAddr,
-    parts: hyper::http::request::Parts,
-    body: Result<Bytes, BodyError>,
-    arrival: Arrival,
-) -> JoinHandle<Result<Response<Body>, InjectedReset>> {
-    let (owned, held) = (Arc::clone(transport), transport.service.hold_answer());
+/// An answer made by a task of its own, so that the exchange is journaled and counted even when the client gives up
+/// waiting and closes the connection. Tracked with the connections and held (`MockService::hold_answer`), so that a
+/// shutdown waits for it (up to 5 s).
+fn spawn_answer<F>(transport: &Transport, answering: F) -> JoinHandle<Result<Response<Body>, InjectedReset>>
+where
+    F: Future<Output = Result<Response<Body>, InjectedReset>> + Send + 'static,
+{
+    let held = transport.service.hold_answer();
     transport.connections.spawn(async move {
-        let answer = forward(&owned, peer, parts, body, arrival).await;
+        let answer = answering.await;
         drop(held);
         answer
     })
@@ -217,8 +216,14 @@ fn protocol(
             Routed::Now(respond(&parts, served))
         }
         Some(delay_ms) => {
-            let delayed = DelayedServe { peer, parts, body, arrival, injection, shadow };
-            Routed::Later(spawn_delayed(transport, delay_ms, delayed))
+            // A slow answer: served when the delay has passed, by a task of its own.
+            let service = Arc::clone(service);
+            Routed::Later(spawn_answer(transport, async move {
+                tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+                let served =
+                    serve_protocol(&service, peer, &parts, &body, &arrival, injection.as_ref(), shadowed(&shadow));
+                respond(&parts, served)
+            }))
         }
     }
 }
@@ -238,34 +243,6 @@ fn respond(parts: &hyper::http::request::Parts, served: Served) -> Result<Respon
     Ok(match served.framing {
         Framing::Whole => response(served.http_status, content_type, served.body),
         framing => paced::frame(response(served.http_status, content_type, Vec::new()), served.body, framing),
-    })
-}
-
-/// A protocol request a fault rule delays: what serving it later needs.
-struct DelayedServe {
-    peer: IpAddr,
-    parts: hyper::http::request::Parts,
-    body: Result<Bytes, BodyError>,
-    arrival: Arrival,
-    injection: Option<Injection>,
-    shadow: Option<(Sent, Shadow)>,
-}
-
-/// A slow answer, served by its own task after `delay_ms`, so that it is journaled even when the client gives up
-/// waiting and closes the connection. Tracked with the connections, so that a shutdown waits for it (up to 5 s).
-fn spawn_delayed(
-    transport: &Arc<Transport>,
-    delay_ms: u64,
-    delayed: DelayedServe,
-) -> JoinHandle<Result<Response<Body>, InjectedReset>> {
-    let service = Arc::clone(&transport.service);
-    let held = service.hold_answer();
-    transport.connections.spawn(async move {
-        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-        let DelayedServe { peer, parts, body, arrival, injection, shadow } = &delayed;
-        let served = serve_protocol(&service, *peer, parts, body, arrival, injection.as_ref(), shadowed(shadow));
-        drop(held);
-        respond(parts, served)
     })
 }
 
