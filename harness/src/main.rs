@@ -103,10 +103,14 @@ enum Command {
     Size(load_cmd::SizeArgs),
 }
 
+/// Warnings and errors, without the platform verifier's: it logs an error for every certificate it refuses, which
+/// under load is a line per request; `nppa load` and the upstream's journal say why once, where it is read.
+const DEFAULT_LOG: &str = "warn,rustls_platform_verifier=off";
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| DEFAULT_LOG.into()))
         .with_writer(std::io::stderr)
         .init();
     let runtime = match tokio::runtime::Runtime::new() {

@@ -235,3 +235,61 @@ fn size_simulate_agrees_with_the_model() {
         "60 000 players at 2 × 128 records/s: 234 s to drain, the tail is late"
     );
 }
+
+/// Runs `nppa load realname` against `target` for 2 s with `SSL_CERT_FILE=trusted`, into `dir/name`; its output, its
+/// report.json and goose's report.
+fn load_https(target: &str, dir: &Path, trusted: &Path, name: &str) -> (Output, Option<LoadReport>, String) {
+    let out = dir.join(name);
+    let output = Command::new(env!("CARGO_BIN_EXE_nppa"))
+        .args(["load", "realname", "--target", target, "--rate", "20", "--duration", "2s", "--users", "2"])
+        .args(["--goose-report", "--out", out.to_str().unwrap()])
+        .env("SSL_CERT_FILE", trusted)
+        .output()
+        .unwrap();
+    let report = std::fs::read_to_string(out.join("report.json")).ok().map(|t| serde_json::from_str(&t).unwrap());
+    (output, report, std::fs::read_to_string(out.join("goose.html")).unwrap_or_default())
+}
+
+/// `--target https://…` as a user runs it: the driver checks the target's certificate (the mock's local CA, trusted
+/// through `SSL_CERT_FILE`), and `--goose-report` still counts every request in goose's own report. Untrusted, no
+/// request goes out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_target_is_loaded_once_its_ca_is_trusted_and_goose_s_report_counts_each_request() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().to_owned();
+    let mut config = nppa_mockserver::config::Config::embedded_default();
+    config.server.tls = true;
+    config.server.tls_dir = dir.join("tls");
+    let server = nppa_mockserver::MockServer::new(config).unwrap().bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let ca = server.ca_path().unwrap().to_owned();
+    let target = server.base_url();
+    assert!(target.starts_with("https://"), "{target}");
+    let (output, report, goose) = {
+        let (target, dir, ca) = (target.clone(), dir.clone(), ca.clone());
+        tokio::task::spawn_blocking(move || load_https(&target, &dir, &ca, "trusted")).await.unwrap()
+    };
+    assert!(output.status.success(), "{}", text(&output));
+    let report = report.unwrap();
+    assert_eq!(report.summary.requests, 40);
+    assert_eq!(report.summary.unexpected_errors, 0, "{:?}", report.summary.by_errcode);
+    // goose's report has the checks under goose's usual label, with their count.
+    assert!(goose.contains("POST check"), "goose.html names the requests");
+    let row = goose.split("<td>check</td>").nth(1).unwrap_or_default();
+    assert!(
+        row.trim_start().starts_with("<td>40</td>"),
+        "goose.html counts the 40 checks: {}",
+        &row[..row.len().min(200)]
+    );
+    // The system's roots do not include the mock's CA: the driver refuses the certificate, and says so once.
+    let system_roots = Path::new("/etc/ssl/certs/ca-certificates.crt");
+    let (output, report, _) =
+        tokio::task::spawn_blocking(move || load_https(&target, &dir, system_roots, "untrusted")).await.unwrap();
+    let report = report.unwrap();
+    assert_eq!(report.summary.by_errcode.get("transport"), Some(&40), "{:?}", report.summary.by_errcode);
+    let reason = report.summary.first_transport_failure.unwrap_or_default();
+    assert!(reason.starts_with("TLS: ") && reason.contains("UnknownIssuer"), "{reason}");
+    let printed = text(&output);
+    assert!(printed.contains(&format!("40 requests got no answer; the first: {reason}")), "{printed}");
+    assert!(!printed.contains("ERROR"), "one sentence, not a log line per request: {printed}");
+    server.shutdown().await;
+}

@@ -42,16 +42,6 @@ pub fn parse(http_status: u16, body: &[u8]) -> Answer {
     }
 }
 
-/// Read an HTTP response (goose's, or the simulation's) into an answer.
-pub async fn read(response: Result<reqwest::Response, reqwest::Error>) -> Answer {
-    let Ok(response) = response else { return Answer::transport() };
-    let status = response.status().as_u16();
-    match response.bytes().await {
-        Ok(body) => parse(status, &body),
-        Err(_) => Answer::transport(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

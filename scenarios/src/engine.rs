@@ -1,5 +1,5 @@
 //! The goose side of `nppa load`: one goose scenario whose users are the senders, one transaction that claims
-//! the next arrival (or the next burst slot), signs it with `protocol`, sends it through goose, and records the
+//! the next arrival (or the next burst slot), signs it with `protocol`, sends it (`sender`), and records the
 //! answer. The run stops by itself when its schedule is spent (goose's killswitch), or at a hard time limit.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -12,9 +12,11 @@ use goose::goose::{GooseUser, Scenario as GooseScenario, Transaction, Transactio
 use goose::prelude::TransactionResult;
 use goose::GooseAttack;
 use nppa_protocol::behaviour::MAX_RECORDS;
+use nppa_protocol::request::SignedRequest;
 use nppa_protocol::Interface;
 use serde::{Deserialize, Serialize};
 
+use crate::answer::Answer;
 use crate::burst::{Burst, BurstPlan, BurstTotals, Slot};
 use crate::recorder::{Measured, Outcome, Percentiles, Recorder, Sample};
 use crate::schedule::{Schedule, Shape};
@@ -288,7 +290,6 @@ pub async fn run(options: LoadOptions, target: LoadTarget, recorder: Arc<Recorde
     config.no_print_metrics = true;
     config.no_error_summary = true;
     config.no_telnet = true;
-    config.timeout = Some("5".into());
     match &engine.options.goose_report {
         Some(path) => config.report_file = vec![path.clone()],
         None => config.no_metrics = true,
@@ -300,20 +301,10 @@ pub async fn run(options: LoadOptions, target: LoadTarget, recorder: Arc<Recorde
             Box::pin(async move { engine.step(user).await })
         })
     };
-    // Every user sends with the sender's lean client instead of goose's: one client, built once. goose is told to
-    // share one client too (it would build one per user, each reading the system's TLS roots: 19 000 000
-    // instructions a user), which each user then drops for the lean one.
-    let lean_client: TransactionFunction = {
-        let client = engine.sender.client().clone();
-        Arc::new(move |user| {
-            user.client = client.clone();
-            Box::pin(async { Ok(()) })
-        })
-    };
-    let scenario = GooseScenario::new(engine.options.scenario.name())
-        .register_transaction(Transaction::new(lean_client).set_on_start())
-        .register_transaction(Transaction::new(step));
+    let scenario = GooseScenario::new(engine.options.scenario.name()).register_transaction(Transaction::new(step));
     goose::reset_killswitch();
+    // goose builds an HTTP client for its users even though they send through the sender: one shared client
+    // instead of one per user (each would read the system's TLS roots: 19 000 000 instructions a user).
     let attack = GooseAttack::initialize_with_config(config)
         .and_then(|attack| attack.set_client_builder_without_cookies(GooseClientBuilder::new().without_cookies()))
         .map_err(|e| anyhow::anyhow!("goose: {e}"))?;
@@ -457,7 +448,7 @@ impl Engine {
             ScenarioKind::LogoutBurst => None,
         };
         if let Some(mut action) = action {
-            let (answer, service_us) = self.sender.send(user, &mut action.request).await;
+            let (answer, service_us) = self.send(user, &mut action.request).await;
             let corrected_us = service_us + late.as_micros() as u64;
             let records_3005 = match (self.options.scenario, action.request.interface) {
                 (ScenarioKind::QuotaProbe, _) => {
@@ -488,6 +479,34 @@ impl Engine {
         }
     }
 
+    /// Sends `request`; with `--goose-report`, goose's report counts it too (by interface, as goose would have).
+    async fn send(&self, user: &mut GooseUser, request: &mut SignedRequest) -> (Answer, u64) {
+        let sent = self.sender.send(request).await;
+        if let Err(failure) = &sent.http {
+            self.recorder.transport_failure(failure);
+        }
+        if self.options.goose_report.is_some() {
+            let (status, error) = match &sent.http {
+                Ok(status) => (Some(*status), None),
+                Err(failure) => (None, Some(failure.to_string())),
+            };
+            let success = status.is_some_and(|status| (200..300).contains(&status));
+            let elapsed = Duration::from_micros(sent.service_us);
+            // Only fails on an empty method or name, which these are not.
+            let _ = user
+                .record_custom_request_duration(
+                    request.method,
+                    request.interface.name(),
+                    elapsed,
+                    success,
+                    status,
+                    error.as_deref(),
+                )
+                .await;
+        }
+        (sent.answer, sent.service_us)
+    }
+
     async fn burst_step(&self, user: &mut GooseUser) {
         let Some(burst) = &self.burst else { return };
         let game = (user.weighted_users_index % self.target.games.len()) as u32;
@@ -507,7 +526,7 @@ impl Engine {
         let credentials = &self.target.games[game as usize];
         let body = nppa_protocol::messages::LoginoutRequest::new(burst.records(&batch));
         let mut request = self.signer.loginout(credentials, &body, now_ms);
-        let (answer, service_us) = self.sender.send(user, &mut request).await;
+        let (answer, service_us) = self.send(user, &mut request).await;
         let lost = burst.settle(&batch, &answer, timeline.now_ms());
         self.recorder.record(Sample {
             interface: Interface::Loginout.name(),

@@ -115,6 +115,7 @@ struct Inner {
     closed: usize,
     late_starts: u64,
     max_lateness_us: u64,
+    first_transport_failure: Option<String>,
 }
 
 /// The shared recorder.
@@ -201,6 +202,14 @@ impl Recorder {
         inner.max_lateness_us = inner.max_lateness_us.max(lateness_us);
     }
 
+    /// Why a request got no answer; the first reason is kept, for the report to say what went wrong.
+    pub fn transport_failure(&self, reason: &dyn std::fmt::Display) {
+        let mut inner = self.lock();
+        if inner.first_transport_failure.is_none() {
+            inner.first_transport_failure = Some(reason.to_string());
+        }
+    }
+
     pub fn set_gauges(&self, second: u64, gauges: Gauges) {
         self.lock().second(second).gauges = Some(gauges);
     }
@@ -282,6 +291,7 @@ impl Recorder {
                 late_starts: inner.late_starts,
                 max_lateness_ms: inner.max_lateness_us as f64 / 1000.0,
             },
+            first_transport_failure: inner.first_transport_failure.clone(),
         }
     }
 }
@@ -385,6 +395,9 @@ pub struct Measured {
     pub interfaces: BTreeMap<String, InterfaceLatency>,
     pub timeline: Vec<SecondPoint>,
     pub coordinated_omission: CoordinatedOmission,
+    /// Why the first request that got no answer got none (connection refused, TLS, timeout…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_transport_failure: Option<String>,
 }
 
 #[cfg(test)]

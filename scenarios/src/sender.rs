@@ -1,75 +1,161 @@
-//! Sending a signed request through goose at the least cost per request: each interface's URL parsed once, the
-//! header names made once, the body handed over without a copy, and a client that does only what NPPA needs (no
-//! redirects, no compression, no proxy lookup, the 5 s timeout of SPEC §1). goose still times and counts each
-//! request (`GooseUser::request`), so its own report (`--goose-report`) stays whole.
+//! Sending a signed request at the least cost per request: HTTP/1.1 straight over hyper's client connection, kept
+//! alive and reused, one connection for each request in flight (a goose user sends one at a time, so one per user,
+//! as the Python baseline of `benches/` does). Each interface's URI and the header names are made once, the body is
+//! handed over without a copy, the 5 s timeout of SPEC §1 covers connecting, sending and reading the whole answer.
+//!
+//! goose's own request path (reqwest, its pool, its per-request metric) cost 83 000 instructions a request before
+//! the driver built, signed or read anything; goose's user loop with a hyper connection costs 24 000 (`python3
+//! benches/instructions.py --only driver`). goose still runs the users and the schedule; with `--goose-report` the
+//! engine records each request into goose's report.
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use goose::goose::{GooseRequest, GooseUser};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue, HOST, USER_AGENT};
+use hyper::{Method, Request, Uri};
+use hyper_util::rt::TokioIo;
 use nppa_protocol::interface::CLIENT_TIMEOUT_MS;
 use nppa_protocol::request::{SignedRequest, CONTENT_TYPE};
 use nppa_protocol::Interface;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use reqwest::{Method, Url};
+use rustls::pki_types::ServerName;
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
 
 use crate::answer::{self, Answer};
 
-/// The URLs and header names of one target, made once for the whole run.
+/// The largest answer read (an NPPA answer is under a kilobyte; a loginout's 3001 a few): a target that sends more
+/// is not an NPPA server, and its answer counts as a transport failure rather than filling the driver's memory.
+const MAX_ANSWER_BYTES: usize = 1024 * 1024;
+
+/// One kept-alive HTTP/1.1 connection to the target.
+type Link = SendRequest<Full<Bytes>>;
+
+/// Why a request got no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error("could not connect: {0}")]
+    Connect(std::io::Error),
+    #[error("TLS: {0}")]
+    Tls(std::io::Error),
+    #[error("{0}")]
+    Http(#[from] hyper::Error),
+    #[error("the answer was larger than {MAX_ANSWER_BYTES} bytes or broke off: {0}")]
+    Body(Box<dyn std::error::Error + Send + Sync>),
+    #[error("no whole answer within {} s", CLIENT_TIMEOUT_MS / 1000)]
+    TimedOut,
+}
+
+/// What one request came to.
 #[derive(Debug)]
+pub struct Sent {
+    pub answer: Answer,
+    /// From the first byte sent to the last byte of the answer (or the failure), in µs.
+    pub service_us: u64,
+    /// The answer's HTTP status, or why no answer came.
+    pub http: Result<u16, Failure>,
+}
+
+/// An HTTPS target's TLS: certificates checked by the platform verifier (the system's roots; on Linux
+/// `SSL_CERT_FILE` replaces them, e.g. with the mock's `nppa-tls/ca.pem`).
+struct Tls {
+    connector: TlsConnector,
+    name: ServerName<'static>,
+}
+
+/// Where one run's requests go, and its idle connections.
 pub struct Sender {
-    /// Each interface's production URL, by `Interface::index` (query without its `?ai=`).
-    urls: [Url; 3],
+    /// Host (without IPv6 brackets) and port to connect to.
+    host: String,
+    port: u16,
+    tls: Option<Tls>,
+    /// `Host`: the target's authority, as in the URL.
+    authority: HeaderValue,
+    /// Each interface's production path, by `Interface::index` (the query's `?ai=` is added per request).
+    paths: [Uri; 3],
     /// The lower-case names of the headers a signed request carries, in `SignedRequest::headers` order.
     names: Vec<(&'static str, HeaderName)>,
-    /// The client every goose user sends with.
-    client: reqwest::Client,
+    /// Connections whose last exchange ended whole, ready for the next request.
+    idle: Mutex<Vec<Link>>,
+}
+
+impl std::fmt::Debug for Sender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sender").field("authority", &self.authority).field("tls", &self.tls.is_some()).finish()
+    }
 }
 
 impl Sender {
+    /// A sender to `base_url` (`http://HOST:PORT` or `https://…`; a path in it is not used: NPPA's paths are absolute).
     pub fn new(base_url: &str) -> anyhow::Result<Sender> {
-        let base = Url::parse(base_url).map_err(|e| anyhow::anyhow!("{base_url}: {e}"))?;
-        let url = |interface: Interface| {
-            base.join(interface.production_path()).map_err(|e| anyhow::anyhow!("{base_url}: {e}"))
+        let invalid = |why: &str| anyhow::anyhow!("{base_url}: {why} (expected http://HOST:PORT or https://HOST:PORT)");
+        let base: Uri = base_url.parse().map_err(|e| invalid(&format!("{e}")))?;
+        let https = match base.scheme_str() {
+            Some("http") => false,
+            Some("https") => true,
+            _ => return Err(invalid("not an http or https URL")),
         };
-        let [check, query, loginout] = Interface::ALL.map(url);
-        let urls = [check?, query?, loginout?];
+        let authority = base.authority().ok_or_else(|| invalid("no host"))?;
+        let host = authority.host().trim_start_matches('[').trim_end_matches(']').to_owned();
+        let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let tls = match https {
+            // A plain-http target never opens TLS: no system trust store to read (19 000 000 instructions).
+            false => None,
+            true => Some(Tls::new(&host)?),
+        };
+        let paths = Interface::ALL.map(|interface| Uri::from_static(interface.production_path()));
         let names = ["appId", "bizId", "timestamps", "sign", "content-type"]
             .into_iter()
             .map(|name| Ok((name, HeaderName::from_bytes(name.as_bytes())?)))
-            .collect::<Result<_, reqwest::header::InvalidHeaderName>>()?;
-        let mut client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_gzip()
-            .no_proxy()
-            .timeout(Duration::from_millis(CLIENT_TIMEOUT_MS))
-            .user_agent(concat!("nppa-load/", env!("CARGO_PKG_VERSION")));
-        if base.scheme() == "http" {
-            // A plain-http target never opens TLS: no system trust store to read (19 000 000 instructions).
-            client = client.tls_certs_only([]);
+            .collect::<Result<_, hyper::header::InvalidHeaderName>>()?;
+        Ok(Sender {
+            host,
+            port,
+            tls,
+            authority: HeaderValue::from_str(authority.as_str())?,
+            paths,
+            names,
+            idle: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Sends `signed` (its body and header values are taken, not copied) and reads the whole answer.
+    pub async fn send(&self, signed: &mut SignedRequest) -> Sent {
+        let started = Instant::now();
+        let request = self.request(signed);
+        let exchanged = tokio::time::timeout(Duration::from_millis(CLIENT_TIMEOUT_MS), self.exchange(request)).await;
+        let service_us = started.elapsed().as_micros() as u64;
+        match exchanged.unwrap_or(Err(Failure::TimedOut)) {
+            Ok((status, body)) => Sent { answer: answer::parse(status, &body), service_us, http: Ok(status) },
+            Err(failure) => Sent { answer: Answer::transport(), service_us, http: Err(failure) },
         }
-        let client = client.build()?;
-        Ok(Sender { urls, names, client })
     }
 
-    /// The client every goose user sends with (given to each user when it starts): one connection pool for the run.
-    pub fn client(&self) -> &reqwest::Client {
-        &self.client
+    fn request(&self, signed: &mut SignedRequest) -> Request<Full<Bytes>> {
+        let method = if signed.method == "GET" { Method::GET } else { Method::POST };
+        let uri = match signed.path_and_query.split_once('?') {
+            Some(_) => Uri::try_from(signed.path_and_query.as_str()).unwrap_or_else(|_| self.path(signed)),
+            None => self.path(signed),
+        };
+        let mut request = Request::new(Full::new(Bytes::from(std::mem::take(&mut signed.body))));
+        *request.method_mut() = method;
+        *request.uri_mut() = uri;
+        *request.headers_mut() = self.headers(signed);
+        request
     }
 
-    fn url(&self, signed: &SignedRequest) -> Url {
-        let mut url = self.urls[signed.interface.index()].clone();
-        if let Some((_, query)) = signed.path_and_query.split_once('?') {
-            url.set_query(Some(query));
-        }
-        url
+    fn path(&self, signed: &SignedRequest) -> Uri {
+        self.paths[signed.interface.index()].clone()
     }
 
-    /// The request's headers, their values taken from `signed` (not copied).
+    /// The request's headers, their values taken from `signed` (not copied), and `Host` and `User-Agent`.
     fn headers(&self, signed: &mut SignedRequest) -> HeaderMap {
-        // Room for the headers reqwest and hyper add (user-agent, accept, host, content-length): a map that grows
-        // rehashes every entry.
-        let mut headers = HeaderMap::with_capacity(signed.headers.len() + 4);
+        // Room for the headers hyper adds (content-length): a map that grows rehashes every entry.
+        let mut headers = HeaderMap::with_capacity(signed.headers.len() + 3);
+        headers.insert(HOST, self.authority.clone());
+        headers.insert(USER_AGENT, HeaderValue::from_static(concat!("nppa-load/", env!("CARGO_PKG_VERSION"))));
         for (name, value) in &mut signed.headers {
             let value = if value == CONTENT_TYPE {
                 HeaderValue::from_static(CONTENT_TYPE)
@@ -85,23 +171,87 @@ impl Sender {
         headers
     }
 
-    /// Sends `signed` (its body and header values are taken, not copied); the answer and the service time in µs.
-    pub async fn send(&self, user: &mut GooseUser, signed: &mut SignedRequest) -> (Answer, u64) {
-        let method = if signed.method == "GET" { Method::GET } else { Method::POST };
-        let started = Instant::now();
-        // The request is assembled whole, so that reqwest's builder has no header map to merge into its own.
-        let mut request = reqwest::Request::new(method, self.url(signed));
-        *request.headers_mut() = self.headers(signed);
-        if !signed.body.is_empty() {
-            *request.body_mut() = Some(Bytes::from(std::mem::take(&mut signed.body)).into());
+    /// One request and its whole answer, on an idle connection or a new one. A request that an idle connection
+    /// refused before writing a byte of it (the server had closed it meanwhile) is sent again on another: never a
+    /// request sent twice.
+    async fn exchange(&self, mut request: Request<Full<Bytes>>) -> Result<(u16, Bytes), Failure> {
+        loop {
+            let (mut link, reused) = match self.take_idle() {
+                Some(link) => (link, true),
+                None => (self.connect().await?, false),
+            };
+            if let Err(e) = link.ready().await {
+                if reused {
+                    continue;
+                }
+                return Err(e.into());
+            }
+            let response = match link.try_send_request(request).await {
+                Ok(response) => response,
+                Err(mut e) => match e.take_message() {
+                    Some(unsent) if reused => {
+                        request = unsent;
+                        continue;
+                    }
+                    _ => return Err(e.into_error().into()),
+                },
+            };
+            let status = response.status().as_u16();
+            let body = Limited::new(response.into_body(), MAX_ANSWER_BYTES).collect().await.map_err(Failure::Body)?;
+            self.put_idle(link);
+            return Ok((status, body.to_bytes()));
         }
-        let builder = reqwest::RequestBuilder::from_parts(user.client.clone(), request);
-        let request = GooseRequest::builder().set_request_builder(builder).name(signed.interface.name()).build();
-        let answer = match user.request(request).await {
-            Ok(goose) => answer::read(goose.response).await,
-            Err(_) => Answer::transport(),
-        };
-        (answer, started.elapsed().as_micros() as u64)
+    }
+
+    fn take_idle(&self) -> Option<Link> {
+        let mut idle = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        while let Some(link) = idle.pop() {
+            if !link.is_closed() {
+                return Some(link);
+            }
+        }
+        None
+    }
+
+    fn put_idle(&self, link: Link) {
+        if !link.is_closed() {
+            self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(link);
+        }
+    }
+
+    async fn connect(&self) -> Result<Link, Failure> {
+        let tcp = TcpStream::connect((self.host.as_str(), self.port)).await.map_err(Failure::Connect)?;
+        // Requests are small and each waits for its answer: Nagle's delay would only add latency.
+        tcp.set_nodelay(true).map_err(Failure::Connect)?;
+        match &self.tls {
+            None => handshake(tcp).await,
+            Some(tls) => handshake(tls.connector.connect(tls.name.clone(), tcp).await.map_err(Failure::Tls)?).await,
+        }
+    }
+}
+
+/// HTTP/1.1 over `io`; the connection's own task runs until the connection closes (its errors reach the request
+/// that was on it).
+async fn handshake<IO>(io: IO) -> Result<Link, Failure>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (link, connection) = http1::handshake(TokioIo::new(io)).await?;
+    tokio::spawn(connection);
+    Ok(link)
+}
+
+impl Tls {
+    fn new(host: &str) -> anyhow::Result<Tls> {
+        use rustls_platform_verifier::BuilderVerifierExt as _;
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let mut config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_platform_verifier()?
+            .with_no_client_auth();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let name = ServerName::try_from(host.to_owned()).map_err(|e| anyhow::anyhow!("{host}: {e}"))?;
+        Ok(Tls { connector: TlsConnector::from(Arc::new(config)), name })
     }
 }
 
@@ -110,7 +260,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn urls_and_headers_are_those_of_the_signed_request() {
+    fn uris_and_headers_are_those_of_the_signed_request() {
         let sender = Sender::new("http://127.0.0.1:8080").unwrap();
         let credentials = nppa_protocol::request::Credentials {
             app_id: "fdc6688637bc468e9aea874654cbead2".into(),
@@ -119,11 +269,44 @@ mod tests {
         };
         let target = nppa_protocol::request::Target::Production;
         let query = nppa_protocol::request::query(&credentials, &target, "a b+c", 1_705_975_247_808);
-        assert_eq!(sender.url(&query).as_str(), format!("http://127.0.0.1:8080{}", query.path_and_query));
-        let headers = sender.headers(&mut query.clone());
+        let request = sender.request(&mut query.clone());
+        assert_eq!((request.method(), request.uri().to_string()), (&Method::GET, query.path_and_query.clone()));
+        let headers = request.headers();
         for (name, value) in &query.headers {
             assert_eq!(headers.get(*name).and_then(|v| v.to_str().ok()), Some(value.as_str()), "{name}");
         }
-        assert_eq!(headers.len(), query.headers.len());
+        assert_eq!(headers.get(HOST).unwrap(), "127.0.0.1:8080");
+        assert_eq!(headers.len(), query.headers.len() + 2, "the signed headers, Host and User-Agent");
+        let check = nppa_protocol::request::check(
+            &credentials,
+            &target,
+            &nppa_protocol::messages::CheckRequest {
+                ai: "100000000000000000000000000001".into(),
+                name: "某一一".into(),
+                id_num: "110000190101010001".into(),
+            },
+            1_705_975_247_808,
+            [7; 12],
+        );
+        let request = sender.request(&mut check.clone());
+        assert_eq!((request.method(), request.uri().path()), (&Method::POST, Interface::Check.production_path()));
+        assert_eq!(hyper::body::Body::size_hint(request.body()).exact(), Some(check.body.len() as u64));
+    }
+
+    #[test]
+    fn targets_are_http_or_https_urls_with_a_host() {
+        for (url, host, port) in [
+            ("http://127.0.0.1:8080", "127.0.0.1", 8080),
+            ("http://localhost", "localhost", 80),
+            ("https://api.example.com", "api.example.com", 443),
+            ("http://[::1]:9000/ignored/path", "::1", 9000),
+        ] {
+            let sender = Sender::new(url).unwrap();
+            assert_eq!((sender.host.as_str(), sender.port), (host, port), "{url}");
+        }
+        for url in ["ftp://127.0.0.1:8080", "127.0.0.1:8080", "http://", "not a url"] {
+            let err = Sender::new(url).unwrap_err().to_string();
+            assert!(err.starts_with(url) && err.contains("expected http://HOST:PORT"), "{url}: {err}");
+        }
     }
 }

@@ -6,13 +6,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use nppa_protocol::messages::LoginoutRequest;
-use nppa_protocol::request::{Credentials, SignedRequest};
+use nppa_protocol::request::Credentials;
 use tokio::task::JoinSet;
 
-use crate::answer::{self, Answer};
 use crate::burst::{Burst, BurstPlan};
 use crate::engine::{process_cpu_seconds, BurstResult, RunResult, StopReason};
 use crate::recorder::{Recorder, Sample};
+use crate::sender::Sender;
 use crate::target::Signer;
 
 /// Sets the mock's clock (in-process: `Clock::set_ms`; remote: `POST /__admin/clock`).
@@ -39,7 +39,7 @@ pub async fn simulate(plan: BurstPlan, target: &SimTarget, recorder: Arc<Recorde
     let cpu_before = process_cpu_seconds();
     let burst = Burst::new(plan.clone());
     let signer = Signer::new();
-    let http = reqwest::Client::new();
+    let sender = Arc::new(Sender::new(&target.base_url)?);
     let mut k = 0u64;
     let mut stop_reason = StopReason::BurstDrained;
     while !burst.finished() {
@@ -53,17 +53,19 @@ pub async fn simulate(plan: BurstPlan, target: &SimTarget, recorder: Arc<Recorde
         for game in 0..plan.games {
             let Some(batch) = burst.take(game, t) else { continue };
             let body = LoginoutRequest::new(burst.records(&batch));
-            let request = signer.loginout(&target.games[game as usize], &body, t);
-            let http = http.clone();
-            let url = format!("{}{}", target.base_url, request.path_and_query);
+            let mut request = signer.loginout(&target.games[game as usize], &body, t);
+            let sender = Arc::clone(&sender);
             sends.spawn(async move {
-                let started = Instant::now();
-                let answer = send(&http, &url, &request).await;
-                (batch, answer, started.elapsed().as_micros() as u64)
+                let sent = sender.send(&mut request).await;
+                (batch, sent)
             });
         }
         while let Some(joined) = sends.join_next().await {
-            let Ok((batch, answer, service_us)) = joined else { continue };
+            let Ok((batch, sent)) = joined else { continue };
+            if let Err(failure) = &sent.http {
+                recorder.transport_failure(failure);
+            }
+            let (answer, service_us) = (sent.answer, sent.service_us);
             let lost = burst.settle(&batch, &answer, t);
             recorder.record(Sample {
                 interface: "loginout",
@@ -89,12 +91,4 @@ pub async fn simulate(plan: BurstPlan, target: &SimTarget, recorder: Arc<Recorde
         realname: None,
         report: None,
     })
-}
-
-async fn send(http: &reqwest::Client, url: &str, request: &SignedRequest) -> Answer {
-    let mut builder = http.post(url);
-    for (name, value) in &request.headers {
-        builder = builder.header(*name, value.as_str());
-    }
-    answer::read(builder.body(request.body.clone()).send().await).await
 }

@@ -14,6 +14,10 @@ impl LoadReport {
             "{} requests in {:.1} s of wall time ({:.1} req/s{clock}), unexpected answers: {}; stopped: {}\n",
             s.requests, s.wall_seconds, s.achieved_rate, s.unexpected_errors, s.stop_reason
         );
+        if let Some(reason) = &s.first_transport_failure {
+            let failed = s.by_errcode.get("transport").copied().unwrap_or_default();
+            let _ = writeln!(out, "  {failed} requests got no answer; the first: {reason}");
+        }
         for (interface, l) in &self.latency {
             let _ = writeln!(
                 out,

@@ -44,6 +44,9 @@ pub struct Summary {
     /// Requests per CPU second of this process: the driver's cost when the mock runs elsewhere (`--target`).
     pub requests_per_cpu_second: f64,
     pub stop_reason: StopReason,
+    /// Why the first request that got no answer (`transport` in `by_errcode`) got none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_transport_failure: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -129,6 +132,7 @@ pub fn build(context: ReportContext, run: RunResult) -> LoadReport {
             cpu_seconds: run.cpu_seconds,
             requests_per_cpu_second: if run.cpu_seconds > 0.0 { requests as f64 / run.cpu_seconds } else { 0.0 },
             stop_reason: run.stop_reason,
+            first_transport_failure: m.first_transport_failure,
         },
         latency: m.interfaces,
         coordinated_omission: m.coordinated_omission,
