@@ -5,7 +5,7 @@ get at least 3× the Python baseline's).
 One `nppa mock` (release build, quotas and journal off, so that every check is answered errcode 0) listens on a
 loopback port. Each round runs, one after the other and in alternating order:
 - the driver: `nppa load realname --rate 0 --users K --duration D --target <mock>`: checks of new players, built,
-  sealed and signed by `nppa-protocol`, sent through goose, read and recorded;
+  sealed and signed by `nppa-protocol`, sent over kept-alive hyper connections by goose's users, read and recorded;
 - the baseline: `benches/python_baseline.py` sending as many checks as the driver's last run did, sealed and signed
   by the README's Python example (`cryptography`, hashlib), over K kept-alive connections with plain asyncio streams.
 
