@@ -1,41 +1,49 @@
 #!/usr/bin/env bash
 # Loopback throughput and latency of `nppa mock` on the full check pipeline (signature, AES-GCM, JSON,
-# idNum, pi), measured by a separate load tool, with the journal off and on in the same run.
-# Bounded in time; stops by itself.
+# idNum, pi), measured by a separate load tool: the mock with the journal off, the mock with it on, and a plain
+# hyper server answering a fixed body, side by side. Bounded in time; stops by itself.
 #
-#   benches/loopback.sh [seconds]      # needs wrk (apt install wrk); oha (cargo install oha) for the fixed-rate run
-#   NPPA=other/nppa benches/loopback.sh  # the same against another build of nppa (side by side with this one)
+#   benches/loopback.sh [seconds] [rounds]   # needs wrk (apt install wrk); oha (cargo install oha) for the fixed-rate run
+#   NPPA=other/nppa benches/loopback.sh      # the same against another build of nppa
 #
-# The mock runs with quotas off and a frozen clock, so one signed request stays valid (timestamps inside
-# the 5 s window) and can be replayed: a check of a preset person succeeds at once and leaves no record.
+# All three servers stay up for the whole run, and wrk loads one at a time in short legs of `seconds`, in `rounds`
+# rounds whose order rotates (off, on, plain; on, plain, off; …): this 2-core machine's speed drifts by ±20 % within
+# a minute, and a ratio of neighbouring legs is steadier than one of runs a minute apart. It prints each round's
+# ratios and their median and range.
+#
+# The mocks run with quotas off and their clocks frozen at the same instant, so one signed request stays valid
+# (timestamps inside the 5 s window) and can be replayed on either: a check of a preset person succeeds at once and
+# leaves no record.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds=${1:-20}
+seconds=${1:-5}
+rounds=${2:-5}
 port=18580
-base="http://127.0.0.1:$port"
+declare -A url=([off]="http://127.0.0.1:$port" [on]="http://127.0.0.1:$((port + 1))" [plain]="http://127.0.0.1:$((port + 2))")
+declare -A pid
 work=$(mktemp -d)
-mock=""
-trap '[ -n "$mock" ] && kill $mock 2>/dev/null; rm -rf "$work"' EXIT
+trap 'for p in "${pid[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
 
 cargo build --release -q -p nppa-harness -p nppa-benches --bins
 nppa=${NPPA:-./target/release/nppa}
 
 start_mock() { # $1 = journal on|off
+  local base=${url[$1]}
   $nppa mock --print-config | sed -e 's/^quotas = true/quotas = false/' \
-    -e 's/^# start = .*/start = "2026-01-15T12:00:00+08:00"/' \
-    -e "/^\[journal\]/,/^\[/ s/^enabled = true/enabled = $([ "$1" = on ] && echo true || echo false)/" > "$work/bench.toml"
-  $nppa mock --listen "127.0.0.1:$port" --config "$work/bench.toml" > "$work/mock.log" 2>&1 &
-  mock=$!
+    -e "/^\[journal\]/,/^\[/ s/^enabled = true/enabled = $([ "$1" = on ] && echo true || echo false)/" \
+    > "$work/bench-$1.toml"
+  $nppa mock --listen "${base#http://}" --config "$work/bench-$1.toml" > "$work/mock-$1.log" 2>&1 &
+  pid[$1]=$!
   for _ in $(seq 1 100); do curl -sf "$base/__admin/clock" > /dev/null && break; sleep 0.1; done
-  curl -sS --fail-with-body -X POST "$base/__admin/clock" -H 'Content-Type: application/json' -d '{"freeze": true}' \
-    > /dev/null || { echo "loopback.sh: the mock did not freeze its clock (above: why)" >&2; exit 1; }
+  # Both mocks frozen at the same instant (noon in Beijing: outside the MPS outage, R-PEND-2).
+  curl -sS --fail-with-body -X POST "$base/__admin/clock" -H 'Content-Type: application/json' \
+    -d '{"set_ms": 1768449600000, "freeze": true}' > /dev/null \
+    || { echo "loopback.sh: the mock did not set its clock (above: why)" >&2; exit 1; }
 }
-
-stop_mock() { kill -TERM "$mock"; wait "$mock" || true; mock=""; }
 
 # One correct request, as the reference client builds it, turned into wrk and oha arguments.
 prepare_request() {
-  $nppa client --base-url "$base" --mock-clock -v check --ai 100000000000000001 --name 某一一 \
+  $nppa client --base-url "${url[off]}" --mock-clock -v check --ai 100000000000000001 --name 某一一 \
     --id-num 110000190101010001 2> "$work/trace" > /dev/null
   python3 - "$work/trace" "$work/check.lua" "$work/oha.args" <<'PY'
 import sys
@@ -54,9 +62,9 @@ with open(sys.argv[2], "w") as lua:
 with open(sys.argv[3], "w") as args:
     args.write("\n".join(["-m", "POST", "-d", body] + sum([["-H", f"{k}: {v}"] for k, v in headers.items()], [])))
 PY
-  # Sanity: the replayed request is answered with errcode 0.
-  curl -s "$base/__admin/journal?limit=1" > /dev/null
-  python3 - "$base" "$work/oha.args" <<'PY'
+  # Sanity: the replayed request is answered with errcode 0 by both mocks.
+  for journal in off on; do
+    python3 - "${url[$journal]}" "$work/oha.args" <<'PY'
 import sys, urllib.request
 args = open(sys.argv[2]).read().split("\n")
 body = args[args.index("-d") + 1].encode()
@@ -64,8 +72,9 @@ headers = {args[i + 1].split(": ", 1)[0]: args[i + 1].split(": ", 1)[1] for i, a
 request = urllib.request.Request(sys.argv[1] + "/idcard/authentication/check", data=body, headers=headers, method="POST")
 answer = urllib.request.urlopen(request).read().decode()
 if '"errcode":0' not in answer:
-    sys.exit("the replayed request is not accepted: " + answer)
+    sys.exit(f"{sys.argv[1]}: the replayed request is not accepted: " + answer)
 PY
+  done
 }
 
 # CPU time (user + system, in clock ticks) the process has used: its CPU per request under the same load is a
@@ -73,38 +82,54 @@ PY
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 ticks_per_s=$(getconf CLK_TCK)
 
-declare -A rps cpu_us
-for journal in off on; do
-  start_mock $journal
-  prepare_request
-  echo "== journal $journal — wrk: maximum check throughput, ${seconds}s, 2 threads, 64 connections"
-  before=$(cpu_ticks "$mock")
-  wrk -t2 -c64 -d"${seconds}s" --latency -s "$work/check.lua" "$base/idcard/authentication/check" | tee "$work/wrk-$journal.txt"
-  rps[$journal]=$(awk '/^Requests\/sec/ {print $2}' "$work/wrk-$journal.txt")
-  cpu_us[$journal]=$(awk -v t="$(( $(cpu_ticks "$mock") - before ))" -v hz="$ticks_per_s" \
-    '/requests in/ {printf "%.2f", t / hz * 1e6 / $1}' "$work/wrk-$journal.txt")
-  if [ "$journal" = on ]; then
-    if command -v oha > /dev/null; then
-      echo "== journal on — oha: fixed 500 req/s for ${seconds}s, latency percentiles"
-      mapfile -t args < "$work/oha.args"
-      oha --no-tui -z "${seconds}s" -q 500 -c 16 "${args[@]}" "$base/idcard/authentication/check" \
-        | sed -n '/Summary/,/Requests\/sec/p;/Response time distribution/,/99.99%/p'
-    else
-      echo "(oha not installed: skipping the fixed-rate run; cargo install oha)"
-    fi
-    echo "journal stats: $(curl -s "$base/__admin/journal?limit=0" | python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"])')"
-  fi
-  stop_mock
+start_mock off
+start_mock on
+./target/release/hello "${url[plain]#http://}" 2> /dev/null &
+pid[plain]=$!
+for _ in $(seq 1 100); do curl -s -o /dev/null "${url[plain]}/" && break; sleep 0.1; done
+prepare_request
+
+# One wrk leg: "server req/s cpu-µs-per-request" appended to $work/legs.
+leg() { # $1 = round, $2 = off|on|plain
+  local before after
+  before=$(cpu_ticks "${pid[$2]}")
+  wrk -t2 -c64 -d"${seconds}s" -s "$work/check.lua" "${url[$2]}/idcard/authentication/check" > "$work/wrk.txt"
+  after=$(cpu_ticks "${pid[$2]}")
+  awk -v round="$1" -v server="$2" -v t="$((after - before))" -v hz="$ticks_per_s" '
+    /requests in/ {n = $1} /^Requests\/sec/ {rps = $2}
+    END {printf "%s %s %.0f %.2f\n", round, server, rps, t / hz * 1e6 / n}' "$work/wrk.txt" >> "$work/legs"
+}
+
+echo "== wrk: maximum check throughput, 2 threads, 64 connections, legs of ${seconds}s, ${rounds} rounds (order rotating)"
+order=(off on plain)
+for round in $(seq 1 "$rounds"); do
+  for k in 0 1 2; do leg "$round" "${order[$(( (round - 1 + k) % 3 ))]}"; done
+  awk -v round="$round" '$1 == round {rps[$2] = $3; cpu[$2] = $4}
+    END {printf "round %d: req/s off %.0f, on %.0f, plain %.0f; mock/plain %.2f (off) %.2f (on); CPU per request %.2f, %.2f, %.2f µs\n",
+      round, rps["off"], rps["on"], rps["plain"], rps["off"] / rps["plain"], rps["on"] / rps["plain"], cpu["off"], cpu["on"], cpu["plain"]}' "$work/legs"
 done
-echo "== plain hyper (benches/src/bin/hello.rs): the same wrk load, a fixed answer, no protocol work"
-./target/release/hello "127.0.0.1:$((port + 1))" 2> /dev/null &
-mock=$!
-sleep 0.5
-before=$(cpu_ticks "$mock")
-wrk -t2 -c64 -d"${seconds}s" --latency -s "$work/check.lua" "http://127.0.0.1:$((port + 1))/idcard/authentication/check" | tee "$work/wrk-plain.txt"
-rps[plain]=$(awk '/^Requests\/sec/ {print $2}' "$work/wrk-plain.txt")
-cpu_us[plain]=$(awk -v t="$(( $(cpu_ticks "$mock") - before ))" -v hz="$ticks_per_s" \
-  '/requests in/ {printf "%.2f", t / hz * 1e6 / $1}' "$work/wrk-plain.txt")
-stop_mock
-python3 -c "off, on, plain = float('${rps[off]}'), float('${rps[on]}'), float('${rps[plain]}'); print(f'== check req/s: journal off {off:.0f}, on {on:.0f} ({(off - on) / off * 100:.1f}% cost, {(1 / on - 1 / off) * 1e6:.2f} µs more a request); plain hyper {plain:.0f}; mock/plain {off / plain * 100:.0f}% (journal off), {on / plain * 100:.0f}% (on)')"
-python3 -c "off, on, plain = float('${cpu_us[off]}'), float('${cpu_us[on]}'), float('${cpu_us[plain]}'); print(f'== server CPU per request (user + system): journal off {off:.2f} µs, on {on:.2f} µs; plain hyper {plain:.2f} µs; mock/plain {off / plain:.2f}× (journal off), {on / plain:.2f}× (on)')"
+python3 - "$work/legs" <<'PY'
+import collections, statistics, sys
+rounds = collections.defaultdict(dict)
+for line in open(sys.argv[1]):
+    r, server, rps, cpu = line.split()
+    rounds[r][server] = (float(rps), float(cpu))
+def summary(label, values, unit):
+    return f"{label} median {statistics.median(values):.2f}{unit} (range {min(values):.2f}–{max(values):.2f})"
+for journal in ("off", "on"):
+    req = [legs[journal][0] / legs["plain"][0] for legs in rounds.values()]
+    cpu = [legs[journal][1] / legs["plain"][1] for legs in rounds.values()]
+    print(f"== journal {journal}: " + summary("req/s mock/plain", req, "") + "; " + summary("CPU per request mock/plain", cpu, "×"))
+cost = [legs["on"][1] - legs["off"][1] for legs in rounds.values()]
+print("== the journal's CPU per request: " + summary("on minus off", cost, " µs"))
+PY
+
+if command -v oha > /dev/null; then
+  echo "== journal on — oha: fixed 500 req/s for ${seconds}s, latency percentiles"
+  mapfile -t args < "$work/oha.args"
+  oha --no-tui -z "${seconds}s" -q 500 -c 16 "${args[@]}" "${url[on]}/idcard/authentication/check" \
+    | sed -n '/Summary/,/Requests\/sec/p;/Response time distribution/,/99.99%/p'
+else
+  echo "(oha not installed: skipping the fixed-rate run; cargo install oha)"
+fi
+echo "journal stats: $(curl -s "${url[on]}/__admin/journal?limit=0" | python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"])')"
