@@ -33,6 +33,11 @@ const MAX_ANSWER_BYTES: usize = 1024 * 1024;
 /// One kept-alive HTTP/1.1 connection to the target.
 type Link = SendRequest<Full<Bytes>>;
 
+/// A connection idle this long is closed rather than used again: a server or load balancer may be closing it at
+/// that moment (Alibaba Cloud's SLB closes idle connections after 15 s, nginx after 75 s, the mock after 120 s),
+/// and a request written into a closing connection is lost. At a steady rate no connection idles this long.
+const IDLE_LIMIT: Duration = Duration::from_secs(10);
+
 /// Why a request got no answer.
 #[derive(Debug, thiserror::Error)]
 pub enum Failure {
@@ -40,7 +45,7 @@ pub enum Failure {
     Connect(std::io::Error),
     #[error("TLS: {0}")]
     Tls(std::io::Error),
-    #[error("{0}")]
+    #[error("{}", with_causes(.0))]
     Http(#[from] hyper::Error),
     #[error("the answer was larger than {MAX_ANSWER_BYTES} bytes or broke off: {0}")]
     Body(Box<dyn std::error::Error + Send + Sync>),
@@ -71,19 +76,19 @@ pub struct Sender {
     host: String,
     port: u16,
     tls: Option<Tls>,
-    /// `Host`: the target's authority, as in the URL.
-    authority: HeaderValue,
+    /// `Host`: the target's host, and its port unless the scheme's default.
+    host_header: HeaderValue,
     /// Each interface's production path, by `Interface::index` (the query's `?ai=` is added per request).
     paths: [Uri; 3],
     /// The lower-case names of the headers a signed request carries, in `SignedRequest::headers` order.
     names: Vec<(&'static str, HeaderName)>,
-    /// Connections whose last exchange ended whole, ready for the next request.
-    idle: Mutex<Vec<Link>>,
+    /// Connections whose last exchange ended whole, ready for the next request, and since when.
+    idle: Mutex<Vec<(Link, Instant)>>,
 }
 
 impl std::fmt::Debug for Sender {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sender").field("authority", &self.authority).field("tls", &self.tls.is_some()).finish()
+        f.debug_struct("Sender").field("authority", &self.host_header).field("tls", &self.tls.is_some()).finish()
     }
 }
 
@@ -98,8 +103,14 @@ impl Sender {
             _ => return Err(invalid("not an http or https URL")),
         };
         let authority = base.authority().ok_or_else(|| invalid("no host"))?;
+        let default_port = if https { 443 } else { 80 };
+        let port = authority.port_u16().unwrap_or(default_port);
+        // `Host` as a browser writes it: no user:password@, no default port; IPv6 in brackets.
+        let host_header = match port {
+            port if port == default_port => authority.host().to_owned(),
+            port => format!("{}:{port}", authority.host()),
+        };
         let host = authority.host().trim_start_matches('[').trim_end_matches(']').to_owned();
-        let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
         let tls = match https {
             // A plain-http target never opens TLS: no system trust store to read (19 000 000 instructions).
             false => None,
@@ -114,7 +125,7 @@ impl Sender {
             host,
             port,
             tls,
-            authority: HeaderValue::from_str(authority.as_str())?,
+            host_header: HeaderValue::from_str(&host_header)?,
             paths,
             names,
             idle: Mutex::new(Vec::new()),
@@ -154,7 +165,7 @@ impl Sender {
     fn headers(&self, signed: &mut SignedRequest) -> HeaderMap {
         // Room for the headers hyper adds (content-length): a map that grows rehashes every entry.
         let mut headers = HeaderMap::with_capacity(signed.headers.len() + 3);
-        headers.insert(HOST, self.authority.clone());
+        headers.insert(HOST, self.host_header.clone());
         headers.insert(USER_AGENT, HeaderValue::from_static(concat!("nppa-load/", env!("CARGO_PKG_VERSION"))));
         for (name, value) in &mut signed.headers {
             let value = if value == CONTENT_TYPE {
@@ -178,7 +189,9 @@ impl Sender {
         loop {
             let (mut link, reused) = match self.take_idle() {
                 Some(link) => (link, true),
-                None => (self.connect().await?, false),
+                // Boxed: the TLS handshake's state is 4.7 KB, which every request's future would otherwise carry
+                // (and goose moves it), though a connection is made once for many requests.
+                None => (Box::pin(self.connect()).await?, false),
             };
             if let Err(e) = link.ready().await {
                 if reused {
@@ -205,8 +218,8 @@ impl Sender {
 
     fn take_idle(&self) -> Option<Link> {
         let mut idle = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        while let Some(link) = idle.pop() {
-            if !link.is_closed() {
+        while let Some((link, since)) = idle.pop() {
+            if !link.is_closed() && since.elapsed() < IDLE_LIMIT {
                 return Some(link);
             }
         }
@@ -215,7 +228,7 @@ impl Sender {
 
     fn put_idle(&self, link: Link) {
         if !link.is_closed() {
-            self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(link);
+            self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push((link, Instant::now()));
         }
     }
 
@@ -239,6 +252,19 @@ where
     let (link, connection) = http1::handshake(TokioIo::new(io)).await?;
     tokio::spawn(connection);
     Ok(link)
+}
+
+/// An error and its causes, `: `-separated: hyper's own text is generic ("connection error"), its cause says what
+/// happened ("Connection reset by peer").
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
 }
 
 impl Tls {
@@ -295,14 +321,17 @@ mod tests {
 
     #[test]
     fn targets_are_http_or_https_urls_with_a_host() {
-        for (url, host, port) in [
-            ("http://127.0.0.1:8080", "127.0.0.1", 8080),
-            ("http://localhost", "localhost", 80),
-            ("https://api.example.com", "api.example.com", 443),
-            ("http://[::1]:9000/ignored/path", "::1", 9000),
+        for (url, host, port, host_header) in [
+            ("http://127.0.0.1:8080", "127.0.0.1", 8080, "127.0.0.1:8080"),
+            ("http://localhost", "localhost", 80, "localhost"),
+            ("http://localhost:80", "localhost", 80, "localhost"),
+            ("https://api.example.com", "api.example.com", 443, "api.example.com"),
+            ("https://user:secret@api.example.com:8443", "api.example.com", 8443, "api.example.com:8443"),
+            ("http://[::1]:9000/ignored/path", "::1", 9000, "[::1]:9000"),
         ] {
             let sender = Sender::new(url).unwrap();
             assert_eq!((sender.host.as_str(), sender.port), (host, port), "{url}");
+            assert_eq!(sender.host_header, host_header, "{url}");
         }
         for url in ["ftp://127.0.0.1:8080", "127.0.0.1:8080", "http://", "not a url"] {
             let err = Sender::new(url).unwrap_err().to_string();

@@ -4,6 +4,8 @@
 //! Time is tokio's paused clock where a test waits: it jumps to the next timer whenever everything waits.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use nppa_mockserver::config::Config;
@@ -121,5 +123,104 @@ async fn answers_that_are_not_nppa_answers_are_classed_by_their_http_status_or_a
     let closed = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
     let sent = Sender::new(&format!("http://{closed}")).unwrap().send(&mut check(&server, &signer, 3)).await;
     assert!(matches!(sent.http, Err(Failure::Connect(_))), "{:?}", sent.http);
+    server.shutdown().await;
+}
+
+/// What a scripted target does on each connection after answering its first request.
+#[derive(Clone, Copy)]
+enum Then {
+    /// Closes the connection right after the answer.
+    Close,
+    /// Reads the next request whole, then closes without answering it.
+    ReadAndClose,
+}
+
+/// A target that answers one request on each connection with an NPPA OK, then does `then`. Counts the connections
+/// it accepted and the requests it read whole.
+async fn scripted_target(then: Then) -> (String, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (connections, requests) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let counts = (Arc::clone(&connections), Arc::clone(&requests));
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            counts.0.fetch_add(1, Ordering::SeqCst);
+            let requests = Arc::clone(&counts.1);
+            tokio::spawn(async move {
+                let mut buffer = Vec::new();
+                if !read_request(&mut stream, &mut buffer).await {
+                    return;
+                }
+                requests.fetch_add(1, Ordering::SeqCst);
+                let body = br#"{"errcode":0,"errmsg":"OK","data":""}"#;
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(&[head.as_bytes(), body].concat()).await;
+                if let Then::ReadAndClose = then {
+                    if read_request(&mut stream, &mut buffer).await {
+                        requests.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    (format!("http://{addr}"), connections, requests)
+}
+
+/// Reads one whole request (head and `content-length` body) off `stream`, keeping what follows in `buffer`.
+async fn read_request(stream: &mut tokio::net::TcpStream, buffer: &mut Vec<u8>) -> bool {
+    loop {
+        if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buffer[..end]).to_ascii_lowercase();
+            let length = head
+                .lines()
+                .find_map(|line| line.strip_prefix("content-length:"))
+                .map_or(0, |value| value.trim().parse::<usize>().unwrap());
+            if buffer.len() >= end + 4 + length {
+                buffer.drain(..end + 4 + length);
+                return true;
+            }
+        }
+        let mut chunk = [0u8; 4096];
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_connection_the_server_closed_after_its_answer_is_not_used_again_and_each_request_goes_out_once() {
+    let server = mock(|_| {}).await;
+    let signer = Signer::new();
+    let (target, connections, requests) = scripted_target(Then::Close).await;
+    let sender = Sender::new(&target).unwrap();
+    for n in 0..3 {
+        // Sent at once after the answer, on a connection the server is closing.
+        let sent = sender.send(&mut check(&server, &signer, n)).await;
+        assert_eq!(sent.answer.outcome, Outcome::Code(0), "request {n}: {:?}", sent.http);
+    }
+    assert_eq!(requests.load(Ordering::SeqCst), 3, "each request read once");
+    assert_eq!(connections.load(Ordering::SeqCst), 3);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_request_the_server_read_and_left_unanswered_is_a_transport_failure_and_not_sent_again() {
+    let server = mock(|_| {}).await;
+    let signer = Signer::new();
+    let (target, connections, requests) = scripted_target(Then::ReadAndClose).await;
+    let sender = Sender::new(&target).unwrap();
+    let first = sender.send(&mut check(&server, &signer, 0)).await;
+    assert_eq!(first.answer.outcome, Outcome::Code(0), "{:?}", first.http);
+    let second = sender.send(&mut check(&server, &signer, 1)).await;
+    assert_eq!(second.answer.outcome, Outcome::Transport);
+    let reason = second.http.unwrap_err().to_string();
+    assert!(reason.contains("connection closed before message completed"), "{reason}");
+    assert_eq!(requests.load(Ordering::SeqCst), 2, "the unanswered request was not sent again");
+    assert_eq!(connections.load(Ordering::SeqCst), 1);
     server.shutdown().await;
 }
