@@ -80,7 +80,7 @@ pub struct Sender {
     host_header: HeaderValue,
     /// Each interface's production path, by `Interface::index` (the query's `?ai=` is added per request).
     paths: [Uri; 3],
-    /// The lower-case names of the headers a signed request carries, in `SignedRequest::headers` order.
+    /// The system parameters' header names as `SignedRequest::headers` spells them, and as hyper keeps them.
     names: Vec<(&'static str, HeaderName)>,
     /// Connections whose last exchange ended whole, ready for the next request, and since when.
     idle: Mutex<Vec<(Link, Instant)>>,
@@ -117,7 +117,7 @@ impl Sender {
             true => Some(Tls::new(&host)?),
         };
         let paths = Interface::ALL.map(|interface| Uri::from_static(interface.production_path()));
-        let names = ["appId", "bizId", "timestamps", "sign", "content-type"]
+        let names = ["appId", "bizId", "timestamps", "sign"]
             .into_iter()
             .map(|name| Ok((name, HeaderName::from_bytes(name.as_bytes())?)))
             .collect::<Result<_, hyper::header::InvalidHeaderName>>()?;
@@ -168,13 +168,13 @@ impl Sender {
         headers.insert(HOST, self.host_header.clone());
         headers.insert(USER_AGENT, HeaderValue::from_static(concat!("nppa-load/", env!("CARGO_PKG_VERSION"))));
         for (name, value) in &mut signed.headers {
-            let value = if value == CONTENT_TYPE {
-                HeaderValue::from_static(CONTENT_TYPE)
-            } else {
-                let Ok(value) = HeaderValue::try_from(std::mem::take(value)) else { continue };
-                value
-            };
-            match self.names.iter().find(|(known, _)| known.eq_ignore_ascii_case(name)) {
+            if value == CONTENT_TYPE {
+                headers.insert(hyper::header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+                continue;
+            }
+            let Ok(value) = HeaderValue::try_from(std::mem::take(value)) else { continue };
+            // Compared as spelled, not case-insensitively: `protocol` writes these names, once for every request.
+            match self.names.iter().find(|(known, _)| known == name) {
                 Some((_, header)) => headers.insert(header.clone(), value),
                 None => HeaderName::from_bytes(name.as_bytes()).ok().and_then(|header| headers.insert(header, value)),
             };
