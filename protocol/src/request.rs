@@ -72,7 +72,7 @@ fn build(
     params.extend_from_slice(query);
     let key_hex = credentials.key.as_hex();
     let sign_string = sign::sign_string(key_hex, &params, &body);
-    let sign = sign::sign(key_hex, &params, &body);
+    let sign = sign::sign_of_string(&sign_string);
     let mut headers = Vec::with_capacity(5);
     if interface.has_body() {
         headers.push(("Content-Type", CONTENT_TYPE.to_owned()));
