@@ -276,8 +276,12 @@ async fn remote_timeline(base_url: &str) -> Timeline {
     let wall_before = Timeline::default().now_ms();
     match tokio::time::timeout(Duration::from_secs(3), admin.clock()).await {
         Ok(Ok(clock)) => Timeline { offset_ms: clock.now_ms as i64 - wall_before as i64 },
-        _ => {
-            eprintln!("note: {base_url}/__admin/clock did not answer; signing with this machine's clock");
+        failed => {
+            let why = match failed {
+                Ok(Err(e)) => format!("{e:#}"),
+                _ => "no answer within 3 s".to_owned(),
+            };
+            eprintln!("note: {base_url}/__admin/clock: {why}; signing with this machine's clock");
             Timeline::default()
         }
     }

@@ -43,7 +43,7 @@ const IDLE_LIMIT: Duration = Duration::from_secs(10);
 pub enum Failure {
     #[error("could not connect: {0}")]
     Connect(std::io::Error),
-    #[error("TLS: {0}")]
+    #[error("TLS: {0} (on Linux, SSL_CERT_FILE=CA.pem trusts a CA: the mock's is nppa-tls/ca.pem)")]
     Tls(std::io::Error),
     #[error("{}", with_causes(.0))]
     Http(#[from] hyper::Error),
