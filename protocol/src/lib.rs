@@ -30,6 +30,7 @@ pub mod record;
 pub mod request;
 pub mod sign;
 mod status;
+pub mod system_headers;
 pub mod timestamps;
 
 pub use envelope::SecretKey;

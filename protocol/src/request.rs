@@ -5,6 +5,7 @@ use crate::envelope::{DataBody, SecretKey, IV_LEN};
 use crate::interface::Interface;
 use crate::messages::{CheckRequest, LoginoutRequest};
 use crate::sign;
+use crate::system_headers;
 
 /// The credentials a client calls with: appId, bizId and secretKey.
 #[derive(Debug, Clone)]
@@ -65,9 +66,9 @@ fn build(
         None => Vec::new(),
     };
     let mut params: Vec<(&str, &str)> = vec![
-        ("appId", credentials.app_id.as_str()),
-        ("bizId", credentials.biz_id.as_str()),
-        ("timestamps", timestamps.as_str()),
+        (system_headers::APP_ID, credentials.app_id.as_str()),
+        (system_headers::BIZ_ID, credentials.biz_id.as_str()),
+        (system_headers::TIMESTAMPS, timestamps.as_str()),
     ];
     params.extend_from_slice(query);
     let key_hex = credentials.key.as_hex();
@@ -77,10 +78,10 @@ fn build(
     if interface.has_body() {
         headers.push(("Content-Type", CONTENT_TYPE.to_owned()));
     }
-    headers.push(("appId", credentials.app_id.clone()));
-    headers.push(("bizId", credentials.biz_id.clone()));
-    headers.push(("timestamps", timestamps));
-    headers.push(("sign", sign));
+    headers.push((system_headers::APP_ID, credentials.app_id.clone()));
+    headers.push((system_headers::BIZ_ID, credentials.biz_id.clone()));
+    headers.push((system_headers::TIMESTAMPS, timestamps));
+    headers.push((system_headers::SIGN, sign));
     SignedRequest { interface, method: interface.method(), path_and_query, headers, body, plaintext, sign_string }
 }
 

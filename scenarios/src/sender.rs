@@ -19,6 +19,7 @@ use hyper::{Method, Request, Uri};
 use hyper_util::rt::TokioIo;
 use nppa_protocol::interface::CLIENT_TIMEOUT_MS;
 use nppa_protocol::request::{SignedRequest, CONTENT_TYPE};
+use nppa_protocol::system_headers;
 use nppa_protocol::Interface;
 use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
@@ -88,7 +89,7 @@ pub struct Sender {
 
 impl std::fmt::Debug for Sender {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sender").field("authority", &self.host_header).field("tls", &self.tls.is_some()).finish()
+        f.debug_struct("Sender").field("host", &self.host_header).field("tls", &self.tls.is_some()).finish()
     }
 }
 
@@ -117,7 +118,7 @@ impl Sender {
             true => Some(Tls::new(&host)?),
         };
         let paths = Interface::ALL.map(|interface| Uri::from_static(interface.production_path()));
-        let names = ["appId", "bizId", "timestamps", "sign"]
+        let names = system_headers::ALL
             .into_iter()
             .map(|name| Ok((name, HeaderName::from_bytes(name.as_bytes())?)))
             .collect::<Result<_, hyper::header::InvalidHeaderName>>()?;
@@ -146,9 +147,10 @@ impl Sender {
 
     fn request(&self, signed: &mut SignedRequest) -> Request<Full<Bytes>> {
         let method = if signed.method == "GET" { Method::GET } else { Method::POST };
-        let uri = match signed.path_and_query.split_once('?') {
-            Some(_) => Uri::try_from(signed.path_and_query.as_str()).unwrap_or_else(|_| self.path(signed)),
-            None => self.path(signed),
+        // Only a query's URI is parsed per request (`protocol` percent-encodes its `ai`, so it always parses).
+        let uri = match signed.path_and_query.contains('?') {
+            true => Uri::try_from(signed.path_and_query.as_str()).unwrap_or_else(|_| self.path(signed)),
+            false => self.path(signed),
         };
         let mut request = Request::new(Full::new(Bytes::from(std::mem::take(&mut signed.body))));
         *request.method_mut() = method;

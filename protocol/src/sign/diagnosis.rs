@@ -6,6 +6,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::{sign, sign_string};
+use crate::system_headers;
 
 /// What a request signed: its system parameters and sign as sent, its query parameters and raw body.
 #[derive(Debug, Clone, Copy)]
@@ -52,7 +53,7 @@ fn hash(text: &[u8]) -> String {
 }
 
 fn system<'a>(app_id: &'a str, biz_id: &'a str, ts: &'a str) -> Vec<(&'a str, &'a str)> {
-    vec![("appId", app_id), ("bizId", biz_id), ("timestamps", ts)]
+    vec![(system_headers::APP_ID, app_id), (system_headers::BIZ_ID, biz_id), (system_headers::TIMESTAMPS, ts)]
 }
 
 fn with<'a>(mut pairs: Vec<(&'a str, &'a str)>, more: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
