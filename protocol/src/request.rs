@@ -1,11 +1,12 @@
 //! Building a correct, signed request — the reference client's whole job, without I/O.
 //! Callers supply the time and the nonce, so that this stays pure and testable.
 
-use crate::envelope::{DataBody, SecretKey, IV_LEN};
+use crate::envelope::{SecretKey, IV_LEN};
 use crate::interface::Interface;
 use crate::messages::{CheckRequest, LoginoutRequest};
 use crate::sign;
 use crate::system_headers;
+use smallvec::SmallVec;
 
 /// The credentials a client calls with: appId, bizId and secretKey.
 #[derive(Debug, Clone)]
@@ -62,17 +63,23 @@ fn build(
 ) -> SignedRequest {
     let timestamps = timestamps_ms.to_string();
     let body = match &plaintext {
-        Some(text) => DataBody { data: credentials.key.seal(text.as_bytes(), iv) }.to_json().into_bytes(),
+        Some(text) => credentials.key.seal_body(text.as_bytes(), iv),
         None => Vec::new(),
     };
-    let mut params: Vec<(&str, &str)> = vec![
-        (system_headers::APP_ID, credentials.app_id.as_str()),
-        (system_headers::BIZ_ID, credentials.biz_id.as_str()),
-        (system_headers::TIMESTAMPS, timestamps.as_str()),
-    ];
+    // Three system parameters and a query's one: on the stack.
+    let mut params: SmallVec<[(&str, &str); 4]> = SmallVec::from_buf_and_len(
+        [
+            (system_headers::APP_ID, credentials.app_id.as_str()),
+            (system_headers::BIZ_ID, credentials.biz_id.as_str()),
+            (system_headers::TIMESTAMPS, timestamps.as_str()),
+            ("", ""),
+        ],
+        3,
+    );
     params.extend_from_slice(query);
     let key_hex = credentials.key.as_hex();
     let sign_string = sign::sign_string(key_hex, &params, &body);
+    drop(params);
     let sign = sign::sign_of_string(&sign_string);
     let mut headers = Vec::with_capacity(5);
     if interface.has_body() {
