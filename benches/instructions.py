@@ -223,6 +223,14 @@ def sha_ni_count():
     return in_loop, before + epilogue
 
 
+def default_ring():
+    """The journal ring's capacity in the embedded default (`[journal] capacity`)."""
+    found = re.search(r"(?ms)^\[journal\].*?^capacity = (\d+)", printed_config())
+    if not found:
+        sys.exit("instructions: no [journal] capacity in `nppa mock --print-config`")
+    return int(found.group(1))
+
+
 def journal_in_process(work, n):
     """Instructions the journal adds to `MockService::serve` (in-process, `examples/handle_instructions.rs`), per
     request between a run of n and one of 3n."""
