@@ -26,7 +26,7 @@ use crate::faults::{self, FaultAction, FaultRequest, FaultRule, Faults, Injectio
 use crate::header_names;
 use crate::http_error::{HttpError, HttpErrorKind};
 use crate::identity::{IdentityBook, Verdict};
-use crate::journal::{self, ExchangeBytes, ExchangeParts, Journal, JournalEntry, Record, UpstreamExchange};
+use crate::journal::{self, ExchangeParts, Journal, JournalEntry, Record, UpstreamExchange};
 use crate::keys::KeyRing;
 use crate::metrics::Metrics;
 use crate::quota::{self, QuotaTable};
@@ -479,8 +479,7 @@ impl MockService {
             };
             // The journal numbers the entry as it records it.
             let body_timeout_s = self.config.server.body_timeout_s;
-            let buffer = self.journal.spare_buffer();
-            let mut record = journal_record(self.clock.now_ms(), body_timeout_s, &exchanged, buffer);
+            let mut record = journal_record(self.clock.now_ms(), body_timeout_s, &exchanged, &self.journal);
             if let Record::Exchange(exchange) = &mut record {
                 exchange.upstream = upstream;
                 if let Some((_, errcode)) = served_instead {
@@ -906,21 +905,18 @@ fn vary_answer(changes: Changes, outcome: &Outcome) -> variation::Varied {
 
 /// The journal's record of one exchange: the bytes copied as they are, typed values as they are; the journal
 /// renders text only when it is read.
-fn journal_record(time_ms: u64, body_timeout_s: f64, exchanged: &Exchanged<'_>, buffer: Vec<u8>) -> Record {
+fn journal_record(time_ms: u64, body_timeout_s: f64, exchanged: &Exchanged<'_>, journal: &Journal) -> Record {
     let request = exchanged.request;
     let outcome = exchanged.outcome;
-    let bytes = ExchangeBytes::new_in(
-        buffer,
-        &ExchangeParts {
-            path: request.path,
-            query: request.query,
-            authority: request.authority,
-            headers: request.headers,
-            body: request.body.ok(),
-            plaintext: exchanged.plaintext,
-            answer: &exchanged.served.body,
-        },
-    );
+    let bytes = journal.keep_bytes(&ExchangeParts {
+        path: request.path,
+        query: request.query,
+        authority: request.authority,
+        headers: request.headers,
+        body: request.body.ok(),
+        plaintext: exchanged.plaintext,
+        answer: &exchanged.served.body,
+    });
     Record::Exchange(journal::Exchange {
         arrived_ms: exchanged.arrival.arrived_ms,
         time_ms,

@@ -1,13 +1,15 @@
 //! What the ring keeps of one request: the bytes as they arrived and the pipeline's typed results, the bytes
-//! copied into one buffer. Text and JSON ([`JournalEntry`]) are made only when the journal is read, streamed or
-//! written to its file, so that recording costs a copy and two allocations, not a dozen owned strings.
+//! copied into one slice of a large shared chunk. Text and JSON ([`JournalEntry`]) are made only when the journal is
+//! read, streamed or written to its file, so that recording costs a copy, not a dozen owned strings.
 
 use std::borrow::Cow;
 use std::net::IpAddr;
 
+use bytes::{Bytes, BytesMut};
 use hyper::HeaderMap;
 use nppa_protocol::Interface;
 
+use super::chunks::{Chunks, CHUNK_BYTES};
 use super::entry::{JournalEntry, UpstreamExchange};
 use crate::faults::FaultNote;
 use crate::http_error::{HttpError, HttpErrorKind};
@@ -34,18 +36,6 @@ pub enum Record {
 impl Kept {
     pub(super) fn new(id: u64, what: Record) -> Kept {
         Kept { id, what }
-    }
-
-    /// The buffer of its bytes, emptied, to be used again.
-    pub(super) fn into_buffer(self) -> Option<Vec<u8>> {
-        match self.what {
-            Record::Exchange(exchange) => {
-                let mut buffer = exchange.bytes.buffer;
-                buffer.clear();
-                Some(buffer)
-            }
-            Record::Entry(_) => None,
-        }
     }
 
     pub fn id(&self) -> u64 {
@@ -203,12 +193,12 @@ const PARTS: usize = 7;
 /// Bytes set aside per header before they are copied.
 const HEADER_ROOM: usize = 48;
 
-/// [`ExchangeParts`] copied into one buffer, one after the other; headers as name, NUL, value, NUL (neither a header
-/// name nor a `HeaderValue` can hold a NUL: `http` refuses control characters in both).
+/// [`ExchangeParts`] copied one after the other; headers as name, NUL, value, NUL (neither a header name nor a
+/// `HeaderValue` can hold a NUL: `http` refuses control characters in both).
 #[derive(Debug)]
 pub struct ExchangeBytes {
-    /// Not shrunk to fit: that would copy it again.
-    buffer: Vec<u8>,
+    /// A slice of a chunk shared with the entries recorded before and after it (or its own, for a large entry).
+    buffer: Bytes,
     /// Where each part ends in `buffer`.
     ends: [u32; PARTS],
     /// Bit `part` set when the part is present (a present part may be empty).
@@ -216,13 +206,14 @@ pub struct ExchangeBytes {
 }
 
 impl ExchangeBytes {
+    /// The parts in a buffer of their own (an entry made outside the journal's chunks).
     pub fn new(parts: &ExchangeParts<'_>) -> ExchangeBytes {
-        ExchangeBytes::new_in(Vec::new(), parts)
+        ExchangeBytes::new_in(&mut Chunks::default(), parts)
     }
 
-    /// The parts copied into `buffer` (empty; [`Journal::spare_buffer`](super::Journal::spare_buffer)'s, so that
-    /// its allocation is used again).
-    pub fn new_in(mut buffer: Vec<u8>, parts: &ExchangeParts<'_>) -> ExchangeBytes {
+    /// The parts copied into a chunk with room for them ([`Journal`](super::Journal)'s), then split off it. An entry
+    /// larger than a quarter of a chunk gets a buffer of its own, so that it does not leave most of a chunk unused.
+    pub fn new_in(chunks: &mut Chunks, parts: &ExchangeParts<'_>) -> ExchangeBytes {
         let given: [Option<&[u8]>; PARTS] = [
             Some(parts.path.as_bytes()),
             parts.query.map(str::as_bytes),
@@ -233,17 +224,25 @@ impl ExchangeBytes {
             Some(parts.answer),
         ];
         // Headers are walked once, as they are copied: their room is a guess (a client's are about 40 bytes each).
+        // Room guessed and not used stays in the chunk for the next entry.
         let guess = HEADER_ROOM * parts.headers.len() + given.iter().flatten().map(|part| part.len()).sum::<usize>();
-        buffer.clear();
-        buffer.reserve(guess);
+        let mut own = BytesMut::new();
+        let buffer = match guess {
+            large if large > CHUNK_BYTES / 4 => {
+                own.reserve(large);
+                &mut own
+            }
+            _ => chunks.with_room(guess),
+        };
+        let start = buffer.len();
         let (mut ends, mut present) = ([0u32; PARTS], 0u8);
         for (index, part) in given.iter().enumerate() {
             if index == Part::Headers as usize {
                 for (name, value) in parts.headers {
                     buffer.extend_from_slice(name.as_str().as_bytes());
-                    buffer.push(0);
+                    buffer.extend_from_slice(&[0]);
                     buffer.extend_from_slice(value.as_bytes());
-                    buffer.push(0);
+                    buffer.extend_from_slice(&[0]);
                 }
                 present |= 1 << index;
             } else if let Some(part) = part {
@@ -251,9 +250,9 @@ impl ExchangeBytes {
                 present |= 1 << index;
             }
             // Bodies are bounded by `server.max_body_bytes` and heads by hyper: far below 4 GiB.
-            ends[index] = buffer.len() as u32;
+            ends[index] = (buffer.len() - start) as u32;
         }
-        ExchangeBytes { buffer, ends, present }
+        ExchangeBytes { buffer: buffer.split().freeze(), ends, present }
     }
 
     fn part(&self, part: Part) -> Option<&[u8]> {
@@ -263,6 +262,12 @@ impl ExchangeBytes {
         }
         let start = if index == 0 { 0 } else { self.ends[index - 1] as usize };
         self.buffer.get(start..self.ends[index] as usize)
+    }
+
+    /// Where its bytes lie, and its body (tests of where entries are written).
+    #[cfg(test)]
+    pub(super) fn placed(&self) -> (std::ops::Range<*const u8>, Option<&[u8]>) {
+        (self.buffer.as_ptr_range(), self.part(Part::Body))
     }
 
     /// The headers, in the order they arrived.

@@ -14,10 +14,13 @@ use nppa_protocol::Interface;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
+mod chunks;
 mod entry;
 mod kept;
 
 pub use crate::difference::{Difference, DifferenceKind};
+use chunks::Chunks;
+pub use chunks::CHUNK_BYTES;
 pub use entry::{JournalEntry, UpstreamExchange};
 pub use kept::{Exchange, ExchangeBytes, ExchangeParts, Kept, Record};
 
@@ -70,19 +73,15 @@ pub struct Journal {
     stream_lagged: AtomicU64,
     stream: broadcast::Sender<Arc<Kept>>,
     file: Option<SyncSender<Arc<Kept>>>,
-    /// Byte buffers of evicted entries nothing else held, for the next entries' bytes: once the ring is full, a
-    /// request's entry costs no allocation (its `Arc` is the evicted one's, its buffer one of these).
-    spare: Mutex<Vec<Vec<u8>>>,
+    /// Where new entries' bytes are written ([`ExchangeBytes::new_in`]). Once the ring is full, a request's entry
+    /// takes the evicted entry's `Arc`, and its bytes a slice of a chunk used again: no allocation of its own.
+    chunks: Mutex<Chunks>,
 }
 
 /// How many entries may wait for the JSONL writer before new ones are counted as dropped.
 const FILE_QUEUE: usize = 65_536;
 /// How many entries a stream subscriber may fall behind before it misses some.
 const STREAM_QUEUE: usize = 16_384;
-/// Spare buffers kept at most (one per request recorded at the same moment is enough).
-const SPARES: usize = 8;
-/// A buffer larger than this (a large body's) is freed rather than passed on, so that it does not stay in the ring.
-const SPARE_MAX_BYTES: usize = 4096;
 
 impl Journal {
     /// A journal keeping `capacity` entries in memory, and every entry in `file` (JSONL) when given.
@@ -102,7 +101,7 @@ impl Journal {
             stream_lagged: AtomicU64::new(0),
             stream: broadcast::channel(STREAM_QUEUE).0,
             file,
-            spare: Mutex::new(Vec::new()),
+            chunks: Mutex::new(Chunks::default()),
         })
     }
 
@@ -122,7 +121,7 @@ impl Journal {
             evicted = ring.pop_front();
             self.evicted.fetch_add(1, Ordering::Relaxed);
         }
-        let (entry, replaced) = in_place_of(evicted, kept);
+        let entry = in_place_of(evicted, kept);
         if let Some(file) = &self.file {
             if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = file.try_send(Arc::clone(&entry)) {
                 self.file_dropped.fetch_add(1, Ordering::Relaxed);
@@ -132,18 +131,11 @@ impl Journal {
             let _ = self.stream.send(Arc::clone(&entry));
         }
         ring.push_back(entry);
-        drop(ring);
-        if let Some(buffer) = replaced.and_then(Kept::into_buffer).filter(|b| b.capacity() <= SPARE_MAX_BYTES) {
-            let mut spare = self.spare.lock().unwrap_or_else(|p| p.into_inner());
-            if spare.len() < SPARES {
-                spare.push(buffer);
-            }
-        }
     }
 
-    /// An empty buffer for a new entry's bytes ([`ExchangeBytes::new_in`]): an evicted entry's when there is one.
-    pub fn spare_buffer(&self) -> Vec<u8> {
-        self.spare.lock().unwrap_or_else(|p| p.into_inner()).pop().unwrap_or_default()
+    /// A new entry's bytes, written into the journal's current chunk.
+    pub fn keep_bytes(&self, parts: &ExchangeParts<'_>) -> ExchangeBytes {
+        ExchangeBytes::new_in(&mut self.chunks.lock().unwrap_or_else(|p| p.into_inner()), parts)
     }
 
     /// Entries matching the filters, oldest first.
@@ -194,15 +186,15 @@ impl Journal {
 }
 
 /// `kept` in the evicted entry's allocation, unless a reader, the file or the stream still holds it (then in a new
-/// one), and what the evicted entry held.
-fn in_place_of(evicted: Option<Arc<Kept>>, kept: Kept) -> (Arc<Kept>, Option<Kept>) {
+/// one). Dropping what the evicted entry held costs little: its bytes' slice only lowers its chunk's count.
+fn in_place_of(evicted: Option<Arc<Kept>>, kept: Kept) -> Arc<Kept> {
     if let Some(mut evicted) = evicted {
         if let Some(slot) = Arc::get_mut(&mut evicted) {
-            let replaced = std::mem::replace(slot, kept);
-            return (evicted, Some(replaced));
+            *slot = kept;
+            return evicted;
         }
     }
-    (Arc::new(kept), None)
+    Arc::new(kept)
 }
 
 /// The JSONL writer: its own thread, so that file I/O never blocks the runtime.
@@ -268,28 +260,52 @@ mod tests {
             refusal: None,
             body_timeout_s: None,
             upstream: None,
-            bytes: ExchangeBytes::new_in(journal.spare_buffer(), &parts),
+            bytes: journal.keep_bytes(&parts),
         })
     }
 
     #[test]
-    fn a_full_ring_passes_evicted_buffers_on_and_every_entry_reads_back_its_own_bytes() {
+    fn every_entry_reads_back_its_own_bytes_across_chunks_and_evictions() {
         let journal = Journal::new(true, 3, None).expect("journal");
-        for n in 0..10 {
-            // Shorter and shorter bodies: a buffer used again must not show an earlier entry's bytes.
-            let body = "x".repeat(20 - n);
-            journal.record(exchange(&journal, &format!("/{n}"), body.as_bytes()));
+        // Bodies of every size up to one larger than a quarter chunk (a buffer of its own), so that entries share
+        // chunks, fill them and start new ones while older entries are evicted.
+        let body = |n: usize| ((n * 37) % 251).to_string().repeat(n * 600 % (CHUNK_BYTES / 3));
+        for n in 0..400 {
+            journal.record(exchange(&journal, &format!("/{n}"), body(n).as_bytes()));
+            let kept = journal.query(&JournalQuery::default());
+            let read: Vec<(u64, String, Option<String>)> =
+                kept.iter().map(|e| (e.id, e.path.clone(), e.body.clone())).collect();
+            let expected: Vec<(u64, String, Option<String>)> =
+                (n.saturating_sub(2)..=n).map(|m| (m as u64 + 1, format!("/{m}"), Some(body(m)))).collect();
+            assert_eq!(read, expected, "after entry {n}");
         }
-        let kept = journal.query(&JournalQuery::default());
-        let read: Vec<(u64, String, Option<String>)> =
-            kept.iter().map(|e| (e.id, e.path.clone(), e.body.clone())).collect();
-        let expected: Vec<(u64, String, Option<String>)> =
-            (7..10).map(|n| (n + 1, format!("/{n}"), Some("x".repeat(20 - n as usize)))).collect();
-        assert_eq!(read, expected);
-        assert_eq!(journal.stats().evicted, 7);
-        // An evicted entry's buffer waits for the next one: empty, its allocation kept.
-        let spare = journal.spare_buffer();
-        assert!(spare.is_empty() && spare.capacity() > 0, "{spare:?}");
+        assert_eq!(journal.stats().evicted, 397);
+    }
+
+    #[test]
+    fn entries_share_a_chunk_and_a_large_one_has_its_own() {
+        let journal = Journal::new(true, 10, None).expect("journal");
+        let (small, _) = journal.keep_bytes(&parts(b"small")).placed();
+        let (next, _) = journal.keep_bytes(&parts(b"next")).placed();
+        assert_eq!(small.end, next.start, "one after the other in one chunk");
+        let large = vec![b'x'; CHUNK_BYTES / 2];
+        let own = journal.keep_bytes(&parts(&large));
+        let (after, _) = journal.keep_bytes(&parts(b"after")).placed();
+        assert_eq!(next.end, after.start, "the large entry left the chunk alone");
+        assert_eq!(own.placed().1, Some(&large[..]));
+    }
+
+    fn parts(body: &[u8]) -> ExchangeParts<'_> {
+        static NO_HEADERS: std::sync::LazyLock<hyper::HeaderMap> = std::sync::LazyLock::new(hyper::HeaderMap::new);
+        ExchangeParts {
+            path: "/p",
+            query: None,
+            authority: None,
+            headers: &NO_HEADERS,
+            body: Some(body),
+            plaintext: None,
+            answer: b"{}",
+        }
     }
 
     #[test]
