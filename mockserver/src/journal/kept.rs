@@ -15,17 +15,17 @@ use crate::faults::FaultNote;
 use crate::http_error::{HttpError, HttpErrorKind};
 use crate::refusal::Refusal;
 
-/// One journaled request, numbered.
-#[derive(Debug)]
+/// One journaled request, numbered. Cloned cheaply: its bytes are a counted slice.
+#[derive(Debug, Clone)]
 pub struct Kept {
     id: u64,
     what: Record,
 }
 
 /// What the journal records.
-#[derive(Debug)]
-// The ring holds these behind an `Arc` already: boxing the common variant would cost an allocation per request.
-#[expect(clippy::large_enum_variant, reason = "an exchange is the common case and lives behind an Arc")]
+#[derive(Debug, Clone)]
+// The ring holds these inline: boxing the common variant would cost an allocation per request.
+#[expect(clippy::large_enum_variant, reason = "an exchange is the common case; the ring holds it inline")]
 pub enum Record {
     /// A request that reached the protocol (the pipeline or a fault answered it).
     Exchange(Exchange),
@@ -82,7 +82,7 @@ impl Kept {
 }
 
 /// One protocol exchange as it happened.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Exchange {
     pub arrived_ms: u64,
     pub time_ms: u64,
@@ -195,7 +195,7 @@ const HEADER_ROOM: usize = 48;
 
 /// [`ExchangeParts`] copied one after the other; headers as name, NUL, value, NUL (neither a header name nor a
 /// `HeaderValue` can hold a NUL: `http` refuses control characters in both).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ExchangeBytes {
     /// A slice of a chunk shared with the entries recorded before and after it (or its own, for a large entry).
     buffer: Bytes,

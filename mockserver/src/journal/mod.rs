@@ -66,7 +66,8 @@ pub struct JournalQuery {
 pub struct Journal {
     enabled: bool,
     capacity: usize,
-    ring: Mutex<VecDeque<Arc<Kept>>>,
+    /// The entries themselves (not behind an `Arc`: recording allocates nothing while the ring fills or once full).
+    ring: Mutex<VecDeque<Kept>>,
     next_id: AtomicU64,
     evicted: AtomicU64,
     file_dropped: Arc<AtomicU64>,
@@ -116,21 +117,28 @@ impl Journal {
     pub fn record(&self, record: Record) {
         let mut ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
         let kept = Kept::new(self.next_id.fetch_add(1, Ordering::Relaxed), record);
-        let mut evicted = None;
-        if ring.len() >= self.capacity {
-            evicted = ring.pop_front();
+        let evicted = (ring.len() >= self.capacity).then(|| ring.pop_front());
+        if evicted.is_some() {
             self.evicted.fetch_add(1, Ordering::Relaxed);
         }
-        let entry = in_place_of(evicted, kept);
-        if let Some(file) = &self.file {
-            if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = file.try_send(Arc::clone(&entry)) {
-                self.file_dropped.fetch_add(1, Ordering::Relaxed);
+        // Shared only with a file or a subscriber to hand it to: an entry is a few hundred bytes and its bytes a
+        // counted slice, so the copy is cheap, and the ring alone allocates nothing per entry.
+        let receivers = self.stream.receiver_count();
+        if self.file.is_some() || receivers > 0 {
+            let shared = Arc::new(kept.clone());
+            if let Some(file) = &self.file {
+                if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = file.try_send(Arc::clone(&shared)) {
+                    self.file_dropped.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            if receivers > 0 {
+                let _ = self.stream.send(shared);
             }
         }
-        if self.stream.receiver_count() > 0 {
-            let _ = self.stream.send(Arc::clone(&entry));
-        }
-        ring.push_back(entry);
+        ring.push_back(kept);
+        drop(ring);
+        // The evicted entry's bytes only lower their chunk's count; dropped outside the lock all the same.
+        drop(evicted);
     }
 
     /// A new entry's bytes, written into the journal's current chunk.
@@ -142,7 +150,7 @@ impl Journal {
     pub fn query(&self, filter: &JournalQuery) -> Vec<JournalEntry> {
         let limit = filter.limit.unwrap_or(1000);
         // Rendered outside the lock: requests being recorded do not wait for a reader.
-        let found: Vec<Arc<Kept>> = {
+        let found: Vec<Kept> = {
             let ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
             ring.iter()
                 .filter(|e| filter.after_id.is_none_or(|id| e.id() > id))
@@ -183,18 +191,6 @@ impl Journal {
             stream_lagged: self.stream_lagged.load(Ordering::Relaxed),
         }
     }
-}
-
-/// `kept` in the evicted entry's allocation, unless a reader, the file or the stream still holds it (then in a new
-/// one). Dropping what the evicted entry held costs little: its bytes' slice only lowers its chunk's count.
-fn in_place_of(evicted: Option<Arc<Kept>>, kept: Kept) -> Arc<Kept> {
-    if let Some(mut evicted) = evicted {
-        if let Some(slot) = Arc::get_mut(&mut evicted) {
-            *slot = kept;
-            return evicted;
-        }
-    }
-    Arc::new(kept)
 }
 
 /// The JSONL writer: its own thread, so that file I/O never blocks the runtime.
