@@ -187,12 +187,14 @@ def calls_of(out_file, function):
     names, inclusive, calls = {}, 0, 0
     lines = pathlib.Path(out_file).read_text().splitlines()
     for index, line in enumerate(lines):
-        found = re.match(r"cfn=\((\d+)\)(?: (.*))?$", line)
+        # A function's name is written once, where its number first appears (as a caller or a callee).
+        found = re.match(r"(c?)fn=\((\d+)\)(?: (.*))?$", line)
         if not found:
             continue
-        if found.group(2):
-            names[found.group(1)] = found.group(2)
-        if names.get(found.group(1)) == function and lines[index + 1].startswith("calls="):
+        callee, number, name = found.groups()
+        if name:
+            names[number] = name
+        if callee and names.get(number) == function and lines[index + 1].startswith("calls="):
             calls += int(lines[index + 1].split()[0].removeprefix("calls="))
             inclusive += int(lines[index + 2].split()[-1])
     if not calls:

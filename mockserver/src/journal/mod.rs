@@ -66,7 +66,8 @@ pub struct JournalQuery {
 pub struct Journal {
     enabled: bool,
     capacity: usize,
-    /// The entries themselves (not behind an `Arc`: recording allocates nothing while the ring fills or once full).
+    /// The entries themselves, not each behind an `Arc`: an entry costs no allocation of its own, whether the ring
+    /// is filling or full (its bytes go into a shared chunk).
     ring: Mutex<VecDeque<Kept>>,
     next_id: AtomicU64,
     evicted: AtomicU64,
