@@ -4,7 +4,7 @@
 //! handed over without a copy, the 5 s timeout of SPEC §1 covers connecting, sending and reading the whole answer.
 //!
 //! goose's own request path (reqwest, its pool, its per-request metric) cost 84 000 instructions a request before
-//! the driver built, signed or read anything; goose's user loop with this sender costs 31 000, the answer read and
+//! the driver built, signed or read anything; goose's user loop with this sender costs 30 100, the answer read and
 //! parsed (`python3 benches/instructions.py --only driver`). goose still runs the users and the schedule; with
 //! `--goose-report` the engine records each request into goose's report.
 
