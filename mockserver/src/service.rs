@@ -437,7 +437,7 @@ impl MockService {
         };
         let latency = arrival.received.elapsed();
         let (upstream, served_instead) = match beside.map(|beside| beside(&served)) {
-            Some(Beside { note, served_instead }) => (Some(Box::new(note)), served_instead),
+            Some(Beside { note, served_instead }) => (Some(Arc::new(note)), served_instead),
             None => (None, None),
         };
         // What the client got is counted: with `shadow_serve = "upstream"` the upstream's errcode, as upstream mode
@@ -498,7 +498,7 @@ impl MockService {
         self.metrics.http_error(error.kind);
         if self.journal.enabled() {
             let entry = JournalEntry::http_error(peer.to_string(), self.clock.now_ms(), error, http_status, raw);
-            self.journal.record(Record::Entry(Box::new(entry)));
+            self.journal.record(Record::Entry(Arc::new(entry)));
         }
     }
 

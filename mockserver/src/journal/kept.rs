@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 
 use bytes::{Bytes, BytesMut};
 use hyper::HeaderMap;
@@ -29,8 +30,8 @@ pub struct Kept {
 pub enum Record {
     /// A request that reached the protocol (the pipeline or a fault answered it).
     Exchange(Exchange),
-    /// A request the HTTP layer ended (rare: made as an entry already).
-    Entry(Box<JournalEntry>),
+    /// A request the HTTP layer ended (rare: made as an entry already; shared, so that a reader's copy is cheap).
+    Entry(Arc<JournalEntry>),
 }
 
 impl Kept {
@@ -101,8 +102,9 @@ pub struct Exchange {
     pub refusal: Option<Refusal>,
     /// The body did not arrive within this many seconds.
     pub body_timeout_s: Option<f64>,
-    /// Upstream mode: what the upstream did (boxed: a pointer's room when no upstream is configured).
-    pub upstream: Option<Box<UpstreamExchange>>,
+    /// Upstream mode: what the upstream did (shared: a pointer's room when no upstream is configured, and a
+    /// reader's copy of the entry is cheap).
+    pub upstream: Option<Arc<UpstreamExchange>>,
     pub bytes: ExchangeBytes,
 }
 
@@ -205,36 +207,49 @@ pub struct ExchangeBytes {
     present: u8,
 }
 
+/// The parts in the order they are written (the headers, walked as they are copied, stand in as `None`).
+fn given<'a>(parts: &ExchangeParts<'a>) -> [Option<&'a [u8]>; PARTS] {
+    [
+        Some(parts.path.as_bytes()),
+        parts.query.map(str::as_bytes),
+        parts.authority.map(str::as_bytes),
+        None,
+        parts.body,
+        parts.plaintext,
+        Some(parts.answer),
+    ]
+}
+
+/// Room for the parts: the headers' a guess (a client's are about 40 bytes each). Room guessed and not used stays in
+/// the chunk for the next entry.
+fn room(parts: &ExchangeParts<'_>, given: &[Option<&[u8]>; PARTS]) -> usize {
+    HEADER_ROOM * parts.headers.len() + given.iter().flatten().map(|part| part.len()).sum::<usize>()
+}
+
 impl ExchangeBytes {
-    /// The parts in a buffer of their own (an entry made outside the journal's chunks).
+    /// The parts in a buffer of their own, of the size they need.
     pub fn new(parts: &ExchangeParts<'_>) -> ExchangeBytes {
-        ExchangeBytes::new_in(&mut Chunks::default(), parts)
+        let given = given(parts);
+        ExchangeBytes::write(&mut BytesMut::with_capacity(room(parts, &given)), parts, &given)
     }
 
-    /// The parts copied into a chunk with room for them ([`Journal`](super::Journal)'s), then split off it. An entry
-    /// larger than a quarter of a chunk gets a buffer of its own, so that it does not leave most of a chunk unused.
-    pub fn new_in(chunks: &mut Chunks, parts: &ExchangeParts<'_>) -> ExchangeBytes {
-        let given: [Option<&[u8]>; PARTS] = [
-            Some(parts.path.as_bytes()),
-            parts.query.map(str::as_bytes),
-            parts.authority.map(str::as_bytes),
-            None,
-            parts.body,
-            parts.plaintext,
-            Some(parts.answer),
-        ];
-        // Headers are walked once, as they are copied: their room is a guess (a client's are about 40 bytes each).
-        // Room guessed and not used stays in the chunk for the next entry.
-        let guess = HEADER_ROOM * parts.headers.len() + given.iter().flatten().map(|part| part.len()).sum::<usize>();
-        let mut own = BytesMut::new();
-        let buffer = match guess {
-            large if large > CHUNK_BYTES / 4 => {
-                own.reserve(large);
-                &mut own
-            }
-            _ => chunks.with_room(guess),
-        };
-        let start = buffer.len();
+    /// The parts copied into one of `chunks` with room for them ([`Journal`](super::Journal)'s), then split off it.
+    /// An entry larger than a quarter of a chunk gets a buffer of its own (made without the lock), so that it does not
+    /// leave most of a chunk unused.
+    pub fn new_in(chunks: &Mutex<Chunks>, parts: &ExchangeParts<'_>) -> ExchangeBytes {
+        let given = given(parts);
+        let room = room(parts, &given);
+        if room > CHUNK_BYTES / 4 {
+            return ExchangeBytes::write(&mut BytesMut::with_capacity(room), parts, &given);
+        }
+        let mut chunks = chunks.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        ExchangeBytes::write(chunks.with_room(room), parts, &given)
+    }
+
+    /// The parts written into `buffer` (emptied first: whatever a write that did not finish left there is dropped),
+    /// then split off it.
+    fn write(buffer: &mut BytesMut, parts: &ExchangeParts<'_>, given: &[Option<&[u8]>; PARTS]) -> ExchangeBytes {
+        buffer.clear();
         let (mut ends, mut present) = ([0u32; PARTS], 0u8);
         for (index, part) in given.iter().enumerate() {
             if index == Part::Headers as usize {
@@ -250,7 +265,7 @@ impl ExchangeBytes {
                 present |= 1 << index;
             }
             // Bodies are bounded by `server.max_body_bytes` and heads by hyper: far below 4 GiB.
-            ends[index] = (buffer.len() - start) as u32;
+            ends[index] = buffer.len() as u32;
         }
         ExchangeBytes { buffer: buffer.split().freeze(), ends, present }
     }
@@ -268,6 +283,12 @@ impl ExchangeBytes {
     #[cfg(test)]
     pub(super) fn placed(&self) -> (std::ops::Range<*const u8>, Option<&[u8]>) {
         (self.buffer.as_ptr_range(), self.part(Part::Body))
+    }
+
+    /// The size of the allocation its bytes keep alive, when nothing else shares it.
+    #[cfg(test)]
+    pub(super) fn allocation(self) -> Option<usize> {
+        self.buffer.try_into_mut().ok().map(|own| own.capacity())
     }
 
     /// The headers, in the order they arrived.

@@ -103,7 +103,7 @@ impl Journal {
             stream_lagged: AtomicU64::new(0),
             stream: broadcast::channel(STREAM_QUEUE).0,
             file,
-            chunks: Mutex::new(Chunks::default()),
+            chunks: Mutex::new(Chunks::for_ring(capacity.max(1))),
         })
     }
 
@@ -144,7 +144,7 @@ impl Journal {
 
     /// A new entry's bytes, written into the journal's current chunk.
     pub fn keep_bytes(&self, parts: &ExchangeParts<'_>) -> ExchangeBytes {
-        ExchangeBytes::new_in(&mut self.chunks.lock().unwrap_or_else(|p| p.into_inner()), parts)
+        ExchangeBytes::new_in(&self.chunks, parts)
     }
 
     /// Entries matching the filters, oldest first.
@@ -166,9 +166,10 @@ impl Journal {
         found.iter().map(|kept| kept.render()).collect()
     }
 
-    /// Empties the ring (ids keep increasing).
+    /// Empties the ring (ids keep increasing), and lets its chunks go.
     pub fn clear(&self) {
         self.ring.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.chunks.lock().unwrap_or_else(|p| p.into_inner()).release();
     }
 
     /// A live feed of new entries.
@@ -290,6 +291,16 @@ mod tests {
         let (after, _) = journal.keep_bytes(&parts(b"after")).placed();
         assert_eq!(next.end, after.start, "the large entry left the chunk alone");
         assert_eq!(own.placed().1, Some(&large[..]));
+        // An entry made outside the journal (upstream mode's were, through `new`) holds only its own size.
+        let outside = ExchangeBytes::new(&parts(b"outside")).allocation();
+        assert!(outside.is_some_and(|bytes| bytes < 256), "{outside:?}");
+        // Emptying the ring lets the filled chunks go.
+        for _ in 0..200 {
+            journal.record(exchange(&journal, "/filler", &[b'f'; 2000]));
+        }
+        assert!(journal.chunks.lock().expect("chunks").kept() > 0);
+        journal.clear();
+        assert_eq!(journal.chunks.lock().expect("chunks").kept(), 0);
     }
 
     fn parts(body: &[u8]) -> ExchangeParts<'_> {
@@ -311,7 +322,7 @@ mod tests {
         let threads: Vec<_> = (0..8)
             .map(|_| {
                 let journal = Arc::clone(&journal);
-                std::thread::spawn(move || (0..5_000).for_each(|_| journal.record(Record::Entry(Box::new(entry())))))
+                std::thread::spawn(move || (0..5_000).for_each(|_| journal.record(Record::Entry(Arc::new(entry())))))
             })
             .collect();
         for thread in threads {

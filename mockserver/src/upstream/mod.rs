@@ -24,7 +24,7 @@ use nppa_protocol::{Interface, StatusCode};
 use tokio::sync::watch;
 
 use crate::config::{upstream_url, Config, ShadowServe, UpstreamSection};
-use crate::journal::{DifferenceKind, Exchange, ExchangeBytes, ExchangeParts, Record, UpstreamExchange};
+use crate::journal::{DifferenceKind, Exchange, ExchangeParts, Record, UpstreamExchange};
 use crate::metrics::{Metrics, UpstreamOutcome};
 use crate::service::{route_interface, Arrival, Beside, BodyError, Incoming, MockService, Served};
 
@@ -208,8 +208,8 @@ impl Upstreams {
                 refusal: None,
                 body_timeout_s: (request.body == Err(BodyError::TimedOut))
                     .then_some(service.config().server.body_timeout_s),
-                upstream: Some(Box::new(note)),
-                bytes: ExchangeBytes::new(&ExchangeParts {
+                upstream: Some(std::sync::Arc::new(note)),
+                bytes: service.journal().keep_bytes(&ExchangeParts {
                     path: request.path,
                     query: request.query,
                     authority: request.authority,
