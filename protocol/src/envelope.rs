@@ -61,17 +61,16 @@ impl SecretKey {
     /// The POST body of a sealed plaintext, compact (R-SIG-2): what `DataBody { data: seal(…) }.to_json()` gives,
     /// written straight into one buffer of its exact size, which a `Bytes` then takes without another allocation.
     pub fn seal_body(&self, plaintext: &[u8], iv: [u8; IV_LEN]) -> Vec<u8> {
-        const OPEN: &[u8] = b"{\"data\":\"";
-        const CLOSE: &[u8] = b"\"}";
+        let (open, close) = (COMPACT_OPEN.as_bytes(), COMPACT_CLOSE.as_bytes());
         let sealed = self.sealed(plaintext, iv);
         // A sealed body is a few hundred bytes: its base64 length cannot overflow.
         let encoded = base64::encoded_len(sealed.len(), true).unwrap_or_default();
-        let mut body = Vec::with_capacity(OPEN.len() + encoded + CLOSE.len());
-        body.extend_from_slice(OPEN);
-        body.resize(OPEN.len() + encoded, 0);
+        let mut body = Vec::with_capacity(open.len() + encoded + close.len());
+        body.extend_from_slice(open);
+        body.resize(open.len() + encoded, 0);
         // The slice is exactly the encoded length: encoding into it cannot fail.
-        let _ = BASE64.encode_slice(&sealed, &mut body[OPEN.len()..]);
-        body.extend_from_slice(CLOSE);
+        let _ = BASE64.encode_slice(&sealed, &mut body[open.len()..]);
+        body.extend_from_slice(close);
         body
     }
 
@@ -116,6 +115,11 @@ pub enum EnvelopeError {
     Tag,
 }
 
+/// What comes before and after the base64 in the compact body (R-SIG-2), written by [`DataBody::to_json`] and
+/// [`SecretKey::seal_body`].
+const COMPACT_OPEN: &str = "{\"data\":\"";
+const COMPACT_CLOSE: &str = "\"}";
+
 /// The JSON body of every POST: `{"data":"…"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DataBody {
@@ -126,10 +130,10 @@ impl DataBody {
     /// The compact JSON that is sent and signed: `{"data":"…"}` with no spaces (R-SIG-2).
     pub fn to_json(&self) -> String {
         // base64 never needs JSON escaping. Pushed into a string of the right size (`format!` grows it twice).
-        let mut json = String::with_capacity(self.data.len() + 11);
-        json.push_str("{\"data\":\"");
+        let mut json = String::with_capacity(COMPACT_OPEN.len() + self.data.len() + COMPACT_CLOSE.len());
+        json.push_str(COMPACT_OPEN);
         json.push_str(&self.data);
-        json.push_str("\"}");
+        json.push_str(COMPACT_CLOSE);
         json
     }
 

@@ -66,20 +66,16 @@ fn build(
         Some(text) => credentials.key.seal_body(text.as_bytes(), iv),
         None => Vec::new(),
     };
-    // Three system parameters and a query's one: on the stack.
-    let mut params: SmallVec<[(&str, &str); 4]> = SmallVec::from_buf_and_len(
-        [
+    let sign_string = {
+        // Three system parameters and a query's one: on the stack.
+        let mut params: SmallVec<[(&str, &str); 4]> = SmallVec::from_slice(&[
             (system_headers::APP_ID, credentials.app_id.as_str()),
             (system_headers::BIZ_ID, credentials.biz_id.as_str()),
             (system_headers::TIMESTAMPS, timestamps.as_str()),
-            ("", ""),
-        ],
-        3,
-    );
-    params.extend_from_slice(query);
-    let key_hex = credentials.key.as_hex();
-    let sign_string = sign::sign_string(key_hex, &params, &body);
-    drop(params);
+        ]);
+        params.extend_from_slice(query);
+        sign::sign_string(credentials.key.as_hex(), &params, &body)
+    };
     let sign = sign::sign_of_string(&sign_string);
     let mut headers = Vec::with_capacity(5);
     if interface.has_body() {

@@ -240,7 +240,7 @@ impl ExchangeBytes {
         let given = given(parts);
         let room = room(parts, &given);
         if room > CHUNK_BYTES / 4 {
-            return ExchangeBytes::write(&mut BytesMut::with_capacity(room), parts, &given);
+            return ExchangeBytes::new(parts);
         }
         let mut chunks = chunks.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         ExchangeBytes::write(chunks.with_room(room), parts, &given)

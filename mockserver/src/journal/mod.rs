@@ -75,8 +75,8 @@ pub struct Journal {
     stream_lagged: AtomicU64,
     stream: broadcast::Sender<Arc<Kept>>,
     file: Option<SyncSender<Arc<Kept>>>,
-    /// Where new entries' bytes are written ([`ExchangeBytes::new_in`]). Once the ring is full, a request's entry
-    /// takes the evicted entry's `Arc`, and its bytes a slice of a chunk used again: no allocation of its own.
+    /// Where new entries' bytes are written ([`ExchangeBytes::new_in`]): slices of chunks, each used again once
+    /// its entries have left the ring.
     chunks: Mutex<Chunks>,
 }
 

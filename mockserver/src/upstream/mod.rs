@@ -13,6 +13,7 @@ mod hop;
 mod shadow;
 
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -208,7 +209,7 @@ impl Upstreams {
                 refusal: None,
                 body_timeout_s: (request.body == Err(BodyError::TimedOut))
                     .then_some(service.config().server.body_timeout_s),
-                upstream: Some(std::sync::Arc::new(note)),
+                upstream: Some(Arc::new(note)),
                 bytes: service.journal().keep_bytes(&ExchangeParts {
                     path: request.path,
                     query: request.query,
