@@ -24,6 +24,7 @@ use nppa_protocol::Interface;
 use nppa_scenarios::sender::Sender;
 
 /// The request, prebuilt for each client.
+#[allow(clippy::large_enum_variant, reason = "one value a run, kept in a static")]
 enum Prebuilt {
     Goose { path: String, body: Bytes, headers: reqwest::header::HeaderMap },
     HyperUtil { client: Client<HttpConnector, Full<Bytes>>, request: hyper::Request<Full<Bytes>> },

@@ -89,16 +89,14 @@ fn build(
 }
 
 /// A signed POST of a sealed plaintext (check, loginout).
-fn sealed_post<T: serde::Serialize>(
+fn sealed_post(
     credentials: &Credentials,
     target: &Target,
     interface: Interface,
-    plaintext: &T,
+    plaintext: String,
     timestamps_ms: u64,
     iv: [u8; IV_LEN],
 ) -> SignedRequest {
-    // Our message types always serialise.
-    let plaintext = serde_json::to_string(plaintext).unwrap_or_default();
     let path = path(interface, target);
     build(credentials, interface, path, &[], Some(plaintext), timestamps_ms, iv)
 }
@@ -111,7 +109,7 @@ pub fn check(
     timestamps_ms: u64,
     iv: [u8; IV_LEN],
 ) -> SignedRequest {
-    sealed_post(credentials, target, Interface::Check, request, timestamps_ms, iv)
+    sealed_post(credentials, target, Interface::Check, request.to_json(), timestamps_ms, iv)
 }
 
 /// A signed result query for `ai`.
@@ -130,5 +128,7 @@ pub fn loginout(
     timestamps_ms: u64,
     iv: [u8; IV_LEN],
 ) -> SignedRequest {
-    sealed_post(credentials, target, Interface::Loginout, request, timestamps_ms, iv)
+    // Our message types always serialise.
+    let plaintext = serde_json::to_string(request).unwrap_or_default();
+    sealed_post(credentials, target, Interface::Loginout, plaintext, timestamps_ms, iv)
 }

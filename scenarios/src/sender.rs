@@ -8,7 +8,7 @@
 //! parsed (`python3 benches/instructions.py --only driver`). goose still runs the users and the schedule; with
 //! `--goose-report` the engine records each request into goose's report.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -64,6 +64,22 @@ pub struct Sent {
     pub http: Result<u16, Failure>,
 }
 
+/// One interface's request headers, for requests to copy: building a map hashes every name on insert (1 900
+/// instructions a request), a clone copies it as it is. Only `timestamps` and `sign` change between two requests of
+/// one run.
+struct HeaderTemplate {
+    /// The signed headers' names, in `SignedRequest::headers`' order, which `map` holds after `Host` and `User-Agent`.
+    names: Vec<&'static str>,
+    map: HeaderMap,
+}
+
+impl HeaderTemplate {
+    /// Whether `signed`'s headers have the template's names in its order.
+    fn fits(&self, signed: &SignedRequest) -> bool {
+        self.names.len() == signed.headers.len() && self.names.iter().zip(&signed.headers).all(|(a, (b, _))| a == b)
+    }
+}
+
 /// An HTTPS target's TLS: certificates checked by the platform verifier (the system's roots; on Linux
 /// `SSL_CERT_FILE` replaces them, e.g. with the mock's `nppa-tls/ca.pem`).
 struct Tls {
@@ -83,6 +99,8 @@ pub struct Sender {
     paths: [Uri; 3],
     /// The system parameters' header names as `SignedRequest::headers` spells them, and as hyper keeps them.
     names: Vec<(&'static str, HeaderName)>,
+    /// Each interface's headers as its first request had them, by `Interface::index`.
+    templates: [OnceLock<Option<HeaderTemplate>>; 3],
     /// Connections whose last exchange ended whole, ready for the next request, and since when.
     idle: Mutex<Vec<(Link, Instant)>>,
 }
@@ -129,6 +147,7 @@ impl Sender {
             host_header: HeaderValue::from_str(&host_header)?,
             paths,
             names,
+            templates: Default::default(),
             idle: Mutex::new(Vec::new()),
         })
     }
@@ -163,13 +182,43 @@ impl Sender {
         self.paths[signed.interface.index()].clone()
     }
 
-    /// The request's headers, their values taken from `signed` (not copied), and `Host` and `User-Agent`.
+    /// The request's headers, their values taken from `signed` (not copied), and `Host` and `User-Agent`: a clone of
+    /// its interface's template with the values that differ put in by position, or built afresh when the request's
+    /// header names are not the template's.
     fn headers(&self, signed: &mut SignedRequest) -> HeaderMap {
+        let template = self.templates[signed.interface.index()].get_or_init(|| {
+            let names: Vec<&'static str> = signed.headers.iter().map(|(name, _)| *name).collect();
+            let map = self.fresh_headers(&mut signed.headers.clone());
+            // A value hyper refuses is left out, and then the map's positions are not the names'.
+            (map.len() == names.len() + 2).then_some(HeaderTemplate { names, map })
+        });
+        let Some(template) = template.as_ref().filter(|template| template.fits(signed)) else {
+            return self.fresh_headers(&mut signed.headers);
+        };
+        let mut headers = template.map.clone();
+        let mut refused = Vec::new();
+        // `iter_mut` goes in insertion order: `Host`, `User-Agent`, then the signed headers as the template has them.
+        for ((_, slot), (name, value)) in headers.iter_mut().skip(2).zip(&mut signed.headers) {
+            if slot.as_bytes() != value.as_bytes() {
+                match HeaderValue::try_from(std::mem::take(value)) {
+                    Ok(value) => *slot = value,
+                    Err(_) => refused.push(*name),
+                }
+            }
+        }
+        for name in refused {
+            headers.remove(name);
+        }
+        headers
+    }
+
+    /// The request's headers in a new map, as [`Sender::headers`] describes them.
+    fn fresh_headers(&self, signed_headers: &mut [(&'static str, String)]) -> HeaderMap {
         // Room for the headers hyper adds (content-length): a map that grows rehashes every entry.
-        let mut headers = HeaderMap::with_capacity(signed.headers.len() + 3);
+        let mut headers = HeaderMap::with_capacity(signed_headers.len() + 3);
         headers.insert(HOST, self.host_header.clone());
         headers.insert(USER_AGENT, HeaderValue::from_static(concat!("nppa-load/", env!("CARGO_PKG_VERSION"))));
-        for (name, value) in &mut signed.headers {
+        for (name, value) in signed_headers {
             if value == CONTENT_TYPE {
                 headers.insert(hyper::header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
                 continue;
@@ -319,6 +368,53 @@ mod tests {
         let request = sender.request(&mut check.clone());
         assert_eq!((request.method(), request.uri().path()), (&Method::POST, Interface::Check.production_path()));
         assert_eq!(hyper::body::Body::size_hint(request.body()).exact(), Some(check.body.len() as u64));
+    }
+
+    /// What hyper would send of `signed`'s headers: each of them, `Host` and `User-Agent`.
+    fn assert_headers_of(request: &Request<Full<Bytes>>, signed: &SignedRequest, left_out: &[&str]) {
+        let headers = request.headers();
+        for (name, value) in &signed.headers {
+            let expected = (!left_out.contains(name)).then_some(value.as_str());
+            assert_eq!(headers.get(*name).and_then(|v| v.to_str().ok()), expected, "{name}");
+        }
+        assert_eq!(headers.get(HOST).unwrap(), "127.0.0.1:8080");
+        assert!(headers.get(USER_AGENT).unwrap().to_str().unwrap().starts_with("nppa-load/"));
+        assert_eq!(headers.len(), signed.headers.len() - left_out.len() + 2, "the signed headers, Host and User-Agent");
+    }
+
+    #[test]
+    fn later_requests_of_an_interface_carry_their_own_values() {
+        let sender = Sender::new("http://127.0.0.1:8080").unwrap();
+        let mut credentials = nppa_protocol::request::Credentials {
+            app_id: "fdc6688637bc468e9aea874654cbead2".into(),
+            biz_id: "1101999999".into(),
+            key: nppa_protocol::SecretKey::from_hex("b4c932250dbe59ff53b15ee993a9feb5").unwrap(),
+        };
+        let target = nppa_protocol::request::Target::Production;
+        let check = |credentials: &nppa_protocol::request::Credentials, ms: u64| {
+            let person = nppa_protocol::messages::CheckRequest {
+                ai: format!("{ms:032}"),
+                name: "某一一".into(),
+                id_num: "110000190101010001".into(),
+            };
+            nppa_protocol::request::check(credentials, &target, &person, ms, [7; 12])
+        };
+        for ms in [1_705_975_247_808, 1_705_975_247_809, 1_705_975_247_809] {
+            let signed = check(&credentials, ms);
+            assert_headers_of(&sender.request(&mut signed.clone()), &signed, &[]);
+        }
+        credentials.biz_id = "1101999998".into();
+        let signed = check(&credentials, 1_705_975_247_810);
+        assert_headers_of(&sender.request(&mut signed.clone()), &signed, &[]);
+        // A value hyper cannot send is left out, as on a request built afresh.
+        credentials.app_id = "fdc66886\n37bc468e".into();
+        let signed = check(&credentials, 1_705_975_247_811);
+        assert_headers_of(&sender.request(&mut signed.clone()), &signed, &["appId"]);
+        // Other header names than the interface's first request had: built afresh.
+        let mut signed = check(&credentials, 1_705_975_247_812);
+        signed.headers.push(("X-Trace", "7".into()));
+        signed.headers.swap(1, 2);
+        assert_headers_of(&sender.request(&mut signed.clone()), &signed, &["appId"]);
     }
 
     #[test]
