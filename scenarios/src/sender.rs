@@ -12,9 +12,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, SendRequest};
-use hyper::header::{HeaderMap, HeaderName, HeaderValue, HOST, USER_AGENT};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, HOST, USER_AGENT};
 use hyper::{Method, Request, Uri};
 use hyper_util::rt::TokioIo;
 use nppa_protocol::interface::CLIENT_TIMEOUT_MS;
@@ -48,8 +48,10 @@ pub enum Failure {
     Tls(std::io::Error),
     #[error("{}", with_causes(.0))]
     Http(#[from] hyper::Error),
-    #[error("the answer was larger than {MAX_ANSWER_BYTES} bytes or broke off: {0}")]
+    #[error("the answer broke off: {0}")]
     Body(Box<dyn std::error::Error + Send + Sync>),
+    #[error("the answer was larger than {MAX_ANSWER_BYTES} bytes (an NPPA answer is under a kilobyte)")]
+    TooLarge,
     #[error("no whole answer within {} s", CLIENT_TIMEOUT_MS / 1000)]
     TimedOut,
 }
@@ -66,17 +68,31 @@ pub struct Sent {
 
 /// One interface's request headers, for requests to copy: building a map hashes every name on insert (1 900
 /// instructions a request), a clone copies it as it is. Only `timestamps` and `sign` change between two requests of
-/// one run.
+/// one run (and `Content-Length`, when a name is longer).
 struct HeaderTemplate {
-    /// The signed headers' names, in `SignedRequest::headers`' order, which `map` holds after `Host` and `User-Agent`.
+    /// The signed headers' names, in `SignedRequest::headers`' order, which `map` holds after the sender's own.
     names: Vec<&'static str>,
+    /// How many headers of the sender's own `map` starts with: `Host`, `User-Agent` and, with a body,
+    /// `Content-Length`.
+    own: usize,
     map: HeaderMap,
 }
 
 impl HeaderTemplate {
-    /// Whether `signed`'s headers have the template's names in its order.
+    /// Whether `signed`'s headers have the template's names in its order, and a body when it has `Content-Length`.
     fn fits(&self, signed: &SignedRequest) -> bool {
-        self.names.len() == signed.headers.len() && self.names.iter().zip(&signed.headers).all(|(a, (b, _))| a == b)
+        self.own == own_headers(signed.body.len())
+            && self.names.len() == signed.headers.len()
+            && self.names.iter().zip(&signed.headers).all(|(a, (b, _))| a == b)
+    }
+}
+
+/// The headers the sender adds to a request's signed ones: `Host`, `User-Agent` and, with a body, `Content-Length`.
+fn own_headers(body_len: usize) -> usize {
+    if body_len > 0 {
+        3
+    } else {
+        2
     }
 }
 
@@ -171,10 +187,11 @@ impl Sender {
             true => Uri::try_from(signed.path_and_query.as_str()).unwrap_or_else(|_| self.path(signed)),
             false => self.path(signed),
         };
+        let headers = self.headers(signed);
         let mut request = Request::new(Full::new(Bytes::from(std::mem::take(&mut signed.body))));
         *request.method_mut() = method;
         *request.uri_mut() = uri;
-        *request.headers_mut() = self.headers(signed);
+        *request.headers_mut() = headers;
         request
     }
 
@@ -182,23 +199,30 @@ impl Sender {
         self.paths[signed.interface.index()].clone()
     }
 
-    /// The request's headers, their values taken from `signed` (not copied), and `Host` and `User-Agent`: a clone of
-    /// its interface's template with the values that differ put in by position, or built afresh when the request's
-    /// header names are not the template's.
+    /// The request's headers, their values taken from `signed` (not copied), and `Host`, `User-Agent` and, with a
+    /// body, `Content-Length`: a clone of its interface's template with the values that differ put in by position, or
+    /// built afresh when the request's header names are not the template's.
     fn headers(&self, signed: &mut SignedRequest) -> HeaderMap {
+        let body_len = signed.body.len();
         let template = self.templates[signed.interface.index()].get_or_init(|| {
             let names: Vec<&'static str> = signed.headers.iter().map(|(name, _)| *name).collect();
-            let map = self.fresh_headers(&mut signed.headers.clone());
+            let map = self.fresh_headers(&mut signed.headers.clone(), body_len);
             // A value hyper refuses is left out, and then the map's positions are not the names'.
-            (map.len() == names.len() + 2).then_some(HeaderTemplate { names, map })
+            let own = own_headers(body_len);
+            (map.len() == own + names.len()).then_some(HeaderTemplate { names, own, map })
         });
         let Some(template) = template.as_ref().filter(|template| template.fits(signed)) else {
-            return self.fresh_headers(&mut signed.headers);
+            return self.fresh_headers(&mut signed.headers, body_len);
         };
         let mut headers = template.map.clone();
+        if let Some((_, length)) = headers.iter_mut().nth(2).filter(|_| template.own == 3) {
+            if length.to_str().ok().and_then(|text| text.parse().ok()) != Some(body_len) {
+                *length = HeaderValue::from(body_len);
+            }
+        }
         let mut refused = Vec::new();
-        // `iter_mut` goes in insertion order: `Host`, `User-Agent`, then the signed headers as the template has them.
-        for ((_, slot), (name, value)) in headers.iter_mut().skip(2).zip(&mut signed.headers) {
+        // `iter_mut` goes in insertion order: the sender's own headers, then the signed ones as the template has them.
+        for ((_, slot), (name, value)) in headers.iter_mut().skip(template.own).zip(&mut signed.headers) {
             if slot.as_bytes() != value.as_bytes() {
                 match HeaderValue::try_from(std::mem::take(value)) {
                     Ok(value) => *slot = value,
@@ -213,11 +237,14 @@ impl Sender {
     }
 
     /// The request's headers in a new map, as [`Sender::headers`] describes them.
-    fn fresh_headers(&self, signed_headers: &mut [(&'static str, String)]) -> HeaderMap {
-        // Room for the headers hyper adds (content-length): a map that grows rehashes every entry.
-        let mut headers = HeaderMap::with_capacity(signed_headers.len() + 3);
+    fn fresh_headers(&self, signed_headers: &mut [(&'static str, String)], body_len: usize) -> HeaderMap {
+        let mut headers = HeaderMap::with_capacity(own_headers(body_len) + signed_headers.len());
         headers.insert(HOST, self.host_header.clone());
         headers.insert(USER_AGENT, HeaderValue::from_static(concat!("nppa-load/", env!("CARGO_PKG_VERSION"))));
+        // Set here rather than by hyper, which would insert it into a map whose clone has no room left.
+        if body_len > 0 {
+            headers.insert(CONTENT_LENGTH, HeaderValue::from(body_len));
+        }
         for (name, value) in signed_headers {
             if value == CONTENT_TYPE {
                 headers.insert(hyper::header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
@@ -261,9 +288,9 @@ impl Sender {
                 },
             };
             let status = response.status().as_u16();
-            let body = Limited::new(response.into_body(), MAX_ANSWER_BYTES).collect().await.map_err(Failure::Body)?;
+            let body = read_answer(response.into_body()).await?;
             self.put_idle(link);
-            return Ok((status, body.to_bytes()));
+            return Ok((status, body));
         }
     }
 
@@ -292,6 +319,31 @@ impl Sender {
             Some(tls) => handshake(tls.connector.connect(tls.name.clone(), tcp).await.map_err(Failure::Tls)?).await,
         }
     }
+}
+
+/// The whole answer body, at most [`MAX_ANSWER_BYTES`]. An NPPA answer comes in one piece, kept as it came; more
+/// pieces are joined. (`http_body_util`'s `collect` queued every piece, one allocation an answer.)
+async fn read_answer(mut body: hyper::body::Incoming) -> Result<Bytes, Failure> {
+    let (mut first, mut joined, mut total) = (Bytes::new(), None::<bytes::BytesMut>, 0);
+    while let Some(frame) = body.frame().await {
+        // Trailers are not data: skipped.
+        let Ok(data) = frame.map_err(|e| Failure::Body(e.into()))?.into_data() else { continue };
+        total += data.len();
+        if total > MAX_ANSWER_BYTES {
+            return Err(Failure::TooLarge);
+        }
+        match &mut joined {
+            None if first.is_empty() => first = data,
+            None => {
+                let mut both = bytes::BytesMut::with_capacity(first.len() + data.len());
+                both.extend_from_slice(&first);
+                both.extend_from_slice(&data);
+                joined = Some(both);
+            }
+            Some(joined) => joined.extend_from_slice(&data),
+        }
+    }
+    Ok(joined.map_or(first, bytes::BytesMut::freeze))
 }
 
 /// HTTP/1.1 over `io`; the connection's own task runs until the connection closes (its errors reach the request
@@ -348,12 +400,7 @@ mod tests {
         let query = nppa_protocol::request::query(&credentials, &target, "a b+c", 1_705_975_247_808);
         let request = sender.request(&mut query.clone());
         assert_eq!((request.method(), request.uri().to_string()), (&Method::GET, query.path_and_query.clone()));
-        let headers = request.headers();
-        for (name, value) in &query.headers {
-            assert_eq!(headers.get(*name).and_then(|v| v.to_str().ok()), Some(value.as_str()), "{name}");
-        }
-        assert_eq!(headers.get(HOST).unwrap(), "127.0.0.1:8080");
-        assert_eq!(headers.len(), query.headers.len() + 2, "the signed headers, Host and User-Agent");
+        assert_headers_of(&request, &query, &[]);
         let check = nppa_protocol::request::check(
             &credentials,
             &target,
@@ -367,10 +414,10 @@ mod tests {
         );
         let request = sender.request(&mut check.clone());
         assert_eq!((request.method(), request.uri().path()), (&Method::POST, Interface::Check.production_path()));
-        assert_eq!(hyper::body::Body::size_hint(request.body()).exact(), Some(check.body.len() as u64));
+        assert_headers_of(&request, &check, &[]);
     }
 
-    /// What hyper would send of `signed`'s headers: each of them, `Host` and `User-Agent`.
+    /// What hyper would send of `signed`'s headers: each of them, `Host`, `User-Agent` and, with a body, its length.
     fn assert_headers_of(request: &Request<Full<Bytes>>, signed: &SignedRequest, left_out: &[&str]) {
         let headers = request.headers();
         for (name, value) in &signed.headers {
@@ -379,7 +426,11 @@ mod tests {
         }
         assert_eq!(headers.get(HOST).unwrap(), "127.0.0.1:8080");
         assert!(headers.get(USER_AGENT).unwrap().to_str().unwrap().starts_with("nppa-load/"));
-        assert_eq!(headers.len(), signed.headers.len() - left_out.len() + 2, "the signed headers, Host and User-Agent");
+        let length = headers.get(CONTENT_LENGTH).map(|v| v.to_str().unwrap().parse::<usize>().unwrap());
+        assert_eq!(length, (!signed.body.is_empty()).then_some(signed.body.len()));
+        assert_eq!(hyper::body::Body::size_hint(request.body()).exact(), Some(signed.body.len() as u64));
+        let own = 2 + usize::from(length.is_some());
+        assert_eq!(headers.len(), signed.headers.len() - left_out.len() + own, "the signed headers and the sender's");
     }
 
     #[test]
@@ -391,18 +442,22 @@ mod tests {
             key: nppa_protocol::SecretKey::from_hex("b4c932250dbe59ff53b15ee993a9feb5").unwrap(),
         };
         let target = nppa_protocol::request::Target::Production;
-        let check = |credentials: &nppa_protocol::request::Credentials, ms: u64| {
+        let check_of = |credentials: &nppa_protocol::request::Credentials, ms: u64, name: &str| {
             let person = nppa_protocol::messages::CheckRequest {
                 ai: format!("{ms:032}"),
-                name: "某一一".into(),
+                name: name.into(),
                 id_num: "110000190101010001".into(),
             };
             nppa_protocol::request::check(credentials, &target, &person, ms, [7; 12])
         };
+        let check = |credentials: &nppa_protocol::request::Credentials, ms: u64| check_of(credentials, ms, "某一一");
         for ms in [1_705_975_247_808, 1_705_975_247_809, 1_705_975_247_809] {
             let signed = check(&credentials, ms);
             assert_headers_of(&sender.request(&mut signed.clone()), &signed, &[]);
         }
+        // A longer name, a longer body.
+        let signed = check_of(&credentials, 1_705_975_247_809, "欧阳某某一一");
+        assert_headers_of(&sender.request(&mut signed.clone()), &signed, &[]);
         credentials.biz_id = "1101999998".into();
         let signed = check(&credentials, 1_705_975_247_810);
         assert_headers_of(&sender.request(&mut signed.clone()), &signed, &[]);

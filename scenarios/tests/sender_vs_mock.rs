@@ -115,7 +115,13 @@ async fn answers_that_are_not_nppa_answers_are_classed_by_their_http_status_or_a
     huge.resize(huge.len() + 2 * 1024 * 1024, b' ');
     let sent = Sender::new(&odd_target(huge).await).unwrap().send(&mut check(&server, &signer, 1)).await;
     assert_eq!(sent.answer.outcome, Outcome::Transport);
-    assert!(matches!(sent.http, Err(Failure::Body(_))), "{:?}", sent.http);
+    assert!(matches!(sent.http, Err(Failure::TooLarge)), "{:?}", sent.http);
+    // An answer in several pieces is read whole.
+    let pieces = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\n{\"err\r\n8\r\ncode\":10\r\n\
+        10\r\n11,\"errmsg\":\"x\"}\r\n0\r\n\r\n"
+        .to_vec();
+    let sent = Sender::new(&odd_target(pieces).await).unwrap().send(&mut check(&server, &signer, 9)).await;
+    assert_eq!((sent.answer.outcome, sent.http.ok()), (Outcome::Code(1011), Some(200)));
     let garbage = b"SSH-2.0-OpenSSH_9.6\r\n".to_vec();
     let sent = Sender::new(&odd_target(garbage).await).unwrap().send(&mut check(&server, &signer, 2)).await;
     assert_eq!(sent.answer.outcome, Outcome::Transport, "{:?}", sent.http);
