@@ -16,8 +16,13 @@ Each process's CPU time (user + system, its whole life: start-up, imports and re
 errcode 0 count, and a run with any other answer stops the script. It prints every round and the medians of both
 ratios. The mock's CPU is not counted on either side.
 
+Then the driver beside the mock it loads (#14: the driver cheaper than the server it loads): `--paced` runs of
+`nppa load realname --rate R` (R: half the driver's median rate above, unless `--paced-rate`), each side's CPU per
+check, user and system apart (the driver's from `getrusage`, the mock's from `/proc/<pid>/stat`). Paced, because
+at `--rate 0` both processes are busy all the time and each takes a core, whatever a request costs it.
+
     python3 benches/driver_vs_python.py [--rounds 5] [--seconds 5] [--users 16] [--json FILE] [--no-build]
-                                        [--driver OTHER/nppa]
+                                        [--driver OTHER/nppa] [--paced 2] [--paced-rate R]
 
 `--driver` measures another build's `nppa load` (an earlier commit's, to compare) against this build's mock.
 
@@ -49,9 +54,27 @@ def cpu_of(command, timeout):
     return done.stdout, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def driver(nppa, port, users, seconds, out):
+def process_cpu_s(pid):
+    """CPU seconds (user, system) process `pid` has used so far."""
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) / os.sysconf("SC_CLK_TCK"), int(fields[12]) / os.sysconf("SC_CLK_TCK")
+
+
+def paced(nppa, mock_pid, port, users, rate, seconds, out):
+    """One `nppa load realname --rate RATE` run: (checks, the driver's (user, system) CPU seconds, the mock's)."""
+    mock_before = process_cpu_s(mock_pid)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    driver(nppa, port, users, seconds, out, rate=rate)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    mock_after = process_cpu_s(mock_pid)
+    checks = json.loads((out / "report.json").read_text())["summary"]["requests"]
+    mine = (after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime)
+    return checks, mine, (mock_after[0] - mock_before[0], mock_after[1] - mock_before[1])
+
+
+def driver(nppa, port, users, seconds, out, rate=0):
     """One `nppa load` run: (requests answered errcode 0, CPU seconds of the process, of its run alone)."""
-    _, cpu = cpu_of([nppa, "load", "realname", "--rate", "0", "--users", users, "--duration",
+    _, cpu = cpu_of([nppa, "load", "realname", "--rate", rate, "--users", users, "--duration",
                      f"{seconds}s", "--target", f"http://127.0.0.1:{port}", "--out", out], timeout=seconds * 10 + 120)
     summary = json.loads((out / "report.json").read_text())["summary"]
     ok = summary["by_errcode"].get("0", 0)
@@ -78,13 +101,15 @@ def main():
     parser.add_argument("--users", type=int, default=16, help="the driver's --users and the baseline's connections")
     parser.add_argument("--json", type=pathlib.Path, help="also write every round and the medians to this file")
     parser.add_argument("--no-build", action="store_true", help="use target/release/nppa as it is")
+    parser.add_argument("--paced", type=int, default=2, help="paced runs beside the mock after the rounds (0: none)")
+    parser.add_argument("--paced-rate", type=int, help="their --rate (default: half the driver's median rate)")
     parser.add_argument("--driver", type=pathlib.Path, default=RELEASE / "nppa",
                         help="the nppa binary whose `load` is measured (default: this build's)")
     args = parser.parse_args()
     if not args.no_build:
         subprocess.run(["cargo", "build", "--release", "-q", "-p", "nppa-harness"], cwd=ROOT, check=True)
     load_before = os.getloadavg()
-    rounds = []
+    rounds, paced_rows = [], []
     with tempfile.TemporaryDirectory() as tmp:
         work = pathlib.Path(tmp)
         port = free_port()
@@ -115,6 +140,18 @@ def main():
                       f"(steady {row['driver_per_run_cpu_s']:>6,.0f}); Python {p_ok:>6}, {p_cpu:5.2f} CPU-s = "
                       f"{row['python_per_cpu_s']:>5,.0f}/CPU-s (steady {row['python_per_run_cpu_s']:>5,.0f}); ratio "
                       f"{row['ratio']:.2f} (steady {row['ratio_steady']:.2f})", flush=True)
+            rate = args.paced_rate or int(statistics.median(row["driver_requests"] for row in rounds)
+                                          / args.seconds / 2000) * 1000
+            for r in range(args.paced):
+                checks, mine, its = paced(args.driver, mock.pid, port, args.users, rate, args.seconds,
+                                          work / f"paced-{r}")
+                row = {"rate": rate, "checks": checks, "driver_user_s": mine[0], "driver_system_s": mine[1],
+                       "mock_user_s": its[0], "mock_system_s": its[1], "driver_over_mock": sum(mine) / sum(its)}
+                paced_rows.append(row)
+                per = [1e6 * t / checks for t in mine + its]
+                print(f"paced {r + 1}: {checks} checks at {rate}/s: CPU per check, driver {per[0]:.1f} µs user + "
+                      f"{per[1]:.1f} system, mock {per[2]:.1f} + {per[3]:.1f}: driver/mock "
+                      f"{row['driver_over_mock']:.2f}×", flush=True)
         finally:
             stop(mock)
     median = {key: statistics.median(row[key] for row in rounds) for key in rounds[0]}
@@ -125,7 +162,7 @@ def main():
           f"{median['python_per_run_cpu_s']:,.0f}: ratio {median['ratio_steady']:.2f}× (goal ≥ 3); load average "
           f"{load_before[0]:.2f} before, {load_after[0]:.2f} after ({os.cpu_count()} CPUs)")
     if args.json:
-        args.json.write_text(json.dumps({"rounds": rounds, "median": median, "users": args.users,
+        args.json.write_text(json.dumps({"rounds": rounds, "median": median, "paced": paced_rows, "users": args.users,
                                          "seconds": args.seconds, "load_average": [load_before, load_after],
                                          "date": time.strftime("%Y-%m-%d")}, indent=2) + "\n")
 
