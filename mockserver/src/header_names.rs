@@ -3,8 +3,9 @@
 //! every request.
 
 use hyper::header::HeaderName;
+use nppa_protocol::system_headers::lowercase;
 
-pub const APP_ID: HeaderName = HeaderName::from_static("appid");
-pub const BIZ_ID: HeaderName = HeaderName::from_static("bizid");
-pub const TIMESTAMPS: HeaderName = HeaderName::from_static("timestamps");
-pub const SIGN: HeaderName = HeaderName::from_static("sign");
+pub const APP_ID: HeaderName = HeaderName::from_static(lowercase::APP_ID);
+pub const BIZ_ID: HeaderName = HeaderName::from_static(lowercase::BIZ_ID);
+pub const TIMESTAMPS: HeaderName = HeaderName::from_static(lowercase::TIMESTAMPS);
+pub const SIGN: HeaderName = HeaderName::from_static(lowercase::SIGN);

@@ -152,10 +152,12 @@ impl Sender {
             true => Some(Tls::new(&host)?),
         };
         let paths = Interface::ALL.map(|interface| Uri::from_static(interface.production_path()));
+        // Static names: cloning a template copies them without touching a shared counter.
         let names = system_headers::ALL
             .into_iter()
-            .map(|name| Ok((name, HeaderName::from_bytes(name.as_bytes())?)))
-            .collect::<Result<_, hyper::header::InvalidHeaderName>>()?;
+            .zip(system_headers::lowercase::ALL)
+            .map(|(name, lower)| (name, HeaderName::from_static(lower)))
+            .collect();
         Ok(Sender {
             host,
             port,
