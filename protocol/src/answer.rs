@@ -179,7 +179,7 @@ fn canonical_u16(bytes: &[u8]) -> Option<(u16, &[u8])> {
 /// A JSON string's text up to its closing quote, when it holds no escape and no control character, and what follows
 /// the quote.
 fn canonical_str(bytes: &[u8]) -> Option<(&str, &[u8])> {
-    let end = bytes.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+    let end = bytes.iter().position(|&b| crate::json::is_escaped_in_strings(b))?;
     if bytes[end] != b'"' {
         return None;
     }

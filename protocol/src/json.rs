@@ -2,6 +2,12 @@
 
 use serde::Deserialize;
 
+/// True for a byte a JSON string cannot hold as it is (a quote, a backslash, a control character): serde_json escapes
+/// these and no other (non-ASCII included), and a reader without a parser must leave a string holding one to serde.
+pub(crate) fn is_escaped_in_strings(byte: u8) -> bool {
+    byte < 0x20 || byte == b'"' || byte == b'\\'
+}
+
 /// `serde_json::from_slice`, with the same result: when the bytes are UTF-8 (every request a client means to send),
 /// they are checked once, as a whole, and read as a `&str`; `from_slice` checks each string it meets on its own
 /// (about 120 instructions a string, eight strings in a check). Other bytes go through `from_slice`, which

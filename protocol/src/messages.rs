@@ -34,10 +34,9 @@ impl CheckRequest {
     }
 }
 
-/// True when `text` is written into a JSON string as it is: no quote, backslash or control character, which serde
-/// would escape (it leaves every other character, non-ASCII included, as it is).
+/// True when `text` is written into a JSON string as it is.
 fn needs_no_escape(text: &str) -> bool {
-    !text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\')
+    !text.bytes().any(crate::json::is_escaped_in_strings)
 }
 
 /// Plaintext of a behaviour report (SPEC §6): `{"collections":[…]}`.

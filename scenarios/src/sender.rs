@@ -72,16 +72,20 @@ pub struct Sent {
 struct HeaderTemplate {
     /// The signed headers' names, in `SignedRequest::headers`' order, which `map` holds after the sender's own.
     names: Vec<&'static str>,
-    /// How many headers of the sender's own `map` starts with: `Host`, `User-Agent` and, with a body,
-    /// `Content-Length`.
-    own: usize,
+    /// The `Content-Length` in `map`, if it has one (its first request had a body).
+    body_len: Option<usize>,
     map: HeaderMap,
 }
 
 impl HeaderTemplate {
+    /// How many of the sender's own headers `map` starts with.
+    fn own(&self) -> usize {
+        own_headers(self.body_len.unwrap_or(0))
+    }
+
     /// Whether `signed`'s headers have the template's names in its order, and a body when it has `Content-Length`.
     fn fits(&self, signed: &SignedRequest) -> bool {
-        self.own == own_headers(signed.body.len())
+        self.body_len.is_some() != signed.body.is_empty()
             && self.names.len() == signed.headers.len()
             && self.names.iter().zip(&signed.headers).all(|(a, (b, _))| a == b)
     }
@@ -210,21 +214,23 @@ impl Sender {
             let names: Vec<&'static str> = signed.headers.iter().map(|(name, _)| *name).collect();
             let map = self.fresh_headers(&mut signed.headers.clone(), body_len);
             // A value hyper refuses is left out, and then the map's positions are not the names'.
-            let own = own_headers(body_len);
-            (map.len() == own + names.len()).then_some(HeaderTemplate { names, own, map })
+            let body_len = (body_len > 0).then_some(body_len);
+            let template = HeaderTemplate { names, body_len, map };
+            (template.map.len() == template.own() + template.names.len()).then_some(template)
         });
         let Some(template) = template.as_ref().filter(|template| template.fits(signed)) else {
             return self.fresh_headers(&mut signed.headers, body_len);
         };
         let mut headers = template.map.clone();
-        if let Some((_, length)) = headers.iter_mut().nth(2).filter(|_| template.own == 3) {
-            if length.to_str().ok().and_then(|text| text.parse().ok()) != Some(body_len) {
+        // `iter_mut` goes in insertion order: `Host`, `User-Agent`, `Content-Length` if any, then the signed headers
+        // as the template has them.
+        if template.body_len.is_some_and(|length| length != body_len) {
+            if let Some((_, length)) = headers.iter_mut().nth(2) {
                 *length = HeaderValue::from(body_len);
             }
         }
         let mut refused = Vec::new();
-        // `iter_mut` goes in insertion order: the sender's own headers, then the signed ones as the template has them.
-        for ((_, slot), (name, value)) in headers.iter_mut().skip(template.own).zip(&mut signed.headers) {
+        for ((_, slot), (name, value)) in headers.iter_mut().skip(template.own()).zip(&mut signed.headers) {
             if slot.as_bytes() != value.as_bytes() {
                 match HeaderValue::try_from(std::mem::take(value)) {
                     Ok(value) => *slot = value,
