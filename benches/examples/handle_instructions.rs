@@ -15,6 +15,11 @@
 //! difference between on and off is the journal's cost per request, without the thread wake-ups that make the
 //! over-HTTP counts vary.
 //!
+//! `handle_instructions serve2-journal-on N` (and `-off`) runs the same on two threads at once, N requests each, into
+//! one service: what two cores serving together pay for the cache lines both write (a shared counter, a lock, the
+//! journal's ring). Instructions cannot show that (callgrind runs one thread at a time); `benches/two_cores.py`
+//! measures their CPU time beside one thread's.
+//!
 //! `handle_instructions sha256 BYTES N` hashes BYTES bytes N times instead: the SHA-256 of a sign string of that
 //! length, which `benches/instructions.py` subtracts to compare the mock with plain hyper "SHA-256 excluded".
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -41,6 +46,14 @@ fn main() {
         return;
     }
     let n: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(1000);
+    if let Some(journal) = kind.strip_prefix("serve2-journal-") {
+        let service = bench_service_journaled(journal == "on");
+        std::thread::scope(|scope| {
+            scope.spawn(|| serve_on(&service, n));
+            scope.spawn(|| serve_on(&service, n));
+        });
+        return;
+    }
     if let Some(journal) = kind.strip_prefix("serve-journal-") {
         serve(journal == "on", n);
         return;
@@ -65,8 +78,12 @@ fn main() {
 
 /// `MockService::serve` n times on one signed check, with the journal on or off.
 fn serve(journal: bool, n: usize) {
+    serve_on(&bench_service_journaled(journal), n);
+}
+
+/// `MockService::serve` n times on one signed check.
+fn serve_on(service: &nppa_mockserver::MockService, n: usize) {
     use hyper::header::{HeaderValue, CONTENT_LENGTH, HOST, USER_AGENT};
-    let service = bench_service_journaled(journal);
     let now = service.clock().now_ms();
     let signed = request::check(&credentials(), &Target::Production, &check_request(), now, [7; 12]);
     let mut prepared = Prepared::new(signed);
@@ -85,6 +102,6 @@ fn serve(journal: bool, n: usize) {
     let recorded = service.journal().stats().recorded;
     println!(
         "serve, journal {}: {n} requests served (statuses summed: {statuses}; journaled: {recorded})",
-        if journal { "on" } else { "off" }
+        if service.journal().enabled() { "on" } else { "off" }
     );
 }

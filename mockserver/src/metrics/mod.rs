@@ -13,7 +13,6 @@ use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetri
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
-use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use crate::faults::FaultKind;
@@ -21,6 +20,12 @@ use crate::http_error::HttpErrorKind;
 use crate::journal::{DifferenceKind, Journal};
 use crate::quota::QuotaTable;
 use crate::store::RealNameStore;
+
+mod per_core;
+use per_core::{PerCoreCounter, PerCoreHistogram};
+
+/// The latency histogram's series.
+type LatencyHistogram = PerCoreHistogram<{ BUCKETS.len() }>;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -118,8 +123,8 @@ struct InterfaceLabel {
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
-    requests: Family<RequestLabels, Counter>,
-    latency: Family<InterfaceLabel, Histogram>,
+    requests: Family<RequestLabels, PerCoreCounter>,
+    latency: Family<InterfaceLabel, LatencyHistogram>,
     faults: Family<KindLabel, Counter>,
     http_errors: Family<KindLabel, Counter>,
     refused: Family<ReasonLabel, Counter>,
@@ -137,9 +142,9 @@ const INTERFACE_SLOTS: usize = Interface::ALL.len() + 1;
 #[derive(Debug)]
 struct SeriesHandles {
     /// By (interface slot, environment, errcode).
-    requests: Box<[OnceLock<Counter>]>,
+    requests: Box<[OnceLock<PerCoreCounter>]>,
     /// By interface slot.
-    latency: [OnceLock<Histogram>; INTERFACE_SLOTS],
+    latency: [OnceLock<LatencyHistogram>; INTERFACE_SLOTS],
 }
 
 impl SeriesHandles {
@@ -252,9 +257,10 @@ impl Metrics {
     /// Metrics reading the given state at scrape time.
     pub fn new(store: Arc<RealNameStore>, quotas: Arc<QuotaTable>, journal: Arc<Journal>) -> Metrics {
         let mut registry = Registry::default();
-        let requests = Family::<RequestLabels, Counter>::default();
+        let requests = Family::<RequestLabels, PerCoreCounter>::default();
         registry.register("nppa_requests", "Protocol requests answered, by interface and errcode", requests.clone());
-        let latency = Family::<InterfaceLabel, Histogram>::new_with_constructor(|| Histogram::new(BUCKETS));
+        let latency =
+            Family::<InterfaceLabel, LatencyHistogram>::new_with_constructor(|| LatencyHistogram::new(BUCKETS));
         registry.register("nppa_request_duration_seconds", "Time to answer a protocol request", latency.clone());
         let faults = Family::<KindLabel, Counter>::default();
         registry.register("nppa_faults_injected", "Requests a fault rule changed, by kind", faults.clone());
