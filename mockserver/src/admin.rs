@@ -24,10 +24,7 @@
 
 use std::net::IpAddr;
 
-use std::sync::Arc;
-
 use serde::Serialize;
-use tokio::sync::broadcast;
 
 use crate::admin_api::{
     AdminError, ClockChange, ClockState, EnterpriseChange, EnterpriseList, EnterpriseView, FaultsAdded, JournalCleared,
@@ -37,7 +34,7 @@ use crate::admin_api::{
 use crate::admin_guard::Admission;
 
 use crate::faults::{FaultAction, FaultRequest, FaultRule};
-use crate::journal::{JournalQuery, Kept};
+use crate::journal::{JournalQuery, Subscription};
 use crate::keys::KeySpec;
 use crate::service::MockService;
 use nppa_protocol::{beijing, Interface, StatusCode};
@@ -54,7 +51,7 @@ pub enum AdminAnswer {
     },
     /// `GET /__admin/journal/stream`: one JSON entry per line (or per SSE event) as requests arrive.
     Stream {
-        entries: broadcast::Receiver<Arc<Kept>>,
+        entries: Subscription,
         sse: bool,
     },
     /// A file of the console, served with its content type and `console::CONTENT_SECURITY_POLICY`.

@@ -29,6 +29,7 @@ pub mod identity;
 pub mod journal;
 pub mod keys;
 pub mod metrics;
+mod per_core;
 pub mod private_file;
 pub mod quota;
 pub mod records;

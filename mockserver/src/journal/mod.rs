@@ -6,21 +6,26 @@
 use std::collections::VecDeque;
 use std::io::Write as _;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 
 use nppa_protocol::Interface;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::{Stream, StreamExt as _};
+
+use crate::per_core::{line, per_core, PerCore};
 
 mod chunks;
 mod entry;
 mod kept;
 
 pub use crate::difference::{Difference, DifferenceKind};
-use chunks::Chunks;
 pub use chunks::CHUNK_BYTES;
+use chunks::{ChunkBudget, Chunks};
 pub use entry::{JournalEntry, UpstreamExchange};
 pub use kept::{Exchange, ExchangeBytes, ExchangeParts, Kept, Record};
 
@@ -74,10 +79,14 @@ pub struct Journal {
     file_dropped: Arc<AtomicU64>,
     stream_lagged: AtomicU64,
     stream: broadcast::Sender<Arc<Kept>>,
+    /// [`Subscription`]s alive: read on every entry, where the channel's own count is behind its lock.
+    subscribers: Arc<AtomicUsize>,
     file: Option<SyncSender<Arc<Kept>>>,
     /// Where new entries' bytes are written ([`ExchangeBytes::new_in`]): slices of chunks, each used again once
-    /// its entries have left the ring.
-    chunks: Mutex<Chunks>,
+    /// its entries have left the ring; each core its own.
+    chunks: PerCore<Mutex<Chunks>>,
+    /// How many filled chunks all cores together keep.
+    budget: ChunkBudget,
 }
 
 /// How many entries may wait for the JSONL writer before new ones are counted as dropped.
@@ -102,8 +111,10 @@ impl Journal {
             file_dropped,
             stream_lagged: AtomicU64::new(0),
             stream: broadcast::channel(STREAM_QUEUE).0,
+            subscribers: Arc::new(AtomicUsize::new(0)),
             file,
-            chunks: Mutex::new(Chunks::for_ring(capacity.max(1))),
+            chunks: per_core(),
+            budget: ChunkBudget::for_ring(capacity.max(1)),
         })
     }
 
@@ -124,7 +135,7 @@ impl Journal {
         }
         // Shared only with a file or a subscriber to hand it to: an entry is a few hundred bytes and its bytes a
         // counted slice, so the copy is cheap, and the ring alone allocates nothing per entry.
-        let receivers = self.stream.receiver_count();
+        let receivers = self.subscribers.load(Ordering::Relaxed);
         if self.file.is_some() || receivers > 0 {
             let shared = Arc::new(kept.clone());
             if let Some(file) = &self.file {
@@ -142,9 +153,9 @@ impl Journal {
         drop(evicted);
     }
 
-    /// A new entry's bytes, written into the journal's current chunk.
+    /// A new entry's bytes, written into this core's current chunk.
     pub fn keep_bytes(&self, parts: &ExchangeParts<'_>) -> ExchangeBytes {
-        ExchangeBytes::new_in(&self.chunks, parts)
+        ExchangeBytes::new_in(&self.chunks[line()].0, &self.budget, parts)
     }
 
     /// Entries matching the filters, oldest first.
@@ -169,12 +180,17 @@ impl Journal {
     /// Empties the ring (ids keep increasing), and lets its chunks go.
     pub fn clear(&self) {
         self.ring.lock().unwrap_or_else(|p| p.into_inner()).clear();
-        self.chunks.lock().unwrap_or_else(|p| p.into_inner()).release();
+        for chunks in &self.chunks {
+            chunks.0.lock().unwrap_or_else(|p| p.into_inner()).release(&self.budget);
+        }
     }
 
-    /// A live feed of new entries.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Kept>> {
-        self.stream.subscribe()
+    /// A live feed of new entries, from now.
+    pub fn subscribe(&self) -> Subscription {
+        // Counted before it listens: an entry recorded meanwhile is sent (and not yet received) rather than missed.
+        self.subscribers.fetch_add(1, Ordering::Relaxed);
+        let listening = Listening(Arc::clone(&self.subscribers));
+        Subscription { entries: self.stream.subscribe(), listening }
     }
 
     /// Counts a subscriber's missed entries.
@@ -192,6 +208,35 @@ impl Journal {
             file_dropped: self.file_dropped.load(Ordering::Relaxed),
             stream_lagged: self.stream_lagged.load(Ordering::Relaxed),
         }
+    }
+}
+
+/// A live feed of the journal's new entries ([`Journal::subscribe`]).
+#[derive(Debug)]
+pub struct Subscription {
+    entries: broadcast::Receiver<Arc<Kept>>,
+    listening: Listening,
+}
+
+impl Subscription {
+    /// The entries as they are recorded; an `Err` says how many a subscriber that fell behind missed.
+    pub fn into_stream(self) -> impl Stream<Item = Result<Arc<Kept>, BroadcastStreamRecvError>> + Send {
+        let Subscription { entries, listening } = self;
+        // The count goes down when the stream is dropped, not when its receiver is taken out of it.
+        BroadcastStream::new(entries).map(move |entry| {
+            let _listening = &listening;
+            entry
+        })
+    }
+}
+
+/// Counts one subscription while it lives.
+#[derive(Debug)]
+struct Listening(Arc<AtomicUsize>);
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -298,9 +343,9 @@ mod tests {
         for _ in 0..200 {
             journal.record(exchange(&journal, "/filler", &[b'f'; 2000]));
         }
-        assert!(journal.chunks.lock().expect("chunks").kept() > 0);
+        assert!(journal.budget.kept() > 0);
         journal.clear();
-        assert_eq!(journal.chunks.lock().expect("chunks").kept(), 0);
+        assert_eq!(journal.budget.kept(), 0);
     }
 
     fn parts(body: &[u8]) -> ExchangeParts<'_> {
@@ -314,6 +359,60 @@ mod tests {
             plaintext: None,
             answer: b"{}",
         }
+    }
+
+    #[test]
+    fn entries_recorded_by_many_threads_at_once_keep_their_own_bytes_while_read() {
+        let journal = Journal::new(true, 50, None).expect("journal");
+        let body = |thread: usize, n: usize| format!("{thread}:{n}:").repeat(1 + (n * 7 + thread) % 300);
+        // Every entry read, while others are written and evicted, has the body its path names.
+        let check = |entries: &[JournalEntry]| {
+            for entry in entries {
+                let (thread, n) = entry.path[1..].split_once('/').expect("path");
+                let expected = body(thread.parse().expect("thread"), n.parse().expect("n"));
+                assert_eq!(entry.body.as_deref(), Some(expected.as_str()), "entry {}", entry.id);
+            }
+        };
+        std::thread::scope(|scope| {
+            for thread in 0..6 {
+                let journal = &journal;
+                scope.spawn(move || {
+                    for n in 0..3_000 {
+                        journal.record(exchange(journal, &format!("/{thread}/{n}"), body(thread, n).as_bytes()));
+                    }
+                });
+            }
+            scope.spawn(|| {
+                for _ in 0..300 {
+                    check(&journal.query(&JournalQuery::default()));
+                }
+            });
+        });
+        let left = journal.query(&JournalQuery::default());
+        assert_eq!(left.len(), 50);
+        check(&left);
+        assert_eq!(journal.stats().recorded, 18_000);
+    }
+
+    #[tokio::test]
+    async fn a_subscription_receives_what_is_recorded_while_it_lives_and_is_counted_until_dropped() {
+        let journal = Journal::new(true, 10, None).expect("journal");
+        journal.record(exchange(&journal, "/before", b"x"));
+        let mut first = Box::pin(journal.subscribe().into_stream());
+        let second = journal.subscribe();
+        assert_eq!(journal.subscribers.load(Ordering::Relaxed), 2);
+        journal.record(exchange(&journal, "/during", b"y"));
+        let received = first.next().await.expect("an entry").expect("not lagged");
+        assert_eq!((received.id(), received.render().path.as_str()), (2, "/during"), "from subscribing on");
+        // A subscription never turned into a stream, and one dropped as a stream, both stop counting.
+        drop(second);
+        assert_eq!(journal.subscribers.load(Ordering::Relaxed), 1);
+        drop(first);
+        assert_eq!(journal.subscribers.load(Ordering::Relaxed), 0);
+        // With nobody listening, entries are not handed to the channel.
+        let mut late = journal.stream.subscribe();
+        journal.record(exchange(&journal, "/after", b"z"));
+        assert!(late.try_recv().is_err(), "sent although no subscription was alive");
     }
 
     #[test]

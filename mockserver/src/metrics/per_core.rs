@@ -1,37 +1,21 @@
 //! The two metrics every request writes (its count and its latency) kept per core and summed when scraped.
 //!
 //! prometheus-client's `Counter` is one atomic and its `Histogram` one lock: with two cores serving, every request
-//! moved that cache line from one core to the other (measured: ~120 ns a request, `handle_instructions
-//! serve2-journal-off`). Here each thread adds to a line of its own; a scrape reads them all.
+//! moved that cache line from one core to the other (~120 ns a request, `benches/two_cores.py`). Here each thread
+//! adds to a line of its own ([`crate::per_core`]); a scrape reads them all.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use prometheus_client::encoding::{EncodeMetric, MetricEncoder, NoLabelSet};
 use prometheus_client::metrics::{MetricType, TypedMetric};
 
-/// Lines per metric. Threads beyond this many share lines (still right, only slower); the mock runs one worker per
-/// core.
-const LINES: usize = 8;
-
-/// A value alone in its cache line (128 bytes: adjacent-line prefetch pairs lines on x86).
-#[derive(Debug, Default)]
-#[repr(align(128))]
-struct Line<T>(T);
-
-/// This thread's line: given out in turn on a thread's first use, so that a runtime's workers each have their own.
-fn line() -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local! {
-        static LINE: usize = NEXT.fetch_add(1, Ordering::Relaxed) % LINES;
-    }
-    LINE.with(|line| *line)
-}
+use crate::per_core::{line, per_core, PerCore};
 
 /// A counter (Prometheus `counter`, encoded as prometheus-client's `Counter` is).
 #[derive(Debug, Clone, Default)]
 pub struct PerCoreCounter {
-    lines: Arc<[Line<AtomicU64>; LINES]>,
+    lines: Arc<PerCore<AtomicU64>>,
 }
 
 impl PerCoreCounter {
@@ -62,7 +46,7 @@ impl EncodeMetric for PerCoreCounter {
 #[derive(Debug, Clone)]
 pub struct PerCoreHistogram<const BOUNDS: usize> {
     bounds: [f64; BOUNDS],
-    lines: Arc<[Line<Mutex<Tally<BOUNDS>>>; LINES]>,
+    lines: Arc<PerCore<Mutex<Tally<BOUNDS>>>>,
 }
 
 /// One line's observations. Behind a lock that only its own thread takes between scrapes: uncontended, and the
@@ -85,7 +69,7 @@ impl<const BOUNDS: usize> Default for Tally<BOUNDS> {
 impl<const BOUNDS: usize> PerCoreHistogram<BOUNDS> {
     /// `bounds` in increasing order.
     pub fn new(bounds: [f64; BOUNDS]) -> Self {
-        PerCoreHistogram { bounds, lines: Arc::new(std::array::from_fn(|_| Line::default())) }
+        PerCoreHistogram { bounds, lines: Arc::new(per_core()) }
     }
 
     pub fn observe(&self, value: f64) {
@@ -134,6 +118,7 @@ impl<const BOUNDS: usize> EncodeMetric for PerCoreHistogram<BOUNDS> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::per_core::LINES;
     use prometheus_client::encoding::text::encode;
     use prometheus_client::metrics::counter::Counter;
     use prometheus_client::metrics::histogram::Histogram;

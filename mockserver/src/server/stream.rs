@@ -11,7 +11,7 @@ use hyper::Response;
 
 use super::response::Body;
 use crate::admin_api::StreamLine;
-use crate::journal::Kept;
+use crate::journal::{Kept, Subscription};
 use crate::service::MockService;
 
 /// How often a quiet journal stream says it is alive.
@@ -28,18 +28,14 @@ fn frame(sse: bool, json: &str) -> String {
 
 /// The streamed answer. A subscriber that falls behind gets a `{"lagged": N}` line in place of the N entries
 /// it missed.
-pub(super) fn journal_stream(
-    service: Arc<MockService>,
-    entries: tokio::sync::broadcast::Receiver<Arc<Kept>>,
-    sse: bool,
-) -> Response<Body> {
+pub(super) fn journal_stream(service: Arc<MockService>, entries: Subscription, sse: bool) -> Response<Body> {
     use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
     use tokio_stream::StreamExt as _;
     enum Item {
         Entry(Result<Arc<Kept>, BroadcastStreamRecvError>),
         Heartbeat,
     }
-    let entries = tokio_stream::wrappers::BroadcastStream::new(entries).map(Item::Entry);
+    let entries = entries.into_stream().map(Item::Entry);
     // Heartbeats keep a quiet stream from being closed as idle (R-CONN-1 applies to every connection).
     let heartbeats = tokio_stream::wrappers::IntervalStream::new(tokio::time::interval_at(
         tokio::time::Instant::now() + STREAM_HEARTBEAT,
