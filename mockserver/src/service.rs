@@ -404,7 +404,7 @@ impl MockService {
             }
             Some(FaultAction::Reset) => (None, Served { reset: true, ..Served::with_status(0, Vec::new()) }),
             Some(FaultAction::Vary { changes }) => {
-                let mut outcome = self.handle_arrived(request, arrival.arrived_ms, arrival.wall_ms());
+                let mut outcome = self.handle_arrived(request, arrival.arrived_ms, &|| arrival.wall_ms());
                 let varied = vary_answer(*changes, &outcome);
                 if varied.applied == *changes {
                     if let Some(code) = varied.code {
@@ -428,7 +428,7 @@ impl MockService {
                 }
             }
             mangling => {
-                let outcome = self.handle_arrived(request, arrival.arrived_ms, arrival.wall_ms());
+                let outcome = self.handle_arrived(request, arrival.arrived_ms, &|| arrival.wall_ms());
                 let body = match mangling {
                     Some(action) => {
                         let accepted_loginout = outcome.interface == Some(Interface::Loginout) && outcome.code.is_ok();
@@ -513,12 +513,13 @@ impl MockService {
 
     /// Answers one request as of `now_ms`, its arrival on the mock clock.
     pub fn handle_at(&self, request: &Incoming<'_>, now_ms: u64) -> Outcome {
-        self.handle_arrived(request, now_ms, clock::wall_ms())
+        self.handle_arrived(request, now_ms, &clock::wall_ms)
     }
 
     /// Answers one request as of its arrival: `now_ms` on the mock clock, `wall_ms` in real time (what
-    /// `rules.timestamps_clock = "wall"` compares `timestamps` with, so that a fault's delay does not age them).
-    fn handle_arrived(&self, request: &Incoming<'_>, now_ms: u64, wall_ms: u64) -> Outcome {
+    /// `rules.timestamps_clock = "wall"` compares `timestamps` with, so that a fault's delay does not age them;
+    /// read only then: it costs two clock reads).
+    fn handle_arrived(&self, request: &Incoming<'_>, now_ms: u64, wall_ms: &dyn Fn() -> u64) -> Outcome {
         let mut outcome = Outcome {
             interface: None,
             code: StatusCode::Ok,
@@ -552,7 +553,7 @@ impl MockService {
         &self,
         tenants: &Tenants,
         request: &Incoming<'_>,
-        (now_ms, wall_ms): (u64, u64),
+        (now_ms, wall_ms): (u64, &dyn Fn() -> u64),
         outcome: &mut Outcome,
     ) -> Result<Reply, Refusal> {
         let (interface, environment) = route(request.path).ok_or(Refusal::UnknownPath)?; // 1002
@@ -698,12 +699,12 @@ impl MockService {
         Ok(reply)
     }
 
-    fn timestamps_fresh(&self, timestamps: &str, now_ms: u64, wall_ms: u64) -> Result<u64, Refusal> {
+    fn timestamps_fresh(&self, timestamps: &str, now_ms: u64, wall_ms: &dyn Fn() -> u64) -> Result<u64, Refusal> {
         let sent = timestamps::parse(timestamps).ok_or(Refusal::TimestampsNotNumber)?;
         let clock = self.config.rules.timestamps_clock;
         let server_ms = match clock {
             TimestampsClock::Mock => now_ms,
-            TimestampsClock::Wall => wall_ms,
+            TimestampsClock::Wall => wall_ms(),
         };
         let window_ms = self.config.rules.timestamp_window_ms;
         if !timestamps::is_fresh(sent, server_ms, window_ms) {
