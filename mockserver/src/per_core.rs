@@ -3,21 +3,18 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crossbeam_utils::CachePadded;
+
 /// Lines per value. Threads beyond this many share lines (still right, only slower); the mock runs one worker per
 /// core.
 pub const LINES: usize = 8;
 
-/// A value alone in its cache line (128 bytes: adjacent-line prefetch pairs lines on x86).
-#[derive(Debug, Default)]
-#[repr(align(128))]
-pub struct Line<T>(pub T);
-
 /// One value per line.
-pub type PerCore<T> = [Line<T>; LINES];
+pub type PerCore<T> = [CachePadded<T>; LINES];
 
 /// A fresh [`PerCore`].
 pub fn per_core<T: Default>() -> PerCore<T> {
-    std::array::from_fn(|_| Line::default())
+    std::array::from_fn(|_| CachePadded::default())
 }
 
 /// This thread's line: given out in turn on a thread's first use, so that a runtime's workers each have their own.

@@ -428,13 +428,15 @@ impl MockService {
                 }
             }
             mangling => {
-                let outcome = self.handle_arrived(request, arrival.arrived_ms, &|| arrival.wall_ms());
+                let mut outcome = self.handle_arrived(request, arrival.arrived_ms, &|| arrival.wall_ms());
+                // Moved, not copied: from here on the answer is what is served (the journal records that).
+                let answer = std::mem::take(&mut outcome.body);
                 let body = match mangling {
                     Some(action) => {
                         let accepted_loginout = outcome.interface == Some(Interface::Loginout) && outcome.code.is_ok();
-                        faults::mangle(action, outcome.body.clone(), accepted_loginout)
+                        faults::mangle(action, answer, accepted_loginout)
                     }
-                    None => outcome.body.clone(),
+                    None => answer,
                 };
                 (Some(outcome), Served::answer(body))
             }

@@ -155,7 +155,7 @@ impl Journal {
 
     /// A new entry's bytes, written into this core's current chunk.
     pub fn keep_bytes(&self, parts: &ExchangeParts<'_>) -> ExchangeBytes {
-        ExchangeBytes::new_in(&self.chunks[line()].0, &self.budget, parts)
+        ExchangeBytes::new_in(&self.chunks[line()], &self.budget, parts)
     }
 
     /// Entries matching the filters, oldest first.
@@ -181,7 +181,7 @@ impl Journal {
     pub fn clear(&self) {
         self.ring.lock().unwrap_or_else(|p| p.into_inner()).clear();
         for chunks in &self.chunks {
-            chunks.0.lock().unwrap_or_else(|p| p.into_inner()).release(&self.budget);
+            chunks.lock().unwrap_or_else(|p| p.into_inner()).release(&self.budget);
         }
     }
 

@@ -8,13 +8,12 @@ use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::BodyExt;
 use hyper::body::{Frame, SizeHint};
 use hyper::header::{HeaderValue, CONTENT_LENGTH};
 use hyper::Response;
 use tokio::time::Sleep;
 
-use super::response::Body;
+use super::response::{streamed, whole, Body};
 use crate::variation::Framing;
 
 /// A trickled body is sent over about this long: slow, yet well within the 5 s client timeout (SPEC §1).
@@ -30,7 +29,7 @@ const TRICKLE_CHUNK: usize = 4;
 pub(super) fn frame(mut response: Response<Body>, body: Vec<u8>, framing: Framing) -> Response<Body> {
     let body = Bytes::from(body);
     let paced = match framing {
-        Framing::Whole => return response.map(|_| http_body_util::Full::new(body).boxed()),
+        Framing::Whole => return response.map(|_| whole(body)),
         // Three chunks, at once.
         Framing::Chunked => {
             let chunk = body.len().div_ceil(3).max(1);
@@ -54,7 +53,7 @@ pub(super) fn frame(mut response: Response<Body>, body: Vec<u8>, framing: Framin
             Paced { pause_at_end: true, ..Paced::new(half.clone(), half.len().max(1), CUT_PAUSE) }
         }
     };
-    response.map(|_| paced.boxed())
+    response.map(|_| streamed(paced))
 }
 
 /// A body sent `chunk` bytes at a time, `gap` apart, with no length known in advance.

@@ -8,14 +8,14 @@ use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming as HyperBody;
 use hyper::{Request, Response};
 use tokio::task::JoinHandle;
 
 use super::connection::Scheme;
 use super::paced;
-use super::response::{page, response, Body, JSON, TEXT};
+use super::response::{page, response, whole, Body, JSON, TEXT};
 use super::stream::journal_stream;
 use super::tunnel::tunnel;
 use super::Transport;
@@ -184,7 +184,7 @@ async fn forward(
     // Upstream mode: forwarded as it came, in place of the mock's own rules (and its fault rules).
     let Some(choices) = upstreams.shadow() else {
         let answer = upstreams.pass(service, &request, &parts.extensions, &arrival, target).await;
-        return Ok(answer.map(|bytes| Full::new(bytes).boxed()));
+        return Ok(answer.map(whole));
     };
     // Shadow mode: the same request to the upstream first; the mock still judges it at its arrival, and answers.
     let sent = upstreams.send(service, &request, &parts.extensions, target).await;
@@ -192,7 +192,7 @@ async fn forward(
         // Serving the upstream's answer: the mock answers too (its state follows its own answers), without fault
         // rules, which shape answers the client would not get.
         serve_protocol(service, peer, &parts, &body, &arrival, None, Some((&sent, choices)));
-        return Ok(sent.into_answer().map(|bytes| Full::new(bytes).boxed()));
+        return Ok(sent.into_answer().map(whole));
     }
     protocol(transport, peer, parts, body, arrival, Some((sent, choices.clone()))).answer().await
 }

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, StreamBody};
+use http_body_util::StreamBody;
 use hyper::Response;
 
-use super::response::Body;
+use super::response::{streamed, Body};
 use crate::admin_api::StreamLine;
 use crate::journal::{Kept, Subscription};
 use crate::service::MockService;
@@ -55,7 +55,7 @@ pub(super) fn journal_stream(service: Arc<MockService>, entries: Subscription, s
         Ok::<_, Infallible>(hyper::body::Frame::data(Bytes::from(framed)))
     });
     let content_type = if sse { "text/event-stream" } else { "application/x-ndjson" };
-    let mut response = Response::new(BodyExt::boxed(StreamBody::new(lines)));
+    let mut response = Response::new(streamed(StreamBody::new(lines)));
     response.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static(content_type));
     response
 }

@@ -6,14 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming as HyperBody;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 
 use super::connection::{serve_connection, Scheme};
 use super::limits::ConnectionLimiter;
-use super::response::{response, Body, TEXT};
+use super::response::{response, whole, Body, TEXT};
 use super::Transport;
 
 /// Answers a CONNECT: 200 and the tunnel served as its own connection, or 405 outside proxy mode.
@@ -41,5 +40,5 @@ pub(super) fn tunnel(transport: Arc<Transport>, peer: IpAddr, request: &mut Requ
         transport.service.metrics().connections(-1);
         drop(permit);
     });
-    Response::new(Full::new(Bytes::new()).boxed())
+    Response::new(whole(Bytes::new()))
 }
