@@ -4,13 +4,13 @@
 
 use std::borrow::Cow;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use hyper::HeaderMap;
 use nppa_protocol::Interface;
 
-use super::chunks::{ChunkBudget, Chunks, CHUNK_BYTES};
+use super::chunks::{CoreChunks, CHUNK_BYTES};
 use super::entry::{JournalEntry, UpstreamExchange};
 use crate::faults::FaultNote;
 use crate::http_error::{HttpError, HttpErrorKind};
@@ -233,17 +233,17 @@ impl ExchangeBytes {
         ExchangeBytes::write(&mut BytesMut::with_capacity(room(parts, &given)), parts, &given)
     }
 
-    /// The parts copied into one of `chunks` with room for them ([`Journal`](super::Journal)'s), then split off it.
+    /// The parts copied into a chunk of this core's with room for them ([`Journal`](super::Journal)'s), then split off
+    /// it.
     /// An entry larger than a quarter of a chunk gets a buffer of its own (made without the lock), so that it does not
     /// leave most of a chunk unused.
-    pub fn new_in(chunks: &Mutex<Chunks>, budget: &ChunkBudget, parts: &ExchangeParts<'_>) -> ExchangeBytes {
+    pub fn new_in(chunks: &CoreChunks, parts: &ExchangeParts<'_>) -> ExchangeBytes {
         let given = given(parts);
         let room = room(parts, &given);
         if room > CHUNK_BYTES / 4 {
             return ExchangeBytes::new(parts);
         }
-        let mut chunks = chunks.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        ExchangeBytes::write(chunks.with_room(room, budget), parts, &given)
+        chunks.write(room, |chunk| ExchangeBytes::write(chunk, parts, &given))
     }
 
     /// The parts written into `buffer` (emptied first: whatever a write that did not finish left there is dropped),

@@ -17,15 +17,13 @@ use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::{Stream, StreamExt as _};
 
-use crate::per_core::{line, per_core, PerCore};
-
 mod chunks;
 mod entry;
 mod kept;
 
 pub use crate::difference::{Difference, DifferenceKind};
+use chunks::CoreChunks;
 pub use chunks::CHUNK_BYTES;
-use chunks::{ChunkBudget, Chunks};
 pub use entry::{JournalEntry, UpstreamExchange};
 pub use kept::{Exchange, ExchangeBytes, ExchangeParts, Kept, Record};
 
@@ -84,9 +82,7 @@ pub struct Journal {
     file: Option<SyncSender<Arc<Kept>>>,
     /// Where new entries' bytes are written ([`ExchangeBytes::new_in`]): slices of chunks, each used again once
     /// its entries have left the ring; each core its own.
-    chunks: PerCore<Mutex<Chunks>>,
-    /// How many filled chunks all cores together keep.
-    budget: ChunkBudget,
+    chunks: CoreChunks,
 }
 
 /// How many entries may wait for the JSONL writer before new ones are counted as dropped.
@@ -113,8 +109,7 @@ impl Journal {
             stream: broadcast::channel(STREAM_QUEUE).0,
             subscribers: Arc::new(AtomicUsize::new(0)),
             file,
-            chunks: per_core(),
-            budget: ChunkBudget::for_ring(capacity.max(1)),
+            chunks: CoreChunks::for_ring(capacity.max(1)),
         })
     }
 
@@ -155,7 +150,7 @@ impl Journal {
 
     /// A new entry's bytes, written into this core's current chunk.
     pub fn keep_bytes(&self, parts: &ExchangeParts<'_>) -> ExchangeBytes {
-        ExchangeBytes::new_in(&self.chunks[line()], &self.budget, parts)
+        ExchangeBytes::new_in(&self.chunks, parts)
     }
 
     /// Entries matching the filters, oldest first.
@@ -180,9 +175,7 @@ impl Journal {
     /// Empties the ring (ids keep increasing), and lets its chunks go.
     pub fn clear(&self) {
         self.ring.lock().unwrap_or_else(|p| p.into_inner()).clear();
-        for chunks in &self.chunks {
-            chunks.lock().unwrap_or_else(|p| p.into_inner()).release(&self.budget);
-        }
+        self.chunks.release();
     }
 
     /// A live feed of new entries, from now.
@@ -343,9 +336,9 @@ mod tests {
         for _ in 0..200 {
             journal.record(exchange(&journal, "/filler", &[b'f'; 2000]));
         }
-        assert!(journal.budget.kept() > 0);
+        assert!(journal.chunks.kept() > 0);
         journal.clear();
-        assert_eq!(journal.budget.kept(), 0);
+        assert_eq!(journal.chunks.kept(), 0);
     }
 
     fn parts(body: &[u8]) -> ExchangeParts<'_> {
