@@ -45,23 +45,7 @@ start_mock() { # $1 = journal on|off
 prepare_request() {
   $nppa client --base-url "${url[off]}" --mock-clock -v check --ai 100000000000000001 --name 某一一 \
     --id-num 110000190101010001 2> "$work/trace" > /dev/null
-  python3 - "$work/trace" "$work/check.lua" "$work/oha.args" <<'PY'
-import sys
-headers, body = {}, ""
-for line in open(sys.argv[1], encoding="utf-8"):
-    line = line.rstrip("\n")
-    if line.startswith("> body: "):
-        body = line[len("> body: "):]
-    elif line.startswith("> ") and ": " in line[2:] and not line.startswith(("> plaintext", "> sign string")):
-        name, value = line[2:].split(": ", 1)
-        headers[name] = value
-with open(sys.argv[2], "w") as lua:
-    lua.write('wrk.method = "POST"\nwrk.body = [[%s]]\n' % body)
-    for name, value in headers.items():
-        lua.write('wrk.headers["%s"] = "%s"\n' % (name, value))
-with open(sys.argv[3], "w") as args:
-    args.write("\n".join(["-m", "POST", "-d", body] + sum([["-H", f"{k}: {v}"] for k, v in headers.items()], [])))
-PY
+  python3 benches/replayable_check.py "$work/trace" "$work/check.lua" "$work/oha.args"
   # Sanity: the replayed request is answered with errcode 0 by both mocks.
   for journal in off on; do
     python3 - "${url[$journal]}" "$work/oha.args" <<'PY'

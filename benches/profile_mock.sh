@@ -42,21 +42,7 @@ done
 # One signed check, as the reference client sends it, replayed by wrk (the clocks are frozen: it stays valid).
 $nppa client --base-url "${url[off]}" --mock-clock -v check --ai 100000000000000001 --name 某一一 \
   --id-num 110000190101010001 2> "$work/trace" > /dev/null
-python3 - "$work/trace" "$work/check.lua" <<'PY'
-import sys
-headers, body = {}, ""
-for line in open(sys.argv[1], encoding="utf-8"):
-    line = line.rstrip("\n")
-    if line.startswith("> body: "):
-        body = line[len("> body: "):]
-    elif line.startswith("> ") and ": " in line[2:] and not line.startswith(("> plaintext", "> sign string")):
-        name, value = line[2:].split(": ", 1)
-        headers[name] = value
-with open(sys.argv[2], "w") as lua:
-    lua.write('wrk.method = "POST"\nwrk.body = [[%s]]\n' % body)
-    for name, value in headers.items():
-        lua.write('wrk.headers["%s"] = "%s"\n' % (name, value))
-PY
+python3 benches/replayable_check.py "$work/trace" "$work/check.lua"
 
 load() { # $1 = server, $2 = seconds: wrk as loopback.sh runs it; prints the requests sent
   wrk -t2 -c64 -d"$2s" -s "$work/check.lua" "${url[$1]}/idcard/authentication/check" | awk '/requests in/ {print $1}'
