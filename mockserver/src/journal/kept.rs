@@ -192,9 +192,6 @@ enum Part {
 
 const PARTS: usize = 7;
 
-/// Bytes set aside per header before they are copied.
-const HEADER_ROOM: usize = 48;
-
 /// [`ExchangeParts`] copied one after the other; headers as name, NUL, value, NUL (neither a header name nor a
 /// `HeaderValue` can hold a NUL: `http` refuses control characters in both).
 #[derive(Debug, Clone)]
@@ -220,10 +217,11 @@ fn given<'a>(parts: &ExchangeParts<'a>) -> [Option<&'a [u8]>; PARTS] {
     ]
 }
 
-/// Room for the parts: the headers' a guess (a client's are about 40 bytes each). Room guessed and not used stays in
-/// the chunk for the next entry.
+/// The room the parts take, exactly: an entry written into a chunk without room left would make the chunk move
+/// (a new allocation, the old chunk never used again).
 fn room(parts: &ExchangeParts<'_>, given: &[Option<&[u8]>; PARTS]) -> usize {
-    HEADER_ROOM * parts.headers.len() + given.iter().flatten().map(|part| part.len()).sum::<usize>()
+    let headers: usize = parts.headers.iter().map(|(name, value)| name.as_str().len() + value.len() + 2).sum();
+    headers + given.iter().flatten().map(|part| part.len()).sum::<usize>()
 }
 
 impl ExchangeBytes {
@@ -342,6 +340,27 @@ mod tests {
         assert_eq!(read, expected);
         assert_eq!(bytes.header("SIGN"), Some(&b"ff"[..]));
         assert_eq!(bytes.header("bizid"), None);
+    }
+
+    #[test]
+    fn the_room_asked_of_a_chunk_is_what_the_entry_takes_however_long_its_headers() {
+        // Less would make the chunk move (a new allocation; the old chunk never used again), as a guess of 48 bytes a
+        // header did for long values.
+        for length in [0, 1, 40, 47, 48, 150, 2_000] {
+            let value = vec![b'v'; length];
+            let map = headers(&[("sign", &value), ("x-long-header-name", &value), ("appid", b"a")]);
+            let parts = ExchangeParts {
+                path: "/idcard/authentication/check",
+                query: Some("ai=1"),
+                authority: Some("127.0.0.1:8080"),
+                headers: &map,
+                body: Some(b"{\"data\":\"x\"}"),
+                plaintext: Some(b"{}"),
+                answer: b"{\"errcode\":0}",
+            };
+            let written = ExchangeBytes::new(&parts).buffer.len();
+            assert_eq!(room(&parts, &given(&parts)), written, "headers of {length} bytes");
+        }
     }
 
     #[test]
