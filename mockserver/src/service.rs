@@ -26,7 +26,7 @@ use crate::faults::{self, FaultAction, FaultRequest, FaultRule, Faults, Injectio
 use crate::header_names;
 use crate::http_error::{HttpError, HttpErrorKind};
 use crate::identity::{IdentityBook, Verdict};
-use crate::journal::{self, ExchangeParts, Journal, JournalEntry, Record, UpstreamExchange};
+use crate::journal::{self, ExchangeParts, Journal, JournalEntry, Record, Unusual, UpstreamExchange};
 use crate::keys::KeyRing;
 use crate::metrics::Metrics;
 use crate::quota::{self, QuotaTable};
@@ -443,7 +443,7 @@ impl MockService {
         };
         let latency = arrival.received.elapsed();
         let (upstream, served_instead) = match beside.map(|beside| beside(&served)) {
-            Some(Beside { note, served_instead }) => (Some(Arc::new(note)), served_instead),
+            Some(Beside { note, served_instead }) => (Some(note), served_instead),
             None => (None, None),
         };
         // What the client got is counted: with `shadow_serve = "upstream"` the upstream's errcode, as upstream mode
@@ -485,15 +485,15 @@ impl MockService {
             };
             // The journal numbers the entry as it records it.
             let body_timeout_s = self.config.server.body_timeout_s;
-            let mut record = journal_record(self.clock.now_ms(), body_timeout_s, &exchanged, &self.journal);
-            if let Record::Exchange(exchange) = &mut record {
-                exchange.upstream = upstream;
-                if let Some((_, errcode)) = served_instead {
-                    // The mock's refusal explained its own answer, which the client did not get.
-                    (exchange.errcode, exchange.refusal) = (errcode, None);
+            let mut exchange = journal_record(self.clock.now_ms(), body_timeout_s, &exchanged, upstream, &self.journal);
+            if let Some((_, errcode)) = served_instead {
+                // The mock's refusal explained its own answer, which the client did not get.
+                exchange.errcode = errcode;
+                if let Some(unusual) = exchange.unusual.as_mut().map(Arc::make_mut) {
+                    unusual.refusal = None;
                 }
             }
-            self.journal.record(record);
+            self.journal.record(Record::Exchange(exchange));
         }
         served
     }
@@ -912,10 +912,17 @@ fn vary_answer(changes: Changes, outcome: &Outcome) -> variation::Varied {
 
 /// The journal's record of one exchange: the bytes copied as they are, typed values as they are; the journal
 /// renders text only when it is read.
-fn journal_record(time_ms: u64, body_timeout_s: f64, exchanged: &Exchanged<'_>, journal: &Journal) -> Record {
+fn journal_record(
+    time_ms: u64,
+    body_timeout_s: f64,
+    exchanged: &Exchanged<'_>,
+    upstream: Option<UpstreamExchange>,
+    journal: &Journal,
+) -> journal::Exchange {
     let request = exchanged.request;
     let outcome = exchanged.outcome;
     let bytes = journal.keep_bytes(&ExchangeParts {
+        method: request.method,
         path: request.path,
         query: request.query,
         authority: request.authority,
@@ -924,12 +931,17 @@ fn journal_record(time_ms: u64, body_timeout_s: f64, exchanged: &Exchanged<'_>, 
         plaintext: exchanged.plaintext,
         answer: &exchanged.served.body,
     });
-    Record::Exchange(journal::Exchange {
+    let unusual = Unusual::of(
+        exchanged.fault.map(FaultRule::note),
+        outcome.and_then(|o| o.refusal.as_ref()),
+        (request.body == Err(BodyError::TimedOut)).then_some(body_timeout_s),
+        upstream,
+    );
+    journal::Exchange {
         arrived_ms: exchanged.arrival.arrived_ms,
         time_ms,
         latency_us: exchanged.latency.as_micros() as u64,
         peer: request.peer,
-        method: method_name(request.method),
         scheme: exchanged.arrival.scheme,
         // The pipeline's route when it ran; the path's when a fault answered instead.
         interface: outcome.map_or_else(|| route_interface(request.path), |o| o.interface),
@@ -937,20 +949,8 @@ fn journal_record(time_ms: u64, body_timeout_s: f64, exchanged: &Exchanged<'_>, 
         http_status: exchanged.served.http_status,
         errcode: outcome.map(|o| o.code.code()),
         connection_reset: exchanged.served.reset,
-        fault: exchanged.fault.map(FaultRule::note),
-        refusal: outcome.and_then(|o| o.refusal.clone()),
-        body_timeout_s: (request.body == Err(BodyError::TimedOut)).then_some(body_timeout_s),
-        upstream: None,
+        unusual,
         bytes,
-    })
-}
-
-/// The method's name, without an allocation for the usual ones.
-fn method_name(method: &str) -> Cow<'static, str> {
-    match method {
-        "POST" => Cow::Borrowed("POST"),
-        "GET" => Cow::Borrowed("GET"),
-        other => Cow::Owned(other.to_owned()),
     }
 }
 

@@ -25,7 +25,7 @@ pub use crate::difference::{Difference, DifferenceKind};
 use chunks::CoreChunks;
 pub use chunks::CHUNK_BYTES;
 pub use entry::{JournalEntry, UpstreamExchange};
-pub use kept::{Exchange, ExchangeBytes, ExchangeParts, Kept, Record};
+pub use kept::{Exchange, ExchangeBytes, ExchangeParts, Kept, Record, Unusual};
 
 /// Counts that say what the journal could not keep.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,6 +127,8 @@ impl Journal {
         let evicted = (ring.len() >= self.capacity).then(|| ring.pop_front());
         if evicted.is_some() {
             self.evicted.fetch_add(1, Ordering::Relaxed);
+        } else if ring.len() == ring.capacity() {
+            grow_up_to(&mut ring, self.capacity);
         }
         // Shared only with a file or a subscriber to hand it to: an entry is a few hundred bytes and its bytes a
         // counted slice, so the copy is cheap, and the ring alone allocates nothing per entry.
@@ -204,6 +206,14 @@ impl Journal {
     }
 }
 
+/// Doubles the ring's room, never past `capacity`: once full, the room is exactly `capacity`, so that the entry
+/// pushed out and the one pushed in share a slot. A room larger than the ring put them in two slots, both cold (the
+/// ring is some 13 MB): twice the cache misses of recording an entry.
+fn grow_up_to(ring: &mut VecDeque<Kept>, capacity: usize) {
+    let room = (ring.capacity() * 2).max(64).min(capacity);
+    ring.reserve_exact(room - ring.len());
+}
+
 /// A live feed of the journal's new entries ([`Journal::subscribe`]).
 #[derive(Debug)]
 pub struct Subscription {
@@ -272,6 +282,7 @@ mod tests {
     fn exchange(journal: &Journal, path: &str, body: &[u8]) -> Record {
         let headers = hyper::HeaderMap::new();
         let parts = ExchangeParts {
+            method: "POST",
             path,
             query: None,
             authority: None,
@@ -285,17 +296,13 @@ mod tests {
             time_ms: 1,
             latency_us: 1,
             peer: "127.0.0.1".parse().expect("ip"),
-            method: "POST".into(),
             scheme: "http",
             interface: None,
             sign_ok: None,
             http_status: 200,
             errcode: None,
             connection_reset: false,
-            fault: None,
-            refusal: None,
-            body_timeout_s: None,
-            upstream: None,
+            unusual: None,
             bytes: journal.keep_bytes(&parts),
         })
     }
@@ -316,6 +323,18 @@ mod tests {
             assert_eq!(read, expected, "after entry {n}");
         }
         assert_eq!(journal.stats().evicted, 397);
+    }
+
+    #[test]
+    fn a_full_ring_has_room_for_exactly_its_entries_so_an_entry_takes_the_slot_of_the_one_it_pushes_out() {
+        for capacity in [1, 3, 64, 100, 1_000] {
+            let journal = Journal::new(true, capacity, None).expect("journal");
+            for n in 0..capacity + 3 {
+                journal.record(exchange(&journal, &format!("/{n}"), b"x"));
+            }
+            assert_eq!(journal.ring.lock().expect("ring").capacity(), capacity, "a ring of {capacity}");
+            assert_eq!(journal.stats().evicted, 3);
+        }
     }
 
     #[test]
@@ -344,6 +363,7 @@ mod tests {
     fn parts(body: &[u8]) -> ExchangeParts<'_> {
         static NO_HEADERS: std::sync::LazyLock<hyper::HeaderMap> = std::sync::LazyLock::new(hyper::HeaderMap::new);
         ExchangeParts {
+            method: "POST",
             path: "/p",
             query: None,
             authority: None,

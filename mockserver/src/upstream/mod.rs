@@ -12,8 +12,6 @@ mod client;
 mod hop;
 mod shadow;
 
-use std::borrow::Cow;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -25,7 +23,7 @@ use nppa_protocol::{Interface, StatusCode};
 use tokio::sync::watch;
 
 use crate::config::{upstream_url, Config, ShadowServe, UpstreamSection};
-use crate::journal::{DifferenceKind, Exchange, ExchangeParts, Record, UpstreamExchange};
+use crate::journal::{DifferenceKind, Exchange, ExchangeParts, Record, Unusual, UpstreamExchange};
 use crate::metrics::{Metrics, UpstreamOutcome};
 use crate::service::{route_interface, Arrival, Beside, BodyError, Incoming, MockService, Served};
 
@@ -198,19 +196,20 @@ impl Upstreams {
                 time_ms: service.clock().now_ms(),
                 latency_us: latency.as_micros() as u64,
                 peer: request.peer,
-                method: Cow::Owned(request.method.to_owned()),
                 scheme: arrival.scheme,
                 interface,
                 sign_ok,
                 http_status: response.status().as_u16(),
                 errcode,
                 connection_reset: false,
-                fault: None,
-                refusal: None,
-                body_timeout_s: (request.body == Err(BodyError::TimedOut))
-                    .then_some(service.config().server.body_timeout_s),
-                upstream: Some(Arc::new(note)),
+                unusual: Unusual::of(
+                    None,
+                    None,
+                    (request.body == Err(BodyError::TimedOut)).then_some(service.config().server.body_timeout_s),
+                    Some(note),
+                ),
                 bytes: service.journal().keep_bytes(&ExchangeParts {
+                    method: request.method,
                     path: request.path,
                     query: request.query,
                     authority: request.authority,
