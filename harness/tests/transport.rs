@@ -90,6 +90,54 @@ async fn keep_alive_serves_many_requests_on_one_connection() {
     }
 }
 
+/// A signed check whose body is written in pieces, `chunked` or within a `content-length`, a pause between them so
+/// that the mock reads them apart: answered and journaled as the whole body, as when it comes with its head.
+async fn check_in_pieces(chunked: bool) -> (String, nppa_mockserver::journal::JournalEntry, Vec<u8>) {
+    let mock = start().await;
+    mock.freeze().await;
+    let request = crafted::check_request(mock.now_ms().await);
+    let mut head = format!("POST {} HTTP/1.1\r\nhost: 127.0.0.1\r\n", request.path_and_query);
+    for (name, value) in &request.headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&if chunked {
+        "transfer-encoding: chunked\r\n\r\n".to_owned()
+    } else {
+        format!("content-length: {}\r\n\r\n", request.body.len())
+    });
+    let mut stream = TcpStream::connect(mock.server.local_addr()).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let third = request.body.len() / 3;
+    for piece in [&request.body[..third], &request.body[third..2 * third], &request.body[2 * third..]] {
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        if chunked {
+            stream.write_all(format!("{:x}\r\n", piece.len()).as_bytes()).await.unwrap();
+            stream.write_all(piece).await.unwrap();
+            stream.write_all(b"\r\n").await.unwrap();
+        } else {
+            stream.write_all(piece).await.unwrap();
+        }
+    }
+    if chunked {
+        stream.write_all(b"0\r\n\r\n").await.unwrap();
+    }
+    let mut answer = vec![0u8; 4096];
+    let n = stream.read(&mut answer).await.unwrap();
+    let entry = journaled(&mock, 1).await.remove(0);
+    (String::from_utf8_lossy(&answer[..n]).into_owned(), entry, request.body)
+}
+
+#[tokio::test]
+async fn a_body_that_comes_in_pieces_is_read_whole() {
+    for chunked in [false, true] {
+        let (answer, entry, body) = check_in_pieces(chunked).await;
+        assert!(answer.contains(r#""errcode":0"#), "chunked {chunked}: {answer}");
+        assert_eq!(entry.body.as_deref().map(str::as_bytes), Some(&body[..]), "chunked {chunked}");
+        assert_eq!(entry.errcode, Some(0), "chunked {chunked}");
+    }
+}
+
 #[tokio::test]
 async fn odd_bytes_get_a_protocol_answer_or_a_clean_http_error_never_a_crash() {
     let mock = start().await;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming as HyperBody;
 use hyper::{Request, Response};
@@ -80,7 +80,7 @@ async fn read_body(body: HyperBody, server: &ServerSection) -> Result<Bytes, Bod
     if hyper::body::Body::is_end_stream(&body) {
         return Ok(Bytes::new());
     }
-    let mut collecting = std::pin::pin!(Limited::new(body, server.max_body_bytes).collect());
+    let mut collecting = std::pin::pin!(collect(Limited::new(body, server.max_body_bytes)));
     // Most bodies arrive with their head: polled once first, they need no timer (nor the clock read that sets one).
     let collected = match std::future::poll_fn(|cx| Poll::Ready(collecting.as_mut().poll(cx))).await {
         Poll::Ready(collected) => collected,
@@ -90,10 +90,34 @@ async fn read_body(body: HyperBody, server: &ServerSection) -> Result<Bytes, Bod
         }
     };
     match collected {
-        Ok(collected) => Ok(collected.to_bytes()),
+        Ok(collected) => Ok(collected),
         Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(BodyError::TooLarge),
         Err(_) => Err(BodyError::Incomplete),
     }
+}
+
+/// The body's data frames joined. A body that came in one frame (the usual: it arrived with its head) is that
+/// frame's bytes as they are, without the list `BodyExt::collect` allocates for every body.
+async fn collect(body: Limited<HyperBody>) -> Result<Bytes, Box<dyn std::error::Error + Send + Sync>> {
+    let mut body = std::pin::pin!(body);
+    let (mut first, mut joined): (Option<Bytes>, Option<BytesMut>) = (None, None);
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame?.into_data() else { continue };
+        if let Some(joined) = &mut joined {
+            joined.extend_from_slice(&data);
+            continue;
+        }
+        match first.take() {
+            None => first = Some(data),
+            Some(before) => {
+                let mut both = BytesMut::with_capacity(before.len() + data.len());
+                both.extend_from_slice(&before);
+                both.extend_from_slice(&data);
+                joined = Some(both);
+            }
+        }
+    }
+    Ok(joined.map(BytesMut::freeze).or(first).unwrap_or_default())
 }
 
 /// An answer made now, or one a task makes (a forwarded request, a fault rule's delay).
