@@ -10,7 +10,9 @@ Each figure is the difference between two runs of the same process, one handling
   errcode 0 every time, with no record left. Journal on keeps every entry in its ring (the ring is larger than 3N).
 - journal, in-process: `examples/handle_instructions.rs serve-journal-on` minus `-off` (`MockService::serve`: the
   pipeline, metrics and journal, no HTTP, no thread wake-ups), once the default ring is full (every counted request
-  evicts one: the steady state) and while it fills.
+  evicts one: the steady state) and while it fills. With the ring full, also the data misses the journal adds in
+  callgrind's simulated cache with a last level of 2 MiB, one core's L2 here: the ring is far larger, so each entry
+  written (and the one it pushes out) is cold memory, the journal's largest cost under load.
 - plain hyper: `benches/src/bin/hello.rs` (the same runtime and HTTP stack, a fixed answer, no protocol work) under
   callgrind, the same requests: the floor any server on this stack pays.
 - goose floors: `benches/examples/goose_floor.rs` under callgrind, one goose user sending one prebuilt check as fast
@@ -27,7 +29,7 @@ Each figure is the difference between two runs of the same process, one handling
   block, with no branch inside; its instructions are read from `objdump -d` of the release build and put in place of
   the software rounds' callgrind count. "on SHA-NI" figures are what a CPU with SHA-NI runs outside the kernel.
 
-    python3 benches/instructions.py [--requests N] [--json FILE] [--only mock|hyper|driver] [--keep DIR]
+    python3 benches/instructions.py [--requests N] [--json FILE] [--only mock|journal|hyper|driver] [--keep DIR]
 
 Needs valgrind (apt install valgrind) and objdump and nm (binutils). Builds what it needs (`cargo build --release`). Bounded: a few minutes.
 """
@@ -238,17 +240,39 @@ def default_ring():
     return int(found.group(1))
 
 
+# The last level of callgrind's simulated cache: one core's L2 here (2 MiB, 16-way). The journal's ring (some 8 MB of
+# slots and 30 MB of bytes) is far larger, so what an entry writes is cold: the misses are the journal's main cost
+# under load, which instructions do not show.
+LAST_LEVEL = "2097152,16,64"
+
+
 def journal_in_process(work, n):
-    """Instructions the journal adds to `MockService::serve` (in-process, `examples/handle_instructions.rs`), per
-    request between a run of n and one of 3n."""
+    """Instructions, and data misses of a 2 MiB last-level cache, that the journal adds to `MockService::serve`
+    (in-process, `examples/handle_instructions.rs`), per request between a run of n and one of 3n."""
     def run(journal, count):
         out_file = work / f"callgrind.serve-{journal}-{count}"
-        subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_file}",
+        subprocess.run(["valgrind", "--tool=callgrind", "--cache-sim=yes", f"--LL={LAST_LEVEL}",
+                        f"--callgrind-out-file={out_file}",
                         RELEASE / "examples" / "handle_instructions", f"serve-journal-{journal}", str(count)],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        return total_instructions(out_file)
-    per = {journal: (run(journal, 3 * n) - run(journal, n)) / (2 * n) for journal in ("off", "on")}
-    return per["on"] - per["off"]
+        return totals(out_file)
+    per = {}
+    for journal in ("off", "on"):
+        short, long = run(journal, n), run(journal, 3 * n)
+        per[journal] = {event: (long[event] - short[event]) / (2 * n) for event in ("Ir", "DLmr", "DLmw")}
+    instructions = per["on"]["Ir"] - per["off"]["Ir"]
+    misses = sum(per["on"][event] - per["off"][event] for event in ("DLmr", "DLmw"))
+    return instructions, misses
+
+
+def totals(out_file):
+    """Every event's total in a callgrind output file, by the event's name."""
+    text = pathlib.Path(out_file).read_text()
+    events = re.search(r"(?m)^events: (.+)$", text)
+    found = re.search(r"(?m)^(?:summary|totals): ([\d ]+)$", text)
+    if not events or not found:
+        sys.exit(f"instructions: no totals in {out_file}")
+    return dict(zip(events.group(1).split(), map(int, found.group(1).split())))
 
 
 def driver_run(work, mock_port, seconds):
@@ -286,13 +310,13 @@ def main():
     parser.add_argument("--requests", type=int, default=1000, help="N (the second run of each server answers 3N)")
     parser.add_argument("--driver-seconds", type=int, default=10, help="the driver's short run (the long one: 3×)")
     parser.add_argument("--json", type=pathlib.Path, help="also write the figures to this file")
-    parser.add_argument("--only", action="append", choices=["mock", "hyper", "driver"],
+    parser.add_argument("--only", action="append", choices=["mock", "journal", "hyper", "driver"],
                         help="count only these (repeatable; default: all)")
     parser.add_argument("--keep", type=pathlib.Path, metavar="DIR",
                         help="keep callgrind's output files in DIR (made if missing), to read where the instructions "
                              "go: callgrind_annotate DIR/callgrind.<port>")
     args = parser.parse_args()
-    wanted = set(args.only or ["mock", "hyper", "driver"])
+    wanted = set(args.only or ["mock", "journal", "hyper", "driver"])
     subprocess.run(["cargo", "build", "--release", "-q", "-p", "nppa-harness", "-p", "nppa-benches", "--bins",
                     "--example", "goose_floor", "--example", "handle_instructions"], cwd=ROOT, check=True)
     figures = {}
@@ -313,15 +337,19 @@ def main():
             command = lambda address, config=config: [RELEASE / "nppa", "mock", "--config", config, "--listen", address]
             figures[name] = per_request(work, command, args.requests, request_for, freeze=True)
             print(f"{name:24} {figures[name]:>10,.0f} instructions per check", flush=True)
-        if "mock" in wanted:
+        if "journal" in wanted:
             # Once the ring is full (every counted request evicts the oldest entry: the steady state), and while it
             # fills (the first `capacity` requests after a start or a reset: the ring grows).
             ring = default_ring()
-            figures["journal, in-process"] = journal_in_process(work, ring + 10_000)
-            print(f"{'journal, in-process':24} {figures['journal, in-process']:>10,.0f} instructions per request "
+            instructions, misses = journal_in_process(work, ring + 10_000)
+            figures["journal, in-process"], figures["journal, last-level misses"] = instructions, misses
+            print(f"{'journal, in-process':24} {instructions:>10,.0f} instructions per request "
                   f"(MockService::serve with the journal on, minus off; the ring of {ring:,} full)", flush=True)
-            figures["journal, in-process, filling"] = journal_in_process(work, ring // 5)
-            print(f"{'journal, filling':24} {figures['journal, in-process, filling']:>10,.0f} instructions per request "
+            print(f"{'journal, cache misses':24} {misses:>10,.1f} data misses per request of a simulated 2 MiB "
+                  "last level (one core's L2 here)", flush=True)
+            instructions, misses = journal_in_process(work, ring // 5)
+            figures["journal, in-process, filling"] = instructions
+            print(f"{'journal, filling':24} {instructions:>10,.0f} instructions per request "
                   f"(the same while the ring fills: {ring // 5:,} and {3 * ring // 5:,} requests)", flush=True)
         if "hyper" in wanted:
             figures["plain hyper"] = per_request(work, lambda address: [RELEASE / "hello", address], args.requests,
