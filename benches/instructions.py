@@ -403,8 +403,9 @@ def summarize(figures):
     mock_off, mock_on = figures.get("mock, journal off"), figures.get("mock, journal on")
     plain, driver, floor = figures.get("plain hyper"), figures.get("driver"), figures.get(FLOORS["sender"])
     if mock_off and mock_on:
-        print(f"journal: {mock_on - mock_off:,.0f} instructions per request over HTTP (two runs' difference: ±2 000), "
-              f"{figures['journal, in-process']:,.0f} in-process")
+        in_process = figures.get("journal, in-process")
+        print(f"journal: {mock_on - mock_off:,.0f} instructions per request over HTTP (two runs' difference: ±2 000)"
+              + (f", {in_process:,.0f} in-process" if in_process is not None else ""))
     if mock_off and plain:
         print(f"mock/plain hyper: {mock_off / plain:.2f}× (journal off)")
         sha = figures.get("sha256 of the sign")
