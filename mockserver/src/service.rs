@@ -479,20 +479,14 @@ impl MockService {
                 plaintext,
                 // What the client got.
                 served: served_instead.as_ref().map_or(&served, |(instead, _)| instead),
+                errcode_instead: served_instead.as_ref().map(|(_, errcode)| *errcode),
                 fault: rule,
                 arrival,
                 latency,
             };
             // The journal numbers the entry as it records it.
             let body_timeout_s = self.config.server.body_timeout_s;
-            let mut exchange = journal_record(self.clock.now_ms(), body_timeout_s, &exchanged, upstream, &self.journal);
-            if let Some((_, errcode)) = served_instead {
-                // The mock's refusal explained its own answer, which the client did not get.
-                exchange.errcode = errcode;
-                if let Some(unusual) = exchange.unusual.as_mut().map(Arc::make_mut) {
-                    unusual.refusal = None;
-                }
-            }
+            let exchange = journal_record(self.clock.now_ms(), body_timeout_s, &exchanged, upstream, &self.journal);
             self.journal.record(Record::Exchange(exchange));
         }
         served
@@ -891,6 +885,8 @@ struct Exchanged<'a> {
     /// The decrypted body, whoever answered.
     plaintext: Option<&'a [u8]>,
     served: &'a Served,
+    /// With `shadow_serve = "upstream"`: the errcode of the upstream's answer, which the client got instead.
+    errcode_instead: Option<Option<u16>>,
     fault: Option<&'a FaultRule>,
     arrival: &'a Arrival,
     latency: Duration,
@@ -931,9 +927,11 @@ fn journal_record(
         plaintext: exchanged.plaintext,
         answer: &exchanged.served.body,
     });
+    // The mock's refusal explains its own answer: none when the client got the upstream's instead.
+    let refusal = outcome.and_then(|o| o.refusal.as_ref()).filter(|_| exchanged.errcode_instead.is_none());
     let unusual = Unusual::of(
         exchanged.fault.map(FaultRule::note),
-        outcome.and_then(|o| o.refusal.as_ref()),
+        refusal,
         (request.body == Err(BodyError::TimedOut)).then_some(body_timeout_s),
         upstream,
     );
@@ -947,7 +945,7 @@ fn journal_record(
         interface: outcome.map_or_else(|| route_interface(request.path), |o| o.interface),
         sign_ok: outcome.and_then(|o| o.sign_ok),
         http_status: exchanged.served.http_status,
-        errcode: outcome.map(|o| o.code.code()),
+        errcode: exchanged.errcode_instead.unwrap_or_else(|| outcome.map(|o| o.code.code())),
         connection_reset: exchanged.served.reset,
         unusual,
         bytes,
