@@ -470,6 +470,15 @@ fn finish(
     if let Some(html) = files.iter().find(|f| f.extension().is_some_and(|e| e == "html")) {
         println!("report: {} (and report.md, report.json)", html.display());
     }
+    if report.summary.answered() == 0 {
+        // Not a measurement of anything: a CI job must not pass on it (the reports say what happened).
+        eprintln!(
+            "nppa load: nothing answered any of the {} requests sent to {}. Is the server running there, and is \
+             that its address?",
+            report.summary.requests, report.target
+        );
+        return Ok(2);
+    }
     Ok(if report.passed() { 0 } else { 1 })
 }
 

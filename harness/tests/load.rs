@@ -172,6 +172,21 @@ fn thresholds_and_a_baseline_decide_the_exit_code() {
 }
 
 #[test]
+fn a_run_that_nothing_answered_exits_2_with_its_reports_written() {
+    // A port that was listening and is no more: connections are refused at once.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let target = format!("http://127.0.0.1:{port}");
+    let temp = tempfile::tempdir().unwrap();
+    let (output, report) = load(temp.path(), &["realname", "--rate", "20", "--duration", "1s", "--target", &target]);
+    assert_eq!(output.status.code(), Some(2), "a run with no answer passes no CI gate: {}", text(&output));
+    assert!(text(&output).contains("nothing answered") && text(&output).contains(&target), "{}", text(&output));
+    let report = report.expect("the reports say what happened");
+    assert!(report.summary.requests > 0);
+    assert_eq!(report.summary.answered(), 0);
+    assert!(report.summary.first_transport_failure.is_some_and(|reason| reason.contains("connect")));
+}
+
+#[test]
 fn bad_input_is_refused_with_a_reason() {
     let output = nppa(&["load", "realname", "--threshold", "p99 fast"]);
     assert_eq!(output.status.code(), Some(2));

@@ -49,6 +49,13 @@ pub struct Summary {
     pub first_transport_failure: Option<String>,
 }
 
+impl Summary {
+    /// Requests that got an answer of any kind (every one but those counted as `transport`).
+    pub fn answered(&self) -> u64 {
+        self.requests.saturating_sub(self.by_errcode.get("transport").copied().unwrap_or_default())
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LoadReport {
     pub schema: String,
