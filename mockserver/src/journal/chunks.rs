@@ -34,6 +34,15 @@ impl CoreChunks {
         CoreChunks { lines: per_core(), kept: AtomicUsize::new(0), limit: entries / 16 + 8 }
     }
 
+    /// Runs `write` on this core's current chunk, where most entries fit, with the room left in it. `None` when
+    /// there is no current chunk or `write` found the room too small: then [`write`](Self::write) finds one.
+    pub fn write_in_current<R>(&self, write: impl FnOnce(&mut BytesMut, usize) -> Option<R>) -> Option<R> {
+        let mut chunks = lock(&self.lines[line()]);
+        let current = chunks.current.as_mut()?;
+        let left = current.capacity() - current.len();
+        write(current, left)
+    }
+
     /// Runs `write` on a chunk of this core's with room for `bytes` more, then keeps within the budget.
     pub fn write<R>(&self, bytes: usize, write: impl FnOnce(&mut BytesMut) -> R) -> R {
         let own = line();

@@ -2,6 +2,7 @@
 //! copied into one slice of a large shared chunk. Text and JSON ([`JournalEntry`]) are made only when the journal is
 //! read, streamed or written to its file, so that recording costs a copy, not a dozen owned strings.
 
+use std::convert::Infallible;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -114,6 +115,7 @@ pub struct Unusual {
 
 impl Unusual {
     /// What is unusual about an exchange, shared; `None`, with nothing built or allocated, when nothing is.
+    #[inline]
     pub fn of(
         fault: Option<FaultNote>,
         refusal: Option<&Refusal>,
@@ -242,55 +244,88 @@ fn given<'a>(parts: &ExchangeParts<'a>) -> [Option<&'a [u8]>; PARTS] {
     ]
 }
 
-/// The room the parts take, exactly: an entry written into a chunk without room left would make the chunk move
-/// (a new allocation, the old chunk never used again).
+/// The room the parts take, exactly: what an entry that did not fit in the current chunk asks of the next (less would
+/// make that chunk move).
 fn room(parts: &ExchangeParts<'_>, given: &[Option<&[u8]>; PARTS]) -> usize {
     let headers: usize = parts.headers.iter().map(|(name, value)| name.as_str().len() + value.len() + 2).sum();
     headers + given.iter().flatten().map(|part| part.len()).sum::<usize>()
 }
 
+/// An entry that takes more than this has a buffer of its own, so that it does not leave most of a chunk unused.
+const OWN_BUFFER_PAST: usize = CHUNK_BYTES / 4;
+
 impl ExchangeBytes {
     /// The parts in a buffer of their own, of the size they need.
     pub fn new(parts: &ExchangeParts<'_>) -> ExchangeBytes {
         let given = given(parts);
-        ExchangeBytes::write(&mut BytesMut::with_capacity(room(parts, &given)), parts, &given)
+        ExchangeBytes::write_whole(&mut BytesMut::with_capacity(room(parts, &given)), parts, &given)
     }
 
-    /// The parts copied into a chunk of this core's with room for them ([`Journal`](super::Journal)'s), then split off
-    /// it.
-    /// An entry larger than a quarter of a chunk gets a buffer of its own (made without the lock), so that it does not
-    /// leave most of a chunk unused.
+    /// The parts copied into a chunk of this core's ([`Journal`](super::Journal)'s), then split off it.
+    ///
+    /// The usual entry fits in what is left of the chunk being written: it is written there in one walk of its
+    /// headers, which gives up at the first part that would not fit (so the chunk never grows, which would move it
+    /// into a new allocation and leave the old one unused). Only then is the entry measured: into a new chunk, or,
+    /// if larger than a quarter of a chunk, into a buffer of its own (made without the lock).
     pub fn new_in(chunks: &CoreChunks, parts: &ExchangeParts<'_>) -> ExchangeBytes {
         let given = given(parts);
-        let room = room(parts, &given);
-        if room > CHUNK_BYTES / 4 {
-            return ExchangeBytes::new(parts);
+        let written = chunks.write_in_current(|chunk, left| {
+            let limit = left.min(OWN_BUFFER_PAST);
+            ExchangeBytes::write(chunk, parts, &given, |end| if end <= limit { Ok(()) } else { Err(()) }).ok()
+        });
+        if let Some(bytes) = written {
+            return bytes;
         }
-        chunks.write(room, |chunk| ExchangeBytes::write(chunk, parts, &given))
+        let room = room(parts, &given);
+        if room > OWN_BUFFER_PAST {
+            return ExchangeBytes::write_whole(&mut BytesMut::with_capacity(room), parts, &given);
+        }
+        chunks.write(room, |chunk| ExchangeBytes::write_whole(chunk, parts, &given))
+    }
+
+    /// [`write`](Self::write) into a buffer with room for every part.
+    fn write_whole(buffer: &mut BytesMut, parts: &ExchangeParts<'_>, given: &[Option<&[u8]>; PARTS]) -> ExchangeBytes {
+        let Ok(bytes) = ExchangeBytes::write(buffer, parts, given, |_| Ok::<(), Infallible>(()));
+        bytes
     }
 
     /// The parts written into `buffer` (emptied first: whatever a write that did not finish left there is dropped),
-    /// then split off it.
-    fn write(buffer: &mut BytesMut, parts: &ExchangeParts<'_>, given: &[Option<&[u8]>; PARTS]) -> ExchangeBytes {
+    /// then split off it. Before each part is written, `fits` is asked whether the buffer may grow to that length;
+    /// when it may not, the buffer is emptied again and its answer returned.
+    fn write<E>(
+        buffer: &mut BytesMut,
+        parts: &ExchangeParts<'_>,
+        given: &[Option<&[u8]>; PARTS],
+        fits: impl Fn(usize) -> Result<(), E>,
+    ) -> Result<ExchangeBytes, E> {
         buffer.clear();
         let (mut ends, mut present) = ([0u32; PARTS], 0u8);
         for (index, part) in given.iter().enumerate() {
             if index == Part::Headers as usize {
                 for (name, value) in parts.headers {
-                    buffer.extend_from_slice(name.as_str().as_bytes());
+                    let (name, value) = (name.as_str().as_bytes(), value.as_bytes());
+                    if let Err(no_room) = fits(buffer.len() + name.len() + value.len() + 2) {
+                        buffer.clear();
+                        return Err(no_room);
+                    }
+                    buffer.extend_from_slice(name);
                     buffer.extend_from_slice(&[0]);
-                    buffer.extend_from_slice(value.as_bytes());
+                    buffer.extend_from_slice(value);
                     buffer.extend_from_slice(&[0]);
                 }
                 present |= 1 << index;
             } else if let Some(part) = part {
+                if let Err(no_room) = fits(buffer.len() + part.len()) {
+                    buffer.clear();
+                    return Err(no_room);
+                }
                 buffer.extend_from_slice(part);
                 present |= 1 << index;
             }
             // Bodies are bounded by `server.max_body_bytes` and heads by hyper: far below 4 GiB.
             ends[index] = buffer.len() as u32;
         }
-        ExchangeBytes { buffer: buffer.split().freeze(), ends, present }
+        Ok(ExchangeBytes { buffer: buffer.split().freeze(), ends, present })
     }
 
     fn part(&self, part: Part) -> Option<&[u8]> {

@@ -360,6 +360,24 @@ mod tests {
         assert_eq!(journal.chunks.kept(), 0);
     }
 
+    #[test]
+    fn an_entry_that_does_not_fit_in_what_is_left_of_a_chunk_starts_the_next_and_the_full_one_is_kept_for_reuse() {
+        // Entries of a little less than a tenth of a chunk: the eleventh does not fit in the room the first ten left. Written there
+        // anyway, it would make the chunk grow into a new allocation, the old one never used again (not kept).
+        let journal = Journal::new(true, 100, None).expect("journal");
+        let body = vec![b'b'; CHUNK_BYTES / 10 - 16];
+        // Kept alive, as the ring would.
+        let entries: Vec<ExchangeBytes> = (0..11).map(|_| journal.keep_bytes(&parts(&body))).collect();
+        for (n, pair) in entries[..10].windows(2).enumerate() {
+            assert_eq!(pair[1].placed().0.start, pair[0].placed().0.end, "entry {} right after the one before", n + 1);
+        }
+        let (next, read) = entries[10].placed();
+        assert_eq!(read, Some(&body[..]));
+        assert_ne!(next.start, entries[9].placed().0.end, "the eleventh entry went past the end of the first chunk");
+        assert_eq!(journal.chunks.kept(), 1, "the first chunk is kept, to be used again once its entries are gone");
+        assert!(entries.iter().all(|entry| entry.placed().1 == Some(&body[..])), "every entry reads back its body");
+    }
+
     fn parts(body: &[u8]) -> ExchangeParts<'_> {
         static NO_HEADERS: std::sync::LazyLock<hyper::HeaderMap> = std::sync::LazyLock::new(hyper::HeaderMap::new);
         ExchangeParts {
