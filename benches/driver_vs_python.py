@@ -39,7 +39,7 @@ import sys
 import tempfile
 import time
 
-from instructions import RELEASE, ROOT, bench_config, free_port, stop, wait_for_port
+from instructions import RELEASE, bench_config, build, free_port, stop, wait_for_port
 
 BASELINE = pathlib.Path(__file__).resolve().parent / "python_baseline.py"
 
@@ -100,14 +100,14 @@ def main():
     parser.add_argument("--seconds", type=int, default=5, help="each driver run's --duration")
     parser.add_argument("--users", type=int, default=16, help="the driver's --users and the baseline's connections")
     parser.add_argument("--json", type=pathlib.Path, help="also write every round and the medians to this file")
-    parser.add_argument("--no-build", action="store_true", help="use target/release/nppa as it is")
+    parser.add_argument("--no-build", action="store_true", help="use the release build's nppa as it is")
     parser.add_argument("--paced", type=int, default=2, help="paced runs beside the mock after the rounds (0: none)")
     parser.add_argument("--paced-rate", type=int, help="their --rate (default: half the driver's median rate)")
     parser.add_argument("--driver", type=pathlib.Path, default=RELEASE / "nppa",
                         help="the nppa binary whose `load` is measured (default: this build's)")
     args = parser.parse_args()
     if not args.no_build:
-        subprocess.run(["cargo", "build", "--release", "-q", "-p", "nppa-harness"], cwd=ROOT, check=True)
+        build()
     load_before = os.getloadavg()
     rounds, paced_rows = [], []
     with tempfile.TemporaryDirectory() as tmp:

@@ -31,7 +31,10 @@ Each figure is the difference between two runs of the same process, one handling
 
     python3 benches/instructions.py [--requests N] [--json FILE] [--only mock|journal|hyper|driver] [--keep DIR]
 
-Needs valgrind (apt install valgrind) and objdump and nm (binutils). Builds what it needs (`cargo build --release`). Bounded: a few minutes.
+Needs valgrind (apt install valgrind) and objdump and nm (binutils). Builds what it needs (`cargo build --release`,
+into `CARGO_TARGET_DIR` when set). Bounded: `--only mock`, `hyper` or `driver` take a few minutes each; `--only
+journal` some 20 (callgrind with its cache simulated, over twice the default ring of requests: the steady state needs
+the ring full, so `--requests` does not shorten it).
 """
 import argparse
 import http.client
@@ -48,7 +51,17 @@ import time
 import urllib.request
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-RELEASE = ROOT / "target" / "release"
+# Where cargo puts the release build (`CARGO_TARGET_DIR` when set, relative to the repository as cargo reads it).
+RELEASE = ROOT / os.environ.get("CARGO_TARGET_DIR", "target") / "release"
+# What every script here builds: the same packages and targets each time, so that cargo's feature unification gives
+# the same binaries whichever script ran last (a smaller set turns on fewer features and rebuilds them all).
+BUILD = ["cargo", "build", "--release", "-q", "-p", "nppa-harness", "-p", "nppa-benches", "--bins",
+         "--example", "goose_floor", "--example", "handle_instructions"]
+
+
+def build():
+    """The release build the scripts measure (`BUILD`)."""
+    subprocess.run(BUILD, cwd=ROOT, check=True)
 # 2026-01-15 12:00 Beijing time: outside the 00:00-04:00 outage, inside the default key's validity.
 FROZEN_MS = 1_768_449_600_000
 
@@ -95,13 +108,25 @@ def bench_config(work, journal):
     return path
 
 
-def signed_check(port):
+def signed_check(work):
     """One check of a preset person signed at FROZEN_MS, as the reference client builds it: (path, headers, body,
-    length of its sign string in bytes)."""
-    trace = subprocess.run(
-        [RELEASE / "nppa", "client", "--base-url", f"http://127.0.0.1:{port}", "--mock-clock", "-v", "check",
-         "--ai", "100000000000000001", "--name", "某一一", "--id-num", "110000190101010001"],
-        check=True, capture_output=True, text=True).stderr
+    length of its sign string in bytes). Signed on the clock of a native mock frozen there (`nppa client
+    --mock-clock`), started for it alone: plain hyper has no clock to ask, and every server counted gets the same
+    bytes."""
+    port = free_port()
+    mock = subprocess.Popen([RELEASE / "nppa", "mock", "--listen", f"127.0.0.1:{port}", "--config",
+                             bench_config(work, False)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        wait_for_port(port)
+        admin(port, "/__admin/clock", {"freeze": True})
+        admin(port, "/__admin/clock", {"set_ms": FROZEN_MS})
+        trace = subprocess.run(
+            [RELEASE / "nppa", "client", "--base-url", f"http://127.0.0.1:{port}", "--mock-clock", "-v", "check",
+             "--ai", "100000000000000001", "--name", "某一一", "--id-num", "110000190101010001"],
+            check=True, capture_output=True, text=True).stderr
+    finally:
+        stop(mock)
     headers, body, sign_string = {}, "", ""
     for line in trace.splitlines():
         if line.startswith("> body: "):
@@ -143,7 +168,7 @@ def stop(process):
     process.wait(timeout=300)
 
 
-def server_run(work, command, n, request_for, freeze):
+def server_run(work, command, n, the_check, freeze):
     """Instructions of one server process that answered n requests. `command(address)` starts it."""
     port = free_port()
     out_file = work / f"callgrind.{port}"
@@ -153,15 +178,15 @@ def server_run(work, command, n, request_for, freeze):
         if freeze:
             admin(port, "/__admin/clock", {"freeze": True})
             admin(port, "/__admin/clock", {"set_ms": FROZEN_MS})
-        send(port, request_for(port), n, expect_ok=freeze)
+        send(port, the_check(), n, expect_ok=freeze)
     finally:
         stop(server)
     return total_instructions(out_file)
 
 
-def per_request(work, command, n, request_for, freeze):
-    small = server_run(work, command, n, request_for, freeze)
-    large = server_run(work, command, 3 * n, request_for, freeze)
+def per_request(work, command, n, the_check, freeze):
+    small = server_run(work, command, n, the_check, freeze)
+    large = server_run(work, command, 3 * n, the_check, freeze)
     return (large - small) / (2 * n)
 
 
@@ -307,7 +332,8 @@ def goose_floor_run(work, mock_port, request, seconds, client):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=1000, help="N (the second run of each server answers 3N)")
+    parser.add_argument("--requests", type=int, default=1000, help="N for the servers over HTTP and the SHA-256 (the second run of each answers 3N); "
+                        "the journal's runs follow the ring's size")
     parser.add_argument("--driver-seconds", type=int, default=10, help="the driver's short run (the long one: 3×)")
     parser.add_argument("--json", type=pathlib.Path, help="also write the figures to this file")
     parser.add_argument("--only", action="append", choices=["mock", "journal", "hyper", "driver"],
@@ -317,8 +343,7 @@ def main():
                              "go: callgrind_annotate DIR/callgrind.<port>")
     args = parser.parse_args()
     wanted = set(args.only or ["mock", "journal", "hyper", "driver"])
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "nppa-harness", "-p", "nppa-benches", "--bins",
-                    "--example", "goose_floor", "--example", "handle_instructions"], cwd=ROOT, check=True)
+    build()
     figures = {}
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
@@ -326,16 +351,16 @@ def main():
         work = args.keep or pathlib.Path(tmp)
         request = {}
 
-        def request_for(port):
+        def the_check():
             if "check" not in request:
-                request["check"] = signed_check(port)
+                request["check"] = signed_check(work)
             return request["check"]
 
         for journal in (False, True) if "mock" in wanted else ():
             name = f"mock, journal {'on' if journal else 'off'}"
             config = bench_config(work, journal)
             command = lambda address, config=config: [RELEASE / "nppa", "mock", "--config", config, "--listen", address]
-            figures[name] = per_request(work, command, args.requests, request_for, freeze=True)
+            figures[name] = per_request(work, command, args.requests, the_check, freeze=True)
             print(f"{name:24} {figures[name]:>10,.0f} instructions per check", flush=True)
         if "journal" in wanted:
             # Once the ring is full (every counted request evicts the oldest entry: the steady state), and while it
@@ -353,10 +378,10 @@ def main():
                   f"(the same while the ring fills: {ring // 5:,} and {3 * ring // 5:,} requests)", flush=True)
         if "hyper" in wanted:
             figures["plain hyper"] = per_request(work, lambda address: [RELEASE / "hello", address], args.requests,
-                                                 request_for, freeze=False)
+                                                 the_check, freeze=False)
             print(f"{'plain hyper':24} {figures['plain hyper']:>10,.0f} instructions per request", flush=True)
         if "driver" in wanted:
-            driver_and_floor(work, args, request_for, figures)
+            driver_and_floor(work, args, the_check, figures)
         if "check" in request:
             # What the mock and the driver each spend on the SHA-256 of the sign (the mock to verify, the driver to sign).
             sign_string_bytes = request["check"][3]
@@ -371,7 +396,7 @@ def main():
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
 
 
-def driver_and_floor(work, args, request_for, figures):
+def driver_and_floor(work, args, the_check, figures):
     """The driver and goose's floor, each against a native mock that is not counted."""
     # The driver, against a native mock (quotas off, real clock: the driver signs with its own).
     port = free_port()
@@ -384,7 +409,7 @@ def driver_and_floor(work, args, request_for, figures):
         long = driver_run(work, port, 3 * args.driver_seconds)
         admin(port, "/__admin/clock", {"freeze": True})
         admin(port, "/__admin/clock", {"set_ms": FROZEN_MS})
-        floors = {client: [goose_floor_run(work, port, request_for(port), s, client)
+        floors = {client: [goose_floor_run(work, port, the_check(), s, client)
                            for s in (args.driver_seconds, 3 * args.driver_seconds)] for client in FLOORS}
     finally:
         stop(mock)

@@ -24,8 +24,10 @@ declare -A pid
 work=$(mktemp -d)
 trap 'for p in "${pid[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
 
-cargo build --release -q -p nppa-harness -p nppa-benches --bins
-nppa=${NPPA:-./target/release/nppa}
+# The same build as the Python scripts' (instructions.py's BUILD): the same features, so no script rebuilds another's.
+cargo build --release -q -p nppa-harness -p nppa-benches --bins --example goose_floor --example handle_instructions
+release=${CARGO_TARGET_DIR:-target}/release
+nppa=${NPPA:-$release/nppa}
 
 start_mock() { # $1 = journal on|off
   local base=${url[$1]}
@@ -68,7 +70,7 @@ ticks_per_s=$(getconf CLK_TCK)
 
 start_mock off
 start_mock on
-./target/release/hello "${url[plain]#http://}" 2> /dev/null &
+"$release/hello" "${url[plain]#http://}" 2> /dev/null &
 pid[plain]=$!
 for _ in $(seq 1 100); do curl -s -o /dev/null "${url[plain]}/" && break; sleep 0.1; done
 prepare_request
@@ -106,6 +108,9 @@ for journal in ("off", "on"):
     print(f"== journal {journal}: " + summary("req/s mock/plain", req, "") + "; " + summary("CPU per request mock/plain", cpu, "×"))
 cost = [legs["on"][1] - legs["off"][1] for legs in rounds.values()]
 print("== the journal's CPU per request: " + summary("on minus off", cost, " µs"))
+if min(cost) < 0:
+    print("   (a round where the journal cost less than nothing: the machine's drift between legs is larger than the "
+          "journal's cost; longer legs and more rounds narrow it)")
 PY
 
 if command -v oha > /dev/null; then

@@ -21,8 +21,10 @@ trap 'for p in "${pid[@]}"; do kill "$p" 2>/dev/null || true; done; for e in "${
 command -v perf > /dev/null || { echo "profile_mock.sh: needs perf (apt install linux-perf)" >&2; exit 2; }
 command -v wrk > /dev/null || { echo "profile_mock.sh: needs wrk (apt install wrk)" >&2; exit 2; }
 
-cargo build --release -q -p nppa-harness -p nppa-benches --bins
-nppa=${NPPA:-./target/release/nppa}
+# The same build as the Python scripts' (instructions.py's BUILD): the same features, so no script rebuilds another's.
+cargo build --release -q -p nppa-harness -p nppa-benches --bins --example goose_floor --example handle_instructions
+release=${CARGO_TARGET_DIR:-target}/release
+nppa=${NPPA:-$release/nppa}
 for journal in off on; do
   $nppa mock --print-config | sed -e 's/^quotas = true/quotas = false/' \
     -e "/^\[journal\]/,/^\[/ s/^enabled = true/enabled = $([ "$journal" = on ] && echo true || echo false)/" \
@@ -30,7 +32,7 @@ for journal in off on; do
   $nppa mock --listen "${url[$journal]#http://}" --config "$work/$journal.toml" > /dev/null 2>&1 &
   pid[$journal]=$!
 done
-./target/release/hello "${url[plain]#http://}" 2> /dev/null &
+"$release/hello" "${url[plain]#http://}" 2> /dev/null &
 pid[plain]=$!
 for server in off on plain; do
   for _ in $(seq 1 100); do curl -s -o /dev/null "${url[$server]}/" && break; sleep 0.1; done

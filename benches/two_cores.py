@@ -22,8 +22,9 @@ import statistics
 import subprocess
 import sys
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-EXAMPLE = ROOT / "target" / "release" / "examples" / "handle_instructions"
+from instructions import RELEASE, build
+
+EXAMPLE = RELEASE / "examples" / "handle_instructions"
 VARIANTS = [  # (label, mode, threads)
     ("1 thread, journal off", "serve-journal-off", 1),
     ("1 thread, journal on", "serve-journal-on", 1),
@@ -53,11 +54,7 @@ def main():
     args = parser.parse_args()
     if (os.cpu_count() or 1) < 2:
         sys.exit("two_cores.py: needs two cores")
-    subprocess.run(
-        ["cargo", "build", "--release", "-q", "-p", "nppa-benches", "--example", "handle_instructions"],
-        cwd=ROOT,
-        check=True,
-    )
+    build()
     builds = [("", EXAMPLE)] + ([("before: ", args.before)] if args.before else [])
     variants = [(prefix + label, binary, mode, threads) for label, mode, threads in VARIANTS for prefix, binary in builds]
     figures = {label: [] for label, _, _, _ in variants}
