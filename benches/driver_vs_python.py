@@ -39,7 +39,7 @@ import sys
 import tempfile
 import time
 
-from instructions import RELEASE, bench_config, build, free_port, stop, wait_for_port
+from instructions import RELEASE, build, native_mock, stop
 
 BASELINE = pathlib.Path(__file__).resolve().parent / "python_baseline.py"
 
@@ -112,12 +112,8 @@ def main():
     rounds, paced_rows = [], []
     with tempfile.TemporaryDirectory() as tmp:
         work = pathlib.Path(tmp)
-        port = free_port()
-        mock = subprocess.Popen([RELEASE / "nppa", "mock", "--listen", f"127.0.0.1:{port}", "--config",
-                                 bench_config(work, journal=False)], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True)
+        mock, port = native_mock(work)
         try:
-            wait_for_port(port)
             requests = None
             for r in range(args.rounds):
                 out = work / f"load-{r}"

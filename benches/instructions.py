@@ -108,19 +108,30 @@ def bench_config(work, journal):
     return path
 
 
+def native_mock(work):
+    """A native `nppa mock` (not counted: quotas and journal off) on a free port, listening: (process, port)."""
+    port = free_port()
+    mock = subprocess.Popen([RELEASE / "nppa", "mock", "--listen", f"127.0.0.1:{port}", "--config",
+                             bench_config(work, False)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    wait_for_port(port)
+    return mock, port
+
+
+def freeze_at_noon(port):
+    """Stops a mock's clock at FROZEN_MS, where one signed check stays valid however long it is replayed."""
+    admin(port, "/__admin/clock", {"freeze": True})
+    admin(port, "/__admin/clock", {"set_ms": FROZEN_MS})
+
+
 def signed_check(work):
     """One check of a preset person signed at FROZEN_MS, as the reference client builds it: (path, headers, body,
     length of its sign string in bytes). Signed on the clock of a native mock frozen there (`nppa client
     --mock-clock`), started for it alone: plain hyper has no clock to ask, and every server counted gets the same
     bytes."""
-    port = free_port()
-    mock = subprocess.Popen([RELEASE / "nppa", "mock", "--listen", f"127.0.0.1:{port}", "--config",
-                             bench_config(work, False)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    mock, port = native_mock(work)
     try:
-        wait_for_port(port)
-        admin(port, "/__admin/clock", {"freeze": True})
-        admin(port, "/__admin/clock", {"set_ms": FROZEN_MS})
+        freeze_at_noon(port)
         trace = subprocess.run(
             [RELEASE / "nppa", "client", "--base-url", f"http://127.0.0.1:{port}", "--mock-clock", "-v", "check",
              "--ai", "100000000000000001", "--name", "某一一", "--id-num", "110000190101010001"],
@@ -176,8 +187,7 @@ def server_run(work, command, n, the_check, freeze):
     try:
         wait_for_port(port)
         if freeze:
-            admin(port, "/__admin/clock", {"freeze": True})
-            admin(port, "/__admin/clock", {"set_ms": FROZEN_MS})
+            freeze_at_noon(port)
         send(port, the_check(), n, expect_ok=freeze)
     finally:
         stop(server)
@@ -399,16 +409,11 @@ def main():
 def driver_and_floor(work, args, the_check, figures):
     """The driver and goose's floor, each against a native mock that is not counted."""
     # The driver, against a native mock (quotas off, real clock: the driver signs with its own).
-    port = free_port()
-    mock = subprocess.Popen([RELEASE / "nppa", "mock", "--listen", f"127.0.0.1:{port}", "--config",
-                             bench_config(work, False)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    mock, port = native_mock(work)
     try:
-        wait_for_port(port)
         short = driver_run(work, port, args.driver_seconds)
         long = driver_run(work, port, 3 * args.driver_seconds)
-        admin(port, "/__admin/clock", {"freeze": True})
-        admin(port, "/__admin/clock", {"set_ms": FROZEN_MS})
+        freeze_at_noon(port)
         floors = {client: [goose_floor_run(work, port, the_check(), s, client)
                            for s in (args.driver_seconds, 3 * args.driver_seconds)] for client in FLOORS}
     finally:
