@@ -62,6 +62,8 @@ BUILD = ["cargo", "build", "--release", "-q", "-p", "nppa-harness", "-p", "nppa-
 def build():
     """The release build the scripts measure (`BUILD`)."""
     subprocess.run(BUILD, cwd=ROOT, check=True)
+
+
 # 2026-01-15 12:00 Beijing time: outside the 00:00-04:00 outage, inside the default key's validity.
 FROZEN_MS = 1_768_449_600_000
 
@@ -167,11 +169,7 @@ def callgrind(command, out_file, **popen):
 
 
 def total_instructions(out_file):
-    text = pathlib.Path(out_file).read_text()
-    found = re.search(r"(?m)^(?:summary|totals): (\d+)", text)
-    if not found:
-        sys.exit(f"instructions: no totals in {out_file}")
-    return int(found.group(1))
+    return totals(out_file)["Ir"]
 
 
 def stop(process):

@@ -60,6 +60,13 @@ pub struct Incoming<'a> {
     pub body: Result<&'a [u8], BodyError>,
 }
 
+impl Incoming<'_> {
+    /// `body_timeout_s` (`server.body_timeout_s`) when the body did not arrive within it: the journal's `http_error`.
+    pub fn body_timed_out_after(&self, body_timeout_s: f64) -> Option<f64> {
+        (self.body == Err(BodyError::TimedOut)).then_some(body_timeout_s)
+    }
+}
+
 /// The answer and what the pipeline learned on the way (for the journal and metrics).
 #[derive(Debug, Clone)]
 pub struct Outcome {
@@ -485,8 +492,8 @@ impl MockService {
                 latency,
             };
             // The journal numbers the entry as it records it.
-            let body_timeout_s = self.config.server.body_timeout_s;
-            let exchange = journal_record(self.clock.now_ms(), body_timeout_s, &exchanged, upstream, &self.journal);
+            let body_timed_out = request.body_timed_out_after(self.config.server.body_timeout_s);
+            let exchange = journal_record(self.clock.now_ms(), body_timed_out, &exchanged, upstream, &self.journal);
             self.journal.record(Record::Exchange(exchange));
         }
         served
@@ -910,7 +917,7 @@ fn vary_answer(changes: Changes, outcome: &Outcome) -> variation::Varied {
 /// renders text only when it is read.
 fn journal_record(
     time_ms: u64,
-    body_timeout_s: f64,
+    body_timed_out: Option<f64>,
     exchanged: &Exchanged<'_>,
     upstream: Option<UpstreamExchange>,
     journal: &Journal,
@@ -929,12 +936,7 @@ fn journal_record(
     });
     // The mock's refusal explains its own answer: none when the client got the upstream's instead.
     let refusal = outcome.and_then(|o| o.refusal.as_ref()).filter(|_| exchanged.errcode_instead.is_none());
-    let unusual = Unusual::of(
-        exchanged.fault.map(FaultRule::note),
-        refusal,
-        (request.body == Err(BodyError::TimedOut)).then_some(body_timeout_s),
-        upstream,
-    );
+    let unusual = Unusual::of(exchanged.fault.map(FaultRule::note), refusal, body_timed_out, upstream);
     journal::Exchange {
         arrived_ms: exchanged.arrival.arrived_ms,
         time_ms,

@@ -362,8 +362,9 @@ mod tests {
 
     #[test]
     fn an_entry_that_does_not_fit_in_what_is_left_of_a_chunk_starts_the_next_and_the_full_one_is_kept_for_reuse() {
-        // Entries of a little less than a tenth of a chunk: the eleventh does not fit in the room the first ten left. Written there
-        // anyway, it would make the chunk grow into a new allocation, the old one never used again (not kept).
+        // Entries of a little less than a tenth of a chunk: the eleventh does not fit in the room the first ten left.
+        // Written there anyway, it would make the chunk grow into a new allocation, the old one never used again (not
+        // kept).
         let journal = Journal::new(true, 100, None).expect("journal");
         let body = vec![b'b'; CHUNK_BYTES / 10 - 16];
         // Kept alive, as the ring would.

@@ -97,27 +97,27 @@ async fn read_body(body: HyperBody, server: &ServerSection) -> Result<Bytes, Bod
 }
 
 /// The body's data frames joined. A body that came in one frame (the usual: it arrived with its head) is that
-/// frame's bytes as they are, without the list `BodyExt::collect` allocates for every body.
+/// frame's bytes as they are, without the list `BodyExt::collect` allocates for every body. (The driver's
+/// `scenarios::sender::read_answer` joins an answer's frames the same way: the two crates share no crate of HTTP
+/// code to hold one for both.)
 async fn collect(body: Limited<HyperBody>) -> Result<Bytes, Box<dyn std::error::Error + Send + Sync>> {
     let mut body = std::pin::pin!(body);
-    let (mut first, mut joined): (Option<Bytes>, Option<BytesMut>) = (None, None);
+    let (mut first, mut joined) = (Bytes::new(), None::<BytesMut>);
     while let Some(frame) = body.frame().await {
+        // Trailers are not data: skipped.
         let Ok(data) = frame?.into_data() else { continue };
-        if let Some(joined) = &mut joined {
-            joined.extend_from_slice(&data);
-            continue;
-        }
-        match first.take() {
-            None => first = Some(data),
-            Some(before) => {
-                let mut both = BytesMut::with_capacity(before.len() + data.len());
-                both.extend_from_slice(&before);
+        match &mut joined {
+            None if first.is_empty() => first = data,
+            None => {
+                let mut both = BytesMut::with_capacity(first.len() + data.len());
+                both.extend_from_slice(&first);
                 both.extend_from_slice(&data);
                 joined = Some(both);
             }
+            Some(joined) => joined.extend_from_slice(&data),
         }
     }
-    Ok(joined.map(BytesMut::freeze).or(first).unwrap_or_default())
+    Ok(joined.map_or(first, BytesMut::freeze))
 }
 
 /// An answer made now, or one a task makes (a forwarded request, a fault rule's delay).

@@ -205,7 +205,7 @@ impl Upstreams {
                 unusual: Unusual::of(
                     None,
                     None,
-                    (request.body == Err(BodyError::TimedOut)).then_some(service.config().server.body_timeout_s),
+                    request.body_timed_out_after(service.config().server.body_timeout_s),
                     Some(note),
                 ),
                 bytes: service.journal().keep_bytes(&ExchangeParts {
